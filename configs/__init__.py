@@ -1,0 +1,1 @@
+"""Shipped YAML defaults (pipeline, farm, tracker, models); read through roto_core.config."""

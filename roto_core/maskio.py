@@ -1,0 +1,87 @@
+"""Mask EXR files: one half-float channel per object (``<obj>.A``) plus the combined ``A``.
+
+Shared by the chunk runner (writer), the finalize job and ``rotofarm eval`` (readers). Half floats are exact for
+0/1 and plenty for soft mattes. Writes go through a temporary name (roto_core.atomic).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import OpenEXR
+
+from roto_core.atomic import atomic_path
+from roto_core.errors import FrameError
+
+COMBINED = "A"
+
+
+def _as_half(mask: np.ndarray) -> np.ndarray:
+    arr = np.asarray(mask)
+    if arr.dtype == bool:
+        arr = arr.astype(np.float16)
+    elif np.issubdtype(arr.dtype, np.integer):
+        arr = (arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)).astype(np.float16)
+    else:
+        arr = np.clip(arr, 0.0, 1.0).astype(np.float16)
+    return np.ascontiguousarray(arr)
+
+
+def write_mask_exr(
+    path: str | Path,
+    masks: dict[str, np.ndarray],
+    *,
+    shape: tuple[int, int] | None = None,
+    attributes: dict[str, str] | None = None,
+) -> Path:
+    """Write per-object masks (H×W; bool, uint or float in 0..1) and their maximum as ``A``.
+
+    ``shape`` (H, W) is needed only when ``masks`` is empty: the frame then holds an all-zero ``A``.
+    """
+    if masks:
+        shapes = {m.shape for m in masks.values()}
+        if len(shapes) != 1:
+            raise FrameError(f"object masks differ in size: {sorted(shapes)}", path=path)
+        (h, w) = next(iter(shapes))
+    elif shape is not None:
+        h, w = shape
+    else:
+        raise FrameError("no masks and no frame size given", path=path)
+    channels: dict[str, np.ndarray] = {}
+    combined = np.zeros((h, w), np.float16)
+    for name, mask in masks.items():
+        half = _as_half(mask)
+        channels[f"{name}.{COMBINED}"] = half
+        combined = np.maximum(combined, half)
+    channels[COMBINED] = np.ascontiguousarray(combined)
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    for key, value in (attributes or {}).items():
+        header[key] = value
+    with atomic_path(path) as tmp:
+        OpenEXR.File(header, channels).write(str(tmp))
+    return Path(path)
+
+
+def read_mask_exr(path: str | Path) -> dict[str, np.ndarray]:
+    """Return ``{object: float32 H×W}`` plus ``"A"`` (combined). A single-channel matte gives only ``"A"``."""
+    p = Path(path)
+    if not p.is_file():
+        raise FrameError("mask file is missing", path=p)
+    try:
+        with OpenEXR.File(str(p), separate_channels=True) as exr:
+            raw = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError for truncated or foreign files
+        raise FrameError(f"unreadable EXR mask ({exc})", path=p) from None
+    out: dict[str, np.ndarray] = {}
+    for name, arr in raw.items():
+        if name == COMBINED:
+            out[COMBINED] = arr.astype(np.float32)
+        elif name.endswith(f".{COMBINED}"):
+            out[name[: -len(COMBINED) - 1]] = arr.astype(np.float32)
+    if COMBINED not in out:
+        if len(raw) == 1:
+            out[COMBINED] = next(iter(raw.values())).astype(np.float32)
+        else:
+            raise FrameError(f"no 'A' channel (channels: {', '.join(sorted(raw))})", path=p)
+    return out
