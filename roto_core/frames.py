@@ -1,0 +1,284 @@
+"""Plate frames as the models want them: float32 H×W×3, display-referred (sRGB) in 0..1.
+
+Plates arrive as linear EXR (OpenEXR), DPX (PyAV's image decoder: OpenCV has no DPX reader), TIFF/PNG/JPEG
+in 8 or 16 bit (OpenCV) or movies (PyAV, addressed by frame index). Linear EXR goes through the sRGB transfer
+curve and is clamped, because every model we run was trained on display-referred pictures. ``FrameSource``
+loads one frame at a time so a chunk of 4K frames never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import overload
+
+import cv2
+import numpy as np
+
+from roto_core.errors import FrameError
+from roto_core.sequences import frame_path, is_movie, probe_size, require_frames
+
+_OPENCV_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+_PYAV_IMAGE_SUFFIXES = {".dpx"}
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """The IEC 61966-2-1 transfer curve, clamped to 0..1 (super-whites and negatives carry no roto signal)."""
+    x = np.clip(linear, 0.0, 1.0).astype(np.float32, copy=False)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1.0 / 2.4) - 0.055).astype(np.float32)
+
+
+def fit_size(width: int, height: int, max_size: int | None) -> tuple[int, int]:
+    """(w, h) scaled so the long edge is at most ``max_size``; never upscales."""
+    if max_size is None or max(width, height) <= max_size:
+        return width, height
+    scale = max_size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resize(img: np.ndarray, max_size: int | None) -> np.ndarray:
+    h, w = img.shape[:2]
+    tw, th = fit_size(w, h, max_size)
+    if (tw, th) == (w, h):
+        return img
+    return cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
+
+
+def _pick_exr_rgb(channels: dict[str, np.ndarray], path: Path) -> np.ndarray:
+    """R,G,B (bare or of the first layer that has all three), else luminance Y, else a lone channel."""
+    for prefix in ["", *sorted({n.rsplit(".", 1)[0] + "." for n in channels if "." in n})]:
+        names = [f"{prefix}{c}" for c in "RGB"]
+        if all(n in channels for n in names):
+            return np.stack([channels[n] for n in names], axis=-1)
+    if "Y" in channels:
+        return np.repeat(channels["Y"][..., None], 3, axis=-1)
+    if len(channels) == 1:
+        return np.repeat(next(iter(channels.values()))[..., None], 3, axis=-1)
+    raise FrameError(f"EXR has no R,G,B or Y channels (channels: {', '.join(sorted(channels))})", path=path)
+
+
+def _read_exr(path: Path) -> np.ndarray:
+    import OpenEXR
+
+    try:
+        with OpenEXR.File(str(path), separate_channels=True) as exr:
+            header = exr.header()
+            display, data_window = header["displayWindow"], header["dataWindow"]
+            channels = {name: np.asarray(ch.pixels, dtype=np.float32) for name, ch in exr.channels().items()}
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError on truncated or foreign files
+        raise FrameError(f"unreadable or truncated EXR ({exc})", path=path) from None
+    data = _pick_exr_rgb(channels, path)
+    (dx0, dy0), (dx1, dy1) = display
+    (ax0, ay0), _ = data_window
+    out = np.zeros((int(dy1 - dy0 + 1), int(dx1 - dx0 + 1), 3), np.float32)
+    # Place the data window inside the display window; pixels outside the display are dropped.
+    ox, oy = int(ax0 - dx0), int(ay0 - dy0)
+    h, w = data.shape[:2]
+    sx0, sy0 = max(0, -ox), max(0, -oy)
+    tx0, ty0 = max(0, ox), max(0, oy)
+    tx1, ty1 = min(out.shape[1], ox + w), min(out.shape[0], oy + h)
+    if tx1 > tx0 and ty1 > ty0:
+        out[ty0:ty1, tx0:tx1] = data[sy0 : sy0 + ty1 - ty0, sx0 : sx0 + tx1 - tx0]
+    return linear_to_srgb(out)
+
+
+def _normalise_integer(img: np.ndarray, path: Path) -> np.ndarray:
+    if np.issubdtype(img.dtype, np.integer):
+        return img.astype(np.float32) / float(np.iinfo(img.dtype).max)
+    if np.issubdtype(img.dtype, np.floating):
+        return np.clip(img.astype(np.float32), 0.0, 1.0)
+    raise FrameError(f"unsupported pixel type {img.dtype}", path=path)
+
+
+def _read_opencv(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise FrameError("unreadable image (OpenCV could not decode it)", path=path)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    else:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return _normalise_integer(img, path)
+
+
+def _pyav_rgb(frame) -> np.ndarray:
+    """A decoded PyAV frame as float RGB, keeping 16-bit precision for deep formats (DPX 10/12/16 bit)."""
+    deep = frame.format.name not in {"rgb24", "rgba", "bgr24", "bgra", "gray", "yuv420p", "yuvj420p", "nv12"}
+    arr = frame.to_ndarray(format="rgb48le" if deep else "rgb24")
+    return _normalise_integer(arr, Path("."))
+
+
+def _read_pyav_image(path: Path) -> np.ndarray:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+            return _pyav_rgb(frame)
+    except (av.error.FFmpegError, StopIteration, ValueError) as exc:
+        raise FrameError(f"unreadable image ({exc or 'no picture in it'})", path=path) from None
+
+
+class _MovieReader:
+    """Sequential decoding with one open container; a backwards or far jump reopens and decodes forward."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._container = None
+        self._frames = None
+        self._next_index = 0
+
+    def _open(self) -> None:
+        import av
+
+        self.close()
+        try:
+            self._container = av.open(str(self.path))
+        except av.error.FFmpegError as exc:
+            raise FrameError(f"unreadable movie ({exc})", path=self.path) from None
+        self._frames = self._container.decode(video=0)
+        self._next_index = 0
+
+    def read(self, index: int) -> np.ndarray:
+        import av
+
+        if index < 0:
+            raise FrameError(f"movie frame index {index} is negative", path=self.path)
+        if self._frames is None or index < self._next_index:
+            self._open()
+        try:
+            while True:
+                frame = next(self._frames)
+                self._next_index += 1
+                if self._next_index - 1 == index:
+                    return _pyav_rgb(frame)
+        except StopIteration:
+            raise FrameError(
+                f"movie has no frame index {index} (it ends after {self._next_index} frames)", path=self.path
+            ) from None
+        except av.error.FFmpegError as exc:
+            raise FrameError(f"movie decoding failed at frame index {index} ({exc})", path=self.path) from None
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._container = None
+        self._frames = None
+
+
+def _read_still(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise FrameError("frame file is missing", path=path)
+    suffix = path.suffix.lower()
+    if suffix == ".exr":
+        return _read_exr(path)
+    if suffix in _PYAV_IMAGE_SUFFIXES:
+        return _read_pyav_image(path)
+    if suffix in _OPENCV_SUFFIXES:
+        return _read_opencv(path)
+    raise FrameError(f"unsupported plate format {suffix or '(no suffix)'}", path=path)
+
+
+def read_frame(pattern: str | Path, frame: int, max_size: int | None = None) -> np.ndarray:
+    """One frame as float32 H×W×3 sRGB in 0..1, its long edge scaled down to ``max_size`` when given.
+
+    ``pattern`` is a ``####``/``%04d`` sequence or a movie; for a movie ``frame`` is the 0-based frame index.
+    """
+    if is_movie(pattern):
+        path = Path(str(pattern))
+        if not path.is_file():
+            raise FrameError("movie file is missing", path=path)
+        reader = _MovieReader(path)
+        try:
+            img = reader.read(frame)
+        finally:
+            reader.close()
+    else:
+        img = _read_still(frame_path(pattern, frame))
+    return np.ascontiguousarray(_resize(img, max_size), dtype=np.float32)
+
+
+class FrameSource(Sequence[np.ndarray]):
+    """Frames ``first..last`` of a plate, read on access (index 0 is ``first``) at the working resolution.
+
+    Checks up front that every file exists so a chunk fails before any work with the first missing file named.
+    Only the most recently read frame is kept. ``movie_first_frame`` is the frame number of a movie's first
+    picture (a shot's ``first_frame``), so frame numbers mean the same for movies as for sequences.
+    """
+
+    def __init__(
+        self,
+        pattern: str | Path,
+        first: int,
+        last: int,
+        *,
+        max_size: int | None = None,
+        movie_first_frame: int | None = None,
+    ) -> None:
+        if last < first:
+            raise FrameError(f"empty frame range {first}-{last}", path=pattern)
+        self.pattern = str(pattern)
+        self.first = first
+        self.last = last
+        self.max_size = max_size
+        self._movie = _MovieReader(Path(self.pattern)) if is_movie(self.pattern) else None
+        self._movie_first = first if movie_first_frame is None else movie_first_frame
+        require_frames(self.pattern, first, last)
+        self.plate_size: tuple[int, int] = probe_size(self.pattern, first)
+        self.size: tuple[int, int] = fit_size(*self.plate_size, max_size)
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    @property
+    def frames(self) -> range:
+        return range(self.first, self.last + 1)
+
+    @property
+    def scale(self) -> float:
+        """Working pixels per plate pixel (≤ 1)."""
+        return self.size[0] / self.plate_size[0]
+
+    def __len__(self) -> int:
+        return self.last - self.first + 1
+
+    def read(self, frame: int) -> np.ndarray:
+        """The frame numbered ``frame`` (not an index) at the working resolution."""
+        if not self.first <= frame <= self.last:
+            raise FrameError(f"frame {frame} is outside {self.first}-{self.last}", path=self.pattern)
+        if self._cached is not None and self._cached[0] == frame:
+            return self._cached[1]
+        if self._movie is not None:
+            img = self._movie.read(frame - self._movie_first)
+        else:
+            img = _read_still(frame_path(self.pattern, frame))
+        if (img.shape[1], img.shape[0]) != self.plate_size:
+            raise FrameError(
+                f"frame is {img.shape[1]}x{img.shape[0]}, the plate is {self.plate_size[0]}x{self.plate_size[1]}",
+                path=frame_path(self.pattern, frame),
+            )
+        if self.size != self.plate_size:
+            img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
+        img = np.ascontiguousarray(img, dtype=np.float32)
+        self._cached = (frame, img)
+        return img
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.read(self.first + index)
+
+    def close(self) -> None:
+        if self._movie is not None:
+            self._movie.close()
+        self._cached = None
