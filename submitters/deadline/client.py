@@ -1,0 +1,333 @@
+"""A small client for the Deadline 10 Web Service REST API.
+
+Hand-written on ``requests`` because Thinkbox's own ``DeadlineConnect`` builds JSON by string concatenation, has
+no timeouts, no TLS options and no retries. Endpoint shapes follow Thinkbox's REST documentation and its
+standalone Python API: ``/api/jobs``, ``/api/tasks``, ``/api/jobreports``, ``/api/taskreports``, ``/api/slaves``,
+``/api/pools``, ``/api/groups``, ``/api/limitgroups``.
+
+Retries: connection failures and 5xx answers are retried a bounded number of times with exponential backoff; a 4xx
+is the caller's mistake and is never retried. Every failure is a :class:`DeadlineError` that names the URL and
+what to check. The password is only ever handed to ``requests`` for basic auth: it is not logged, not in ``repr``
+and not in any error text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from roto_core.errors import RotofarmError
+
+log = logging.getLogger(__name__)
+
+JOB_STATES = ("Active", "Suspended", "Completed", "Failed", "Pending")
+JOB_COMMANDS = frozenset(
+    {"suspend", "suspendnonrendering", "resume", "resumefailed", "requeue", "pend", "releasepending", "complete",
+     "fail", "archive", "setjobmachinelimit", "setjobframerange", "save"}
+)
+TASK_COMMANDS = frozenset(
+    {"requeue", "complete", "suspend", "resume", "fail", "resumefailed", "pend", "releasepending"}
+)
+
+
+class DeadlineError(RotofarmError):
+    """Anything that went wrong talking to the Deadline Web Service."""
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, hint: str | None = None) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message, where=url, hint=hint)
+
+
+class DeadlineUnreachable(DeadlineError):
+    """No HTTP answer at all: wrong host/port, service down, TLS refused, or timeouts."""
+
+
+class DeadlineAuthError(DeadlineError):
+    """401/403: the service wants (other) credentials."""
+
+
+class DeadlineRequestError(DeadlineError):
+    """Another 4xx: the request itself was refused (missing Plugin, unknown id, bad command)."""
+
+
+class DeadlineServerError(DeadlineError):
+    """5xx still failing after the retries."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job as the Web Service takes it; ``body()`` is exactly what is POSTed for a single submission."""
+
+    job_info: dict[str, str]
+    plugin_info: dict[str, str]
+    aux_files: list[str] = field(default_factory=list)
+
+    def body(self, id_only: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"JobInfo": self.job_info, "PluginInfo": self.plugin_info, "AuxFiles": self.aux_files}
+        if id_only:
+            out["IdOnly"] = True
+        return out
+
+
+def _csv(values: str | Iterable[str]) -> str:
+    return values if isinstance(values, str) else ",".join(values)
+
+
+class DeadlineClient:
+    """Talks to one Web Service, e.g. ``DeadlineClient("https://deadline:8082", user="render", password=...)``.
+
+    ``verify`` is True (system CAs), False (only for a lab; logged as a warning) or a CA bundle path.
+    ``timeout`` is (connect, read) seconds. ``retries`` counts extra attempts after the first one.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        verify: bool | str = True,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise DeadlineRequestError(
+                "the Web Service URL must start with http:// or https://", url=url, hint="set deadline.url in farm.yaml"
+            )
+        self.url = url.rstrip("/")
+        self.user = user
+        self._auth = (user, password or "") if user else None
+        self.verify = verify
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff_s = backoff_s
+        self._session = session or requests.Session()
+        if verify is False:
+            log.warning("TLS verification is off for %s", self.url)
+
+    def __repr__(self) -> str:
+        return f"DeadlineClient({self.url!r}, user={self.user!r})"
+
+    # -- transport -----------------------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None) -> Any:
+        """One call with retries; returns the decoded JSON (or the text when the answer is not JSON)."""
+        url = f"{self.url}{path}"
+        shown = url if not params else f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        attempt = 0
+        while True:
+            try:
+                resp = self._session.request(
+                    method, url, params=params, json=body, auth=self._auth, verify=self.verify, timeout=self.timeout
+                )
+            except requests.exceptions.SSLError as exc:
+                raise DeadlineUnreachable(
+                    f"TLS handshake failed: {type(exc).__name__}",
+                    url=shown,
+                    hint="check the certificate, or point deadline.ca_bundle at the studio CA bundle",
+                ) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt < self.retries:
+                    self._sleep(attempt, method, shown, type(exc).__name__)
+                    attempt += 1
+                    continue
+                raise DeadlineUnreachable(
+                    f"the Web Service does not answer ({type(exc).__name__} after {attempt + 1} attempts)",
+                    url=shown,
+                    hint="check deadline.url (host and port) and that the Deadline Web Service is running",
+                ) from None
+            if resp.status_code >= 500 and attempt < self.retries:
+                self._sleep(attempt, method, shown, f"HTTP {resp.status_code}")
+                attempt += 1
+                continue
+            return self._decode(resp, method, shown)
+
+    def _sleep(self, attempt: int, method: str, shown: str, why: str) -> None:
+        delay = self.backoff_s * (2**attempt)
+        log.info("%s %s failed (%s); retry %d/%d in %.2fs", method, shown, why, attempt + 1, self.retries, delay)
+        time.sleep(delay)
+
+    def _decode(self, resp: requests.Response, method: str, shown: str) -> Any:
+        text = resp.text.strip()
+        detail = text.splitlines()[0][:200] if text else resp.reason
+        status = resp.status_code
+        if status in (401, 403):
+            raise DeadlineAuthError(
+                f"HTTP {status}: credentials refused",
+                url=shown,
+                status=status,
+                hint="check deadline.user and the password variable named by deadline.password_env",
+            )
+        if 400 <= status < 500:
+            raise DeadlineRequestError(f"{method} refused, HTTP {status}: {detail}", url=shown, status=status)
+        if status >= 500:
+            raise DeadlineServerError(
+                f"HTTP {status} after {self.retries + 1} attempts: {detail}",
+                url=shown,
+                status=status,
+                hint="see the Web Service log on the Deadline server",
+            )
+        if not text:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return text
+
+    # -- jobs ------------------------------------------------------------------------------------------------------
+
+    def submit_job(self, job: JobRequest) -> str:
+        """Submit one job and return its id."""
+        answer = self.request("POST", "/api/jobs", body=job.body(id_only=True))
+        return self._job_id(answer)
+
+    def submit_jobs(self, jobs: Sequence[JobRequest], depends_on_previous: Sequence[bool] | None = None) -> list[str]:
+        """Submit several jobs in one request; ``depends_on_previous[i]`` chains job i on job i-1."""
+        chain = list(depends_on_previous or [False] * len(jobs))
+        body = {
+            "Jobs": [
+                {**job.body(id_only=False), "DependsOnPrevious": bool(dep)}
+                for job, dep in zip(jobs, chain, strict=True)
+            ],
+            "Dependent": "false",
+        }
+        answer = self.request("POST", "/api/jobs", body=body)
+        if not isinstance(answer, list) or len(answer) != len(jobs):
+            raise DeadlineServerError(
+                f"expected {len(jobs)} submitted jobs, the service answered {str(answer)[:120]!r}", url=self.url
+            )
+        return [self._job_id(item) for item in answer]
+
+    def _job_id(self, answer: Any) -> str:
+        if isinstance(answer, str) and answer:
+            return answer
+        if isinstance(answer, Mapping) and isinstance(answer.get("_id"), str):
+            return answer["_id"]
+        raise DeadlineServerError(f"no job id in the answer {str(answer)[:120]!r}", url=f"{self.url}/api/jobs")
+
+    def get_jobs(
+        self, ids: Iterable[str] | None = None, *, states: Iterable[str] | None = None, details: bool = False
+    ) -> list[dict[str, Any]]:
+        params: dict[str, str] = {}
+        if ids is not None:
+            params["JobID"] = _csv(ids)
+        if states is not None:
+            params["States"] = _csv(states)
+        if details:
+            params["Details"] = "true"
+        answer = self.request("GET", "/api/jobs", params=params or None)
+        return list(answer or [])
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        jobs = self.get_jobs([job_id])
+        if not jobs:
+            raise DeadlineRequestError(f"no job {job_id}", url=f"{self.url}/api/jobs?JobID={job_id}", status=404)
+        return jobs[0]
+
+    def job_command(self, job_id: str, command: str, **extra: Any) -> Any:
+        if command not in JOB_COMMANDS:
+            raise DeadlineRequestError(f"unknown job command {command!r}", url=f"{self.url}/api/jobs")
+        return self.request("PUT", "/api/jobs", body={"Command": command, "JobID": job_id, **extra})
+
+    def suspend_job(self, job_id: str) -> Any:
+        return self.job_command(job_id, "suspend")
+
+    def resume_job(self, job_id: str) -> Any:
+        return self.job_command(job_id, "resume")
+
+    def resume_failed_job(self, job_id: str) -> Any:
+        return self.job_command(job_id, "resumefailed")
+
+    def requeue_job(self, job_id: str) -> Any:
+        return self.job_command(job_id, "requeue")
+
+    def set_job_machine_limit(self, job_id: str, limit: int, workers: Sequence[str] = (), whitelist: bool = False):
+        return self.job_command(
+            job_id, "setjobmachinelimit", Limit=limit, SlaveList=list(workers), WhiteListFlag=whitelist
+        )
+
+    def save_job(self, job: Mapping[str, Any]) -> Any:
+        """Write back a job document as read from ``get_job`` (e.g. with a new ``Props.Pri``)."""
+        return self.request("PUT", "/api/jobs", body={"Command": "save", "Job": dict(job)})
+
+    def delete_job(self, job_id: str) -> Any:
+        return self.request("DELETE", "/api/jobs", params={"JobID": job_id})
+
+    # -- tasks and reports -----------------------------------------------------------------------------------------
+
+    def get_tasks(self, job_id: str) -> list[dict[str, Any]]:
+        answer = self.request("GET", "/api/tasks", params={"JobID": job_id})
+        if isinstance(answer, Mapping):
+            return list(answer.get("Tasks", []))
+        return list(answer or [])
+
+    def task_command(self, job_id: str, command: str, task_ids: Iterable[int] | None = None) -> Any:
+        if command not in TASK_COMMANDS:
+            raise DeadlineRequestError(f"unknown task command {command!r}", url=f"{self.url}/api/tasks")
+        body: dict[str, Any] = {"Command": command, "JobID": job_id}
+        if task_ids is not None:
+            body["TaskList"] = list(task_ids)
+        return self.request("PUT", "/api/tasks", body=body)
+
+    def job_reports(self, job_id: str, data: str = "allerrorcontents") -> Any:
+        """``data``: log, error, requeue, all, alllogcontents, allerrorcontents (Thinkbox's names)."""
+        return self.request("GET", "/api/jobreports", params={"JobID": job_id, "Data": data})
+
+    def task_reports(self, job_id: str, task_id: int, data: str = "allcontents") -> Any:
+        return self.request("GET", "/api/taskreports", params={"JobID": job_id, "TaskID": str(task_id), "Data": data})
+
+    # -- workers ---------------------------------------------------------------------------------------------------
+
+    def worker_names(self) -> list[str]:
+        return list(self.request("GET", "/api/slaves", params={"NamesOnly": "true"}) or [])
+
+    def workers(self, names: Iterable[str] | None = None, data: str = "infosettings") -> list[dict[str, Any]]:
+        """``data``: info, settings or infosettings (``{"Info": ..., "Settings": ...}`` per worker)."""
+        params = {"Data": data}
+        if names is not None:
+            params["Name"] = _csv(names)
+        return list(self.request("GET", "/api/slaves", params=params) or [])
+
+    def save_worker_settings(self, settings: Mapping[str, Any]) -> Any:
+        return self.request("PUT", "/api/slaves", body={"Command": "savesettings", "SlaveSettings": dict(settings)})
+
+    # -- pools, groups, limits -------------------------------------------------------------------------------------
+
+    def pool_names(self) -> list[str]:
+        return list(self.request("GET", "/api/pools") or [])
+
+    def workers_in_pools(self, pools: Iterable[str]) -> list[str]:
+        return list(self.request("GET", "/api/pools", params={"Pool": _csv(pools)}) or [])
+
+    def add_pools_to_workers(self, workers: Sequence[str], pools: Sequence[str], overwrite: bool = False) -> Any:
+        body = {"Slave": list(workers), "Pool": list(pools), "OverWrite": overwrite}
+        return self.request("PUT", "/api/pools", body=body)
+
+    def group_names(self) -> list[str]:
+        return list(self.request("GET", "/api/groups") or [])
+
+    def workers_in_groups(self, groups: Iterable[str]) -> list[str]:
+        return list(self.request("GET", "/api/groups", params={"Group": _csv(groups)}) or [])
+
+    def add_groups_to_workers(self, workers: Sequence[str], groups: Sequence[str], overwrite: bool = False) -> Any:
+        return self.request(
+            "PUT", "/api/groups", body={"Slave": list(workers), "Group": list(groups), "OverWrite": overwrite}
+        )
+
+    def limit_names(self) -> list[str]:
+        return list(self.request("GET", "/api/limitgroups", params={"NamesOnly": "true"}) or [])
+
+    def limits(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        params = {"Names": _csv(names)} if names is not None else None
+        return list(self.request("GET", "/api/limitgroups", params=params) or [])
+
+    def set_limit(self, name: str, limit: int) -> Any:
+        return self.request("PUT", "/api/limitgroups", body={"Command": "set", "Name": name, "Limit": limit})

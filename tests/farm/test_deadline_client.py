@@ -1,0 +1,108 @@
+"""The Web Service client against the fake service: requests, retries, typed errors, no password leaks."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from submitters.deadline.client import (
+    DeadlineAuthError,
+    DeadlineClient,
+    DeadlineRequestError,
+    DeadlineServerError,
+    DeadlineUnreachable,
+    JobRequest,
+)
+from tests.farm.fake_deadline import JOB_STAT, TASK_STAT, FakeDeadline
+
+
+def _job(name: str = "sh010_roto", frames: str = "1001-1010", chunk: int = 5) -> JobRequest:
+    return JobRequest({"Plugin": "AIRoto", "Name": name, "Frames": frames, "ChunkSize": str(chunk)}, {"Manifest": "m"})
+
+
+def test_submit_query_and_tasks(client: DeadlineClient, deadline: FakeDeadline) -> None:
+    job_id = client.submit_job(_job())
+    job = client.get_job(job_id)
+    assert job["Props"]["Name"] == "sh010_roto"
+    assert job["Stat"] == JOB_STAT["Active"]
+    assert [t["Frames"] for t in client.get_tasks(job_id)] == ["1001-1005", "1006-1010"]
+    assert deadline.submitted[0]["IdOnly"] is True
+
+
+def test_batch_submission_chains_dependencies(client: DeadlineClient) -> None:
+    ids = client.submit_jobs([_job("a"), _job("b", frames="1", chunk=1)], depends_on_previous=[False, True])
+    second = client.get_job(ids[1])
+    assert second["Props"]["Dep"] == [{"JobID": ids[0]}]
+    assert second["Stat"] == JOB_STAT["Pending"]
+
+
+def test_job_commands_change_state(client: DeadlineClient) -> None:
+    job_id = client.submit_job(_job())
+    client.suspend_job(job_id)
+    assert client.get_job(job_id)["Stat"] == JOB_STAT["Suspended"]
+    assert {t["Stat"] for t in client.get_tasks(job_id)} == {TASK_STAT["Suspended"]}
+    client.resume_job(job_id)
+    client.task_command(job_id, "complete", [0])
+    assert client.get_tasks(job_id)[0]["Stat"] == TASK_STAT["Completed"]
+    client.requeue_job(job_id)
+    assert {t["Stat"] for t in client.get_tasks(job_id)} == {TASK_STAT["Queued"]}
+    client.delete_job(job_id)
+    assert client.get_jobs([job_id]) == []
+
+
+def test_workers_pools_groups_limits(client: DeadlineClient, deadline: FakeDeadline) -> None:
+    deadline.add_worker("gpu01", pools=["roto"], groups=["gpu"], gpus=4, concurrent_tasks=1)
+    assert client.worker_names() == ["gpu01"]
+    (worker,) = client.workers(["gpu01"])
+    assert worker["Settings"]["Pools"] == ["roto"] and worker["Info"]["VideoCard"].count("NVIDIA") == 4
+    client.add_pools_to_workers(["gpu01"], ["comp"])
+    assert client.workers_in_pools(["comp"]) == ["gpu01"]
+    assert set(client.pool_names()) >= {"roto", "comp"} and "gpu" in client.group_names()
+    assert client.limit_names() == ["roto_gpu"]
+    client.save_worker_settings({**worker["Settings"], "Conc": 4})
+    assert client.workers(["gpu01"], data="settings")[0]["Conc"] == 4
+
+
+def test_wrong_password_is_one_auth_error_naming_the_url(deadline: FakeDeadline, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    bad = DeadlineClient(deadline.url, user="render", password="not-the-password", retries=0)
+    with pytest.raises(DeadlineAuthError) as err:
+        bad.pool_names()
+    text = str(err.value)
+    assert deadline.url in text and "401" in text and "deadline.user" in text
+    assert "not-the-password" not in text + caplog.text + repr(bad)
+
+
+def test_unreachable_service_names_the_url_and_what_to_check() -> None:
+    client = DeadlineClient("http://127.0.0.1:9", retries=1, backoff_s=0.01, timeout=(0.5, 0.5))
+    with pytest.raises(DeadlineUnreachable) as err:
+        client.worker_names()
+    assert "http://127.0.0.1:9/api/slaves" in str(err.value) and "deadline.url" in str(err.value)
+
+
+def test_5xx_and_dropped_connections_are_retried(client: DeadlineClient, deadline: FakeDeadline) -> None:
+    deadline.fail_next(1, 500, method="GET", path="/api/pools")
+    deadline.drop_next(1, method="GET", path="/api/pools")
+    assert "roto" in client.pool_names()
+    assert [r.status for r in deadline.requests_to("GET", "/api/pools")] == [500, None, 200]
+
+
+def test_5xx_gives_up_after_the_bounded_retries(client: DeadlineClient, deadline: FakeDeadline) -> None:
+    deadline.fail_next(10, 503, path="/api/groups")
+    with pytest.raises(DeadlineServerError, match="HTTP 503 after 3 attempts"):
+        client.group_names()
+    assert len(deadline.requests_to("GET", "/api/groups")) == 3
+
+
+def test_4xx_is_never_retried(client: DeadlineClient, deadline: FakeDeadline) -> None:
+    with pytest.raises(DeadlineRequestError, match=r"HTTP 400.*Plugin"):
+        client.submit_job(JobRequest({"Name": "no plugin"}, {}))
+    assert len(deadline.requests_to("POST", "/api/jobs")) == 1
+    with pytest.raises(DeadlineRequestError, match=r"HTTP 400.*Command"):
+        client.request("PUT", "/api/jobs", body={"JobID": "x"})
+
+
+def test_tls_verification_is_on_by_default() -> None:
+    assert DeadlineClient("https://deadline.example:8082").verify is True
+    assert DeadlineClient("https://deadline.example:8082", verify="/etc/ssl/studio.pem").verify == "/etc/ssl/studio.pem"
