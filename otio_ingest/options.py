@@ -36,8 +36,9 @@ class IngestOptions(BaseModel):
     fps: float | None = Field(None, gt=0, description="override the cut's rate (EDL: the rate its timecodes use)")
     edl_rate: float = Field(24.0, gt=0, description="rate of an EDL's timecodes when --fps is not given")
     name_regex: str = Field(
-        r"(?P<shot>[A-Za-z0-9_-]+)",
-        description="applied to the clip name; group 'shot' (else the whole match) is the shot name",
+        r"(?P<shot>(?:[A-Za-z]+\d+_)?[Ss][Hh]\d+[A-Za-z]?)",
+        description="searched in the clip name; group 'shot' (else the whole match) is the shot name; a clip name "
+        "it does not match is used whole",
     )
     sequence: str | None = Field(None, description="sequence name for every shot")
     sequence_regex: str = Field(

@@ -1,0 +1,252 @@
+"""Clip uses → shots: names, frame ranges, timecodes, paths, size and prompts.
+
+Frame layout of every shot (``h`` handles)::
+
+    first_frame ... first_frame+h-1 | plate frames (transition overlap + cut, retimed) | h handles ... last_frame
+
+so ``last_frame - first_frame + 1 == plate_frames + 2 * h``, and for a plain cut ``plate_frames == cut_frames``.
+A retime makes the plate span ``round(visible_frames * |speed|)`` source frames (a freeze: one), in source order.
+``record_in_tc`` is the record timecode of the first plate frame shown in the cut (a transition's start where one
+leads in), ``source_in_tc`` the source timecode of the plate's first frame.
+
+Prompts land on shot frames: an EDL LOC timecode is a record timecode, so it maps to
+``first_frame + h + (LOC - record_in)`` (through the retime, when there is one); other formats' markers are
+relative to the clip's media, as OpenTimelineIO defines them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import opentimelineio as otio
+from pydantic import ValidationError
+
+from otio_ingest.edl_events import first_failing_event
+from otio_ingest.errors import EditorialError
+from otio_ingest.events import ClipUse, clip_uses, pick_track
+from otio_ingest.markers import prompt_from_marker
+from otio_ingest.naming import as_name, check_template, fill_template, is_name, numbered_repeats, pick
+from otio_ingest.options import IngestOptions
+from otio_ingest.reader import Cut, read_cut, read_edl_text
+from otio_ingest.sidecar import read_sidecar
+from otio_ingest.timecode import frames_to_timecode, timecode_rate
+from roto_core.contracts import Prompt, Shot, ShotList
+from roto_core.sequences import frame_path, has_frame_token, is_movie, probe_size
+
+
+class _ClipProblem(EditorialError):
+    """An error about one clip; for an EDL it is then located to the event's line."""
+
+
+@dataclass
+class _ShotPlan:
+    name: str
+    uses: list[ClipUse]
+    union_first: int
+    plate_frames: int
+
+
+def shotlist_from_file(path: Path, options: IngestOptions) -> ShotList:
+    """The whole ingest: read, build shots, add sidecar prompts, validate as a ShotList."""
+    check_template(options.folder_template, "--folder-template")
+    check_template(options.plates, "--plates")
+    cut = read_cut(path, options)
+    try:
+        shots = build_shots(cut, options)
+    except _ClipProblem as exc:
+        raise _located(cut, options, exc) from None
+    if options.prompts is not None:
+        shots = _with_sidecar_prompts(shots, options.prompts)
+    try:
+        return ShotList(source=str(path), fps=_cut_rate(cut, options, shots), shots=shots)
+    except ValidationError as exc:
+        raise EditorialError(f"shots are inconsistent: {exc.errors()[0]['msg']}", path=path) from None
+
+
+def build_shots(cut: Cut, options: IngestOptions) -> list[Shot]:
+    track = pick_track(cut, options.track)
+    uses = clip_uses(cut, track)
+    bases = [_shot_base_name(cut, use, options) for use in uses]
+    plans = _plans(uses, bases, options.merge_repeats)
+    fps = _cut_rate(cut, options, [])
+    sequence_fallback = as_name(cut.timeline.name or "") or as_name(cut.path.stem) or "cut"
+    return [_shot(cut, plan, options, fps, sequence_fallback) for plan in plans]
+
+
+def _cut_rate(cut: Cut, options: IngestOptions, shots: list[Shot]) -> float:
+    if options.fps:
+        return timecode_rate(options.fps)
+    if cut.rate:
+        return cut.rate
+    if shots:
+        return shots[0].fps
+    for clip in cut.timeline.find_clips():
+        return timecode_rate(clip.trimmed_range().duration.rate)
+    return 24.0
+
+
+def _shot_base_name(cut: Cut, use: ClipUse, options: IngestOptions) -> str:
+    """The ``name_regex`` pick from the clip name; a clip name it does not match is the shot name itself."""
+    name = pick(options.name_regex, use.clip.name, "shot") or use.clip.name
+    if not is_name(name):
+        raise _ClipProblem(
+            f"shot name {name!r} must use only letters, digits, '_' and '-' (set --name-regex to pick it out)",
+            path=cut.path,
+            where=f"clip {use.clip.name!r}",
+        )
+    return name
+
+
+def _plans(uses: list[ClipUse], bases: list[str], merge: bool) -> list[_ShotPlan]:
+    if merge:
+        groups: dict[str, list[ClipUse]] = {}
+        for base, use in zip(bases, uses, strict=True):
+            groups.setdefault(base, []).append(use)
+        named = list(groups.items())
+    else:
+        named = [(name, [use]) for name, use in zip(numbered_repeats(bases), uses, strict=True)]
+    plans = []
+    for name, group in named:
+        first = min(u.plate_source_first for u in group)
+        last = max(u.plate_source_first + u.plate_frames for u in group)
+        plans.append(_ShotPlan(name, group, first, last - first))
+    return plans
+
+
+def _shot(cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequence_fallback: str) -> Shot:
+    lead = plan.uses[0]
+    clip = lead.clip
+    reel = str(clip.metadata.get("cmx_3600", {}).get("reel", ""))
+    sequence = options.sequence or pick(options.sequence_regex, plan.name, "sequence") or sequence_fallback
+    values = {"shot": plan.name, "sequence": sequence, "clip": clip.name, "reel": reel}
+    first = options.start_frame
+    h = options.handles
+    plate = fill_template(options.plates, values)
+    width, height = _plate_size(plate, first, options)
+    prompts = [p for use in plan.uses for p in _marker_prompts(cut, plan, use, first, h)]
+    metadata: dict[str, object] = {
+        "clip": clip.name,
+        "cut_frames": sum(u.cut_frames for u in plan.uses),
+        "plate_frames": plan.plate_frames,
+        "record_out_tc": frames_to_timecode(lead.record_in + lead.cut_frames + lead.tail, fps, cut.drop_frame),
+        "editorial": {"format": cut.adapter, "track": clip.parent().name if clip.parent() else None},
+    }
+    if reel:
+        metadata["reel"] = reel
+    if lead.head or lead.tail:
+        metadata["transition"] = {"head": lead.head, "tail": lead.tail}
+    if lead.retime:
+        metadata["retime"] = lead.retime | {"source_frames": lead.plate_frames, "cut_frames": lead.cut_frames}
+    if len(plan.uses) > 1:
+        metadata["uses"] = [
+            {"record_in_tc": frames_to_timecode(u.visible_record_in, fps, cut.drop_frame), "cut_frames": u.cut_frames}
+            for u in plan.uses
+        ]
+    try:
+        return Shot(
+            name=plan.name,
+            folder_path=fill_template(options.folder_template, values),
+            plate=plate,
+            first_frame=first,
+            last_frame=first + plan.plate_frames + 2 * h - 1,
+            handles=h,
+            fps=fps,
+            width=width,
+            height=height,
+            source_in_tc=frames_to_timecode(plan.union_first, fps, cut.drop_frame),
+            record_in_tc=frames_to_timecode(lead.visible_record_in, fps, cut.drop_frame),
+            prompts=prompts,
+            metadata=metadata,
+        )
+    except ValidationError as exc:
+        raise _ClipProblem(
+            f"cannot make shot {plan.name!r}: {exc.errors()[0]['msg']}", path=cut.path, where=f"clip {clip.name!r}"
+        ) from None
+
+
+def _plate_size(plate: str, first_frame: int, options: IngestOptions) -> tuple[int, int]:
+    """Size of the first plate frame when it is on disk (a plate may not be delivered yet), else the config's."""
+    on_disk = Path(plate) if is_movie(plate) or not has_frame_token(plate) else frame_path(plate, first_frame)
+    if on_disk.is_file():
+        return probe_size(plate, first_frame)
+    return options.width, options.height
+
+
+def _marker_prompts(cut: Cut, plan: _ShotPlan, use: ClipUse, first: int, h: int) -> list[Prompt]:
+    prompts = []
+    for marker in use.markers:
+        text = marker.name or ""
+        where = f"clip {use.clip.name!r}: marker {text!r}"
+        try:
+            asked = prompt_from_marker(text)
+        except ValueError as exc:
+            raise _ClipProblem(str(exc), path=cut.path, where=where) from None
+        if asked is None:
+            continue
+        at = _frames(marker.marked_range.start_time, use.rate)
+        offset = at - use.visible_record_in if cut.is_edl else at - use.source_in + use.head
+        if not 0 <= offset < use.visible_frames:
+            span = f"{use.visible_frames} frames"
+            raise _ClipProblem(
+                f"marker lies outside its clip ({offset} frames from its start, clip is {span})",
+                path=cut.path,
+                where=where,
+            )
+        frame = first + h + (use.plate_source_first - plan.union_first) + use.plate_offset(offset)
+        prompts.append(Prompt(object=asked.object, frame=frame, text=asked.text, box=asked.box))
+    return prompts
+
+
+def _frames(t: otio.opentime.RationalTime, rate: float) -> int:
+    return round(t.value_rescaled_to(rate))
+
+
+def _with_sidecar_prompts(shots: list[Shot], path: Path) -> list[Shot]:
+    by_name = {s.name: s for s in shots}
+    added: dict[str, list[Prompt]] = {}
+    for entry in read_sidecar(path):
+        shot = by_name.get(entry.shot)
+        if shot is None:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise EditorialError(
+                f"prompts for shot {entry.shot!r}, which the cut does not have (shots: {known})",
+                path=path,
+                line=entry.line,
+            )
+        p = entry.prompt
+        frame = p.shot_frame(shot.first_frame, shot.handles)
+        if not shot.first_frame <= frame <= shot.last_frame:
+            raise EditorialError(
+                f"{entry.shot}/{entry.object}: frame {frame} is outside the shot's "
+                f"{shot.first_frame}-{shot.last_frame}",
+                path=path,
+                line=entry.line,
+            )
+        try:
+            prompt = Prompt(object=entry.object, frame=frame, text=p.text, box=p.box, points=p.points, mask=p.mask)
+        except ValidationError as exc:
+            raise EditorialError(
+                f"{entry.shot}/{entry.object}: {exc.errors()[0]['msg']}", path=path, line=entry.line
+            ) from None
+        added.setdefault(entry.shot, []).append(prompt)
+    return [s.model_copy(update={"prompts": s.prompts + added.get(s.name, [])}) for s in shots]
+
+
+def _located(cut: Cut, options: IngestOptions, exc: _ClipProblem) -> EditorialError:
+    """For an EDL, the same error pointing at the event's line; for other formats, as it is."""
+    if not cut.is_edl or cut.edl_text is None:
+        return EditorialError(exc.message, path=exc.path, line=exc.line, where=exc.where)
+
+    def fails(prefix: str) -> bool:
+        try:
+            build_shots(read_edl_text(cut.path, prefix, options), options)
+        except EditorialError:
+            return True
+        return False
+
+    event = first_failing_event(cut.edl_text, fails)
+    if event is None:
+        return EditorialError(exc.message, path=exc.path, where=exc.where)
+    where = f"event {event.number}: {exc.where}" if exc.where else f"event {event.number}"
+    return EditorialError(exc.message, path=cut.path, line=event.line, where=where)
