@@ -81,6 +81,7 @@ class Injection:
     status: int | None  # None: drop the connection
     method: str | None
     path: str | None
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
@@ -150,10 +151,12 @@ class FakeDeadline:
 
     # -- failure injection -----------------------------------------------------------------------------------------
 
-    def fail_next(self, count: int = 1, status: int = 500, method: str | None = None, path: str | None = None) -> None:
-        """The next ``count`` matching requests answer ``status`` without touching the state."""
+    def fail_next(
+        self, count: int = 1, status: int = 500, method: str | None = None, path: str | None = None, after: int = 0
+    ) -> None:
+        """After ``after`` matching requests pass, the next ``count`` answer ``status`` without touching the state."""
         with self._lock:
-            self._injections.append(Injection(count, status, method, path))
+            self._injections.append(Injection(count, status, method, path, after))
 
     def drop_next(self, count: int = 1, method: str | None = None, path: str | None = None) -> None:
         """The next ``count`` matching requests get their connection closed with no answer."""
@@ -164,6 +167,9 @@ class FakeDeadline:
         with self._lock:
             for inj in self._injections:
                 if inj.remaining > 0 and inj.matches(method, path):
+                    if inj.skip > 0:
+                        inj.skip -= 1
+                        continue
                     inj.remaining -= 1
                     return inj
         return None

@@ -1,0 +1,209 @@
+"""A JobPlan as Deadline 10 jobs of the AIRoto plugin, and their submission.
+
+Per shot: the GPU roto job (one task per chunk) and the CPU finalize+publish job that depends on it. The JobInfo
+carries only what Monitor users may read: the AYON *context* (project, folder, task) goes into the job environment,
+never a key or password; the AYON key is added on the worker from the AIRoto plugin configuration.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from roto_core.atomic import write_text
+from roto_core.errors import ConfigError
+from submitters.deadline.client import DeadlineClient, DeadlineError, JobRequest
+from submitters.farm_config import FarmConfig, JobSettings
+from submitters.plan import FarmJob, JobPlan, ShotPlan
+
+log = logging.getLogger(__name__)
+
+PLUGIN = "AIRoto"
+DEPENDENCY_PLACEHOLDER = "<id of {shot}/1_roto>"
+
+
+def _bool(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def _settings_info(job: FarmJob, s: JobSettings) -> dict[str, str]:
+    info = {
+        "Frames": f"{job.first_frame}-{job.last_frame}",
+        "ChunkSize": str(job.chunk_size),
+        "Priority": str(s.priority),
+        "Pool": s.pool,
+        "Group": s.group,
+        "Sequential": _bool(job.sequential),
+        "MachineLimit": str(1 if job.sequential else s.machine_limit),
+        "ConcurrentTasks": str(s.concurrent_tasks),
+        "OnTaskTimeout": s.on_task_timeout,
+    }
+    if s.secondary_pool:
+        info["SecondaryPool"] = s.secondary_pool
+    if s.limit_groups:
+        info["LimitGroups"] = ",".join(s.limit_groups)
+    if s.whitelist:
+        info["Whitelist"] = ",".join(s.whitelist)
+    if s.blacklist:
+        info["Blacklist"] = ",".join(s.blacklist)
+    if s.task_timeout_minutes:
+        info["TaskTimeoutMinutes"] = str(s.task_timeout_minutes)
+    if s.task_failure_errors:
+        info["OverrideTaskFailureDetection"] = "True"
+        info["FailureDetectionTaskErrors"] = str(s.task_failure_errors)
+    return info
+
+
+def job_requests(plan: JobPlan, shot: ShotPlan, config: FarmConfig) -> tuple[JobRequest, JobRequest]:
+    """The two requests of one shot; the finalize job's ``JobDependencies`` is filled in at submission."""
+    common = {
+        "Plugin": PLUGIN,
+        "BatchName": plan.batch_name,
+        "UserName": config.user or getpass.getuser(),
+        "Department": config.department,
+        "Comment": config.comment,
+        "EnvironmentKeyValue0": f"AYON_PROJECT_NAME={plan.project}",
+        "EnvironmentKeyValue1": f"AYON_FOLDER_PATH={shot.folder_path}",
+        "EnvironmentKeyValue2": f"AYON_TASK_NAME={config.task_name}",
+        "ExtraInfoKeyValue0": f"rotofarm_shot={shot.shot}",
+        "ExtraInfoKeyValue1": f"rotofarm_job_folder={shot.job_folder}",
+        "ExtraInfoKeyValue2": f"rotofarm_job_id={shot.job_id}",
+    }
+    roto_info = {
+        **common,
+        "Name": f"{plan.project} {shot.roto.name}",
+        **_settings_info(shot.roto, shot.roto.settings),
+        "OutputDirectory0": shot.masks_dir,
+        "OutputFilename0": shot.mask_filename,
+    }
+    roto_plugin = {
+        "Mode": "roto",
+        "Manifest": shot.manifest_path,
+        "Device": shot.roto.settings.device,
+        "GPUsPerTask": str(shot.roto.settings.gpus_per_task),
+        "GPUsSelectDevices": "",
+    }
+    fin_info = {
+        **common,
+        "Name": f"{plan.project} {shot.finalize.name}",
+        **_settings_info(shot.finalize, shot.finalize.settings),
+        "JobDependencies": DEPENDENCY_PLACEHOLDER.format(shot=shot.shot),
+    }
+    fin_plugin = {
+        "Mode": "finalize",
+        "Manifest": shot.manifest_path,
+        "Steps": "finalize,publish",
+        "Tracker": plan.tracker,
+        "Device": "cpu",
+        "GPUsPerTask": "0",
+        "GPUsSelectDevices": "",
+    }
+    return JobRequest(roto_info, roto_plugin), JobRequest(fin_info, fin_plugin)
+
+
+def write_dry_run(plan: JobPlan, config: FarmConfig, out_dir: str | Path) -> list[Path]:
+    """Write each request body to ``DIR/<shot>/<n>_<kind>.json``; nothing touches the network."""
+    written = []
+    for shot in plan.shots:
+        for n, (kind, req) in enumerate(zip(("roto", "finalize"), job_requests(plan, shot, config), strict=True), 1):
+            path = Path(out_dir) / shot.shot / f"{n}_{kind}.json"
+            written.append(write_text(path, json.dumps(req.body(id_only=True), indent=2) + "\n"))
+    return written
+
+
+def used_names(plan: JobPlan) -> dict[str, set[str]]:
+    used: dict[str, set[str]] = {"pool": set(), "group": set(), "limit": set()}
+    for shot in plan.shots:
+        for job in shot.jobs:
+            s = job.settings
+            used["pool"].update(p for p in (s.pool, s.secondary_pool) if p)
+            used["group"].add(s.group)
+            used["limit"].update(s.limit_groups)
+    return used
+
+
+def validate_names(client: DeadlineClient, plan: JobPlan) -> None:
+    """Refuse, before anything is submitted, pools/groups/limits the repository does not have."""
+    used = used_names(plan)
+    known = {
+        "pool": set(client.pool_names()) | {"none"},
+        "group": set(client.group_names()) | {"none"},
+        "limit": set(client.limit_names()),
+    }
+    problems = []
+    for kind, names in used.items():
+        unknown = sorted(n for n in names if n not in known[kind] and n.lower() not in known[kind])
+        if unknown:
+            valid = ", ".join(sorted(known[kind])) or "(none defined)"
+            problems.append(f"unknown {kind}{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} (valid: {valid})")
+    if problems:
+        raise ConfigError("; ".join(problems), where=client.url, hint="fix roto_job/finalize_job in farm.yaml")
+
+
+@dataclass
+class SubmitResult:
+    job_ids: list[dict[str, str]]
+
+
+def submit_plan(
+    client: DeadlineClient,
+    plan: JobPlan,
+    config: FarmConfig,
+    *,
+    validate: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> SubmitResult:
+    """Submit every shot's two jobs; all or nothing: a failure deletes what this batch already submitted."""
+    if validate:
+        validate_names(client, plan)
+    submitted: list[str] = []
+    ids: list[dict[str, str]] = []
+    try:
+        for shot in plan.shots:
+            roto, finalize = job_requests(plan, shot, config)
+            roto_id = client.submit_job(roto)
+            submitted.append(roto_id)
+            finalize.job_info["JobDependencies"] = roto_id
+            fin_id = client.submit_job(finalize)
+            submitted.append(fin_id)
+            ids.append({"roto": roto_id, "finalize": fin_id})
+            if progress is not None:
+                progress(1)
+    except DeadlineError as exc:
+        left = _rollback(client, submitted)
+        note = f"batch rolled back: deleted {len(submitted) - len(left)} of {len(submitted)} submitted jobs"
+        if left:
+            note += f"; could not delete {', '.join(left)} (delete them in Monitor)"
+        exc.message = f"{exc.message}; {note}"
+        exc.args = (exc.format(),)
+        raise
+    return SubmitResult(job_ids=ids)
+
+
+def _rollback(client: DeadlineClient, job_ids: list[str]) -> list[str]:
+    left = []
+    for job_id in reversed(job_ids):
+        try:
+            client.delete_job(job_id)
+        except DeadlineError as exc:
+            log.error("could not delete job %s while rolling back: %s", job_id, exc)
+            left.append(job_id)
+    return left
+
+
+def client_from_config(config: FarmConfig) -> DeadlineClient:
+    d = config.deadline
+    return DeadlineClient(
+        d.url,
+        user=d.user,
+        password=d.password(),
+        verify=d.tls_verify(),
+        timeout=(d.connect_timeout_s, d.read_timeout_s),
+        retries=d.retries,
+        backoff_s=d.backoff_s,
+    )
+
