@@ -1,9 +1,68 @@
-"""`rotofarm` commands of the publish area."""
+"""``rotofarm publish``: a finished job folder → versioned products in AYON or the local tracker."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from roto_core.errors import InputError
+
+_EVENTS = {
+    "claim": "[green]claimed[/]",
+    "taken": "[yellow]taken by another publisher, trying the next number:[/]",
+    "found": "[cyan]already published by this job:[/]",
+    "resume": "[yellow]resuming the interrupted publish of[/]",
+    "complete": "[green]published[/]",
+}
+_FILE_STEPS = {"rename", "kept"}
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+    app.command("publish")(publish)
+
+
+def publish(
+    manifest: Annotated[Path, typer.Argument(help="The job's manifest.json (in its job folder).")],
+    tracker: Annotated[str, typer.Option("--tracker", help="local (embedded, SQLite) or ayon.")] = "local",
+    create_folders: Annotated[
+        bool, typer.Option("--create-folders", help="Create the shot folder and task when the tracker lacks them.")
+    ] = False,
+) -> None:
+    """Publish the shot's shapes (nk, fxs, json) and matte EXR sequence as new versions; a rerun of the same job
+    returns the versions it already made."""
+    from publish import publish_manifest
+    from publish.config import load_tracker_settings
+    from roto_core.contracts import JobManifest
+
+    if tracker not in ("local", "ayon"):
+        raise InputError(f"--tracker must be local or ayon, not {tracker!r}")
+    job = JobManifest.load(manifest)
+    settings = load_tracker_settings()
+    console = Console(stderr=True)
+    files = job.shot.frame_count + len(settings.shapes.representations)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("copying files", total=files)
+
+        def observe(step: str, detail: str) -> None:
+            if step in _FILE_STEPS:
+                progress.advance(task)
+            elif step in _EVENTS:
+                progress.console.print(f"{_EVENTS[step]} {detail}")
+
+        result = publish_manifest(job, tracker, create_folders, settings=settings, observer=observe)
+
+    table = Table(title=f"{result.tracker}: {result.project}{result.folder_path} (job {result.job_id})")
+    for column in ("product", "type", "version", "", "folder"):
+        table.add_column(column)
+    for v in result.versions:
+        table.add_row(v.product, v.product_type, f"v{v.version:03d}", "new" if v.created else "existing",
+                      v.directory)
+    Console().print(table)

@@ -1,0 +1,66 @@
+"""``configs/tracker.yaml``: product names and types, version policy, the local anatomy templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from roto_core.config import load_config
+
+DEFAULT_SHAPES_PRODUCT = "rotoMain"
+DEFAULT_MATTE_PRODUCT = "rotoMatteMain"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShapesProduct(_Settings):
+    product_type: str = "matteshapes"
+    name: str = "roto{variant}"
+    representations: list[str] = Field(default_factory=lambda: ["nk", "fxs", "json"])
+
+
+class MatteProduct(_Settings):
+    product_type: str = "render"
+    name: str = "rotoMatte{variant}"
+    representation: str = "exr"
+
+
+class TrackerSettings(_Settings):
+    local_root: str = "~/rotofarm-publish"
+    shapes: ShapesProduct = Field(default_factory=ShapesProduct)
+    matte: MatteProduct = Field(default_factory=MatteProduct)
+    variant: str = "Main"
+    object_variants: dict[str, str] = Field(default_factory=dict)
+    status: str | None = None
+    link_type: str = "generative"
+    plate_product_type: str = "plate"
+    max_version_attempts: int = Field(12, ge=1, le=1000)
+    templates: dict[str, Any] = Field(default_factory=dict)
+
+    def variant_for(self, objects: list[str]) -> str:
+        """A single-object shot may publish under its own variant; anything else uses the default one."""
+        if len(objects) == 1 and objects[0] in self.object_variants:
+            return self.object_variants[objects[0]]
+        return self.variant
+
+    def product_names(self, objects: list[str], shapes_override: str, matte_override: str) -> tuple[str, str]:
+        """Names of the shapes and matte products; a manifest that names them explicitly wins."""
+        variant = self.variant_for(objects)
+        shapes = self.shapes.name.format(variant=variant)
+        matte = self.matte.name.format(variant=variant)
+        if shapes_override != DEFAULT_SHAPES_PRODUCT:
+            shapes = shapes_override
+        if matte_override != DEFAULT_MATTE_PRODUCT:
+            matte = matte_override
+        return shapes, matte
+
+    def resolved_local_root(self) -> Path:
+        return Path(self.local_root).expanduser()
+
+
+def load_tracker_settings(path: str | Path | None = None) -> TrackerSettings:
+    return load_config(TrackerSettings, "tracker.yaml", path=path)

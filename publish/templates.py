@@ -1,0 +1,118 @@
+"""AYON anatomy templates: ``{key[sub]}`` fields, ``{@name}`` references, ``<...>`` optional parts.
+
+Published files must land where AYON's loaders and ayon-core's own publishes put them, so the path comes from
+the project's anatomy (AyonTracker) or the same default templates (LocalTracker), never from a path we invent.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from publish.errors import PublishError
+
+_REFERENCE = re.compile(r"\{@([A-Za-z0-9_]+)\}")
+
+DEFAULT_TEMPLATES: dict[str, Any] = {
+    "version_padding": 3,
+    "frame_padding": 4,
+    "version": "v{version:0>{@version_padding}}",
+    "frame": "{frame:0>{@frame_padding}}",
+    "publish": {
+        "directory": "{root[work]}/{project[name]}/{hierarchy}/{folder[name]}/publish/{product[type]}/"
+        "{product[name]}/{@version}",
+        "file": "{project[code]}_{folder[name]}_{product[name]}_{@version}<_{output}><.{@frame}><_{udim}>.{ext}",
+    },
+}
+
+
+def expand_references(template: str, templates: Mapping[str, Any]) -> str:
+    """Replace ``{@name}`` with the anatomy's entry, recursively (``{@version}`` holds ``{@version_padding}``)."""
+    original = template
+    for _ in range(10):
+        new = _REFERENCE.sub(lambda m: str(_lookup_reference(m.group(1), templates, original)), template)
+        if new == template:
+            return new
+        template = new
+    raise PublishError(f"anatomy template references loop: {original!r}")
+
+
+def _lookup_reference(name: str, templates: Mapping[str, Any], template: str) -> Any:
+    """AYON keeps ``version``/``frame`` and their paddings in ``templates.common``; older anatomies at the top."""
+    for group in (templates, templates.get("common"), templates.get("defaults")):
+        if isinstance(group, Mapping) and name in group and not isinstance(group[name], Mapping):
+            return group[name]
+    raise PublishError(f"anatomy template {template!r} refers to {{@{name}}}, which the anatomy lacks")
+
+
+def _format(text: str, data: Mapping[str, Any]) -> str:
+    return string.Formatter().vformat(text, (), dict(data))
+
+
+def _split_optional(template: str) -> list[tuple[str, bool]]:
+    """Split into (text, optional) pieces; ``<`` and ``>`` count only outside ``{...}`` (``{frame:0>4}`` has one)."""
+    pieces: list[tuple[str, bool]] = []
+    depth, start, inside = 0, 0, False
+    for i, char in enumerate(template):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0 and char == "<" and not inside:
+            pieces.append((template[start:i], False))
+            start, inside = i + 1, True
+        elif depth == 0 and char == ">" and inside:
+            pieces.append((template[start:i], True))
+            start, inside = i + 1, False
+    if inside:
+        raise PublishError(f"anatomy template {template!r} has an unclosed '<'")
+    pieces.append((template[start:], False))
+    return [p for p in pieces if p[0]]
+
+
+def fill(template: str, data: Mapping[str, Any]) -> str:
+    """Fill a template; an optional ``<...>`` part whose keys are missing is dropped, a missing required key is an
+    error naming it."""
+    out: list[str] = []
+    for text, optional in _split_optional(template):
+        try:
+            out.append(_format(text, data))
+        except (KeyError, IndexError, TypeError) as exc:
+            if not optional:
+                raise PublishError(
+                    f"anatomy template {template!r} needs {exc} which this publish does not provide"
+                ) from None
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class PublishTemplate:
+    """The publish directory and file templates of one project, references already expanded."""
+
+    directory: str
+    file: str
+
+    @classmethod
+    def from_anatomy(cls, templates: Mapping[str, Any], name: str = "default") -> PublishTemplate:
+        """Read ``templates.publish[name]`` (AYON ≥ 1.0 anatomy) or the older flat ``templates.publish``."""
+        publish = templates.get("publish")
+        if not isinstance(publish, Mapping):
+            raise PublishError("the project anatomy has no publish template")
+        entry = publish.get(name, publish) if isinstance(publish.get(name), Mapping) else publish
+        directory, file = entry.get("directory"), entry.get("file")
+        if not directory or not file:
+            raise PublishError(f"publish template {name!r} lacks 'directory' or 'file'")
+        return cls(expand_references(directory, templates), expand_references(file, templates))
+
+    @property
+    def path(self) -> str:
+        return f"{self.directory}/{self.file}"
+
+    def directory_for(self, data: Mapping[str, Any]) -> str:
+        return fill(self.directory, data)
+
+    def file_for(self, data: Mapping[str, Any]) -> str:
+        return fill(self.file, data)
