@@ -1,0 +1,174 @@
+"""AIRoto: the Deadline 10 plugin that runs rotofarm tasks on a worker.
+
+Installed into the repository's ``custom/plugins/AIRoto/`` (see README.md). It runs inside Deadline's own Python
+and imports nothing of rotofarm: it only starts ``rotofarm`` processes, so a worker needs rotofarm installed and
+its path in the plugin configuration.
+
+A Simple plugin: Deadline starts one process per task.
+- ``Mode=roto``: ``rotofarm run-chunk MANIFEST --frames <STARTFRAME>-<ENDFRAME> --device DEVICE``.
+- ``Mode=finalize``: the job's frames number its steps (``Steps=finalize,publish``): frame 0 runs
+  ``rotofarm finalize MANIFEST``, frame 1 ``rotofarm publish MANIFEST --tracker TRACKER``.
+
+GPUs: when the worker overrides its GPU affinity, the task takes its share of those devices (its thread's slice,
+or the ones named in ``GPUsSelectDevices``); otherwise task thread ``t`` takes devices ``t*N .. t*N+N-1`` with
+``N = GPUsPerTask``. The choice becomes ``CUDA_VISIBLE_DEVICES`` of the process, so a 4-GPU worker can run four
+concurrent tasks. The AYON server and API key come from this plugin's configuration (readable only by Deadline
+administrators), never from the job, whose JobInfo every Monitor user can read.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from Deadline.Plugins import DeadlinePlugin, PluginType
+from Deadline.Scripting import FileUtils, RepositoryUtils
+
+ROTO_ARGUMENTS = "run-chunk <QUOTE><MANIFEST><QUOTE> --frames <STARTFRAME>-<ENDFRAME> --device <DEVICE>"
+STEP_ARGUMENTS = {
+    "finalize": "finalize <QUOTE><MANIFEST><QUOTE>",
+    "publish": "publish <QUOTE><MANIFEST><QUOTE> --tracker <TRACKER>",
+}
+PROGRESS_LINE = r"Progress: (\d+(?:\.\d+)?)%"
+ERROR_LINE = r"^error: (.*)$"
+
+
+def GetDeadlinePlugin():
+    return AIRotoPlugin()
+
+
+def CleanupDeadlinePlugin(deadlinePlugin):
+    deadlinePlugin.Cleanup()
+
+
+def expand_tokens(template, start, end, values=None):
+    """Replace Deadline's argument tokens: <STARTFRAME>, <ENDFRAME>, <STARTFRAME%N>, <ENDFRAME%N>, <QUOTE>, <KEY>."""
+
+    def padded(match):
+        frame = start if match.group(1) == "START" else end
+        return str(frame).zfill(int(match.group(2)))
+
+    text = re.sub(r"<(START|END)FRAME%(\d+)>", padded, template)
+    text = text.replace("<STARTFRAME>", str(start)).replace("<ENDFRAME>", str(end)).replace("<QUOTE>", '"')
+    for key, value in (values or {}).items():
+        text = text.replace("<" + key + ">", value)
+    return text
+
+
+def select_gpus(per_task, thread, override, affinity, select_devices):
+    """The CUDA devices of one task, or None to leave the process environment alone (a CPU task)."""
+    wanted = [int(x) for x in re.split(r"[,\s]+", select_devices.strip()) if x] if select_devices else []
+    if override:
+        allowed = sorted(int(g) for g in affinity)
+        if wanted:
+            chosen = [g for g in wanted if g in allowed]
+            if not chosen:
+                raise ValueError(
+                    f"GPUsSelectDevices {wanted} are outside this worker's GPU affinity {allowed}"
+                )
+            return chosen
+        if per_task <= 0:
+            return allowed
+        share = allowed[thread * per_task : thread * per_task + per_task]
+        return share if len(share) == per_task else allowed[:per_task]
+    if wanted:
+        return wanted
+    if per_task <= 0:
+        return None
+    return list(range(thread * per_task, thread * per_task + per_task))
+
+
+class AIRotoPlugin(DeadlinePlugin):
+    def __init__(self):
+        self.InitializeProcessCallback += self.InitializeProcess
+        self.RenderExecutableCallback += self.RenderExecutable
+        self.RenderArgumentCallback += self.RenderArgument
+        self.CheckExitCodeCallback += self.CheckExitCode
+        self.LastError = ""
+
+    def Cleanup(self):
+        for stdoutHandler in self.StdoutHandlers:
+            del stdoutHandler.HandleCallback
+        del self.InitializeProcessCallback
+        del self.RenderExecutableCallback
+        del self.RenderArgumentCallback
+        del self.CheckExitCodeCallback
+
+    def InitializeProcess(self):
+        self.SingleFramesOnly = False
+        self.PluginType = PluginType.Simple
+        self.StdoutHandling = True
+        self.PopupHandling = False
+        self.AddStdoutHandlerCallback(PROGRESS_LINE).HandleCallback += self.HandleProgress
+        self.AddStdoutHandlerCallback(ERROR_LINE).HandleCallback += self.HandleError
+        self.SetAyonEnvironment()
+        self.SetGpuEnvironment()
+
+    def SetAyonEnvironment(self):
+        server = self.GetConfigEntryWithDefault("AyonServerUrl", "").strip()
+        key = self.GetConfigEntryWithDefault("AyonApiKey", "").strip()
+        if server:
+            self.SetProcessEnvironmentVariable("AYON_SERVER_URL", server)
+        if key:
+            self.SetProcessEnvironmentVariable("AYON_API_KEY", key)
+        elif self.GetPluginInfoEntryWithDefault("Tracker", "local") == "ayon":
+            self.LogWarning("AyonApiKey is empty in the AIRoto plugin configuration; publishing to AYON will fail")
+
+    def SetGpuEnvironment(self):
+        per_task = int(self.GetPluginInfoEntryWithDefault("GPUsPerTask", "0") or 0)
+        select = self.GetPluginInfoEntryWithDefault("GPUsSelectDevices", "")
+        try:
+            gpus = select_gpus(per_task, self.GetThreadNumber(), self.OverrideGpuAffinity(), self.GpuAffinity(), select)
+        except ValueError as exc:
+            self.FailRender(str(exc))
+        if gpus is not None:
+            value = ",".join(str(g) for g in gpus)
+            self.LogInfo(f"CUDA_VISIBLE_DEVICES={value} (thread {self.GetThreadNumber()})")
+            self.SetProcessEnvironmentVariable("CUDA_VISIBLE_DEVICES", value)
+
+    def RenderExecutable(self):
+        candidates = self.GetConfigEntry("RotofarmExecutable")
+        executable = FileUtils.SearchFileList(candidates)
+        if not executable:
+            self.FailRender(
+                f"no rotofarm executable found among {candidates!r}: set RotofarmExecutable in the AIRoto "
+                "plugin configuration (Configure Plugins in Monitor)"
+            )
+        return executable
+
+    def RenderArgument(self):
+        manifest = RepositoryUtils.CheckPathMapping(self.GetPluginInfoEntry("Manifest").strip())
+        values = {
+            "MANIFEST": manifest,
+            "DEVICE": self.GetPluginInfoEntryWithDefault("Device", "auto"),
+            "TRACKER": self.GetPluginInfoEntryWithDefault("Tracker", "local"),
+        }
+        start, end = self.GetStartFrame(), self.GetEndFrame()
+        mode = self.GetPluginInfoEntryWithDefault("Mode", "roto")
+        if mode == "roto":
+            template = ROTO_ARGUMENTS
+        elif mode == "finalize":
+            steps = [s.strip() for s in self.GetPluginInfoEntryWithDefault("Steps", "finalize,publish").split(",")]
+            if start != end or not 0 <= start < len(steps) or steps[start] not in STEP_ARGUMENTS:
+                self.FailRender(f"finalize tasks run one step each; frame {start} is not a step of {steps}")
+            template = STEP_ARGUMENTS[steps[start]]
+        else:
+            self.FailRender(f"unknown Mode {mode!r} in the job's plugin info (roto or finalize)")
+        arguments = expand_tokens(template, start, end, values)
+        extra = self.GetConfigEntryWithDefault("ExtraArguments", "").strip()
+        if extra:
+            arguments = arguments + " " + " ".join(shlex.quote(a) for a in shlex.split(extra))
+        return arguments
+
+    def HandleProgress(self):
+        percent = float(self.GetRegexMatch(1))
+        self.SetProgress(percent)
+        self.SetStatusMessage(f"{percent:.0f}%")
+
+    def HandleError(self):
+        self.LastError = self.GetRegexMatch(1)
+
+    def CheckExitCode(self, exitCode):
+        if exitCode != 0:
+            detail = self.LastError or "no error line in the output; see the task log"
+            self.FailRender(f"rotofarm exited with code {exitCode}: {detail}")

@@ -1,0 +1,169 @@
+"""The AIRoto Deadline plugin under the stand-in plugin API and the test worker."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.farm.deadline_plugin_api import TaskContext, load_airoto, run_simple_task
+from tests.farm.fake_deadline import TASK_STAT, FakeDeadline
+from tests.farm.farm_worker import FarmWorker
+
+PLUGIN_DIR = Path(__file__).resolve().parents[2] / "farm_plugin" / "AIRoto"
+
+
+@pytest.fixture(scope="module")
+def airoto():
+    return load_airoto()
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Path:
+    """An executable standing in for rotofarm: records argv and env, prints progress, fails when asked to."""
+    script = tmp_path / "rotofarm"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        + textwrap.dedent(
+            """
+            import json, os, sys
+            with open(os.environ["RECORD_TO"], "a") as fh:
+                fh.write(json.dumps({"argv": sys.argv[1:], "env": dict(os.environ)}) + "\\n")
+            for p in (25, 50, 100):
+                print(f"Progress: {p}%", flush=True)
+            if os.environ.get("FAIL_WITH"):
+                print("error: " + os.environ["FAIL_WITH"], file=sys.stderr, flush=True)
+                sys.exit(2)
+            """
+        )
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _ctx(recorder: Path, tmp_path: Path, **kw) -> TaskContext:
+    base = dict(
+        job_id="j1",
+        start=1001,
+        end=1025,
+        plugin_info={"Mode": "roto", "Manifest": "/jobs/demo/sh 010/m.json", "Device": "cuda:0", "GPUsPerTask": "1"},
+        plugin_config={"RotofarmExecutable": f"/nonexistent/rotofarm;{recorder}", "AyonApiKey": "key-from-config"},
+        job_environment={"RECORD_TO": str(tmp_path / "calls.jsonl"), "AYON_PROJECT_NAME": "demo"},
+    )
+    base.update(kw)
+    return TaskContext(**base)
+
+
+def _calls(tmp_path: Path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+
+
+def test_roto_task_command_line_progress_and_environment(airoto, recorder: Path, tmp_path: Path) -> None:
+    result = run_simple_task(airoto, _ctx(recorder, tmp_path, thread=2))
+    assert result.ok, result.error
+    (call,) = _calls(tmp_path)
+    assert call["argv"] == ["run-chunk", "/jobs/demo/sh 010/m.json", "--frames", "1001-1025", "--device", "cuda:0"]
+    assert call["env"]["CUDA_VISIBLE_DEVICES"] == "2"  # thread 2 × 1 GPU per task
+    assert call["env"]["AYON_API_KEY"] == "key-from-config" and call["env"]["AYON_PROJECT_NAME"] == "demo"
+    assert result.plugin.progress == [25.0, 50.0, 100.0]
+    assert result.leaked == []
+
+
+def test_worker_gpu_affinity_wins_over_the_thread_number(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path, thread=1, override_gpu_affinity=True, gpu_affinity=[4, 5, 6, 7])
+    ctx.plugin_info["GPUsPerTask"] = "2"
+    assert run_simple_task(airoto, ctx).ok
+    assert _calls(tmp_path)[0]["env"]["CUDA_VISIBLE_DEVICES"] == "6,7"
+
+
+def test_select_gpus_rules(airoto) -> None:
+    assert airoto.select_gpus(1, 3, False, [], "") == [3]
+    assert airoto.select_gpus(2, 1, False, [], "") == [2, 3]
+    assert airoto.select_gpus(0, 0, False, [], "") is None
+    assert airoto.select_gpus(1, 0, True, [2, 3], "") == [2]
+    assert airoto.select_gpus(0, 0, True, [2, 3], "3,9") == [3]
+    with pytest.raises(ValueError, match="outside this worker's GPU affinity"):
+        airoto.select_gpus(1, 0, True, [0, 1], "5")
+
+
+def test_frame_tokens(airoto) -> None:
+    text = airoto.expand_tokens("<QUOTE>a<QUOTE> <STARTFRAME%4>-<ENDFRAME> <X>", 7, 12, {"X": "y"})
+    assert text == '"a" 0007-12 y'
+
+
+def test_non_zero_exit_fails_the_task_with_the_error_line(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path)
+    ctx.job_environment["FAIL_WITH"] = "/plates/sh010.1003.exr: frame 1003: file is missing"
+    result = run_simple_task(airoto, ctx)
+    assert not result.ok and result.exit_code == 2
+    assert result.error == "rotofarm exited with code 2: /plates/sh010.1003.exr: frame 1003: file is missing"
+    assert result.leaked == []
+
+
+def test_missing_executable_fails_naming_the_config_key(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path, plugin_config={"RotofarmExecutable": "/nope/rotofarm"})
+    result = run_simple_task(airoto, ctx)
+    assert not result.ok and "RotofarmExecutable" in result.error and result.argv == []
+
+
+def test_finalize_job_runs_one_step_per_frame(airoto, recorder: Path, tmp_path: Path) -> None:
+    info = {"Mode": "finalize", "Manifest": "/j/m.json", "Steps": "finalize,publish", "Tracker": "ayon"}
+    for frame in (0, 1):
+        result = run_simple_task(airoto, _ctx(recorder, tmp_path, start=frame, end=frame, plugin_info=info))
+        assert result.ok
+        assert "CUDA_VISIBLE_DEVICES" not in result.plugin.process_env  # a CPU step gets no GPU
+    assert [c["argv"] for c in _calls(tmp_path)] == [
+        ["finalize", "/j/m.json"],
+        ["publish", "/j/m.json", "--tracker", "ayon"],
+    ]
+
+
+def test_the_key_never_comes_from_the_job(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path, plugin_config={"RotofarmExecutable": str(recorder)})
+    ctx.plugin_info["AyonApiKey"] = "key-smuggled-in-the-job"
+    ctx.plugin_info["Tracker"] = "ayon"
+    result = run_simple_task(airoto, ctx)
+    assert result.ok
+    assert "AYON_API_KEY" not in result.plugin.process_env
+    assert any("AyonApiKey is empty" in line for line in result.plugin.log)
+
+
+def test_plugin_files_are_complete() -> None:
+    names = sorted(p.name for p in PLUGIN_DIR.iterdir())
+    assert names == ["AIRoto.dlinit", "AIRoto.options", "AIRoto.param", "AIRoto.py", "README.md"]
+    param = (PLUGIN_DIR / "AIRoto.param").read_text()
+    for key in ("[RotofarmExecutable]", "[AyonApiKey]", "Type=password"):
+        assert key in param
+    assert "ConcurrentTasks=True" in (PLUGIN_DIR / "AIRoto.dlinit").read_text()
+    assert "import submitters" not in (PLUGIN_DIR / "AIRoto.py").read_text()
+
+
+def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
+    deadline: FakeDeadline, recorder: Path, tmp_path: Path
+) -> None:
+    deadline.add_worker("gpu01", pools=["roto"], groups=["gpu"], gpus=2, gpu_affinity=[1])
+    job_id = deadline.add_job(
+        {"Plugin": "AIRoto", "Name": "sh010 roto", "Frames": "1-9", "ChunkSize": "3", "Sequential": "True",
+         "Pool": "roto", "Group": "gpu", "OverrideTaskFailureDetection": "True", "FailureDetectionTaskErrors": "1",
+         "EnvironmentKeyValue0": f"RECORD_TO={tmp_path / 'calls.jsonl'}"},
+        {"Mode": "roto", "Manifest": "/j/m.json", "Device": "auto", "GPUsPerTask": "1"},
+    )
+    worker = FarmWorker(deadline, "gpu01", {"RotofarmExecutable": str(recorder)})
+    assert len(worker.run_until_idle()) == 3
+    calls = _calls(tmp_path)
+    assert [c["argv"][3] for c in calls] == ["1-3", "4-6", "7-9"]
+    assert {c["env"]["CUDA_VISIBLE_DEVICES"] for c in calls} == {"1"}
+    assert {t["Stat"] for t in deadline.tasks[job_id]} == {TASK_STAT["Completed"]}
+
+    failing = deadline.add_job(
+        {"Plugin": "AIRoto", "Name": "sh020 roto", "Frames": "1-2", "ChunkSize": "2", "Pool": "roto",
+         "OverrideTaskFailureDetection": "True", "FailureDetectionTaskErrors": "1",
+         "EnvironmentKeyValue0": f"RECORD_TO={tmp_path / 'calls.jsonl'}", "EnvironmentKeyValue1": "FAIL_WITH=boom"},
+        {"Mode": "roto", "Manifest": "/j/m.json"},
+    )
+    worker.run_until_idle()
+    assert deadline.tasks[failing][0]["Stat"] == TASK_STAT["Failed"]
+    assert deadline.reports[failing][0]["Message"] == "rotofarm exited with code 2: boom"
