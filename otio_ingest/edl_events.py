@@ -3,7 +3,7 @@
 The adapter reports what is wrong but not where, and a coordinator with a 1000-event EDL needs the line. We do not
 parse events ourselves: we only split the text where a new event number starts, feed the adapter growing prefixes,
 and bisect for the first event whose addition makes the read fail. The failing event's own fields are then read
-back with the adapter's ``ClipHandler`` to say which timecode is out of order.
+back with the adapter's ``ClipHandler`` to say which timecode is out of order; the adapter does not check that.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class EventBlock:
     number: str
     line: int
     end: int
-    event_line: str
+    lines: list[str]
 
 
 def event_blocks(text: str) -> list[EventBlock]:
@@ -39,12 +39,13 @@ def event_blocks(text: str) -> list[EventBlock]:
     blocks = []
     for i, (number, index) in enumerate(starts):
         end = starts[i + 1][1] if i + 1 < len(starts) else len(lines)
-        blocks.append(EventBlock(number, index + 1, end + 1, lines[index]))
+        block = [line.strip() for line in lines[index:end] if line.strip()]
+        blocks.append(EventBlock(number, index + 1, end + 1, block))
     return blocks
 
 
 def first_failing_event(text: str, fails: Callable[[str], bool]) -> EventBlock | None:
-    """The first event whose prefix of the text ``fails``; None when only the whole text fails (or nothing does)."""
+    """The first event whose prefix of the text ``fails``; None when the header fails, or no prefix of events does."""
     blocks = event_blocks(text)
     if not blocks:
         return None
@@ -53,7 +54,7 @@ def first_failing_event(text: str, fails: Callable[[str], bool]) -> EventBlock |
     def prefix_fails(k: int) -> bool:
         return fails("".join(lines[: blocks[k].end - 1]))
 
-    if not prefix_fails(len(blocks) - 1):
+    if not prefix_fails(len(blocks) - 1) or fails("".join(lines[: blocks[0].line - 1])):
         return None
     lo, hi = 0, len(blocks) - 1
     while lo < hi:
@@ -65,18 +66,39 @@ def first_failing_event(text: str, fails: Callable[[str], bool]) -> EventBlock |
     return blocks[lo]
 
 
-def describe_order_error(event_line: str, rate: float) -> str | None:
-    """'source out ... is before source in ...' (or record) for an event line whose timecodes run backwards."""
+def first_failing_line(text: str, fails: Callable[[str], bool]) -> int | None:
+    """The first line (1-based) whose prefix ``fails``: for text the adapter rejects before any event starts."""
+    lines = text.splitlines(keepends=True)
+    if not lines or not fails(text):
+        return None
+    lo, hi = 1, len(lines)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fails("".join(lines[:mid])):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def backwards_timecodes(block_lines: list[str], rate: float) -> str | None:
+    """'source out ... is before source in ...' (or record) when an event's timecodes run backwards.
+
+    The adapter takes such an event as a retime when it has an M2 line, so this is checked on every event. A source
+    that runs backwards is a reverse only with a negative M2 speed. Fields are read with the adapter's own handlers.
+    """
     try:
-        handler = cmx_3600.ClipHandler(event_line, {}, rate=rate)
-        pairs = (
-            ("source", handler.source_tc_in, handler.source_tc_out),
-            ("record", handler.record_tc_in, handler.record_tc_out),
-        )
-        for side, tc_in, tc_out in pairs:
+        handler = cmx_3600.ClipHandler(block_lines[0], {}, rate=rate)
+        motion = cmx_3600.CommentHandler(block_lines[1:]).handled.get("motion_effect")
+        match = cmx_3600.SPEED_EFFECT_RE.match(motion) if motion else None
+        reverse = bool(match and match.group("speed") and float(match.group("speed")) < 0)
+        sides = [("record", handler.record_tc_in, handler.record_tc_out)]
+        if not reverse:
+            sides.insert(0, ("source", handler.source_tc_in, handler.source_tc_out))
+        for side, tc_in, tc_out in sides:
             if otio.opentime.from_timecode(tc_out, rate) < otio.opentime.from_timecode(tc_in, rate):
                 return f"{side} out {tc_out} is before {side} in {tc_in}"
     except Exception:
-        # The line is malformed in some other way; the adapter's own message says how.
+        # Malformed in some other way: the adapter has already said so, or accepted it.
         return None
     return None

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from otio_ingest.edl_events import EventBlock, describe_order_error, first_failing_event
+from otio_ingest.edl_events import (
+    EventBlock,
+    backwards_timecodes,
+    event_blocks,
+    first_failing_event,
+    first_failing_line,
+)
 from otio_ingest.errors import EditorialError
 from otio_ingest.options import IngestOptions
 from otio_ingest.timecode import is_drop_frame_rate, timecode_rate
@@ -35,7 +41,11 @@ _NTSC_30 = 30000 / 1001
 
 @dataclass
 class Cut:
-    """A read timeline and what is needed to count its frames and write its timecodes."""
+    """A read timeline and what is needed to count its frames and write its timecodes.
+
+    ``rate``: the rate an EDL's timecodes were read at; None where the file states its own rates.
+    ``drop_frame``: write drop-frame timecode where the rate has it.
+    """
 
     path: Path
     adapter: str
@@ -50,7 +60,7 @@ class Cut:
 
 
 def read_cut(path: Path, options: IngestOptions) -> Cut:
-    """Read ``path`` with the adapter for its extension; ``rate`` is None when the file states its own rates."""
+    """Read ``path`` with the adapter its extension names."""
     adapter = ADAPTERS.get(path.suffix.lower())
     if adapter is None:
         known = ", ".join(sorted(ADAPTERS))
@@ -59,15 +69,14 @@ def read_cut(path: Path, options: IngestOptions) -> Cut:
         raise EditorialError("file not found", path=path)
     if adapter == "cmx_3600":
         return _read_edl(path, options)
-    rate = timecode_rate(options.fps) if options.fps else None
     try:
         timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except Exception as exc:
         raise EditorialError(f"cannot read with the {adapter} adapter: {_adapter_message(exc)}", path=path) from None
     if not isinstance(timeline, otio.schema.Timeline):
         raise EditorialError(f"holds a {type(timeline).__name__}, not a timeline", path=path)
-    drop_frame = rate is not None and is_drop_frame_rate(rate)
-    return Cut(path, adapter, timeline, rate, drop_frame)
+    # Frames are counted at the file's own rates (--fps only relabels them); 29.97 writes drop-frame, as OTIO does.
+    return Cut(path, adapter, timeline, rate=None, drop_frame=True)
 
 
 def _read_edl(path: Path, options: IngestOptions) -> Cut:
@@ -112,13 +121,20 @@ def _semicolons_in_drop_frame_sections(text: str) -> str:
 
 def _parse_edl(text: str, rate: float, path: Path) -> otio.schema.Timeline:
     try:
-        return otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate)
+        timeline = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate)
     except Exception as exc:
         message = _adapter_message(exc)
+    else:
+        for event in event_blocks(text):
+            backwards = backwards_timecodes(event.lines, rate)
+            if backwards:
+                raise edl_event_error(path, event, backwards)
+        return timeline
     event = first_failing_event(text, lambda prefix: _edl_fails(prefix, rate))
-    if event is None:
-        raise EditorialError(f"not a valid CMX 3600 EDL: {message}", path=path)
-    raise edl_event_error(path, event, describe_order_error(event.event_line, rate) or message)
+    if event is not None:
+        raise edl_event_error(path, event, backwards_timecodes(event.lines, rate) or message)
+    line = first_failing_line(text, lambda prefix: _edl_fails(prefix, rate))
+    raise EditorialError(f"not a valid CMX 3600 EDL: {message}", path=path, line=line)
 
 
 def edl_event_error(path: Path, event: EventBlock, message: str) -> EditorialError:
@@ -137,6 +153,13 @@ _RATIONAL_TIME = re.compile(r"RationalTime\(([-\d.]+), ([\d.]+)\)")
 
 
 def _adapter_message(exc: BaseException) -> str:
-    """The adapter's message on one line, with RationalTime reprs as plain frame counts."""
+    """The adapter's message on one line, with RationalTime reprs as plain frame counts.
+
+    OTIOError and ValueError are the adapters' own complaints about the input; anything else is an adapter
+    tripping over input it did not expect, which we say in so many words.
+    """
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return _RATIONAL_TIME.sub(lambda m: f"{float(m.group(1)):g} frames", text)
+    text = _RATIONAL_TIME.sub(lambda m: f"{float(m.group(1)):g} frames", text)
+    if isinstance(exc, otio.exceptions.OTIOError | ValueError):
+        return text
+    return f"the adapter could not make sense of it ({type(exc).__name__}: {text})"

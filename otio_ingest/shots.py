@@ -241,8 +241,10 @@ def _located(cut: Cut, options: IngestOptions, exc: _ClipProblem) -> EditorialEr
     def fails(prefix: str) -> bool:
         try:
             build_shots(read_edl_text(cut.path, prefix, options), options)
-        except EditorialError:
+        except _ClipProblem:
             return True
+        except EditorialError:
+            return False
         return False
 
     event = first_failing_event(cut.edl_text, fails)
