@@ -1,0 +1,244 @@
+"""Nuke ``.nk`` export: a ``Read`` node for the EXR mattes and a ``Roto`` node with every shape animated.
+
+Layout follows FORMATS.md § Nuke (Roto ``curves`` knob, format version 1.2): numbers as ``x`` + big-endian IEEE
+single in hex (0 and 1 plain), pixels with the origin bottom-left and **y up**, tangents relative to their point
+(cc flag 8192), no feather (``idem``), a constant shape transform centred on the shape, the key times shared by
+all points in the ``px`` header and one animation curve per coordinate.
+
+UNVERIFIED, each behind one switch below:
+- ``KEY_ENTRY``: how a keyed value is written. ``"auto"`` writes ``{v -}`` (value, automatic tangents), which
+  is documented from real scripts but a file using it everywhere has not been load-tested in Nuke; ``"bare"``
+  writes the value alone. Nuke's automatic tangents interpolate smoothly through the same keys where our JSON
+  interpolates linearly, so between keys the Nuke shape can differ slightly from the QA'd one.
+- ``LIFETIME_TYPE``: ``ltt`` value for "frame range" so that ``ltn``/``ltm`` (first/last frame) apply.
+- ``SUBTRACT_ATTRIBUTES``: the attribute pair that sets a hole's blending mode to minus.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from roto_core.atomic import write_text
+from roto_core.errors import InputError
+from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
+
+KEY_ENTRY = "auto"
+LIFETIME_TYPE = 4
+SUBTRACT_ATTRIBUTES = ("bm", 1)
+CURVES_VERSION = "x3f99999a"
+FLAG_RENDERABLE = 512
+FLAG_RELATIVE_TANGENTS = 8192
+TOOL_BEZIER = 4
+
+
+def nk_float(value: float) -> str:
+    """Nuke's number spelling: plain 0 and 1, otherwise ``x`` + the big-endian single precision bits."""
+    v = float(np.float32(value))
+    if v in (0.0, 1.0):
+        return str(int(v))
+    return "x" + struct.pack(">f", v).hex()
+
+
+def parse_number(token: str) -> float:
+    if token.startswith("x"):
+        return struct.unpack(">f", bytes.fromhex(token[1:]))[0]
+    return float(token)
+
+
+def _entry(value: float) -> str:
+    text = nk_float(value)
+    return f"{{{text} -}}" if KEY_ENTRY == "auto" else text
+
+
+def _curve(values: np.ndarray) -> str:
+    if np.all(np.float32(values) == np.float32(values[0])):
+        return "{" + _entry(values[0]) + "}"
+    return "{" + " ".join(_entry(v) for v in values) + "}"
+
+
+def _to_nuke(keys: np.ndarray, height: int) -> np.ndarray:
+    """Our keys (y down, origin top-left) → Nuke's (y up, origin bottom-left); offsets only flip."""
+    out = keys.copy()
+    out[..., 1] *= -1.0
+    out[..., POINT, 1] += height
+    return out
+
+
+def _curvegroup(shape: Shape, doc: ShapeDocument) -> str:
+    keys = _to_nuke(shape.keys, doc.height)
+    times = [str(int(f)) for f in shape.key_frames]
+    header = times[0] if len(times) == 1 else "{" + " ".join(times) + "}"
+    slots = []
+    for i in range(shape.point_count):
+        for slot in (LEFT, POINT, RIGHT):
+            slots.append("{" + _curve(keys[:, i, slot, 0]) + " " + _curve(keys[:, i, slot, 1]) + "}")
+    centre = keys[0, :, POINT].mean(axis=0)
+    attrs = [
+        ("osw", nk_float(10.0)),
+        ("osf", "0"),
+        ("str", "1"),
+        ("spx", nk_float(doc.width / 2)),
+        ("spy", nk_float(doc.height / 2)),
+        ("sb", "1"),
+        ("ltt", str(LIFETIME_TYPE)),
+        ("ltn", str(shape.first_frame)),
+        ("ltm", str(shape.last_frame)),
+        ("tt", nk_float(TOOL_BEZIER)),
+    ]
+    if shape.mode == "subtract":
+        attrs.append((SUBTRACT_ATTRIBUTES[0], nk_float(SUBTRACT_ATTRIBUTES[1])))
+    points = "\n       ".join(slots)
+    return (
+        f"    {{curvegroup {shape.name} {FLAG_RENDERABLE} bezier\n"
+        f"     {{{{cc\n      {{f {FLAG_RELATIVE_TANGENTS}}}\n      {{px {header}\n       {points}}}}}\n      idem}}\n"
+        f"     {{tx {times[0]} {nk_float(centre[0])} {nk_float(centre[1])}}}\n"
+        f"     {{a {' '.join(f'{k} {v}' for k, v in attrs)}}}}}"
+    )
+
+
+def _format(doc: ShapeDocument) -> str:
+    return f'"{doc.width} {doc.height} 0 0 {doc.width} {doc.height} 1 rotofarm_{doc.width}x{doc.height}"'
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "/").replace('"', '\\"') + '"'
+
+
+def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) -> str:
+    """The .nk script: a Read of ``mattes`` (when given) and the Roto node ``name``."""
+    parts = []
+    if mattes is not None:
+        parts.append(
+            "Read {\n inputs 0\n file_type exr\n"
+            f" file {_quote(mattes)}\n format {_format(doc)}\n"
+            f" first {doc.first_frame}\n last {doc.last_frame}\n"
+            f" origfirst {doc.first_frame}\n origlast {doc.last_frame}\n origset true\n"
+            f" name {name}_mattes\n xpos 0\n ypos -120\n}}\n"
+        )
+    groups = "\n".join(_curvegroup(s, doc) for s in doc.shapes)
+    root = (
+        f"   {{layer Root\n    {{f {FLAG_RENDERABLE}}}\n"
+        f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{groups}}}"
+    )
+    parts.append(
+        "Roto {\n inputs 0\n output alpha\n cliptype none\n"
+        f" curves {{{{{{v {CURVES_VERSION}}}\n  {{f 0}}\n  {{n\n{root}}}}}}}\n"
+        f" format {_format(doc)}\n name {name}\n xpos 0\n ypos 0\n}}\n"
+    )
+    return "".join(parts)
+
+
+def write_nk(doc: ShapeDocument, path: str | Path, name: str = "Roto1", mattes: str | None = None) -> Path:
+    return write_text(path, nk_text(doc, name, mattes))
+
+
+Tree = list["Tree | str"]
+
+
+def _tokens(text: str) -> Iterator[str]:
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c in "{}":
+            yield c
+            i += 1
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            yield text[i : j + 1]
+            i = j + 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in "{}":
+                j += 1
+            yield text[i:j]
+            i = j
+
+
+def parse_tcl(text: str) -> Tree:
+    """Brace-nested words → nested lists (enough for the scripts we write)."""
+    stack: list[Tree] = [[]]
+    for tok in _tokens(text):
+        if tok == "{":
+            stack.append([])
+        elif tok == "}":
+            if len(stack) == 1:
+                raise ValueError("unbalanced '}'")
+            done = stack.pop()
+            stack[-1].append(done)
+        else:
+            stack[-1].append(tok)
+    if len(stack) != 1:
+        raise ValueError("unbalanced '{'")
+    return stack[0]
+
+
+def _knobs(body: Tree) -> dict[str, Tree | str]:
+    return {str(body[i]): body[i + 1] for i in range(0, len(body) - 1, 2) if isinstance(body[i], str)}
+
+
+def _expand(curve: Tree, count: int) -> np.ndarray:
+    values: list[float] = []
+    for entry in curve:
+        if isinstance(entry, list) and entry and entry[0] == "x":
+            repeat = int(entry[1])
+            inner = entry[2]
+            value = inner[0] if isinstance(inner, list) else inner
+            values.extend([parse_number(str(value))] * repeat)
+        elif isinstance(entry, list):
+            values.append(parse_number(str(entry[0])))
+        else:
+            values.append(parse_number(entry))
+    if len(values) == 1:
+        values *= count
+    if len(values) != count:
+        raise ValueError(f"curve has {len(values)} values for {count} keys")
+    return np.asarray(values)
+
+
+def _shape_from(group: Tree, width: int, height: int) -> Shape:
+    name = str(group[1])
+    cc = group[4][0]
+    px = next(x for x in cc if isinstance(x, list) and x and x[0] == "px")
+    times = [int(t) for t in (px[1] if isinstance(px[1], list) else [px[1]])]
+    slots = px[2:]
+    if len(slots) % 3:
+        raise ValueError(f"curvegroup {name}: {len(slots)} tangent/point slots is not a multiple of 3")
+    count = len(slots) // 3
+    keys = np.zeros((len(times), count, 3, 2))
+    for i, slot in enumerate(slots):
+        keys[:, i // 3, i % 3, 0] = _expand(slot[0], len(times))
+        keys[:, i // 3, i % 3, 1] = _expand(slot[1], len(times))
+    attrs = next(x for x in group[5:] if isinstance(x, list) and x and x[0] == "a")
+    a = {str(attrs[i]): str(attrs[i + 1]) for i in range(1, len(attrs) - 1, 2)}
+    mode = "subtract" if a.get(SUBTRACT_ATTRIBUTES[0]) == nk_float(SUBTRACT_ATTRIBUTES[1]) else "add"
+    keys = _to_nuke(keys, height)
+    obj = name.rsplit("_hole", 1)[0].rsplit("_", 1)[0]
+    return Shape(name, obj, mode, int(a["ltn"]), int(a["ltm"]), np.asarray(times), keys)
+
+
+def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
+    """Our own .nk → (shapes, the Read node's file). Object names come from shape names (``obj_N``)."""
+    p = Path(path)
+    try:
+        tree = parse_tcl(p.read_text(encoding="utf-8"))
+        nodes = {str(tree[i]): tree[i + 1] for i in range(0, len(tree) - 1, 2) if isinstance(tree[i], str)}
+        roto = _knobs(nodes["Roto"])
+        w, h = (int(v) for v in str(roto["format"]).strip('"').split()[:2])
+        curves = roto["curves"][0]
+        root = next(x for x in curves if isinstance(x, list) and x[0] == "n")[1]
+        groups = [x for x in root if isinstance(x, list) and x and x[0] == "curvegroup"]
+        shapes = [_shape_from(g, w, h) for g in groups]
+        mattes = str(_knobs(nodes["Read"])["file"]).strip('"') if "Read" in nodes else None
+    except (OSError, ValueError, KeyError, IndexError, StopIteration, TypeError) as exc:
+        raise InputError(f"not a rotofarm .nk script: {exc!r}", path=p) from None
+    first = min((s.first_frame for s in shapes), default=0)
+    last = max((s.last_frame for s in shapes), default=0)
+    return ShapeDocument(w, h, first, last, shapes), mattes

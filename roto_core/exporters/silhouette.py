@@ -1,0 +1,183 @@
+"""Silhouette ``.fxs`` export (XML), per FORMATS.md § Silhouette.
+
+One ``Layer`` per object, one Bezier ``Shape`` per shape. Point coordinates are normalised by the image
+**height** with the origin at the image centre and y down: ``xn = (x - W/2) / H * pixel_aspect``,
+``yn = (y - H/2) / H``; handles are absolute positions. Key frames are written relative to the session start:
+``key = frame - session_start + frame_offset`` (``ShapeSettings.fxs_frame_offset``). A shape's lifetime is
+expressed with ``opacity`` keys (100 inside it, 0 on the frames either side); holes use ``mode`` Subtract.
+
+UNVERIFIED (no real file is public): the order of the two handles on a cusped point. ``HANDLE_ORDER`` is
+("in", "out") — the incoming handle first — and flipping it is the one change needed if Silhouette reads them
+the other way.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+from roto_core.atomic import write_bytes
+from roto_core.errors import InputError
+from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
+
+HANDLE_ORDER = ("in", "out")
+_SLOT = {"in": LEFT, "out": RIGHT}
+MODES = {"add": "Add", "subtract": "Subtract"}
+
+
+def _norm(xy: np.ndarray, doc: ShapeDocument, aspect: float) -> np.ndarray:
+    out = np.empty_like(xy)
+    out[..., 0] = (xy[..., 0] - doc.width / 2) / doc.height * aspect
+    out[..., 1] = (xy[..., 1] - doc.height / 2) / doc.height
+    return out
+
+
+def _denorm(xy: np.ndarray, width: int, height: int, aspect: float) -> np.ndarray:
+    out = np.empty_like(xy)
+    out[..., 0] = xy[..., 0] * height / aspect + width / 2
+    out[..., 1] = xy[..., 1] * height + height / 2
+    return out
+
+
+def _constant(parent: ET.Element, ident: str, value: str) -> None:
+    prop = ET.SubElement(parent, "Property", constant="True", id=ident)
+    ET.SubElement(prop, "Value").text = value
+
+
+def _path_text(ctrl: np.ndarray, doc: ShapeDocument, aspect: float) -> list[str]:
+    absolute = {
+        "point": ctrl[:, POINT],
+        "in": ctrl[:, POINT] + ctrl[:, _SLOT["in"]],
+        "out": ctrl[:, POINT] + ctrl[:, _SLOT["out"]],
+    }
+    norm = {k: _norm(v, doc, aspect) for k, v in absolute.items()}
+    order = ("point", *HANDLE_ORDER)
+    return [",".join(f"({norm[k][i, 0]:.7f},{norm[k][i, 1]:.7f})" for k in order) for i in range(len(ctrl))]
+
+
+def _opacity_keys(shape: Shape, doc: ShapeDocument) -> list[tuple[int, float]]:
+    keys: list[tuple[int, float]] = []
+    if shape.first_frame > doc.first_frame:
+        keys += [(shape.first_frame - 1, 0.0), (shape.first_frame, 100.0)]
+    if shape.last_frame < doc.last_frame:
+        keys += [(shape.last_frame, 100.0), (shape.last_frame + 1, 0.0)]
+    return keys
+
+
+def fxs_element(
+    doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float = 1.0
+) -> ET.Element:
+    start = doc.first_frame if session_start is None else session_start
+
+    def rel(frame: int) -> str:
+        return str(int(frame) - start + frame_offset)
+
+    root = ET.Element(
+        "Silhouette",
+        width=str(doc.width),
+        height=str(doc.height),
+        workRangeStart=rel(doc.first_frame),
+        workRangeEnd=rel(doc.last_frame),
+        sessionStartFrame=str(start),
+    )
+    for obj in doc.objects:
+        layer = ET.SubElement(root, "Layer", type="Layer", label=obj)
+        objects = ET.SubElement(ET.SubElement(layer, "Properties"), "Property", id="objects")
+        for shape in doc.shapes_of(obj):
+            node = ET.SubElement(
+                objects, "Object", type="Shape", label=shape.name, shape_type="Bezier", hidden="False", locked="False"
+            )
+            props = ET.SubElement(node, "Properties")
+            _constant(props, "mode", MODES[shape.mode])
+            _constant(props, "invert", "false")
+            opacity = _opacity_keys(shape, doc)
+            if opacity:
+                prop = ET.SubElement(props, "Property", id="opacity")
+                for frame, value in opacity:
+                    key = ET.SubElement(prop, "Key", frame=rel(frame), interp="linear")
+                    key.text = f"{value:g}"
+            else:
+                _constant(props, "opacity", "100")
+            path = ET.SubElement(props, "Property", id="path")
+            for frame, ctrl in zip(shape.key_frames, shape.keys, strict=True):
+                key = ET.SubElement(path, "Key", frame=rel(int(frame)), interp="linear")
+                bez = ET.SubElement(key, "Path", closed="True", type="Bezier")
+                for text in _path_text(ctrl, doc, pixel_aspect):
+                    ET.SubElement(bez, "Point").text = text
+    ET.indent(root, space=" ")
+    return root
+
+
+def fxs_text(
+    doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float = 1.0
+) -> bytes:
+    root = fxs_element(doc, session_start, frame_offset, pixel_aspect)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def write_fxs(
+    doc: ShapeDocument,
+    path: str | Path,
+    session_start: int | None = None,
+    frame_offset: int = 0,
+    pixel_aspect: float = 1.0,
+) -> Path:
+    return write_bytes(path, fxs_text(doc, session_start, frame_offset, pixel_aspect))
+
+
+def _parse_point(text: str) -> np.ndarray:
+    triples = text.replace(" ", "").strip("()").split("),(")
+    return np.array([[float(v) for v in t.split(",")] for t in triples])
+
+
+def _lifetime(prop: ET.Element | None, absolute, first: int, last: int) -> tuple[int, int]:
+    if prop is None or prop.get("constant") == "True":
+        return first, last
+    keys = sorted((absolute(k.get("frame")), float(k.text or 0)) for k in prop.findall("Key"))
+    on = [f for f, v in keys if v > 0]
+    off_before = [f for f, v in keys if v == 0 and on and f < min(on)]
+    off_after = [f for f, v in keys if v == 0 and on and f > max(on)]
+    return (min(on) if off_before else first), (max(on) if off_after else last)
+
+
+def read_fxs(path: str | Path, frame_offset: int = 0, pixel_aspect: float = 1.0) -> ShapeDocument:
+    """Our own .fxs → shapes in pixels with absolute frames (the inverse of ``write_fxs``)."""
+    p = Path(path)
+    try:
+        root = ET.parse(p).getroot()
+        width, height = int(root.get("width", "")), int(root.get("height", ""))
+        start = int(root.get("sessionStartFrame", ""))
+
+        def absolute(frame: str | None) -> int:
+            return int(frame or "") + start - frame_offset
+
+        first, last = absolute(root.get("workRangeStart")), absolute(root.get("workRangeEnd"))
+        slot_of = {"point": POINT, **{name: _SLOT[name] for name in HANDLE_ORDER}}
+        order = ("point", *HANDLE_ORDER)
+        shapes: list[Shape] = []
+        for layer in root.findall("Layer"):
+            for node in layer.iterfind("Properties/Property[@id='objects']/Object"):
+                props = {q.get("id"): q for q in node.find("Properties") or []}
+                mode = {v: k for k, v in MODES.items()}[props["mode"].findtext("Value", "")]
+                frames, keys = [], []
+                for key in props["path"].findall("Key"):
+                    pts = np.stack([_parse_point(pt.text or "") for pt in key.iterfind("Path/Point")])
+                    pix = _denorm(pts, width, height, pixel_aspect)
+                    ctrl = np.zeros((len(pts), 3, 2))
+                    for j, name in enumerate(order):
+                        ctrl[:, slot_of[name]] = pix[:, j]
+                    ctrl[:, LEFT] -= ctrl[:, POINT]
+                    ctrl[:, RIGHT] -= ctrl[:, POINT]
+                    frames.append(absolute(key.get("frame")))
+                    keys.append(ctrl)
+                life = _lifetime(props.get("opacity"), absolute, first, last)
+                shapes.append(
+                    Shape(
+                        node.get("label", ""), layer.get("label", ""), mode, *life, np.asarray(frames), np.stack(keys)
+                    )
+                )
+    except (OSError, ET.ParseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"not a rotofarm .fxs file: {exc!r}", path=p) from None
+    return ShapeDocument(width, height, first, last, shapes)

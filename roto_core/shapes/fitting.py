@@ -1,0 +1,228 @@
+"""Edge outline → a sparse closed bezier: corners where the outline turns sharply, smooth points elsewhere.
+
+The point count is decided once, on a shape's reference frame, and then carried unchanged (tracking.py): an
+artist gets the fewest points that hold the outline within the tolerance. Segments are fitted with fixed end
+tangents by least squares on chord-length parameters, refined by Newton steps (Schneider's method), and split at
+the worst sample until every segment is within tolerance or the point budget is spent.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from roto_core.shapes.model import LEFT, POINT, RIGHT
+
+CORNER_ANGLE_DEG = 50.0
+CORNER_SCALE_PX = 5
+TANGENT_SCALE_PX = 3
+INITIAL_SMOOTH_POINTS = 4
+
+
+@dataclass
+class _Segment:
+    start: int
+    end: int
+    out_handle: np.ndarray
+    in_handle: np.ndarray
+    error: float
+    worst: int
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-12)
+
+
+def _run(points: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Samples from index ``start`` to ``end`` inclusive, wrapping around the closed loop."""
+    m = len(points)
+    count = (end - start) % m or m
+    return points[(start + np.arange(count + 1)) % m]
+
+
+def corner_indices(points: np.ndarray) -> np.ndarray:
+    """Indices where the outline turns by more than CORNER_ANGLE_DEG within CORNER_SCALE_PX (local maxima)."""
+    m = len(points)
+    k = CORNER_SCALE_PX
+    if m < 4 * k:
+        return np.zeros(0, np.int64)
+    before = _unit(points - np.roll(points, k, axis=0))
+    after = _unit(np.roll(points, -k, axis=0) - points)
+    turn = np.degrees(np.arccos(np.clip(np.sum(before * after, axis=1), -1.0, 1.0)))
+    window = np.stack([np.roll(turn, s) for s in range(-k, k + 1)])
+    is_max = (turn >= window.max(axis=0)) & (turn > CORNER_ANGLE_DEG)
+    idx = np.nonzero(is_max)[0]
+    keep: list[int] = []
+    for i in idx:
+        if not keep or i - keep[-1] > k:
+            keep.append(int(i))
+    if len(keep) > 1 and keep[0] + m - keep[-1] <= k:
+        keep.pop()
+    return np.asarray(keep, np.int64)
+
+
+def tangents_at(points: np.ndarray, index: int, corner: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Unit directions (into the point, out of the point). Equal for a smooth point."""
+    m = len(points)
+    if corner:
+        k, gap = CORNER_SCALE_PX, 2
+        incoming = points[(index - gap) % m] - points[(index - gap - k) % m]
+        outgoing = points[(index + gap + k) % m] - points[(index + gap) % m]
+        return _unit(incoming), _unit(outgoing)
+    k = TANGENT_SCALE_PX
+    t = _unit(points[(index + k) % m] - points[(index - k) % m])
+    return t, t
+
+
+def _bezier(p: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    v = 1.0 - u
+    b = (
+        (v**3)[:, None] * p[0]
+        + (3 * v * v * u)[:, None] * p[1]
+        + (3 * v * u * u)[:, None] * p[2]
+        + (u**3)[:, None] * p[3]
+    )
+    d1 = 3 * (
+        (v * v)[:, None] * (p[1] - p[0]) + (2 * v * u)[:, None] * (p[2] - p[1]) + (u * u)[:, None] * (p[3] - p[2])
+    )
+    d2 = 6 * (v[:, None] * (p[2] - 2 * p[1] + p[0]) + u[:, None] * (p[3] - 2 * p[2] + p[1]))
+    return b, d1, d2
+
+
+def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """Cubic from samples[0] to samples[-1] leaving along ``t_out`` and arriving along ``t_in``.
+
+    Returns the four control points, the largest sample distance, and the index of that sample.
+    """
+    p0, p3 = samples[0], samples[-1]
+    chord = float(np.linalg.norm(p3 - p0))
+    seglen = np.linalg.norm(np.diff(samples, axis=0), axis=1)
+    total = float(seglen.sum())
+    if len(samples) < 3 or total < 1e-9:
+        ctrl = np.stack([p0, p0 + t_out * chord / 3, p3 - t_in * chord / 3, p3])
+        return ctrl, 0.0, len(samples) // 2
+    u = np.concatenate([[0.0], np.cumsum(seglen) / total])
+    ctrl = np.stack([p0, p0, p3, p3])
+    for _ in range(4):
+        v = 1.0 - u
+        a1 = (3 * v * v * u)[:, None] * t_out
+        a2 = -(3 * v * u * u)[:, None] * t_in
+        base = (v**3 + 3 * v * v * u)[:, None] * p0 + (3 * v * u * u + u**3)[:, None] * p3
+        rhs = samples - base
+        c = np.array([[np.sum(a1 * a1), np.sum(a1 * a2)], [np.sum(a1 * a2), np.sum(a2 * a2)]])
+        x = np.array([np.sum(a1 * rhs), np.sum(a2 * rhs)])
+        det = c[0, 0] * c[1, 1] - c[0, 1] ** 2
+        alpha = np.linalg.solve(c, x) if abs(det) > 1e-12 else np.array([-1.0, -1.0])
+        if alpha[0] < 1e-3 * total or alpha[1] < 1e-3 * total or max(alpha) > 2.0 * total:
+            alpha = np.array([total / 3.0, total / 3.0])
+        ctrl = np.stack([p0, p0 + alpha[0] * t_out, p3 - alpha[1] * t_in, p3])
+        b, d1, d2 = _bezier(ctrl, u)
+        diff = b - samples
+        num = np.sum(diff * d1, axis=1)
+        den = np.sum(d1 * d1, axis=1) + np.sum(diff * d2, axis=1)
+        step = np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12)
+        u = np.clip(u - step, 0.0, 1.0)
+        u[0], u[-1] = 0.0, 1.0
+    b, _, _ = _bezier(ctrl, u)
+    err = np.linalg.norm(b - samples, axis=1)
+    worst = int(np.argmax(err))
+    return ctrl, float(err[worst]), worst
+
+
+def sharpen_corner(points: np.ndarray, index: int, t_in: np.ndarray, t_out: np.ndarray) -> np.ndarray:
+    """Where the straight runs either side of a corner meet: smoothing and pixels round the real tip off."""
+    m = len(points)
+    gap = 2
+    a = points[(index - gap) % m]
+    b = points[(index + gap) % m]
+    cross = t_in[0] * t_out[1] - t_in[1] * t_out[0]
+    if abs(cross) < 0.2:
+        return points[index]
+    diff = b - a
+    s = (diff[0] * t_out[1] - diff[1] * t_out[0]) / cross
+    tip = a + s * t_in
+    return tip if np.linalg.norm(tip - points[index]) <= 2 * CORNER_SCALE_PX else points[index]
+
+
+def corner_near(points: np.ndarray, index: int) -> np.ndarray:
+    """The sharpened corner tip of the outline within CORNER_SCALE_PX samples of ``index``."""
+    m = len(points)
+    k = CORNER_SCALE_PX
+    window = (index + np.arange(-k, k + 1)) % m
+    before = _unit(points[window] - points[(window - k) % m])
+    after = _unit(points[(window + k) % m] - points[window])
+    best = int(window[np.argmax(-np.sum(before * after, axis=1))])
+    return sharpen_corner(points, best, *tangents_at(points, best, True))
+
+
+@dataclass
+class FittedShape:
+    """Control points ``(N, 3, 2)`` (left offset, point, right offset) and the corner flags."""
+
+    ctrl: np.ndarray
+    corners: np.ndarray
+
+
+def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> FittedShape:
+    """Fewest bezier points (≥ 3, ≤ ``max_points``) that keep ``points`` within ``tolerance`` pixels."""
+    m = len(points)
+    corners = corner_indices(points)
+    top = int(np.lexsort((points[:, 0], points[:, 1]))[0])
+    if len(corners) == 0:
+        breaks = [(top + round(i * m / INITIAL_SMOOTH_POINTS)) % m for i in range(INITIAL_SMOOTH_POINTS)]
+    else:
+        first = int(np.argmin((corners - top) % m))
+        breaks = [int(c) for c in np.roll(corners, -first)]
+        while len(breaks) < 3:
+            gaps = [((breaks[(i + 1) % len(breaks)] - b) % m or m, i) for i, b in enumerate(breaks)]
+            size, i = max(gaps)
+            breaks.insert(i + 1, (breaks[i] + size // 2) % m)
+    is_corner = {int(c) for c in corners}
+    tangents = {b: tangents_at(points, b, b in is_corner) for b in breaks}
+
+    anchors = {b: sharpen_corner(points, b, *tangents[b]) if b in is_corner else points[b] for b in breaks}
+
+    def make(start: int, end: int) -> _Segment:
+        run = _run(points, start, end).copy()
+        run[0], run[-1] = anchors[start], anchors[end]
+        ctrl, err, worst = fit_segment(run, tangents[start][1], tangents[end][0])
+        return _Segment(start, end, ctrl[1] - ctrl[0], ctrl[2] - ctrl[3], err, (start + worst) % m)
+
+    segments = {b: make(b, breaks[(i + 1) % len(breaks)]) for i, b in enumerate(breaks)}
+    heap = [(-s.error, s.start) for s in segments.values()]
+    heapq.heapify(heap)
+    while heap and len(segments) < max_points:
+        neg_err, start = heapq.heappop(heap)
+        seg = segments.get(start)
+        if seg is None or -neg_err != seg.error:
+            continue
+        if seg.error <= tolerance:
+            break
+        length = (seg.end - seg.start) % m or m
+        offset = (seg.worst - seg.start) % m
+        if length < 6:
+            continue
+        if not 2 <= offset <= length - 2:
+            offset = length // 2
+        mid = (seg.start + offset) % m
+        tangents[mid] = tangents_at(points, mid, False)
+        anchors[mid] = points[mid]
+        segments[start] = make(seg.start, mid)
+        segments[mid] = make(mid, seg.end)
+        heapq.heappush(heap, (-segments[start].error, start))
+        heapq.heappush(heap, (-segments[mid].error, mid))
+    order = sorted(segments, key=lambda b: (b - breaks[0]) % m)
+    n = len(order)
+    ctrl = np.zeros((n, 3, 2))
+    flags = np.zeros(n, bool)
+    for i, b in enumerate(order):
+        ctrl[i, POINT] = anchors[b]
+        ctrl[i, RIGHT] = segments[b].out_handle
+        ctrl[i - 1 if i else n - 1, LEFT] = 0.0
+        flags[i] = b in is_corner
+    for i, b in enumerate(order):
+        ctrl[(i + 1) % n, LEFT] = segments[b].in_handle
+    return FittedShape(ctrl, flags)

@@ -1,0 +1,179 @@
+"""The in-memory roto shape: a closed cubic bezier whose control points are keyed over time.
+
+Every other part of the shapes area speaks this model: the tracker fills it, the exporters write it and their
+readers rebuild it, QA rasterises it. Coordinates are pixels with the origin at the top-left corner of the image
+and y down; pixel centres sit at +0.5, so a shape's raster matches a mask sampled at pixel centres.
+
+Control points of one key are an array ``(N, 3, 2)``: for each point its left (incoming) tangent offset, its
+position, and its right (outgoing) tangent offset. Offsets are relative to the point, as in Nuke's curves knob.
+Between keys every coordinate is interpolated linearly; before the first and after the last key it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+LEFT, POINT, RIGHT = 0, 1, 2
+Mode = Literal["add", "subtract"]
+
+
+def bernstein(samples: int) -> np.ndarray:
+    """Cubic Bernstein weights ``(samples, 4)`` at parameters 0 .. 1 (end excluded)."""
+    u = np.arange(samples, dtype=np.float64) / samples
+    v = 1.0 - u
+    return np.stack([v**3, 3 * v * v * u, 3 * v * u * u, u**3], axis=1)
+
+
+def segment_controls(ctrl: np.ndarray) -> np.ndarray:
+    """``(..., N, 3, 2)`` control points → ``(..., N, 4, 2)`` absolute bezier segments point i → point i+1."""
+    p = ctrl[..., POINT, :]
+    out_handle = p + ctrl[..., RIGHT, :]
+    nxt = np.roll(p, -1, axis=-2)
+    in_handle = nxt + np.roll(ctrl[..., LEFT, :], -1, axis=-2)
+    return np.stack([p, out_handle, in_handle, nxt], axis=-2)
+
+
+def sample_outline(ctrl: np.ndarray, per_segment: int = 12) -> np.ndarray:
+    """Points along the closed curve, ``(..., N * per_segment, 2)``; linear in ``ctrl``."""
+    seg = segment_controls(ctrl)
+    w = bernstein(per_segment)
+    pts = np.einsum("sk,...nkd->...nsd", w, seg)
+    return pts.reshape(*pts.shape[:-3], -1, 2)
+
+
+def signed_area(poly: np.ndarray) -> float:
+    """Shoelace area in image coordinates (y down): positive for a clockwise-on-screen loop."""
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+
+
+@dataclass
+class Shape:
+    """One closed bezier of one object, alive from ``first_frame`` to ``last_frame`` inclusive.
+
+    ``mode`` "subtract" cuts a hole out of the object's other shapes. ``corners[i]`` marks a cusp (tangents
+    not collinear) so editors keep it sharp.
+    """
+
+    name: str
+    object: str
+    mode: Mode
+    first_frame: int
+    last_frame: int
+    key_frames: np.ndarray
+    keys: np.ndarray
+    corners: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def __post_init__(self) -> None:
+        self.key_frames = np.asarray(self.key_frames, dtype=np.int64)
+        self.keys = np.asarray(self.keys, dtype=np.float64)
+        if self.corners.size == 0:
+            self.corners = np.zeros(self.point_count, bool)
+        if self.keys.ndim != 4 or self.keys.shape[2:] != (3, 2) or len(self.keys) != len(self.key_frames):
+            raise ValueError(f"shape {self.name}: keys must be (K, N, 3, 2) with one frame per key")
+
+    @property
+    def point_count(self) -> int:
+        return int(self.keys.shape[1])
+
+    def alive(self, frame: int) -> bool:
+        return self.first_frame <= frame <= self.last_frame
+
+    def at(self, frame: float) -> np.ndarray:
+        """Control points ``(N, 3, 2)`` at ``frame`` by linear interpolation between keys."""
+        kf = self.key_frames
+        if frame <= kf[0]:
+            return self.keys[0].copy()
+        if frame >= kf[-1]:
+            return self.keys[-1].copy()
+        i = int(np.searchsorted(kf, frame, side="right")) - 1
+        w = (frame - kf[i]) / float(kf[i + 1] - kf[i])
+        return (1.0 - w) * self.keys[i] + w * self.keys[i + 1]
+
+
+@dataclass
+class ShapeDocument:
+    """All shapes of one shot or mask sequence, with the image size they live in."""
+
+    width: int
+    height: int
+    first_frame: int
+    last_frame: int
+    shapes: list[Shape] = field(default_factory=list)
+    source: str | None = None
+    tolerance_px: float | None = None
+
+    @property
+    def objects(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for s in self.shapes:
+            seen.setdefault(s.object, None)
+        return list(seen)
+
+    def shapes_of(self, obj: str) -> list[Shape]:
+        return [s for s in self.shapes if s.object == obj]
+
+    def scaled(self, width: int, height: int) -> ShapeDocument:
+        """The same shapes in an image of another size (masks computed below plate resolution)."""
+        factor = np.array([width / self.width, height / self.height])
+        shapes = [
+            Shape(
+                s.name,
+                s.object,
+                s.mode,
+                s.first_frame,
+                s.last_frame,
+                s.key_frames.copy(),
+                s.keys * factor,
+                s.corners.copy(),
+            )
+            for s in self.shapes
+        ]
+        tol = None if self.tolerance_px is None else self.tolerance_px * float(factor.mean())
+        return ShapeDocument(width, height, self.first_frame, self.last_frame, shapes, self.source, tol)
+
+
+def fill_polygon(out: np.ndarray, poly: np.ndarray, value: bool) -> None:
+    """Set the pixels of ``out`` whose centres lie inside ``poly`` (even-odd rule) to ``value``.
+
+    Written out instead of ``cv2.fillPoly`` because OpenCV rounds edge crossings to whole pixels, which grows
+    every shape by half a pixel and biases the IoU we report.
+    """
+    h, w = out.shape
+    x0, y0 = poly[:, 0], poly[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    first = max(0, int(np.ceil(y0.min() - 0.5)))
+    last = min(h - 1, int(np.floor(y0.max() - 0.5)))
+    if last < first:
+        return
+    yc = np.arange(first, last + 1, dtype=np.float64)[:, None] + 0.5
+    lo, hi = np.minimum(y0, y1), np.maximum(y0, y1)
+    cross = (lo <= yc) & (yc < hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = x0 + (yc - y0) / (y1 - y0) * (x1 - x0)
+    xs = np.sort(np.where(cross, xs, np.inf), axis=1)
+    pairs = int(cross.sum(axis=1).max()) // 2
+    if pairs == 0:
+        return
+    starts = np.clip(np.ceil(xs[:, 0 : 2 * pairs : 2] - 0.5), 0, w).astype(np.int64)
+    ends = np.clip(np.ceil(np.nan_to_num(xs[:, 1 : 2 * pairs : 2], posinf=-1.0) - 0.5), 0, w).astype(np.int64)
+    rows = np.broadcast_to(np.arange(first, last + 1)[:, None], starts.shape)
+    ok = ends > starts
+    diff = np.zeros((last - first + 1, w + 1), np.int32)
+    np.add.at(diff, (rows[ok] - first, starts[ok]), 1)
+    np.add.at(diff, (rows[ok] - first, ends[ok]), -1)
+    inside = np.cumsum(diff[:, :w], axis=1) > 0
+    out[first : last + 1][inside] = value
+
+
+def rasterise(shapes: list[Shape], frame: int, size: tuple[int, int]) -> np.ndarray:
+    """Bool mask ``(H, W)`` of ``shapes`` alive at ``frame``: add shapes filled, then subtract shapes cut."""
+    out = np.zeros(size, bool)
+    for mode, value in (("add", True), ("subtract", False)):
+        for s in shapes:
+            if s.mode == mode and s.alive(frame):
+                fill_polygon(out, sample_outline(s.at(frame)), value)
+    return out

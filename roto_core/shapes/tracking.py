@@ -1,0 +1,176 @@
+"""Carry one shape's points from frame to frame: same points, same order, moved with the mask.
+
+Each step estimates the similarity transform (rotation, uniform scale, translation) that lays the previous
+shape onto the new edge — point-to-plane ICP, which is a linear least-squares problem for a similarity — applies
+it to every point and handle, then slides each point along its own normal onto the edge. Motion along the
+outline comes only from the global transform, so points do not boil along the contour; the normal snap absorbs
+deformation. Edge pixels on the image border are ignored: a shape leaving the frame keeps its form outside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from roto_core.shapes.contours import Outline
+from roto_core.shapes.fitting import corner_near
+from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
+
+ICP_ITERATIONS = 8
+SLIDE_WEIGHT = 0.05
+SAMPLES_PER_SEGMENT = 8
+
+
+def identity() -> np.ndarray:
+    return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def apply_transform(t: np.ndarray, ctrl: np.ndarray) -> np.ndarray:
+    """Transform control points ``(N, 3, 2)``: positions fully, tangent offsets by the linear part only."""
+    lin = t[:, :2]
+    out = ctrl @ lin.T
+    out[:, POINT] += t[:, 2]
+    return out
+
+
+def _similarity(params: np.ndarray) -> np.ndarray:
+    a, b, tx, ty = params
+    return np.array([[a, -b, tx], [b, a, ty]])
+
+
+def _params(t: np.ndarray) -> np.ndarray:
+    return np.array([t[0, 0], t[1, 0], t[0, 2], t[1, 2]])
+
+
+class EdgeField:
+    """The usable edge of one frame for one shape: sub-pixel points, their normals, a KD-tree, segments."""
+
+    def __init__(self, outline: Outline) -> None:
+        pts = outline.points
+        keep = ~outline.on_border
+        tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
+        norm = np.linalg.norm(tangent, axis=1, keepdims=True)
+        tangent = np.divide(tangent, norm, out=np.zeros_like(tangent), where=norm > 0)
+        self.outline = pts
+        self.index = np.nonzero(keep)[0]
+        self.points = pts[keep]
+        self.normals = np.stack([tangent[keep, 1], -tangent[keep, 0]], axis=1)
+        self.tree = cKDTree(self.points) if len(self.points) >= 3 else None
+        seg_ok = keep & np.roll(keep, -1)
+        self.seg_a = pts[seg_ok]
+        self.seg_b = np.roll(pts, -1, axis=0)[seg_ok]
+
+    @property
+    def usable(self) -> bool:
+        return self.tree is not None
+
+
+def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Similarity transform that lays ``src`` samples onto the edge, starting from ``init``."""
+    h, w = size
+    params = _params(init)
+    assert field.tree is not None
+    for _ in range(ICP_ITERATIONS):
+        moved = src @ _similarity(params)[:, :2].T + params[2:]
+        inside = (moved[:, 0] > 1) & (moved[:, 1] > 1) & (moved[:, 0] < w - 1) & (moved[:, 1] < h - 1)
+        if inside.sum() < 3:
+            break
+        dist, idx = field.tree.query(moved[inside])
+        limit = max(3.0 * float(np.median(dist)), 2.0)
+        ok = dist <= limit
+        if ok.sum() < 3:
+            break
+        s = src[inside][ok]
+        q = field.points[idx[ok]]
+        n = field.normals[idx[ok]]
+        # d(moved)/d(a, b, tx, ty) for x' = a x - b y + tx, y' = b x + a y + ty
+        jx = np.stack([s[:, 0], -s[:, 1], np.ones(len(s)), np.zeros(len(s))], axis=1)
+        jy = np.stack([s[:, 1], s[:, 0], np.zeros(len(s)), np.ones(len(s))], axis=1)
+        plane = n[:, :1] * jx + n[:, 1:] * jy
+        plane_rhs = np.sum(n * q, axis=1)
+        rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy])
+        rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1]])
+        new, *_ = np.linalg.lstsq(rows, rhs, rcond=None)
+        done = np.max(np.abs(new - params)) < 1e-4
+        params = new
+        if done:
+            break
+    return _similarity(params)
+
+
+def point_normals(ctrl: np.ndarray) -> np.ndarray:
+    """Outward unit normal at each point (bisector of both handle directions at a cusp)."""
+    out_dir = ctrl[:, RIGHT]
+    in_dir = -ctrl[:, LEFT]
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        n = np.linalg.norm(v, axis=1, keepdims=True)
+        return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-9)
+
+    t = unit(unit(out_dir) + unit(in_dir))
+    return np.stack([t[:, 1], -t[:, 0]], axis=1)
+
+
+def normal_offsets(points: np.ndarray, normals: np.ndarray, field: EdgeField, limit: float) -> np.ndarray:
+    """Signed distance along each normal to the nearest edge crossing within ``limit``; NaN where none."""
+    if len(field.seg_a) == 0:
+        return np.full(len(points), np.nan)
+    tangents = np.stack([-normals[:, 1], normals[:, 0]], axis=1)
+    da = field.seg_a[None, :, :] - points[:, None, :]
+    db = field.seg_b[None, :, :] - points[:, None, :]
+    across_a = np.einsum("nmd,nd->nm", da, tangents)
+    across_b = np.einsum("nmd,nd->nm", db, tangents)
+    crosses = (across_a * across_b <= 0) & (across_a != across_b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = across_a / (across_a - across_b)
+    hit = da + u[..., None] * (db - da)
+    along = np.einsum("nmd,nd->nm", hit, normals)
+    along = np.where(crosses & (np.abs(along) <= limit), along, np.inf)
+    best = np.argmin(np.abs(along), axis=1)
+    found = along[np.arange(len(points)), best]
+    return np.where(np.isfinite(found), found, np.nan)
+
+
+def snap(ctrl: np.ndarray, corners: np.ndarray, field: EdgeField, limit: float, deadband: float = 0.0) -> np.ndarray:
+    """Move each point onto the edge, leaving ``deadband`` pixels of slack.
+
+    A smooth point slides along its normal. A corner goes to the sharpened tip of the nearby outline corner
+    instead: the outline itself is rounded at a tip, and snapping a corner to it would blunt it every frame.
+    """
+    normals = point_normals(ctrl)
+    off = normal_offsets(ctrl[:, POINT], normals, field, limit)
+    off = np.nan_to_num(off, nan=0.0)
+    off = np.sign(off) * np.maximum(np.abs(off) - deadband, 0.0)
+    out = ctrl.copy()
+    out[:, POINT] += off[:, None] * normals
+    if field.usable and corners.any():
+        positions = ctrl[corners, POINT]
+        dist, nearest = field.tree.query(positions)
+        for i, d, j in zip(np.nonzero(corners)[0], dist, nearest, strict=True):
+            if d > limit:
+                continue
+            tip = corner_near(field.outline, int(field.index[j]))
+            move = tip - ctrl[i, POINT]
+            length = float(np.linalg.norm(move))
+            if deadband < length <= limit:
+                out[i, POINT] = ctrl[i, POINT] + move * (1.0 - deadband / length)
+            elif length <= deadband:
+                out[i, POINT] = ctrl[i, POINT]
+    return out
+
+
+def carry(
+    ctrl: np.ndarray,
+    corners: np.ndarray,
+    field: EdgeField,
+    init: np.ndarray,
+    size: tuple[int, int],
+    snap_limit: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shape on the previous frame → the same points on this frame, and the frame-to-frame transform."""
+    if not field.usable:
+        return apply_transform(init, ctrl), init
+    src = sample_outline(ctrl, SAMPLES_PER_SEGMENT)
+    t = icp(src, field, init, size)
+    moved = apply_transform(t, ctrl)
+    return snap(moved, corners, field, snap_limit), t
