@@ -1,0 +1,192 @@
+"""``--farm local``: run a JobPlan on this machine with openjd-sessions, the Open Job Description runtime.
+
+Each shot is one OpenJD job made from the same template as the bundles (:mod:`submitters.openjd_backend`) and runs
+in its own session: the Roto step's chunks in order (the plan's chunk boundaries, the same as Deadline's), then
+Finalize, then Publish, each only after the previous one succeeded. Shots run one after another or in a small pool.
+Task output goes through the session log; ``Progress: NN%`` and ``error: ...`` lines are read from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from openjd.model import (
+    ParameterValue,
+    ParameterValueType,
+    RevisionExtensions,
+    SpecificationRevision,
+    Step,
+    create_job_with_symbol_tables,
+    decode_job_template,
+    preprocess_job_parameters,
+)
+from openjd.sessions import LOG, ActionState, ActionStatus, Session
+
+from submitters.openjd_backend import EXTENSIONS, job_template, parameter_values
+from submitters.plan import JobPlan, ShotPlan
+
+PROGRESS = re.compile(r"Progress: (\d+(?:\.\d+)?)%")
+ERROR = re.compile(r"^error: (.*)$")
+
+
+class Reporter(Protocol):
+    """What the local farm tells whoever displays it (the CLI's rich progress, or a test)."""
+
+    def shot_started(self, shot: str, total: int) -> None: ...
+    def task_started(self, shot: str, label: str) -> None: ...
+    def task_progress(self, shot: str, percent: float) -> None: ...
+    def task_done(self, shot: str) -> None: ...
+    def shot_finished(self, shot: str, ok: bool, message: str) -> None: ...
+
+
+@dataclass
+class ShotOutcome:
+    shot: str
+    ok: bool
+    tasks_run: int
+    seconds: float
+    failed_task: str = ""
+    error: str = ""
+
+
+class _SessionLog(logging.Handler):
+    """Reads one session's task output from openjd-sessions' log."""
+
+    def __init__(self, session_id: str, on_progress: Callable[[float], None]) -> None:
+        super().__init__(logging.INFO)
+        self.session_id = session_id
+        self.on_progress = on_progress
+        self.last_error = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "session_id", None) != self.session_id:
+            return
+        line = record.getMessage().strip()
+        if m := PROGRESS.search(line):
+            self.on_progress(float(m.group(1)))
+        elif m := ERROR.match(line):
+            self.last_error = m.group(1)
+
+
+def _ordered_steps(steps: list[Step]) -> list[Step]:
+    """Steps in an order that honours their dependencies."""
+    done: list[Step] = []
+    names: set[str] = set()
+    pending = list(steps)
+    while pending:
+        ready = [s for s in pending if all(d.dependsOn in names for d in (s.dependencies or []))]
+        if not ready:
+            raise ValueError("the job template has a dependency cycle")
+        for s in ready:
+            done.append(s)
+            names.add(s.name)
+            pending.remove(s)
+    return done
+
+
+class _ShotRun:
+    def __init__(self, plan: JobPlan, shot: ShotPlan, rotofarm: str, device: str, reporter: Reporter | None) -> None:
+        self.plan, self.shot, self.reporter = plan, shot, reporter
+        self.values = {k: str(v) for k, v in parameter_values(plan, shot, rotofarm, device).items()}
+        self._done = threading.Event()
+        self._status: ActionStatus | None = None
+
+    def _callback(self, session_id: str, status: ActionStatus) -> None:
+        if status.state != ActionState.RUNNING:
+            self._status = status
+            self._done.set()
+
+    def run(self) -> ShotOutcome:
+        started = time.monotonic()
+        template = decode_job_template(template=job_template(), supported_extensions=EXTENSIONS)
+        params = preprocess_job_parameters(
+            job_template=template,
+            job_parameter_values=self.values,
+            job_template_dir=Path(self.shot.job_folder),
+            current_working_dir=Path.cwd(),
+        )
+        created = create_job_with_symbol_tables(job_template=template, job_parameter_values=params)
+        steps = _ordered_steps(list(created.job.steps))
+        chunks = self.shot.roto.chunks()
+        total = len(chunks) + len(steps) - 1
+        report = self.reporter
+        if report:
+            report.shot_started(self.shot.shot, total)
+        session_id = f"{self.shot.shot}-{self.shot.job_id}"
+        log = _SessionLog(session_id, lambda pct: report.task_progress(self.shot.shot, pct) if report else None)
+        LOG.addHandler(log)
+        ran = 0
+        try:
+            with Session(
+                session_id=session_id,
+                job_parameter_values=params,
+                job_name=str(created.job.name),
+                callback=self._callback,
+                revision_extensions=RevisionExtensions(
+                    spec_rev=SpecificationRevision.v2023_09, supported_extensions=EXTENSIONS
+                ),
+            ) as session:
+                for step in steps:
+                    tasks: list[tuple[str, dict[str, ParameterValue]]] = (
+                        [(f"Roto {c.frames}", {"Frames": ParameterValue(type=ParameterValueType.CHUNK_INT,
+                                                                         value=c.frames)}) for c in chunks]
+                        if step.name == "Roto"
+                        else [(step.name, {})]
+                    )
+                    for label, task_params in tasks:
+                        if report:
+                            report.task_started(self.shot.shot, label)
+                        status = self._run_task(session, step, task_params, created.step_symbol_tables)
+                        ran += 1
+                        if status.state != ActionState.SUCCESS:
+                            error = log.last_error or status.fail_message or f"exit code {status.exit_code}"
+                            outcome = ShotOutcome(self.shot.shot, False, ran, time.monotonic() - started, label, error)
+                            if report:
+                                report.shot_finished(self.shot.shot, False, f"{label}: {error}")
+                            return outcome
+                        if report:
+                            report.task_done(self.shot.shot)
+        finally:
+            LOG.removeHandler(log)
+        if report:
+            report.shot_finished(self.shot.shot, True, "published")
+        return ShotOutcome(self.shot.shot, True, ran, time.monotonic() - started)
+
+    def _run_task(
+        self, session: Session, step: Step, task_params: dict[str, ParameterValue], symtabs: dict[str, Any]
+    ) -> ActionStatus:
+        self._done.clear()
+        self._status = None
+        session.run_task(
+            step_script=step.script,
+            task_parameter_values=task_params,
+            step_name=step.name,
+            resolved_symtab=symtabs.get(step.name),
+        )
+        self._done.wait()
+        assert self._status is not None
+        return self._status
+
+
+def run_plan_locally(
+    plan: JobPlan,
+    *,
+    rotofarm: str,
+    device: str = "cpu",
+    max_parallel_shots: int = 1,
+    reporter: Reporter | None = None,
+) -> list[ShotOutcome]:
+    """Run every shot of ``plan``; a failed shot stops only itself. Outcomes come back in plan order."""
+    runs = [_ShotRun(plan, shot, rotofarm, device, reporter) for shot in plan.shots]
+    if max_parallel_shots <= 1 or len(runs) <= 1:
+        return [r.run() for r in runs]
+    with ThreadPoolExecutor(max_workers=max_parallel_shots) as pool:
+        return list(pool.map(lambda r: r.run(), runs))

@@ -1,0 +1,116 @@
+"""OpenJD: bundles that `openjd check` accepts, and the local farm on openjd-sessions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+from submitters.local_farm import run_plan_locally
+from submitters.openjd_backend import write_bundles
+from submitters.plan import plan_submission
+from tests.farm.helpers import PIPELINE, farm_config, shotlist
+
+OPENJD = Path(sys.executable).parent / "openjd"
+
+
+def _recorder(tmp_path: Path, fail_on: str = "") -> Path:
+    script = tmp_path / "rotofarm"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        + textwrap.dedent(
+            f"""
+            import json, sys
+            with open({str(tmp_path / "calls.jsonl")!r}, "a") as fh:
+                fh.write(json.dumps(sys.argv[1:]) + "\\n")
+            print("Progress: 100%", flush=True)
+            if {fail_on!r} and {fail_on!r} in " ".join(sys.argv[1:]):
+                print("error: /plates/x.1030.exr: frame 1030: missing", file=sys.stderr, flush=True)
+                sys.exit(2)
+            """
+        )
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_bundle_passes_openjd_check_and_carries_the_shot(tmp_path: Path) -> None:
+    plan = plan_submission(shotlist(2), "demo", farm_config(tmp_path), PIPELINE)
+    bundles = write_bundles(plan, tmp_path / "bundles", "/opt/rotofarm/bin/rotofarm")
+    assert [b.name for b in bundles] == ["sh010", "sh020"]
+    check = subprocess.run([str(OPENJD), "check", str(bundles[0] / "template.yaml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    template = yaml.safe_load((bundles[0] / "template.yaml").read_text())
+    assert template["specificationVersion"] == "jobtemplate-2023-09" and template["extensions"] == ["TASK_CHUNKING"]
+    assert [s["name"] for s in template["steps"]] == ["Roto", "Finalize", "Publish"]
+    values = {v["name"]: v["value"] for v in yaml.safe_load((bundles[1] / "parameter_values.yaml").read_text())[
+        "parameterValues"]}
+    assert values["Manifest"] == plan.shots[1].manifest_path and values["Frames"] == "1001-1100"
+    assert values["ChunkSize"] == 25 and values["Rotofarm"] == "/opt/rotofarm/bin/rotofarm"
+
+
+def test_openjd_cli_runs_the_bundle_with_its_values(tmp_path: Path) -> None:
+    script = _recorder(tmp_path)
+    plan = plan_submission(shotlist(1), "demo", farm_config(tmp_path), PIPELINE)
+    (bundle,) = write_bundles(plan, tmp_path / "bundles", str(script))
+    values = yaml.safe_load((bundle / "parameter_values.yaml").read_text())["parameterValues"]
+    params = json.dumps({v["name"]: str(v["value"]) for v in values})
+    run = subprocess.run(
+        [str(OPENJD), "run", str(bundle / "template.yaml"), "--step", "Publish", "--run-dependencies",
+         "--job-param", params],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert calls[0][:2] == ["run-chunk", plan.shots[0].manifest_path]
+    assert [c[0] for c in calls[-2:]] == ["finalize", "publish"]
+
+
+class _Recorded:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def shot_started(self, shot, total):
+        self.events.append(("start", shot, total))
+
+    def task_started(self, shot, label):
+        self.events.append(("task", shot, label))
+
+    def task_progress(self, shot, percent):
+        self.events.append(("pct", shot, percent))
+
+    def task_done(self, shot):
+        self.events.append(("done", shot))
+
+    def shot_finished(self, shot, ok, message):
+        self.events.append(("finished", shot, ok, message))
+
+
+def test_local_farm_runs_chunks_in_order_then_finalize_then_publish(tmp_path: Path) -> None:
+    script = _recorder(tmp_path)
+    plan = plan_submission(shotlist(2), "demo", farm_config(tmp_path), PIPELINE)
+    reporter = _Recorded()
+    outcomes = run_plan_locally(plan, rotofarm=str(script), max_parallel_shots=2, reporter=reporter)
+    assert [o.ok for o in outcomes] == [True, True] and [o.tasks_run for o in outcomes] == [6, 6]
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    for shot in plan.shots:
+        mine = [c for c in calls if shot.manifest_path in c]
+        assert [c[0] for c in mine] == ["run-chunk"] * 4 + ["finalize", "publish"]
+        assert [c[3] for c in mine[:4]] == ["1001-1025", "1026-1050", "1051-1075", "1076-1100"]
+        assert mine[0][-2:] == ["--device", "cpu"]
+    assert ("pct", "sh010", 100.0) in reporter.events
+    assert ("finished", "sh020", True, "published") in reporter.events
+
+
+def test_a_failed_chunk_stops_its_shot_before_finalize(tmp_path: Path) -> None:
+    script = _recorder(tmp_path, fail_on="1026-1050")
+    plan = plan_submission(shotlist(1), "demo", farm_config(tmp_path), PIPELINE)
+    (outcome,) = run_plan_locally(plan, rotofarm=str(script))
+    assert not outcome.ok and outcome.failed_task == "Roto 1026-1050"
+    assert outcome.error == "/plates/x.1030.exr: frame 1030: missing"
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert [c[0] for c in calls] == ["run-chunk", "run-chunk"]
