@@ -205,15 +205,15 @@ def _frames(t: otio.opentime.RationalTime, rate: float) -> int:
 def _with_sidecar_prompts(shots: list[Shot], path: Path) -> list[Shot]:
     by_name = {s.name: s for s in shots}
     added: dict[str, list[Prompt]] = {}
-    for entry in read_sidecar(path):
-        shot = by_name.get(entry.shot)
-        if shot is None:
+    sidecar = read_sidecar(path)
+    for name, line in sidecar.shots.items():
+        if name not in by_name:
             known = ", ".join(sorted(by_name)) or "none"
             raise EditorialError(
-                f"prompts for shot {entry.shot!r}, which the cut does not have (shots: {known})",
-                path=path,
-                line=entry.line,
+                f"prompts for shot {name!r}, which the cut does not have (shots: {known})", path=path, line=line
             )
+    for entry in sidecar.entries:
+        shot = by_name[entry.shot]
         p = entry.prompt
         frame = p.shot_frame(shot.first_frame, shot.handles)
         if not shot.first_frame <= frame <= shot.last_frame:

@@ -59,6 +59,14 @@ class SidecarEntry(BaseModel):
     line: int
 
 
+class Sidecar(BaseModel):
+    """The whole file: every prompt, and every shot it names (with its line) even where its lists are empty."""
+
+    path: Path
+    shots: dict[str, int]
+    entries: list[SidecarEntry]
+
+
 class _LineLoader(yaml.SafeLoader):
     """Keeps the line of every mapping key, so an error can point at the entry."""
 
@@ -71,7 +79,7 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
-def read_sidecar(path: Path) -> list[SidecarEntry]:
+def read_sidecar(path: Path) -> Sidecar:
     """Every prompt in the sidecar, validated; mask paths made absolute against the sidecar's folder."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -85,12 +93,14 @@ def read_sidecar(path: Path) -> list[SidecarEntry]:
         line = mark.line + 1 if mark is not None else None
         raise EditorialError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", path=path, line=line) from None
     if data is None:
-        return []
+        return Sidecar(path=path, shots={}, entries=[])
     if not isinstance(data, dict):
         raise EditorialError("top level must map shot names to objects", path=path)
     entries: list[SidecarEntry] = []
+    shots: dict[str, int] = {}
     for shot, objects in _items(data):
         line = data[_LINES].get(shot)
+        shots[str(shot)] = line or 0
         if not isinstance(objects, dict):
             raise EditorialError(f"shot {shot!r} must map object names to lists of prompts", path=path, line=line)
         for obj, prompts in _items(objects):
@@ -100,7 +110,7 @@ def read_sidecar(path: Path) -> list[SidecarEntry]:
             for raw in prompts:
                 entry_line = raw.get(_LINES, {}).get(None, line) if isinstance(raw, dict) else line
                 entries.append(_entry(path, str(shot), str(obj), raw, entry_line))
-    return entries
+    return Sidecar(path=path, shots=shots, entries=entries)
 
 
 def _items(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
