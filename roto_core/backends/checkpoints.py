@@ -67,18 +67,19 @@ class ResolvedModel:
     """A model key made concrete: its spec, the config file it came from and its verified weights on disk.
 
     ``path`` is the checkpoint file or folder; ``weights`` the file whose hash was checked (the same file for a
-    single-file checkpoint). Both are None when the spec asks for random weights.
+    single-file checkpoint), None when the spec asks for random weights (a transformers model then still reads
+    its architecture and processor from the folder at ``path``).
     """
 
     key: str
     spec: ModelSpec
     config_path: Path
-    path: Path | None
+    path: Path
     weights: Path | None
 
     @property
     def random_weights(self) -> bool:
-        return self.path is None
+        return self.weights is None
 
     def options(self, model: type[BaseModel]) -> Any:
         """The spec's ``options`` validated against a backend's option model (unknown keys are errors)."""
@@ -141,13 +142,12 @@ def resolve_model(key: str, family: Family, config_path: str | Path | None = Non
             path=cfg_path,
             where=f"models.{key}.family",
         )
-    if spec.random_weights:
-        log.warning("model %s: building %s with RANDOM weights (random_weights: true in %s)", key, family, cfg_path)
-        return ResolvedModel(key, spec, cfg_path, None, None)
-
     checkpoint = Path(spec.checkpoint).expanduser()
     if not checkpoint.is_absolute():
         checkpoint = models_root(config) / checkpoint
+    if spec.random_weights:
+        log.warning("model %s: building %s with RANDOM weights (random_weights: true in %s)", key, family, cfg_path)
+        return ResolvedModel(key, spec, cfg_path, checkpoint, None)
     weights = checkpoint / spec.weights_file if spec.weights_file else checkpoint
     expected = f"sha256 {spec.sha256}" if spec.sha256 else "then pin its sha256 in models.yaml"
     where = f"models.{key}.checkpoint"

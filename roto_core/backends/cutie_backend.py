@@ -177,7 +177,9 @@ def _load_cutie_weights(network: torch.nn.Module, model: ResolvedModel) -> None:
     try:
         state = torch.load(model.weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a foreign or damaged file
-        raise ModelError(f"cannot read Cutie checkpoint {model.weights}: {exc}", path=model.config_path, where=where)
+        raise ModelError(
+            f"cannot read Cutie checkpoint {model.weights}: {exc}", path=model.config_path, where=where
+        ) from None
     if not isinstance(state, dict):
         raise ModelError(f"{model.weights} is not a Cutie checkpoint", path=model.config_path, where=where)
     network.load_weights(state)

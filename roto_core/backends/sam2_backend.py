@@ -14,6 +14,7 @@ dropped as tracking moves on, so a long chunk holds a bounded state.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -203,7 +204,7 @@ class Sam2Backend:
         state = self._new_state(frames)
         shape = frames[seed_frames[0]].shape[:2]
         bounds = [*seed_frames, n]
-        for start, stop in zip(bounds, bounds[1:], strict=False):
+        for start, stop in itertools.pairwise(bounds):
             with torch.inference_mode(), autocast(self.device):
                 for obj, mask in seeds[start].items():
                     self._predictor.add_new_mask(state, start, obj, seed_mask(mask, shape, obj, start))
@@ -250,7 +251,9 @@ def _load_sam2_weights(predictor: torch.nn.Module, model: ResolvedModel) -> None
     try:
         payload = torch.load(model.weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a foreign or damaged file
-        raise ModelError(f"cannot read sam2 checkpoint {model.weights}: {exc}", path=model.config_path, where=where)
+        raise ModelError(
+            f"cannot read sam2 checkpoint {model.weights}: {exc}", path=model.config_path, where=where
+        ) from None
     state = payload.get("model") if isinstance(payload, dict) else None
     if not isinstance(state, dict):
         raise ModelError(

@@ -1,0 +1,39 @@
+"""Loading transformers vision models from a local folder, on machines where torchvision is broken.
+
+transformers imports torchvision whenever the package is installed, even for its PIL image processors. sam2
+depends on torchvision, and the registry's torchvision wheel is a CUDA build that fails to import beside the CPU
+torch of test and CPU-only machines ("operator torchvision::nms does not exist"), which would take every
+transformers vision model down with it. Where that import fails, torchvision is marked absent for this process
+(``sys.modules[name] = None``, the documented way to block an import) so transformers takes its PIL paths; where
+it works (GPU workers) nothing changes. Loading is always ``local_files_only``: no hub, no download.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from roto_core.errors import ModelError
+
+
+def prepare_transformers() -> None:
+    """Make ``import transformers`` vision models work whether or not torchvision loads."""
+    if "torchvision" in sys.modules:
+        return
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # a CUDA torchvision beside CPU torch raises RuntimeError from its op registrations
+        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+            del sys.modules[name]
+        sys.modules["torchvision"] = None  # type: ignore[assignment]
+
+
+def from_folder(cls: Any, folder: Path, key: str, config_path: Path, **kwargs: Any) -> Any:
+    """``cls.from_pretrained(folder)`` with no network; a folder that is not a model is a ModelError."""
+    try:
+        return cls.from_pretrained(str(folder), local_files_only=True, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load model {key!r} from {folder}: {exc}", path=config_path, where=f"models.{key}.checkpoint"
+        ) from None
