@@ -73,10 +73,24 @@ def read_cut(path: Path, options: IngestOptions) -> Cut:
         timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except Exception as exc:
         raise EditorialError(f"cannot read with the {adapter} adapter: {_adapter_message(exc)}", path=path) from None
+    if isinstance(timeline, otio.schema.SerializableCollection):
+        timeline = _clip_list_timeline(timeline, path)
     if not isinstance(timeline, otio.schema.Timeline):
         raise EditorialError(f"holds a {type(timeline).__name__}, not a timeline", path=path)
     # Frames are counted at the file's own rates (--fps only relabels them); 29.97 writes drop-frame, as OTIO does.
     return Cut(path, adapter, timeline, rate=None, drop_frame=True)
+
+
+def _clip_list_timeline(collection: otio.schema.SerializableCollection, path: Path) -> otio.schema.Timeline:
+    """An ALE (or any bin-like collection) lists clips, not a cut: each clip becomes a shot, in file order.
+
+    Record timecodes then count from zero along that order; they place nothing in an edit.
+    """
+    clips = [clip.deepcopy() for clip in collection.find_clips()]
+    if not clips:
+        raise EditorialError("lists no clips", path=path)
+    track = otio.schema.Track(name=path.stem, kind=otio.schema.TrackKind.Video, children=clips)
+    return otio.schema.Timeline(name=collection.name or path.stem, tracks=[track])
 
 
 def _read_edl(path: Path, options: IngestOptions) -> Cut:

@@ -1,8 +1,9 @@
-"""OTIO JSON, otioz and FCP 7 XML (written once by OpenTimelineIO's writers) give the same shots."""
+"""OTIO JSON, otioz, otiod and FCP 7 XML (written by OpenTimelineIO's writers) give the same shots; ALE, AAF."""
 
+import opentimelineio as otio
 import pytest
 
-from otio_ingest import IngestOptions, ingest_file
+from otio_ingest import EditorialError, IngestOptions, ingest_file
 
 
 @pytest.mark.parametrize("name", ["cut.otio", "cut.otioz", "cut_fcp7.xml"])
@@ -35,3 +36,32 @@ def test_fps_override_relabels_timecodes(fixture_path):
     first = shotlist.shots[0]
     assert first.last_frame - first.first_frame + 1 == 50 + 3 + 16  # frame counts are the file's
     assert first.record_in_tc == "01:02:30:00"  # 90000 frames at 24 fps
+
+
+def test_ale_clip_list_gives_one_shot_per_clip(fixture_path):
+    shotlist = ingest_file(fixture_path("clips.ale"))
+    assert shotlist.fps == 25
+    assert [s.name for s in shotlist.shots] == ["sq020_sh010", "sq020_sh020", "sq020_sh030"]
+    assert [s.last_frame - s.first_frame + 1 for s in shotlist.shots] == [50 + 16, 40 + 16, 30 + 16]
+    assert shotlist.shots[1].source_in_tc == "00:01:20:00"
+
+
+def test_otiod_bundle_written_by_otio(fixture_path, tmp_path):
+    timeline = otio.adapters.read_from_file(str(fixture_path("cut.otio")))
+    bundle = tmp_path / "cut.otiod"
+    otio.adapters.write_to_file(
+        timeline,
+        str(bundle),
+        adapter_name="otiod",
+        media_policy=otio.adapters.file_bundle_utils.MediaReferencePolicy.AllMissing,
+    )
+    assert [s.name for s in ingest_file(bundle).shots] == ["sq020_sh010", "sq020_sh020", "sq020_sh030"]
+
+
+def test_corrupt_aaf_is_a_typed_error(tmp_path):
+    path = tmp_path / "cut.aaf"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    with pytest.raises(EditorialError) as info:
+        ingest_file(path)
+    assert info.value.path == str(path)
+    assert "AAF adapter" in info.value.message
