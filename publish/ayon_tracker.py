@@ -8,6 +8,7 @@ number. Credentials come only from ``AYON_SERVER_URL`` / ``AYON_API_KEY`` and ap
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,8 @@ SHOT = "Shot"
 _VERSION_FIELDS = {"id", "version", "productId", "data", "createdAt"}
 _REP_FIELDS = {"id", "name", "attrib", "data", "files"}
 _FOLDER_FIELDS = {"id", "path", "folderType", "attrib"}
+# ayon_api logs every failed request with its response body; our error line already says what failed.
+_AYON_API_LOGGERS = ("ServerAPI", "GlobalServerAPI", "RestApiResponse")
 
 
 def public_url(url: str) -> str:
@@ -87,6 +90,8 @@ class AyonTracker:
             raise TrackerUnavailable(f"{URL_ENV} and {KEY_ENV} must be set to publish to AYON",
                                      hint="or publish with --tracker local")
         shown = public_url(url)
+        for name in _AYON_API_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
         with _translate(shown, "connect"):
             con = ayon_api.ServerAPI(url, token=key, site_id=None, sender_type="rotofarm", max_retries=2)
             if not con.has_valid_token:

@@ -72,6 +72,26 @@ class AyonStandIn:
             found["attrib"] = dict(attrib)
         return found["id"]
 
+    def add_task(self, folder_id: str, name: str, task_type: str) -> str:
+        tid = uuid.uuid4().hex
+        self.entities["task"][tid] = {"id": tid, "name": name, "taskType": task_type, "folderId": folder_id}
+        return tid
+
+    def add_plate(self, folder_path: str, first: int, last: int) -> str:
+        """A ``plate`` product with one version whose ``exr`` representation lists frames first..last."""
+        folder = next(f for f in self.entities["folder"].values() if f["path"] == folder_path)
+        pid, vid, rid = (uuid.uuid4().hex for _ in range(3))
+        self.entities["product"][pid] = {"id": pid, "name": "plateMain", "productType": "plate",
+                                         "folderId": folder["id"]}
+        self.entities["version"][vid] = {"id": vid, "version": 3, "productId": pid, "data": {}, "attrib": {},
+                                         "createdAt": "2026-01-01T00:00:00"}
+        files = [{"id": uuid.uuid4().hex, "name": f"sh010_plate.{f}.exr", "size": 1, "hash": "x",
+                  "path": f"{{root[work]}}/demo/plates/sh010_plate.{f}.exr"} for f in range(first, last + 1)]
+        self.entities["representation"][rid] = {"id": rid, "name": "exr", "versionId": vid, "files": files,
+                                                "attrib": {"path": files[0]["path"]},
+                                                "data": {"context": {"frame": first}}}
+        return vid
+
     def active_versions(self, product_id: str) -> list[dict[str, Any]]:
         return sorted((v for v in self.entities["version"].values() if v["productId"] == product_id),
                       key=lambda v: v["version"])

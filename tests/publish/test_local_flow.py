@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from publish import PublishError, publish_manifest
 from publish.errors import VersionTaken
 from publish.hashing import digest
 from publish.local_tracker import LocalTracker
+from publish.tracker import VersionDraft
 from roto_core.contracts import JobManifest
 from roto_core.errors import InputError
 from roto_core.maskio import read_mask_exr
@@ -127,11 +129,7 @@ def test_missing_folder_names_path_and_hints_create_folders(jobs_root: Path, pub
 def test_local_unique_index_refuses_a_taken_version(local: LocalTracker, manifest: JobManifest) -> None:
     publish_manifest(manifest, local)
     product = _product(local, "rotoMain")
-    (v1,) = local.versions("demo", product)
-    from dataclasses import replace
-
-    from publish.tracker import VersionDraft
-
+    assert [v.version for v in local.versions("demo", product)] == [1]
     clash = VersionDraft("f" * 32, 1, None, None, {}, {}, None, ())
     with pytest.raises(VersionTaken) as err:
         local.create_version("demo", product, clash)
