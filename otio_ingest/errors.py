@@ -11,3 +11,7 @@ class EditorialError(InputError):
     ``path``/``line`` point at the editorial file and, where the format has lines, the line of the event at fault;
     ``where`` names the event, clip or marker.
     """
+
+
+class ClipError(EditorialError):
+    """An error about one clip of the cut; for an EDL, ingest then points it at the event's line."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import opentimelineio as otio
 
-from otio_ingest.errors import EditorialError
+from otio_ingest.errors import ClipError, EditorialError
 from otio_ingest.reader import Cut
 
 
@@ -90,7 +90,7 @@ def clip_uses(cut: Cut, track: otio.schema.Track) -> list[ClipUse]:
         if isinstance(item, otio.schema.Gap | otio.schema.Transition):
             continue
         if not isinstance(item, otio.schema.Clip):
-            raise EditorialError(
+            raise ClipError(
                 f"item {index} of track {track.name!r} is a nested {type(item).__name__}; flatten it in the editor",
                 path=cut.path,
                 where=f"clip {item.name!r}",
@@ -128,11 +128,11 @@ def _clip_use(
         visible = clip.visible_range()
         in_parent = clip.range_in_parent()
     except Exception as exc:
-        raise EditorialError(f"has no usable range: {exc}", path=cut.path, where=where) from None
+        raise ClipError(f"has no usable range: {exc}", path=cut.path, where=where) from None
     rate = cut.rate or trimmed.duration.rate
     cut_frames = _frames(trimmed.duration, rate)
     if cut_frames < 0:
-        raise EditorialError("out point is before in point", path=cut.path, where=where)
+        raise ClipError("out point is before in point", path=cut.path, where=where)
     if cut_frames == 0:
         return None
     speed, freeze = _timing(cut, clip)
@@ -158,7 +158,7 @@ def _timing(cut: Cut, clip: otio.schema.Clip) -> tuple[float, bool]:
         if isinstance(effect, otio.schema.LinearTimeWarp):
             speed *= effect.time_scalar
         elif isinstance(effect, otio.schema.TimeEffect):
-            raise EditorialError(
+            raise ClipError(
                 f"time effect {effect.effect_name or type(effect).__name__!r} cannot be mapped to plate frames",
                 path=cut.path,
                 where=f"clip {clip.name!r}",

@@ -23,7 +23,7 @@ import opentimelineio as otio
 from pydantic import ValidationError
 
 from otio_ingest.edl_events import first_failing_event
-from otio_ingest.errors import EditorialError
+from otio_ingest.errors import ClipError, EditorialError
 from otio_ingest.events import ClipUse, clip_uses, pick_track
 from otio_ingest.markers import prompt_from_marker
 from otio_ingest.naming import as_name, check_template, fill_template, is_name, numbered_repeats, pick
@@ -35,12 +35,10 @@ from roto_core.contracts import Prompt, Shot, ShotList
 from roto_core.sequences import frame_path, has_frame_token, is_movie, probe_size
 
 
-class _ClipProblem(EditorialError):
-    """An error about one clip; for an EDL it is then located to the event's line."""
-
-
 @dataclass
 class _ShotPlan:
+    """One shot to make: its clip uses (several when repeats merge) and the source span they cover together."""
+
     name: str
     uses: list[ClipUse]
     union_first: int
@@ -54,12 +52,12 @@ def shotlist_from_file(path: Path, options: IngestOptions) -> ShotList:
     cut = read_cut(path, options)
     try:
         shots = build_shots(cut, options)
-    except _ClipProblem as exc:
+    except ClipError as exc:
         raise _located(cut, options, exc) from None
     if options.prompts is not None:
         shots = _with_sidecar_prompts(shots, options.prompts)
     try:
-        return ShotList(source=str(path), fps=_cut_rate(cut, options, shots), shots=shots)
+        return ShotList(source=str(path), fps=_cut_rate(cut, options), shots=shots)
     except ValidationError as exc:
         raise EditorialError(f"shots are inconsistent: {exc.errors()[0]['msg']}", path=path) from None
 
@@ -69,28 +67,27 @@ def build_shots(cut: Cut, options: IngestOptions) -> list[Shot]:
     uses = clip_uses(cut, track)
     bases = [_shot_base_name(cut, use, options) for use in uses]
     plans = _plans(uses, bases, options.merge_repeats)
-    fps = _cut_rate(cut, options, [])
+    fps = _cut_rate(cut, options)
     sequence_fallback = as_name(cut.timeline.name or "") or as_name(cut.path.stem) or "cut"
     return [_shot(cut, plan, options, fps, sequence_fallback) for plan in plans]
 
 
-def _cut_rate(cut: Cut, options: IngestOptions, shots: list[Shot]) -> float:
+def _cut_rate(cut: Cut, options: IngestOptions) -> float:
+    """--fps, else the rate an EDL was read at, else the first clip's own rate."""
     if options.fps:
         return timecode_rate(options.fps)
     if cut.rate:
         return cut.rate
-    if shots:
-        return shots[0].fps
     for clip in cut.timeline.find_clips():
         return timecode_rate(clip.trimmed_range().duration.rate)
-    return 24.0
+    return timecode_rate(options.edl_rate)
 
 
 def _shot_base_name(cut: Cut, use: ClipUse, options: IngestOptions) -> str:
     """The ``name_regex`` pick from the clip name; a clip name it does not match is the shot name itself."""
     name = pick(options.name_regex, use.clip.name, "shot") or use.clip.name
     if not is_name(name):
-        raise _ClipProblem(
+        raise ClipError(
             f"shot name {name!r} must use only letters, digits, '_' and '-' (set --name-regex to pick it out)",
             path=cut.path,
             where=f"clip {use.clip.name!r}",
@@ -160,7 +157,7 @@ def _shot(cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequenc
             metadata=metadata,
         )
     except ValidationError as exc:
-        raise _ClipProblem(
+        raise ClipError(
             f"cannot make shot {plan.name!r}: {exc.errors()[0]['msg']}", path=cut.path, where=f"clip {clip.name!r}"
         ) from None
 
@@ -181,14 +178,14 @@ def _marker_prompts(cut: Cut, plan: _ShotPlan, use: ClipUse, first: int, h: int)
         try:
             asked = prompt_from_marker(text)
         except ValueError as exc:
-            raise _ClipProblem(str(exc), path=cut.path, where=where) from None
+            raise ClipError(str(exc), path=cut.path, where=where) from None
         if asked is None:
             continue
         at = _frames(marker.marked_range.start_time, use.rate)
         offset = at - use.visible_record_in if cut.is_edl else at - use.source_in + use.head
         if not 0 <= offset < use.visible_frames:
             span = f"{use.visible_frames} frames"
-            raise _ClipProblem(
+            raise ClipError(
                 f"marker lies outside its clip ({offset} frames from its start, clip is {span})",
                 path=cut.path,
                 where=where,
@@ -233,18 +230,18 @@ def _with_sidecar_prompts(shots: list[Shot], path: Path) -> list[Shot]:
     return [s.model_copy(update={"prompts": s.prompts + added.get(s.name, [])}) for s in shots]
 
 
-def _located(cut: Cut, options: IngestOptions, exc: _ClipProblem) -> EditorialError:
+def _located(cut: Cut, options: IngestOptions, exc: ClipError) -> EditorialError:
     """For an EDL, the same error pointing at the event's line; for other formats, as it is."""
-    if not cut.is_edl or cut.edl_text is None:
+    if cut.edl_text is None:
         return EditorialError(exc.message, path=exc.path, line=exc.line, where=exc.where)
 
     def fails(prefix: str) -> bool:
         try:
             build_shots(read_edl_text(cut.path, prefix, options), options)
-        except _ClipProblem:
+        except ClipError:
             return True
         except EditorialError:
-            return False
+            pass  # e.g. the header alone has no video track: not a clip's fault
         return False
 
     event = first_failing_event(cut.edl_text, fails)

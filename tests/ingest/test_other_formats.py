@@ -65,3 +65,32 @@ def test_corrupt_aaf_is_a_typed_error(tmp_path):
         ingest_file(path)
     assert info.value.path == str(path)
     assert "AAF adapter" in info.value.message
+
+
+def _otio_with_effect(tmp_path, effect):
+    rate = 24
+    clip = otio.schema.Clip(
+        name="sh010",
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(100, rate), otio.opentime.RationalTime(20, rate)
+        ),
+        effects=[effect],
+    )
+    timeline = otio.schema.Timeline(name="FX", tracks=[otio.schema.Track(children=[clip])])
+    path = tmp_path / "fx.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    return path
+
+
+def test_linear_time_warp_in_otio(tmp_path):
+    shot = ingest_file(_otio_with_effect(tmp_path, otio.schema.LinearTimeWarp(time_scalar=0.5))).shots[0]
+    assert shot.metadata["retime"] == {"kind": "speed", "speed": 0.5, "source_frames": 10, "cut_frames": 20}
+    assert shot.last_frame - shot.first_frame + 1 == 10 + 16
+
+
+def test_time_effect_we_cannot_map_names_the_clip(tmp_path):
+    path = _otio_with_effect(tmp_path, otio.schema.TimeEffect(name="curve", effect_name="SpeedRamp"))
+    with pytest.raises(EditorialError) as info:
+        ingest_file(path)
+    assert info.value.where == "clip 'sh010'"
+    assert "'SpeedRamp' cannot be mapped" in info.value.message
