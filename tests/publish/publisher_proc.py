@@ -1,6 +1,6 @@
 """One publisher process for the concurrency and kill tests.
 
-usage: publisher_proc.py MANIFEST [--wait-for FILE] [--kill-at STEP[:N]]
+usage: publisher_proc.py MANIFEST [--tracker local|ayon] [--wait-for FILE] [--kill-at STEP[:N]]
 
 ``--wait-for`` holds the start until FILE exists, so several processes race for the same version number;
 ``--kill-at`` SIGKILLs this process at the N-th (default first) ``STEP`` event of the publish, which no
@@ -23,6 +23,7 @@ from roto_core.contracts import JobManifest
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("manifest")
+    parser.add_argument("--tracker", default="local", choices=["local", "ayon"])
     parser.add_argument("--wait-for")
     parser.add_argument("--kill-at")
     args = parser.parse_args()
@@ -43,7 +44,7 @@ def main() -> int:
         deadline = time.monotonic() + 60
         while not Path(args.wait_for).exists() and time.monotonic() < deadline:
             time.sleep(0.005)
-    result = publish_manifest(manifest, "local", observer=observe)
+    result = publish_manifest(manifest, args.tracker, observer=observe)
     print(" ".join(f"{v.product}=v{v.version}" for v in result.versions), f"taken={len(taken)}")
     return 0
 
