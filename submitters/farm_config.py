@@ -77,6 +77,7 @@ class FarmConfig(_Strict):
     batch_name: str = "{cut} {submitted:%Y-%m-%d %H:%M}"
     tracker: Literal["local", "ayon"] = "local"
     task_name: str = "roto"
+    create_folders: bool = False
     roto_job: JobSettings = Field(default_factory=lambda: JobSettings(pool="roto", group="gpu", gpus_per_task=1))
     finalize_job: JobSettings = Field(default_factory=lambda: JobSettings(device="cpu"))
     deadline: DeadlineSettings = Field(default_factory=DeadlineSettings)

@@ -106,7 +106,9 @@ class _ShotRun:
 
     def run(self) -> ShotOutcome:
         started = time.monotonic()
-        template = decode_job_template(template=job_template(), supported_extensions=EXTENSIONS)
+        template = decode_job_template(
+            template=job_template(self.plan.create_folders), supported_extensions=EXTENSIONS
+        )
         params = preprocess_job_parameters(
             job_template=template,
             job_parameter_values=self.values,

@@ -24,8 +24,8 @@ def _run(*args: str) -> dict[str, Any]:
     return {"actions": {"onRun": {"command": "{{Param.Rotofarm}}", "args": list(args)}}}
 
 
-def job_template() -> dict[str, Any]:
-    """The template shared by every shot (its text does not depend on the shot)."""
+def job_template(create_folders: bool = False) -> dict[str, Any]:
+    """The template shared by every shot of a plan (its text does not depend on the shot)."""
     return {
         "specificationVersion": "jobtemplate-2023-09",
         "extensions": list(EXTENSIONS),
@@ -67,7 +67,10 @@ def job_template() -> dict[str, Any]:
             {
                 "name": "Publish",
                 "dependencies": [{"dependsOn": "Finalize"}],
-                "script": _run("publish", "{{Param.Manifest}}", "--tracker", "{{Param.Tracker}}"),
+                "script": _run(
+                    "publish", "{{Param.Manifest}}", "--tracker", "{{Param.Tracker}}",
+                    *(["--create-folders"] if create_folders else []),
+                ),
             },
         ],
     }
@@ -87,7 +90,7 @@ def parameter_values(plan: JobPlan, shot: ShotPlan, rotofarm: str, device: str |
 
 def write_bundles(plan: JobPlan, out_dir: str | Path, rotofarm: str) -> list[Path]:
     """One Deadline Cloud job bundle per shot: ``DIR/<shot>/template.yaml`` and ``parameter_values.yaml``."""
-    template_text = yaml.safe_dump(job_template(), sort_keys=False, width=120)
+    template_text = yaml.safe_dump(job_template(plan.create_folders), sort_keys=False, width=120)
     bundles = []
     for shot in plan.shots:
         folder = Path(out_dir) / shot.shot

@@ -85,6 +85,7 @@ class JobPlan(_Frozen):
     project: str
     source: str
     tracker: Literal["local", "ayon"]
+    create_folders: bool = False
     shots: list[ShotPlan] = Field(default_factory=list)
 
 
@@ -153,6 +154,7 @@ def plan_submission(
         project=project,
         source=shots.source,
         tracker=config.tracker,
+        create_folders=config.create_folders,
         shots=planned,
     )
 
@@ -208,7 +210,7 @@ def _shot_plan(
         last_frame=1,
         chunk_size=1,
         sequential=True,
-        argv=[[exe, "finalize", m], [exe, "publish", m, "--tracker", config.tracker]],
+        argv=[[exe, "finalize", m], [exe, "publish", m, "--tracker", config.tracker, *_publish_flags(config)]],
         settings=config.finalize_job,
     )
     return ShotPlan(
@@ -222,6 +224,10 @@ def _shot_plan(
         roto=roto,
         finalize=finalize,
     )
+
+
+def _publish_flags(config: FarmConfig) -> list[str]:
+    return ["--create-folders"] if config.create_folders else []
 
 
 def record_submission(plan: JobPlan, farm: str, job_ids: Sequence[dict[str, str]]) -> None:

@@ -155,6 +155,9 @@ class AIRotoPlugin(DeadlinePlugin):
         else:
             self.FailRender(f"unknown Mode {mode!r} in the job's plugin info (roto or finalize)")
         arguments = expand_tokens(template, start, end, values)
+        create_folders = self.GetPluginInfoEntryWithDefault("CreateFolders", "False").lower() == "true"
+        if template == STEP_ARGUMENTS["publish"] and create_folders:
+            arguments += " --create-folders"
         extra = self.GetConfigEntryWithDefault("ExtraArguments", "").strip()
         if extra:
             arguments = arguments + " " + " ".join(shlex.quote(a) for a in shlex.split(extra))

@@ -22,23 +22,23 @@ from roto_core.errors import InputError
 _PANEL = "Ingest"
 
 TrackOpt = Annotated[
-    str | None, typer.Option("--track", help="Video track by name [default: top video track].", rich_help_panel=_PANEL)
+    str | None, typer.Option("--track", help="Video track by name (default: top video track).", rich_help_panel=_PANEL)
 ]
 StartFrameOpt = Annotated[
     int | None,
     typer.Option(
-        "--start-frame", help="First frame of each shot, handles included [default: 1001].", rich_help_panel=_PANEL
+        "--start-frame", help="First frame of each shot, handles included (default: 1001).", rich_help_panel=_PANEL
     ),
 ]
 HandlesOpt = Annotated[
     int | None,
-    typer.Option("--handles", min=0, help="Handle frames on each side [default: 8].", rich_help_panel=_PANEL),
+    typer.Option("--handles", min=0, help="Handle frames on each side (default: 8).", rich_help_panel=_PANEL),
 ]
 FpsOpt = Annotated[
     float | None,
     typer.Option(
         "--fps",
-        help="Override the cut's frame rate (29.97 reads drop-frame timecode) [default: the cut's rate; EDL 24].",
+        help="Override the cut's frame rate (29.97 reads drop-frame timecode) (default: the cut's rate; EDL 24).",
         rich_help_panel=_PANEL,
     ),
 ]
@@ -58,7 +58,7 @@ SequenceRegexOpt = Annotated[
 FolderTemplateOpt = Annotated[
     str | None,
     typer.Option(
-        "--folder-template", help="Tracker folder path template [default: /{sequence}/{shot}].", rich_help_panel=_PANEL
+        "--folder-template", help="Tracker folder path template (default: /{sequence}/{shot}).", rich_help_panel=_PANEL
     ),
 ]
 PlatesOpt = Annotated[
@@ -76,7 +76,7 @@ MergeRepeatsOpt = Annotated[
     bool | None,
     typer.Option(
         "--merge-repeats/--number-repeats",
-        help="A clip used twice is one shot, or two (sh010, sh010_2) [default: two].",
+        help="A clip used twice is one shot, or two (sh010, sh010_2) (default: two).",
         rich_help_panel=_PANEL,
     ),
 ]

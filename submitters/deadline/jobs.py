@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +98,7 @@ def job_requests(plan: JobPlan, shot: ShotPlan, config: FarmConfig) -> tuple[Job
         "Manifest": shot.manifest_path,
         "Steps": "finalize,publish",
         "Tracker": plan.tracker,
+        "CreateFolders": str(plan.create_folders),
         "Device": "cpu",
         "GPUsPerTask": "0",
         "GPUsSelectDevices": "",
@@ -115,20 +116,22 @@ def write_dry_run(plan: JobPlan, config: FarmConfig, out_dir: str | Path) -> lis
     return written
 
 
-def used_names(plan: JobPlan) -> dict[str, set[str]]:
+def used_names(settings: Iterable[JobSettings]) -> dict[str, set[str]]:
     used: dict[str, set[str]] = {"pool": set(), "group": set(), "limit": set()}
-    for shot in plan.shots:
-        for job in shot.jobs:
-            s = job.settings
-            used["pool"].update(p for p in (s.pool, s.secondary_pool) if p)
-            used["group"].add(s.group)
-            used["limit"].update(s.limit_groups)
+    for s in settings:
+        used["pool"].update(p for p in (s.pool, s.secondary_pool) if p)
+        used["group"].add(s.group)
+        used["limit"].update(s.limit_groups)
     return used
 
 
-def validate_names(client: DeadlineClient, plan: JobPlan) -> None:
+def plan_settings(plan: JobPlan) -> list[JobSettings]:
+    return [job.settings for shot in plan.shots for job in shot.jobs]
+
+
+def validate_names(client: DeadlineClient, settings: Iterable[JobSettings]) -> None:
     """Refuse, before anything is submitted, pools/groups/limits the repository does not have."""
-    used = used_names(plan)
+    used = used_names(settings)
     known = {
         "pool": set(client.pool_names()) | {"none"},
         "group": set(client.group_names()) | {"none"},
@@ -159,7 +162,7 @@ def submit_plan(
 ) -> SubmitResult:
     """Submit every shot's two jobs; all or nothing: a failure deletes what this batch already submitted."""
     if validate:
-        validate_names(client, plan)
+        validate_names(client, plan_settings(plan))
     submitted: list[str] = []
     ids: list[dict[str, str]] = []
     try:

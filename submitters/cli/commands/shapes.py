@@ -1,9 +1,100 @@
-"""`rotofarm` commands of the shapes area."""
+"""``rotofarm shapes`` (any mask sequence → editable roto) and ``rotofarm finalize`` (a farm job's masks)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from roto_core.contracts import ShapeSettings
+from roto_core.errors import InputError
+
+_RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+    app.command("shapes")(shapes)
+    app.command("finalize")(finalize)
+
+
+def parse_frames(text: str) -> tuple[int, int]:
+    """``A-B`` (inclusive) → (A, B); a bad range is an InputError naming the option."""
+    match = _RANGE.match(text)
+    if not match or int(match.group(2)) < int(match.group(1)):
+        raise InputError(f"--frames must look like 1001-1100 (first-last), not {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar per stage on stderr, so stdout stays clean for the summary."""
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield update
+
+
+def _report(written: list[Path], summary: dict) -> None:
+    for path in written:
+        typer.echo(f"wrote {path}")
+    iou_med, iou_min = summary["shape_iou_median"], summary["shape_iou_min"]
+    typer.echo(
+        f"shapes {summary['shapes']}  points/shape max {summary['points_per_shape_max']}  "
+        f"keys/100 frames {summary['keys_per_100_frames']:.1f}  boil {summary['boil_px_rms']:.3f} px  "
+        f"IoU median {iou_med:.4f} min {iou_min:.4f}"
+        if iou_med is not None
+        else f"shapes {summary['shapes']}  (no frame to measure)"
+    )
+
+
+def shapes(
+    masks: Annotated[str, typer.Argument(help="Mask sequence: a #### or %04d pattern of PNG, TIFF or EXR files.")],
+    frames: Annotated[str, typer.Option("--frames", help="Inclusive frame range, e.g. 1001-1100.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (created if needed).")],
+    name: Annotated[str, typer.Option("--name", help="Base name of the output files and of the object.")] = "roto",
+    tolerance: Annotated[
+        float | None, typer.Option("--tolerance", help="Fit tolerance in pixels at mask resolution (default 1.5).")
+    ] = None,
+) -> None:
+    """Turn a mask sequence into editable roto: NAME.nk, NAME.fxs, NAME.json and qa.json in OUT.
+
+    Non-zero pixels are inside. PNG/TIFF: one channel, or the alpha. EXR: one object per `<obj>.A` channel,
+    else the `A` (or only) channel.
+    """
+    from roto_core.shapes.jobs import shapes_from_sequence
+
+    first, last = parse_frames(frames)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise InputError(f"--name {name!r} must use only letters, digits, '_' and '-'")
+    try:
+        settings = ShapeSettings() if tolerance is None else ShapeSettings(tolerance_px=tolerance)
+    except ValueError:
+        raise InputError(f"--tolerance {tolerance} must be above 0 and at most 10 pixels") from None
+    with _progress() as progress:
+        result = shapes_from_sequence(masks, first, last, out, name, settings, progress)
+    _report(result.written, result.qa["summary"])
+
+
+def finalize(
+    manifest: Annotated[Path, typer.Argument(help="The job's manifest.json.")],
+) -> None:
+    """Shapes, .nk/.fxs/.json exports, QA report and thumbnail of a farm job, written into its job folder."""
+    from roto_core.shapes.jobs import finalize_job
+
+    with _progress() as progress:
+        result = finalize_job(manifest, progress)
+    _report(result.written, result.qa["summary"])

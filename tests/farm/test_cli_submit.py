@@ -1,0 +1,127 @@
+"""``rotofarm submit`` end to end through the CLI boundary (exit codes, one-line errors)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from roto_core.contracts import JobManifest
+from submitters.cli import main
+from submitters.farm_config import FarmConfig
+from tests.farm.fake_deadline import FakeDeadline
+
+EDL = """TITLE: SQ010 EDIT V004
+FCM: NON-DROP FRAME
+
+001  A003C012 V     C        14:22:05:10 14:22:07:02 01:00:00:00 01:00:01:16
+* FROM CLIP NAME: sq010_sh010_v001
+002  A003C019 V     C        14:31:40:00 14:31:43:00 01:00:01:16 01:00:04:16
+* FROM CLIP NAME: sq010_sh020_v001
+"""
+
+
+@pytest.fixture
+def cut(tmp_path: Path) -> Path:
+    path = tmp_path / "reel1.edl"
+    path.write_text(EDL)
+    return path
+
+
+def _farm_yaml(tmp_path: Path, **updates) -> Path:
+    data = FarmConfig.load().model_dump()
+    data["jobs_root"] = str(tmp_path / "jobs")
+    for key, value in updates.items():
+        if isinstance(value, dict):
+            data[key].update(value)
+        else:
+            data[key] = value
+    path = tmp_path / "farm.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _manifests(tmp_path: Path) -> list[JobManifest]:
+    return [JobManifest.load(p) for p in sorted((tmp_path / "jobs").rglob("manifest.json"))]
+
+
+def test_dry_run_writes_request_bodies_per_shot(cut: Path, tmp_path: Path) -> None:
+    rc = main(["submit", str(cut), "--project", "demo", "--farm", "deadline", "--dry-run", str(tmp_path / "dry"),
+               "--farm-config", str(_farm_yaml(tmp_path)), "--handles", "4"])
+    assert rc == 0
+    roto = json.loads((tmp_path / "dry" / "sq010_sh010" / "1_roto.json").read_text())
+    assert roto["JobInfo"]["Plugin"] == "AIRoto" and roto["JobInfo"]["Frames"].startswith("1001-")
+    assert (tmp_path / "dry" / "sq010_sh020" / "2_finalize.json").is_file()
+    assert [m.shot.name for m in _manifests(tmp_path)] == ["sq010_sh010", "sq010_sh020"]
+
+
+def test_deadline_submission_records_job_ids(cut: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    with FakeDeadline(pools=["none", "roto"], groups=["none", "gpu"]) as fake:
+        monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", fake.password)
+        config = _farm_yaml(tmp_path, deadline={"url": fake.url, "user": fake.user, "retries": 0})
+        rc = main(["submit", str(cut), "--project", "demo", "--farm", "deadline", "--farm-config", str(config)])
+        assert rc == 0, capsys.readouterr().err
+        assert len(fake.jobs) == 4
+        for manifest in _manifests(tmp_path):
+            ids = manifest.submission.job_ids
+            assert fake.jobs[ids["finalize"]]["Props"]["Dep"] == [{"JobID": ids["roto"]}]
+        assert "Deadline batch reel1" in capsys.readouterr().out
+
+
+def test_unknown_pool_is_one_line_and_nothing_is_written(cut: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    with FakeDeadline(pools=["none", "comp"], groups=["none", "gpu"]) as fake:
+        monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", fake.password)
+        config = _farm_yaml(tmp_path, deadline={"url": fake.url, "user": fake.user})
+        rc = main(["submit", str(cut), "--project", "demo", "--farm", "deadline", "--farm-config", str(config)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 1
+        assert err[0].startswith("error: ") and "unknown pool roto (valid: comp, none)" in err[0]
+        assert fake.requests_to("POST", "/api/jobs") == [] and _manifests(tmp_path) == []
+
+
+def test_wrong_password_names_the_url_and_what_to_check(cut: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    with FakeDeadline() as fake:
+        monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", "wrong-password-xyz")
+        config = _farm_yaml(tmp_path, deadline={"url": fake.url, "user": fake.user})
+        rc = main(["submit", str(cut), "--project", "demo", "--farm", "deadline", "--farm-config", str(config)])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err.count("\n") == 0
+        assert fake.url in err and "401" in err and "password_env" in err and "wrong-password-xyz" not in err
+
+
+def test_openjd_bundle_needs_out_and_writes_bundles(cut: Path, tmp_path: Path, capsys) -> None:
+    config = str(_farm_yaml(tmp_path))
+    assert main(["submit", str(cut), "--project", "demo", "--farm", "openjd-bundle", "--farm-config", config]) == 2
+    assert "--out" in capsys.readouterr().err
+    rc = main(["submit", str(cut), "--project", "demo", "--farm", "openjd-bundle", "--out", str(tmp_path / "b"),
+               "--farm-config", config])
+    assert rc == 0 and sorted(p.name for p in (tmp_path / "b").iterdir()) == ["sq010_sh010", "sq010_sh020"]
+
+
+def test_dry_run_is_only_for_deadline(cut: Path, tmp_path: Path, capsys) -> None:
+    assert main(["submit", str(cut), "--project", "demo", "--dry-run", str(tmp_path / "d")]) == 2
+    assert "--farm deadline" in capsys.readouterr().err
+
+
+def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path, capsys) -> None:
+    script = tmp_path / "rotofarm-stub"
+    script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(
+        """
+        import sys
+        if "sq010_sh020" in " ".join(sys.argv):
+            print("error: plate missing", file=sys.stderr)
+            sys.exit(2)
+        print("Progress: 100%")
+        """
+    ))
+    script.chmod(0o755)
+    config = str(_farm_yaml(tmp_path, executable=str(script)))
+    rc = main(["submit", str(cut), "--project", "demo", "--farm", "local", "--farm-config", config])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().splitlines()[-1].startswith("error: --farm local: 1 of 2 shots failed: sq010_sh020 at Roto")
+    assert "plate missing" in err.strip().splitlines()[-1]
