@@ -113,7 +113,7 @@ def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) 
     parts = []
     if mattes is not None:
         parts.append(
-            "Read {\n inputs 0\n file_type exr\n"
+            "Read {\n inputs 0\n"
             f" file {_quote(mattes)}\n format {_format(doc)}\n"
             f" first {doc.first_frame}\n last {doc.last_frame}\n"
             f" origfirst {doc.first_frame}\n origlast {doc.last_frame}\n origset true\n"

@@ -15,8 +15,9 @@ import numpy as np
 
 from roto_core.shapes.model import LEFT, POINT, RIGHT
 
-CORNER_ANGLE_DEG = 50.0
+CORNER_ANGLE_DEG = 40.0
 CORNER_SCALE_PX = 5
+CORNER_CONCENTRATION = 0.7
 TANGENT_SCALE_PX = 3
 INITIAL_SMOOTH_POINTS = 4
 
@@ -43,17 +44,24 @@ def _run(points: np.ndarray, start: int, end: int) -> np.ndarray:
     return points[(start + np.arange(count + 1)) % m]
 
 
+def _turning(points: np.ndarray, k: int) -> np.ndarray:
+    """Angle in degrees between the chords k samples before and after each sample."""
+    before = _unit(points - np.roll(points, k, axis=0))
+    after = _unit(np.roll(points, -k, axis=0) - points)
+    return np.degrees(np.arccos(np.clip(np.sum(before * after, axis=1), -1.0, 1.0)))
+
+
 def corner_indices(points: np.ndarray) -> np.ndarray:
-    """Indices where the outline turns by more than CORNER_ANGLE_DEG within CORNER_SCALE_PX (local maxima)."""
+    """Local maxima where the outline turns by more than CORNER_ANGLE_DEG within CORNER_SCALE_PX samples."""
     m = len(points)
     k = CORNER_SCALE_PX
     if m < 4 * k:
         return np.zeros(0, np.int64)
-    before = _unit(points - np.roll(points, k, axis=0))
-    after = _unit(np.roll(points, -k, axis=0) - points)
-    turn = np.degrees(np.arccos(np.clip(np.sum(before * after, axis=1), -1.0, 1.0)))
+    turn = _turning(points, k)
+    # A true corner turns as much over k samples as over 2k; a tight arc turns about twice as much over 2k.
+    concentrated = turn >= CORNER_CONCENTRATION * _turning(points, 2 * k)
     window = np.stack([np.roll(turn, s) for s in range(-k, k + 1)])
-    is_max = (turn >= window.max(axis=0)) & (turn > CORNER_ANGLE_DEG)
+    is_max = (turn >= window.max(axis=0)) & (turn > CORNER_ANGLE_DEG) & concentrated
     idx = np.nonzero(is_max)[0]
     keep: list[int] = []
     for i in idx:

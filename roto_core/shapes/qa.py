@@ -1,6 +1,6 @@
 """How good the exported shapes are, measured against the masks they came from (``qa.json``).
 
-Per object and overall:
+Per object (``objects``) and overall (``summary``):
 - ``shape_iou_median`` / ``shape_iou_min``: IoU of the rasterised shapes (adds minus subtracts, at pixel
   centres) with the mask, over the frames where the object is present — i.e. has at least ``min_area_px``
   pixels, the same rule that decides which components get shapes;
@@ -104,6 +104,6 @@ def measure(
         "height": doc.height,
         "tolerance_px": doc.tolerance_px,
         "min_area_px": min_area_px,
-        "overall": overall,
+        "summary": overall,
         "objects": per_object,
     }

@@ -1,0 +1,63 @@
+"""Any mask sequence on disk as a MaskSource: ``####`` / ``%04d`` patterns of PNG, TIFF or EXR.
+
+Rules (``rotofarm shapes`` documents them): non-zero is inside. PNG/TIFF: a single channel, or the alpha of a
+two- or four-channel image, or any non-zero channel of a colour image; the sequence is one object. EXR: the
+per-object channels ``<obj>.A`` of roto_core.maskio when present, else the single/``A`` channel as one object.
+Every problem is a FrameError naming the file: no file at all, a missing frame, a size that differs from the
+first frame, a file that cannot be decoded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from roto_core.errors import FrameError
+from roto_core.maskio import COMBINED, read_mask_exr
+from roto_core.sequences import first_missing, frame_path, probe_size
+
+
+class MaskSequence:
+    """Masks ``first..last`` of ``pattern``; single-object files give the object ``default_object``."""
+
+    def __init__(self, pattern: str | Path, first: int, last: int, default_object: str = "matte") -> None:
+        if last < first:
+            raise FrameError(f"empty frame range {first}-{last}", path=pattern)
+        self.pattern = str(pattern)
+        self.frames = list(range(first, last + 1))
+        self.default_object = default_object
+        if not any(frame_path(self.pattern, f).is_file() for f in self.frames):
+            raise FrameError(f"no mask files for frames {first}-{last} (empty sequence)", path=self.pattern)
+        missing = first_missing(self.pattern, first, last)
+        if missing is not None:
+            raise FrameError(f"mask frame is missing from the sequence {self.pattern}", path=missing)
+        self.width, self.height = probe_size(self.pattern, first)
+
+    def path(self, frame: int) -> Path:
+        return frame_path(self.pattern, frame)
+
+    def _decode(self, path: Path) -> dict[str, np.ndarray]:
+        if path.suffix.lower() == ".exr":
+            channels = read_mask_exr(path)
+            objects = {k: v for k, v in channels.items() if k != COMBINED}
+            return {k: v > 0 for k, v in objects.items()} or {self.default_object: channels[COMBINED] > 0}
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise FrameError("cannot decode mask image (not a PNG/TIFF/EXR OpenCV can read)", path=path)
+        if img.ndim == 3 and img.shape[2] in (2, 4):
+            img = img[..., -1]
+        elif img.ndim == 3:
+            img = img.max(axis=2)
+        return {self.default_object: img > 0}
+
+    def read(self, frame: int) -> dict[str, np.ndarray]:
+        path = self.path(frame)
+        masks = self._decode(path)
+        for mask in masks.values():
+            if mask.shape != (self.height, self.width):
+                raise FrameError(
+                    f"mask is {mask.shape[1]}x{mask.shape[0]}, the sequence is {self.width}x{self.height}", path=path
+                )
+        return masks
