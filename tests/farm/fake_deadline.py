@@ -683,6 +683,7 @@ class FakeDeadline:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeDeadline
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes; do not wait for delayed ACKs
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         return
