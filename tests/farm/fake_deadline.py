@@ -31,6 +31,7 @@ import base64
 import itertools
 import json
 import re
+import ssl
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ class FakeDeadline:
     reports: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     submitted: list[dict[str, Any]] = field(default_factory=list)
     log: list[Recorded] = field(default_factory=list)
+    tls: tuple[str, str] | None = None  # (certificate, key) PEM paths: serve HTTPS
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -127,6 +129,10 @@ class FakeDeadline:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
@@ -147,7 +153,8 @@ class FakeDeadline:
     def url(self) -> str:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{port}"
 
     # -- failure injection -----------------------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +105,16 @@ def test_4xx_is_never_retried(client: DeadlineClient, deadline: FakeDeadline) ->
         client.request("PUT", "/api/jobs", body={"JobID": "x"})
 
 
-def test_tls_verification_is_on_by_default() -> None:
-    assert DeadlineClient("https://deadline.example:8082").verify is True
-    assert DeadlineClient("https://deadline.example:8082", verify="/etc/ssl/studio.pem").verify == "/etc/ssl/studio.pem"
+def test_tls_is_verified_by_default_and_a_ca_bundle_makes_it_pass(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    with FakeDeadline(tls=(str(cert), str(key))) as fake:
+        strict = DeadlineClient(fake.url, user=fake.user, password=fake.password, retries=0)
+        with pytest.raises(DeadlineUnreachable, match=r"TLS handshake failed.*ca_bundle"):
+            strict.pool_names()
+        trusting = DeadlineClient(fake.url, user=fake.user, password=fake.password, verify=str(cert), retries=0)
+        assert trusting.pool_names() == ["none"]
