@@ -125,3 +125,34 @@ def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path,
     assert rc == 2
     assert err.strip().splitlines()[-1].startswith("error: --farm local: 1 of 2 shots failed: sq010_sh020 at Roto")
     assert "plate missing" in err.strip().splitlines()[-1]
+
+
+def test_from_tracker_submits_the_shots_under_a_folder(tmp_path: Path) -> None:
+    from publish.local_tracker import LocalTracker
+
+    root = tmp_path / "tracker"
+    tracker = LocalTracker(root)
+    tracker.create_project("demo")
+    attrib = {"frameStart": 1009, "frameEnd": 1040, "handleStart": 8, "handleEnd": 8, "fps": 24.0}
+    for name in ("sh010", "sh020"):
+        tracker.register_shot("demo", f"/sq010/{name}", attrib, plate=f"/plates/{name}/{name}.####.exr")
+    rc = main(["submit", "--from-tracker", "/sq010", "--project", "demo", "--tracker", "local",
+               "--tracker-root", str(root), "--farm", "deadline", "--dry-run", str(tmp_path / "dry"),
+               "--farm-config", str(_farm_yaml(tmp_path))])
+    assert rc == 0
+    body = json.loads((tmp_path / "dry" / "sh020" / "1_roto.json").read_text())
+    assert body["JobInfo"]["Frames"] == "1001-1048"
+    assert "AYON_FOLDER_PATH=/sq010/sh020" in body["JobInfo"].values()
+    manifest = next(m for m in _manifests(tmp_path) if m.shot.name == "sh020")
+    assert manifest.shot.plate == "/plates/sh020/sh020.####.exr" and manifest.tracker.local_root == str(root)
+
+
+def test_farm_check_lists_what_the_web_service_has(tmp_path: Path, monkeypatch, capsys) -> None:
+    with FakeDeadline(pools=["none", "roto"], groups=["none", "gpu"]) as fake:
+        fake.add_limit("roto_gpu", 4)
+        fake.add_worker("gpu01", pools=["roto"])
+        monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", fake.password)
+        config = _farm_yaml(tmp_path, deadline={"url": fake.url, "user": fake.user})
+        assert main(["farm", "check", "--farm-config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "none, roto" in out and "roto_gpu" in out and fake.url in out
