@@ -154,5 +154,5 @@ def test_farm_check_lists_what_the_web_service_has(tmp_path: Path, monkeypatch, 
         monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", fake.password)
         config = _farm_yaml(tmp_path, deadline={"url": fake.url, "user": fake.user})
         assert main(["farm", "check", "--farm-config", str(config)]) == 0
-    out = capsys.readouterr().out
-    assert "none, roto" in out and "roto_gpu" in out and fake.url in out
+        out = capsys.readouterr().out
+        assert "none, roto" in out and "roto_gpu" in out and fake.url in out
