@@ -20,6 +20,10 @@ CORNER_SCALE_PX = 5
 CORNER_CONCENTRATION = 0.7
 TANGENT_SCALE_PX = 3
 INITIAL_SMOOTH_POINTS = 4
+MERGE_FRACTION = 0.75
+SLIDE_STEPS = (16, 4)
+MAX_FIT_SAMPLES = 96
+NEWTON_STEPS = 3
 
 
 @dataclass
@@ -114,7 +118,7 @@ def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tup
         return ctrl, 0.0, len(samples) // 2
     u = np.concatenate([[0.0], np.cumsum(seglen) / total])
     ctrl = np.stack([p0, p0, p3, p3])
-    for _ in range(4):
+    for _ in range(NEWTON_STEPS):
         v = 1.0 - u
         a1 = (3 * v * v * u)[:, None] * t_out
         a2 = -(3 * v * u * u)[:, None] * t_in
@@ -194,7 +198,10 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
     anchors = {b: sharpen_corner(points, b, *tangents[b]) if b in is_corner else points[b] for b in breaks}
 
     def make(start: int, end: int) -> _Segment:
-        run = _run(points, start, end).copy()
+        run = _run(points, start, end)
+        if len(run) > MAX_FIT_SAMPLES:
+            run = run[np.linspace(0, len(run) - 1, MAX_FIT_SAMPLES).round().astype(np.int64)]
+        run = run.copy()
         run[0], run[-1] = anchors[start], anchors[end]
         ctrl, err, worst = fit_segment(run, tangents[start][1], tangents[end][0])
         return _Segment(start, end, ctrl[1] - ctrl[0], ctrl[2] - ctrl[3], err, (start + worst) % m)
@@ -223,6 +230,54 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
         heapq.heappush(heap, (-segments[start].error, start))
         heapq.heappush(heap, (-segments[mid].error, mid))
     order = sorted(segments, key=lambda b: (b - breaks[0]) % m)
+    merges: dict[tuple[int, int], _Segment] = {}
+
+    def merge_pass() -> None:
+        """Drop the smooth point whose two segments fit as one within tolerance, cheapest first, repeatedly."""
+        while len(order) > 3:
+            best: tuple[float, int, _Segment] | None = None
+            for i, b in enumerate(order):
+                if b in is_corner:
+                    continue
+                span = (order[i - 1], segments[b].end)
+                if span not in merges:
+                    merges[span] = make(*span)
+                merged = merges[span]
+                if merged.error <= MERGE_FRACTION * tolerance and (best is None or merged.error < best[0]):
+                    best = (merged.error, i, merged)
+            if best is None:
+                return
+            _, i, merged = best
+            del segments[order[i]]
+            segments[order[i - 1]] = merged
+            del order[i]
+
+    def slide_pass() -> None:
+        """Move each smooth point along the outline while that lowers the worse of its two segment errors."""
+        for i in range(len(order)):
+            b = order[i]
+            if b in is_corner:
+                continue
+            prev, nxt = order[i - 1], segments[b].end
+            worst = max(segments[prev].error, segments[b].error)
+            for step in SLIDE_STEPS:
+                for cand in ((b + step) % m, (b - step) % m):
+                    if not 0 < (cand - prev) % m < (nxt - prev) % m:
+                        continue
+                    tangents[cand] = tangents_at(points, cand, False)
+                    anchors[cand] = points[cand]
+                    first, second = make(prev, cand), make(cand, nxt)
+                    if max(first.error, second.error) < worst:
+                        del segments[b]
+                        segments[prev], segments[cand] = first, second
+                        order[i] = b = cand
+                        worst = max(first.error, second.error)
+
+    # Greedy splitting lands points where the error peaked, not where a curve turns into a line: merge, slide
+    # the survivors to better places, and merge again.
+    merge_pass()
+    slide_pass()
+    merge_pass()
     n = len(order)
     ctrl = np.zeros((n, 3, 2))
     flags = np.zeros(n, bool)

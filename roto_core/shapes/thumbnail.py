@@ -25,7 +25,7 @@ def draw_shapes(plate_rgb: np.ndarray, doc: ShapeDocument, frame: int) -> np.nda
             ctrl = shape.at(frame)
             outline = (sample_outline(ctrl) * scale - 0.5) * (1 << shift)
             cv2.polylines(img, [np.round(outline).astype(np.int32)], True, colour, 1, cv2.LINE_AA, shift)
-            for x, y in (ctrl[:, 1] * scale - 0.5):
+            for x, y in ctrl[:, 1] * scale - 0.5:
                 cv2.circle(img, (round(x), round(y)), 2, colour, -1, cv2.LINE_AA)
     return img
 

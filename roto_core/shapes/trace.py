@@ -51,7 +51,9 @@ class InMemoryMasks:
         return sorted(self.masks)
 
     def read(self, frame: int) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v) > 0 for k, v in self.masks[frame].items()}
+        return {
+            k: v if v.dtype == bool else v > 0 for k, v in ((k, np.asarray(v)) for k, v in self.masks[frame].items())
+        }
 
 
 def snap_limit(settings: ShapeSettings) -> float:

@@ -17,8 +17,10 @@ from roto_core.shapes.fitting import corner_near
 from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
 
 ICP_ITERATIONS = 8
+CONVERGED = np.array([1e-5, 1e-5, 1e-2, 1e-2])  # a, b (rotation-scale), tx, ty in pixels
 SLIDE_WEIGHT = 0.05
 SAMPLES_PER_SEGMENT = 8
+NEIGHBOURS = 24
 
 
 def identity() -> np.ndarray:
@@ -56,9 +58,8 @@ class EdgeField:
         self.points = pts[keep]
         self.normals = np.stack([tangent[keep, 1], -tangent[keep, 0]], axis=1)
         self.tree = cKDTree(self.points) if len(self.points) >= 3 else None
-        seg_ok = keep & np.roll(keep, -1)
-        self.seg_a = pts[seg_ok]
-        self.seg_b = np.roll(pts, -1, axis=0)[seg_ok]
+        self.seg_ok = keep & np.roll(keep, -1)
+        self.seg_b = np.roll(pts, -1, axis=0)
 
     @property
     def usable(self) -> bool:
@@ -91,7 +92,7 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy])
         rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1]])
         new, *_ = np.linalg.lstsq(rows, rhs, rcond=None)
-        done = np.max(np.abs(new - params)) < 1e-4
+        done = bool(np.all(np.abs(new - params) < CONVERGED))
         params = new
         if done:
             break
@@ -112,19 +113,28 @@ def point_normals(ctrl: np.ndarray) -> np.ndarray:
 
 
 def normal_offsets(points: np.ndarray, normals: np.ndarray, field: EdgeField, limit: float) -> np.ndarray:
-    """Signed distance along each normal to the nearest edge crossing within ``limit``; NaN where none."""
-    if len(field.seg_a) == 0:
+    """Signed distance along each normal to the nearest edge crossing within ``limit``; NaN where none.
+
+    Only the outline segments around each point's nearest edge samples are tried: a crossing within ``limit``
+    has its ends within about ``limit`` of the point, so the ``NEIGHBOURS`` nearest samples cover it.
+    """
+    if not field.usable:
         return np.full(len(points), np.nan)
+    assert field.tree is not None
+    k = min(NEIGHBOURS, len(field.points))
+    _, near = field.tree.query(points, k=k)
+    near = field.index[np.atleast_2d(near).reshape(len(points), -1)]
+    m = len(field.outline)
+    seg = np.concatenate([near, (near - 1) % m], axis=1)
+    a = field.outline[seg] - points[:, None, :]
+    b = field.seg_b[seg] - points[:, None, :]
     tangents = np.stack([-normals[:, 1], normals[:, 0]], axis=1)
-    da = field.seg_a[None, :, :] - points[:, None, :]
-    db = field.seg_b[None, :, :] - points[:, None, :]
-    across_a = np.einsum("nmd,nd->nm", da, tangents)
-    across_b = np.einsum("nmd,nd->nm", db, tangents)
-    crosses = (across_a * across_b <= 0) & (across_a != across_b)
+    across_a = np.einsum("nmd,nd->nm", a, tangents)
+    across_b = np.einsum("nmd,nd->nm", b, tangents)
+    crosses = (across_a * across_b <= 0) & (across_a != across_b) & field.seg_ok[seg]
     with np.errstate(divide="ignore", invalid="ignore"):
         u = across_a / (across_a - across_b)
-    hit = da + u[..., None] * (db - da)
-    along = np.einsum("nmd,nd->nm", hit, normals)
+    along = np.einsum("nmd,nd->nm", a + u[..., None] * (b - a), normals)
     along = np.where(crosses & (np.abs(along) <= limit), along, np.inf)
     best = np.argmin(np.abs(along), axis=1)
     found = along[np.arange(len(points)), best]
