@@ -182,11 +182,19 @@ def _load_cutie_weights(network: torch.nn.Module, model: ResolvedModel) -> None:
         ) from None
     if not isinstance(state, dict):
         raise ModelError(f"{model.weights} is not a Cutie checkpoint", path=model.config_path, where=where)
-    network.load_weights(state)
+    variant = model.spec.config or "base"
+    try:
+        network.load_weights(state)
+    except RuntimeError as exc:  # torch's size-mismatch report
+        raise ModelError(
+            f"checkpoint {model.weights} does not fit Cutie config {variant!r}: {str(exc).splitlines()[-1].strip()}",
+            path=model.config_path,
+            where=f"{where}.config",
+        ) from None
     missing = sorted(set(network.state_dict()) - set(state))
     if missing:
         raise ModelError(
-            f"checkpoint {model.weights} does not fit Cutie config {model.spec.config or 'base'!r}: "
+            f"checkpoint {model.weights} does not fit Cutie config {variant!r}: "
             f"{len(missing)} weights missing (first: {missing[0]})",
             path=model.config_path,
             where=f"{where}.config",

@@ -42,8 +42,14 @@ def test_missing_checkpoint_names_key_exact_path_and_expected_hash(config_dir: P
     digest = "ab" * 32
     write_models_yaml(
         config_dir,
-        {"hero_sam": {"family": "sam2", "config": "configs/sam2.1/sam2.1_hiera_t.yaml",
-                      "checkpoint": "sam2/hero.pt", "sha256": digest}},
+        {
+            "hero_sam": {
+                "family": "sam2",
+                "config": "configs/sam2.1/sam2.1_hiera_t.yaml",
+                "checkpoint": "sam2/hero.pt",
+                "sha256": digest,
+            }
+        },
     )
     with pytest.raises(ModelError) as err:
         resolve_model("hero_sam", "sam2")

@@ -25,8 +25,13 @@ from tests.roto.models.tiny import SAM2_TINY, iou, sha256_of, square_mask, textu
 
 pytestmark = pytest.mark.models
 
-TINY = {"family": "sam2", "config": SAM2_TINY, "checkpoint": "sam2/tiny.pt", "random_weights": True,
-        "options": {"image_size": 256}}
+TINY = {
+    "family": "sam2",
+    "config": SAM2_TINY,
+    "checkpoint": "sam2/tiny.pt",
+    "random_weights": True,
+    "options": {"image_size": 256},
+}
 
 
 @pytest.fixture(scope="module")
@@ -160,13 +165,18 @@ def test_state_holds_only_the_memory_window_on_long_chunks(sam2: Sam2Backend):
     assert len(kept) <= reach + 2
 
 
-def test_from_settings_loads_a_pinned_checkpoint_with_identical_results(sam2: Sam2Backend, config_dir: Path,
-                                                                        tmp_path: Path):
+def test_from_settings_loads_a_pinned_checkpoint_with_identical_results(
+    sam2: Sam2Backend, config_dir: Path, tmp_path: Path
+):
     ckpt = tmp_path / "models" / "sam2" / "tiny.pt"
     ckpt.parent.mkdir(parents=True)
     torch.save({"model": sam2._predictor.state_dict()}, ckpt)
-    spec = {**TINY, "random_weights": False, "sha256": sha256_of(ckpt),
-            "options": {"image_size": 256, "offload_video_to_cpu": True, "offload_state_to_cpu": True}}
+    spec = {
+        **TINY,
+        "random_weights": False,
+        "sha256": sha256_of(ckpt),
+        "options": {"image_size": 256, "offload_video_to_cpu": True, "offload_state_to_cpu": True},
+    }
     write_models_yaml(config_dir, {"studio_tiny": spec})
     torch.manual_seed(123)  # a different random init, overwritten by the checkpoint
     loaded = Sam2Backend.from_settings(PipelineSettings(backend="sam2", key_model="studio_tiny"), "cpu")
@@ -183,8 +193,9 @@ def test_from_settings_loads_a_pinned_checkpoint_with_identical_results(sam2: Sa
 def test_checkpoint_of_another_architecture_and_bad_config_are_model_errors(config_dir: Path, tmp_path: Path):
     ckpt = tmp_path / "models" / "other.pt"
     torch.save({"model": {"image_encoder.not_a_weight": torch.zeros(1)}}, ckpt)
-    write_models_yaml(config_dir, {"x": {**TINY, "random_weights": False, "checkpoint": "other.pt",
-                                         "sha256": sha256_of(ckpt)}})
+    write_models_yaml(
+        config_dir, {"x": {**TINY, "random_weights": False, "checkpoint": "other.pt", "sha256": sha256_of(ckpt)}}
+    )
     with pytest.raises(ModelError, match="does not fit config"):
         Sam2Backend.from_settings(PipelineSettings(key_model="x"), "cpu")
     write_models_yaml(config_dir, {"x": {**TINY, "config": "configs/sam2.1/sam2.1_hiera_q.yaml"}})
