@@ -111,7 +111,8 @@ class AyonTracker:
                 raise PublishError(f"project {project} does not exist on {self.url}")
             roots = self.con.get_project_roots_by_site_id(project)
         templates = (entity.get("config") or {}).get("templates") or {}
-        return Anatomy(PublishTemplate.from_anatomy(templates), dict(roots), entity.get("code") or project)
+        PublishTemplate.from_anatomy(templates)  # a project without a usable publish template fails here, early
+        return Anatomy(templates, dict(roots), entity.get("code") or project)
 
     @staticmethod
     def _folder(entity: dict[str, Any]) -> FolderRef:

@@ -44,6 +44,7 @@ class ProductPlan:
     name: str
     product_type: str
     representations: tuple[RepresentationPlan, ...]
+    template: str = "default"
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,8 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
         shot.objects, manifest.tracker.shapes_product, manifest.tracker.matte_product
     )
     products = (
-        ProductPlan(shapes_name, settings.shapes.product_type, shapes_reps),
-        ProductPlan(matte_name, settings.matte.product_type, (matte_rep,)),
+        ProductPlan(shapes_name, settings.shapes.product_type, shapes_reps, settings.shapes.template),
+        ProductPlan(matte_name, settings.matte.product_type, (matte_rep,), settings.matte.template),
     )
     thumb = SourceFile(job.thumbnail, digest(job.thumbnail)) if job.thumbnail.is_file() else None
 

@@ -21,12 +21,14 @@ class ShapesProduct(_Settings):
     product_type: str = "matteshapes"
     name: str = "roto{variant}"
     representations: list[str] = Field(default_factory=lambda: ["nk", "fxs", "json"])
+    template: str = "default"
 
 
 class MatteProduct(_Settings):
     product_type: str = "render"
     name: str = "rotoMatte{variant}"
     representation: str = "exr"
+    template: str = "render"
 
 
 class TrackerSettings(_Settings):

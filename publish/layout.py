@@ -15,6 +15,7 @@ from ayon_api.utils import create_entity_id
 
 from publish.collect import ProductPlan, PublishPlan, RepresentationPlan, SourceFile
 from publish.hashing import HASH_TYPE
+from publish.templates import PublishTemplate
 from publish.tracker import (
     DATA_KEY,
     STATE_STAGING,
@@ -55,14 +56,14 @@ def _context(
     }
 
 
-def _fill_paths(anatomy: Anatomy, context: dict[str, Any], extra: dict[str, Any]) -> str:
+def _fill_paths(template: PublishTemplate, context: dict[str, Any], extra: dict[str, Any]) -> str:
     """The rootless file path for one file of a representation."""
     data = {**context, **extra, "root": _ROOTLESS}
-    return f"{anatomy.template.directory_for(data)}/{anatomy.template.file_for(data)}"
+    return f"{template.directory_for(data)}/{template.file_for(data)}"
 
 
 def _representation(
-    anatomy: Anatomy, context: dict[str, Any], rep: RepresentationPlan
+    anatomy: Anatomy, template: PublishTemplate, context: dict[str, Any], rep: RepresentationPlan
 ) -> tuple[RepresentationDraft, list[Transfer]]:
     files: list[FileRecord] = []
     transfers: list[Transfer] = []
@@ -70,7 +71,7 @@ def _representation(
         extra: dict[str, Any] = {"ext": rep.ext, "representation": rep.name}
         if source.frame is not None:
             extra["frame"] = source.frame
-        rootless = _fill_paths(anatomy, context, extra)
+        rootless = _fill_paths(template, context, extra)
         files.append(
             FileRecord(create_entity_id(), rootless.rsplit("/", 1)[-1], rootless, source.digest.size,
                        source.digest.sha256, HASH_TYPE)
@@ -79,7 +80,7 @@ def _representation(
     rep_context = {**context, "ext": rep.ext, "representation": rep.name}
     if rep.is_sequence:
         rep_context["frame"] = rep.sources[0].frame
-    attrib = {"path": files[0].path, "template": anatomy.template.path}
+    attrib = {"path": files[0].path, "template": template.path}
     draft = RepresentationDraft(create_entity_id(), rep.name, tuple(files), attrib, {"context": rep_context})
     return draft, transfers
 
@@ -97,8 +98,9 @@ def version_layout(
     context = _context(anatomy, plan, product.folder, product, version, plan.task_type)
     reps: list[RepresentationDraft] = []
     transfers: list[Transfer] = []
+    template = anatomy.publish_template(product_plan.template)
     for rep in product_plan.representations:
-        draft, moves = _representation(anatomy, context, rep)
+        draft, moves = _representation(anatomy, template, context, rep)
         reps.append(draft)
         transfers.extend(moves)
     data = {DATA_KEY: {**plan.data, "state": STATE_STAGING}}

@@ -18,7 +18,7 @@ from typing import Any
 from ayon_api.utils import create_entity_id
 
 from publish.errors import PublishError, TrackerUnavailable, VersionTaken
-from publish.templates import DEFAULT_TEMPLATES, PublishTemplate
+from publish.templates import DEFAULT_TEMPLATES
 from publish.tracker import (
     DATA_KEY,
     STATE_COMPLETE,
@@ -129,8 +129,7 @@ class LocalTracker:
         self.create_project(project)
         with self._read() as db:
             code = db.execute("SELECT code FROM projects WHERE name = ?", (project,)).fetchone()["code"]
-        template = PublishTemplate.from_anatomy(self.templates)
-        return Anatomy(template, {"work": str(self.root)}, code)
+        return Anatomy(self.templates, {"work": str(self.root)}, code)
 
     def _folder_row(self, db: sqlite3.Connection, project: str, path: str) -> sqlite3.Row | None:
         return db.execute("SELECT * FROM folders WHERE project = ? AND path = ?", (project, path)).fetchone()

@@ -16,15 +16,26 @@ from publish.errors import PublishError
 
 _REFERENCE = re.compile(r"\{@([A-Za-z0-9_]+)\}")
 
+_PUBLISH_DIRECTORY = (
+    "{root[work]}/{project[name]}/{hierarchy}/{folder[name]}/publish/{product[type]}/{product[name]}/{@version}"
+)
+# AYON's default anatomy (preset "_"), the parts publishing reads.
 DEFAULT_TEMPLATES: dict[str, Any] = {
-    "version_padding": 3,
-    "frame_padding": 4,
-    "version": "v{version:0>{@version_padding}}",
-    "frame": "{frame:0>{@frame_padding}}",
+    "common": {
+        "version_padding": 3,
+        "frame_padding": 4,
+        "version": "v{version:0>{@version_padding}}",
+        "frame": "{frame:0>{@frame_padding}}",
+    },
     "publish": {
-        "directory": "{root[work]}/{project[name]}/{hierarchy}/{folder[name]}/publish/{product[type]}/"
-        "{product[name]}/{@version}",
-        "file": "{project[code]}_{folder[name]}_{product[name]}_{@version}<_{output}><.{@frame}><_{udim}>.{ext}",
+        "default": {
+            "directory": _PUBLISH_DIRECTORY,
+            "file": "{project[code]}_{folder[name]}_{product[name]}_{@version}<_{output}><.{@frame}><_{udim}>.{ext}",
+        },
+        "render": {
+            "directory": _PUBLISH_DIRECTORY,
+            "file": "{project[code]}_{folder[name]}_{product[name]}_{@version}<_{output}><.{@frame}>.{ext}",
+        },
     },
 }
 
@@ -97,11 +108,13 @@ class PublishTemplate:
 
     @classmethod
     def from_anatomy(cls, templates: Mapping[str, Any], name: str = "default") -> PublishTemplate:
-        """Read ``templates.publish[name]`` (AYON ≥ 1.0 anatomy) or the older flat ``templates.publish``."""
+        """Read ``templates.publish[name]``, falling back to ``default`` as ayon-core does for unnamed profiles."""
         publish = templates.get("publish")
         if not isinstance(publish, Mapping):
             raise PublishError("the project anatomy has no publish template")
-        entry = publish.get(name, publish) if isinstance(publish.get(name), Mapping) else publish
+        entry = publish.get(name) or publish.get("default")
+        if not isinstance(entry, Mapping):
+            raise PublishError(f"the project anatomy has no publish template {name!r} nor 'default'")
         directory, file = entry.get("directory"), entry.get("file")
         if not directory or not file:
             raise PublishError(f"publish template {name!r} lacks 'directory' or 'file'")

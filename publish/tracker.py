@@ -25,11 +25,14 @@ STATE_COMPLETE = "complete"
 
 @dataclass(frozen=True)
 class Anatomy:
-    """Where a project's publishes go: the publish template, root values, project code."""
+    """Where a project's publishes go: its anatomy templates, root values, project code."""
 
-    template: PublishTemplate
+    templates: dict[str, Any]
     roots: dict[str, str]
     project_code: str
+
+    def publish_template(self, name: str) -> PublishTemplate:
+        return PublishTemplate.from_anatomy(self.templates, name)
 
     def absolute(self, rootless: str) -> Path:
         """``{root[work]}/p/...`` → a path on this machine."""

@@ -216,8 +216,8 @@ class AyonStandIn:
                      if v["productId"] == entity["productId"] and v["version"] == entity["version"]]
             if clash:
                 raise _Refused(409, "unique-violation",
-                               f"Version with product_id, version '({entity['productId']}, {entity['version']})' "
-                               "already exists.")
+                               f"Version with product_id, version '{entity['productId']}, {entity['version']}' "
+                               "already exists..")
         if kind == "product" and any(
             p["folderId"] == entity["folderId"] and p["name"] == entity["name"] for p in table.values()
         ):
