@@ -56,6 +56,22 @@ class CountingFrames(Sequence):
         return self.frames[i]
 
 
+def test_in_memory_state_matches_what_sam2_init_state_builds(sam2: Sam2Backend, tmp_path: Path):
+    yy, xx = np.mgrid[:96, :128].astype(np.float32)
+    frame = np.stack([xx / 128, yy / 96, np.full_like(xx, 0.2)], axis=-1)
+    frame[30:70, 20:60] = (0.9, 0.4, 0.2)  # smooth but for one edge: resamplers agree, a channel swap would not
+    cv2.imwrite(
+        str(tmp_path / "0.jpg"), (frame[..., ::-1] * 255).round().astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 100]
+    )
+    theirs = sam2._predictor.init_state(str(tmp_path))
+    ours = sam2._new_state([frame])
+    assert set(ours) == set(theirs)
+    for key in ("num_frames", "video_height", "video_width", "device", "storage_device", "offload_video_to_cpu"):
+        assert ours[key] == theirs[key], key
+    assert ours["images"][0].shape == theirs["images"][0].shape == (3, 256, 256)
+    assert float((ours["images"][0] - theirs["images"][0].float()).abs().mean()) < 0.05  # JPEG + resampler
+
+
 def test_is_a_segmentation_backend_at_the_asked_size(sam2: Sam2Backend):
     assert isinstance(sam2, SegmentationBackend)
     assert sam2.name == "sam2" and sam2.image_size == 256 and sam2.device.type == "cpu"
