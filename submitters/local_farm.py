@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from openjd.model import (
 )
 from openjd.sessions import LOG, ActionState, ActionStatus, Session
 
+from roto_core.errors import ConfigError
 from submitters.openjd_backend import EXTENSIONS, job_template, parameter_values
 from submitters.plan import JobPlan, ShotPlan
 
@@ -178,6 +181,19 @@ class _ShotRun:
         return self._status
 
 
+def resolve_executable(name: str) -> str:
+    """The rotofarm to run: ``name`` on PATH or as a path, else the one installed beside this Python (the same
+    virtualenv, which need not be activated)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    sibling = Path(sys.executable).parent / Path(name).name
+    if sibling.is_file():
+        return str(sibling)
+    raise ConfigError(f"executable {name!r} is neither on PATH nor beside {sys.executable}",
+                      where="farm.yaml: executable", hint="set executable to the full path of rotofarm")
+
+
 def run_plan_locally(
     plan: JobPlan,
     *,
@@ -187,7 +203,8 @@ def run_plan_locally(
     reporter: Reporter | None = None,
 ) -> list[ShotOutcome]:
     """Run every shot of ``plan``; a failed shot stops only itself. Outcomes come back in plan order."""
-    runs = [_ShotRun(plan, shot, rotofarm, device, reporter) for shot in plan.shots]
+    exe = resolve_executable(rotofarm)
+    runs = [_ShotRun(plan, shot, exe, device, reporter) for shot in plan.shots]
     if max_parallel_shots <= 1 or len(runs) <= 1:
         return [r.run() for r in runs]
     with ThreadPoolExecutor(max_workers=max_parallel_shots) as pool:

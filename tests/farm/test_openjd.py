@@ -8,9 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import yaml
 
-from submitters.local_farm import run_plan_locally
+from roto_core.errors import ConfigError
+from submitters.local_farm import resolve_executable, run_plan_locally
 from submitters.openjd_backend import write_bundles
 from submitters.plan import plan_submission
 from tests.farm.helpers import PIPELINE, farm_config, shotlist
@@ -114,3 +116,9 @@ def test_a_failed_chunk_stops_its_shot_before_finalize(tmp_path: Path) -> None:
     assert outcome.error == "/plates/x.1030.exr: frame 1030: missing"
     calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
     assert [c[0] for c in calls] == ["run-chunk", "run-chunk"]
+
+
+def test_local_farm_finds_rotofarm_beside_this_python_or_says_what_to_set() -> None:
+    assert Path(resolve_executable("rotofarm")).name == "rotofarm"
+    with pytest.raises(ConfigError, match="executable"):
+        resolve_executable("/nowhere/rotofarm-missing")
