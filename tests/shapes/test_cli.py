@@ -1,0 +1,170 @@
+"""``rotofarm shapes`` and ``rotofarm finalize`` on real files, including every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from roto_core.contracts import JobManifest, TrackerTarget
+from roto_core.exporters import read_fxs, read_nk, read_shapes_json
+from roto_core.jobfolder import JobFolder
+from roto_core.maskio import write_mask_exr
+from roto_core.sequences import frame_path
+from roto_core.shapes import synthetic as syn
+from roto_core.synthetic import make_shot
+from submitters.cli.app import main
+
+SIZE = (240, 320)
+
+
+def _hero(f: int) -> np.ndarray:
+    return syn.SyntheticObject(syn.ellipse(60, 40), lambda k: (110 + 3 * (k - 1), 120, 0.3, 1.0)).mask(f, SIZE)
+
+
+def _write_pngs(folder: Path, frames: range, encode=lambda m: m.astype(np.uint8) * 255) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in frames:
+        cv2.imwrite(str(folder / f"m.{f:04d}.png"), encode(_hero(f)))
+    return str(folder / "m.####.png")
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    return err[0]
+
+
+def test_png_sequence_to_all_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pattern = _write_pngs(tmp_path / "m", range(1, 21))
+    out = tmp_path / "out"
+    assert main(["shapes", pattern, "--frames", "1-20", "--out", str(out), "--name", "hero", "--tolerance", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["hero.fxs", "hero.json", "hero.nk", "qa.json"]
+    doc = read_shapes_json(out / "hero.json")
+    assert doc.objects == ["hero"] and doc.tolerance_px == 1.0
+    assert (doc.width, doc.height, doc.first_frame, doc.last_frame) == (320, 240, 1, 20)
+    nk, mattes = read_nk(out / "hero.nk")
+    assert mattes == str(Path(pattern).absolute()) and len(nk.shapes) == 1
+    assert len(read_fxs(out / "hero.fxs").shapes) == 1
+    qa = json.loads((out / "qa.json").read_text())
+    assert qa["summary"]["shape_iou_min"] >= 0.95 and qa["objects"]["hero"]["frames_measured"] == 20
+    assert "IoU median" in capsys.readouterr().out
+
+
+def test_printf_pattern_alpha_png_and_16_bit_tiff(tmp_path: Path) -> None:
+    def rgba(m: np.ndarray) -> np.ndarray:
+        img = np.full((*m.shape, 4), 255, np.uint8)
+        img[..., 3] = m * 255
+        return img
+
+    pattern = _write_pngs(tmp_path / "a", range(1, 6), rgba).replace("####", "%04d")
+    assert main(["shapes", pattern, "--frames", "1-5", "--out", str(tmp_path / "o1")]) == 0
+    tif = tmp_path / "t"
+    tif.mkdir()
+    for f in range(1, 6):
+        cv2.imwrite(str(tif / f"m.{f:04d}.tif"), _hero(f).astype(np.uint16) * 40000)
+    assert main(["shapes", str(tif / "m.####.tif"), "--frames", "1-5", "--out", str(tmp_path / "o2")]) == 0
+    a = read_shapes_json(tmp_path / "o1" / "roto.json")
+    b = read_shapes_json(tmp_path / "o2" / "roto.json")
+    np.testing.assert_allclose(a.shapes[0].keys, b.shapes[0].keys, atol=1e-6)
+
+
+def test_exr_masks_give_one_object_per_channel(tmp_path: Path) -> None:
+    other = syn.SyntheticObject(syn.rounded_box(40, 30, 8), lambda k: (240, 160, 0.0, 1.0))
+    for f in range(1, 9):
+        write_mask_exr(tmp_path / "m" / f"m.{f:04d}.exr", {"hero": _hero(f), "prop": other.mask(f, SIZE)})
+    assert main(["shapes", str(tmp_path / "m" / "m.####.exr"), "--frames", "1-8", "--out", str(tmp_path / "o")]) == 0
+    doc = read_shapes_json(tmp_path / "o" / "roto.json")
+    assert doc.objects == ["hero", "prop"]
+    qa = json.loads((tmp_path / "o" / "qa.json").read_text())
+    assert set(qa["objects"]) == {"hero", "prop"}
+
+
+def _bad_size(folder: Path) -> None:
+    cv2.imwrite(str(folder / "m.0003.png"), np.zeros((100, 100), np.uint8))
+
+
+def _garbage(folder: Path) -> None:
+    (folder / "m.0003.png").write_bytes(b"\x89PNG not really")
+
+
+def _missing(folder: Path) -> None:
+    (folder / "m.0003.png").unlink()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "needle"),
+    [(_bad_size, "m.0003.png"), (_garbage, "m.0003.png"), (_missing, "m.0003.png")],
+    ids=["mismatched-size", "unreadable", "missing-frame"],
+)
+def test_bad_frames_are_one_error_line_and_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spoil, needle: str
+) -> None:
+    pattern = _write_pngs(tmp_path / "m", range(1, 6))
+    spoil(tmp_path / "m")
+    out = tmp_path / "out"
+    assert main(["shapes", pattern, "--frames", "1-5", "--out", str(out)]) == 2
+    assert needle in _error_line(capsys)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_empty_sequence_and_bad_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m").mkdir()
+    pattern = str(tmp_path / "m" / "m.####.png")
+    assert main(["shapes", pattern, "--frames", "1-5", "--out", str(tmp_path / "o")]) == 2
+    assert "m.####.png" in _error_line(capsys) and not (tmp_path / "o").exists()
+    assert main(["shapes", pattern, "--frames", "9-5", "--out", str(tmp_path / "o")]) == 2
+    assert "--frames" in _error_line(capsys)
+
+
+def test_all_empty_masks_are_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pattern = _write_pngs(tmp_path / "m", range(1, 4), lambda m: np.zeros(m.shape, np.uint8))
+    assert main(["shapes", pattern, "--frames", "1-3", "--out", str(tmp_path / "o")]) == 2
+    assert "no mask component" in _error_line(capsys)
+
+
+def _job(tmp_path: Path) -> tuple[Path, JobFolder]:
+    shot = make_shot(tmp_path / "synth", frames=12, width=256, height=144, objects=2, seed=3, name="sh010")
+    job = JobFolder.for_job(tmp_path / "jobs", "proj", "sh010", "j001")
+    for f in shot.frames:
+        job.masks_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(frame_path(shot.gt, f), job.mask_path(f))
+    manifest = JobManifest(
+        job_id="j001",
+        shot=shot.to_shot(),
+        output_dir=str(job.root),
+        tracker=TrackerTarget(project="proj", folder_path="/synthetic/sh010"),
+    )
+    manifest.save(job.manifest)
+    return job.manifest, job
+
+
+def test_finalize_fills_the_job_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest, job = _job(tmp_path)
+    assert main(["finalize", str(manifest)]) == 0
+    for path in (job.shapes_json, job.nk, job.fxs, job.qa_report, job.thumbnail):
+        assert path.is_file(), path
+    doc = read_shapes_json(job.shapes_json)
+    assert set(doc.objects) == {"obj1", "obj2"}
+    _, mattes = read_nk(job.nk)
+    assert mattes == str(job.mask_pattern)
+    qa = json.loads(job.qa_report.read_text())
+    assert qa["job_id"] == "j001" and qa["summary"]["shape_iou_median"] >= 0.9
+    thumb = cv2.imread(str(job.thumbnail))
+    assert thumb is not None and max(thumb.shape[:2]) == 256
+    assert job.thumbnail.read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_finalize_with_a_missing_mask_names_it_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest, job = _job(tmp_path)
+    job.mask_path(1005).unlink()
+    assert main(["finalize", str(manifest)]) == 2
+    assert "sh010_mask.1005.exr" in _error_line(capsys)
+    assert not job.shapes_json.exists() and not job.nk.exists() and not job.qa_report.exists()

@@ -1,0 +1,154 @@
+"""JSON, Nuke and Silhouette files: each read back by our own reader equals what was written, and the
+format facts of FORMATS.md hold in the text (hex floats, y up, normalised by height, relative key frames)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto_core.errors import InputError
+from roto_core.exporters import (
+    read_fxs,
+    read_nk,
+    read_shapes_json,
+    write_fxs,
+    write_nk,
+    write_shapes_json,
+)
+from roto_core.exporters.nuke import nk_float, parse_tcl
+from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise
+
+
+def _doc() -> ShapeDocument:
+    rng = np.random.default_rng(7)
+    base = np.zeros((5, 3, 2))
+    angles = np.linspace(0, 2 * np.pi, 5, endpoint=False)
+    base[:, POINT] = np.stack([300 + 80 * np.cos(angles), 200 + 60 * np.sin(angles)], axis=1)
+    base[:, RIGHT] = np.stack([-20 * np.sin(angles), 15 * np.cos(angles)], axis=1)
+    base[:, LEFT] = -base[:, RIGHT]
+    keys = np.stack([base + rng.normal(0, 3, base.shape) for _ in range(3)])
+    hole = np.stack([base * [1, 1] for _ in range(2)])
+    hole[:, :, POINT] = 300 + (hole[:, :, POINT] - 300) * 0.3
+    hole[:, :, (LEFT, RIGHT)] *= 0.3
+    corners = np.array([True, False, False, True, False])
+    return ShapeDocument(
+        640,
+        400,
+        1001,
+        1050,
+        [
+            Shape("hero_1", "hero", "add", 1001, 1050, [1001, 1020, 1050], keys, corners),
+            Shape("hero_1_hole1", "hero", "subtract", 1005, 1040, [1005, 1040], hole),
+            Shape("prop_1", "prop", "add", 1010, 1012, [1011], keys[:1] * 0.5),
+        ],
+        source="masks.####.exr",
+        tolerance_px=1.5,
+    )
+
+
+def _same(a: ShapeDocument, b: ShapeDocument, atol: float) -> None:
+    assert (a.width, a.height) == (b.width, b.height)
+    assert [(s.name, s.object, s.mode, s.first_frame, s.last_frame) for s in a.shapes] == [
+        (s.name, s.object, s.mode, s.first_frame, s.last_frame) for s in b.shapes
+    ]
+    for sa, sb in zip(a.shapes, b.shapes, strict=True):
+        assert sa.key_frames.tolist() == sb.key_frames.tolist()
+        np.testing.assert_allclose(sb.keys, sa.keys, atol=atol)
+
+
+def test_json_round_trip_and_schema(tmp_path: Path) -> None:
+    doc = _doc()
+    path = write_shapes_json(doc, tmp_path / "s.json")
+    back = read_shapes_json(path)
+    _same(doc, back, 1e-4)
+    assert back.shapes[0].corners.tolist() == [True, False, False, True, False]
+    assert (back.first_frame, back.last_frame, back.source, back.tolerance_px) == (1001, 1050, "masks.####.exr", 1.5)
+    data = json.loads(path.read_text())
+    assert (data["schema"], data["version"]) == ("rotofarm.shapes", 1)
+    assert [f["frame"] for f in data["frames"]] == [1001, 1005, 1011, 1020, 1040, 1050]
+    point = data["frames"][0]["objects"]["hero"]["hero_1"][0]
+    assert set(point) == {"x", "y", "in", "out"}
+    assert point["x"] == pytest.approx(doc.shapes[0].keys[0, 0, POINT, 0], abs=1e-4)
+    assert not list(tmp_path.glob(".*tmp*")), "atomic write leaves no temporary behind"
+
+
+def test_json_reader_rejects_inconsistent_files(tmp_path: Path) -> None:
+    path = write_shapes_json(_doc(), tmp_path / "s.json")
+    data = json.loads(path.read_text())
+    data["shapes"][0]["key_frames"] = [1001, 1050]
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="bad.json"):
+        read_shapes_json(tmp_path / "bad.json")
+    data["version"] = 9
+    (tmp_path / "v9.json").write_text(json.dumps(data))
+    with pytest.raises(InputError, match="version"):
+        read_shapes_json(tmp_path / "v9.json")
+
+
+def test_nuke_round_trip_and_format_facts(tmp_path: Path) -> None:
+    doc = _doc()
+    path = write_nk(doc, tmp_path / "s.nk", name="Roto_sh010", mattes="/jobs/p/sh010/j1/masks/sh010_mask.####.exr")
+    back, mattes = read_nk(path)
+    _same(doc, back, 2e-3)
+    assert mattes == "/jobs/p/sh010/j1/masks/sh010_mask.####.exr"
+    text = path.read_text()
+    assert "curves {{{v x3f99999a}" in text and "{layer Root" in text and "idem}" in text
+    tree = parse_tcl(text)
+    assert tree[0] == "Read" and tree[2] == "Roto"
+    # y up: the first point of the first key, flipped about the height, spelled as a big-endian single.
+    x, y = doc.shapes[0].keys[0, 0, POINT]
+    assert f"{{{nk_float(x)} -}}" in text
+    assert nk_float(400 - y) in text
+    assert struct.unpack(">f", bytes.fromhex(nk_float(400 - y)[1:]))[0] == pytest.approx(400 - y, abs=1e-3)
+    assert nk_float(0.0) == "0" and nk_float(1.0) == "1" and nk_float(1.2) == "x3f99999a"
+    assert "{px {1001 1020 1050}" in text and "{px 1011" in text
+    assert "ltn 1005 ltm 1040" in text
+
+
+def test_nuke_reader_refuses_foreign_scripts(tmp_path: Path) -> None:
+    (tmp_path / "x.nk").write_text("Blur {\n size 3\n name Blur1\n}\n")
+    with pytest.raises(InputError, match="x.nk"):
+        read_nk(tmp_path / "x.nk")
+    (tmp_path / "y.nk").write_text("Roto { curves {{{v x3f99999a}")
+    with pytest.raises(InputError, match="y.nk"):
+        read_nk(tmp_path / "y.nk")
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+def test_silhouette_round_trip_and_format_facts(tmp_path: Path, offset: int) -> None:
+    doc = _doc()
+    path = write_fxs(doc, tmp_path / "s.fxs", frame_offset=offset)
+    back = read_fxs(path, frame_offset=offset)
+    _same(doc, back, 2e-3)
+    root = ET.parse(path).getroot()
+    assert root.get("sessionStartFrame") == "1001" and root.get("workRangeStart") == str(offset)
+    layers = root.findall("Layer")
+    assert [layer.get("label") for layer in layers] == ["hero", "prop"]
+    hero = layers[0].find("Properties/Property[@id='objects']/Object[@label='hero_1']")
+    keys = hero.findall("Properties/Property[@id='path']/Key")
+    assert [k.get("frame") for k in keys] == [str(f - 1001 + offset) for f in (1001, 1020, 1050)]
+    first = keys[0].find("Path/Point").text
+    x, y = doc.shapes[0].keys[0, 0, POINT]
+    xn, yn = (float(v) for v in first.split("),(")[0].strip("()").split(","))
+    assert xn == pytest.approx((x - 320) / 400, abs=1e-6) and yn == pytest.approx((y - 200) / 400, abs=1e-6)
+    hole = layers[0].find("Properties/Property[@id='objects']/Object[@label='hero_1_hole1']")
+    assert hole.find("Properties/Property[@id='mode']/Value").text == "Subtract"
+    opacity = [(k.get("frame"), k.text) for k in hole.findall("Properties/Property[@id='opacity']/Key")]
+    assert opacity == [(str(f - 1001 + offset), v) for f, v in ((1004, "0"), (1005, "100"), (1040, "100"), (1041, "0"))]
+
+
+def test_every_export_rasterises_like_the_source(tmp_path: Path) -> None:
+    doc = _doc()
+    nk, _ = read_nk(write_nk(doc, tmp_path / "s.nk"))
+    fxs = read_fxs(write_fxs(doc, tmp_path / "s.fxs"))
+    js = read_shapes_json(write_shapes_json(doc, tmp_path / "s.json"))
+    for frame in (1001, 1011, 1030, 1045):
+        want = rasterise(doc.shapes_of("hero"), frame, (400, 640))
+        for other in (nk, fxs, js):
+            got = rasterise(other.shapes_of("hero"), frame, (400, 640))
+            assert (got ^ want).sum() <= 2
