@@ -14,6 +14,8 @@ from roto_core.config import default_config_path
 from roto_core.errors import ConfigError, ModelError
 from tests.roto.models.tiny import sha256_of, write_models_yaml
 
+pytestmark = pytest.mark.models
+
 SHIPPED_FAMILIES = {
     "sam2.1_hiera_tiny": "sam2",
     "sam2.1_hiera_small": "sam2",
