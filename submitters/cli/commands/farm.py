@@ -169,7 +169,7 @@ def submit(
         if config.deadline.validate_names:
             validate_names(client, [config.roto_job, config.finalize_job])
 
-    with _bar(console, "planning", len(shots.shots)) as advance:
+    with _ProgressBar(console, "planning", len(shots.shots)) as advance:
         plan = plan_submission(
             shots, project, config,
             tracker_root=str(tracker_root) if tracker_root else None, comment=comment, progress=advance,
@@ -183,7 +183,7 @@ def submit(
         _local(plan, config, console)
 
 
-class _bar:
+class _ProgressBar:
     """A transient progress bar whose ``advance`` callable the planner and submitter call per shot."""
 
     def __init__(self, console: Console, label: str, total: int) -> None:
@@ -212,7 +212,7 @@ def _deadline(
         console.print(f"dry run: wrote {len(files)} request bodies under {dry_run} (nothing submitted)")
         return
     assert client is not None
-    with _bar(console, "submitting to Deadline", len(plan.shots)) as advance:
+    with _ProgressBar(console, "submitting to Deadline", len(plan.shots)) as advance:
         result = submit_plan(client, plan, config, validate=False, progress=advance)
     record_submission(plan, "deadline", result.job_ids)
     table = Table("shot", "roto job", "finalize+publish job", title=f"Deadline batch {plan.batch_name}")
