@@ -82,7 +82,7 @@ def test_json_reader_rejects_inconsistent_files(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["shapes"][0]["key_frames"] = [1001, 1050]
     (tmp_path / "bad.json").write_text(json.dumps(data))
-    with pytest.raises(InputError, match="bad.json"):
+    with pytest.raises(InputError, match=r"bad\.json"):
         read_shapes_json(tmp_path / "bad.json")
     data["version"] = 9
     (tmp_path / "v9.json").write_text(json.dumps(data))
@@ -112,10 +112,10 @@ def test_nuke_round_trip_and_format_facts(tmp_path: Path) -> None:
 
 def test_nuke_reader_refuses_foreign_scripts(tmp_path: Path) -> None:
     (tmp_path / "x.nk").write_text("Blur {\n size 3\n name Blur1\n}\n")
-    with pytest.raises(InputError, match="x.nk"):
+    with pytest.raises(InputError, match=r"x\.nk"):
         read_nk(tmp_path / "x.nk")
     (tmp_path / "y.nk").write_text("Roto { curves {{{v x3f99999a}")
-    with pytest.raises(InputError, match="y.nk"):
+    with pytest.raises(InputError, match=r"y\.nk"):
         read_nk(tmp_path / "y.nk")
 
 

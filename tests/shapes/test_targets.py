@@ -52,9 +52,7 @@ def _true_boil(doc: ShapeDocument, obj: syn.SyntheticObject) -> float:
     return float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
 
 
-@pytest.mark.parametrize(
-    "outline", [syn.ellipse(70, 45), syn.rounded_box(80, 50, 15)], ids=["ellipse", "rounded-box"]
-)
+@pytest.mark.parametrize("outline", [syn.ellipse(70, 45), syn.rounded_box(80, 50, 15)], ids=["ellipse", "rounded-box"])
 def test_rigid_motion_keeps_points_still_on_the_object(outline: np.ndarray) -> None:
     obj = syn.SyntheticObject(outline, lambda f: (110 + 3.5 * (f - 1001), 150 + 1.2 * (f - 1001), 0.3, 1.0))
     doc, qa = _run({"hero": obj})
