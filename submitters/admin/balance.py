@@ -72,7 +72,7 @@ def _one_task_per_gpu(workers: list[WorkerView], jobs: list[JobView], recruited:
     sequential = [j.name for j in jobs if j.sequential and j.state in ("Active", "Pending")]
     changes: list[Change] = []
     for w in workers:
-        if w.gpu_count < 2 or w.concurrent_tasks >= w.gpu_count or not w.enabled:
+        if w.gpu_count < 2 or w.concurrent_tasks is None or w.concurrent_tasks >= w.gpu_count or not w.enabled:
             continue
         if pool is not None and pool.lower() not in {p.lower() for p in w.pools} and w.name not in recruited:
             continue

@@ -73,7 +73,7 @@ def worker_view(doc: Mapping[str, Any]) -> WorkerView:
         gpus=_gpus(info),
         gpu_affinity=[int(g) for g in settings.get("GpuAffinity") or []],
         override_gpu_affinity=bool(settings.get("OverrideGpuAffinity", False)),
-        concurrent_tasks=int(settings.get("Conc", 1) or 1),
+        concurrent_tasks=int(settings["Conc"]) if settings.get("Conc") is not None else None,
         pools=_names(settings.get("Pools", info.get("Pools"))),
         groups=_names(settings.get("Grps", info.get("Grps"))),
         job_id=str(info.get("JobId") or ""),

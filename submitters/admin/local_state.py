@@ -122,7 +122,7 @@ def read_local_queue(jobs_root: Path, *, include_completed: bool = False) -> Que
 def plan_local(worker: WorkerView, config: FarmConfig) -> Plan:
     """On one machine the lever is the device: the local farm runs every shot on ``local.device``."""
     changes = []
-    if worker.gpu_count and config.local.device == "cpu":
+    if worker.gpus and config.local.device == "cpu":
         changes.append(Change(
             kind="local_device", target=worker.name, before="local.device cpu", after="local.device cuda:0",
             reason=(

@@ -19,7 +19,11 @@ class Gpu(_View):
 
 
 class WorkerView(_View):
-    """One worker as the admin needs to see it; ``gpu_affinity`` empty means "no override: every GPU"."""
+    """One worker as the admin needs to see it.
+
+    ``gpu_affinity`` empty means "no override: every GPU"; ``concurrent_tasks`` is None when the service did not
+    report the setting (nothing is then assumed about it).
+    """
 
     name: str
     state: str
@@ -27,7 +31,7 @@ class WorkerView(_View):
     gpus: list[Gpu] = Field(default_factory=list)
     gpu_affinity: list[int] = Field(default_factory=list)
     override_gpu_affinity: bool = False
-    concurrent_tasks: int = 1
+    concurrent_tasks: int | None = 1
     pools: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
     job_id: str = ""

@@ -101,7 +101,7 @@ def workers(
         job = f"{w.job_name or w.job_id} / {w.task_id}" if w.job_id else "-"
         state = w.state if w.enabled else f"{w.state} (disabled)"
         table.add_row(
-            w.name, state, _gpus(w), affinity if w.gpus else "-", str(w.concurrent_tasks),
+            w.name, state, _gpus(w), affinity if w.gpus else "-", str(w.concurrent_tasks or "?"),
             ", ".join(w.pools) or "-", ", ".join(w.groups) or "-", job,
         )
     _out().print(table)
