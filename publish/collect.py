@@ -57,7 +57,6 @@ class PublishPlan:
     attrib: dict[str, Any]
     data: dict[str, Any]
     author: str | None
-    comment: str
     thumbnail: SourceFile | None = None
     task_type: str = "Roto"
 
@@ -72,11 +71,6 @@ class PublishPlan:
     @property
     def job_id(self) -> str:
         return self.manifest.job_id
-
-    @property
-    def source_files(self) -> list[SourceFile]:
-        files = [s for p in self.products for r in p.representations for s in r.sources]
-        return files + ([self.thumbnail] if self.thumbnail else [])
 
 
 def job_folder_of(manifest: JobManifest) -> JobFolder:
@@ -206,7 +200,6 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
         attrib=attrib,
         data=data,
         author=_author(manifest),
-        comment=manifest.tracker.comment,
         thumbnail=thumb,
         task_type=manifest.tracker.task_type,
     )

@@ -4,7 +4,8 @@ Order matters for concurrency and for kills. The version number is claimed first
 the only lock: a ``VersionTaken`` sends us to the next number), because only the claimer of ``vNNN`` may write in
 its folder. The version is created in state ``staging`` with its representations in one operation; the files are
 copied and verified; then the thumbnail, the plate link and ``complete``. A failure undoes both sides; a kill
-leaves a ``staging`` version that the rerun (same farm job id) finds and finishes instead of creating another.
+leaves a ``staging`` version that the rerun (same farm job id) finds and finishes instead of creating another —
+or, when finalize rewrote the job's files in between, removes and publishes afresh.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from publish.errors import PublishError, VersionTaken
 from publish.layout import Transfer, version_layout
 from publish.tracker import Anatomy, FolderRef, PlateRef, ProductRef, Tracker, VersionRef
 from publish.transfer import FileTransaction, Observer
+from roto_core.atomic import remove_stale_temps
 
 
 @dataclass(frozen=True)
@@ -41,30 +43,36 @@ class PublishedVersion:
     created: bool
     directory: str
 
-    @property
-    def label(self) -> str:
-        return f"{self.product} v{self.version:03d}"
 
-
-def _transfers_of(version: VersionRef, plan: ProductPlan, anatomy: Anatomy) -> list[Transfer]:
-    """Rebuild the copies of a staging version from what the tracker recorded (its paths win on a resume)."""
+def _transfers_of(version: VersionRef, plan: ProductPlan, anatomy: Anatomy) -> list[Transfer] | None:
+    """The copies of a staging version, rebuilt from what the tracker recorded (its paths win on a resume); None
+    when the job folder no longer holds exactly those files (finalize ran again in between)."""
     by_name = {r.name: r for r in plan.representations}
     transfers: list[Transfer] = []
     for rep in version.representations:
         sources = by_name[rep.name].sources if rep.name in by_name else ()
         if len(sources) != len(rep.files):
-            raise PublishError(
-                f"{version.product.name} v{version.version:03d} was staged with other files than this job "
-                f"folder holds ({rep.name}: {len(rep.files)} vs {len(sources)}); delete that version and rerun"
-            )
+            return None
         for source, record in zip(sources, rep.files, strict=True):
             if (record.size, record.hash) != (source.digest.size, source.digest.sha256):
-                raise PublishError(
-                    f"{record.name} changed since {version.product.name} v{version.version:03d} was staged",
-                    path=source.path,
-                )
+                return None
             transfers.append(Transfer(source, anatomy.absolute(record.path)))
     return transfers
+
+
+def _discard(tracker: Tracker, project: str, version: VersionRef, anatomy: Anatomy) -> None:
+    """Remove a staging version of ours that cannot be resumed: its files, its temporaries, the entity."""
+    folders = set()
+    for rep in version.representations:
+        for record in rep.files:
+            path = anatomy.absolute(record.path)
+            path.unlink(missing_ok=True)
+            folders.add(path.parent)
+    for folder in folders:
+        remove_stale_temps(folder)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    tracker.delete_version(project, version)
 
 
 def _finish(
@@ -140,15 +148,18 @@ def integrate_product(
 ) -> PublishedVersion:
     product = tracker.ensure_product(plan.project, ctx.folder, product_plan.name, product_plan.product_type)
     existing = tracker.find_version_by_job(plan.project, product, plan.job_id)
-    created = existing is None
+    created = existing is None or not existing.complete
+    transfers = _transfers_of(existing, product_plan, ctx.anatomy) if existing and not existing.complete else None
     if existing is not None and existing.complete:
         notify("found", f"{product.name} v{existing.version:03d}")
         version = existing
-    elif existing is not None:
+    elif existing is not None and transfers is not None:
         notify("resume", f"{product.name} v{existing.version:03d}")
-        transfers = _transfers_of(existing, product_plan, ctx.anatomy)
         version = _finish(tracker, plan, ctx, existing, transfers, settings, notify, undo_version=False)
     else:
+        if existing is not None:
+            notify("discard", f"{product.name} v{existing.version:03d}")
+            _discard(tracker, plan.project, existing, ctx.anatomy)
         claimed, transfers = _claim(tracker, plan, ctx, product_plan, settings, notify, product)
         version = _finish(tracker, plan, ctx, claimed, transfers, settings, notify, undo_version=True)
     first = version.representations[0].files[0].path if version.representations else ""

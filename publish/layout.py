@@ -40,7 +40,6 @@ class Transfer:
 class VersionLayout:
     draft: VersionDraft
     transfers: tuple[Transfer, ...]
-    directory: Path
 
 
 def _context(
@@ -115,4 +114,4 @@ def version_layout(
         status=status,
         representations=tuple(reps),
     )
-    return VersionLayout(draft, tuple(transfers), transfers[0].destination.parent)
+    return VersionLayout(draft, tuple(transfers))

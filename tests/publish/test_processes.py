@@ -75,3 +75,22 @@ def test_publish_killed_at_each_step_then_rerun_leaves_one_version_and_no_orphan
         assert [(v.version, v.complete, v.job_id) for v in versions] == [(1, True, "job-a")]
     assert files_under(publish_root) == _referenced_files(tracker)
     assert len(files_under(publish_root)) == 3 + 4
+
+
+def test_killed_publish_whose_job_files_changed_is_replaced_not_resumed(jobs_root: Path, publish_root: Path) -> None:
+    tracker = LocalTracker(publish_root)
+    tracker.register_shot("demo", "/sq010/sh010", SHOT_ATTRIB, plate=PLATE)
+    manifest = make_manifest(jobs_root, publish_root)
+    job = JobFolder(Path(manifest.output_dir), "sh010")
+    proc = _start(job.manifest, "--kill-at", "rename:2")
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    job.nk.write_text(job.nk.read_text() + "# finalize ran again\n")
+
+    events: list[tuple[str, str]] = []
+    result = publish_manifest(manifest, tracker, observer=lambda s, d: events.append((s, d)))
+    assert ("discard", "rotoMain v001") in events
+    assert [v.version for v in result.versions] == [1, 1]
+    published = publish_root / "demo/sq010/sh010/publish/matteshapes/rotoMain/v001/demo_sh010_rotoMain_v001.nk"
+    assert published.read_text() == job.nk.read_text()
+    assert files_under(publish_root) == _referenced_files(tracker)

@@ -17,6 +17,7 @@ _EVENTS = {
     "taken": "[yellow]taken by another publisher, trying the next number:[/]",
     "found": "[cyan]already published by this job:[/]",
     "resume": "[yellow]resuming the interrupted publish of[/]",
+    "discard": "[yellow]the job changed since an interrupted publish, replacing[/]",
     "complete": "[green]published[/]",
 }
 _FILE_STEPS = {"rename", "kept"}
