@@ -53,8 +53,10 @@ class Sam2Options(BaseModel):
 class _LazyFrames:
     """``inference_state["images"]``: frame i resized to the model's square input and normalised, on demand.
 
-    Only the last few are kept, so a chunk never sits in host or GPU memory whole (sam2 re-reads a frame only
-    for the memory encoder of the frame it is on).
+    Resizing runs on the model's device (a 4K frame is one upload, then a GPU resize); with
+    ``offload_video_to_cpu`` the result is kept in host memory, as sam2's own loader does. Only the last few are
+    kept, so a chunk never sits in host or GPU memory whole (sam2 re-reads a frame only for the memory encoder of
+    the frame it is on).
     """
 
     def __init__(
@@ -62,7 +64,9 @@ class _LazyFrames:
     ) -> None:
         self._frames = frames
         self._size = image_size
-        self._device = torch.device("cpu") if offload else device
+        self._compute = device
+        self._storage = torch.device("cpu") if offload else device
+        self._mean, self._std = _MEAN.to(device), _STD.to(device)
         self._cache: OrderedDict[int, torch.Tensor] = OrderedDict()
         self._cache_len = cache
 
@@ -73,9 +77,9 @@ class _LazyFrames:
         if index in self._cache:
             self._cache.move_to_end(index)
             return self._cache[index]
-        img = frame_tensor(self._frames[index])[None]
+        img = frame_tensor(self._frames[index])[None].to(self._compute)
         img = F.interpolate(img, size=(self._size, self._size), mode="bilinear", align_corners=False, antialias=True)
-        img = ((img[0] - _MEAN) / _STD).to(self._device)
+        img = ((img[0] - self._mean) / self._std).to(self._storage)
         self._cache[index] = img
         while len(self._cache) > self._cache_len:
             self._cache.popitem(last=False)
