@@ -13,8 +13,6 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from roto_core.contracts import ChunkResult, JobManifest
 from roto_core.errors import InputError
 from roto_core.jobfolder import JobFolder
@@ -58,15 +56,12 @@ def _chunk_seconds(report: ChunkResult) -> float:
     return report.timings.get("total", sum(report.timings.values()))
 
 
-def local_job(manifest_path: Path) -> JobView:
-    try:
-        manifest = JobManifest.load(manifest_path)
-    except (OSError, ValueError, ValidationError) as exc:
-        raise InputError(f"unreadable job manifest: {exc}".splitlines()[0], path=manifest_path) from None
+def local_job(manifest: JobManifest, manifest_path: Path) -> JobView:
+    """One job folder's progress: chunks with a report are done; their timings give seconds per frame."""
     shot = manifest.shot
     folder = JobFolder(manifest_path.parent, shot.name)
     chunks = split_chunks(shot.first_frame, shot.last_frame, manifest.pipeline.chunk_size)
-    done = measured_frames = 0
+    done = frames_done = 0
     measured_s = 0.0
     last: datetime | None = None
     for chunk in chunks:
@@ -74,15 +69,13 @@ def local_job(manifest_path: Path) -> JobView:
         if not path.is_file():
             continue
         report = ChunkResult.load(path)
-        n = chunk.last - chunk.first + 1
         done += 1
-        measured_frames += n
+        frames_done += chunk.last - chunk.first + 1
         measured_s += _chunk_seconds(report)
         when = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
         last = when if last is None or when > last else last
     frames_total = shot.last_frame - shot.first_frame + 1
-    frames_done = sum(c.last - c.first + 1 for c in chunks if folder.chunk_report(c.first, c.last).is_file())
-    spf = measured_s / measured_frames if measured_frames and measured_s > 0 else None
+    spf = measured_s / frames_done if frames_done and measured_s > 0 else None
     submission = manifest.submission
     submitted = parse_date(submission.submitted_at if submission else manifest.created_at)
     return JobView(
@@ -108,11 +101,11 @@ def read_local_queue(jobs_root: Path, *, include_completed: bool = False) -> Que
     if not jobs_root.is_dir():
         raise InputError("the jobs root does not exist", path=jobs_root, hint="set jobs_root in farm.yaml")
     batches: dict[str, BatchView] = {}
-    for manifest in sorted(jobs_root.glob("*/*/*/manifest.json")):
-        job = local_job(manifest)
-        submission = JobManifest.load(manifest).submission
-        if submission is not None and submission.farm != "local":
+    for path in sorted(jobs_root.glob("*/*/*/manifest.json")):
+        manifest = JobManifest.load(path)
+        if manifest.submission is not None and manifest.submission.farm != "local":
             continue
+        job = local_job(manifest, path)
         if job.state == "Completed" and not include_completed:
             continue
         batches.setdefault(job.batch, BatchView(name=job.batch)).jobs.append(job)

@@ -118,3 +118,13 @@ def test_an_unreported_concurrency_is_not_assumed(farm: Farm) -> None:
     quad = next(w for w in read_workers(farm.client) if w.name == "gpu-quad")
     assert quad.concurrent_tasks is None
     assert not [c for c in plan(farm).changes if c.kind == "gpu_per_task"]
+
+
+def test_a_service_that_stops_answering_leaves_the_rest_not_sent(farm: Farm) -> None:
+    changes = plan(farm).changes
+    farm.fake.drop_next(count=2, method="PUT", path="/api/groups")  # the first try and the client's one retry
+    results = apply_plan(farm.client, changes)
+    assert [r.outcome for r in results] == ["applied", "refused", "not sent", "not sent", "not sent"]
+    assert "does not answer" in results[1].detail and "does not answer" in results[2].detail
+    assert farm.fake.workers["gpu-a02"]["Settings"]["Pools"] == ["comp", "roto"]
+    assert farm.fake.workers["gpu-a01"]["Settings"]["Pools"] == ["comp"]

@@ -98,3 +98,14 @@ def test_local_balance_proposes_the_gpu_and_cannot_apply_it(nvidia_smi: Path, ca
 def test_without_nvidia_smi_the_machine_has_no_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert local_gpus() == []
+
+
+def test_a_broken_chunk_report_is_one_error_line(tmp_path: Path, capsys) -> None:
+    plan = make_plan(tmp_path, shots=1)
+    sp = plan.shots[0]
+    path = JobFolder(Path(sp.job_folder), sp.shot).chunk_report(1001, 1025)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"first_frame": "soon"}')
+    assert main(["farm", "queue", "--farm", "local", "--jobs-root", str(tmp_path / "jobs")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ") and "report.json" in line and "not a valid ChunkResult" in line
