@@ -23,7 +23,7 @@ INITIAL_SMOOTH_POINTS = 4
 MERGE_FRACTION = 0.75
 SLIDE_STEPS = (16, 4)
 MAX_FIT_SAMPLES = 96
-NEWTON_STEPS = 3
+NEWTON_STEPS = 2
 
 
 @dataclass
@@ -89,57 +89,46 @@ def tangents_at(points: np.ndarray, index: int, corner: bool) -> tuple[np.ndarra
     return t, t
 
 
-def _bezier(p: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    v = 1.0 - u
-    b = (
-        (v**3)[:, None] * p[0]
-        + (3 * v * v * u)[:, None] * p[1]
-        + (3 * v * u * u)[:, None] * p[2]
-        + (u**3)[:, None] * p[3]
-    )
-    d1 = 3 * (
-        (v * v)[:, None] * (p[1] - p[0]) + (2 * v * u)[:, None] * (p[2] - p[1]) + (u * u)[:, None] * (p[3] - p[2])
-    )
-    d2 = 6 * (v[:, None] * (p[2] - 2 * p[1] + p[0]) + u[:, None] * (p[3] - 2 * p[2] + p[1]))
-    return b, d1, d2
-
-
 def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tuple[np.ndarray, float, int]:
-    """Cubic from samples[0] to samples[-1] leaving along ``t_out`` and arriving along ``t_in``.
+    """Cubic from samples[0] to samples[-1] leaving along ``t_out`` and arriving along ``t_in`` (unit vectors).
 
     Returns the four control points, the largest sample distance, and the index of that sample.
     """
     p0, p3 = samples[0], samples[-1]
-    chord = float(np.linalg.norm(p3 - p0))
-    seglen = np.linalg.norm(np.diff(samples, axis=0), axis=1)
+    step = np.diff(samples, axis=0)
+    seglen = np.hypot(step[:, 0], step[:, 1])
     total = float(seglen.sum())
     if len(samples) < 3 or total < 1e-9:
+        chord = float(np.hypot(*(p3 - p0)))
         ctrl = np.stack([p0, p0 + t_out * chord / 3, p3 - t_in * chord / 3, p3])
         return ctrl, 0.0, len(samples) // 2
     u = np.concatenate([[0.0], np.cumsum(seglen) / total])
+    cos_io = float(t_out @ t_in)
     ctrl = np.stack([p0, p0, p3, p3])
-    for _ in range(NEWTON_STEPS):
+    for iteration in range(NEWTON_STEPS + 1):
         v = 1.0 - u
-        a1 = (3 * v * v * u)[:, None] * t_out
-        a2 = -(3 * v * u * u)[:, None] * t_in
-        base = (v**3 + 3 * v * v * u)[:, None] * p0 + (3 * v * u * u + u**3)[:, None] * p3
-        rhs = samples - base
-        c = np.array([[np.sum(a1 * a1), np.sum(a1 * a2)], [np.sum(a1 * a2), np.sum(a2 * a2)]])
-        x = np.array([np.sum(a1 * rhs), np.sum(a2 * rhs)])
-        det = c[0, 0] * c[1, 1] - c[0, 1] ** 2
-        alpha = np.linalg.solve(c, x) if abs(det) > 1e-12 else np.array([-1.0, -1.0])
-        if alpha[0] < 1e-3 * total or alpha[1] < 1e-3 * total or max(alpha) > 2.0 * total:
-            alpha = np.array([total / 3.0, total / 3.0])
-        ctrl = np.stack([p0, p0 + alpha[0] * t_out, p3 - alpha[1] * t_in, p3])
-        b, d1, d2 = _bezier(ctrl, u)
-        diff = b - samples
-        num = np.sum(diff * d1, axis=1)
-        den = np.sum(d1 * d1, axis=1) + np.sum(diff * d2, axis=1)
-        step = np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12)
-        u = np.clip(u - step, 0.0, 1.0)
+        b0, b1, b2, b3 = v * v * v, 3 * v * v * u, 3 * v * u * u, u * u * u
+        rhs = samples - np.outer(b0 + b1, p0) - np.outer(b2 + b3, p3)
+        c00, c11, c01 = float(b1 @ b1), float(b2 @ b2), -float(b1 @ b2) * cos_io
+        x0, x1 = float(b1 @ (rhs @ t_out)), -float(b2 @ (rhs @ t_in))
+        det = c00 * c11 - c01 * c01
+        a_out, a_in = ((c11 * x0 - c01 * x1) / det, (c00 * x1 - c01 * x0) / det) if abs(det) > 1e-12 else (-1, -1)
+        if min(a_out, a_in) < 1e-3 * total or max(a_out, a_in) > 2.0 * total:
+            a_out = a_in = total / 3.0
+        c1, c2 = p0 + a_out * t_out, p3 - a_in * t_in
+        ctrl = np.stack([p0, c1, c2, p3])
+        curve = np.outer(b0, p0) + np.outer(b1, c1) + np.outer(b2, c2) + np.outer(b3, p3)
+        diff = curve - samples
+        if iteration == NEWTON_STEPS:
+            break
+        q1, q2, q3 = c1 - p0, c2 - c1, p3 - c2
+        d1 = 3 * (np.outer(v * v, q1) + np.outer(2 * v * u, q2) + np.outer(u * u, q3))
+        d2 = 6 * (np.outer(v, q2 - q1) + np.outer(u, q3 - q2))
+        num = np.einsum("ij,ij->i", diff, d1)
+        den = np.einsum("ij,ij->i", d1, d1) + np.einsum("ij,ij->i", diff, d2)
+        u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
         u[0], u[-1] = 0.0, 1.0
-    b, _, _ = _bezier(ctrl, u)
-    err = np.linalg.norm(b - samples, axis=1)
+    err = np.hypot(diff[:, 0], diff[:, 1])
     worst = int(np.argmax(err))
     return ctrl, float(err[worst]), worst
 
