@@ -68,7 +68,9 @@ def _recruit(workers: list[WorkerView], jobs: list[JobView]) -> list[Change]:
     return changes
 
 
-def _one_task_per_gpu(workers: list[WorkerView], jobs: list[JobView], recruited: set[str], pool: str | None):
+def _one_task_per_gpu(
+    workers: list[WorkerView], jobs: list[JobView], recruited: set[str], pool: str | None
+) -> list[Change]:
     sequential = [j.name for j in jobs if j.sequential and j.state in ("Active", "Pending")]
     changes: list[Change] = []
     for w in workers:
