@@ -15,7 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import requests
 from ayon_api import ServerAPI
+from ayon_api.exceptions import HTTPRequestError
 
 ANATOMY_TEMPLATES = {
     "common": {
@@ -54,6 +56,7 @@ class AyonStandIn:
         self.links: list[dict[str, str]] = []
         self.batches: list[list[dict[str, Any]]] = []
         self.racers = 0  # the next N version batches lose to a competitor that takes their number first
+        self.outage_from: int | None = None  # batches from this index on fail with 503 until reset to None
 
     # -- helpers for tests --------------------------------------------------------------------------------------
     def add_folder(self, path: str, folder_type: str = "Shot", attrib: dict[str, Any] | None = None) -> str:
@@ -167,6 +170,11 @@ class AyonStandIn:
                                          can_fail: bool = False, wait_for_events: bool = False,
                                          raise_on_fail: bool = True, wait: bool = False) -> dict[str, Any]:
         self.batches.append(copy.deepcopy(operations))
+        if self.outage_from is not None and len(self.batches) > self.outage_from:
+            response = requests.Response()
+            response.status_code = 503
+            response.url = f"{self.base_url}/api/projects/{project_name}/operations/background"
+            raise HTTPRequestError(f"503 Server Error: Service Unavailable for url: {response.url}", response)
         self._race(operations)
         snapshot = copy.deepcopy(self.entities)
         results = []

@@ -106,6 +106,24 @@ def test_retries_are_bounded_and_leave_nothing_behind(server: AyonStandIn, manif
     assert all((v["data"].get("rotofarm") or {}).get("jobId") is None for v in server.entities["version"].values())
 
 
+def test_server_outage_mid_publish_rolls_files_back_and_rerun_finishes(server: AyonStandIn,
+                                                                        manifest: JobManifest) -> None:
+    tracker = AyonTracker(server)
+    server.outage_from = 3  # product, version, thumbnail go through; completing the version meets a 503
+    with pytest.raises(TrackerUnavailable, match="failed with HTTP 503") as err:
+        publish_manifest(manifest, tracker)
+    assert "\n" not in err.value.format()
+    assert files_under(server.root) == set()
+    (staging,) = _versions(server, "rotoMain")  # the delete failed too: the server was down
+    assert staging["data"]["rotofarm"]["state"] == "staging"
+
+    server.outage_from = None
+    result = publish_manifest(manifest, tracker)
+    assert [(v.version, v.created) for v in result.versions] == [(1, True), (1, True)]
+    assert [v["data"]["rotofarm"]["state"] for v in _versions(server, "rotoMain")] == ["complete"]
+    assert len(files_under(server.root)) == 3 + 4
+
+
 def test_real_failed_operations_message_is_recognised() -> None:
     standin = AyonStandIn(Path("/nonexistent"))
     standin.add_folder("/sq010/sh010")
