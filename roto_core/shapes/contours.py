@@ -8,6 +8,7 @@ the staircase a little and move it there, so a bezier fitted to the outline rast
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -25,9 +26,13 @@ class Outline:
     points: np.ndarray
     on_border: np.ndarray
 
-    @property
+    @cached_property
     def area(self) -> float:
         return abs(signed_area(self.points))
+
+    @cached_property
+    def centroid(self) -> np.ndarray:
+        return polygon_centroid(self.points)
 
 
 @dataclass
@@ -65,7 +70,8 @@ def _edge_outline(contour: np.ndarray, size: tuple[int, int], away_from_mask: fl
 
 def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
     """Connected components of a bool mask whose area is at least ``min_area`` pixels, largest first."""
-    binary = np.ascontiguousarray(mask, dtype=np.uint8)
+    contiguous = np.ascontiguousarray(mask)
+    binary = contiguous.view(np.uint8) if contiguous.dtype == bool else (contiguous != 0).view(np.uint8)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     if hierarchy is None:
         return []

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes.contours import Outline, Region, find_regions, polygon_centroid
+from roto_core.shapes.contours import Outline, Region, find_regions
 from roto_core.shapes.fitting import fit_outline
 from roto_core.shapes.keys import reduce_keys, smooth_trajectories
 from roto_core.shapes.linking import Blob, link
@@ -72,7 +72,7 @@ def _init_transform(previous: np.ndarray, before: Outline, after: Outline) -> np
     if before.on_border.any() or after.on_border.any():
         return previous
     lin = previous[:, :2]
-    shift = polygon_centroid(after.points) - lin @ polygon_centroid(before.points)
+    shift = after.centroid - lin @ before.centroid
     return np.concatenate([lin, shift[:, None]], axis=1)
 
 
@@ -123,7 +123,7 @@ def _object_shapes(
         members = {f: regions[f][i] for f, i in track.members.items()}
         name = f"{obj}_{number}"
         shapes.append(_shape(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
-        hole_blobs = {f: [Blob(polygon_centroid(h.points), h.area) for h in r.holes] for f, r in members.items()}
+        hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted(link(hole_blobs), key=lambda t: t.first)
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}

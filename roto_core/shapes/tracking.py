@@ -77,7 +77,7 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         if inside.sum() < 3:
             break
         dist, idx = field.tree.query(moved[inside])
-        limit = max(3.0 * float(np.median(dist)), 2.0)
+        limit = max(3.0 * float(dist.mean()), 2.0)
         ok = dist <= limit
         if ok.sum() < 3:
             break
@@ -91,7 +91,7 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         plane_rhs = np.sum(n * q, axis=1)
         rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy])
         rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1]])
-        new, *_ = np.linalg.lstsq(rows, rhs, rcond=None)
+        new = np.linalg.solve(rows.T @ rows, rows.T @ rhs)
         done = bool(np.all(np.abs(new - params) < CONVERGED))
         params = new
         if done:
