@@ -135,19 +135,13 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
     """Build the plan; a missing export file is an InputError here, before anything is created anywhere."""
     job = job_folder_of(manifest)
     shot = manifest.shot
-    shapes_json = _require(job.shapes_json, "shapes JSON")
-    nk = _require(job.nk, "Nuke export")
-    fxs = _require(job.fxs, "Silhouette export")
-    qa_path = _require(job.qa_report, "QA report")
+    exports = {"nk": (job.nk, "Nuke export"), "fxs": (job.fxs, "Silhouette export"),
+               "json": (job.shapes_json, "shapes JSON")}
+    shapes = {name: _require(*exports[name]) for name in settings.shapes.representations}
+    qa = _read_qa(_require(job.qa_report, "QA report"))
     matte_kind, matte_paths = _matte_frames(manifest, job)
-    qa = _read_qa(qa_path)
 
-    exports = {"nk": nk, "fxs": fxs, "json": shapes_json}
-    shapes_reps = tuple(_single(name, exports[name].suffix.lstrip("."), exports[name])
-                        for name in settings.shapes.representations if name in exports)
-    missing = [n for n in settings.shapes.representations if n not in exports]
-    if missing:
-        raise InputError(f"tracker.yaml asks for shapes representations we do not make: {', '.join(missing)}")
+    shapes_reps = tuple(_single(name, path.suffix.lstrip("."), path) for name, path in shapes.items())
     frames = range(shot.first_frame, shot.last_frame + 1)
     matte_rep = RepresentationPlan(
         settings.matte.representation,

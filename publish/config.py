@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,8 @@ class _Settings(BaseModel):
 class ShapesProduct(_Settings):
     product_type: str = "matteshapes"
     name: str = "roto{variant}"
-    representations: list[str] = Field(default_factory=lambda: ["nk", "fxs", "json"])
+    representations: list[Literal["nk", "fxs", "json"]] = Field(default_factory=lambda: ["nk", "fxs", "json"],
+                                                                min_length=1)
     template: str = "default"
 
 

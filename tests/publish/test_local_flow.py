@@ -160,3 +160,23 @@ def test_product_names_follow_tracker_yaml_variants(local: LocalTracker, manifes
     settings = load_tracker_settings().model_copy(update={"object_variants": {"hero": "Hero"}})
     result = publish_manifest(manifest, local, settings=settings)
     assert [v.product for v in result.versions] == ["rotoHero", "rotoMatteHero"]
+
+
+def test_studio_tracker_yaml_picks_representations_and_rejects_unknown_ones(
+    local: LocalTracker, manifest: JobManifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from roto_core.errors import ConfigError
+
+    studio = tmp_path / "studio"
+    studio.mkdir()
+    (studio / "tracker.yaml").write_text("shapes:\n  representations: [nk]\nvariant: Main\n")
+    monkeypatch.setenv("ROTOFARM_CONFIG_DIR", str(studio))
+    (Path(manifest.output_dir) / "exports/sh010.fxs").unlink()  # not asked for: not needed
+    publish_manifest(manifest, local)
+    (version,) = local.versions("demo", _product(local, "rotoMain"))
+    assert [r.name for r in version.representations] == ["nk"]
+
+    (studio / "tracker.yaml").write_text("shapes:\n  representations: [nk, abc]\n")
+    with pytest.raises(ConfigError, match="representations") as err:
+        publish_manifest(manifest, local)
+    assert err.value.path == str(studio / "tracker.yaml")
