@@ -53,7 +53,10 @@ def test_png_sequence_to_all_outputs(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert len(read_fxs(out / "hero.fxs").shapes) == 1
     qa = json.loads((out / "qa.json").read_text())
     assert qa["summary"]["shape_iou_min"] >= 0.95 and qa["objects"]["hero"]["frames_measured"] == 20
-    assert "IoU median" in capsys.readouterr().out
+    printed = capsys.readouterr().out.splitlines()
+    progress = [int(line[10:-1]) for line in printed if line.startswith("Progress: ")]
+    assert progress == sorted(progress) and progress[-1] == 100, "farm logs get Progress: NN% lines"
+    assert any("IoU median" in line for line in printed)
 
 
 def test_printf_pattern_alpha_png_and_16_bit_tiff(tmp_path: Path) -> None:

@@ -32,20 +32,33 @@ def parse_frames(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+STAGE_SPAN = {"tracing": (0.0, 60.0), "measuring": (60.0, 95.0)}
+
+
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress bar per stage on stderr, so stdout stays clean for the summary."""
+    """A rich bar per stage on a terminal; elsewhere (a farm log) ``Progress: NN%`` lines on stdout."""
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         tasks: dict[str, int] = {}
+        last_printed = [-1]
 
         def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
+            if console.is_terminal:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+                return
+            low, high = STAGE_SPAN.get(stage, (0.0, 100.0))
+            percent = int(low + (high - low) * done / max(total, 1))
+            if percent >= last_printed[0] + 5:
+                last_printed[0] = percent
+                typer.echo(f"Progress: {percent}%")
 
         yield update
+    if not console.is_terminal:
+        typer.echo("Progress: 100%")
 
 
 def _report(written: list[Path], summary: dict) -> None:
