@@ -2,7 +2,9 @@
 
 A studio without AYON (or a test, or the demo) still gets versioned, hashed, idempotent publishes. The catalogue
 lives at ``{root}/.rotofarm/catalogue.sqlite`` next to the published files; a UNIQUE (product, version) index plays
-the part of AYON's, so concurrent publishers really collide and take the next number.
+the part of AYON's, so concurrent publishers really collide and take the next number. The catalogue keeps
+SQLite's default rollback journal (WAL needs shared memory, which network filesystems do not give across
+machines); a studio with many farm machines publishing at once is better served by AYON.
 """
 
 from __future__ import annotations
@@ -93,7 +95,6 @@ class LocalTracker:
         db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA journal_mode = WAL")
         return db
 
     @contextmanager
