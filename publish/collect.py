@@ -52,7 +52,6 @@ class PublishPlan:
     """Everything integrate needs; built from the manifest and the job folder only."""
 
     manifest: JobManifest
-    job: JobFolder
     products: tuple[ProductPlan, ...]
     attrib: dict[str, Any]
     data: dict[str, Any]
@@ -189,7 +188,6 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
     }
     return PublishPlan(
         manifest=manifest,
-        job=job,
         products=products,
         attrib=attrib,
         data=data,
