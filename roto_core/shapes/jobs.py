@@ -100,6 +100,10 @@ def finalize_job(manifest_path: str | Path, progress: Progress | None = None) ->
     job = JobFolder(Path(manifest.output_dir), shot.name)
     settings = manifest.pipeline.shapes
     masks = MaskSequence(job.mask_pattern, shot.first_frame, shot.last_frame, default_object="matte")
+    if shot.width and masks.width != shot.width:
+        # The tolerance is meant at plate resolution; masks computed smaller get a proportionally finer one.
+        finer = settings.tolerance_px * masks.width / shot.width
+        settings = settings.model_copy(update={"tolerance_px": max(finer, 0.05)})
     doc, qa = _trace_and_measure(masks, settings, str(job.mask_pattern), progress)
     checkpoints = _chunk_checkpoints(job)
     if checkpoints:

@@ -8,6 +8,7 @@ backward, smoothed, and reduced to keys.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -54,6 +55,12 @@ class InMemoryMasks:
         return {
             k: v if v.dtype == bool else v > 0 for k, v in ((k, np.asarray(v)) for k, v in self.masks[frame].items())
         }
+
+
+def shape_prefix(obj: str) -> str:
+    """Object name made safe for every exporter's shape names (Nuke curvegroups are Tcl words)."""
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", obj) or "object"
+    return safe if safe[0].isalpha() else f"o{safe}"
 
 
 def snap_limit(settings: ShapeSettings) -> float:
@@ -121,7 +128,7 @@ def _object_shapes(
     shapes: list[Shape] = []
     for number, track in enumerate(tracks, start=1):
         members = {f: regions[f][i] for f, i in track.members.items()}
-        name = f"{obj}_{number}"
+        name = f"{shape_prefix(obj)}_{number}"
         shapes.append(_shape(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
         hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted(link(hole_blobs), key=lambda t: t.first)

@@ -171,3 +171,17 @@ def test_finalize_with_a_missing_mask_names_it_and_writes_nothing(
     assert main(["finalize", str(manifest)]) == 2
     assert "sh010_mask.1005.exr" in _error_line(capsys)
     assert not job.shapes_json.exists() and not job.nk.exists() and not job.qa_report.exists()
+
+
+def test_finalize_scales_exports_to_the_plate_when_masks_are_smaller(tmp_path: Path) -> None:
+    manifest_path, job = _job(tmp_path)
+    manifest = JobManifest.load(manifest_path)
+    manifest.shot = manifest.shot.model_copy(update={"width": 512, "height": 288})
+    manifest.save(manifest_path)
+    assert main(["finalize", str(manifest_path)]) == 0
+    nk, _ = read_nk(job.nk)
+    doc = read_shapes_json(job.shapes_json)
+    assert (nk.width, nk.height) == (doc.width, doc.height) == (512, 288)
+    qa = json.loads(job.qa_report.read_text())
+    assert qa["exports_scaled_to_plate"] == [512, 288] and (qa["width"], qa["height"]) == (256, 144)
+    assert doc.tolerance_px == pytest.approx(1.5)
