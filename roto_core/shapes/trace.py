@@ -98,7 +98,9 @@ def trace_outlines(
         f = ref + direction
         while f in outlines:
             init = _init_transform(motion, outlines[f - direction], outlines[f])
-            per_frame[f], motion = carry(per_frame[f - direction], fitted.corners, fields[f], init, size, limit)
+            per_frame[f], motion = carry(
+                per_frame[f - direction], fitted.corners, fields[f], init, size, limit, settings.tolerance_px
+            )
             f += direction
     ctrl = np.stack([per_frame[f] for f in frames])
     ctrl = smooth_trajectories(ctrl, settings.smoothing)

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
-from roto_core.shapes.fitting import corner_near
+from roto_core.shapes.fitting import corner_near, fit_segment
 from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
 
 ICP_ITERATIONS = 8
@@ -21,6 +21,8 @@ CONVERGED = np.array([1e-5, 1e-5, 1e-2, 1e-2])  # a, b (rotation-scale), tx, ty 
 SLIDE_WEIGHT = 0.05
 SAMPLES_PER_SEGMENT = 8
 NEIGHBOURS = 24
+REFIT_SAMPLES = 6
+MAX_REFIT_SAMPLES = 48
 
 
 def identity() -> np.ndarray:
@@ -169,6 +171,48 @@ def snap(ctrl: np.ndarray, corners: np.ndarray, field: EdgeField, limit: float, 
     return out
 
 
+def refit_handles(ctrl: np.ndarray, field: EdgeField, tolerance: float, limit: float) -> np.ndarray:
+    """Re-fit the handle lengths of segments that no longer follow the edge (the object changed shape).
+
+    Handle directions stay as carried, so smooth points stay smooth and corners stay corners; only segments
+    whose sampled curve strays beyond ``tolerance`` from the edge are touched, so rigid motion costs nothing.
+    """
+    if not field.usable:
+        return ctrl
+    assert field.tree is not None
+    n = len(ctrl)
+    samples = sample_outline(ctrl, REFIT_SAMPLES).reshape(n, REFIT_SAMPLES, 2)
+    dist, _ = field.tree.query(samples.reshape(-1, 2))
+    stray = dist.reshape(n, REFIT_SAMPLES).max(axis=1) > tolerance
+    if not stray.any():
+        return ctrl
+    point_dist, nearest = field.tree.query(ctrl[:, POINT])
+    anchor = field.index[nearest]
+    m = len(field.outline)
+    out = ctrl.copy()
+    for i in np.nonzero(stray)[0]:
+        j = (i + 1) % n
+        if max(point_dist[i], point_dist[j]) > limit:
+            continue
+        count = (anchor[j] - anchor[i]) % m
+        if not 3 <= count <= m // 2:
+            continue
+        run = field.outline[(anchor[i] + np.arange(count + 1)) % m]
+        if len(run) > MAX_REFIT_SAMPLES:
+            run = run[np.linspace(0, len(run) - 1, MAX_REFIT_SAMPLES).round().astype(np.int64)]
+        run = run.copy()
+        run[0], run[-1] = ctrl[i, POINT], ctrl[j, POINT]
+        t_out, t_in = ctrl[i, RIGHT], -ctrl[j, LEFT]
+        len_out, len_in = float(np.linalg.norm(t_out)), float(np.linalg.norm(t_in))
+        if len_out < 1e-6 or len_in < 1e-6:
+            continue
+        fitted, err, _ = fit_segment(run, t_out / len_out, t_in / len_in)
+        if err < dist.reshape(n, REFIT_SAMPLES)[i].max():
+            out[i, RIGHT] = fitted[1] - fitted[0]
+            out[j, LEFT] = fitted[2] - fitted[3]
+    return out
+
+
 def carry(
     ctrl: np.ndarray,
     corners: np.ndarray,
@@ -176,11 +220,12 @@ def carry(
     init: np.ndarray,
     size: tuple[int, int],
     snap_limit: float,
+    tolerance: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shape on the previous frame → the same points on this frame, and the frame-to-frame transform."""
     if not field.usable:
         return apply_transform(init, ctrl), init
     src = sample_outline(ctrl, SAMPLES_PER_SEGMENT)
     t = icp(src, field, init, size)
-    moved = apply_transform(t, ctrl)
-    return snap(moved, corners, field, snap_limit), t
+    moved = snap(apply_transform(t, ctrl), corners, field, snap_limit)
+    return refit_handles(moved, field, tolerance, snap_limit), t

@@ -148,3 +148,24 @@ def test_qa_notices_a_shape_that_drifts_off_the_mask() -> None:
     assert bad["shape_iou_min"] < good["shape_iou_min"] - 0.05
     assert bad["boil_px_rms"] > 1.0 > good["boil_px_rms"]
     assert bad["keys_per_100_frames"] == 100.0
+
+
+def test_a_deforming_object_is_followed_by_refitting_handles() -> None:
+    """No target in the issue, but the case the handle refit exists for: a squashing ellipse growing a bump."""
+
+    class Deforming:
+        def mask(self, f: int, size: tuple[int, int]) -> np.ndarray:
+            k = (f - 1001) / 59
+            t = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+            bump = 1 + 0.25 * k * np.exp(-((t - 1.0) ** 2) / 0.1)
+            outline = syn.ellipse(90 - 40 * k, 40 + 30 * k) * bump[:, None]
+            out = np.zeros(size, bool)
+            syn.fill_polygon(out, syn.transform(outline, (240, 180, 0.2, 1.0)), True)
+            return out
+
+    masks = {f: {"hero": Deforming().mask(f, SIZE)} for f in FRAMES}
+    source = InMemoryMasks(masks, SIZE[1], SIZE[0])
+    doc = trace_shapes(source, ShapeSettings())
+    summary = measure(doc, source.read, 64)["summary"]
+    assert summary["shape_iou_median"] >= 0.96 and summary["shape_iou_min"] >= 0.93, summary
+    assert summary["keys_per_100_frames"] <= 30
