@@ -23,6 +23,7 @@ INITIAL_SMOOTH_POINTS = 4
 MERGE_FRACTION = 0.75
 SLIDE_STEPS = (16, 4)
 MAX_FIT_SAMPLES = 48
+MIN_OUTLINE_SAMPLES = 16
 NEWTON_STEPS = 2
 
 
@@ -159,6 +160,18 @@ def corner_near(points: np.ndarray, index: int) -> np.ndarray:
     return sharpen_corner(points, best, *tangents_at(points, best, True))
 
 
+def resample_closed(points: np.ndarray, count: int) -> np.ndarray:
+    """``count`` samples evenly spaced by arc length around a closed polyline (specks have very few vertices)."""
+    loop = np.concatenate([points, points[:1]])
+    seg = np.hypot(*np.diff(loop, axis=0).T)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    if cum[-1] <= 1e-9:
+        angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+        return points[0] + 0.5 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    at = np.linspace(0, cum[-1], count, endpoint=False)
+    return np.stack([np.interp(at, cum, loop[:, 0]), np.interp(at, cum, loop[:, 1])], axis=1)
+
+
 @dataclass
 class FittedShape:
     """Control points ``(N, 3, 2)`` (left offset, point, right offset) and the corner flags."""
@@ -169,6 +182,8 @@ class FittedShape:
 
 def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> FittedShape:
     """Fewest bezier points (≥ 3, ≤ ``max_points``) that keep ``points`` within ``tolerance`` pixels."""
+    if len(points) < MIN_OUTLINE_SAMPLES:
+        points = resample_closed(points, MIN_OUTLINE_SAMPLES)
     m = len(points)
     corners = corner_indices(points)
     top = int(np.lexsort((points[:, 0], points[:, 1]))[0])

@@ -134,8 +134,7 @@ def normal_offsets(points: np.ndarray, normals: np.ndarray, field: EdgeField, li
     across_a = np.einsum("nmd,nd->nm", a, tangents)
     across_b = np.einsum("nmd,nd->nm", b, tangents)
     crosses = (across_a * across_b <= 0) & (across_a != across_b) & field.seg_ok[seg]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = across_a / (across_a - across_b)
+    u = np.divide(across_a, across_a - across_b, out=np.zeros_like(across_a), where=across_a != across_b)
     along = np.einsum("nmd,nd->nm", a + u[..., None] * (b - a), normals)
     along = np.where(crosses & (np.abs(along) <= limit), along, np.inf)
     best = np.argmin(np.abs(along), axis=1)
