@@ -1,0 +1,289 @@
+"""One farm task: a chunk of a shot's frames, from plate to mask EXRs, state for the next chunk and a report.
+
+The runner owns everything around the model: frame reading and scaling, prompt checks and scaling, seeding
+from prompts or from the previous chunk's state, writing masks at plate resolution (and mattes when matting is
+on), and the ``ChunkResult``. Frames are streamed one at a time, and every file goes through a temporary name,
+so a killed task leaves nothing half-written and a rerun writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from roto_core.atomic import TMP_MARK, remove_stale_temps
+from roto_core.backends.base import Matter, ObjectMasks, SegmentationBackend, TextBoxer
+from roto_core.chunks.state import load_state, save_state
+from roto_core.contracts import ChunkResult, JobManifest, PipelineSettings, Prompt
+from roto_core.errors import InputError
+from roto_core.frames import FrameSource
+from roto_core.jobfolder import JobFolder
+from roto_core.maskio import write_mask_exr
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class Models:
+    """The loaded models a worker keeps between chunks; text and matting models are built on first use."""
+
+    backend: SegmentationBackend
+    device: str
+    make_boxer: Callable[[], TextBoxer] | None = None
+    make_matter: Callable[[], Matter] | None = None
+    _boxer: TextBoxer | None = field(default=None, repr=False)
+    _matter: Matter | None = field(default=None, repr=False)
+
+    def boxer(self) -> TextBoxer:
+        if self._boxer is None:
+            if self.make_boxer is None:
+                raise InputError("a text prompt needs the text-to-box model, which this run has not configured")
+            self._boxer = self.make_boxer()
+        return self._boxer
+
+    def matter(self) -> Matter:
+        if self._matter is None:
+            if self.make_matter is None:
+                raise InputError("matting is on, but this run has no matting model configured")
+            self._matter = self.make_matter()
+        return self._matter
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def chunk_ranges(first: int, last: int, size: int) -> list[tuple[int, int]]:
+    """Consecutive, disjoint ``(a, b)`` ranges of at most ``size`` frames covering ``first..last``."""
+    return [(a, min(a + size - 1, last)) for a in range(first, last + 1, size)]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _check_prompt_inside(prompt: Prompt, shot_name: str, size: tuple[int, int]) -> None:
+    w, h = size
+    where = f"shot {shot_name}, frame {prompt.frame}, object {prompt.object}"
+    coords: list[tuple[float, float]] = []
+    if prompt.box is not None:
+        coords = [(prompt.box[0], prompt.box[1]), (prompt.box[2], prompt.box[3])]
+    elif prompt.points is not None:
+        coords = [(x, y) for x, y, _ in prompt.points]
+    for x, y in coords:
+        if not (0 <= x <= w and 0 <= y <= h):
+            raise InputError(f"prompt point ({x:g}, {y:g}) is outside the {w}x{h} image", where=where)
+
+
+def _scaled(prompt: Prompt, sx: float, sy: float) -> Prompt:
+    if prompt.box is not None:
+        x0, y0, x1, y1 = prompt.box
+        return prompt.model_copy(update={"box": (x0 * sx, y0 * sy, x1 * sx, y1 * sy)})
+    if prompt.points is not None:
+        return prompt.model_copy(update={"points": [(x * sx, y * sy, lab) for x, y, lab in prompt.points]})
+    return prompt
+
+
+def _previous_state_dir(job: JobFolder, first: int) -> Path | None:
+    """The state folder of the chunk that ends just before ``first`` (chunk sizes may differ between runs)."""
+    chunks = job.root / "chunks"
+    if not chunks.is_dir():
+        return None
+    candidates = sorted(p for p in chunks.glob(f"*-{first - 1}") if p.is_dir())
+    return candidates[-1] / "state" if candidates else None
+
+
+def _clear_own_temps(job: JobFolder, frames: range) -> None:
+    """Temporaries of a killed run of this chunk (and only of this chunk: others may be writing beside it)."""
+    for frame in frames:
+        for path in (job.mask_path(frame), job.matte_path(frame)):
+            for tmp in path.parent.glob(f".{path.stem}{TMP_MARK}*"):
+                tmp.unlink(missing_ok=True)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+
+    def add(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.totals[stage] = self.totals.get(stage, 0.0) + now - start
+        return now
+
+
+def run_chunk(
+    manifest: JobManifest,
+    job: JobFolder,
+    first: int,
+    last: int,
+    models: Models,
+    progress: ProgressFn | None = None,
+) -> ChunkResult:
+    """Run frames ``first..last`` of the manifest's shot and write masks, state and ``report.json``."""
+    t_start = time.perf_counter()
+    timer = _Timer()
+    shot, settings = manifest.shot, manifest.pipeline
+    if first > last or first < shot.first_frame or last > shot.last_frame:
+        raise InputError(
+            f"chunk {first}-{last} is not inside the shot's frames {shot.first_frame}-{shot.last_frame}",
+            where=f"shot {shot.name}",
+        )
+    frames = range(first, last + 1)
+    _clear_own_temps(job, frames)
+    remove_stale_temps(job.chunk_dir(first, last))
+    limit = settings.max_resolution
+    own_limit = getattr(models.backend, "max_resolution", None)
+    if own_limit is not None:
+        limit = own_limit if limit is None else min(limit, own_limit)
+    objects = shot.objects
+    warnings: list[str] = []
+    seeds_info: dict[str, str] = {}
+
+    # Seeds from the previous chunk (its last frames, as memory) unless every object has a prompt on ``first``.
+    in_chunk = sorted((p for p in shot.prompts if first <= p.frame <= last), key=lambda p: (p.frame, p.object))
+    prompted_at_first = {p.object for p in in_chunk if p.frame == first}
+    history: list[tuple[int, dict[str, np.ndarray]]] = []
+    start = first
+    if first > shot.first_frame and not set(objects) <= prompted_at_first:
+        state_dir = _previous_state_dir(job, first)
+        if state_dir is None:
+            raise InputError(
+                f"no chunk ending at frame {first - 1} has run, and not every object has a prompt on frame {first}",
+                path=job.root / "chunks",
+                where=f"shot {shot.name}",
+            )
+        probe = FrameSource(shot.plate, first, first, max_size=limit, movie_first_frame=shot.first_frame)
+        history = load_state(state_dir, probe.size)
+        probe.close()
+        start = history[0][0] if history else first
+        for obj in {o for _, masks in history for o in masks}:
+            seeds_info.setdefault(obj, f"state {state_dir.parent.name}")
+
+    t = timer.add("setup", t_start)
+    source = FrameSource(shot.plate, start, last, max_size=limit, movie_first_frame=shot.first_frame)
+    plate_w, plate_h = source.plate_size
+    work_w, work_h = source.size
+    sx, sy = work_w / plate_w, work_h / plate_h
+    seeds: dict[int, ObjectMasks] = {}
+    for frame, masks in history:
+        seeds[frame - start] = dict(masks)
+    t = timer.add("read", t)
+
+    for prompt in in_chunk:
+        if prompt.text is not None:
+            box = _text_to_box(prompt, source.read(prompt.frame), models, warnings)
+            if box is None:
+                continue
+            prompt = box
+        else:
+            _check_prompt_inside(prompt, shot.name, (plate_w, plate_h))
+            prompt = _scaled(prompt, sx, sy)
+        mask = np.asarray(models.backend.key_mask(source.read(prompt.frame), prompt), dtype=np.float32)
+        slot = seeds.setdefault(prompt.frame - start, {})
+        slot[prompt.object] = np.maximum(slot[prompt.object], mask) if prompt.object in slot else mask
+        seeds_info[prompt.object] = f"{prompt.kind} prompt on frame {prompt.frame}"
+        if not (mask >= 0.5).any():
+            warnings.append(f"object {prompt.object}: the {prompt.kind} prompt on frame {prompt.frame} found nothing")
+    t = timer.add("key", t)
+
+    keep = settings.overlap + 1
+    recent: deque[tuple[int, dict[str, np.ndarray]]] = deque(maxlen=keep)
+    written: dict[str, list[str]] = {o: [] for o in objects}
+    found: set[str] = set()
+    plate_source = (
+        FrameSource(shot.plate, first, last, movie_first_frame=shot.first_frame) if settings.matting else None
+    )
+    zero = np.zeros((plate_h, plate_w), np.float32)
+    done = 0
+    t = timer.add("setup", t)
+    for index, masks in models.backend.propagate(source, seeds):
+        t = timer.add("propagate", t)
+        frame = start + index
+        recent.append((frame, {o: np.asarray(m, np.float32) for o, m in masks.items()}))
+        if frame < first:
+            continue
+        full: dict[str, np.ndarray] = {}
+        for obj in objects:
+            m = masks.get(obj)
+            if m is None:
+                full[obj] = zero
+                continue
+            up = (
+                m
+                if (work_w, work_h) == (plate_w, plate_h)
+                else cv2.resize(m, (plate_w, plate_h), interpolation=cv2.INTER_LINEAR)
+            )
+            full[obj] = np.clip(up, 0.0, 1.0)
+            if (up >= 0.5).any():
+                found.add(obj)
+                written[obj].append(str(job.mask_path(frame).relative_to(job.root)))
+        t = timer.add("upscale", t)
+        write_mask_exr(job.mask_path(frame), full, shape=(plate_h, plate_w))
+        t = timer.add("write", t)
+        if plate_source is not None:
+            plate = plate_source.read(frame)
+            matter = models.matter()
+            mattes = {o: matter.matte(plate, m) if (m >= 0.5).any() else m for o, m in full.items()}
+            write_mask_exr(job.matte_path(frame), mattes, shape=(plate_h, plate_w))
+            t = timer.add("matting", t)
+        done += 1
+        if progress is not None:
+            progress(done, len(frames))
+        t = time.perf_counter()
+    source.close()
+
+    for obj in objects:
+        if obj not in found:
+            warnings.append(f"object {obj}: not found on frames {first}-{last}; its masks are empty")
+    state_dir = job.chunk_state(first, last)
+    save_state(state_dir, list(recent), objects, (work_w, work_h))
+    t = timer.add("state", t)
+    timer.totals["total"] = time.perf_counter() - t_start
+    result = ChunkResult(
+        job_id=manifest.job_id,
+        first_frame=first,
+        last_frame=last,
+        frames=list(frames),
+        objects=objects,
+        masks=written,
+        seeds=seeds_info,
+        state=str(state_dir.relative_to(job.root)),
+        timings={k: round(v, 4) for k, v in timer.totals.items()},
+        peak_rss_mb=round(_peak_rss_mb(), 1),
+        backend=models.backend.name,
+        device=models.device,
+        qa={"working_size": [work_w, work_h], "plate_size": [plate_w, plate_h]},
+        warnings=warnings,
+    )
+    result.save(job.chunk_report(first, last))
+    return result
+
+
+def _text_to_box(prompt: Prompt, frame: np.ndarray, models: Models, warnings: list[str]) -> Prompt | None:
+    """The best box Grounding DINO finds for a text prompt (in working pixels), or None with a warning."""
+    assert prompt.text is not None
+    boxes = models.boxer().boxes(frame, prompt.text)
+    if not boxes:
+        warnings.append(f"object {prompt.object}: nothing matches {prompt.text!r} on frame {prompt.frame}")
+        return None
+    x0, y0, x1, y1, _score = boxes[0]  # already in working pixels: the boxer saw the working frame
+    return Prompt(object=prompt.object, frame=prompt.frame, box=(x0, y0, x1, y1))
+
+
+def load_models(settings: PipelineSettings, device: str) -> Models:
+    """The backend of ``settings`` on ``device``, with the text and matting models ready to build on first use."""
+    from roto_core.backends import create_backend, create_matter, create_text_boxer, resolve_device
+
+    resolved = resolve_device(device)
+    return Models(
+        backend=create_backend(settings, resolved),
+        device=resolved,
+        make_boxer=lambda: create_text_boxer(settings, resolved),
+        make_matter=lambda: create_matter(settings, resolved),
+    )
