@@ -1,0 +1,57 @@
+"""J&F conventions on masks whose scores can be worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto_core.maskio import write_mask_exr
+from roto_core.metrics import boundary_f, evaluate_sequences, jaccard, sequence_frames
+
+
+def _square(x: int, y: int, size: int = 40, shape: tuple[int, int] = (100, 100)) -> np.ndarray:
+    m = np.zeros(shape, bool)
+    m[y : y + size, x : x + size] = True
+    return m
+
+
+def test_jaccard_by_hand_and_empty_convention() -> None:
+    a, b = _square(20, 20), _square(20, 22)
+    assert jaccard(a, b) == pytest.approx(38 * 40 / (42 * 40))
+    empty = np.zeros((100, 100), bool)
+    assert jaccard(empty, empty) == 1.0
+    assert jaccard(a, empty) == 0.0
+
+
+def test_boundary_tolerance_decides() -> None:
+    a, b = _square(20, 20), _square(20, 23)  # edges 3 px apart
+    assert boundary_f(a, b, tolerance=3) == 1.0
+    assert boundary_f(a, b, tolerance=2) < 0.7  # only the side edges match at 2 px
+    # DAVIS: 0.8 % of the diagonal, rounded up: 2 px at 100×100, 12 px at 1000×1000.
+    assert boundary_f(a, b) == boundary_f(a, b, tolerance=2)
+    big_a, big_b = _square(200, 200, 400, (1000, 1000)), _square(200, 210, 400, (1000, 1000))
+    assert boundary_f(big_a, big_b) == 1.0
+    assert boundary_f(big_a, big_b, tolerance=2) < 0.6
+    empty = np.zeros((100, 100), bool)
+    assert boundary_f(empty, empty) == 1.0
+    assert boundary_f(a, empty) == 0.0 and boundary_f(empty, a) == 0.0
+
+
+def test_soft_masks_are_binarised_at_half() -> None:
+    a = _square(20, 20).astype(np.float32) * 0.6
+    assert jaccard(a, _square(20, 20)) == 1.0
+    assert jaccard(a * 0.5, _square(20, 20)) == 0.0
+
+
+def test_evaluate_sequences_per_object_and_missing_prediction(tmp_path: Path) -> None:
+    for f in (1, 2):
+        write_mask_exr(tmp_path / f"gt.{f:04d}.exr", {"hero": _square(20, 20), "prop": _square(60, 60, 20)})
+        write_mask_exr(tmp_path / f"pr.{f:04d}.exr", {"hero": _square(20, 22)})
+    assert sequence_frames(tmp_path / "gt.####.exr") == [1, 2]
+    table = evaluate_sequences(tmp_path / "pr.####.exr", tmp_path / "gt.####.exr").table()
+    assert table["hero"]["J"] == pytest.approx(38 / 42)
+    assert table["prop"]["J"] == 0.0 and table["prop"]["F"] == 0.0
+    assert table["mean"]["J"] == pytest.approx((38 / 42) / 2)
+    assert table["mean"]["frames"] == 2
