@@ -21,10 +21,11 @@ EDGE_SMOOTHING_PX = 1.0
 
 @dataclass
 class Outline:
-    """A closed sub-pixel edge loop, clockwise on screen, with per-vertex flags for the image border."""
+    """A closed sub-pixel edge loop, clockwise on screen, with outward unit normals and image-border flags."""
 
     points: np.ndarray
     on_border: np.ndarray
+    normals: np.ndarray
 
     @cached_property
     def area(self) -> float:
@@ -58,14 +59,15 @@ def _edge_outline(contour: np.ndarray, size: tuple[int, int], away_from_mask: fl
         pts = gaussian_filter1d(pts, EDGE_SMOOTHING_PX, axis=0, mode="wrap")
     if signed_area(pts) < 0:
         pts, on_border = pts[::-1].copy(), on_border[::-1].copy()
+    outward = np.zeros_like(pts)
     if len(pts) >= 3:
         tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
-        length = np.linalg.norm(tangent, axis=1, keepdims=True)
+        length = np.hypot(tangent[:, 0], tangent[:, 1])[:, None]
         tangent = np.divide(tangent, length, out=np.zeros_like(tangent), where=length > 0)
         outward = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
         step = 0.5 * np.max(np.abs(outward), axis=1, keepdims=True)
         pts = pts + away_from_mask * step * outward
-    return Outline(pts, on_border)
+    return Outline(pts, on_border, outward)
 
 
 def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:

@@ -22,7 +22,7 @@ TANGENT_SCALE_PX = 3
 INITIAL_SMOOTH_POINTS = 4
 MERGE_FRACTION = 0.75
 SLIDE_STEPS = (16, 4)
-MAX_FIT_SAMPLES = 48
+FIT_STRIDE = 3  # outline samples are ~1 px apart; every third keeps the error check honest and the fit cheap
 MIN_OUTLINE_SAMPLES = 16
 NEWTON_STEPS = 2
 
@@ -160,6 +160,16 @@ def corner_near(points: np.ndarray, index: int) -> np.ndarray:
     return sharpen_corner(points, best, *tangents_at(points, best, True))
 
 
+def thin_run(run: np.ndarray) -> np.ndarray:
+    """Every FIT_STRIDE-th sample of a run, always keeping both ends."""
+    if len(run) <= 2 * FIT_STRIDE:
+        return run
+    keep = np.arange(0, len(run), FIT_STRIDE)
+    if keep[-1] != len(run) - 1:
+        keep = np.append(keep, len(run) - 1)
+    return run[keep]
+
+
 def resample_closed(points: np.ndarray, count: int) -> np.ndarray:
     """``count`` samples evenly spaced by arc length around a closed polyline (specks have very few vertices)."""
     loop = np.concatenate([points, points[:1]])
@@ -203,8 +213,7 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
 
     def make(start: int, end: int) -> _Segment:
         run = _run(points, start, end)
-        if len(run) > MAX_FIT_SAMPLES:
-            run = run[np.linspace(0, len(run) - 1, MAX_FIT_SAMPLES).round().astype(np.int64)]
+        run = thin_run(run)
         run = run.copy()
         run[0], run[-1] = anchors[start], anchors[end]
         ctrl, err, worst = fit_segment(run, tangents[start][1], tangents[end][0])

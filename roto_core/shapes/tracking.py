@@ -13,16 +13,15 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
-from roto_core.shapes.fitting import corner_near, fit_segment
+from roto_core.shapes.fitting import corner_near, fit_segment, thin_run
 from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
 
 ICP_ITERATIONS = 8
 CONVERGED = np.array([1e-5, 1e-5, 1e-2, 1e-2])  # a, b (rotation-scale), tx, ty in pixels
 SLIDE_WEIGHT = 0.05
-SAMPLES_PER_SEGMENT = 8
+SAMPLES_PER_SEGMENT = 6
 NEIGHBOURS = 24
 REFIT_SAMPLES = 6
-MAX_REFIT_SAMPLES = 48
 
 
 def identity() -> np.ndarray:
@@ -52,13 +51,10 @@ class EdgeField:
     def __init__(self, outline: Outline) -> None:
         pts = outline.points
         keep = ~outline.on_border
-        tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
-        norm = np.linalg.norm(tangent, axis=1, keepdims=True)
-        tangent = np.divide(tangent, norm, out=np.zeros_like(tangent), where=norm > 0)
         self.outline = pts
         self.index = np.nonzero(keep)[0]
         self.points = pts[keep]
-        self.normals = np.stack([tangent[keep, 1], -tangent[keep, 0]], axis=1)
+        self.normals = outline.normals[keep]
         self.tree = cKDTree(self.points) if len(self.points) >= 3 else None
         self.seg_ok = keep & np.roll(keep, -1)
         self.seg_b = np.roll(pts, -1, axis=0)
@@ -197,9 +193,7 @@ def refit_handles(ctrl: np.ndarray, field: EdgeField, tolerance: float, limit: f
         if not 3 <= count <= m // 2:
             continue
         run = field.outline[(anchor[i] + np.arange(count + 1)) % m]
-        if len(run) > MAX_REFIT_SAMPLES:
-            run = run[np.linspace(0, len(run) - 1, MAX_REFIT_SAMPLES).round().astype(np.int64)]
-        run = run.copy()
+        run = thin_run(run).copy()
         run[0], run[-1] = ctrl[i, POINT], ctrl[j, POINT]
         t_out, t_in = ctrl[i, RIGHT], -ctrl[j, LEFT]
         len_out, len_in = float(np.linalg.norm(t_out)), float(np.linalg.norm(t_in))
