@@ -38,11 +38,17 @@ class MaskSequence:
     def path(self, frame: int) -> Path:
         return frame_path(self.pattern, frame)
 
-    def _decode(self, path: Path) -> dict[str, np.ndarray]:
+    def _decode(self, path: Path) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+        """Object masks of one file and the file's image shape."""
         if path.suffix.lower() == ".exr":
             channels = read_mask_exr(path)
-            objects = {k: v for k, v in channels.items() if k != COMBINED}
-            return {k: v > 0 for k, v in objects.items()} or {self.default_object: channels[COMBINED] > 0}
+            combined = channels[COMBINED] > 0
+            objects = {k: v > 0 for k, v in channels.items() if k != COMBINED}
+            if objects:
+                return objects, combined.shape
+            # The chunk runner writes a frame where no object was found as a lone all-zero A: no object there,
+            # rather than an extra object named after the sequence.
+            return ({self.default_object: combined} if combined.any() else {}), combined.shape
         img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if img is None:
             raise FrameError("cannot decode mask image (not a PNG/TIFF/EXR OpenCV can read)", path=path)
@@ -50,14 +56,11 @@ class MaskSequence:
             img = img[..., -1]
         elif img.ndim == 3:
             img = img.max(axis=2)
-        return {self.default_object: img > 0}
+        return {self.default_object: img > 0}, img.shape
 
     def read(self, frame: int) -> dict[str, np.ndarray]:
         path = self.path(frame)
-        masks = self._decode(path)
-        for mask in masks.values():
-            if mask.shape != (self.height, self.width):
-                raise FrameError(
-                    f"mask is {mask.shape[1]}x{mask.shape[0]}, the sequence is {self.width}x{self.height}", path=path
-                )
+        masks, shape = self._decode(path)
+        if shape[:2] != (self.height, self.width):
+            raise FrameError(f"mask is {shape[1]}x{shape[0]}, the sequence is {self.width}x{self.height}", path=path)
         return masks

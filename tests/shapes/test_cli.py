@@ -185,3 +185,15 @@ def test_finalize_scales_exports_to_the_plate_when_masks_are_smaller(tmp_path: P
     qa = json.loads(job.qa_report.read_text())
     assert qa["exports_scaled_to_plate"] == [512, 288] and (qa["width"], qa["height"]) == (256, 144)
     assert doc.tolerance_px == pytest.approx(1.5)
+
+
+def test_exr_frames_without_objects_add_no_object(tmp_path: Path) -> None:
+    """The chunk runner writes a lone all-zero A where nothing was found; that is not an object of its own."""
+    for f in range(1, 7):
+        masks = {"hero": _hero(f)} if f <= 4 else {}
+        write_mask_exr(tmp_path / "m" / f"m.{f:04d}.exr", masks, shape=SIZE)
+    assert main(["shapes", str(tmp_path / "m" / "m.####.exr"), "--frames", "1-6", "--out", str(tmp_path / "o")]) == 0
+    doc = read_shapes_json(tmp_path / "o" / "roto.json")
+    assert doc.objects == ["hero"] and doc.shapes[0].last_frame == 4
+    qa = json.loads((tmp_path / "o" / "qa.json").read_text())
+    assert set(qa["objects"]) == {"hero"} and qa["objects"]["hero"]["frames_measured"] == 4
