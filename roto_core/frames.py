@@ -8,6 +8,7 @@ loads one frame at a time so a chunk of 4K frames never sits in memory whole.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import overload
@@ -26,6 +27,13 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """The IEC 61966-2-1 transfer curve, clamped to 0..1 (super-whites and negatives carry no roto signal)."""
     x = np.clip(linear, 0.0, 1.0).astype(np.float32, copy=False)
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1.0 / 2.4) - 0.055).astype(np.float32)
+
+
+@functools.cache
+def _half_to_srgb_table() -> np.ndarray:
+    """sRGB of every half-float bit pattern: a 65536-entry lookup replaces the power curve on whole plates."""
+    values = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+    return linear_to_srgb(np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0))
 
 
 def fit_size(width: int, height: int, max_size: int | None) -> tuple[int, int]:
@@ -64,13 +72,15 @@ def _read_exr(path: Path) -> np.ndarray:
         with OpenEXR.File(str(path), separate_channels=True) as exr:
             header = exr.header()
             display, data_window = header["displayWindow"], header["dataWindow"]
-            channels = {name: np.asarray(ch.pixels, dtype=np.float32) for name, ch in exr.channels().items()}
+            channels = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
     except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError on truncated or foreign files
         raise FrameError(f"unreadable or truncated EXR ({exc})", path=path) from None
     data = _pick_exr_rgb(channels, path)
+    if data.dtype != np.float16:
+        data = data.astype(np.float32)
     (dx0, dy0), (dx1, dy1) = display
     (ax0, ay0), _ = data_window
-    out = np.zeros((int(dy1 - dy0 + 1), int(dx1 - dx0 + 1), 3), np.float32)
+    out = np.zeros((int(dy1 - dy0 + 1), int(dx1 - dx0 + 1), 3), data.dtype)
     # Place the data window inside the display window; pixels outside the display are dropped.
     ox, oy = int(ax0 - dx0), int(ay0 - dy0)
     h, w = data.shape[:2]
@@ -79,6 +89,8 @@ def _read_exr(path: Path) -> np.ndarray:
     tx1, ty1 = min(out.shape[1], ox + w), min(out.shape[0], oy + h)
     if tx1 > tx0 and ty1 > ty0:
         out[ty0:ty1, tx0:tx1] = data[sy0 : sy0 + ty1 - ty0, sx0 : sx0 + tx1 - tx0]
+    if out.dtype == np.float16:
+        return _half_to_srgb_table()[out.view(np.uint16)]
     return linear_to_srgb(out)
 
 

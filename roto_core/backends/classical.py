@@ -144,10 +144,12 @@ class ClassicalBackend:
             prev_gray = gray
             yield i, {obj: t.mask.astype(np.float32) for obj, t in tracks.items()}
 
-    def _advance(self, track: _Track, back: np.ndarray, grid: np.ndarray, index: np.ndarray) -> None:
+    def _advance(self, track: _Track, back: np.ndarray, grid: np.ndarray, index_full: np.ndarray) -> None:
         if not track.shape.any():
             track.mask = track.shape
             return
+        roi = _region(track, back)
+        back, grid, index = back[roi], grid[(slice(None), *roi)], index_full[roi]
         map_x, map_y, off = _robust_maps(back, grid, track.mask)
         warped = cv2.remap(track.shape.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderValue=0.0)
         core = warped >= 0.5
@@ -172,7 +174,9 @@ class ClassicalBackend:
         shape[band] = decided
         shape = _clean(shape)
         visible = _clean(shape & ~unknown & ~(occluded & (colour < 0.5)) & (colour >= 0.3))
-        track.shape, track.mask = shape, visible
+        track.shape = np.zeros_like(track.shape)
+        track.mask = np.zeros_like(track.mask)
+        track.shape[roi], track.mask[roi] = shape, visible
         if visible.any():
             fg_where = cv2.erode(visible.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
             bg_where = outer & ~cv2.dilate(shape.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -183,6 +187,19 @@ class ClassicalBackend:
 
     def close(self) -> None:
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+
+def _region(track: _Track, back: np.ndarray) -> tuple[slice, slice]:
+    """The part of the frame an object can reach this frame: its box grown by the band and the local motion.
+
+    Working on this window instead of the whole frame is what makes the cost follow the objects, not the plate.
+    """
+    h, w = back.shape[:2]
+    x, y, bw, bh = cv2.boundingRect(track.shape.astype(np.uint8))
+    pad = 4 * track.band + 16
+    near = back[max(0, y - pad) : min(h, y + bh + pad), max(0, x - pad) : min(w, x + bw + pad)]
+    reach = 4 * track.band + 2 + int(np.ceil(np.abs(near).max(initial=0.0)))
+    return slice(max(0, y - reach), min(h, y + bh + reach)), slice(max(0, x - reach), min(w, x + bw + reach))
 
 
 def _band_width(mask: np.ndarray) -> int:
@@ -215,17 +232,17 @@ def _robust_maps(
     flow was overruled: inside the object they are what passes in front of it.
     """
     map_x, map_y = grid[1] + back[..., 0], grid[0] + back[..., 1]
-    h, w = visible.shape
+    h, w = visible.shape  # the whole previous frame: ``grid`` may be a window of it
     src_x = np.clip(np.round(map_x).astype(np.int32), 0, w - 1)
     src_y = np.clip(np.round(map_y).astype(np.int32), 0, h - 1)
     lands = cv2.erode(visible.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)[src_y, src_x]
     ys, xs = np.nonzero(lands)
-    none = np.zeros(visible.shape, bool)
+    none = np.zeros(map_x.shape, bool)
     if xs.size < _MIN_FIT_POINTS:
         return map_x, map_y, none
     step = max(1, xs.size // _FIT_SAMPLES)
     ys, xs = ys[::step], xs[::step]
-    cur = np.stack([xs, ys], axis=1).astype(np.float32)
+    cur = np.stack([grid[1][ys, xs], grid[0][ys, xs]], axis=1).astype(np.float32)
     prev = np.stack([map_x[ys, xs], map_y[ys, xs]], axis=1).astype(np.float32)
     cv2.setRNGSeed(0)
     model, _ = cv2.estimateAffinePartial2D(cur, prev, method=cv2.RANSAC, ransacReprojThreshold=1.0)
