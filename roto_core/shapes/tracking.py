@@ -19,8 +19,11 @@ from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
 ICP_ITERATIONS = 8
 CONVERGED = np.array([1e-5, 1e-5, 1e-2, 1e-2])  # a, b (rotation-scale), tx, ty in pixels
 SLIDE_WEIGHT = 0.05
+MOTION_PRIOR = 0.3
 SAMPLES_PER_SEGMENT = 6
 NEIGHBOURS = 24
+# The transform already brought a corner close; a tip further than this is another bump of a noisy mask edge.
+CORNER_SNAP_PX = 2.0
 REFIT_SAMPLES = 6
 
 
@@ -68,6 +71,8 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
     """Similarity transform that lays ``src`` samples onto the edge, starting from ``init``."""
     h, w = size
     params = _params(init)
+    prior = params[:2].copy()
+    radius = float(np.sqrt(np.mean(np.sum((src - src.mean(axis=0)) ** 2, axis=1))))
     assert field.tree is not None
     for _ in range(ICP_ITERATIONS):
         moved = src @ _similarity(params)[:, :2].T + params[2:]
@@ -87,8 +92,11 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         jy = np.stack([s[:, 1], s[:, 0], np.zeros(len(s)), np.ones(len(s))], axis=1)
         plane = n[:, :1] * jx + n[:, 1:] * jy
         plane_rhs = np.sum(n * q, axis=1)
-        rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy])
-        rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1]])
+        # Rotation and scale change only as much as the whole edge asks for: a prior toward the last step's
+        # motion keeps a noisy mask edge from twisting a small shape a few degrees every frame.
+        weight = MOTION_PRIOR * np.sqrt(len(s)) * radius
+        rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy, weight * np.eye(4)[:2]])
+        rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1], weight * prior])
         new = np.linalg.solve(rows.T @ rows, rows.T @ rhs)
         done = bool(np.all(np.abs(new - params) < CONVERGED))
         params = new
@@ -159,7 +167,7 @@ def snap(ctrl: np.ndarray, corners: np.ndarray, field: EdgeField, limit: float, 
             tip = corner_near(field.outline, int(field.index[j]))
             move = tip - ctrl[i, POINT]
             length = float(np.linalg.norm(move))
-            if deadband < length <= limit:
+            if deadband < length <= CORNER_SNAP_PX:
                 out[i, POINT] = ctrl[i, POINT] + move * (1.0 - deadband / length)
             elif length <= deadband:
                 out[i, POINT] = ctrl[i, POINT]
