@@ -1,10 +1,11 @@
 """Carry one shape's points from frame to frame: same points, same order, moved with the mask.
 
-Each step estimates the similarity transform (rotation, uniform scale, translation) that lays the previous
-shape onto the new edge — point-to-plane ICP, which is a linear least-squares problem for a similarity — applies
-it to every point and handle, then slides each point along its own normal onto the edge. Motion along the
-outline comes only from the global transform, so points do not boil along the contour; the normal snap absorbs
-deformation. Edge pixels on the image border are ignored: a shape leaving the frame keeps its form outside it.
+Each step estimates the transform that lays the previous shape onto the new edge — rotation, uniform scale and
+translation, plus a stretch held back by a prior — by point-to-plane ICP (linear least squares for this
+model), applies it to every point and handle, slides each point along its own normal onto the edge, and re-fits
+the handle lengths of segments that still miss it. Motion along the outline comes only from the global
+transform, so points do not boil along the contour; the normal snap absorbs deformation. Edge pixels on the
+image border are ignored: a shape leaving the frame keeps its form outside it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from roto_core.shapes.fitting import corner_near, fit_segment, thin_run
 from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
 
 ICP_ITERATIONS = 8
-CONVERGED = np.array([1e-5, 1e-5, 1e-2, 1e-2])  # a, b (rotation-scale), tx, ty in pixels
+CONVERGED = np.array([1e-5, 1e-5, 1e-5, 1e-5, 1e-2, 1e-2])  # a, b, c, d (linear part), tx, ty (pixels)
 SLIDE_WEIGHT = 0.05
 MOTION_PRIOR = 0.3
+STRETCH_PRIOR = 1.0
 SAMPLES_PER_SEGMENT = 6
 NEIGHBOURS = 24
 # The transform already brought a corner close; a tip further than this is another bump of a noisy mask edge.
@@ -39,13 +41,18 @@ def apply_transform(t: np.ndarray, ctrl: np.ndarray) -> np.ndarray:
     return out
 
 
-def _similarity(params: np.ndarray) -> np.ndarray:
-    a, b, tx, ty = params
-    return np.array([[a, -b, tx], [b, a, ty]])
+def _transform(params: np.ndarray) -> np.ndarray:
+    """(a, b, c, d, tx, ty) → 2×3 matrix: rotation-scale (a, b) plus a traceless stretch (c, d)."""
+    a, b, c, d, tx, ty = params
+    return np.array([[a + c, -b + d, tx], [b + d, a - c, ty]])
 
 
 def _params(t: np.ndarray) -> np.ndarray:
-    return np.array([t[0, 0], t[1, 0], t[0, 2], t[1, 2]])
+    a = 0.5 * (t[0, 0] + t[1, 1])
+    c = 0.5 * (t[0, 0] - t[1, 1])
+    b = 0.5 * (t[1, 0] - t[0, 1])
+    d = 0.5 * (t[1, 0] + t[0, 1])
+    return np.array([a, b, c, d, t[0, 2], t[1, 2]])
 
 
 class EdgeField:
@@ -68,14 +75,14 @@ class EdgeField:
 
 
 def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Similarity transform that lays ``src`` samples onto the edge, starting from ``init``."""
+    """Transform (similarity plus a small stretch) that lays ``src`` samples onto the edge, from ``init``."""
     h, w = size
     params = _params(init)
-    prior = params[:2].copy()
+    prior = params[:4].copy()
     radius = float(np.sqrt(np.mean(np.sum((src - src.mean(axis=0)) ** 2, axis=1))))
     assert field.tree is not None
     for _ in range(ICP_ITERATIONS):
-        moved = src @ _similarity(params)[:, :2].T + params[2:]
+        moved = src @ _transform(params)[:, :2].T + params[4:]
         inside = (moved[:, 0] > 1) & (moved[:, 1] > 1) & (moved[:, 0] < w - 1) & (moved[:, 1] < h - 1)
         if inside.sum() < 3:
             break
@@ -87,22 +94,23 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         s = src[inside][ok]
         q = field.points[idx[ok]]
         n = field.normals[idx[ok]]
-        # d(moved)/d(a, b, tx, ty) for x' = a x - b y + tx, y' = b x + a y + ty
-        jx = np.stack([s[:, 0], -s[:, 1], np.ones(len(s)), np.zeros(len(s))], axis=1)
-        jy = np.stack([s[:, 1], s[:, 0], np.zeros(len(s)), np.ones(len(s))], axis=1)
+        ones, zeros = np.ones(len(s)), np.zeros(len(s))
+        # d(moved)/d(a, b, c, d, tx, ty) for x' = (a + c) x + (d - b) y + tx, y' = (b + d) x + (a - c) y + ty
+        jx = np.stack([s[:, 0], -s[:, 1], s[:, 0], s[:, 1], ones, zeros], axis=1)
+        jy = np.stack([s[:, 1], s[:, 0], -s[:, 1], s[:, 0], zeros, ones], axis=1)
         plane = n[:, :1] * jx + n[:, 1:] * jy
         plane_rhs = np.sum(n * q, axis=1)
-        # Rotation and scale change only as much as the whole edge asks for: a prior toward the last step's
-        # motion keeps a noisy mask edge from twisting a small shape a few degrees every frame.
-        weight = MOTION_PRIOR * np.sqrt(len(s)) * radius
-        rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy, weight * np.eye(4)[:2]])
+        # Rotation, scale and stretch change only as much as the whole edge asks for: a prior toward the last
+        # step's motion keeps a noisy mask edge from twisting a small shape a few degrees every frame.
+        weight = np.sqrt(len(s)) * radius * np.array([MOTION_PRIOR, MOTION_PRIOR, STRETCH_PRIOR, STRETCH_PRIOR])
+        rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy, weight[:, None] * np.eye(6)[:4]])
         rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1], weight * prior])
         new = np.linalg.solve(rows.T @ rows, rows.T @ rhs)
         done = bool(np.all(np.abs(new - params) < CONVERGED))
         params = new
         if done:
             break
-    return _similarity(params)
+    return _transform(params)
 
 
 def point_normals(ctrl: np.ndarray) -> np.ndarray:

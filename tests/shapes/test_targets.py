@@ -150,8 +150,8 @@ def test_qa_notices_a_shape_that_drifts_off_the_mask() -> None:
     assert bad["keys_per_100_frames"] == 100.0
 
 
-def test_a_deforming_object_is_followed_by_refitting_handles() -> None:
-    """No target in the issue, but the case the handle refit exists for: a squashing ellipse growing a bump."""
+def test_a_deforming_object_is_followed_by_stretch_and_handle_refit() -> None:
+    """Not one of the issue's cases, but held to its IoU targets: a squashing ellipse that grows a bump."""
 
     class Deforming:
         def mask(self, f: int, size: tuple[int, int]) -> np.ndarray:
@@ -167,5 +167,5 @@ def test_a_deforming_object_is_followed_by_refitting_handles() -> None:
     source = InMemoryMasks(masks, SIZE[1], SIZE[0])
     doc = trace_shapes(source, ShapeSettings())
     summary = measure(doc, source.read, 64)["summary"]
-    assert summary["shape_iou_median"] >= 0.96 and summary["shape_iou_min"] >= 0.93, summary
+    assert summary["shape_iou_median"] >= 0.98 and summary["shape_iou_min"] >= 0.95, summary
     assert summary["keys_per_100_frames"] <= 30
