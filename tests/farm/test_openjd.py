@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -122,3 +123,18 @@ def test_local_farm_finds_rotofarm_beside_this_python_or_says_what_to_set() -> N
     assert Path(resolve_executable("rotofarm")).name == "rotofarm"
     with pytest.raises(ConfigError, match="executable"):
         resolve_executable("/nowhere/rotofarm-missing")
+
+
+def test_aws_deadline_cloud_client_reads_the_bundle(tmp_path: Path) -> None:
+    """`deadline bundle info` (AWS Deadline Cloud's client, offline) parses the template and the values."""
+    plan = plan_submission(shotlist(1), "demo", farm_config(tmp_path), PIPELINE)
+    (bundle,) = write_bundles(plan, tmp_path / "bundles", "rotofarm")
+    info = subprocess.run(
+        [str(Path(sys.executable).parent / "deadline"), "bundle", "info", str(bundle)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path / "home")},
+    )
+    assert info.returncode == 0, info.stderr[-2000:]
+    shown = json.loads(info.stdout)
+    assert shown["steps"] == ["Roto", "Finalize", "Publish"]
+    values = {p["name"]: p["_display_value"] for p in shown["parameters"]}
+    assert values["Manifest"] == plan.shots[0].manifest_path and values["Frames"] == "1001-1100"
