@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import overload
 
@@ -216,8 +217,10 @@ class FrameSource(Sequence[np.ndarray]):
     """Frames ``first..last`` of a plate, read on access (index 0 is ``first``) at the working resolution.
 
     Checks up front that every file exists so a chunk fails before any work with the first missing file named.
-    Only the most recently read frame is kept. ``movie_first_frame`` is the frame number of a movie's first
-    picture (a shot's ``first_frame``), so frame numbers mean the same for movies as for sequences.
+    Only the most recently read frame is kept; with ``prefetch`` the next one is decoded on a background thread
+    meanwhile (EXR and PyAV decoding release the GIL), so decoding overlaps the model's work.
+    ``movie_first_frame`` is the frame number of a movie's first picture (a shot's ``first_frame``), so frame
+    numbers mean the same for movies as for sequences.
     """
 
     def __init__(
@@ -228,6 +231,7 @@ class FrameSource(Sequence[np.ndarray]):
         *,
         max_size: int | None = None,
         movie_first_frame: int | None = None,
+        prefetch: bool = False,
     ) -> None:
         if last < first:
             raise FrameError(f"empty frame range {first}-{last}", path=pattern)
@@ -241,6 +245,9 @@ class FrameSource(Sequence[np.ndarray]):
         self.plate_size: tuple[int, int] = probe_size(self.pattern, first)
         self.size: tuple[int, int] = fit_size(*self.plate_size, max_size)
         self._cached: tuple[int, np.ndarray] | None = None
+        # One loader thread does every decode, so a movie's decoder is never used from two threads at once.
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames") if prefetch else None
+        self._ahead: tuple[int, Future[np.ndarray]] | None = None
 
     @property
     def frames(self) -> range:
@@ -260,6 +267,19 @@ class FrameSource(Sequence[np.ndarray]):
             raise FrameError(f"frame {frame} is outside {self.first}-{self.last}", path=self.pattern)
         if self._cached is not None and self._cached[0] == frame:
             return self._cached[1]
+        if self._loader is None:
+            img = self._load(frame)
+        else:
+            ahead = self._ahead
+            future = ahead[1] if ahead is not None and ahead[0] == frame else self._loader.submit(self._load, frame)
+            self._ahead = None
+            img = future.result()
+            if frame < self.last:
+                self._ahead = (frame + 1, self._loader.submit(self._load, frame + 1))
+        self._cached = (frame, img)
+        return img
+
+    def _load(self, frame: int) -> np.ndarray:
         if self._movie is not None:
             img = self._movie.read(frame - self._movie_first)
         else:
@@ -271,9 +291,7 @@ class FrameSource(Sequence[np.ndarray]):
             )
         if self.size != self.plate_size:
             img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
-        img = np.ascontiguousarray(img, dtype=np.float32)
-        self._cached = (frame, img)
-        return img
+        return np.ascontiguousarray(img, dtype=np.float32)
 
     @overload
     def __getitem__(self, index: int) -> np.ndarray: ...
@@ -291,6 +309,10 @@ class FrameSource(Sequence[np.ndarray]):
         return self.read(self.first + index)
 
     def close(self) -> None:
+        if self._loader is not None:
+            self._loader.shutdown(wait=True, cancel_futures=True)
+            self._loader = None
+            self._ahead = None
         if self._movie is not None:
             self._movie.close()
         self._cached = None

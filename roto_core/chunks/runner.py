@@ -12,6 +12,7 @@ import resource
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,7 +167,7 @@ def run_chunk(
             seeds_info.setdefault(obj, f"state {state_dir.parent.name}")
 
     t = timer.add("setup", t_start)
-    source = FrameSource(shot.plate, start, last, max_size=limit, movie_first_frame=shot.first_frame)
+    source = FrameSource(shot.plate, start, last, max_size=limit, movie_first_frame=shot.first_frame, prefetch=True)
     plate_w, plate_h = source.plate_size
     work_w, work_h = source.size
     sx, sy = work_w / plate_w, work_h / plate_h
@@ -202,41 +203,46 @@ def run_chunk(
     zero = np.zeros((plate_h, plate_w), np.float32)
     done = 0
     t = timer.add("setup", t)
-    for index, masks in models.backend.propagate(source, seeds):
-        t = timer.add("propagate", t)
-        frame = start + index
-        recent.append((frame, {o: np.asarray(m, np.float32) for o, m in masks.items()}))
-        if frame < first:
-            continue
-        full: dict[str, np.ndarray] = {}
-        for obj in objects:
-            m = masks.get(obj)
-            if m is None:
-                full[obj] = zero
-                continue
-            up = (
-                m
-                if (work_w, work_h) == (plate_w, plate_h)
-                else cv2.resize(m, (plate_w, plate_h), interpolation=cv2.INTER_LINEAR)
-            )
-            full[obj] = np.clip(up, 0.0, 1.0)
-            if (up >= 0.5).any():
-                found.add(obj)
-                written[obj].append(str(job.mask_path(frame).relative_to(job.root)))
-        t = timer.add("upscale", t)
-        write_mask_exr(job.mask_path(frame), full, shape=(plate_h, plate_w))
-        t = timer.add("write", t)
-        if plate_source is not None:
-            plate = plate_source.read(frame)
-            matter = models.matter()
-            mattes = {o: matter.matte(plate, m) if (m >= 0.5).any() else m for o, m in full.items()}
-            write_mask_exr(job.matte_path(frame), mattes, shape=(plate_h, plate_w))
-            t = timer.add("matting", t)
-        done += 1
-        if progress is not None:
-            progress(done, len(frames))
-        t = time.perf_counter()
-    source.close()
+    # Masks are compressed and written on a second thread while the backend works on the next frame; at most
+    # two frames wait, so memory stays bounded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-writer") as writer:
+        pending: deque[Future] = deque()
+        try:
+            for index, masks in models.backend.propagate(source, seeds):
+                t = timer.add("propagate", t)
+                frame = start + index
+                recent.append((frame, {o: np.asarray(m, np.float32) for o, m in masks.items()}))
+                if frame < first:
+                    continue
+                full = _plate_masks(masks, objects, (plate_w, plate_h), zero)
+                for obj, m in full.items():
+                    if m is not zero and (m >= 0.5).any():
+                        found.add(obj)
+                        written[obj].append(str(job.mask_path(frame).relative_to(job.root)))
+                t = timer.add("upscale", t)
+                pending.append(writer.submit(write_mask_exr, job.mask_path(frame), full, shape=(plate_h, plate_w)))
+                if plate_source is not None:
+                    plate = plate_source.read(frame)
+                    matter = models.matter()
+                    mattes = {o: matter.matte(plate, m) if (m >= 0.5).any() else m for o, m in full.items()}
+                    pending.append(
+                        writer.submit(write_mask_exr, job.matte_path(frame), mattes, shape=(plate_h, plate_w))
+                    )
+                    t = timer.add("matting", t)
+                while len(pending) > 2:
+                    pending.popleft().result()
+                t = timer.add("write", t)
+                done += 1
+                if progress is not None:
+                    progress(done, len(frames))
+                t = time.perf_counter()
+            while pending:
+                pending.popleft().result()
+            t = timer.add("write", t)
+        finally:
+            source.close()
+            if plate_source is not None:
+                plate_source.close()
 
     for obj in objects:
         if obj not in found:
@@ -263,6 +269,22 @@ def run_chunk(
     )
     result.save(job.chunk_report(first, last))
     return result
+
+
+def _plate_masks(
+    masks: ObjectMasks, objects: list[str], plate_size: tuple[int, int], zero: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every object's mask at plate resolution (linear upscaling keeps a soft, sub-pixel edge); absent → zero."""
+    full: dict[str, np.ndarray] = {}
+    for obj in objects:
+        m = masks.get(obj)
+        if m is None:
+            full[obj] = zero
+        elif (m.shape[1], m.shape[0]) == plate_size:
+            full[obj] = np.clip(m, 0.0, 1.0)
+        else:
+            full[obj] = np.clip(cv2.resize(m, plate_size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+    return full
 
 
 def _text_to_box(prompt: Prompt, frame: np.ndarray, models: Models, warnings: list[str]) -> Prompt | None:
