@@ -6,9 +6,12 @@ standalone Python API: ``/api/jobs``, ``/api/tasks``, ``/api/jobreports``, ``/ap
 ``/api/pools``, ``/api/groups``, ``/api/limitgroups``.
 
 Retries: connection failures and 5xx answers are retried a bounded number of times with exponential backoff; a 4xx
-is the caller's mistake and is never retried. Every failure is a :class:`DeadlineError` that names the URL and
-what to check. The password is only ever handed to ``requests`` for basic auth: it is not logged, not in ``repr``
-and not in any error text.
+is the caller's mistake and is never retried. A POST (a submission) whose connection broke after it was sent is not
+resent either, since the service may have created the job: the error says so (:class:`DeadlineUncertain`), and the
+submitter looks for such a job by its rotofarm id before rolling back.
+
+Every failure is a :class:`DeadlineError` that names the URL and what to check. The password is only ever handed to
+``requests`` for basic auth: it is not logged, not in ``repr`` and not in any error text.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from roto_core.errors import RotofarmError
 
@@ -48,6 +52,10 @@ class DeadlineUnreachable(DeadlineError):
     """No HTTP answer at all: wrong host/port, service down, TLS refused, or timeouts."""
 
 
+class DeadlineUncertain(DeadlineUnreachable):
+    """The connection broke after a non-idempotent request was sent: it may or may not have taken effect."""
+
+
 class DeadlineAuthError(DeadlineError):
     """401/403: the service wants (other) credentials."""
 
@@ -73,6 +81,24 @@ class JobRequest:
         if id_only:
             out["IdOnly"] = True
         return out
+
+
+def _never_sent(exc: Exception) -> bool:
+    """True when no byte of the request can have reached the service (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, NewConnectionError):
+            return True
+        stack.extend(a for a in (*getattr(item, "args", ()), getattr(item, "reason", None), item.__cause__,
+                                 item.__context__) if isinstance(a, BaseException))
+    return False
 
 
 def _csv(values: str | Iterable[str]) -> str:
@@ -135,6 +161,13 @@ class DeadlineClient:
                     hint="check the certificate, or point deadline.ca_bundle at the studio CA bundle",
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if method == "POST" and not _never_sent(exc):
+                    raise DeadlineUncertain(
+                        f"the connection broke after the request was sent ({type(exc).__name__}); not resent, "
+                        "since the service may have acted on it",
+                        url=shown,
+                        hint="check Monitor for the job before submitting again",
+                    ) from None
                 if attempt < self.retries:
                     self._sleep(attempt, method, shown, type(exc).__name__)
                     attempt += 1

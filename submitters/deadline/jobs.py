@@ -176,14 +176,31 @@ def submit_plan(
             if progress is not None:
                 progress(1)
     except DeadlineError as exc:
+        found, note = _created_unknowingly(client, plan, submitted)
+        submitted += found
         left = _rollback(client, submitted)
-        note = f"batch rolled back: deleted {len(submitted) - len(left)} of {len(submitted)} submitted jobs"
+        note = f"batch rolled back: deleted {len(submitted) - len(left)} of {len(submitted)} submitted jobs{note}"
         if left:
             note += f"; could not delete {', '.join(left)} (delete them in Monitor)"
         exc.message = f"{exc.message}; {note}"
         exc.args = (exc.format(),)
         raise
     return SubmitResult(job_ids=ids)
+
+
+def _created_unknowingly(client: DeadlineClient, plan: JobPlan, known: list[str]) -> tuple[list[str], str]:
+    """Jobs of this batch the service created without our hearing of it (an answer lost on the way back), found
+    by the rotofarm job id each JobInfo carries."""
+    ours = {shot.job_id for shot in plan.shots}
+    try:
+        jobs = client.get_jobs()
+    except DeadlineError:
+        return [], " (could not list the queue to look for jobs whose answer was lost)"
+    found = [
+        j["_id"] for j in jobs
+        if j.get("_id") not in known and (j.get("Props", {}).get("ExDic") or {}).get("rotofarm_job_id") in ours
+    ]
+    return found, ""
 
 
 def _rollback(client: DeadlineClient, job_ids: list[str]) -> list[str]:

@@ -83,6 +83,7 @@ class Injection:
     method: str | None
     path: str | None
     skip: int = 0
+    lost_answer: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
@@ -165,10 +166,13 @@ class FakeDeadline:
         with self._lock:
             self._injections.append(Injection(count, status, method, path, after))
 
-    def drop_next(self, count: int = 1, method: str | None = None, path: str | None = None) -> None:
-        """The next ``count`` matching requests get their connection closed with no answer."""
+    def drop_next(
+        self, count: int = 1, method: str | None = None, path: str | None = None, after_handling: bool = False
+    ) -> None:
+        """The next ``count`` matching requests get their connection closed with no answer; ``after_handling``:
+        the service acts on the request first (a job is created) and the answer is lost on the way back."""
         with self._lock:
-            self._injections.append(Injection(count, None, method, path))
+            self._injections.append(Injection(count, None, method, path, lost_answer=after_handling))
 
     def _take_injection(self, method: str, path: str) -> Injection | None:
         with self._lock:
@@ -723,6 +727,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.log.append(record)
         injection = self.fake._take_injection(self.command, parsed.path)
         if injection is not None and injection.status is None:
+            if injection.lost_answer and self._authorised():
+                record.status = self.fake.handle(self.command, parsed.path, query, body)[0]
             self.close_connection = True
             self.connection.close()
             return

@@ -9,7 +9,13 @@ import pytest
 
 from roto_core.contracts import JobManifest
 from roto_core.errors import ConfigError
-from submitters.deadline.client import DeadlineClient, DeadlineRequestError, DeadlineServerError
+from submitters.deadline.client import (
+    DeadlineClient,
+    DeadlineRequestError,
+    DeadlineServerError,
+    DeadlineUncertain,
+    DeadlineUnreachable,
+)
 from submitters.deadline.jobs import job_requests, submit_plan, write_dry_run
 from submitters.farm_config import JobSettings
 from submitters.plan import plan_submission, record_submission
@@ -109,3 +115,24 @@ def test_server_errors_are_retried_then_rolled_back(plan_and_config, client: Dea
     deadline.fail_next(50, 500, method="POST")
     with pytest.raises(DeadlineServerError, match="rolled back: deleted 0 of 0"):
         submit_plan(client, plan, config)
+
+
+def test_a_submission_whose_answer_is_lost_is_not_resent_and_is_rolled_back(
+    plan_and_config, client: DeadlineClient, deadline: FakeDeadline
+) -> None:
+    plan, config = plan_and_config
+    deadline.drop_next(1, method="POST", path="/api/jobs", after_handling=True)
+    with pytest.raises(DeadlineUncertain, match="not resent") as err:
+        submit_plan(client, plan, config)
+    assert len(deadline.requests_to("POST", "/api/jobs")) == 1  # the service made the job; we never heard
+    assert "deleted 1 of 1 submitted jobs" in str(err.value)
+    assert deadline.jobs == {}
+
+
+def test_a_refused_connection_is_retried_for_submissions_too(plan_and_config, deadline: FakeDeadline) -> None:
+    plan, config = plan_and_config
+    url = deadline.url
+    deadline.stop()
+    client = DeadlineClient(url, user=deadline.user, password=deadline.password, retries=1, backoff_s=0.01)
+    with pytest.raises(DeadlineUnreachable, match="after 2 attempts"):
+        client.submit_job(job_requests(plan, plan.shots[0], config)[0])
