@@ -139,26 +139,24 @@ def plan_submission(
     submitted_at: datetime | None = None,
     tracker_root: str | None = None,
     comment: str | None = None,
-    write_manifests: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> JobPlan:
-    """Plan every shot of ``shots`` and (by default) write each manifest atomically into its job folder."""
+    """Plan every shot of ``shots`` and write each manifest atomically into its job folder."""
     when = submitted_at or datetime.now(UTC)
     base = pipeline or load_config(PipelineSettings, "pipeline.yaml")
     if config.chunk_size is not None:
         base = base.model_copy(update={"chunk_size": config.chunk_size})
     cut = Path(shots.source).stem or "cut"
-    batch = config.batch_name.format(cut=cut, submitted=when)
+    batch = config.batch_name.format(cut=cut, submitted=when.astimezone())  # the coordinator's clock
     planned: list[ShotPlan] = []
     for shot in shots.shots:
         manifest = _manifest(shot, project, config, base, when, tracker_root, comment)
         folder = JobFolder.for_job(config.jobs_root_path, project, shot.name, manifest.job_id)
-        if write_manifests:
-            write_unsynced(folder.manifest, manifest.to_json() + "\n")
+        write_unsynced(folder.manifest, manifest.to_json() + "\n")
         planned.append(_shot_plan(shot, manifest, folder, config, base))
         if progress is not None:
             progress(1)
-    if write_manifests and planned:
+    if planned:
         os.sync()
     return JobPlan(
         batch_name=batch,

@@ -20,7 +20,7 @@ WHEN = datetime(2026, 11, 21, 18, 30, tzinfo=UTC)
 def test_plan_writes_each_manifest_to_its_job_folder(tmp_path: Path) -> None:
     config = farm_config(tmp_path)
     plan = plan_submission(shotlist(2), "demo", config, PIPELINE, submitted_at=WHEN)
-    assert plan.batch_name == "reel1_v003 2026-11-21 18:30"
+    assert plan.batch_name == f"reel1_v003 {WHEN.astimezone():%Y-%m-%d %H:%M}"  # in the submitter's time zone
     assert [s.shot for s in plan.shots] == ["sh010", "sh020"]
     for s in plan.shots:
         folder = JobFolder.for_job(tmp_path / "jobs", "demo", s.shot, s.job_id)
