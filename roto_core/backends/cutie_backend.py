@@ -1,7 +1,9 @@
 """Cutie (PyPI ``rf-cutie``) as a propagation backend: key masks in, tracked masks out.
 
-Cutie only propagates; it cannot turn a click or a box into a mask, so its key masks come from SAM 2 or the
-classical backend (the pipeline chooses) and ``key_mask`` here accepts only mask prompts. Its network is built
+Cutie only propagates; it cannot turn a click or a box into a mask. Mask prompts are read as they are; clicks and
+boxes go to a key-mask backend: the settings' ``key_model`` (SAM 2), built on the first such prompt so chunks
+seeded from the previous chunk's state never load it, or whichever backend the caller hands in (e.g. the
+classical one). Its network is built
 with the ResNet backbones untrained: Cutie's constructor would otherwise fetch ImageNet weights from the internet,
 and those are overwritten by the checkpoint anyway. Its Hydra config is composed with sam2's global Hydra state
 set aside (roto_core.backends._models_hydra).
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from roto_core.backends._models_hydra import config_module
 from roto_core.backends._models_masks import load_mask_prompt, seed_mask
 from roto_core.backends._models_torch import autocast, frame_tensor, release, resolve_device
-from roto_core.backends.base import Frame, Mask, ObjectMasks
+from roto_core.backends.base import Frame, Mask, ObjectMasks, SegmentationBackend
 from roto_core.backends.checkpoints import ResolvedModel, resolve_model
 from roto_core.contracts import PipelineSettings, Prompt
 from roto_core.errors import ConfigError, ModelError
@@ -72,19 +74,34 @@ class CutieBackend:
 
     name = "cutie"
 
-    def __init__(self, network: Any, cfg: Any, device: torch.device, model_key: str) -> None:
+    def __init__(
+        self,
+        network: Any,
+        cfg: Any,
+        device: torch.device,
+        model_key: str,
+        make_keyer: Callable[[], SegmentationBackend] | None = None,
+    ) -> None:
         self._network = network
         self._cfg = cfg
         self.device = device
         self.model_key = model_key
+        self._make_keyer = make_keyer
+        self._keyer: SegmentationBackend | None = None
 
     @classmethod
     def from_settings(cls, settings: PipelineSettings, device: str) -> CutieBackend:
-        """The propagation model of ``settings`` (``cutie_base`` when none is named)."""
-        return cls.from_model(resolve_model(settings.propagation_model or DEFAULT_CUTIE_MODEL, "cutie"), device)
+        """The propagation model of ``settings`` (``cutie_base`` when none is named), with key masks from
+        ``settings.key_model`` (SAM 2)."""
+        from roto_core.backends.sam2_backend import Sam2Backend
+
+        model = resolve_model(settings.propagation_model or DEFAULT_CUTIE_MODEL, "cutie")
+        return cls.from_model(model, device, make_keyer=lambda: Sam2Backend.from_settings(settings, device))
 
     @classmethod
-    def from_model(cls, model: ResolvedModel, device: str) -> CutieBackend:
+    def from_model(
+        cls, model: ResolvedModel, device: str, make_keyer: Callable[[], SegmentationBackend] | None = None
+    ) -> CutieBackend:
         from cutie.inference.utils.args_utils import get_dataset_cfg
         from cutie.model.cutie import CUTIE
         from hydra import compose
@@ -116,16 +133,20 @@ class CutieBackend:
             _load_cutie_weights(network, model)
         network = network.to(torch_device).eval()
         log.info("cutie model %s (%s) on %s", model.key, variant, torch_device)
-        return cls(network, cfg, torch_device, model.key)
+        return cls(network, cfg, torch_device, model.key, make_keyer)
 
     def key_mask(self, frame: Frame, prompt: Prompt) -> Mask:
-        if prompt.kind != "mask":
-            raise ModelError(
-                f"Cutie cannot make a key mask from a {prompt.kind} prompt: key masks come from the key model "
-                "(SAM 2) or the classical backend",
-                where=f"prompt {prompt.object}@{prompt.frame}",
-            )
-        return load_mask_prompt(prompt, frame.shape[:2])
+        if prompt.kind == "mask":
+            return load_mask_prompt(prompt, frame.shape[:2])
+        if self._keyer is None:
+            if self._make_keyer is None:
+                raise ModelError(
+                    f"Cutie cannot make a key mask from a {prompt.kind} prompt and has no key-mask backend "
+                    "(SAM 2 or classical)",
+                    where=f"prompt {prompt.object}@{prompt.frame}",
+                )
+            self._keyer = self._make_keyer()
+        return self._keyer.key_mask(frame, prompt)
 
     def propagate(self, frames: Sequence[Frame], seeds: Mapping[int, ObjectMasks]) -> Iterator[tuple[int, ObjectMasks]]:
         from cutie.inference.inference_core import InferenceCore
@@ -166,6 +187,9 @@ class CutieBackend:
             yield i, {obj: (labels == tmp_of[oid]).astype(np.float32) for obj, oid in ids.items()}
 
     def close(self) -> None:
+        if self._keyer is not None:
+            self._keyer.close()
+            self._keyer = None
         self._network = None
         release(self.device)
 

@@ -89,15 +89,46 @@ def test_runs_are_deterministic(cutie: CutieBackend):
         np.testing.assert_array_equal(m1["a"], m2["a"])
 
 
-def test_key_masks_come_only_from_mask_prompts(cutie: CutieBackend, tmp_path: Path):
+def test_mask_prompts_are_read_and_clicks_need_a_key_mask_backend(cutie: CutieBackend, tmp_path: Path):
     import cv2
 
     frame = textured_frames(1)[0]
-    with pytest.raises(ModelError, match="key masks come from the key model"):
+    with pytest.raises(ModelError, match="no key-mask backend"):
         cutie.key_mask(frame, Prompt(object="a", frame=0, box=(10, 10, 50, 50)))
     png = tmp_path / "a.png"
     cv2.imwrite(str(png), (square_mask(x=20) * 255).astype(np.uint8))
     np.testing.assert_array_equal(cutie.key_mask(frame, Prompt(object="a", frame=0, mask=str(png))), square_mask(x=20))
+
+
+def test_box_prompts_go_to_the_key_model_built_on_first_use(config_dir: Path):
+    tiny_sam2 = {
+        "family": "sam2",
+        "config": SAM2_TINY,
+        "checkpoint": "t.pt",
+        "random_weights": True,
+        "options": {"image_size": 256},
+    }
+    write_models_yaml(config_dir, {"c": SMALL, "tiny": tiny_sam2})
+    settings = PipelineSettings(backend="cutie", key_model="tiny", propagation_model="c")
+    backend = CutieBackend.from_settings(settings, "cpu")
+    assert backend._keyer is None
+    frame, prompt = textured_frames(1)[0], Prompt(object="a", frame=0, box=(20, 30, 60, 70))
+    torch.manual_seed(5)
+    mask = backend.key_mask(frame, prompt)
+    assert isinstance(backend._keyer, Sam2Backend) and backend._keyer.model_key == "tiny"
+    torch.manual_seed(5)
+    reference = Sam2Backend.from_settings(settings, "cpu")
+    np.testing.assert_array_equal(mask, reference.key_mask(frame, prompt))
+    backend.close()
+    assert backend._keyer is None
+
+
+def test_the_classical_backend_can_make_the_key_masks(cutie: CutieBackend):
+    from roto_core.backends.classical import ClassicalBackend
+
+    keyed = CutieBackend(cutie._network, cutie._cfg, cutie.device, cutie.model_key, make_keyer=ClassicalBackend)
+    frame, prompt = textured_frames(1)[0], Prompt(object="a", frame=0, box=(15, 25, 65, 75))
+    np.testing.assert_array_equal(keyed.key_mask(frame, prompt), ClassicalBackend().key_mask(frame, prompt))
 
 
 def test_pinned_checkpoint_loads_through_settings_next_to_sam2(cutie: CutieBackend, config_dir: Path, tmp_path: Path):
