@@ -181,6 +181,7 @@ class ShapeSettings(_Model):
     min_area_px: int = Field(64, ge=1)
     smoothing: float = Field(0.5, ge=0, le=1)
     fxs_frame_offset: int = 0
+    min_lifetime_frames: int = Field(3, ge=1)
 
 
 class PipelineSettings(_Model):

@@ -126,14 +126,18 @@ def _object_shapes(
     obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int]
 ) -> list[Shape]:
     blobs = {f: [Blob(r.centroid, r.area) for r in rs] for f, rs in regions.items()}
-    tracks = sorted(link(blobs), key=lambda t: (t.first, -regions[t.first][t.members[t.first]].area))
+    shortest = min(settings.min_lifetime_frames, len(regions))
+    tracks = sorted(
+        (t for t in link(blobs) if len(t.members) >= shortest),
+        key=lambda t: (t.first, -regions[t.first][t.members[t.first]].area),
+    )
     shapes: list[Shape] = []
     for number, track in enumerate(tracks, start=1):
         members = {f: regions[f][i] for f, i in track.members.items()}
         name = f"{shape_prefix(obj)}_{number}"
         shapes.append(_shape(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
         hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
-        hole_tracks = sorted(link(hole_blobs), key=lambda t: t.first)
+        hole_tracks = sorted((t for t in link(hole_blobs) if len(t.members) >= shortest), key=lambda t: t.first)
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}
             shapes.append(_shape(f"{name}_hole{hole_number}", obj, "subtract", outlines, settings, size))

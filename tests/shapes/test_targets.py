@@ -169,3 +169,21 @@ def test_a_deforming_object_is_followed_by_stretch_and_handle_refit() -> None:
     summary = measure(doc, source.read, 64)["summary"]
     assert summary["shape_iou_median"] >= 0.98 and summary["shape_iou_min"] >= 0.95, summary
     assert summary["keys_per_100_frames"] <= 30
+
+
+def test_flickering_components_shorter_than_the_minimum_lifetime_get_no_shape() -> None:
+    hero = syn.SyntheticObject(syn.ellipse(60, 40), lambda f: (150, 180, 0.0, 1.0))
+    masks = syn.sequence({"hero": hero}, range(1001, 1013), SIZE)
+    for f in (1004,):
+        masks[f]["hero"][20:40, 400:420] = True
+    for f in range(1006, 1011):
+        masks[f]["hero"][300:330, 380:420] = True
+    source = InMemoryMasks(masks, SIZE[1], SIZE[0])
+    kept = trace_shapes(source, ShapeSettings())
+    assert [(s.first_frame, s.last_frame) for s in kept.shapes] == [(1001, 1012), (1006, 1010)]
+    everything = trace_shapes(source, ShapeSettings(min_lifetime_frames=1))
+    assert sorted((s.first_frame, s.last_frame) for s in everything.shapes) == [
+        (1001, 1012),
+        (1004, 1004),
+        (1006, 1010),
+    ]
