@@ -120,8 +120,7 @@ class _ShotRun:
         )
         created = create_job_with_symbol_tables(job_template=template, job_parameter_values=params)
         steps = _ordered_steps(list(created.job.steps))
-        chunks = self.shot.roto.chunks()
-        total = len(chunks) + len(steps) - 1
+        total = sum(len(self._tasks(step)) for step in steps)
         report = self.reporter
         if report:
             report.shot_started(self.shot.shot, total)
@@ -140,45 +139,78 @@ class _ShotRun:
                 ),
             ) as session:
                 for step in steps:
-                    tasks: list[tuple[str, dict[str, ParameterValue]]] = (
-                        [(f"Roto {c.frames}", {"Frames": ParameterValue(type=ParameterValueType.CHUNK_INT,
-                                                                         value=c.frames)}) for c in chunks]
-                        if step.name == "Roto"
-                        else [(step.name, {})]
-                    )
-                    for label, task_params in tasks:
+                    done, failure = self._run_step(session, step, created.step_symbol_tables, log)
+                    ran += done
+                    if failure is not None:
+                        label, error = failure
                         if report:
-                            report.task_started(self.shot.shot, label)
-                        status = self._run_task(session, step, task_params, created.step_symbol_tables)
-                        ran += 1
-                        if status.state != ActionState.SUCCESS:
-                            error = log.last_error or status.fail_message or f"exit code {status.exit_code}"
-                            outcome = ShotOutcome(self.shot.shot, False, ran, time.monotonic() - started, label, error)
-                            if report:
-                                report.shot_finished(self.shot.shot, False, f"{label}: {error}")
-                            return outcome
-                        if report:
-                            report.task_done(self.shot.shot)
+                            report.shot_finished(self.shot.shot, False, f"{label}: {error}")
+                        return ShotOutcome(self.shot.shot, False, ran, time.monotonic() - started, label, error)
         finally:
             LOG.removeHandler(log)
         if report:
             report.shot_finished(self.shot.shot, True, "published")
         return ShotOutcome(self.shot.shot, True, ran, time.monotonic() - started)
 
-    def _run_task(
-        self, session: Session, step: Step, task_params: dict[str, ParameterValue], symtabs: dict[str, Any]
-    ) -> ActionStatus:
+    def _tasks(self, step: Step) -> list[tuple[str, dict[str, ParameterValue]]]:
+        """The plan's own chunks for the Roto step (the boundaries Deadline would make), one task otherwise."""
+        if step.name != "Roto":
+            return [(step.name, {})]
+        return [
+            (f"Roto {c.frames}", {"Frames": ParameterValue(type=ParameterValueType.CHUNK_INT, value=c.frames)})
+            for c in self.shot.roto.chunks()
+        ]
+
+    def _run_step(
+        self, session: Session, step: Step, symtabs: dict[str, Any], log: _SessionLog
+    ) -> tuple[int, tuple[str, str] | None]:
+        """Enter the step's environments, run its tasks in order, leave the environments (also after a failure).
+        Returns how many tasks ran and, for the first failure, (what failed, why)."""
+        entered: list[str] = []
+        ran = 0
+        try:
+            for env in step.stepEnvironments or []:
+                identifier = f"{step.name}/{env.name}"
+                entered.append(identifier)
+                status = self._wait(lambda env=env, identifier=identifier: session.enter_environment(
+                    environment=env, identifier=identifier, step_name=step.name,
+                    resolved_symtab=symtabs.get(step.name)))
+                if status.state != ActionState.SUCCESS:
+                    return ran, (f"{step.name} environment {env.name}", self._error(log))
+            for label, task_params in self._tasks(step):
+                if self.reporter:
+                    self.reporter.task_started(self.shot.shot, label)
+                status = self._run_task(session, step, task_params, symtabs)
+                ran += 1
+                if status.state != ActionState.SUCCESS:
+                    return ran, (label, self._error(log))
+                if self.reporter:
+                    self.reporter.task_done(self.shot.shot)
+            return ran, None
+        finally:
+            for identifier in reversed(entered):
+                self._wait(lambda identifier=identifier: session.exit_environment(
+                    identifier=identifier, keep_session_running=True, resolved_symtab=symtabs.get(step.name)))
+
+    def _error(self, log: _SessionLog) -> str:
+        status = self._status
+        assert status is not None
+        return log.last_error or status.fail_message or f"exit code {status.exit_code}"
+
+    def _wait(self, start: Callable[[], object]) -> ActionStatus:
         self._done.clear()
         self._status = None
-        session.run_task(
-            step_script=step.script,
-            task_parameter_values=task_params,
-            step_name=step.name,
-            resolved_symtab=symtabs.get(step.name),
-        )
+        start()
         self._done.wait()
         assert self._status is not None
         return self._status
+
+    def _run_task(
+        self, session: Session, step: Step, task_params: dict[str, ParameterValue], symtabs: dict[str, Any]
+    ) -> ActionStatus:
+        return self._wait(lambda: session.run_task(
+            step_script=step.script, task_parameter_values=task_params, step_name=step.name,
+            resolved_symtab=symtabs.get(step.name)))
 
 
 def resolve_executable(name: str) -> str:

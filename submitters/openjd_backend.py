@@ -1,10 +1,15 @@
 """A JobPlan as Open Job Description: one job template for every shot, and per-shot parameter values.
 
 The template (``jobtemplate-2023-09`` with ``TASK_CHUNKING``) has three steps: ``Roto`` (one task per contiguous
-chunk of frames, ``rotofarm run-chunk``), ``Finalize`` after it and ``Publish`` after that. A shot is one job
-(its manifest, frames, chunk size as job parameters), which is what AWS Deadline Cloud takes as a job bundle:
-``DIR/<shot>/template.yaml`` + ``parameter_values.yaml``. The same template runs here through openjd-sessions
-(:mod:`submitters.local_farm`).
+chunk of frames), ``Finalize`` after it and ``Publish`` after that. A shot is one job (its manifest, frames, chunk
+size as job parameters), which is what AWS Deadline Cloud takes as a job bundle: ``DIR/<shot>/template.yaml`` +
+``parameter_values.yaml``. The same template runs here through openjd-sessions (:mod:`submitters.local_farm`).
+
+The Roto step's environment starts one ``rotofarm worker`` per session and keeps it, with its models loaded,
+across the chunks that session runs: entering starts it on a named pipe, each task writes its range ``A-B`` to the
+pipe and follows the worker's output to ``DONE A-B`` (or ``FAILED A-B: why``, which fails the task with that
+reason), relaying ``Progress: NN%`` also as ``openjd_progress``; leaving closes the pipe and waits for the worker.
+The scripts are POSIX shell (Linux and macOS workers).
 """
 
 from __future__ import annotations
@@ -20,8 +25,67 @@ from submitters.plan import JobPlan, ShotPlan
 EXTENSIONS = ["TASK_CHUNKING"]
 
 
+WORKER_DIR = "{{Session.WorkingDirectory}}/rotofarm-worker"
+
+START_WORKER = """set -eu
+d="@DIR@"
+mkdir -p "$d"
+rm -f "$d/in"
+mkfifo "$d/in"
+: > "$d/out"
+# A writer that never writes holds the pipe open, so the worker sees no end of input between tasks.
+nohup sleep 2147483647 > "$d/in" 2>/dev/null &
+echo $! > "$d/holder.pid"
+nohup "{{Param.Rotofarm}}" worker "{{Param.Manifest}}" --device "{{Param.Device}}" < "$d/in" > "$d/out" 2>&1 &
+echo $! > "$d/worker.pid"
+echo "rotofarm worker started (pid $(cat "$d/worker.pid"))"
+""".replace("@DIR@", WORKER_DIR)
+
+STOP_WORKER = """d="@DIR@"
+kill "$(cat "$d/holder.pid")" 2>/dev/null || true
+pid="$(cat "$d/worker.pid")"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ] && [ $i -lt 600 ]; do
+  sleep 0.1; i=$((i + 1))
+done
+kill "$pid" 2>/dev/null || true
+echo "rotofarm worker stopped"
+""".replace("@DIR@", WORKER_DIR)
+
+RUN_CHUNK = """set -u
+d="@DIR@"
+range="{{Task.Param.Frames}}"
+case "$range" in *-*) ;; *) range="$range-$range" ;; esac
+pid="$(cat "$d/worker.pid")"
+seen=$(wc -l < "$d/out")
+echo "$range" > "$d/in"
+while :; do
+  total=$(wc -l < "$d/out")
+  if [ "$total" -gt "$seen" ]; then
+    seen=$((seen + 1))
+    line=$(sed -n "${seen}p" "$d/out")
+    echo "$line"
+    case "$line" in
+      "Progress: "*) pct=${line#Progress: }; echo "openjd_progress: ${pct%%%*}" ;;
+      "DONE $range") exit 0 ;;
+      "FAILED $range: "*) echo "error: ${line#FAILED $range: }"; exit 1 ;;
+    esac
+  elif ! kill -0 "$pid" 2>/dev/null; then
+    echo "error: the rotofarm worker exited before finishing $range; its output is in $d/out"
+    exit 1
+  else
+    sleep 0.05
+  fi
+done
+""".replace("@DIR@", WORKER_DIR)
+
+
 def _run(*args: str) -> dict[str, Any]:
     return {"actions": {"onRun": {"command": "{{Param.Rotofarm}}", "args": list(args)}}}
+
+
+def _shell(name: str, text: str) -> dict[str, Any]:
+    return {"name": name, "type": "TEXT", "data": text}
 
 
 def job_template(create_folders: bool = False) -> dict[str, Any]:
@@ -56,8 +120,23 @@ def job_template(create_folders: bool = False) -> dict[str, Any]:
                         }
                     ]
                 },
-                "script": _run("run-chunk", "{{Param.Manifest}}", "--frames", "{{Task.Param.Frames}}",
-                               "--device", "{{Param.Device}}"),
+                "stepEnvironments": [
+                    {
+                        "name": "RotofarmWorker",
+                        "description": "One rotofarm worker per session keeps the models loaded across chunks.",
+                        "script": {
+                            "actions": {
+                                "onEnter": {"command": "sh", "args": ["{{Env.File.Start}}"]},
+                                "onExit": {"command": "sh", "args": ["{{Env.File.Stop}}"]},
+                            },
+                            "embeddedFiles": [_shell("Start", START_WORKER), _shell("Stop", STOP_WORKER)],
+                        },
+                    }
+                ],
+                "script": {
+                    "actions": {"onRun": {"command": "sh", "args": ["{{Task.File.Chunk}}"]}},
+                    "embeddedFiles": [_shell("Chunk", RUN_CHUNK)],
+                },
             },
             {
                 "name": "Finalize",

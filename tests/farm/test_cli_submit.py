@@ -112,10 +112,14 @@ def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path,
     script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(
         """
         import sys
-        if "sq010_sh020" in " ".join(sys.argv):
-            print("error: plate missing", file=sys.stderr)
-            sys.exit(2)
-        print("Progress: 100%")
+        if sys.argv[1] == "worker":
+            for line in sys.stdin:
+                rng = line.strip()
+                if "sq010_sh020" in sys.argv[2]:
+                    print(f"FAILED {rng}: plate missing", flush=True)
+                else:
+                    print("Progress: 100%", flush=True)
+                    print(f"DONE {rng}", flush=True)
         """
     ))
     script.chmod(0o755)

@@ -22,23 +22,39 @@ OPENJD = Path(sys.executable).parent / "openjd"
 
 
 def _recorder(tmp_path: Path, fail_on: str = "") -> Path:
+    """Stands in for rotofarm: records each call (and each range a worker is given), speaks the worker protocol."""
     script = tmp_path / "rotofarm"
     script.write_text(
         f"#!{sys.executable}\n"
         + textwrap.dedent(
             f"""
-            import json, sys
-            with open({str(tmp_path / "calls.jsonl")!r}, "a") as fh:
-                fh.write(json.dumps(sys.argv[1:]) + "\\n")
+            import json, os, sys
+            def record(call):
+                with open({str(tmp_path / "calls.jsonl")!r}, "a") as fh:
+                    fh.write(json.dumps(call) + "\\n")
+            record(sys.argv[1:] + ["pid=" + str(os.getpid())])
+            if sys.argv[1] == "worker":
+                for line in sys.stdin:
+                    rng = line.strip()
+                    if not rng:
+                        break
+                    record(["chunk", sys.argv[2], rng, "pid=" + str(os.getpid())])
+                    print("Progress: 50%", flush=True)
+                    if {fail_on!r} and {fail_on!r} == rng:
+                        print(f"FAILED {{rng}}: /plates/x.1030.exr: frame 1030: missing", flush=True)
+                    else:
+                        print(f"DONE {{rng}}", flush=True)
+                sys.exit(0)
             print("Progress: 100%", flush=True)
-            if {fail_on!r} and {fail_on!r} in " ".join(sys.argv[1:]):
-                print("error: /plates/x.1030.exr: frame 1030: missing", file=sys.stderr, flush=True)
-                sys.exit(2)
             """
         )
     )
     script.chmod(0o755)
     return script
+
+
+def _calls(tmp_path: Path) -> list[list[str]]:
+    return [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
 
 
 def test_bundle_passes_openjd_check_and_carries_the_shot(tmp_path: Path) -> None:
@@ -68,9 +84,13 @@ def test_openjd_cli_runs_the_bundle_with_its_values(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
-    assert calls[0][:2] == ["run-chunk", plan.shots[0].manifest_path]
+    calls = _calls(tmp_path)
+    assert calls[0][:4] == ["worker", plan.shots[0].manifest_path, "--device", "auto"]
+    chunks = [c for c in calls if c[0] == "chunk"]
+    assert [c[2] for c in chunks] == ["1001-1025", "1026-1050", "1051-1075", "1076-1100"]
+    assert len({c[-1] for c in chunks}) == 1 and chunks[0][-1] == calls[0][-1]  # one worker process for all
     assert [c[0] for c in calls[-2:]] == ["finalize", "publish"]
+    assert "openjd_progress: 50" in run.stdout
 
 
 class _Recorded:
@@ -99,13 +119,14 @@ def test_local_farm_runs_chunks_in_order_then_finalize_then_publish(tmp_path: Pa
     reporter = _Recorded()
     outcomes = run_plan_locally(plan, rotofarm=str(script), max_parallel_shots=2, reporter=reporter)
     assert [o.ok for o in outcomes] == [True, True] and [o.tasks_run for o in outcomes] == [6, 6]
-    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    calls = _calls(tmp_path)
     for shot in plan.shots:
         mine = [c for c in calls if shot.manifest_path in c]
-        assert [c[0] for c in mine] == ["run-chunk"] * 4 + ["finalize", "publish"]
-        assert [c[3] for c in mine[:4]] == ["1001-1025", "1026-1050", "1051-1075", "1076-1100"]
-        assert mine[0][-2:] == ["--device", "cpu"]
-    assert ("pct", "sh010", 100.0) in reporter.events
+        assert [c[0] for c in mine] == ["worker"] + ["chunk"] * 4 + ["finalize", "publish"]
+        assert [c[2] for c in mine[1:5]] == ["1001-1025", "1026-1050", "1051-1075", "1076-1100"]
+        assert mine[0][2:4] == ["--device", "cpu"]
+        assert {c[-1] for c in mine[:5]} == {mine[0][-1]}  # the chunks ran in the worker the step started
+    assert ("pct", "sh010", 50.0) in reporter.events
     assert ("finished", "sh020", True, "published") in reporter.events
 
 
@@ -115,8 +136,7 @@ def test_a_failed_chunk_stops_its_shot_before_finalize(tmp_path: Path) -> None:
     (outcome,) = run_plan_locally(plan, rotofarm=str(script))
     assert not outcome.ok and outcome.failed_task == "Roto 1026-1050"
     assert outcome.error == "/plates/x.1030.exr: frame 1030: missing"
-    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
-    assert [c[0] for c in calls] == ["run-chunk", "run-chunk"]
+    assert [c[0] for c in _calls(tmp_path)] == ["worker", "chunk", "chunk"]
 
 
 def test_local_farm_finds_rotofarm_beside_this_python_or_says_what_to_set() -> None:
