@@ -54,6 +54,7 @@ echo "rotofarm worker stopped"
 
 RUN_CHUNK = """set -u
 d="@DIR@"
+alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
 range="{{Task.Param.Frames}}"
 case "$range" in *-*) ;; *) range="$range-$range" ;; esac
 pid="$(cat "$d/worker.pid")"
@@ -70,7 +71,7 @@ while :; do
       "DONE $range") exit 0 ;;
       "FAILED $range: "*) echo "error: ${line#FAILED $range: }"; exit 1 ;;
     esac
-  elif ! kill -0 "$pid" 2>/dev/null; then
+  elif ! alive "$pid"; then
     echo "error: the rotofarm worker exited before finishing $range; its output is in $d/out"
     exit 1
   else

@@ -40,6 +40,8 @@ def _recorder(tmp_path: Path, fail_on: str = "") -> Path:
                         break
                     record(["chunk", sys.argv[2], rng, "pid=" + str(os.getpid())])
                     print("Progress: 50%", flush=True)
+                    if {fail_on!r} == "crash " + rng:
+                        sys.exit(3)
                     if {fail_on!r} and {fail_on!r} == rng:
                         print(f"FAILED {{rng}}: /plates/x.1030.exr: frame 1030: missing", flush=True)
                     else:
@@ -137,6 +139,14 @@ def test_a_failed_chunk_stops_its_shot_before_finalize(tmp_path: Path) -> None:
     assert not outcome.ok and outcome.failed_task == "Roto 1026-1050"
     assert outcome.error == "/plates/x.1030.exr: frame 1030: missing"
     assert [c[0] for c in _calls(tmp_path)] == ["worker", "chunk", "chunk"]
+
+
+def test_a_worker_that_dies_fails_its_task_instead_of_hanging(tmp_path: Path) -> None:
+    script = _recorder(tmp_path, fail_on="crash 1026-1050")
+    plan = plan_submission(shotlist(1), "demo", farm_config(tmp_path), PIPELINE)
+    (outcome,) = run_plan_locally(plan, rotofarm=str(script))
+    assert not outcome.ok and outcome.failed_task == "Roto 1026-1050"
+    assert outcome.error.startswith("the rotofarm worker exited before finishing 1026-1050")
 
 
 def test_local_farm_finds_rotofarm_beside_this_python_or_says_what_to_set() -> None:
