@@ -6,61 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from roto_core.backends._models_transformers import prepare_transformers
 from roto_core.backends.text_boxes import GroundingDinoBoxer, grounding_text
 from roto_core.contracts import PipelineSettings
 from roto_core.errors import ModelError
-from tests.roto.models.tiny import sha256_of, textured_frames, write_models_yaml
+from tests.roto.models.tiny import save_tiny_grounding_dino, sha256_of, textured_frames, write_models_yaml
 
 pytestmark = pytest.mark.models
-
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "red", "square", "person", "in", "car"]
-
-
-def save_tiny_grounding_dino(folder: Path) -> None:
-    """A ~0.2 M-parameter Grounding DINO, its processor and a BERT tokenizer over a 12-word vocabulary."""
-    prepare_transformers()
-    from transformers import (
-        BertConfig,
-        BertTokenizer,
-        GroundingDinoConfig,
-        GroundingDinoForObjectDetection,
-        GroundingDinoImageProcessorPil,
-        GroundingDinoProcessor,
-        SwinConfig,
-    )
-
-    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(VOCAB)})
-    images = GroundingDinoImageProcessorPil(size={"shortest_edge": 96, "longest_edge": 128})
-    GroundingDinoProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
-    config = GroundingDinoConfig(
-        backbone_config=SwinConfig(
-            embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], window_size=4, out_indices=[2, 3, 4]
-        ),
-        text_config=BertConfig(
-            vocab_size=len(VOCAB),
-            hidden_size=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=32,
-        ),
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        num_queries=12,
-        max_text_len=16,
-        encoder_n_points=2,
-        decoder_n_points=2,
-    )
-    torch.manual_seed(0)
-    GroundingDinoForObjectDetection(config).save_pretrained(folder)
 
 
 @pytest.fixture(scope="module")
