@@ -1,0 +1,120 @@
+"""The chunk runner with the real model backends (random weights, tiny sizes): plumbing, not quality.
+
+SAM 2 keys and propagates, its last masks go through the chunk state into the next chunk, ViTMatte writes soft
+mattes, and a missing checkpoint stops the chunk with the config key named. Weights are random, so only shapes,
+files and hand-off are asserted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from roto_core.chunks import load_models, run_chunk
+from roto_core.errors import ModelError
+from roto_core.maskio import read_mask_exr
+from roto_core.synthetic import make_shot
+from tests.roto.conftest import make_job, rotofarm
+
+pytest.importorskip("torch")
+pytest.importorskip("sam2")
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+SAM2_TINY = {
+    "family": "sam2",
+    "config": "configs/sam2.1/sam2.1_hiera_t.yaml",
+    "checkpoint": "sam2/tiny.pt",
+    "random_weights": True,
+    "options": {"image_size": 256},
+}
+
+
+def _tiny_vitmatte(folder: Path) -> None:
+    import torch
+
+    from roto_core.backends._models_transformers import prepare_transformers
+
+    prepare_transformers()  # keeps transformers off the broken CPU torchvision (see ENVIRONMENT.md)
+    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting, VitMatteImageProcessorPil
+
+    backbone = VitDetConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        mlp_ratio=2,
+        image_size=64,
+        pretrain_image_size=64,
+        patch_size=16,
+        num_channels=4,
+        out_features=["stage1"],
+    )
+    config = VitMatteConfig(
+        backbone_config=backbone,
+        hidden_size=32,
+        convstream_hidden_sizes=[8, 16, 32],
+        fusion_hidden_sizes=[32, 16, 8, 8],
+    )
+    torch.manual_seed(0)
+    VitMatteForImageMatting(config).save_pretrained(folder)
+    VitMatteImageProcessorPil().save_pretrained(folder)
+
+
+@pytest.fixture
+def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A studio config folder whose models.yaml has a random-weight SAM 2 tiny and a tiny ViTMatte."""
+    cfg, root = tmp_path / "configs", tmp_path / "models"
+    cfg.mkdir()
+    root.mkdir()
+    _tiny_vitmatte(root / "vitmatte")
+    models = {
+        "sam2_tiny": SAM2_TINY,
+        "sam2_missing": {**SAM2_TINY, "random_weights": False},
+        "vm": {
+            "family": "vitmatte",
+            "checkpoint": "vitmatte",
+            "weights_file": "model.safetensors",
+            "random_weights": True,
+        },
+    }
+    (cfg / "models.yaml").write_text(yaml.safe_dump({"root": str(root), "models": models}))
+    monkeypatch.setenv("ROTOFARM_CONFIG_DIR", str(cfg))
+    monkeypatch.setenv("ROTOFARM_MODELS", str(root))
+    return cfg
+
+
+def test_sam2_chunks_hand_off_state_and_matting_writes_mattes(tmp_path: Path, studio: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=6, width=128, height=96, seed=2)
+    manifest, job, _ = make_job(
+        tmp_path, shot, backend="sam2", key_model="sam2_tiny", matting=True, matting_model="vm", chunk_size=3, overlap=1
+    )
+    models = load_models(manifest.pipeline, "cpu")
+    try:
+        first = run_chunk(manifest, job, 1001, 1003, models)
+        second = run_chunk(manifest, job, 1004, 1006, models)
+    finally:
+        models.close()
+    assert first.backend == "sam2" and first.seeds == {o: "box prompt on frame 1001" for o in shot.objects}
+    assert second.seeds == {o: "state 1001-1003" for o in shot.objects}
+    for frame in shot.frames:
+        masks = read_mask_exr(job.mask_path(frame))
+        assert set(masks) == {"obj1", "obj2", "A"}
+        assert masks["A"].shape == (96, 128)
+        mattes = read_mask_exr(job.matte_path(frame))
+        assert set(mattes) == {"obj1", "obj2", "A"} and mattes["A"].shape == (96, 128)
+        assert ((mattes["A"] >= 0) & (mattes["A"] <= 1)).all()
+    assert np.isfinite(read_mask_exr(job.matte_path(1006))["A"]).all()
+
+
+def test_missing_checkpoint_names_the_config_key(tmp_path: Path, studio: Path) -> None:
+    shot = make_shot(tmp_path / "shot", frames=2, width=64, height=48, seed=0)
+    manifest, _, path = make_job(tmp_path, shot, backend="sam2", key_model="sam2_missing")
+    with pytest.raises(ModelError) as err:
+        load_models(manifest.pipeline, "cpu")
+    assert "sam2_missing" in err.value.format()
+    proc = rotofarm("run-chunk", str(path), "--frames", "1001-1002", "--device", "cpu")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "sam2_missing" in lines[0]
