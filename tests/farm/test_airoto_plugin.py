@@ -167,3 +167,22 @@ def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
     worker.run_until_idle()
     assert deadline.tasks[failing][0]["Stat"] == TASK_STAT["Failed"]
     assert deadline.reports[failing][0]["Message"] == "rotofarm exited with code 2: boom"
+
+
+def test_every_plugin_info_key_the_submitter_writes_is_declared_in_the_options(tmp_path: Path) -> None:
+    import configparser
+
+    from submitters.deadline.jobs import job_requests
+    from submitters.plan import plan_submission
+    from tests.farm.helpers import PIPELINE, farm_config, shotlist
+
+    options = configparser.ConfigParser(interpolation=None)
+    options.optionxform = str
+    options.read(PLUGIN_DIR / "AIRoto.options")
+    config = farm_config(tmp_path)
+    plan = plan_submission(shotlist(1), "demo", config, PIPELINE)
+    written = {k for req in job_requests(plan, plan.shots[0], config) for k in req.plugin_info}
+    assert written <= set(options.sections()), written - set(options.sections())
+    param = configparser.ConfigParser(interpolation=None)
+    param.read(PLUGIN_DIR / "AIRoto.param")
+    assert all(param[s]["Type"] for s in param.sections())
