@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import sys
 import textwrap
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from submitters.deadline.jobs import job_requests
+from submitters.plan import plan_submission
 from tests.farm.deadline_plugin_api import TaskContext, load_airoto, run_simple_task
 from tests.farm.fake_deadline import TASK_STAT, FakeDeadline
 from tests.farm.farm_worker import FarmWorker
+from tests.farm.helpers import PIPELINE, farm_config, shotlist
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2] / "farm_plugin" / "AIRoto"
 
@@ -170,12 +174,6 @@ def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
 
 
 def test_every_plugin_info_key_the_submitter_writes_is_declared_in_the_options(tmp_path: Path) -> None:
-    import configparser
-
-    from submitters.deadline.jobs import job_requests
-    from submitters.plan import plan_submission
-    from tests.farm.helpers import PIPELINE, farm_config, shotlist
-
     options = configparser.ConfigParser(interpolation=None)
     options.optionxform = str
     options.read(PLUGIN_DIR / "AIRoto.options")
