@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roto_core.errors import ConfigError
-from submitters.deadline.client import DeadlineClient, DeadlineError, JobRequest
+from submitters.deadline.client import (
+    DeadlineClient,
+    DeadlineError,
+    DeadlineServerError,
+    DeadlineUncertain,
+    DeadlineUnreachable,
+    JobRequest,
+)
 from submitters.farm_config import FarmConfig, JobSettings
 from submitters.plan import FarmJob, JobPlan, ShotPlan, write_unsynced
 
@@ -176,7 +183,9 @@ def submit_plan(
             if progress is not None:
                 progress(1)
     except DeadlineError as exc:
-        found, note = _created_unknowingly(client, plan, submitted)
+        found, note = [], ""
+        if isinstance(exc, DeadlineUncertain | DeadlineServerError):  # the service may have made a job anyway
+            found, note = _created_unknowingly(client, plan, submitted)
         submitted += found
         left = _rollback(client, submitted)
         note = f"batch rolled back: deleted {len(submitted) - len(left)} of {len(submitted)} submitted jobs{note}"
@@ -204,10 +213,16 @@ def _created_unknowingly(client: DeadlineClient, plan: JobPlan, known: list[str]
 
 
 def _rollback(client: DeadlineClient, job_ids: list[str]) -> list[str]:
+    """Delete ``job_ids``; returns those left. Once the service stops answering, the rest is not tried."""
+    pending = list(reversed(job_ids))
     left = []
-    for job_id in reversed(job_ids):
+    while pending:
+        job_id = pending.pop(0)
         try:
             client.delete_job(job_id)
+        except DeadlineUnreachable as exc:
+            log.error("the Web Service stopped answering while rolling back: %s", exc)
+            return [*left, job_id, *pending]
         except DeadlineError as exc:
             log.error("could not delete job %s while rolling back: %s", job_id, exc)
             left.append(job_id)

@@ -136,3 +136,16 @@ def test_a_refused_connection_is_retried_for_submissions_too(plan_and_config, de
     client = DeadlineClient(url, user=deadline.user, password=deadline.password, retries=1, backoff_s=0.01)
     with pytest.raises(DeadlineUnreachable, match="after 2 attempts"):
         client.submit_job(job_requests(plan, plan.shots[0], config)[0])
+
+
+def test_rollback_stops_at_once_when_the_service_goes_away(
+    plan_and_config, client: DeadlineClient, deadline: FakeDeadline
+) -> None:
+    plan, config = plan_and_config
+    deadline.fail_next(1, 400, method="POST", path="/api/jobs", after=4)
+    deadline.drop_next(100, method="DELETE")
+    with pytest.raises(DeadlineRequestError) as err:
+        submit_plan(client, plan, config)
+    assert "deleted 0 of 4 submitted jobs; could not delete" in str(err.value)
+    assert len(deadline.requests_to("DELETE", "/api/jobs")) == 3  # one job, tried 1 + 2 retries, then it stops
+    assert len(deadline.jobs) == 4
