@@ -125,6 +125,7 @@ def memory(work: Path, size: tuple[int, int]) -> None:
     shot = make_shot(work / "long", frames=1000, width=w, height=h, seed=6)
     long_manifest, _ = _manifest(work / "long_job", shot)
     short_manifest, _ = _manifest(work / "short_job", shot, last_frame=shot.first_frame + 99)
+    idle_mb, _ = _worker_peak_rss_mb(short_manifest, shot.first_frame, shot.first_frame - 1)
     short_mb, short_s = _worker_peak_rss_mb(short_manifest, shot.first_frame, shot.first_frame + 99)
     long_mb, long_s = _worker_peak_rss_mb(long_manifest, shot.first_frame, shot.last_frame)
     print(
@@ -132,6 +133,10 @@ def memory(work: Path, size: tuple[int, int]) -> None:
         f"1000 frames {long_mb:.0f} MB ({long_s:.0f} s)"
     )
     print(f"  ratio 1000/100: {long_mb / short_mb:.3f} (goal ≤ {RSS_RATIO_GOAL})")
+    print(
+        f"  an idle worker (imports, no chunk) peaks at {idle_mb:.0f} MB: the chunks add {short_mb - idle_mb:.0f} MB "
+        f"(100 frames) and {long_mb - idle_mb:.0f} MB (1000 frames)"
+    )
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ loads one frame at a time so a chunk of 4K frames never sits in memory whole.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -245,6 +246,7 @@ class FrameSource(Sequence[np.ndarray]):
         self.plate_size: tuple[int, int] = probe_size(self.pattern, first)
         self.size: tuple[int, int] = fit_size(*self.plate_size, max_size)
         self._cached: tuple[int, np.ndarray] | None = None
+        self.decode_seconds = 0.0
         # One loader thread does every decode, so a movie's decoder is never used from two threads at once.
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames") if prefetch else None
         self._ahead: tuple[int, Future[np.ndarray]] | None = None
@@ -280,6 +282,13 @@ class FrameSource(Sequence[np.ndarray]):
         return img
 
     def _load(self, frame: int) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self._decode(frame)
+        finally:
+            self.decode_seconds += time.perf_counter() - started
+
+    def _decode(self, frame: int) -> np.ndarray:
         if self._movie is not None:
             img = self._movie.read(frame - self._movie_first)
         else:

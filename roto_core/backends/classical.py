@@ -222,9 +222,7 @@ def _clean(mask: np.ndarray) -> np.ndarray:
     return _drop_specks(m, max(4, int(m.sum() * 0.002)))
 
 
-def _robust_maps(
-    back: np.ndarray, grid: np.ndarray, visible: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _robust_maps(back: np.ndarray, grid: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward sampling maps where flow that disagrees with the object's own similarity motion is replaced by it.
 
     Flow over an occluder follows the occluder; the object's dominant motion, fitted with RANSAC on flow that

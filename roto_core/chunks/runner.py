@@ -96,8 +96,10 @@ def _previous_state_dir(job: JobFolder, first: int) -> Path | None:
     chunks = job.root / "chunks"
     if not chunks.is_dir():
         return None
-    candidates = sorted(p for p in chunks.glob(f"*-{first - 1}") if p.is_dir())
-    return candidates[-1] / "state" if candidates else None
+    candidates = [p for p in chunks.glob(f"*-{first - 1}") if p.is_dir() and p.name.split("-")[0].isdigit()]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: int(p.name.split("-")[0])) / "state"
 
 
 def _clear_own_temps(job: JobFolder, frames: range) -> None:
@@ -174,7 +176,7 @@ def run_chunk(
     seeds: dict[int, ObjectMasks] = {}
     for frame, masks in history:
         seeds[frame - start] = dict(masks)
-    t = timer.add("read", t)
+    t = timer.add("open", t)
 
     for prompt in in_chunk:
         if prompt.text is not None:
@@ -250,6 +252,8 @@ def run_chunk(
     state_dir = job.chunk_state(first, last)
     save_state(state_dir, list(recent), objects, (work_w, work_h))
     t = timer.add("state", t)
+    # Decoding runs on the frame source's own thread, overlapping "propagate"; it is reported beside it.
+    timer.totals["decode"] = source.decode_seconds
     timer.totals["total"] = time.perf_counter() - t_start
     result = ChunkResult(
         job_id=manifest.job_id,

@@ -141,7 +141,7 @@ def test_chunk_timings_and_memory_are_reported(tmp_path: Path, small_shot) -> No
     start = time.perf_counter()
     result = run_chunk(manifest, job, 1001, 1010, load_models(manifest.pipeline, "cpu"))
     elapsed = time.perf_counter() - start
-    assert {"read", "key", "propagate", "write", "state", "total"} <= set(result.timings)
+    assert {"open", "decode", "key", "propagate", "write", "state", "total"} <= set(result.timings)
     assert 0 < result.timings["total"] <= elapsed
     assert result.peak_rss_mb and result.peak_rss_mb > 10
     assert result.backend == "classical" and result.device == "cpu"
