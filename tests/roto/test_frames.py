@@ -146,16 +146,19 @@ def test_movie_frames_by_index_and_frame_numbers(tmp_path: Path) -> None:
         read_frame(str(movie), 9)
 
 
-def test_frame_source_is_lazy_and_scales(tmp_path: Path) -> None:
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_frame_source_is_lazy_and_scales(tmp_path: Path, prefetch: bool) -> None:
     img = (_gradient() * 255).astype(np.uint8)
     for f in range(1, 4):
         cv2.imwrite(str(tmp_path / f"z.{f:04d}.png"), img[..., ::-1])
-    src = FrameSource(str(tmp_path / "z.####.png"), 1, 3, max_size=20)
+    src = FrameSource(str(tmp_path / "z.####.png"), 1, 3, max_size=20, prefetch=prefetch)
     assert (len(src), src.plate_size, src.size) == (3, (W, H), (20, 12))
     (tmp_path / "z.0003.png").write_bytes(b"not a png")  # only read on access
     assert src[0].shape == (12, 20, 3)
+    assert np.array_equal(src[1], src[0])  # a prefetched frame is the same picture as a direct read
     with pytest.raises(FrameError) as err:
-        src[2]
+        src[2]  # with prefetch the decode failed on the loader thread; it surfaces only when asked for
     assert err.value.path == str(tmp_path / "z.0003.png")
     with pytest.raises(IndexError):
         src[3]
+    src.close()
