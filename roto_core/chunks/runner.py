@@ -178,21 +178,20 @@ def run_chunk(
         seeds[frame - start] = dict(masks)
     t = timer.add("open", t)
 
-    for prompt in in_chunk:
-        if prompt.text is not None:
-            box = _text_to_box(prompt, source.read(prompt.frame), models, warnings)
-            if box is None:
+    for given in in_chunk:
+        if given.text is not None:
+            prompt = _text_to_box(given, source.read(given.frame), models, warnings)
+            if prompt is None:
                 continue
-            prompt = box
         else:
-            _check_prompt_inside(prompt, shot.name, (plate_w, plate_h))
-            prompt = _scaled(prompt, sx, sy)
+            _check_prompt_inside(given, shot.name, (plate_w, plate_h))
+            prompt = _scaled(given, sx, sy)
         mask = np.asarray(models.backend.key_mask(source.read(prompt.frame), prompt), dtype=np.float32)
         slot = seeds.setdefault(prompt.frame - start, {})
         slot[prompt.object] = np.maximum(slot[prompt.object], mask) if prompt.object in slot else mask
-        seeds_info[prompt.object] = f"{prompt.kind} prompt on frame {prompt.frame}"
+        seeds_info[given.object] = f"{given.kind} prompt on frame {given.frame}"
         if not (mask >= 0.5).any():
-            warnings.append(f"object {prompt.object}: the {prompt.kind} prompt on frame {prompt.frame} found nothing")
+            warnings.append(f"object {given.object}: the {given.kind} prompt on frame {given.frame} found nothing")
     t = timer.add("key", t)
 
     keep = settings.overlap + 1

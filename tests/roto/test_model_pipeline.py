@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from roto_core.chunks import load_models, run_chunk
+from roto_core.contracts import Prompt
 from roto_core.errors import ModelError
 from roto_core.maskio import read_mask_exr
 from roto_core.synthetic import make_shot
@@ -118,3 +119,31 @@ def test_missing_checkpoint_names_the_config_key(tmp_path: Path, studio: Path) -
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "sam2_missing" in lines[0]
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.0])
+def test_text_prompt_goes_through_grounding_dino_to_a_box(tmp_path: Path, studio: Path, threshold: float) -> None:
+    from tests.roto.models.tiny import save_tiny_grounding_dino
+
+    save_tiny_grounding_dino(tmp_path / "models" / "gd")
+    spec = {
+        "family": "grounding_dino",
+        "checkpoint": "gd",
+        "weights_file": "model.safetensors",
+        "random_weights": True,
+        "options": {"box_threshold": threshold, "text_threshold": threshold},
+    }
+    config = yaml.safe_load((studio / "models.yaml").read_text())
+    config["models"]["gd"] = spec
+    (studio / "models.yaml").write_text(yaml.safe_dump(config))
+    shot = make_shot(tmp_path / "shot", frames=2, width=96, height=64, seed=0, objects=1)
+    text = Prompt(object="obj1", frame=1001, text="a red ellipse")
+    manifest, job, _ = make_job(tmp_path, shot, text_model="gd")
+    manifest = manifest.model_copy(update={"shot": shot.to_shot().model_copy(update={"prompts": [text]})})
+    result = run_chunk(manifest, job, 1001, 1002, load_models(manifest.pipeline, "cpu"))
+    if threshold == 0.0:  # random weights still rank some box first: it becomes the classical key prompt
+        assert result.seeds == {"obj1": "text prompt on frame 1001"}
+    else:  # nothing clears a threshold of 1: the object is reported, not a crash
+        assert result.seeds == {}
+        assert any("nothing matches 'a red ellipse' on frame 1001" in w for w in result.warnings)
+        assert not read_mask_exr(job.mask_path(1002))["obj1"].any()
