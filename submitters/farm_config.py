@@ -34,6 +34,7 @@ class JobSettings(_Strict):
     task_failure_errors: int = Field(0, ge=0)
     gpus_per_task: int = Field(0, ge=0, le=16)
     device: str = "auto"
+    persistent_worker: bool = False
 
     @model_validator(mode="after")
     def _one_list(self) -> JobSettings:
@@ -78,7 +79,9 @@ class FarmConfig(_Strict):
     tracker: Literal["local", "ayon"] = "local"
     task_name: str = "roto"
     create_folders: bool = False
-    roto_job: JobSettings = Field(default_factory=lambda: JobSettings(pool="roto", group="gpu", gpus_per_task=1))
+    roto_job: JobSettings = Field(
+        default_factory=lambda: JobSettings(pool="roto", group="gpu", gpus_per_task=1, persistent_worker=True)
+    )
     finalize_job: JobSettings = Field(default_factory=lambda: JobSettings(device="cpu"))
     deadline: DeadlineSettings = Field(default_factory=DeadlineSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)

@@ -4,9 +4,13 @@ Installed into the repository's ``custom/plugins/AIRoto/`` (see README.md). It r
 and imports nothing of rotofarm: it only starts ``rotofarm`` processes, so a worker needs rotofarm installed and
 its path in the plugin configuration.
 
-A Simple plugin: Deadline starts one process per task.
-- ``Mode=roto``: ``rotofarm run-chunk MANIFEST --frames <STARTFRAME>-<ENDFRAME> --device DEVICE``.
-- ``Mode=finalize``: the job's frames number its steps (``Steps=finalize,publish``): frame 0 runs
+- ``Mode=roto`` with ``PersistentWorker=True`` (the default the submitter writes): an Advanced plugin. StartJob
+  starts one ``rotofarm worker MANIFEST --device DEVICE`` per task thread and keeps it, models loaded, for every
+  chunk of the job this thread renders; each task writes ``<STARTFRAME>-<ENDFRAME>`` to its stdin and waits for
+  ``DONE A-B`` (or ``FAILED A-B: why``, which fails the task with that reason); EndJob closes its input.
+- ``Mode=roto`` otherwise: a Simple plugin, one process per task:
+  ``rotofarm run-chunk MANIFEST --frames <STARTFRAME>-<ENDFRAME> --device DEVICE``.
+- ``Mode=finalize`` (Simple): the job's frames number its steps (``Steps=finalize,publish``): frame 0 runs
   ``rotofarm finalize MANIFEST``, frame 1 ``rotofarm publish MANIFEST --tracker TRACKER``.
 
 GPUs: when the worker overrides its GPU affinity, the task takes its share of those devices (its thread's slice,
@@ -20,11 +24,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 
-from Deadline.Plugins import DeadlinePlugin, PluginType
+from Deadline.Plugins import DeadlinePlugin, ManagedProcess, PluginType
 from Deadline.Scripting import FileUtils, RepositoryUtils
 
 ROTO_ARGUMENTS = "run-chunk <QUOTE><MANIFEST><QUOTE> --frames <STARTFRAME>-<ENDFRAME> --device <DEVICE>"
+WORKER_ARGUMENTS = "worker <QUOTE><MANIFEST><QUOTE> --device <DEVICE>"
+WORKER_RANGE = "<STARTFRAME>-<ENDFRAME>"
+WORKER_PROCESS = "rotofarm worker"
 STEP_ARGUMENTS = {
     "finalize": "finalize <QUOTE><MANIFEST><QUOTE>",
     "publish": "publish <QUOTE><MANIFEST><QUOTE> --tracker <TRACKER>",
@@ -84,7 +92,11 @@ class AIRotoPlugin(DeadlinePlugin):
         self.RenderExecutableCallback += self.RenderExecutable
         self.RenderArgumentCallback += self.RenderArgument
         self.CheckExitCodeCallback += self.CheckExitCode
+        self.StartJobCallback += self.StartJob
+        self.RenderTasksCallback += self.RenderTasks
+        self.EndJobCallback += self.EndJob
         self.LastError = ""
+        self.Worker = None
 
     def Cleanup(self):
         for stdoutHandler in self.StdoutHandlers:
@@ -93,9 +105,22 @@ class AIRotoPlugin(DeadlinePlugin):
         del self.RenderExecutableCallback
         del self.RenderArgumentCallback
         del self.CheckExitCodeCallback
+        del self.StartJobCallback
+        del self.RenderTasksCallback
+        del self.EndJobCallback
+        if self.Worker is not None:
+            self.Worker.Cleanup()
+            del self.Worker
+
+    def UsesPersistentWorker(self):
+        mode = self.GetPluginInfoEntryWithDefault("Mode", "roto")
+        return mode == "roto" and self.GetPluginInfoEntryWithDefault("PersistentWorker", "False").lower() == "true"
 
     def InitializeProcess(self):
         self.SingleFramesOnly = False
+        if self.UsesPersistentWorker():
+            self.PluginType = PluginType.Advanced
+            return
         self.PluginType = PluginType.Simple
         self.StdoutHandling = True
         self.PopupHandling = False
@@ -163,6 +188,44 @@ class AIRotoPlugin(DeadlinePlugin):
             arguments = arguments + " " + " ".join(shlex.quote(a) for a in shlex.split(extra))
         return arguments
 
+    def StartJob(self):
+        self.SetAyonEnvironment()
+        self.SetGpuEnvironment()
+        values = {
+            "MANIFEST": RepositoryUtils.CheckPathMapping(self.GetPluginInfoEntry("Manifest").strip()),
+            "DEVICE": self.GetPluginInfoEntryWithDefault("Device", "auto"),
+        }
+        arguments = expand_tokens(WORKER_ARGUMENTS, self.GetStartFrame(), self.GetEndFrame(), values)
+        self.Worker = RotofarmWorker(self, self.RenderExecutable(), arguments)
+        self.StartMonitoredManagedProcess(WORKER_PROCESS, self.Worker)
+
+    def RenderTasks(self):
+        chunk = expand_tokens(WORKER_RANGE, self.GetStartFrame(), self.GetEndFrame())
+        self.Worker.Expect(chunk)
+        self.WriteStdinToMonitoredManagedProcess(WORKER_PROCESS, chunk)
+        while True:
+            self.FlushMonitoredManagedProcessStdout(WORKER_PROCESS)
+            if self.Worker.Finished:
+                break
+            if self.IsCanceled():
+                self.FailRender("the task was canceled")
+            try:
+                self.VerifyMonitoredManagedProcess(WORKER_PROCESS)
+            except Exception:
+                self.Worker.Exited = True
+                raise
+            time.sleep(0.05)
+        if self.Worker.Error:
+            self.FailRender(f"rotofarm worker failed {chunk}: {self.Worker.Error}")
+
+    def EndJob(self):
+        if self.Worker is None:
+            return
+        if not self.Worker.Exited:
+            self.WriteStdinToMonitoredManagedProcess(WORKER_PROCESS, "")
+            self.WaitForMonitoredManagedProcessToExit(WORKER_PROCESS, 30000)
+        self.ShutdownMonitoredManagedProcess(WORKER_PROCESS)
+
     def HandleProgress(self):
         percent = float(self.GetRegexMatch(1))
         self.SetProgress(percent)
@@ -175,3 +238,55 @@ class AIRotoPlugin(DeadlinePlugin):
         if exitCode != 0:
             detail = self.LastError or "no error line in the output; see the task log"
             self.FailRender(f"rotofarm exited with code {exitCode}: {detail}")
+
+
+class RotofarmWorker(ManagedProcess):
+    """The ``rotofarm worker`` process of one task thread: reads ``A-B`` lines, answers ``DONE``/``FAILED``."""
+
+    def __init__(self, deadlinePlugin, executable, arguments):
+        self.deadlinePlugin = deadlinePlugin
+        self.Executable = executable
+        self.Arguments = arguments
+        self.Chunk = ""
+        self.Finished = False
+        self.Error = ""
+        self.Exited = False
+        self.InitializeProcessCallback += self.InitializeProcess
+        self.RenderExecutableCallback += self.RenderExecutable
+        self.RenderArgumentCallback += self.RenderArgument
+
+    def Cleanup(self):
+        for stdoutHandler in self.StdoutHandlers:
+            del stdoutHandler.HandleCallback
+        del self.InitializeProcessCallback
+        del self.RenderExecutableCallback
+        del self.RenderArgumentCallback
+
+    def InitializeProcess(self):
+        self.StdoutHandling = True
+        self.PopupHandling = False
+        self.AddStdoutHandlerCallback(PROGRESS_LINE).HandleCallback += self.HandleProgress
+        self.AddStdoutHandlerCallback(r"^DONE (\S+)$").HandleCallback += self.HandleDone
+        self.AddStdoutHandlerCallback(r"^FAILED (\S+): (.*)$").HandleCallback += self.HandleFailed
+
+    def RenderExecutable(self):
+        return self.Executable
+
+    def RenderArgument(self):
+        return self.Arguments
+
+    def Expect(self, chunk):
+        self.Chunk, self.Finished, self.Error = chunk, False, ""
+
+    def HandleProgress(self):
+        percent = float(self.GetRegexMatch(1))
+        self.deadlinePlugin.SetProgress(percent)
+        self.deadlinePlugin.SetStatusMessage(f"{percent:.0f}%")
+
+    def HandleDone(self):
+        if self.GetRegexMatch(1) == self.Chunk:
+            self.Finished = True
+
+    def HandleFailed(self):
+        if self.GetRegexMatch(1) == self.Chunk:
+            self.Finished, self.Error = True, self.GetRegexMatch(2)

@@ -92,6 +92,7 @@ def job_requests(plan: JobPlan, shot: ShotPlan, config: FarmConfig) -> tuple[Job
         "Device": shot.roto.settings.device,
         "GPUsPerTask": str(shot.roto.settings.gpus_per_task),
         "GPUsSelectDevices": "",
+        "PersistentWorker": str(shot.roto.settings.persistent_worker),
     }
     fin_info = {
         **common,

@@ -12,7 +12,7 @@ import pytest
 
 from submitters.deadline.jobs import job_requests
 from submitters.plan import plan_submission
-from tests.farm.deadline_plugin_api import TaskContext, load_airoto, run_simple_task
+from tests.farm.deadline_plugin_api import AdvancedJob, TaskContext, load_airoto, run_simple_task
 from tests.farm.fake_deadline import TASK_STAT, FakeDeadline
 from tests.farm.farm_worker import FarmWorker
 from tests.farm.helpers import PIPELINE, farm_config, shotlist
@@ -34,8 +34,24 @@ def recorder(tmp_path: Path) -> Path:
         + textwrap.dedent(
             """
             import json, os, sys
-            with open(os.environ["RECORD_TO"], "a") as fh:
-                fh.write(json.dumps({"argv": sys.argv[1:], "env": dict(os.environ)}) + "\\n")
+            def record(**kw):
+                with open(os.environ["RECORD_TO"], "a") as fh:
+                    fh.write(json.dumps({"pid": os.getpid(), **kw}) + "\\n")
+            record(argv=sys.argv[1:], env=dict(os.environ))
+            if sys.argv[1] == "worker":
+                for line in sys.stdin:
+                    chunk = line.strip()
+                    if not chunk:
+                        break
+                    record(chunk=chunk)
+                    print("Progress: 40%", flush=True)
+                    if os.environ.get("CRASH_ON") == chunk:
+                        sys.exit(9)
+                    if os.environ.get("FAIL_ON") == chunk:
+                        print(f"FAILED {chunk}: frame 1030: plate missing", flush=True)
+                    else:
+                        print(f"DONE {chunk}", flush=True)
+                sys.exit(0)
             for p in (25, 50, 100):
                 print(f"Progress: {p}%", flush=True)
             if os.environ.get("FAIL_WITH"):
@@ -184,3 +200,38 @@ def test_every_plugin_info_key_the_submitter_writes_is_declared_in_the_options(t
     param = configparser.ConfigParser(interpolation=None)
     param.read(PLUGIN_DIR / "AIRoto.param")
     assert all(param[s]["Type"] for s in param.sections())
+
+
+def _persistent_ctx(recorder: Path, tmp_path: Path, start: int, end: int, **env: str) -> TaskContext:
+    ctx = _ctx(recorder, tmp_path, start=start, end=end, thread=1)
+    ctx.plugin_info["PersistentWorker"] = "True"
+    ctx.job_environment.update(env)
+    return ctx
+
+
+def test_persistent_worker_keeps_one_process_for_the_job(airoto, recorder: Path, tmp_path: Path) -> None:
+    job = AdvancedJob(airoto, _persistent_ctx(recorder, tmp_path, 1001, 1025))
+    first = job.render(_persistent_ctx(recorder, tmp_path, 1001, 1025))
+    second = job.render(_persistent_ctx(recorder, tmp_path, 1026, 1050))
+    job.close()
+    assert first.ok and second.ok, first.error + second.error
+    calls = _calls(tmp_path)
+    assert calls[0]["argv"] == ["worker", "/jobs/demo/sh 010/m.json", "--device", "cuda:0"]
+    assert calls[0]["env"]["CUDA_VISIBLE_DEVICES"] == "1" and calls[0]["env"]["AYON_API_KEY"] == "key-from-config"
+    assert [c["chunk"] for c in calls[1:]] == ["1001-1025", "1026-1050"]
+    assert {c["pid"] for c in calls} == {calls[0]["pid"]}  # one process, models loaded once
+    assert second.plugin.progress == [40.0]
+    assert job.leaked == [] and job.processes_left == []  # EndJob closed its input and the worker exited
+
+
+def test_persistent_worker_failures_fail_the_task_with_the_reason(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _persistent_ctx(recorder, tmp_path, 1026, 1050, FAIL_ON="1026-1050")
+    job = AdvancedJob(airoto, ctx)
+    result = job.render(ctx)
+    job.close()
+    assert not result.ok and result.error == "rotofarm worker failed 1026-1050: frame 1030: plate missing"
+    crash = _persistent_ctx(recorder, tmp_path, 1001, 1025, CRASH_ON="1001-1025")
+    job = AdvancedJob(airoto, crash)
+    result = job.render(crash)
+    job.close()
+    assert not result.ok and "has exited" in result.error and job.leaked == []

@@ -94,7 +94,9 @@ def test_cut_through_deadline_to_published_versions(cut: list[str], tmp_path: Pa
         assert {j["Stat"] for j in fake.jobs.values()} == {JOB_STAT["Completed"]}
         for manifest in {m for _, m in ran}:
             steps = [cmd for cmd, m in ran if m == manifest]
-            assert steps == ["run-chunk", "run-chunk", "finalize", "publish"]  # the dependency held
+            assert steps == ["worker", "worker", "finalize", "publish"]  # both chunks, then the dependent job
+        gpu = workers[0]
+        assert len(gpu.unloaded) == 2 and all(j.leaked == [] and j.processes_left == [] for j in gpu.unloaded)
     published = _published(tracker_root)
     assert all(len(files) == 1 for files in published.values()), published
     for manifest_path in (tmp_path / "jobs").rglob("manifest.json"):
