@@ -66,7 +66,18 @@ def chunk_ranges(first: int, last: int, size: int) -> list[tuple[int, int]]:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+    """This process's peak resident memory since it started running our program.
+
+    Linux's ``ru_maxrss`` also counts the parent's pages a forked child held before ``exec``, so a worker started
+    by a large process would report the parent's size; ``VmHWM`` belongs to the program's own address space.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def _check_prompt_inside(prompt: Prompt, shot_name: str, size: tuple[int, int]) -> None:
