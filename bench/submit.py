@@ -63,8 +63,10 @@ def main() -> None:
     total = t2 - t0
     print(f"plan {args.shots} shots (manifests written): {t1 - t0:.2f} s")
     print(f"dry run ({len(files)} request bodies): {t2 - t1:.2f} s")
-    print(f"plan + dry run: {total:.2f} s for {args.shots} shots; budget {BUDGET_S:.1f} s; "
-          f"ratio {total / BUDGET_S:.2f} of budget ({'within' if total <= BUDGET_S else 'OVER'})")
+    print(
+        f"plan + dry run: {total:.2f} s for {args.shots} shots; budget {BUDGET_S:.1f} s; "
+        f"ratio {total / BUDGET_S:.2f} of budget ({'within' if total <= BUDGET_S else 'OVER'})"
+    )
 
     with tempfile.TemporaryDirectory() as tmp, FakeDeadline(pools=["none", "roto"], groups=["none", "gpu"]) as fake:
         config = FarmConfig.load().model_copy(update={"jobs_root": str(Path(tmp) / "jobs")})
@@ -75,8 +77,10 @@ def main() -> None:
         record_submission(plan, "deadline", result.job_ids)
         elapsed = time.perf_counter() - t0
     jobs = 2 * args.submit_shots
-    print(f"submit {args.submit_shots} shots ({jobs} jobs) to the test Web Service: {elapsed:.2f} s, "
-          f"{jobs / elapsed:.0f} jobs/s, {args.submit_shots / elapsed:.0f} shots/s (validation + ids recorded)")
+    print(
+        f"submit {args.submit_shots} shots ({jobs} jobs) to the test Web Service: {elapsed:.2f} s, "
+        f"{jobs / elapsed:.0f} jobs/s, {args.submit_shots / elapsed:.0f} shots/s (validation + ids recorded)"
+    )
     print("note: measured on a shared 2-core machine under load from other work; treat as indicative")
 
 
