@@ -143,11 +143,12 @@ class Sam2Backend:
     def image_size(self) -> int:
         return int(self._predictor.image_size)
 
-    def _new_state(self, frames: Sequence[Frame]) -> dict[str, Any]:
-        """The dict ``SAM2VideoPredictor.init_state`` (sam2 1.1.0) returns, over lazily normalised frames."""
+    def _new_state(self, frames: Sequence[Frame], probe: int = 0) -> dict[str, Any]:
+        """The dict ``SAM2VideoPredictor.init_state`` (sam2 1.1.0) returns, over lazily normalised frames; the
+        frame size is read from ``frames[probe]`` (a frame the caller is about to use anyway)."""
         if len(frames) == 0:
             raise ValueError("no frames to segment")
-        h, w = frames[0].shape[:2]
+        h, w = frames[probe].shape[:2]
         opts = self.options
         storage = torch.device("cpu") if opts.offload_state_to_cpu else self.device
         return {
@@ -205,8 +206,8 @@ class Sam2Backend:
             return
         for i in range(seed_frames[0]):
             yield i, {}
-        state = self._new_state(frames)
-        shape = frames[seed_frames[0]].shape[:2]
+        state = self._new_state(frames, probe=seed_frames[0])
+        shape = (state["video_height"], state["video_width"])
         bounds = [*seed_frames, n]
         for start, stop in itertools.pairwise(bounds):
             with torch.inference_mode(), autocast(self.device):
