@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -86,6 +88,14 @@ class FarmConfig(_Strict):
     deadline: DeadlineSettings = Field(default_factory=DeadlineSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
 
+    def local_executable(self) -> str:
+        """``executable`` as this machine runs it: a bare name not on PATH is taken from beside this interpreter,
+        so ``.venv/bin/rotofarm submit`` works without activating the virtualenv."""
+        if os.sep in self.executable or shutil.which(self.executable):
+            return self.executable
+        beside = Path(sys.executable).with_name(self.executable)
+        return str(beside) if beside.is_file() else self.executable
+
     @property
     def jobs_root_path(self) -> Path:
         return Path(self.jobs_root).expanduser()
@@ -96,6 +106,7 @@ class FarmConfig(_Strict):
         try:
             config.batch_name.format(cut="cut", submitted=datetime(2000, 1, 1))
         except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"batch_name: bad template ({exc}); keys are {{cut}} and {{submitted}}",
-                              path=path or "farm.yaml") from None
+            raise ConfigError(
+                f"batch_name: bad template ({exc}); keys are {{cut}} and {{submitted}}", path=path or "farm.yaml"
+            ) from None
         return config

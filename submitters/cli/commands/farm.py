@@ -4,13 +4,11 @@
 every manifest to its job folder, and hands the plan to a farm: ``local`` (this machine, openjd-sessions),
 ``deadline`` (the Web Service; ``--dry-run DIR`` writes the request bodies instead) or ``openjd-bundle`` (job
 bundles for AWS Deadline Cloud). ``rotofarm farm`` gathers commands about the farm itself; farm-admin commands
-live in their own modules and join it through :data:`FARM_COMMAND_MODULES`.
+live in submitters.cli.commands.farm_admin.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import threading
 from enum import StrEnum
 from pathlib import Path
@@ -22,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from roto_core.errors import InputError, RotofarmError
+from submitters.cli.commands import farm_admin
 from submitters.cli.ingest_options import (
     FolderTemplateOpt,
     FpsOpt,
@@ -42,14 +41,12 @@ from submitters.farm_config import FarmConfig
 
 if TYPE_CHECKING:
     from submitters.deadline.client import DeadlineClient
+    from submitters.local_farm import ShotOutcome
     from submitters.plan import JobPlan
 
 farm_app = typer.Typer(
     name="farm", help="The render farm: check the Deadline connection, see and balance workers.", no_args_is_help=True
 )
-
-# Modules that add commands to ``rotofarm farm``: each has ``register(farm_app)``; absent ones are skipped.
-FARM_COMMAND_MODULES = ("submitters.cli.commands.farm_admin",)
 
 
 class Farm(StrEnum):
@@ -62,9 +59,7 @@ def register(app: typer.Typer) -> None:
     """Add ``submit`` and the ``farm`` group to ``app``."""
     app.command("submit")(submit)
     farm_app.command("check")(check)
-    for name in FARM_COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(farm_app)
+    farm_admin.register(farm_app)
     app.add_typer(farm_app, name="farm")
 
 
@@ -154,9 +149,19 @@ def submit(
         from otio_ingest import ingest_file
 
         options = ingest_options_from_cli(
-            track=track, start_frame=start_frame, handles=handles, fps=fps, name_regex=name_regex,
-            sequence=sequence, sequence_regex=sequence_regex, folder_template=folder_template, plates=plates,
-            prompts=prompts, merge_repeats=merge_repeats, width=width, height=height,
+            track=track,
+            start_frame=start_frame,
+            handles=handles,
+            fps=fps,
+            name_regex=name_regex,
+            sequence=sequence,
+            sequence_regex=sequence_regex,
+            folder_template=folder_template,
+            plates=plates,
+            prompts=prompts,
+            merge_repeats=merge_repeats,
+            width=width,
+            height=height,
         )
         shots = ingest_file(cut, options)
     if not shots.shots:
@@ -171,8 +176,12 @@ def submit(
 
     with _ProgressBar(console, "planning", len(shots.shots)) as advance:
         plan = plan_submission(
-            shots, project, config,
-            tracker_root=str(tracker_root) if tracker_root else None, comment=comment, progress=advance,
+            shots,
+            project,
+            config,
+            tracker_root=str(tracker_root) if tracker_root else None,
+            comment=comment,
+            progress=advance,
         )
     console.print(f"planned [bold]{len(plan.shots)}[/] shots as batch [bold]{plan.batch_name}[/]")
     if farm is Farm.deadline:
@@ -188,8 +197,12 @@ class _ProgressBar:
 
     def __init__(self, console: Console, label: str, total: int) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         )
         self.task = self.progress.add_task(label, total=total)
 
@@ -266,7 +279,8 @@ class _RichReporter:
             self.progress.update(self.rows[shot], description=f"{shot}: {mark}")
 
 
-def _local(plan: JobPlan, config: FarmConfig, console: Console) -> None:
+def run_local_with_progress(plan: JobPlan, config: FarmConfig, console: Console) -> list[ShotOutcome]:
+    """Run ``plan`` on this machine through openjd-sessions behind a live display; the outcomes, failed or not."""
     from submitters.local_farm import run_plan_locally
     from submitters.plan import record_submission
 
@@ -277,13 +291,17 @@ def _local(plan: JobPlan, config: FarmConfig, console: Console) -> None:
     with progress:
         reporter = _RichReporter(progress, total)
         record_submission(plan, "local", [{"session": f"{s.shot}-{s.job_id}"} for s in plan.shots])
-        outcomes = run_plan_locally(
+        return run_plan_locally(
             plan,
-            rotofarm=config.executable,
+            rotofarm=config.local_executable(),
             device=config.local.device,
             max_parallel_shots=config.local.max_parallel_shots,
             reporter=reporter,
         )
+
+
+def _local(plan: JobPlan, config: FarmConfig, console: Console) -> None:
+    outcomes = run_local_with_progress(plan, config, console)
     failed = [o for o in outcomes if not o.ok]
     for o in outcomes:
         console.print(f"{o.shot}: {'published' if o.ok else 'FAILED at ' + o.failed_task} ({o.seconds:.1f}s)")
@@ -306,4 +324,3 @@ def check(
     table.add_row("limits", ", ".join(client.limit_names()))
     table.add_row("workers", str(len(client.worker_names())))
     Console(width=200).print(table)
-
