@@ -109,9 +109,7 @@ class _ShotRun:
 
     def run(self) -> ShotOutcome:
         started = time.monotonic()
-        template = decode_job_template(
-            template=job_template(self.plan.create_folders), supported_extensions=EXTENSIONS
-        )
+        template = decode_job_template(template=job_template(self.plan.create_folders), supported_extensions=EXTENSIONS)
         params = preprocess_job_parameters(
             job_template=template,
             job_parameter_values=self.values,
@@ -172,9 +170,14 @@ class _ShotRun:
             for env in step.stepEnvironments or []:
                 identifier = f"{step.name}/{env.name}"
                 entered.append(identifier)
-                status = self._wait(lambda env=env, identifier=identifier: session.enter_environment(
-                    environment=env, identifier=identifier, step_name=step.name,
-                    resolved_symtab=symtabs.get(step.name)))
+                status = self._wait(
+                    lambda env=env, identifier=identifier: session.enter_environment(
+                        environment=env,
+                        identifier=identifier,
+                        step_name=step.name,
+                        resolved_symtab=symtabs.get(step.name),
+                    )
+                )
                 if status.state != ActionState.SUCCESS:
                     return ran, (f"{step.name} environment {env.name}", self._error(log))
             for label, task_params in self._tasks(step):
@@ -189,8 +192,11 @@ class _ShotRun:
             return ran, None
         finally:
             for identifier in reversed(entered):
-                self._wait(lambda identifier=identifier: session.exit_environment(
-                    identifier=identifier, keep_session_running=True, resolved_symtab=symtabs.get(step.name)))
+                self._wait(
+                    lambda identifier=identifier: session.exit_environment(
+                        identifier=identifier, keep_session_running=True, resolved_symtab=symtabs.get(step.name)
+                    )
+                )
 
     def _error(self, log: _SessionLog) -> str:
         status = self._status
@@ -208,9 +214,14 @@ class _ShotRun:
     def _run_task(
         self, session: Session, step: Step, task_params: dict[str, ParameterValue], symtabs: dict[str, Any]
     ) -> ActionStatus:
-        return self._wait(lambda: session.run_task(
-            step_script=step.script, task_parameter_values=task_params, step_name=step.name,
-            resolved_symtab=symtabs.get(step.name)))
+        return self._wait(
+            lambda: session.run_task(
+                step_script=step.script,
+                task_parameter_values=task_params,
+                step_name=step.name,
+                resolved_symtab=symtabs.get(step.name),
+            )
+        )
 
 
 def resolve_executable(name: str) -> str:
@@ -222,8 +233,11 @@ def resolve_executable(name: str) -> str:
     sibling = Path(sys.executable).parent / Path(name).name
     if sibling.is_file():
         return str(sibling)
-    raise ConfigError(f"executable {name!r} is neither on PATH nor beside {sys.executable}",
-                      where="farm.yaml: executable", hint="set executable to the full path of rotofarm")
+    raise ConfigError(
+        f"executable {name!r} is neither on PATH nor beside {sys.executable}",
+        where="farm.yaml: executable",
+        hint="set executable to the full path of rotofarm",
+    )
 
 
 def run_plan_locally(

@@ -54,17 +54,27 @@ def _recruit(workers: list[WorkerView], jobs: list[JobView]) -> list[Change]:
             taken.add(w.name)
             why = f"idle with {w.gpu_count} GPU(s) while {job.name} waits ({job.tasks_queued} queued task(s))"
             if job.pool.lower() != "none" and not w.serves(job.pool, job.secondary_pool, "none"):
-                changes.append(Change(
-                    kind="add_pool", target=w.name, before=", ".join(w.pools) or "-",
-                    after=", ".join([*w.pools, job.pool]), pool=job.pool,
-                    reason=f"{why} in pool {job.pool}",
-                ))
+                changes.append(
+                    Change(
+                        kind="add_pool",
+                        target=w.name,
+                        before=", ".join(w.pools) or "-",
+                        after=", ".join([*w.pools, job.pool]),
+                        pool=job.pool,
+                        reason=f"{why} in pool {job.pool}",
+                    )
+                )
             if job.group.lower() != "none" and job.group.lower() not in {g.lower() for g in w.groups}:
-                changes.append(Change(
-                    kind="add_group", target=w.name, before=", ".join(w.groups) or "-",
-                    after=", ".join([*w.groups, job.group]), group=job.group,
-                    reason=f"{why} in group {job.group}",
-                ))
+                changes.append(
+                    Change(
+                        kind="add_group",
+                        target=w.name,
+                        before=", ".join(w.groups) or "-",
+                        after=", ".join([*w.groups, job.group]),
+                        group=job.group,
+                        reason=f"{why} in group {job.group}",
+                    )
+                )
     return changes
 
 
@@ -90,12 +100,17 @@ def _one_task_per_gpu(
                 f"; sequential jobs ({len(sequential)}) still run one task at a time each: for those, one Worker "
                 "instance per GPU is a launcher setting the Web Service cannot change"
             )
-        changes.append(Change(
-            kind="gpu_per_task", target=w.name,
-            before=f"concurrent {w.concurrent_tasks}, affinity {affinity}",
-            after=f"concurrent {w.gpu_count}, affinity {','.join(map(str, gpus))}",
-            concurrent_tasks=w.gpu_count, gpu_affinity=gpus, reason=reason,
-        ))
+        changes.append(
+            Change(
+                kind="gpu_per_task",
+                target=w.name,
+                before=f"concurrent {w.concurrent_tasks}, affinity {affinity}",
+                after=f"concurrent {w.gpu_count}, affinity {','.join(map(str, gpus))}",
+                concurrent_tasks=w.gpu_count,
+                gpu_affinity=gpus,
+                reason=reason,
+            )
+        )
     return changes
 
 
@@ -108,14 +123,20 @@ def _starving(jobs: list[JobView], rules: BalanceRules, now: datetime) -> list[C
         if waited <= rules.starving_after_s:
             continue
         new = min(rules.max_priority, job.priority + rules.priority_step)
-        changes.append(Change(
-            kind="priority", target=f"{job.name} ({job.job_id})", before=str(job.priority), after=str(new),
-            priority=new, job_id=job.job_id,
-            reason=(
-                f"waiting {_duration(waited)} (threshold {_duration(rules.starving_after_s)}) with "
-                f"{job.tasks_queued} queued task(s) and none rendering"
-            ),
-        ))
+        changes.append(
+            Change(
+                kind="priority",
+                target=f"{job.name} ({job.job_id})",
+                before=str(job.priority),
+                after=str(new),
+                priority=new,
+                job_id=job.job_id,
+                reason=(
+                    f"waiting {_duration(waited)} (threshold {_duration(rules.starving_after_s)}) with "
+                    f"{job.tasks_queued} queued task(s) and none rendering"
+                ),
+            )
+        )
     return changes
 
 

@@ -97,9 +97,7 @@ def check_pool(client: DeadlineClient, pool: str) -> str:
     for name in known:
         if name.lower() == pool.lower():
             return name
-    raise InputError(
-        f"unknown pool {pool!r} (valid: {', '.join(sorted(set(known)))})", where=f"{client.url}/api/pools"
-    )
+    raise InputError(f"unknown pool {pool!r} (valid: {', '.join(sorted(set(known)))})", where=f"{client.url}/api/pools")
 
 
 def _report_text(item: Any) -> str:

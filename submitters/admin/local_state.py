@@ -32,7 +32,10 @@ def local_gpus(nvidia_smi: str | None = None) -> list[Gpu]:
     try:
         out = subprocess.run(
             [exe, "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=20, check=True,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
@@ -116,11 +119,16 @@ def plan_local(worker: WorkerView, config: FarmConfig) -> Plan:
     """On one machine the lever is the device: the local farm runs every shot on ``local.device``."""
     changes = []
     if worker.gpus and config.local.device == "cpu":
-        changes.append(Change(
-            kind="local_device", target=worker.name, before="local.device cpu", after="local.device cuda:0",
-            reason=(
-                f"{worker.gpu_count} GPU(s) ({worker.gpus[0].model}) sit idle while local roto chunks run on "
-                "the CPU"
-            ),
-        ))
+        changes.append(
+            Change(
+                kind="local_device",
+                target=worker.name,
+                before="local.device cpu",
+                after="local.device cuda:0",
+                reason=(
+                    f"{worker.gpu_count} GPU(s) ({worker.gpus[0].model}) sit idle while local roto chunks run on "
+                    "the CPU"
+                ),
+            )
+        )
     return Plan(farm="local", changes=changes)

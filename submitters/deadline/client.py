@@ -31,8 +31,21 @@ log = logging.getLogger(__name__)
 
 JOB_STATES = ("Active", "Suspended", "Completed", "Failed", "Pending")
 JOB_COMMANDS = frozenset(
-    {"suspend", "suspendnonrendering", "resume", "resumefailed", "requeue", "pend", "releasepending", "complete",
-     "fail", "archive", "setjobmachinelimit", "setjobframerange", "save"}
+    {
+        "suspend",
+        "suspendnonrendering",
+        "resume",
+        "resumefailed",
+        "requeue",
+        "pend",
+        "releasepending",
+        "complete",
+        "fail",
+        "archive",
+        "setjobmachinelimit",
+        "setjobframerange",
+        "save",
+    }
 )
 TASK_COMMANDS = frozenset(
     {"requeue", "complete", "suspend", "resume", "fail", "resumefailed", "pend", "releasepending"}
@@ -96,8 +109,11 @@ def _never_sent(exc: Exception) -> bool:
         seen.add(id(item))
         if isinstance(item, NewConnectionError):
             return True
-        stack.extend(a for a in (*getattr(item, "args", ()), getattr(item, "reason", None), item.__cause__,
-                                 item.__context__) if isinstance(a, BaseException))
+        stack.extend(
+            a
+            for a in (*getattr(item, "args", ()), getattr(item, "reason", None), item.__cause__, item.__context__)
+            if isinstance(a, BaseException)
+        )
     return False
 
 

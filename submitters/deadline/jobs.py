@@ -207,7 +207,8 @@ def _created_unknowingly(client: DeadlineClient, plan: JobPlan, known: list[str]
     except DeadlineError:
         return [], " (could not list the queue to look for jobs whose answer was lost)"
     found = [
-        j["_id"] for j in jobs
+        j["_id"]
+        for j in jobs
         if j.get("_id") not in known and (j.get("Props", {}).get("ExDic") or {}).get("rotofarm_job_id") in ours
     ]
     return found, ""
@@ -241,4 +242,3 @@ def client_from_config(config: FarmConfig) -> DeadlineClient:
         retries=d.retries,
         backoff_s=d.backoff_s,
     )
-

@@ -93,7 +93,14 @@ def workers(
         _print_json([w.model_dump(mode="json") for w in views])
         return
     table = Table(
-        "worker", "state", "GPUs", "affinity", "concurrent", "pools", "groups", "job / task",
+        "worker",
+        "state",
+        "GPUs",
+        "affinity",
+        "concurrent",
+        "pools",
+        "groups",
+        "job / task",
         title=f"{farm.value} workers ({len(views)})",
     )
     for w in views:
@@ -101,8 +108,14 @@ def workers(
         job = f"{w.job_name or w.job_id} / {w.task_id}" if w.job_id else "-"
         state = w.state if w.enabled else f"{w.state} (disabled)"
         table.add_row(
-            w.name, state, _gpus(w), affinity if w.gpus else "-", str(w.concurrent_tasks or "?"),
-            ", ".join(w.pools) or "-", ", ".join(w.groups) or "-", job,
+            w.name,
+            state,
+            _gpus(w),
+            affinity if w.gpus else "-",
+            str(w.concurrent_tasks or "?"),
+            ", ".join(w.pools) or "-",
+            ", ".join(w.groups) or "-",
+            job,
         )
     _out().print(table)
 
@@ -139,8 +152,14 @@ def queue(
     for batch in view.batches:
         done = batch.frames_done / batch.frames_total if batch.frames_total else 0.0
         table.add_row(
-            f"[bold]{batch.name}[/]", "", "", "", f"{batch.frames_done:.0f}/{batch.frames_total}",
-            f"{done:.0%}", "", _duration(batch.eta_seconds),
+            f"[bold]{batch.name}[/]",
+            "",
+            "",
+            "",
+            f"{batch.frames_done:.0f}/{batch.frames_total}",
+            f"{done:.0%}",
+            "",
+            _duration(batch.eta_seconds),
         )
         for job in batch.jobs:
             tasks = f"{job.tasks_done}/{job.tasks_total}"
@@ -150,8 +169,14 @@ def queue(
                 tasks += f" [red]{job.tasks_failed} failed[/]"
             spf = f"{job.seconds_per_frame:.2f}" if job.seconds_per_frame is not None else "-"
             table.add_row(
-                f"  {job.name}", job.state, str(job.priority), tasks, f"{job.frames_done:.0f}/{job.frames_total}",
-                f"{job.progress:.0%}", spf, _duration(job.eta_seconds),
+                f"  {job.name}",
+                job.state,
+                str(job.priority),
+                tasks,
+                f"{job.frames_done:.0f}/{job.frames_total}",
+                f"{job.progress:.0%}",
+                spf,
+                _duration(job.eta_seconds),
             )
             for f in job.failed:
                 failures.add_row(job.name, str(f.task_id), f.frames, f.worker or "-", str(f.errors), f.last_error)

@@ -64,6 +64,5 @@ def publish(
     for column in ("product", "type", "version", "", "folder"):
         table.add_column(column)
     for v in result.versions:
-        table.add_row(v.product, v.product_type, f"v{v.version:03d}", "new" if v.created else "existing",
-                      v.directory)
+        table.add_row(v.product, v.product_type, f"v{v.version:03d}", "new" if v.created else "existing", v.directory)
     Console().print(table)
