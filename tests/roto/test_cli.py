@@ -83,6 +83,21 @@ def test_bad_inputs_exit_2_with_one_error_line(tmp_path: Path, small_shot) -> No
     assert "OBJECT@FRAME" in _bad(
         rotofarm("roto", plate, "--frames", "1001-1002", "--out", str(tmp_path / "o"), "--box", "a=1,2,3,4")
     )
+    line = _bad(
+        rotofarm(
+            "roto",
+            plate,
+            "--frames",
+            "1001-1002",
+            "--out",
+            str(tmp_path / "o"),
+            "--box",
+            "a@1001=1,1,9,9",
+            "--backend",
+            "magic",
+        )
+    )
+    assert "backend: Input should be 'classical', 'sam2' or 'cutie'" in line
     line = _bad(rotofarm("run-chunk", str(manifest), "--frames", "1001-1002", "--device", "cuda:0"))
     assert "CUDA device cuda:0 asked for" in line
 

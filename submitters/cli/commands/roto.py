@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -128,10 +129,16 @@ def build_prompts(boxes: list[str], points: list[str], texts: list[str]) -> list
         for text in texts:
             obj, frame, value = _parse_prompt("text", text)
             out.append(Prompt(object=obj, frame=frame, text=value.strip().strip('"')))
-    except ValueError as exc:  # pydantic's validation errors are ValueErrors
-        first = str(exc).splitlines()
-        raise InputError(f"bad prompt: {first[2].strip() if len(first) > 2 else exc}") from None
+    except ValidationError as exc:
+        raise InputError(f"bad prompt: {_first_error(exc)}") from None
     return out
+
+
+def _first_error(exc: ValidationError) -> str:
+    """pydantic's first complaint as one line: ``where: what``."""
+    err = exc.errors()[0]
+    where = ".".join(str(x) for x in err["loc"])
+    return f"{where}: {err['msg']}" if where else str(err["msg"])
 
 
 def plate_name(plate: str) -> str:
@@ -153,7 +160,7 @@ def roto_cmd(
     ] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help='OBJ@FRAME="a prompt" (Grounding DINO).')] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="classical, sam2 or cutie.")] = None,
-    chunk_size: Annotated[int | None, typer.Option("--chunk-size", min=1, help="Frames per chunk.")] = None,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", help="Frames per chunk.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda:N.")] = None,
 ) -> None:
     """Roto one shot on this machine with the farm's pipeline (no farm, no tracker)."""
@@ -176,8 +183,8 @@ def roto_cmd(
             last_frame=last,
             prompts=prompts,
         )
-    except ValueError as exc:
-        raise InputError(f"invalid settings: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        raise InputError(_first_error(exc)) from None
     job = JobFolder(out, shot.name)
     manifest = JobManifest(
         job_id="local",
