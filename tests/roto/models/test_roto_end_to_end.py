@@ -87,7 +87,7 @@ def test_roto_writes_masks_and_report_through_the_model_backend(studio: Path, tm
     assert first["seeds"] == {
         "hero": "box prompt on frame 1001",
         "side": "points prompt on frame 1002",
-        "thing": "box prompt on frame 1001",
+        "thing": "text prompt on frame 1001",
     }
     assert set(second["seeds"].values()) == {"state 1001-1003"}
     assert set(second["objects"]) == {"hero", "side", "thing"}
