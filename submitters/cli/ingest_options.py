@@ -2,14 +2,15 @@
 
 Every alias defaults to None, meaning "as configs/ingest.yaml says", so a studio's config stays the single source of
 defaults and a flag overrides only what it names. A command declares the parameters it wants with these aliases and
-passes them, by the same names, to :func:`ingest_options_from_cli`::
+hands its parameters to :func:`ingest_options_from_params`, which takes those named like IngestOptions fields::
 
     def submit(cut: Path, track: TrackOpt = None, start_frame: StartFrameOpt = None, ...):
-        options = ingest_options_from_cli(track=track, start_frame=start_frame, ...)
+        options = ingest_options_from_params(locals())
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,3 +104,9 @@ def ingest_options_from_cli(**kw: Any) -> IngestOptions:
         err = exc.errors()[0]
         flag = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "option"
         raise InputError(f"{err['msg']}", where=flag) from None
+
+
+def ingest_options_from_params(params: Mapping[str, Any]) -> IngestOptions:
+    """:func:`ingest_options_from_cli` over the parameters of a command that declares the aliases above; its other
+    parameters (the cut, ``--json``, farm options) are not ingest options and are left out."""
+    return ingest_options_from_cli(**{k: v for k, v in params.items() if k in IngestOptions.model_fields})

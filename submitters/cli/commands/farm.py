@@ -35,7 +35,7 @@ from submitters.cli.ingest_options import (
     StartFrameOpt,
     TrackOpt,
     WidthOpt,
-    ingest_options_from_cli,
+    ingest_options_from_params,
 )
 from submitters.farm_config import FarmConfig
 
@@ -148,21 +148,7 @@ def submit(
             raise InputError("no cut given: name an editorial file, or use --from-tracker FOLDER")
         from otio_ingest import ingest_file
 
-        options = ingest_options_from_cli(
-            track=track,
-            start_frame=start_frame,
-            handles=handles,
-            fps=fps,
-            name_regex=name_regex,
-            sequence=sequence,
-            sequence_regex=sequence_regex,
-            folder_template=folder_template,
-            plates=plates,
-            prompts=prompts,
-            merge_repeats=merge_repeats,
-            width=width,
-            height=height,
-        )
+        options = ingest_options_from_params(locals())
         shots = ingest_file(cut, options)
     if not shots.shots:
         raise InputError("the cut has no shots to submit", where=shots.source)

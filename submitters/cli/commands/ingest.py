@@ -24,7 +24,7 @@ from submitters.cli.ingest_options import (
     StartFrameOpt,
     TrackOpt,
     WidthOpt,
-    ingest_options_from_cli,
+    ingest_options_from_params,
 )
 
 
@@ -53,21 +53,7 @@ def ingest(
     """Read a cut and list its shots: frame ranges with handles, timecodes, retimes, prompts."""
     from otio_ingest import ingest_file
 
-    options = ingest_options_from_cli(
-        track=track,
-        start_frame=start_frame,
-        handles=handles,
-        fps=fps,
-        name_regex=name_regex,
-        sequence=sequence,
-        sequence_regex=sequence_regex,
-        folder_template=folder_template,
-        plates=plates,
-        prompts=prompts,
-        merge_repeats=merge_repeats,
-        width=width,
-        height=height,
-    )
+    options = ingest_options_from_params(locals())
     shotlist = ingest_file(cut, options)
     if as_json:
         typer.echo(shotlist.to_json())
