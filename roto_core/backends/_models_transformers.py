@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    import torch
+
+from roto_core.backends._models_torch import resolve_device
+from roto_core.backends.checkpoints import ResolvedModel
 from roto_core.errors import ModelError
 
 
@@ -37,3 +42,25 @@ def from_folder(cls: Any, folder: Path, key: str, config_path: Path, **kwargs: A
         raise ModelError(
             f"cannot load model {key!r} from {folder}: {exc}", path=config_path, where=f"models.{key}.checkpoint"
         ) from None
+
+
+def load_local_model(
+    model: ResolvedModel, network_class: str, processor_class: str, device: str
+) -> tuple[Any, Any, torch.device]:
+    """Network (eval mode, on ``device``) and processor of ``model``, by transformers class names.
+
+    Names, not classes, because transformers may only be imported after :func:`prepare_transformers`. The network is
+    built untrained from the folder's config when models.yaml asks for random weights (tests, GPU speed runs).
+    """
+    torch_device = resolve_device(device)
+    prepare_transformers()
+    import transformers
+
+    processor = from_folder(getattr(transformers, processor_class), model.path, model.key, model.config_path)
+    network_cls = getattr(transformers, network_class)
+    if model.random_weights:
+        config = from_folder(transformers.AutoConfig, model.path, model.key, model.config_path)
+        network = network_cls(config)
+    else:
+        network = from_folder(network_cls, model.path, model.key, model.config_path)
+    return network.to(torch_device).eval(), processor, torch_device

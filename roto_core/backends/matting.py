@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from roto_core.backends._models_torch import autocast, release, resolve_device
-from roto_core.backends._models_transformers import from_folder, prepare_transformers
+from roto_core.backends._models_torch import autocast, release
+from roto_core.backends._models_transformers import load_local_model
 from roto_core.backends.base import Frame, Mask
 from roto_core.backends.checkpoints import ResolvedModel, resolve_model
 from roto_core.contracts import PipelineSettings
@@ -68,17 +68,9 @@ class VitMatteMatter:
 
     @classmethod
     def from_model(cls, model: ResolvedModel, device: str) -> VitMatteMatter:
-        torch_device = resolve_device(device)
-        prepare_transformers()
-        from transformers import AutoConfig, AutoImageProcessor, VitMatteForImageMatting
-
-        processor = from_folder(AutoImageProcessor, model.path, model.key, model.config_path)
-        if model.random_weights:
-            config = from_folder(AutoConfig, model.path, model.key, model.config_path)
-            network = VitMatteForImageMatting(config)
-        else:
-            network = from_folder(VitMatteForImageMatting, model.path, model.key, model.config_path)
-        network = network.to(torch_device).eval()
+        network, processor, torch_device = load_local_model(
+            model, "VitMatteForImageMatting", "AutoImageProcessor", device
+        )
         log.info("vitmatte model %s on %s", model.key, torch_device)
         return cls(network, processor, torch_device, model.options(VitMatteOptions), model.key)
 

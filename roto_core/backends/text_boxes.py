@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from roto_core.backends._models_torch import autocast, release, resolve_device
-from roto_core.backends._models_transformers import from_folder, prepare_transformers
+from roto_core.backends._models_torch import autocast, release
+from roto_core.backends._models_transformers import load_local_model
 from roto_core.backends.base import Frame
 from roto_core.backends.checkpoints import ResolvedModel, resolve_model
 from roto_core.contracts import PipelineSettings
@@ -57,17 +57,9 @@ class GroundingDinoBoxer:
 
     @classmethod
     def from_model(cls, model: ResolvedModel, device: str) -> GroundingDinoBoxer:
-        torch_device = resolve_device(device)
-        prepare_transformers()
-        from transformers import AutoConfig, AutoProcessor, GroundingDinoForObjectDetection
-
-        processor = from_folder(AutoProcessor, model.path, model.key, model.config_path)
-        if model.random_weights:
-            config = from_folder(AutoConfig, model.path, model.key, model.config_path)
-            network = GroundingDinoForObjectDetection(config)
-        else:
-            network = from_folder(GroundingDinoForObjectDetection, model.path, model.key, model.config_path)
-        network = network.to(torch_device).eval()
+        network, processor, torch_device = load_local_model(
+            model, "GroundingDinoForObjectDetection", "AutoProcessor", device
+        )
         log.info("grounding dino model %s on %s", model.key, torch_device)
         return cls(network, processor, torch_device, model.options(GroundingDinoOptions), model.key)
 
