@@ -21,6 +21,7 @@ import numpy as np
 
 from roto_core.atomic import TMP_MARK, remove_stale_temps
 from roto_core.backends.base import Matter, ObjectMasks, SegmentationBackend, TextBoxer
+from roto_core.chunks.backfill import backfill, first_keys
 from roto_core.chunks.state import load_state, save_state
 from roto_core.contracts import ChunkResult, JobManifest, PipelineSettings, Prompt
 from roto_core.errors import InputError
@@ -151,78 +152,52 @@ def run_chunk(
     frames = range(first, last + 1)
     _clear_own_temps(job, frames)
     remove_stale_temps(job.chunk_dir(first, last))
-    limit = settings.max_resolution
-    own_limit = getattr(models.backend, "max_resolution", None)
-    if own_limit is not None:
-        limit = own_limit if limit is None else min(limit, own_limit)
+    limit = _working_limit(settings.max_resolution, models.backend)
     objects = shot.objects
     warnings: list[str] = []
     seeds_info: dict[str, str] = {}
-
-    # Seeds from the previous chunk (its last frames, as memory) unless every object has a prompt on ``first``.
     in_chunk = sorted((p for p in shot.prompts if first <= p.frame <= last), key=lambda p: (p.frame, p.object))
-    prompted_at_first = {p.object for p in in_chunk if p.frame == first}
-    history: list[tuple[int, dict[str, np.ndarray]]] = []
-    start = first
-    if first > shot.first_frame and not set(objects) <= prompted_at_first:
-        state_dir = _previous_state_dir(job, first)
-        if state_dir is None:
-            raise InputError(
-                f"no chunk ending at frame {first - 1} has run, and not every object has a prompt on frame {first}",
-                path=job.root / "chunks",
-                where=f"shot {shot.name}",
-            )
-        probe = FrameSource(shot.plate, first, first, max_size=limit, movie_first_frame=shot.first_frame)
-        history = load_state(state_dir, probe.size)
-        probe.close()
-        start = history[0][0] if history else first
-        for obj in {o for _, masks in history for o in masks}:
-            seeds_info.setdefault(obj, f"state {state_dir.parent.name}")
+    history = _history(job, manifest, first, in_chunk, limit, seeds_info)
+    start = history[0][0] if history else first
 
     t = timer.add("setup", t_start)
     source = FrameSource(shot.plate, start, last, max_size=limit, movie_first_frame=shot.first_frame, prefetch=True)
-    plate_w, plate_h = source.plate_size
-    work_w, work_h = source.size
-    sx, sy = work_w / plate_w, work_h / plate_h
-    seeds: dict[int, ObjectMasks] = {}
-    for frame, masks in history:
-        seeds[frame - start] = dict(masks)
-    t = timer.add("open", t)
-
-    for given in in_chunk:
-        if given.text is not None:
-            prompt = _text_to_box(given, source.read(given.frame), models, warnings)
-            if prompt is None:
-                continue
-        else:
-            _check_prompt_inside(given, shot.name, (plate_w, plate_h))
-            prompt = _scaled(given, sx, sy)
-        mask = np.asarray(models.backend.key_mask(source.read(prompt.frame), prompt), dtype=np.float32)
-        slot = seeds.setdefault(prompt.frame - start, {})
-        slot[prompt.object] = np.maximum(slot[prompt.object], mask) if prompt.object in slot else mask
-        seeds_info[given.object] = f"{given.kind} prompt on frame {given.frame}"
-        if not (mask >= 0.5).any():
-            warnings.append(f"object {given.object}: the {given.kind} prompt on frame {given.frame} found nothing")
-    t = timer.add("key", t)
-
-    keep = settings.overlap + 1
-    recent: deque[tuple[int, dict[str, np.ndarray]]] = deque(maxlen=keep)
-    written: dict[str, list[str]] = {o: [] for o in objects}
-    found: set[str] = set()
     plate_source = (
         FrameSource(shot.plate, first, last, movie_first_frame=shot.first_frame) if settings.matting else None
     )
+    plate_w, plate_h = source.plate_size
+    work_w, work_h = source.size
+    recent: deque[tuple[int, dict[str, np.ndarray]]] = deque(maxlen=settings.overlap + 1)
+    written: dict[str, list[str]] = {o: [] for o in objects}
+    found: set[str] = set()
     zero = np.zeros((plate_h, plate_w), np.float32)
-    done = 0
-    t = timer.add("setup", t)
-    # Masks are compressed and written on a second thread while the backend works on the next frame; at most
-    # two frames wait, so memory stays bounded.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-writer") as writer:
-        pending: deque[Future] = deque()
-        try:
+    try:
+        seeds: dict[int, ObjectMasks] = {frame - start: dict(masks) for frame, masks in history}
+        t = timer.add("open", t)
+        _key_seeds(in_chunk, source, start, models, shot.name, seeds, seeds_info, warnings)
+        t = timer.add("key", t)
+        carried = {o for _, masks in history for o in masks}
+        keys = first_keys(seeds, start, first, carried)
+        filled: dict[int, ObjectMasks] = {}
+        if keys:
+            behind = FrameSource(
+                shot.plate, first, max(keys.values()), max_size=limit, movie_first_frame=shot.first_frame
+            )
+            try:
+                filled = backfill(models.backend, behind, keys, seeds, start)
+            finally:
+                behind.close()
+            t = timer.add("backfill", t)
+        # Masks are compressed and written on a second thread while the backend works on the next frame; at most
+        # two frames wait, so memory stays bounded.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-writer") as writer:
+            pending: deque[Future] = deque()
             for index, masks in models.backend.propagate(source, seeds):
                 t = timer.add("propagate", t)
                 frame = start + index
+                behind_key = filled.pop(frame, {})
+                if behind_key:
+                    masks = {**{o: m.astype(np.float32) for o, m in behind_key.items()}, **masks}
                 recent.append((frame, {o: np.asarray(m, np.float32) for o, m in masks.items()}))
                 if frame < first:
                     continue
@@ -234,8 +209,8 @@ def run_chunk(
                 t = timer.add("upscale", t)
                 pending.append(writer.submit(write_mask_exr, job.mask_path(frame), full, shape=(plate_h, plate_w)))
                 if plate_source is not None:
-                    plate = plate_source.read(frame)
                     matter = models.matter()
+                    plate = plate_source.read(frame)
                     mattes = {o: matter.matte(plate, m) if (m >= 0.5).any() else m for o, m in full.items()}
                     pending.append(
                         writer.submit(write_mask_exr, job.matte_path(frame), mattes, shape=(plate_h, plate_w))
@@ -244,17 +219,16 @@ def run_chunk(
                 while len(pending) > 2:
                     pending.popleft().result()
                 t = timer.add("write", t)
-                done += 1
                 if progress is not None:
-                    progress(done, len(frames))
+                    progress(frame - first + 1, len(frames))
                 t = time.perf_counter()
             while pending:
                 pending.popleft().result()
             t = timer.add("write", t)
-        finally:
-            source.close()
-            if plate_source is not None:
-                plate_source.close()
+    finally:
+        source.close()
+        if plate_source is not None:
+            plate_source.close()
 
     for obj in objects:
         if obj not in found:
@@ -283,6 +257,73 @@ def run_chunk(
     )
     result.save(job.chunk_report(first, last))
     return result
+
+
+def _working_limit(settings_limit: int | None, backend: SegmentationBackend) -> int | None:
+    """The long edge frames are scaled to: the pipeline's limit, lowered by the backend's own if it has one."""
+    own = getattr(backend, "max_resolution", None)
+    if own is None:
+        return settings_limit
+    return own if settings_limit is None else min(settings_limit, own)
+
+
+def _history(
+    job: JobFolder,
+    manifest: JobManifest,
+    first: int,
+    in_chunk: list[Prompt],
+    limit: int | None,
+    seeds_info: dict[str, str],
+) -> list[tuple[int, dict[str, np.ndarray]]]:
+    """The previous chunk's last masks (as memory), unless this chunk starts the shot or prompts every object on
+    its first frame."""
+    shot = manifest.shot
+    prompted_at_first = {p.object for p in in_chunk if p.frame == first}
+    if first == shot.first_frame or set(shot.objects) <= prompted_at_first:
+        return []
+    state_dir = _previous_state_dir(job, first)
+    if state_dir is None:
+        raise InputError(
+            f"no chunk ending at frame {first - 1} has run, and not every object has a prompt on frame {first}",
+            path=job.root / "chunks",
+            where=f"shot {shot.name}",
+        )
+    probe = FrameSource(shot.plate, first, first, max_size=limit, movie_first_frame=shot.first_frame)
+    history = load_state(state_dir, probe.size)
+    probe.close()
+    for obj in sorted({o for _, masks in history for o in masks}):
+        seeds_info[obj] = f"state {state_dir.parent.name}"
+    return history
+
+
+def _key_seeds(
+    in_chunk: list[Prompt],
+    source: FrameSource,
+    start: int,
+    models: Models,
+    shot_name: str,
+    seeds: dict[int, ObjectMasks],
+    seeds_info: dict[str, str],
+    warnings: list[str],
+) -> None:
+    """Key masks of the chunk's prompts added to ``seeds`` (several prompts of one object on a frame: union)."""
+    plate_w, plate_h = source.plate_size
+    sx, sy = source.size[0] / plate_w, source.size[1] / plate_h
+    for given in in_chunk:
+        _check_prompt_inside(given, shot_name, (plate_w, plate_h))
+    for given in in_chunk:
+        if given.text is not None:
+            prompt = _text_to_box(given, source.read(given.frame), models, warnings)
+            if prompt is None:
+                continue
+        else:
+            prompt = _scaled(given, sx, sy)
+        mask = np.asarray(models.backend.key_mask(source.read(prompt.frame), prompt), dtype=np.float32)
+        slot = seeds.setdefault(prompt.frame - start, {})
+        slot[prompt.object] = np.maximum(slot[prompt.object], mask) if prompt.object in slot else mask
+        seeds_info[given.object] = f"{given.kind} prompt on frame {given.frame}"
+        if not (mask >= 0.5).any():
+            warnings.append(f"object {given.object}: the {given.kind} prompt on frame {given.frame} found nothing")
 
 
 def _plate_masks(

@@ -147,3 +147,22 @@ def test_chunk_timings_and_memory_are_reported(tmp_path: Path, small_shot) -> No
     assert result.backend == "classical" and result.device == "cpu"
     saved = json.loads(job.chunk_report(1001, 1010).read_text())
     assert saved["frames"] == list(range(1001, 1011))
+
+
+def test_frames_before_the_first_key_are_filled_backwards(tmp_path: Path, small_shot) -> None:
+    """Editorial prompts sit on the record-in frame; the handle frames before it still get masks."""
+    gt = read_mask_exr(Path(small_shot.gt.replace("####", "1006")))
+    keys = []
+    for obj in small_shot.objects:
+        ys, xs = np.nonzero(gt[obj] >= 0.5)
+        keys.append(
+            Prompt(object=obj, frame=1006, box=(xs.min() - 3.0, ys.min() - 3.0, xs.max() + 3.0, ys.max() + 3.0))
+        )
+    shot = small_shot.to_shot().model_copy(update={"prompts": keys, "handles": 5})
+    manifest, job, _ = make_job(tmp_path, small_shot)
+    manifest = manifest.model_copy(update={"shot": shot})
+    result = run_chunk(manifest, job, 1001, 1012, load_models(manifest.pipeline, "cpu"))
+    assert "backfill" in result.timings and not result.warnings
+    before = evaluate_sequences(job.mask_pattern, small_shot.gt, range(1001, 1006)).table()
+    assert before["mean"]["J&F"] >= 0.85, before
+    assert evaluate_sequences(job.mask_pattern, small_shot.gt, range(1006, 1013)).jf >= 0.85
