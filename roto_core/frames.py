@@ -54,20 +54,30 @@ def _resize(img: np.ndarray, max_size: int | None) -> np.ndarray:
     return cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
 
 
-def _pick_exr_rgb(channels: dict[str, np.ndarray], path: Path) -> np.ndarray:
+def _pick_exr_planes(channels: dict[str, np.ndarray], path: Path) -> list[np.ndarray]:
     """R,G,B (bare or of the first layer that has all three), else luminance Y, else a lone channel."""
     for prefix in ["", *sorted({n.rsplit(".", 1)[0] + "." for n in channels if "." in n})]:
         names = [f"{prefix}{c}" for c in "RGB"]
         if all(n in channels for n in names):
-            return np.stack([channels[n] for n in names], axis=-1)
+            return [channels[n] for n in names]
     if "Y" in channels:
-        return np.repeat(channels["Y"][..., None], 3, axis=-1)
+        return [channels["Y"]] * 3
     if len(channels) == 1:
-        return np.repeat(next(iter(channels.values()))[..., None], 3, axis=-1)
+        return [next(iter(channels.values()))] * 3
     raise FrameError(f"EXR has no R,G,B or Y channels (channels: {', '.join(sorted(channels))})", path=path)
 
 
-def _read_exr(path: Path) -> np.ndarray:
+def _to_srgb_plane(plane: np.ndarray) -> np.ndarray:
+    if plane.dtype == np.float16:
+        return _half_to_srgb_table()[plane.view(np.uint16)]
+    return linear_to_srgb(plane.astype(np.float32, copy=False))
+
+
+def _exr_planes(path: Path) -> list[np.ndarray]:
+    """The three display-referred float32 planes of an EXR, each the size of its display window.
+
+    Kept as planes, not an interleaved image, so a reader that scales down can do so before interleaving.
+    """
     import OpenEXR
 
     try:
@@ -77,23 +87,26 @@ def _read_exr(path: Path) -> np.ndarray:
             channels = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
     except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError on truncated or foreign files
         raise FrameError(f"unreadable or truncated EXR ({exc})", path=path) from None
-    data = _pick_exr_rgb(channels, path)
-    if data.dtype != np.float16:
-        data = data.astype(np.float32)
+    converted: dict[int, np.ndarray] = {}  # a Y channel stands for all three: convert it once
+    planes = [converted.setdefault(id(p), _to_srgb_plane(p)) for p in _pick_exr_planes(channels, path)]
     (dx0, dy0), (dx1, dy1) = display
     (ax0, ay0), _ = data_window
-    out = np.zeros((int(dy1 - dy0 + 1), int(dx1 - dx0 + 1), 3), data.dtype)
-    # Place the data window inside the display window; pixels outside the display are dropped.
+    shape = (int(dy1 - dy0 + 1), int(dx1 - dx0 + 1))
     ox, oy = int(ax0 - dx0), int(ay0 - dy0)
-    h, w = data.shape[:2]
+    if (ox, oy) == (0, 0) and planes[0].shape == shape:
+        return planes
+    # Place the data window inside the display window; pixels outside the display are dropped.
+    h, w = planes[0].shape
     sx0, sy0 = max(0, -ox), max(0, -oy)
     tx0, ty0 = max(0, ox), max(0, oy)
-    tx1, ty1 = min(out.shape[1], ox + w), min(out.shape[0], oy + h)
-    if tx1 > tx0 and ty1 > ty0:
-        out[ty0:ty1, tx0:tx1] = data[sy0 : sy0 + ty1 - ty0, sx0 : sx0 + tx1 - tx0]
-    if out.dtype == np.float16:
-        return _half_to_srgb_table()[out.view(np.uint16)]
-    return linear_to_srgb(out)
+    tx1, ty1 = min(shape[1], ox + w), min(shape[0], oy + h)
+    placed = []
+    for plane in planes:
+        out = np.zeros(shape, np.float32)
+        if tx1 > tx0 and ty1 > ty0:
+            out[ty0:ty1, tx0:tx1] = plane[sy0 : sy0 + ty1 - ty0, sx0 : sx0 + tx1 - tx0]
+        placed.append(out)
+    return placed
 
 
 def _normalise_integer(img: np.ndarray, path: Path) -> np.ndarray:
@@ -182,17 +195,27 @@ class _MovieReader:
         self._frames = None
 
 
-def _read_still(path: Path) -> np.ndarray:
+def _read_still(path: Path, size: tuple[int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
+    """A still frame scaled to ``size`` (w, h; None: as stored), and the size it was stored at."""
     if not path.is_file():
         raise FrameError("frame file is missing", path=path)
     suffix = path.suffix.lower()
     if suffix == ".exr":
-        return _read_exr(path)
+        planes = _exr_planes(path)
+        stored = (planes[0].shape[1], planes[0].shape[0])
+        if size is not None and size != stored:
+            planes = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in planes]
+        return cv2.merge(planes), stored
     if suffix in _PYAV_IMAGE_SUFFIXES:
-        return _read_pyav_image(path)
-    if suffix in _OPENCV_SUFFIXES:
-        return _read_opencv(path)
-    raise FrameError(f"unsupported plate format {suffix or '(no suffix)'}", path=path)
+        img = _read_pyav_image(path)
+    elif suffix in _OPENCV_SUFFIXES:
+        img = _read_opencv(path)
+    else:
+        raise FrameError(f"unsupported plate format {suffix or '(no suffix)'}", path=path)
+    stored = (img.shape[1], img.shape[0])
+    if size is not None and size != stored:
+        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return img, stored
 
 
 def read_frame(pattern: str | Path, frame: int, max_size: int | None = None) -> np.ndarray:
@@ -209,9 +232,14 @@ def read_frame(pattern: str | Path, frame: int, max_size: int | None = None) -> 
             img = reader.read(frame)
         finally:
             reader.close()
+        img = _resize(img, max_size)
     else:
-        img = _read_still(frame_path(pattern, frame))
-    return np.ascontiguousarray(_resize(img, max_size), dtype=np.float32)
+        path = frame_path(pattern, frame)
+        if max_size is None:
+            img, _ = _read_still(path, None)
+        else:
+            img, _ = _read_still(path, fit_size(*probe_size(pattern, frame), max_size))
+    return np.ascontiguousarray(img, dtype=np.float32)
 
 
 class FrameSource(Sequence[np.ndarray]):
@@ -291,15 +319,16 @@ class FrameSource(Sequence[np.ndarray]):
     def _decode(self, frame: int) -> np.ndarray:
         if self._movie is not None:
             img = self._movie.read(frame - self._movie_first)
+            stored = (img.shape[1], img.shape[0])
+            if stored == self.plate_size and self.size != stored:
+                img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
         else:
-            img = _read_still(frame_path(self.pattern, frame))
-        if (img.shape[1], img.shape[0]) != self.plate_size:
+            img, stored = _read_still(frame_path(self.pattern, frame), self.size)
+        if stored != self.plate_size:
             raise FrameError(
-                f"frame is {img.shape[1]}x{img.shape[0]}, the plate is {self.plate_size[0]}x{self.plate_size[1]}",
+                f"frame is {stored[0]}x{stored[1]}, the plate is {self.plate_size[0]}x{self.plate_size[1]}",
                 path=frame_path(self.pattern, frame),
             )
-        if self.size != self.plate_size:
-            img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
         return np.ascontiguousarray(img, dtype=np.float32)
 
     @overload
