@@ -14,7 +14,10 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x .venv/bin/rotofarm ]]; t
     exit 0
 fi
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
+# Some machines list package-index folders that do not exist; pip warns about each on every call. Hide only that.
+pip() {
+    .venv/bin/python -m pip --disable-pip-version-check -q "$@" 2> >(grep -v "is neither a file nor a directory" >&2)
+}
 export PIP_CONSTRAINT="$PWD/constraints.txt"
 pip install "setuptools>=68" wheel
 if [[ "$mode" == dev ]]; then
