@@ -19,6 +19,7 @@ from roto_core.errors import ModelError
 from roto_core.maskio import read_mask_exr
 from roto_core.synthetic import make_shot
 from tests.roto.conftest import make_job, rotofarm
+from tests.roto.models.tiny import save_tiny_vitmatte
 
 pytest.importorskip("torch")
 pytest.importorskip("sam2")
@@ -33,43 +34,13 @@ SAM2_TINY = {
 }
 
 
-def _tiny_vitmatte(folder: Path) -> None:
-    import torch
-
-    from roto_core.backends._models_transformers import prepare_transformers
-
-    prepare_transformers()  # keeps transformers off the broken CPU torchvision (see ENVIRONMENT.md)
-    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting, VitMatteImageProcessorPil
-
-    backbone = VitDetConfig(
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        mlp_ratio=2,
-        image_size=64,
-        pretrain_image_size=64,
-        patch_size=16,
-        num_channels=4,
-        out_features=["stage1"],
-    )
-    config = VitMatteConfig(
-        backbone_config=backbone,
-        hidden_size=32,
-        convstream_hidden_sizes=[8, 16, 32],
-        fusion_hidden_sizes=[32, 16, 8, 8],
-    )
-    torch.manual_seed(0)
-    VitMatteForImageMatting(config).save_pretrained(folder)
-    VitMatteImageProcessorPil().save_pretrained(folder)
-
-
 @pytest.fixture
 def studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A studio config folder whose models.yaml has a random-weight SAM 2 tiny and a tiny ViTMatte."""
     cfg, root = tmp_path / "configs", tmp_path / "models"
     cfg.mkdir()
     root.mkdir()
-    _tiny_vitmatte(root / "vitmatte")
+    save_tiny_vitmatte(root / "vitmatte")
     models = {
         "sam2_tiny": SAM2_TINY,
         "sam2_missing": {**SAM2_TINY, "random_weights": False},

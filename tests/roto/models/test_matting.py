@@ -6,41 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from roto_core.backends._models_transformers import prepare_transformers
 from roto_core.backends.matting import UNKNOWN, VitMatteMatter, trimap
 from roto_core.contracts import PipelineSettings
 from roto_core.errors import ModelError
-from tests.roto.models.tiny import sha256_of, textured_frames, write_models_yaml
+from tests.roto.models.tiny import save_tiny_vitmatte, sha256_of, textured_frames, write_models_yaml
 
 pytestmark = pytest.mark.models
-
-
-def save_tiny_vitmatte(folder: Path) -> None:
-    prepare_transformers()
-    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting, VitMatteImageProcessorPil
-
-    backbone = VitDetConfig(
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        mlp_ratio=2,
-        image_size=64,
-        pretrain_image_size=64,
-        patch_size=16,
-        num_channels=4,
-        out_features=["stage1"],
-    )
-    config = VitMatteConfig(
-        backbone_config=backbone,
-        hidden_size=32,
-        convstream_hidden_sizes=[8, 16, 32],
-        fusion_hidden_sizes=[32, 16, 8, 8],
-    )
-    torch.manual_seed(0)
-    VitMatteForImageMatting(config).save_pretrained(folder)
-    VitMatteImageProcessorPil().save_pretrained(folder)
 
 
 @pytest.fixture(scope="module")

@@ -97,3 +97,30 @@ def save_tiny_grounding_dino(folder: Path) -> None:
     )
     torch.manual_seed(0)
     GroundingDinoForObjectDetection(config).save_pretrained(folder)
+
+
+def save_tiny_vitmatte(folder: Path) -> None:
+    """A ViTMatte small enough for CPU tests, saved in transformers' layout with its image processor."""
+    prepare_transformers()
+    from transformers import VitDetConfig, VitMatteConfig, VitMatteForImageMatting, VitMatteImageProcessorPil
+
+    backbone = VitDetConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        mlp_ratio=2,
+        image_size=64,
+        pretrain_image_size=64,
+        patch_size=16,
+        num_channels=4,
+        out_features=["stage1"],
+    )
+    config = VitMatteConfig(
+        backbone_config=backbone,
+        hidden_size=32,
+        convstream_hidden_sizes=[8, 16, 32],
+        fusion_hidden_sizes=[32, 16, 8, 8],
+    )
+    torch.manual_seed(0)
+    VitMatteForImageMatting(config).save_pretrained(folder)
+    VitMatteImageProcessorPil().save_pretrained(folder)
