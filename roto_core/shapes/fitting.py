@@ -109,7 +109,7 @@ def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tup
     for iteration in range(NEWTON_STEPS + 1):
         v = 1.0 - u
         b0, b1, b2, b3 = v * v * v, 3 * v * v * u, 3 * v * u * u, u * u * u
-        rhs = samples - np.outer(b0 + b1, p0) - np.outer(b2 + b3, p3)
+        rhs = samples - (b0 + b1)[:, None] * p0 - (b2 + b3)[:, None] * p3
         c00, c11, c01 = float(b1 @ b1), float(b2 @ b2), -float(b1 @ b2) * cos_io
         x0, x1 = float(b1 @ (rhs @ t_out)), -float(b2 @ (rhs @ t_in))
         det = c00 * c11 - c01 * c01
@@ -118,13 +118,13 @@ def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tup
             a_out = a_in = total / 3.0
         c1, c2 = p0 + a_out * t_out, p3 - a_in * t_in
         ctrl = np.stack([p0, c1, c2, p3])
-        curve = np.outer(b0, p0) + np.outer(b1, c1) + np.outer(b2, c2) + np.outer(b3, p3)
+        curve = np.stack([b0, b1, b2, b3], axis=1) @ ctrl
         diff = curve - samples
         if iteration == NEWTON_STEPS:
             break
         q1, q2, q3 = c1 - p0, c2 - c1, p3 - c2
-        d1 = 3 * (np.outer(v * v, q1) + np.outer(2 * v * u, q2) + np.outer(u * u, q3))
-        d2 = 6 * (np.outer(v, q2 - q1) + np.outer(u, q3 - q2))
+        d1 = 3 * ((v * v)[:, None] * q1 + (2 * v * u)[:, None] * q2 + (u * u)[:, None] * q3)
+        d2 = 6 * (v[:, None] * (q2 - q1) + u[:, None] * (q3 - q2))
         num = np.einsum("ij,ij->i", diff, d1)
         den = np.einsum("ij,ij->i", d1, d1) + np.einsum("ij,ij->i", diff, d2)
         u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
