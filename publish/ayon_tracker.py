@@ -87,8 +87,9 @@ class AyonTracker:
     def from_environment(cls) -> AyonTracker:
         url, key = os.environ.get(URL_ENV), os.environ.get(KEY_ENV)
         if not url or not key:
-            raise TrackerUnavailable(f"{URL_ENV} and {KEY_ENV} must be set to publish to AYON",
-                                     hint="or publish with --tracker local")
+            raise TrackerUnavailable(
+                f"{URL_ENV} and {KEY_ENV} must be set to publish to AYON", hint="or publish with --tracker local"
+            )
         shown = public_url(url)
         for name in _AYON_API_LOGGERS:
             logging.getLogger(name).setLevel(logging.ERROR)
@@ -124,8 +125,11 @@ class AyonTracker:
         if entity is not None:
             return self._folder(entity)
         if not create:
-            raise PublishError(f"folder {path} does not exist in AYON project {project}", where=self.url,
-                               hint="create it in AYON or publish with --create-folders")
+            raise PublishError(
+                f"folder {path} does not exist in AYON project {project}",
+                where=self.url,
+                hint="create it in AYON or publish with --create-folders",
+            )
         return self._create_folders(project, path)
 
     def _create_folders(self, project: str, path: str) -> FolderRef:
@@ -182,10 +186,21 @@ class AyonTracker:
         reps = self.con.get_representations(project, version_ids=[version_id], fields=_REP_FIELDS)
         return tuple(
             RepresentationDraft(
-                r["id"], r["name"],
-                tuple(FileRecord(f["id"], f["name"], f["path"], int(f.get("size") or 0), f.get("hash") or "",
-                                 f.get("hash_type") or f.get("hashType") or "sha256") for f in r.get("files") or []),
-                dict(r.get("attrib") or {}), dict(r.get("data") or {}),
+                r["id"],
+                r["name"],
+                tuple(
+                    FileRecord(
+                        f["id"],
+                        f["name"],
+                        f["path"],
+                        int(f.get("size") or 0),
+                        f.get("hash") or "",
+                        f.get("hash_type") or f.get("hashType") or "sha256",
+                    )
+                    for f in r.get("files") or []
+                ),
+                dict(r.get("attrib") or {}),
+                dict(r.get("data") or {}),
             )
             for r in reps
         )
@@ -203,13 +218,25 @@ class AyonTracker:
         """The one batch that creates a version and its representations."""
         session = OperationsSession(con=self.con)
         session.create_version(
-            project, draft.version, product.id, task_id=draft.task_id, author=draft.author, attrib=draft.attrib,
-            data=draft.data, status=draft.status, version_id=draft.id,
+            project,
+            draft.version,
+            product.id,
+            task_id=draft.task_id,
+            author=draft.author,
+            attrib=draft.attrib,
+            data=draft.data,
+            status=draft.status,
+            version_id=draft.id,
         )
         for rep in draft.representations:
             session.create_representation(
-                project, rep.name, draft.id, files=[f.to_dict() for f in rep.files], attrib=rep.attrib,
-                data=rep.data, representation_id=rep.id,
+                project,
+                rep.name,
+                draft.id,
+                files=[f.to_dict() for f in rep.files],
+                attrib=rep.attrib,
+                data=rep.data,
+                representation_id=rep.id,
             )
         return session
 
@@ -235,8 +262,7 @@ class AyonTracker:
         with self._call(f"links of {version.product.name} v{version.version:03d}"):
             existing = {
                 link.get("entityId")
-                for link in self.con.get_version_links(project, version.id, link_types=[link_type],
-                                                       link_direction="in")
+                for link in self.con.get_version_links(project, version.id, link_types=[link_type], link_direction="in")
             }
             for source in inputs:
                 if source.id not in existing:
@@ -262,8 +288,10 @@ class AyonTracker:
     def latest_plate(self, project: str, folder: FolderRef, product_type: str) -> PlateRef | None:
         with self._call(f"plate of {folder.path}"):
             products = {
-                p["id"]: p for p in self.con.get_products(project, folder_ids=[folder.id],
-                                                          product_types=[product_type], fields={"id", "name"})
+                p["id"]: p
+                for p in self.con.get_products(
+                    project, folder_ids=[folder.id], product_types=[product_type], fields={"id", "name"}
+                )
             }
             if not products:
                 return None
@@ -303,11 +331,14 @@ def _translate(url: str, what: str) -> Iterator[None]:
     except FailedOperations as exc:
         raise PublishError(f"AYON at {url} refused to {what}: {_first_line(exc)}") from None
     except UnauthorizedError:
-        raise TrackerUnavailable(f"AYON at {url} refused the API key (401) while trying to {what}",
-                                 hint=f"check {KEY_ENV}") from None
+        raise TrackerUnavailable(
+            f"AYON at {url} refused the API key (401) while trying to {what}", hint=f"check {KEY_ENV}"
+        ) from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-        raise TrackerUnavailable(f"AYON at {url} cannot be reached (while trying to {what})",
-                                 hint=f"check {URL_ENV} and that the server is up") from None
+        raise TrackerUnavailable(
+            f"AYON at {url} cannot be reached (while trying to {what})",
+            hint=f"check {URL_ENV} and that the server is up",
+        ) from None
     except requests.exceptions.RequestException as exc:
         raise TrackerUnavailable(f"AYON at {url} failed ({type(exc).__name__}) while trying to {what}") from None
     except ServerError as exc:
@@ -315,8 +346,9 @@ def _translate(url: str, what: str) -> Iterator[None]:
     except HTTPRequestError as exc:
         status = getattr(exc.response, "status_code", None) or getattr(exc.response, "status", None)
         if status == 401:
-            raise TrackerUnavailable(f"AYON at {url} refused the API key (401) while trying to {what}",
-                                     hint=f"check {KEY_ENV}") from None
+            raise TrackerUnavailable(
+                f"AYON at {url} refused the API key (401) while trying to {what}", hint=f"check {KEY_ENV}"
+            ) from None
         if status is not None and int(status) >= 500:
             raise TrackerUnavailable(f"AYON at {url} failed with HTTP {status} while trying to {what}") from None
         raise PublishError(f"AYON at {url} refused to {what}: {_first_line(exc)}") from None

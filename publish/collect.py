@@ -134,8 +134,11 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
     """Build the plan; a missing export file is an InputError here, before anything is created anywhere."""
     job = job_folder_of(manifest)
     shot = manifest.shot
-    exports = {"nk": (job.nk, "Nuke export"), "fxs": (job.fxs, "Silhouette export"),
-               "json": (job.shapes_json, "shapes JSON")}
+    exports = {
+        "nk": (job.nk, "Nuke export"),
+        "fxs": (job.fxs, "Silhouette export"),
+        "json": (job.shapes_json, "shapes JSON"),
+    }
     shapes = {name: _require(*exports[name]) for name in settings.shapes.representations}
     qa = _read_qa(_require(job.qa_report, "QA report"))
     matte_kind, matte_paths = _matte_frames(manifest, job)

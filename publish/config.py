@@ -20,8 +20,9 @@ class _Settings(BaseModel):
 class ShapesProduct(_Settings):
     product_type: str = "matteshapes"
     name: str = "roto{variant}"
-    representations: list[Literal["nk", "fxs", "json"]] = Field(default_factory=lambda: ["nk", "fxs", "json"],
-                                                                min_length=1)
+    representations: list[Literal["nk", "fxs", "json"]] = Field(
+        default_factory=lambda: ["nk", "fxs", "json"], min_length=1
+    )
     template: str = "default"
 
 

@@ -72,8 +72,14 @@ def _representation(
             extra["frame"] = source.frame
         rootless = _fill_paths(template, context, extra)
         files.append(
-            FileRecord(create_entity_id(), rootless.rsplit("/", 1)[-1], rootless, source.digest.size,
-                       source.digest.sha256, HASH_TYPE)
+            FileRecord(
+                create_entity_id(),
+                rootless.rsplit("/", 1)[-1],
+                rootless,
+                source.digest.size,
+                source.digest.sha256,
+                HASH_TYPE,
+            )
         )
         transfers.append(Transfer(source, anatomy.absolute(rootless)))
     rep_context = {**context, "ext": rep.ext, "representation": rep.name}

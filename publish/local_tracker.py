@@ -155,8 +155,9 @@ class LocalTracker:
                     (create_entity_id(), project, sub, kind, _dumps((attrib or {}) if leaf else {})),
                 )
             if attrib:
-                db.execute("UPDATE folders SET attrib = ? WHERE project = ? AND path = ?",
-                           (_dumps(attrib), project, path))
+                db.execute(
+                    "UPDATE folders SET attrib = ? WHERE project = ? AND path = ?", (_dumps(attrib), project, path)
+                )
             return self._folder(self._folder_row(db, project, path))
 
     def resolve_folder(self, project: str, path: str, *, create: bool = False) -> FolderRef:
@@ -165,15 +166,20 @@ class LocalTracker:
         if row is not None:
             return self._folder(row)
         if not create:
-            raise PublishError(f"folder {path} does not exist in project {project}", where=f"local:{self.root}",
-                               hint="create it in the tracker or publish with --create-folders")
+            raise PublishError(
+                f"folder {path} does not exist in project {project}",
+                where=f"local:{self.root}",
+                hint="create it in the tracker or publish with --create-folders",
+            )
         return self.create_folder(project, path, SHOT)
 
     def resolve_task(self, project: str, folder: FolderRef, name: str, task_type: str, *, create: bool) -> str | None:
         with self._write() as db:
             if create:
-                db.execute("INSERT OR IGNORE INTO tasks (id, folder_id, name, task_type) VALUES (?, ?, ?, ?)",
-                           (create_entity_id(), folder.id, name, task_type))
+                db.execute(
+                    "INSERT OR IGNORE INTO tasks (id, folder_id, name, task_type) VALUES (?, ?, ?, ?)",
+                    (create_entity_id(), folder.id, name, task_type),
+                )
             row = db.execute("SELECT id FROM tasks WHERE folder_id = ? AND name = ?", (folder.id, name)).fetchone()
         return row["id"] if row else None
 
@@ -197,7 +203,10 @@ class LocalTracker:
     def _version(self, db: sqlite3.Connection, row: sqlite3.Row, product: ProductRef) -> VersionRef:
         reps = tuple(
             RepresentationDraft(
-                r["id"], r["name"], tuple(FileRecord(**f) for f in _loads(r["files"])), _loads(r["attrib"]),
+                r["id"],
+                r["name"],
+                tuple(FileRecord(**f) for f in _loads(r["files"])),
+                _loads(r["attrib"]),
                 _loads(r["data"]),
             )
             for r in db.execute("SELECT * FROM representations WHERE version_id = ? ORDER BY rowid", (row["id"],))
@@ -218,15 +227,30 @@ class LocalTracker:
                 db.execute(
                     "INSERT INTO versions (id, product_id, version, task_id, author, attrib, data, status, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (draft.id, product.id, draft.version, draft.task_id, draft.author, _dumps(draft.attrib),
-                     _dumps(draft.data), draft.status, datetime.now(UTC).isoformat(timespec="seconds")),
+                    (
+                        draft.id,
+                        product.id,
+                        draft.version,
+                        draft.task_id,
+                        draft.author,
+                        _dumps(draft.attrib),
+                        _dumps(draft.data),
+                        draft.status,
+                        datetime.now(UTC).isoformat(timespec="seconds"),
+                    ),
                 )
                 for rep in draft.representations:
                     db.execute(
                         "INSERT INTO representations (id, version_id, name, files, attrib, data)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
-                        (rep.id, draft.id, rep.name, _dumps([f.to_dict() for f in rep.files]), _dumps(rep.attrib),
-                         _dumps(rep.data)),
+                        (
+                            rep.id,
+                            draft.id,
+                            rep.name,
+                            _dumps([f.to_dict() for f in rep.files]),
+                            _dumps(rep.attrib),
+                            _dumps(rep.data),
+                        ),
                     )
         except sqlite3.IntegrityError as exc:
             if "versions.product_id, versions.version" in str(exc):
@@ -247,8 +271,10 @@ class LocalTracker:
     def link_inputs(self, project: str, version: VersionRef, inputs: list[VersionRef], link_type: str) -> None:
         with self._write() as db:
             for source in inputs:
-                db.execute("INSERT OR IGNORE INTO links (input_id, output_id, link_type) VALUES (?, ?, ?)",
-                           (source.id, version.id, link_type))
+                db.execute(
+                    "INSERT OR IGNORE INTO links (input_id, output_id, link_type) VALUES (?, ?, ?)",
+                    (source.id, version.id, link_type),
+                )
 
     def inputs_of(self, version: VersionRef) -> list[tuple[str, str]]:
         with self._read() as db:
@@ -267,7 +293,11 @@ class LocalTracker:
 
     # -- shots and plates -------------------------------------------------------------------------------------
     def register_shot(
-        self, project: str, folder_path: str, attrib: dict[str, Any], plate: str | None = None,
+        self,
+        project: str,
+        folder_path: str,
+        attrib: dict[str, Any],
+        plate: str | None = None,
         plate_product: str = "plateMain",
     ) -> FolderRef:
         """Make a Shot folder with its attributes and, given a plate (``####`` pattern or a movie), a ``plate``
@@ -285,11 +315,24 @@ class LocalTracker:
             size = path.stat().st_size if path.is_file() else 0
             records.append(FileRecord(create_entity_id(), path.name, str(path), size, ""))
         context = {"frame": first} if frames[0] is not None else {}
-        rep = RepresentationDraft(create_entity_id(), Path(plate).suffix.lstrip(".") or "plate", tuple(records),
-                                  {"path": records[0].path}, {"context": context})
+        rep = RepresentationDraft(
+            create_entity_id(),
+            Path(plate).suffix.lstrip(".") or "plate",
+            tuple(records),
+            {"path": records[0].path},
+            {"context": context},
+        )
         product = self.ensure_product(project, folder, plate_product, "plate")
-        draft = VersionDraft(create_entity_id(), self.last_version_number(project, product) + 1, None, None, {},
-                             {DATA_KEY: {"state": STATE_COMPLETE}}, None, (rep,))
+        draft = VersionDraft(
+            create_entity_id(),
+            self.last_version_number(project, product) + 1,
+            None,
+            None,
+            {},
+            {DATA_KEY: {"state": STATE_COMPLETE}},
+            None,
+            (rep,),
+        )
         self.create_version(project, product, draft)
         return folder
 
@@ -319,8 +362,7 @@ class LocalTracker:
                     (project, SHOT, prefix, len(prefix) + 1, f"{prefix}/"),
                 ).fetchall()
                 if not rows and self._folder_row(db, project, prefix) is None:
-                    raise PublishError(f"folder {path} does not exist in project {project}",
-                                       where=f"local:{self.root}")
+                    raise PublishError(f"folder {path} does not exist in project {project}", where=f"local:{self.root}")
                 for row in rows:
                     found.setdefault(row["path"], self._folder(row))
         return [ShotFolder(f, self.latest_plate(project, f, plate_product_type)) for f in found.values()]

@@ -41,8 +41,9 @@ def _int_attr(attrib: dict[str, Any], key: str, folder: str, default: int | None
 def _shot(found: ShotFolder, anatomy: Anatomy) -> Shot:
     folder, attrib = found.folder, found.folder.attrib
     if found.plate is None:
-        raise InputError("shot has no plate product to rotoscope", where=folder.path,
-                         hint="publish the plate to the tracker first")
+        raise InputError(
+            "shot has no plate product to rotoscope", where=folder.path, hint="publish the plate to the tracker first"
+        )
     start, end = _int_attr(attrib, "frameStart", folder.path), _int_attr(attrib, "frameEnd", folder.path)
     handle_start = _int_attr(attrib, "handleStart", folder.path, 0)
     handle_end = _int_attr(attrib, "handleEnd", folder.path, 0)

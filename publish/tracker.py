@@ -76,8 +76,14 @@ class FileRecord:
     hash_type: str = "sha256"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "path": self.path, "size": self.size, "hash": self.hash,
-                "hash_type": self.hash_type}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "size": self.size,
+            "hash": self.hash,
+            "hash_type": self.hash_type,
+        }
 
 
 @dataclass(frozen=True)

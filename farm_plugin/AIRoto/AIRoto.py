@@ -71,9 +71,7 @@ def select_gpus(per_task, thread, override, affinity, select_devices):
         if wanted:
             chosen = [g for g in wanted if g in allowed]
             if not chosen:
-                raise ValueError(
-                    f"GPUsSelectDevices {wanted} are outside this worker's GPU affinity {allowed}"
-                )
+                raise ValueError(f"GPUsSelectDevices {wanted} are outside this worker's GPU affinity {allowed}")
             return chosen
         if per_task <= 0:
             return allowed

@@ -24,9 +24,17 @@ PASSWORD_ENV = "ROTOFARM_TEST_DEADLINE_PW"
 
 def roto_info(name: str, batch: str, *, frames: str = "1001-1100", sequential: bool = True, **extra: str) -> dict:
     info = {
-        "Plugin": "AIRoto", "Name": name, "BatchName": batch, "Frames": frames, "ChunkSize": "25",
-        "Pool": "roto", "Group": "gpu", "Priority": "50", "Sequential": str(sequential),
-        "MachineLimit": "1" if sequential else "0", "OverrideTaskFailureDetection": "True",
+        "Plugin": "AIRoto",
+        "Name": name,
+        "BatchName": batch,
+        "Frames": frames,
+        "ChunkSize": "25",
+        "Pool": "roto",
+        "Group": "gpu",
+        "Priority": "50",
+        "Sequential": str(sequential),
+        "MachineLimit": "1" if sequential else "0",
+        "OverrideTaskFailureDetection": "True",
         "FailureDetectionTaskErrors": "1",
     }
     return {**info, **extra}
@@ -40,8 +48,9 @@ class Farm:
 
 
 def seed(fake: FakeDeadline) -> dict[str, str]:
-    fake.add_worker("gpu-a01", pools=["comp"], groups=["gpu"], gpus=1, gpu_model="NVIDIA RTX A5000",
-                    gpu_memory_mb=24564)
+    fake.add_worker(
+        "gpu-a01", pools=["comp"], groups=["gpu"], gpus=1, gpu_model="NVIDIA RTX A5000", gpu_memory_mb=24564
+    )
     fake.add_worker("gpu-a02", pools=["comp"], groups=["cpu"], gpus=2, concurrent_tasks=2)
     fake.add_worker("cpu-01", pools=["comp"], groups=["cpu"])
     fake.add_worker("gpu-quad", pools=["roto"], groups=["gpu"], gpus=4, concurrent_tasks=1)
@@ -53,17 +62,24 @@ def seed(fake: FakeDeadline) -> dict[str, str]:
             roto_info("reel1 sh040 roto", "reel1", frames="1001-1075", sequential=False, ConcurrentTasks="4"),
             submitted_at=seconds_ago(300),
         ),
-        "sh030": fake.add_job(roto_info("reel2 sh030 roto", "reel2", frames="1001-1050"),
-                              submitted_at=seconds_ago(900)),
-        "comp": fake.add_job({"Plugin": "Nuke", "Name": "sh010 comp", "Frames": "1-10", "Pool": "comp"},
-                             submitted_at=seconds_ago(60)),
+        "sh030": fake.add_job(
+            roto_info("reel2 sh030 roto", "reel2", frames="1001-1050"), submitted_at=seconds_ago(900)
+        ),
+        "comp": fake.add_job(
+            {"Plugin": "Nuke", "Name": "sh010 comp", "Frames": "1-10", "Pool": "comp"}, submitted_at=seconds_ago(60)
+        ),
     }
-    fake.set_task(jobs["sh010"], 0, "Completed", worker="gpu-quad", started=seconds_ago(300),
-                  completed=seconds_ago(200))
+    fake.set_task(
+        jobs["sh010"], 0, "Completed", worker="gpu-quad", started=seconds_ago(300), completed=seconds_ago(200)
+    )
     fake.set_task(jobs["sh010"], 1, "Rendering", worker="gpu-quad", started=seconds_ago(150), progress=40)
     fake.set_task(jobs["sh030"], 0, "Rendering", worker="gpu-r01", started=seconds_ago(800))
-    fake.finish_task(jobs["sh030"], 0, ok=False,
-                     error="Traceback (most recent call last):\n  ...\nerror: frame 1003: plate missing\n")
+    fake.finish_task(
+        jobs["sh030"],
+        0,
+        ok=False,
+        error="Traceback (most recent call last):\n  ...\nerror: frame 1003: plate missing\n",
+    )
     fake.set_task(jobs["comp"], 0, "Rendering", worker="gpu-r01", started=seconds_ago(30))
     return jobs
 

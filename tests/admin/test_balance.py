@@ -61,8 +61,10 @@ def test_apply_sends_the_documented_requests_and_the_farm_changes(farm: Farm) ->
     assert [r.outcome for r in results] == ["applied"] * 5
 
     pools = [r.body for r in farm.fake.requests_to("PUT", "/api/pools")]
-    assert pools == [{"Slave": ["gpu-a02"], "Pool": ["roto"], "OverWrite": False},
-                     {"Slave": ["gpu-a01"], "Pool": ["roto"], "OverWrite": False}]
+    assert pools == [
+        {"Slave": ["gpu-a02"], "Pool": ["roto"], "OverWrite": False},
+        {"Slave": ["gpu-a01"], "Pool": ["roto"], "OverWrite": False},
+    ]
     assert [r.body for r in farm.fake.requests_to("PUT", "/api/groups")] == [
         {"Slave": ["gpu-a02"], "Group": ["gpu"], "OverWrite": False}
     ]
@@ -70,7 +72,10 @@ def test_apply_sends_the_documented_requests_and_the_farm_changes(farm: Farm) ->
     assert settings["Command"] == "savesettings"
     sent = settings["SlaveSettings"]
     assert (sent["Name"], sent["Conc"], sent["GpuAffinity"], sent["OverrideGpuAffinity"]) == (
-        "gpu-quad", 4, [0, 1, 2, 3], True
+        "gpu-quad",
+        4,
+        [0, 1, 2, 3],
+        True,
     )
     assert sent["Pools"] == ["roto"] and sent["Grps"] == ["gpu"]  # the rest of the document is sent back unchanged
     (save,) = [r.body for r in farm.fake.requests_to("PUT", "/api/jobs")]

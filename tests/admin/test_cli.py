@@ -57,15 +57,14 @@ def test_balance_apply_reports_applied_and_refused_and_exits_2(farm: Farm, farm_
     assert code == 2
     assert "applied 4 of 5; not applied: 1 refused, 0 not sent" in out
     assert "refused" in next(line for line in out.splitlines() if "add_group" in line)
-    assert err.strip().splitlines() == [
-        "error: --apply: 1 of 5 changes were not applied (add_group gpu-a02: refused)"
-    ]
+    assert err.strip().splitlines() == ["error: --apply: 1 of 5 changes were not applied (add_group gpu-a02: refused)"]
     assert farm.fake.workers["gpu-a01"]["Settings"]["Pools"] == ["comp", "roto"]
 
 
 def test_balance_apply_json_lists_each_outcome(farm: Farm, farm_yaml: Path, capsys) -> None:
-    code, out, _ = run(capsys, "balance", "--apply", "--json", "--starving-after", "240", "--farm-config",
-                       str(farm_yaml))
+    code, out, _ = run(
+        capsys, "balance", "--apply", "--json", "--starving-after", "240", "--farm-config", str(farm_yaml)
+    )
     assert code == 0
     payload = json.loads(out)
     assert [c["kind"] for c in payload["changes"]] == ["add_pool", "add_group", "add_pool", "gpu_per_task"]

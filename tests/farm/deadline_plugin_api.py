@@ -138,7 +138,12 @@ class _Monitored:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.argv = argv
         self.proc = subprocess.Popen(
-            argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            argv,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             bufsize=1,
         )
         self.lines: queue.Queue[str] = queue.Queue()

@@ -224,15 +224,29 @@ class FakeDeadline:
         self.add_pool(*pools)
         self.add_group(*groups)
         info = {
-            "Name": name, "Host": name, "Stat": WORKER_STAT[state], "StatDate": _iso(datetime.now(UTC)),
-            "Procs": cpus, "RAM": ram_mb * 1024 * 1024,
-            "VideoCard": ", ".join([gpu_model] * gpus), "GpuMemMB": gpu_memory_mb if gpus else 0,
-            "Pools": ",".join(p.lower() for p in pools), "Grps": ",".join(g.lower() for g in groups),
-            "JobId": "", "JobName": "", "JobPlug": "", "TskId": "", "TskProg": "",
+            "Name": name,
+            "Host": name,
+            "Stat": WORKER_STAT[state],
+            "StatDate": _iso(datetime.now(UTC)),
+            "Procs": cpus,
+            "RAM": ram_mb * 1024 * 1024,
+            "VideoCard": ", ".join([gpu_model] * gpus),
+            "GpuMemMB": gpu_memory_mb if gpus else 0,
+            "Pools": ",".join(p.lower() for p in pools),
+            "Grps": ",".join(g.lower() for g in groups),
+            "JobId": "",
+            "JobName": "",
+            "JobPlug": "",
+            "TskId": "",
+            "TskProg": "",
         }
         settings = {
-            "Name": name, "Enable": enabled, "Pools": [p.lower() for p in pools], "Grps": [g.lower() for g in groups],
-            "Conc": concurrent_tasks, "GpuAffinity": list(gpu_affinity),
+            "Name": name,
+            "Enable": enabled,
+            "Pools": [p.lower() for p in pools],
+            "Grps": [g.lower() for g in groups],
+            "Conc": concurrent_tasks,
+            "GpuAffinity": list(gpu_affinity),
             "OverrideGpuAffinity": bool(gpu_affinity) if override_gpu_affinity is None else override_gpu_affinity,
         }
         with self._lock:
@@ -280,8 +294,13 @@ class FakeDeadline:
                 task["Prog"] = f"{progress} %"
             if worker and worker in self.workers and state == "Rendering":
                 info = self.workers[worker]["Info"]
-                info.update(Stat=WORKER_STAT["Rendering"], JobId=job_id, JobName=self.jobs[job_id]["Props"]["Name"],
-                            JobPlug=self.jobs[job_id]["Plug"], TskId=str(task_id))
+                info.update(
+                    Stat=WORKER_STAT["Rendering"],
+                    JobId=job_id,
+                    JobName=self.jobs[job_id]["Props"]["Name"],
+                    JobPlug=self.jobs[job_id]["Plug"],
+                    TskId=str(task_id),
+                )
             self._recount(job_id)
 
     # -- the worker side (what Deadline's workers do through the database) ----------------------------------------
@@ -313,15 +332,18 @@ class FakeDeadline:
                     continue
                 for task in tasks:
                     if task["Stat"] == TASK_STAT["Queued"]:
-                        if props["Seq"] and any(
-                            t["Stat"] != TASK_STAT["Completed"] for t in tasks[: task["TaskID"]]
-                        ):
+                        if props["Seq"] and any(t["Stat"] != TASK_STAT["Completed"] for t in tasks[: task["TaskID"]]):
                             break
                         task.update(Stat=TASK_STAT["Rendering"], Slave=worker, StartRen=_iso(datetime.now(UTC)))
                         if job["DateStart"] == NO_DATE:
                             job["DateStart"] = _iso(datetime.now(UTC))
-                        w["Info"].update(Stat=WORKER_STAT["Rendering"], JobId=job["_id"], JobName=props["Name"],
-                                         JobPlug=job["Plug"], TskId=str(task["TaskID"]))
+                        w["Info"].update(
+                            Stat=WORKER_STAT["Rendering"],
+                            JobId=job["_id"],
+                            JobName=props["Name"],
+                            JobPlug=job["Plug"],
+                            TskId=str(task["TaskID"]),
+                        )
                         self._recount(job["_id"])
                         return json.loads(json.dumps(job)), dict(task)
             return None
@@ -336,16 +358,22 @@ class FakeDeadline:
             job, task = self.jobs[job_id], self.tasks[job_id][task_id]
             worker = task["Slave"]
             if worker in self.workers:
-                self.workers[worker]["Info"].update(Stat=WORKER_STAT["Idle"], JobId="", JobName="", JobPlug="",
-                                                    TskId="", TskProg="")
+                self.workers[worker]["Info"].update(
+                    Stat=WORKER_STAT["Idle"], JobId="", JobName="", JobPlug="", TskId="", TskProg=""
+                )
             if ok:
                 task.update(Stat=TASK_STAT["Completed"], Comp=_iso(datetime.now(UTC)), Prog="100 %")
             else:
                 task["Errs"] += 1
                 job["Errs"] += 1
                 self.reports.setdefault(job_id, []).append(
-                    {"JobID": job_id, "TaskID": task_id, "Slave": worker, "Date": _iso(datetime.now(UTC)),
-                     "Message": error}
+                    {
+                        "JobID": job_id,
+                        "TaskID": task_id,
+                        "Slave": worker,
+                        "Date": _iso(datetime.now(UTC)),
+                        "Message": error,
+                    }
                 )
                 limit = job["Props"]["TskFailErr"] if job["Props"]["TskFailOvr"] else 5
                 task["Stat"] = TASK_STAT["Failed"] if limit and task["Errs"] >= limit else TASK_STAT["Queued"]
@@ -381,10 +409,15 @@ class FakeDeadline:
         job = {
             "_id": job_id,
             "Props": {
-                "Name": str(info.get("Name", "Untitled")), "Batch": str(info.get("BatchName", "")),
-                "User": str(info.get("UserName", self.user or "deadline")), "Dept": str(info.get("Department", "")),
-                "Cmmt": str(info.get("Comment", "")), "Frames": str(info.get("Frames", "0")), "Chunk": chunk,
-                "Seq": _truthy(info.get("Sequential", False)), "Pri": int(info.get("Priority", 50)),
+                "Name": str(info.get("Name", "Untitled")),
+                "Batch": str(info.get("BatchName", "")),
+                "User": str(info.get("UserName", self.user or "deadline")),
+                "Dept": str(info.get("Department", "")),
+                "Cmmt": str(info.get("Comment", "")),
+                "Frames": str(info.get("Frames", "0")),
+                "Chunk": chunk,
+                "Seq": _truthy(info.get("Sequential", False)),
+                "Pri": int(info.get("Priority", 50)),
                 "Pool": str(info.get("Pool", "none")).lower() or "none",
                 "SecPool": str(info.get("SecondaryPool", "")).lower(),
                 "Grp": str(info.get("Group", "none")).lower() or "none",
@@ -392,19 +425,38 @@ class FakeDeadline:
                 "MachLmt": int(info.get("MachineLimit", 0)),
                 "White": bool(info.get("Whitelist")),
                 "ListedSlaves": [x for x in str(info.get("Whitelist") or info.get("Blacklist") or "").split(",") if x],
-                "Dep": [{"JobID": d} for d in deps], "Tasks": 0, "PlugInfo": plugin, "Env": env, "ExDic": extra,
+                "Dep": [{"JobID": d} for d in deps],
+                "Tasks": 0,
+                "PlugInfo": plugin,
+                "Env": env,
+                "ExDic": extra,
                 "TskFailOvr": _truthy(info.get("OverrideTaskFailureDetection", False)),
                 "TskFailErr": int(info.get("FailureDetectionTaskErrors", 0)),
                 "MaxTime": int(info.get("TaskTimeoutMinutes", 0)) * 60,
                 "Conc": int(info.get("ConcurrentTasks", 1)),
             },
-            "Plug": str(info["Plugin"]), "Stat": stat,
-            "Date": _iso(when or datetime.now(UTC)), "DateStart": NO_DATE, "DateComp": NO_DATE, "Errs": 0,
-            "OutDir": out_dirs, "OutFile": out_files,
+            "Plug": str(info["Plugin"]),
+            "Stat": stat,
+            "Date": _iso(when or datetime.now(UTC)),
+            "DateStart": NO_DATE,
+            "DateComp": NO_DATE,
+            "Errs": 0,
+            "OutDir": out_dirs,
+            "OutFile": out_files,
         }
         tasks = [
-            {"_id": f"{job_id}_{i}", "JobID": job_id, "TaskID": i, "Frames": fr, "Slave": "",
-             "Stat": TASK_STAT["Queued"], "Prog": "0 %", "Errs": 0, "StartRen": NO_DATE, "Comp": NO_DATE}
+            {
+                "_id": f"{job_id}_{i}",
+                "JobID": job_id,
+                "TaskID": i,
+                "Frames": fr,
+                "Slave": "",
+                "Stat": TASK_STAT["Queued"],
+                "Prog": "0 %",
+                "Errs": 0,
+                "StartRen": NO_DATE,
+                "Comp": NO_DATE,
+            }
             for i, fr in enumerate(_chunks(frames, chunk))
         ]
         job["Props"]["Tasks"] = len(tasks)
@@ -415,8 +467,14 @@ class FakeDeadline:
 
     def _recount(self, job_id: str) -> None:
         job, tasks = self.jobs[job_id], self.tasks[job_id]
-        names = {"QueuedChunks": "Queued", "RenderingChunks": "Rendering", "PendingChunks": "Pending",
-                 "CompletedChunks": "Completed", "SuspendedChunks": "Suspended", "FailedChunks": "Failed"}
+        names = {
+            "QueuedChunks": "Queued",
+            "RenderingChunks": "Rendering",
+            "PendingChunks": "Pending",
+            "CompletedChunks": "Completed",
+            "SuspendedChunks": "Suspended",
+            "FailedChunks": "Failed",
+        }
         for key, state in names.items():
             job[key] = sum(1 for t in tasks if t["Stat"] == TASK_STAT[state])
         if tasks and job["CompletedChunks"] == len(tasks) and job["Stat"] != JOB_STAT["Completed"]:
@@ -438,17 +496,24 @@ class FakeDeadline:
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         routes = {
-            "/api/jobs": self._jobs, "/api/tasks": self._tasks, "/api/jobreports": self._jobreports,
-            "/api/taskreports": self._taskreports, "/api/slaves": self._slaves, "/api/pools": self._pools,
-            "/api/groups": self._groups, "/api/limitgroups": self._limitgroups,
+            "/api/jobs": self._jobs,
+            "/api/tasks": self._tasks,
+            "/api/jobreports": self._jobreports,
+            "/api/taskreports": self._taskreports,
+            "/api/slaves": self._slaves,
+            "/api/pools": self._pools,
+            "/api/groups": self._groups,
+            "/api/limitgroups": self._limitgroups,
         }
         route = routes.get(path.rstrip("/"))
         if route is None:
             return 404, "Not Found"
         if method in ("POST", "PUT") and body is None:
             return 400, "Bad Request: no message body"
-        if method == "PUT" and (not isinstance(body, dict) or "Command" not in body) and path not in (
-            "/api/pools", "/api/groups"
+        if (
+            method == "PUT"
+            and (not isinstance(body, dict) or "Command" not in body)
+            and path not in ("/api/pools", "/api/groups")
         ):
             return 400, "Bad Request: the message body has no Command"
         with self._lock:
@@ -571,8 +636,16 @@ class FakeDeadline:
         if method == "PUT":
             targets = body.get("TaskList")
             chosen = [t for t in tasks if targets is None or t["TaskID"] in set(targets)]
-            to = {"requeue": "Queued", "complete": "Completed", "suspend": "Suspended", "resume": "Queued",
-                  "fail": "Failed", "resumefailed": "Queued", "pend": "Pending", "releasepending": "Queued"}
+            to = {
+                "requeue": "Queued",
+                "complete": "Completed",
+                "suspend": "Suspended",
+                "resume": "Queued",
+                "fail": "Failed",
+                "resumefailed": "Queued",
+                "pend": "Pending",
+                "releasepending": "Queued",
+            }
             command = str(body["Command"]).lower()
             if command not in to:
                 return 500, f"Error: invalid command {command!r}"

@@ -166,9 +166,18 @@ def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
 ) -> None:
     deadline.add_worker("gpu01", pools=["roto"], groups=["gpu"], gpus=2, gpu_affinity=[1])
     job_id = deadline.add_job(
-        {"Plugin": "AIRoto", "Name": "sh010 roto", "Frames": "1-9", "ChunkSize": "3", "Sequential": "True",
-         "Pool": "roto", "Group": "gpu", "OverrideTaskFailureDetection": "True", "FailureDetectionTaskErrors": "1",
-         "EnvironmentKeyValue0": f"RECORD_TO={tmp_path / 'calls.jsonl'}"},
+        {
+            "Plugin": "AIRoto",
+            "Name": "sh010 roto",
+            "Frames": "1-9",
+            "ChunkSize": "3",
+            "Sequential": "True",
+            "Pool": "roto",
+            "Group": "gpu",
+            "OverrideTaskFailureDetection": "True",
+            "FailureDetectionTaskErrors": "1",
+            "EnvironmentKeyValue0": f"RECORD_TO={tmp_path / 'calls.jsonl'}",
+        },
         {"Mode": "roto", "Manifest": "/j/m.json", "Device": "auto", "GPUsPerTask": "1"},
     )
     worker = FarmWorker(deadline, "gpu01", {"RotofarmExecutable": str(recorder)})
@@ -179,9 +188,17 @@ def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
     assert {t["Stat"] for t in deadline.tasks[job_id]} == {TASK_STAT["Completed"]}
 
     failing = deadline.add_job(
-        {"Plugin": "AIRoto", "Name": "sh020 roto", "Frames": "1-2", "ChunkSize": "2", "Pool": "roto",
-         "OverrideTaskFailureDetection": "True", "FailureDetectionTaskErrors": "1",
-         "EnvironmentKeyValue0": f"RECORD_TO={tmp_path / 'calls.jsonl'}", "EnvironmentKeyValue1": "FAIL_WITH=boom"},
+        {
+            "Plugin": "AIRoto",
+            "Name": "sh020 roto",
+            "Frames": "1-2",
+            "ChunkSize": "2",
+            "Pool": "roto",
+            "OverrideTaskFailureDetection": "True",
+            "FailureDetectionTaskErrors": "1",
+            "EnvironmentKeyValue0": f"RECORD_TO={tmp_path / 'calls.jsonl'}",
+            "EnvironmentKeyValue1": "FAIL_WITH=boom",
+        },
         {"Mode": "roto", "Manifest": "/j/m.json"},
     )
     worker.run_until_idle()

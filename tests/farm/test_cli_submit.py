@@ -50,8 +50,22 @@ def _manifests(tmp_path: Path) -> list[JobManifest]:
 
 
 def test_dry_run_writes_request_bodies_per_shot(cut: Path, tmp_path: Path) -> None:
-    rc = main(["submit", str(cut), "--project", "demo", "--farm", "deadline", "--dry-run", str(tmp_path / "dry"),
-               "--farm-config", str(_farm_yaml(tmp_path)), "--handles", "4"])
+    rc = main(
+        [
+            "submit",
+            str(cut),
+            "--project",
+            "demo",
+            "--farm",
+            "deadline",
+            "--dry-run",
+            str(tmp_path / "dry"),
+            "--farm-config",
+            str(_farm_yaml(tmp_path)),
+            "--handles",
+            "4",
+        ]
+    )
     assert rc == 0
     roto = json.loads((tmp_path / "dry" / "sq010_sh010" / "1_roto.json").read_text())
     assert roto["JobInfo"]["Plugin"] == "AIRoto" and roto["JobInfo"]["Frames"].startswith("1001-")
@@ -97,8 +111,20 @@ def test_openjd_bundle_needs_out_and_writes_bundles(cut: Path, tmp_path: Path, c
     config = str(_farm_yaml(tmp_path))
     assert main(["submit", str(cut), "--project", "demo", "--farm", "openjd-bundle", "--farm-config", config]) == 2
     assert "--out" in capsys.readouterr().err
-    rc = main(["submit", str(cut), "--project", "demo", "--farm", "openjd-bundle", "--out", str(tmp_path / "b"),
-               "--farm-config", config])
+    rc = main(
+        [
+            "submit",
+            str(cut),
+            "--project",
+            "demo",
+            "--farm",
+            "openjd-bundle",
+            "--out",
+            str(tmp_path / "b"),
+            "--farm-config",
+            config,
+        ]
+    )
     assert rc == 0 and sorted(p.name for p in (tmp_path / "b").iterdir()) == ["sq010_sh010", "sq010_sh020"]
 
 
@@ -109,8 +135,10 @@ def test_dry_run_is_only_for_deadline(cut: Path, tmp_path: Path, capsys) -> None
 
 def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path, capsys) -> None:
     script = tmp_path / "rotofarm-stub"
-    script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(
-        """
+    script.write_text(
+        f"#!{sys.executable}\n"
+        + textwrap.dedent(
+            """
         import sys
         if sys.argv[1] == "worker":
             for line in sys.stdin:
@@ -121,7 +149,8 @@ def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path,
                     print("Progress: 100%", flush=True)
                     print(f"DONE {rng}", flush=True)
         """
-    ))
+        )
+    )
     script.chmod(0o755)
     config = str(_farm_yaml(tmp_path, executable=str(script)))
     rc = main(["submit", str(cut), "--project", "demo", "--farm", "local", "--farm-config", config])
@@ -140,9 +169,25 @@ def test_from_tracker_submits_the_shots_under_a_folder(tmp_path: Path) -> None:
     attrib = {"frameStart": 1009, "frameEnd": 1040, "handleStart": 8, "handleEnd": 8, "fps": 24.0}
     for name in ("sh010", "sh020"):
         tracker.register_shot("demo", f"/sq010/{name}", attrib, plate=f"/plates/{name}/{name}.####.exr")
-    rc = main(["submit", "--from-tracker", "/sq010", "--project", "demo", "--tracker", "local",
-               "--tracker-root", str(root), "--farm", "deadline", "--dry-run", str(tmp_path / "dry"),
-               "--farm-config", str(_farm_yaml(tmp_path))])
+    rc = main(
+        [
+            "submit",
+            "--from-tracker",
+            "/sq010",
+            "--project",
+            "demo",
+            "--tracker",
+            "local",
+            "--tracker-root",
+            str(root),
+            "--farm",
+            "deadline",
+            "--dry-run",
+            str(tmp_path / "dry"),
+            "--farm-config",
+            str(_farm_yaml(tmp_path)),
+        ]
+    )
     assert rc == 0
     body = json.loads((tmp_path / "dry" / "sh020" / "1_roto.json").read_text())
     assert body["JobInfo"]["Frames"] == "1001-1048"

@@ -108,9 +108,26 @@ def test_4xx_is_never_retried(client: DeadlineClient, deadline: FakeDeadline) ->
 def test_tls_is_verified_by_default_and_a_ca_bundle_makes_it_pass(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     with FakeDeadline(tls=(str(cert), str(key))) as fake:
         strict = DeadlineClient(fake.url, user=fake.user, password=fake.password, retries=0)

@@ -61,9 +61,7 @@ def test_dry_run_writes_exact_bodies_and_no_secret(plan_and_config, tmp_path: Pa
     body = json.loads(files[0].read_text())
     assert set(body) == {"JobInfo", "PluginInfo", "AuxFiles", "IdOnly"} and body["AuxFiles"] == []
     assert json.loads(files[1].read_text())["JobInfo"]["JobDependencies"] == "<id of sh010/1_roto>"
-    everything = "".join(p.read_text() for p in files) + "".join(
-        Path(s.manifest_path).read_text() for s in plan.shots
-    )
+    everything = "".join(p.read_text() for p in files) + "".join(Path(s.manifest_path).read_text() for s in plan.shots)
     assert "hunter2-deadline" not in everything and "ayon-key-123" not in everything
 
 

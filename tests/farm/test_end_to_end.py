@@ -39,9 +39,7 @@ def cut(tmp_path: Path) -> list[str]:
     prompts = {}
     for seed, name in enumerate(SHOTS):
         shot = make_shot(tmp_path / "media", frames=FRAMES, width=64, height=48, objects=1, seed=seed, name=name)
-        prompts[name] = {
-            p.object: [{"frame": p.frame, "box": list(p.box)}] for p in shot.prompts if p.box is not None
-        }
+        prompts[name] = {p.object: [{"frame": p.frame, "box": list(p.box)}] for p in shot.prompts if p.box is not None}
     events = []
     for i, name in enumerate(SHOTS):
         rec_in, rec_out = f"01:00:00:{i * FRAMES:02d}", f"01:00:00:{(i + 1) * FRAMES:02d}"
@@ -53,14 +51,26 @@ def cut(tmp_path: Path) -> list[str]:
     edl.write_text("TITLE: E2E\nFCM: NON-DROP FRAME\n\n" + "".join(events))
     sidecar = tmp_path / "prompts.yaml"
     sidecar.write_text(yaml.safe_dump(prompts))
-    return [str(edl), "--handles", "0", "--start-frame", "1001", "--name-regex", r"(?P<shot>sq\d+_sh\d+)",
-            "--plates", str(tmp_path / "media" / "plate" / "{shot}.####.exr"), "--prompts", str(sidecar)]
+    return [
+        str(edl),
+        "--handles",
+        "0",
+        "--start-frame",
+        "1001",
+        "--name-regex",
+        r"(?P<shot>sq\d+_sh\d+)",
+        "--plates",
+        str(tmp_path / "media" / "plate" / "{shot}.####.exr"),
+        "--prompts",
+        str(sidecar),
+    ]
 
 
 def _config(tmp_path: Path, **deadline) -> Path:
     data = FarmConfig.load().model_dump()
-    data.update(jobs_root=str(tmp_path / "jobs"), chunk_size=3, tracker="local", create_folders=True,
-                executable=ROTOFARM)
+    data.update(
+        jobs_root=str(tmp_path / "jobs"), chunk_size=3, tracker="local", create_folders=True, executable=ROTOFARM
+    )
     data["roto_job"]["device"] = "cpu"
     data["deadline"].update(deadline)
     path = tmp_path / "farm.yaml"
@@ -77,8 +87,20 @@ def test_cut_through_deadline_to_published_versions(cut: list[str], tmp_path: Pa
     with FakeDeadline(pools=["none", "roto"], groups=["none", "gpu"]) as fake:
         monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", fake.password)
         config = _config(tmp_path, url=fake.url, user=fake.user)
-        rc = main(["submit", *cut, "--project", "demo", "--farm", "deadline", "--tracker-root", str(tracker_root),
-                   "--farm-config", str(config)])
+        rc = main(
+            [
+                "submit",
+                *cut,
+                "--project",
+                "demo",
+                "--farm",
+                "deadline",
+                "--tracker-root",
+                str(tracker_root),
+                "--farm-config",
+                str(config),
+            ]
+        )
         assert rc == 0
         fake.add_worker("gpu01", pools=["roto"], groups=["gpu"], gpus=1)
         fake.add_worker("cpu01")
@@ -105,8 +127,20 @@ def test_cut_through_deadline_to_published_versions(cut: list[str], tmp_path: Pa
 
 def test_two_shot_cut_on_the_local_farm(cut: list[str], tmp_path: Path) -> None:
     tracker_root = tmp_path / "tracker"
-    rc = main(["submit", *cut, "--project", "demo", "--farm", "local", "--tracker-root", str(tracker_root),
-               "--farm-config", str(_config(tmp_path))])
+    rc = main(
+        [
+            "submit",
+            *cut,
+            "--project",
+            "demo",
+            "--farm",
+            "local",
+            "--tracker-root",
+            str(tracker_root),
+            "--farm-config",
+            str(_config(tmp_path)),
+        ]
+    )
     assert rc == 0
     published = _published(tracker_root)
     assert all(len(files) == 1 for files in published.values()), published

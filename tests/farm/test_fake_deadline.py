@@ -12,8 +12,16 @@ def test_seeded_farm_reads_back_through_the_client(deadline: FakeDeadline, clien
     deadline.add_worker("comp07", pools=["comp"], groups=["gpu"], gpus=2, state="Idle")
     deadline.add_worker("gpu4x", pools=["roto"], groups=["gpu"], gpus=4, concurrent_tasks=1, gpu_memory_mb=24564)
     starving = deadline.add_job(
-        {"Plugin": "AIRoto", "Name": "sh090 roto", "BatchName": "reel2", "Frames": "1-100", "ChunkSize": "25",
-         "Pool": "roto", "Group": "gpu", "Priority": "40"},
+        {
+            "Plugin": "AIRoto",
+            "Name": "sh090 roto",
+            "BatchName": "reel2",
+            "Frames": "1-100",
+            "ChunkSize": "25",
+            "Pool": "roto",
+            "Group": "gpu",
+            "Priority": "40",
+        },
         submitted_at=seconds_ago(6 * 3600),
     )
     deadline.set_task(starving, 0, "Rendering", worker="gpu4x", started=seconds_ago(120), progress=40)
@@ -24,7 +32,8 @@ def test_seeded_farm_reads_back_through_the_client(deadline: FakeDeadline, clien
     assert workers["gpu4x"]["Info"]["JobId"] == starving and workers["gpu4x"]["Settings"]["Conc"] == 1
     assert workers["gpu4x"]["Info"]["VideoCard"].count(",") == 3 and workers["gpu4x"]["Info"]["GpuMemMB"] == 24564
     assert workers["comp07"]["Info"]["Stat"] == WORKER_STAT["Idle"] and workers["comp07"]["Settings"]["Pools"] == [
-        "comp"]
+        "comp"
+    ]
     (job,) = client.get_jobs(states=["Active"])
     assert job["Date"].startswith(seconds_ago(6 * 3600).strftime("%Y-%m-%dT%H"))
     assert (job["RenderingChunks"], job["CompletedChunks"], job["QueuedChunks"]) == (1, 1, 2)
@@ -36,8 +45,17 @@ def test_scheduler_honours_pools_sequential_order_machine_limit_and_dependencies
     deadline.add_worker("a", pools=["roto"], groups=["gpu"])
     deadline.add_worker("b", pools=["roto"], groups=["gpu"])
     deadline.add_worker("c", pools=["comp"], groups=["gpu"])
-    roto = deadline.add_job({"Plugin": "AIRoto", "Frames": "1-4", "ChunkSize": "2", "Pool": "roto", "Group": "gpu",
-                             "Sequential": "True", "MachineLimit": "1"})
+    roto = deadline.add_job(
+        {
+            "Plugin": "AIRoto",
+            "Frames": "1-4",
+            "ChunkSize": "2",
+            "Pool": "roto",
+            "Group": "gpu",
+            "Sequential": "True",
+            "MachineLimit": "1",
+        }
+    )
     fin = deadline.add_job({"Plugin": "AIRoto", "Frames": "0-1", "ChunkSize": "1"}, depends_on=[roto])
     assert deadline.jobs[fin]["Stat"] == JOB_STAT["Pending"]
     assert deadline.dequeue("c") is None  # wrong pool
@@ -55,8 +73,15 @@ def test_scheduler_honours_pools_sequential_order_machine_limit_and_dependencies
 
 def test_errors_requeue_until_the_failure_limit(deadline: FakeDeadline, client: DeadlineClient) -> None:
     deadline.add_worker("a", pools=["roto"])
-    job = deadline.add_job({"Plugin": "AIRoto", "Frames": "1", "Pool": "roto",
-                            "OverrideTaskFailureDetection": "True", "FailureDetectionTaskErrors": "2"})
+    job = deadline.add_job(
+        {
+            "Plugin": "AIRoto",
+            "Frames": "1",
+            "Pool": "roto",
+            "OverrideTaskFailureDetection": "True",
+            "FailureDetectionTaskErrors": "2",
+        }
+    )
     for attempt in (1, 2):
         deadline.dequeue("a")
         deadline.finish_task(job, 0, ok=False, error=f"error #{attempt}")

@@ -68,8 +68,10 @@ def test_bundle_passes_openjd_check_and_carries_the_shot(tmp_path: Path) -> None
     template = yaml.safe_load((bundles[0] / "template.yaml").read_text())
     assert template["specificationVersion"] == "jobtemplate-2023-09" and template["extensions"] == ["TASK_CHUNKING"]
     assert [s["name"] for s in template["steps"]] == ["Roto", "Finalize", "Publish"]
-    values = {v["name"]: v["value"] for v in yaml.safe_load((bundles[1] / "parameter_values.yaml").read_text())[
-        "parameterValues"]}
+    values = {
+        v["name"]: v["value"]
+        for v in yaml.safe_load((bundles[1] / "parameter_values.yaml").read_text())["parameterValues"]
+    }
     assert values["Manifest"] == plan.shots[1].manifest_path and values["Frames"] == "1001-1100"
     assert values["ChunkSize"] == 25 and values["Rotofarm"] == "/opt/rotofarm/bin/rotofarm"
 
@@ -81,9 +83,19 @@ def test_openjd_cli_runs_the_bundle_with_its_values(tmp_path: Path) -> None:
     values = yaml.safe_load((bundle / "parameter_values.yaml").read_text())["parameterValues"]
     params = json.dumps({v["name"]: str(v["value"]) for v in values})
     run = subprocess.run(
-        [str(OPENJD), "run", str(bundle / "template.yaml"), "--step", "Publish", "--run-dependencies",
-         "--job-param", params],
-        capture_output=True, text=True, timeout=120,
+        [
+            str(OPENJD),
+            "run",
+            str(bundle / "template.yaml"),
+            "--step",
+            "Publish",
+            "--run-dependencies",
+            "--job-param",
+            params,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     calls = _calls(tmp_path)
@@ -161,7 +173,10 @@ def test_aws_deadline_cloud_client_reads_the_bundle(tmp_path: Path) -> None:
     (bundle,) = write_bundles(plan, tmp_path / "bundles", "rotofarm")
     info = subprocess.run(
         [str(Path(sys.executable).parent / "deadline"), "bundle", "info", str(bundle)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path / "home")},
     )
     assert info.returncode == 0, info.stderr[-2000:]
     shown = json.loads(info.stdout)

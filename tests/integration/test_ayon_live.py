@@ -40,17 +40,35 @@ def project(tmp_path: Path) -> Iterator[tuple[str, object]]:
         con.set_project_anatomy(name, anatomy)
         session = OperationsSession(con=con)
         seq = session.create_folder(name, "sq010", folder_type="Sequence")
-        shot = session.create_folder(name, "sh010", folder_type="Shot", parent_id=seq.entity_id,
-                                     attrib={"frameStart": 1002, "frameEnd": 1003, "handleStart": 1,
-                                             "handleEnd": 1, "fps": 24.0})
+        shot = session.create_folder(
+            name,
+            "sh010",
+            folder_type="Shot",
+            parent_id=seq.entity_id,
+            attrib={"frameStart": 1002, "frameEnd": 1003, "handleStart": 1, "handleEnd": 1, "fps": 24.0},
+        )
         session.create_task(name, "roto", "Roto", folder_id=shot.entity_id)
         plate = session.create_product(name, "plateMain", "plate", shot.entity_id)
         plate_version = session.create_version(name, 1, plate.entity_id)
         frames = range(1001, 1005)
-        files = [{"id": uuid.uuid4().hex, "name": f"sh010_plate.{f}.exr", "size": 1, "hash": "0",
-                  "path": f"{{root[work]}}/{name}/plates/sh010_plate.{f}.exr"} for f in frames]
-        session.create_representation(name, "exr", plate_version.entity_id, files=files,
-                                      attrib={"path": files[0]["path"]}, data={"context": {"frame": 1001}})
+        files = [
+            {
+                "id": uuid.uuid4().hex,
+                "name": f"sh010_plate.{f}.exr",
+                "size": 1,
+                "hash": "0",
+                "path": f"{{root[work]}}/{name}/plates/sh010_plate.{f}.exr",
+            }
+            for f in frames
+        ]
+        session.create_representation(
+            name,
+            "exr",
+            plate_version.entity_id,
+            files=files,
+            attrib={"path": files[0]["path"]},
+            data={"context": {"frame": 1001}},
+        )
         session.commit()
         yield name, tracker
     finally:
@@ -76,9 +94,23 @@ def test_publish_scenario_on_a_real_server(project: tuple[str, object], tmp_path
 
     manifests = [make_manifest(jobs, unused_local, f"job-p{i}", project=name) for i in range(4)]
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, str(PROC), str(Path(m.output_dir) / "manifest.json"),
-                               "--tracker", "ayon", "--wait-for", str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for m in manifests]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(PROC),
+                str(Path(m.output_dir) / "manifest.json"),
+                "--tracker",
+                "ayon",
+                "--wait-for",
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for m in manifests
+    ]
     go.touch()
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-2000:] for _, err in outputs]
@@ -118,8 +150,19 @@ def test_killed_publish_resumes_to_one_version(project: tuple[str, object], tmp_
 
     name, tracker = project
     manifest = make_manifest(tmp_path / "jobs", tmp_path / "local", "job-k", project=name)
-    proc = subprocess.run([sys.executable, str(PROC), str(Path(manifest.output_dir) / "manifest.json"),
-                           "--tracker", "ayon", "--kill-at", "rename:5"], capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(PROC),
+            str(Path(manifest.output_dir) / "manifest.json"),
+            "--tracker",
+            "ayon",
+            "--kill-at",
+            "rename:5",
+        ],
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == -9
     result = publish_manifest(manifest, tracker)
     assert [v.version for v in result.versions] == [1, 1]
@@ -129,8 +172,9 @@ def test_killed_publish_resumes_to_one_version(project: tuple[str, object], tmp_
     assert len(published) == 3 + 4 and not [p for p in published if ".tmp-" in p.name]
 
 
-def test_wrong_key_and_missing_folder_are_clear(project: tuple[str, object], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_key_and_missing_folder_are_clear(
+    project: tuple[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from publish import PublishError, TrackerUnavailable, publish_manifest
     from publish.ayon_tracker import AyonTracker
     from tests.publish.jobkit import make_manifest

@@ -67,8 +67,14 @@ class AyonStandIn:
             found = next((f for f in self.entities["folder"].values() if f["path"] == sub), None)
             if found is None:
                 fid = uuid.uuid4().hex
-                found = {"id": fid, "name": name, "path": sub, "parentId": parent, "attrib": {},
-                         "folderType": folder_type if depth == len(parts) else "Folder"}
+                found = {
+                    "id": fid,
+                    "name": name,
+                    "path": sub,
+                    "parentId": parent,
+                    "attrib": {},
+                    "folderType": folder_type if depth == len(parts) else "Folder",
+                }
                 self.entities["folder"][fid] = found
             parent = found["id"]
         if attrib:
@@ -84,20 +90,44 @@ class AyonStandIn:
         """A ``plate`` product with one version whose ``exr`` representation lists frames first..last."""
         folder = next(f for f in self.entities["folder"].values() if f["path"] == folder_path)
         pid, vid, rid = (uuid.uuid4().hex for _ in range(3))
-        self.entities["product"][pid] = {"id": pid, "name": "plateMain", "productType": "plate",
-                                         "folderId": folder["id"]}
-        self.entities["version"][vid] = {"id": vid, "version": 3, "productId": pid, "data": {}, "attrib": {},
-                                         "createdAt": "2026-01-01T00:00:00"}
-        files = [{"id": uuid.uuid4().hex, "name": f"sh010_plate.{f}.exr", "size": 1, "hash": "x",
-                  "path": f"{{root[work]}}/demo/plates/sh010_plate.{f}.exr"} for f in range(first, last + 1)]
-        self.entities["representation"][rid] = {"id": rid, "name": "exr", "versionId": vid, "files": files,
-                                                "attrib": {"path": files[0]["path"]},
-                                                "data": {"context": {"frame": first}}}
+        self.entities["product"][pid] = {
+            "id": pid,
+            "name": "plateMain",
+            "productType": "plate",
+            "folderId": folder["id"],
+        }
+        self.entities["version"][vid] = {
+            "id": vid,
+            "version": 3,
+            "productId": pid,
+            "data": {},
+            "attrib": {},
+            "createdAt": "2026-01-01T00:00:00",
+        }
+        files = [
+            {
+                "id": uuid.uuid4().hex,
+                "name": f"sh010_plate.{f}.exr",
+                "size": 1,
+                "hash": "x",
+                "path": f"{{root[work]}}/demo/plates/sh010_plate.{f}.exr",
+            }
+            for f in range(first, last + 1)
+        ]
+        self.entities["representation"][rid] = {
+            "id": rid,
+            "name": "exr",
+            "versionId": vid,
+            "files": files,
+            "attrib": {"path": files[0]["path"]},
+            "data": {"context": {"frame": first}},
+        }
         return vid
 
     def active_versions(self, product_id: str) -> list[dict[str, Any]]:
-        return sorted((v for v in self.entities["version"].values() if v["productId"] == product_id),
-                      key=lambda v: v["version"])
+        return sorted(
+            (v for v in self.entities["version"].values() if v["productId"] == product_id), key=lambda v: v["version"]
+        )
 
     # -- ServerAPI surface ------------------------------------------------------------------------------------
     def get_base_url(self) -> str:
@@ -118,12 +148,24 @@ class AyonStandIn:
                 yield copy.deepcopy(f)
 
     def get_task_by_name(self, project_name: str, folder_id: str, task_name: str, fields: Any = None, **_: Any):
-        return copy.deepcopy(next((t for t in self.entities["task"].values()
-                                   if t["folderId"] == folder_id and t["name"] == task_name), None))
+        return copy.deepcopy(
+            next(
+                (t for t in self.entities["task"].values() if t["folderId"] == folder_id and t["name"] == task_name),
+                None,
+            )
+        )
 
     def get_product_by_name(self, project_name: str, product_name: str, folder_id: str, fields: Any = None, **_):
-        return copy.deepcopy(next((p for p in self.entities["product"].values()
-                                   if p["folderId"] == folder_id and p["name"] == product_name), None))
+        return copy.deepcopy(
+            next(
+                (
+                    p
+                    for p in self.entities["product"].values()
+                    if p["folderId"] == folder_id and p["name"] == product_name
+                ),
+                None,
+            )
+        )
 
     def get_products(self, project_name: str, folder_ids: Any = None, product_types: Any = None, **_: Any):
         for p in list(self.entities["product"].values()):
@@ -154,21 +196,39 @@ class AyonStandIn:
         self.thumbnails[tid] = Path(src_filepath).read_bytes()
         return tid
 
-    def get_version_links(self, project_name: str, version_id: str, link_types: Any = None,
-                          link_direction: Any = None) -> list[dict[str, Any]]:
-        return [{"entityId": link["input"], "entityType": "version", "linkType": link["type"], "direction": "in"}
-                for link in self.links if link["output"] == version_id
-                and (link_types is None or link["type"] in link_types)]
+    def get_version_links(
+        self, project_name: str, version_id: str, link_types: Any = None, link_direction: Any = None
+    ) -> list[dict[str, Any]]:
+        return [
+            {"entityId": link["input"], "entityType": "version", "linkType": link["type"], "direction": "in"}
+            for link in self.links
+            if link["output"] == version_id and (link_types is None or link["type"] in link_types)
+        ]
 
-    def create_link(self, project_name: str, link_type_name: str, input_id: str, input_type: str, output_id: str,
-                    output_type: str, **_: Any) -> dict[str, str]:
+    def create_link(
+        self,
+        project_name: str,
+        link_type_name: str,
+        input_id: str,
+        input_type: str,
+        output_id: str,
+        output_type: str,
+        **_: Any,
+    ) -> dict[str, str]:
         link = {"id": uuid.uuid4().hex, "type": link_type_name, "input": input_id, "output": output_id}
         self.links.append(link)
         return {"id": link["id"]}
 
-    def send_background_batch_operations(self, project_name: str, operations: list[dict[str, Any]], *,
-                                         can_fail: bool = False, wait_for_events: bool = False,
-                                         raise_on_fail: bool = True, wait: bool = False) -> dict[str, Any]:
+    def send_background_batch_operations(
+        self,
+        project_name: str,
+        operations: list[dict[str, Any]],
+        *,
+        can_fail: bool = False,
+        wait_for_events: bool = False,
+        raise_on_fail: bool = True,
+        wait: bool = False,
+    ) -> dict[str, Any]:
         self.batches.append(copy.deepcopy(operations))
         if self.outage_from is not None and len(self.batches) > self.outage_from:
             response = requests.Response()
@@ -183,13 +243,30 @@ class AyonStandIn:
                 self._apply(op)
             except _Refused as refused:
                 self.entities = snapshot
-                results.append({"id": op["id"], "type": op["type"], "entityType": op["entityType"],
-                                "entityId": op.get("entityId"), "success": False, "status": refused.status,
-                                "errorCode": refused.code, "detail": refused.detail})
+                results.append(
+                    {
+                        "id": op["id"],
+                        "type": op["type"],
+                        "entityType": op["entityType"],
+                        "entityId": op.get("entityId"),
+                        "success": False,
+                        "status": refused.status,
+                        "errorCode": refused.code,
+                        "detail": refused.detail,
+                    }
+                )
                 result = {"operations": results, "success": False}
                 ServerAPI._validate_operations_result(self, result, operations)
-            results.append({"id": op["id"], "type": op["type"], "entityType": op["entityType"],
-                            "entityId": op.get("entityId"), "success": True, "status": 200})
+            results.append(
+                {
+                    "id": op["id"],
+                    "type": op["type"],
+                    "entityType": op["entityType"],
+                    "entityId": op.get("entityId"),
+                    "success": True,
+                    "status": 200,
+                }
+            )
         return {"id": uuid.uuid4().hex, "status": "completed", "result": {"operations": results, "success": True}}
 
     def _race(self, operations: list[dict[str, Any]]) -> None:
@@ -198,9 +275,14 @@ class AyonStandIn:
             if self.racers and op["type"] == "create" and op["entityType"] == "version":
                 self.racers -= 1
                 vid = uuid.uuid4().hex
-                self.entities["version"][vid] = {"id": vid, "version": op["data"]["version"],
-                                                 "productId": op["data"]["productId"], "data": {}, "attrib": {},
-                                                 "createdAt": "2026-01-01T00:00:00"}
+                self.entities["version"][vid] = {
+                    "id": vid,
+                    "version": op["data"]["version"],
+                    "productId": op["data"]["productId"],
+                    "data": {},
+                    "attrib": {},
+                    "createdAt": "2026-01-01T00:00:00",
+                }
 
     def _apply(self, op: dict[str, Any]) -> None:
         kind, data = op["entityType"], op.get("data") or {}
@@ -220,12 +302,15 @@ class AyonStandIn:
         entity.setdefault("data", {})
         entity["createdAt"] = f"2026-01-02T00:00:{len(table):02d}"
         if kind == "version":
-            clash = [v for v in table.values()
-                     if v["productId"] == entity["productId"] and v["version"] == entity["version"]]
+            clash = [
+                v for v in table.values() if v["productId"] == entity["productId"] and v["version"] == entity["version"]
+            ]
             if clash:
-                raise _Refused(409, "unique-violation",
-                               f"Version with product_id, version '{entity['productId']}, {entity['version']}' "
-                               "already exists..")
+                raise _Refused(
+                    409,
+                    "unique-violation",
+                    f"Version with product_id, version '{entity['productId']}, {entity['version']}' already exists..",
+                )
         if kind == "product" and any(
             p["folderId"] == entity["folderId"] and p["name"] == entity["name"] for p in table.values()
         ):

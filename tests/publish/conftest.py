@@ -11,8 +11,15 @@ from roto_core.contracts import JobManifest
 from tests.publish.ayon_standin import AyonStandIn
 from tests.publish.jobkit import make_manifest
 
-SHOT_ATTRIB = {"frameStart": 1002, "frameEnd": 1003, "handleStart": 1, "handleEnd": 1, "fps": 24.0,
-               "resolutionWidth": 32, "resolutionHeight": 24}
+SHOT_ATTRIB = {
+    "frameStart": 1002,
+    "frameEnd": 1003,
+    "handleStart": 1,
+    "handleEnd": 1,
+    "fps": 24.0,
+    "resolutionWidth": 32,
+    "resolutionHeight": 24,
+}
 PLATE = "/plates/sh010/sh010_plate.####.exr"
 
 

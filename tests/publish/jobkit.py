@@ -51,26 +51,43 @@ def write_job_folder(folder: JobFolder, *, thumbnail: bool = True) -> None:
     folder.nk.write_text(NK)
     folder.fxs.write_text(FXS)
     folder.qa_report.parent.mkdir(parents=True, exist_ok=True)
-    folder.qa_report.write_text(json.dumps({
-        "summary": {"mean_iou": 0.93, "flicker": 0.012},
-        "frames": 4,
-        "checkpoints": {"sam2.1_hiera_tiny": {"path": "/models/sam2.1_hiera_tiny.pt", "sha256": "ab" * 32}},
-    }))
+    folder.qa_report.write_text(
+        json.dumps(
+            {
+                "summary": {"mean_iou": 0.93, "flicker": 0.012},
+                "frames": 4,
+                "checkpoints": {"sam2.1_hiera_tiny": {"path": "/models/sam2.1_hiera_tiny.pt", "sha256": "ab" * 32}},
+            }
+        )
+    )
     if thumbnail:
         image = (np.dstack([disc(FIRST)] * 3) * 255).astype(np.uint8)
         cv2.imwrite(str(folder.thumbnail), image)
 
 
 def make_manifest(
-    jobs_root: Path, publish_root: Path, job_id: str = "job-a", *, project: str = "demo",
-    folder_path: str = "/sq010/sh010", write_files: bool = True, comment: str = "",
+    jobs_root: Path,
+    publish_root: Path,
+    job_id: str = "job-a",
+    *,
+    project: str = "demo",
+    folder_path: str = "/sq010/sh010",
+    write_files: bool = True,
+    comment: str = "",
 ) -> JobManifest:
     folder = JobFolder.for_job(jobs_root, project, "sh010", job_id)
     if write_files:
         write_job_folder(folder)
     shot = Shot(
-        name="sh010", folder_path=folder_path, plate="/plates/sh010/sh010_plate.####.exr", first_frame=FIRST,
-        last_frame=LAST, handles=1, fps=24.0, width=W, height=H,
+        name="sh010",
+        folder_path=folder_path,
+        plate="/plates/sh010/sh010_plate.####.exr",
+        first_frame=FIRST,
+        last_frame=LAST,
+        handles=1,
+        fps=24.0,
+        width=W,
+        height=H,
         prompts=[Prompt(object="hero", frame=FIRST, box=(3, 7, 13, 17))],
     )
     manifest = JobManifest(
@@ -78,10 +95,15 @@ def make_manifest(
         shot=shot,
         pipeline=PipelineSettings(),
         output_dir=str(folder.root),
-        tracker=TrackerTarget(project=project, folder_path=folder_path, local_root=str(publish_root),
-                              comment=comment, author="tester"),
-        submission=Submission(farm="local", batch_name="demo sh010", submitted_at="2026-01-01T00:00:00+00:00",
-                              job_ids={"roto": "dl-123", "publish": "dl-124"}),
+        tracker=TrackerTarget(
+            project=project, folder_path=folder_path, local_root=str(publish_root), comment=comment, author="tester"
+        ),
+        submission=Submission(
+            farm="local",
+            batch_name="demo sh010",
+            submitted_at="2026-01-01T00:00:00+00:00",
+            job_ids={"roto": "dl-123", "publish": "dl-124"},
+        ),
     )
     manifest.save(folder.manifest)
     return manifest

@@ -36,25 +36,33 @@ def _shot_folder(server: AyonStandIn) -> dict:
     return next(f for f in server.entities["folder"].values() if f["path"] == "/sq010/sh010")
 
 
-def test_publish_creates_version_and_representations_in_one_batch(server: AyonStandIn,
-                                                                   manifest: JobManifest) -> None:
+def test_publish_creates_version_and_representations_in_one_batch(server: AyonStandIn, manifest: JobManifest) -> None:
     plate_version = server.add_plate("/sq010/sh010", FIRST, LAST)
     task = server.add_task(_shot_folder(server)["id"], "roto", "Roto")
     result = publish_manifest(manifest, AyonTracker(server))
     assert [(v.product, v.version) for v in result.versions] == [("rotoMain", 1), ("rotoMatteMain", 1)]
 
-    creates = [b for b in server.batches if any(op["entityType"] == "version" and op["type"] == "create"
-                                               for op in b)]
+    creates = [b for b in server.batches if any(op["entityType"] == "version" and op["type"] == "create" for op in b)]
     assert len(creates) == 2
     shapes_batch = creates[0]
     assert [(op["type"], op["entityType"]) for op in shapes_batch] == [
-        ("create", "version"), ("create", "representation"), ("create", "representation"),
-        ("create", "representation")]
+        ("create", "version"),
+        ("create", "representation"),
+        ("create", "representation"),
+        ("create", "representation"),
+    ]
     version = shapes_batch[0]["data"]
     assert version["version"] == 1 and version["author"] == "tester" and version["taskId"] == task
-    assert version["attrib"] == {"frameStart": 1002, "frameEnd": 1003, "handleStart": 1, "handleEnd": 1,
-                                 "fps": 24.0, "resolutionWidth": 32, "resolutionHeight": 24,
-                                 "source": manifest.shot.plate}
+    assert version["attrib"] == {
+        "frameStart": 1002,
+        "frameEnd": 1003,
+        "handleStart": 1,
+        "handleEnd": 1,
+        "fps": 24.0,
+        "resolutionWidth": 32,
+        "resolutionHeight": 24,
+        "source": manifest.shot.plate,
+    }
     ours = version["data"]["rotofarm"]
     assert ours["jobId"] == "job-a" and ours["state"] == "staging"
     assert ours["checkpoints"]["sam2.1_hiera_tiny"]["sha256"] == "ab" * 32
@@ -72,11 +80,13 @@ def test_publish_creates_version_and_representations_in_one_batch(server: AyonSt
     assert stored["data"]["rotofarm"]["state"] == "complete"
     assert server.thumbnails[stored["thumbnailId"]] == (Path(manifest.output_dir) / "qa/thumbnail.jpg").read_bytes()
     assert [(link["type"], link["input"]) for link in server.links if link["output"] == stored["id"]] == [
-        ("generative", plate_version)]
+        ("generative", plate_version)
+    ]
 
 
-def test_second_publish_is_v2_and_rerun_creates_nothing(server: AyonStandIn, manifest: JobManifest,
-                                                        jobs_root: Path, publish_root: Path) -> None:
+def test_second_publish_is_v2_and_rerun_creates_nothing(
+    server: AyonStandIn, manifest: JobManifest, jobs_root: Path, publish_root: Path
+) -> None:
     tracker = AyonTracker(server)
     publish_manifest(manifest, tracker)
     second = publish_manifest(make_manifest(jobs_root, publish_root, "job-b"), tracker)
@@ -106,8 +116,9 @@ def test_retries_are_bounded_and_leave_nothing_behind(server: AyonStandIn, manif
     assert all((v["data"].get("rotofarm") or {}).get("jobId") is None for v in server.entities["version"].values())
 
 
-def test_server_outage_mid_publish_rolls_files_back_and_rerun_finishes(server: AyonStandIn,
-                                                                        manifest: JobManifest) -> None:
+def test_server_outage_mid_publish_rolls_files_back_and_rerun_finishes(
+    server: AyonStandIn, manifest: JobManifest
+) -> None:
     tracker = AyonTracker(server)
     server.outage_from = 3  # product, version, thumbnail go through; completing the version meets a 503
     with pytest.raises(TrackerUnavailable, match="failed with HTTP 503") as err:
@@ -127,18 +138,27 @@ def test_server_outage_mid_publish_rolls_files_back_and_rerun_finishes(server: A
 def test_real_failed_operations_message_is_recognised() -> None:
     standin = AyonStandIn(Path("/nonexistent"))
     standin.add_folder("/sq010/sh010")
-    body = [{"id": "op1", "type": "create", "entityType": "version", "entityId": "v1",
-             "data": {"id": "v1", "version": 1, "productId": "p1"}}]
+    body = [
+        {
+            "id": "op1",
+            "type": "create",
+            "entityType": "version",
+            "entityId": "v1",
+            "data": {"id": "v1", "version": 1, "productId": "p1"},
+        }
+    ]
     standin.send_background_batch_operations("demo", body)
     with pytest.raises(FailedOperations) as err:
-        standin.send_background_batch_operations("demo", [{**body[0], "id": "op2", "entityId": "v2",
-                                                           "data": {**body[0]["data"], "id": "v2"}}])
+        standin.send_background_batch_operations(
+            "demo", [{**body[0], "id": "op2", "entityId": "v2", "data": {**body[0]["data"], "id": "v2"}}]
+        )
     assert is_unique_violation(err.value)
     assert not is_unique_violation(FailedOperations('Operation "x" failed with data:\n{}\nDetail: Missing field.'))
 
 
-def test_missing_folder_names_the_path_and_create_folders_makes_it(server: AyonStandIn, jobs_root: Path,
-                                                                   publish_root: Path) -> None:
+def test_missing_folder_names_the_path_and_create_folders_makes_it(
+    server: AyonStandIn, jobs_root: Path, publish_root: Path
+) -> None:
     manifest = make_manifest(jobs_root, publish_root, folder_path="/sq020/sh050")
     with pytest.raises(PublishError, match="folder /sq020/sh050 does not exist") as err:
         publish_manifest(manifest, AyonTracker(server))
@@ -188,8 +208,9 @@ def ayon_like_http(request: pytest.FixtureRequest) -> Iterator[str]:
     httpd.server_close()
 
 
-def _cli_publish_ayon(manifest: JobManifest, url: str, monkeypatch: pytest.MonkeyPatch,
-                      capfd: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _cli_publish_ayon(
+    manifest: JobManifest, url: str, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     monkeypatch.setenv("AYON_SERVER_URL", url)
     monkeypatch.setenv("AYON_API_KEY", SECRET)
     code = main(["publish", str(Path(manifest.output_dir) / "manifest.json"), "--tracker", "ayon"])
@@ -199,7 +220,10 @@ def _cli_publish_ayon(manifest: JobManifest, url: str, monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("ayon_like_http", [401, 500], indirect=True)
 def test_refused_key_and_server_error_are_one_line_without_the_key(
-    ayon_like_http: str, manifest: JobManifest, publish_root: Path, monkeypatch: pytest.MonkeyPatch,
+    ayon_like_http: str,
+    manifest: JobManifest,
+    publish_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     code, output = _cli_publish_ayon(manifest, ayon_like_http, monkeypatch, capfd)

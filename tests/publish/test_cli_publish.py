@@ -10,8 +10,9 @@ from roto_core.contracts import JobManifest
 from submitters.cli.app import main
 
 
-def test_cli_publishes_then_reports_existing_on_rerun(manifest: JobManifest, publish_root: Path,
-                                                      capfd: pytest.CaptureFixture[str]) -> None:
+def test_cli_publishes_then_reports_existing_on_rerun(
+    manifest: JobManifest, publish_root: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     path = str(Path(manifest.output_dir) / "manifest.json")
     assert main(["publish", path, "--create-folders"]) == 0
     out, err = capfd.readouterr()
@@ -22,8 +23,9 @@ def test_cli_publishes_then_reports_existing_on_rerun(manifest: JobManifest, pub
     assert "existing" in out and "already published by this job: rotoMain v001" in err
 
 
-def test_cli_bad_input_is_one_error_line(tmp_path: Path, manifest: JobManifest,
-                                         capfd: pytest.CaptureFixture[str]) -> None:
+def test_cli_bad_input_is_one_error_line(
+    tmp_path: Path, manifest: JobManifest, capfd: pytest.CaptureFixture[str]
+) -> None:
     assert main(["publish", str(tmp_path / "missing.json")]) == 2
     _, err = capfd.readouterr()
     assert err.strip().startswith("error: ") and "missing.json" in err and len(err.strip().splitlines()) == 1

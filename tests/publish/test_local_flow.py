@@ -31,12 +31,17 @@ def test_publish_twice_gives_v1_then_v2_with_files_in_anatomy_layout(
     first = publish_manifest(manifest, local)
     second = publish_manifest(make_manifest(jobs_root, publish_root, "job-b"), local)
 
-    assert [(v.product, v.version, v.created) for v in first.versions] == [("rotoMain", 1, True),
-                                                                         ("rotoMatteMain", 1, True)]
+    assert [(v.product, v.version, v.created) for v in first.versions] == [
+        ("rotoMain", 1, True),
+        ("rotoMatteMain", 1, True),
+    ]
     assert [v.version for v in second.versions] == [2, 2]
     shapes_dir = publish_root / "demo/sq010/sh010/publish/matteshapes/rotoMain/v002"
     assert sorted(p.name for p in shapes_dir.iterdir()) == [
-        "demo_sh010_rotoMain_v002.fxs", "demo_sh010_rotoMain_v002.json", "demo_sh010_rotoMain_v002.nk"]
+        "demo_sh010_rotoMain_v002.fxs",
+        "demo_sh010_rotoMain_v002.json",
+        "demo_sh010_rotoMain_v002.nk",
+    ]
     matte_dir = publish_root / "demo/sq010/sh010/publish/render/rotoMatteMain/v001"
     frames = sorted(matte_dir.iterdir())
     assert [p.name for p in frames] == [f"demo_sh010_rotoMatteMain_v001.{f}.exr" for f in range(FIRST, LAST + 1)]
@@ -76,8 +81,16 @@ def test_version_carries_attributes_job_ids_models_qa_thumbnail_and_plate_link(
     with local._read() as db:
         row = db.execute("SELECT attrib, author FROM versions WHERE id = ?", (version.id,)).fetchone()
     attrib = json.loads(row["attrib"])
-    assert attrib == {"frameStart": 1002, "frameEnd": 1003, "handleStart": 1, "handleEnd": 1, "fps": 24.0,
-                      "resolutionWidth": 32, "resolutionHeight": 24, "source": manifest.shot.plate}
+    assert attrib == {
+        "frameStart": 1002,
+        "frameEnd": 1003,
+        "handleStart": 1,
+        "handleEnd": 1,
+        "fps": 24.0,
+        "resolutionWidth": 32,
+        "resolutionHeight": 24,
+        "source": manifest.shot.plate,
+    }
     assert row["author"] == "tester"
     assert local.thumbnail(version) == (Path(manifest.output_dir) / "qa/thumbnail.jpg").read_bytes()
     plate = local.latest_plate("demo", local.resolve_folder("demo", "/sq010/sh010"), "plate")
@@ -96,8 +109,9 @@ def test_rerun_of_same_job_returns_existing_versions(
     assert len(local.versions("demo", _product(local, "rotoMain"))) == 1
 
 
-def test_missing_export_refuses_before_creating_anything(local: LocalTracker, publish_root: Path,
-                                                         manifest: JobManifest) -> None:
+def test_missing_export_refuses_before_creating_anything(
+    local: LocalTracker, publish_root: Path, manifest: JobManifest
+) -> None:
     (Path(manifest.output_dir) / "exports/sh010.fxs").unlink()
     with pytest.raises(InputError, match="Silhouette export is missing") as err:
         publish_manifest(manifest, local)
@@ -148,7 +162,8 @@ def test_failure_while_copying_rolls_back_that_version(
         publish_manifest(manifest, local, observer=fail_on_third_frame)
     assert local.versions("demo", _product(local, "rotoMatteMain")) == []
     assert not (publish_root / "demo/sq010/sh010/publish/render").exists() or not any(
-        (publish_root / "demo/sq010/sh010/publish/render").rglob("*.exr"))
+        (publish_root / "demo/sq010/sh010/publish/render").rglob("*.exr")
+    )
     assert [p for p in publish_root.rglob("*") if ".tmp-" in p.name] == []
     rerun = publish_manifest(manifest, local)
     assert [(v.version, v.created) for v in rerun.versions] == [(1, False), (1, True)]

@@ -20,8 +20,12 @@ PROC = Path(__file__).with_name("publisher_proc.py")
 
 
 def _start(manifest_path: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(PROC), str(manifest_path), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(PROC), str(manifest_path), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _referenced_files(tracker: LocalTracker) -> set[Path]:
@@ -34,8 +38,9 @@ def _referenced_files(tracker: LocalTracker) -> set[Path]:
     return paths
 
 
-def test_four_concurrent_publishers_get_four_distinct_versions(jobs_root: Path, publish_root: Path,
-                                                               local: LocalTracker) -> None:
+def test_four_concurrent_publishers_get_four_distinct_versions(
+    jobs_root: Path, publish_root: Path, local: LocalTracker
+) -> None:
     manifests = [make_manifest(jobs_root, publish_root, f"job-{i}") for i in range(4)]
     go = publish_root.parent / "go"
     procs = [_start(Path(m.output_dir) / "manifest.json", "--wait-for", str(go)) for m in manifests]
@@ -52,8 +57,19 @@ def test_four_concurrent_publishers_get_four_distinct_versions(jobs_root: Path, 
     print("collisions resolved:", sum(int(out.split("taken=")[1]) for out, _ in outputs))
 
 
-KILL_POINTS = ["validate", "claim", "copy", "verify", "rename", "rename:5", "thumbnail", "link", "complete",
-               "claim:2", "rename:7"]
+KILL_POINTS = [
+    "validate",
+    "claim",
+    "copy",
+    "verify",
+    "rename",
+    "rename:5",
+    "thumbnail",
+    "link",
+    "complete",
+    "claim:2",
+    "rename:7",
+]
 
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS)

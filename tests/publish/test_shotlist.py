@@ -17,9 +17,12 @@ from tests.publish.conftest import PLATE, SHOT_ATTRIB
 def test_local_shots_under_a_sequence_with_frame_range_handles_and_plate(publish_root: Path) -> None:
     tracker = LocalTracker(publish_root)
     tracker.register_shot("demo", "/sq010/sh010", SHOT_ATTRIB, plate=PLATE)
-    tracker.register_shot("demo", "/sq010/sh020", {**SHOT_ATTRIB, "frameStart": 1010, "frameEnd": 1030,
-                                                   "handleStart": 4, "handleEnd": 4, "fps": 25.0},
-                          plate="/plates/sh020/sh020.%04d.exr")
+    tracker.register_shot(
+        "demo",
+        "/sq010/sh020",
+        {**SHOT_ATTRIB, "frameStart": 1010, "frameEnd": 1030, "handleStart": 4, "handleEnd": 4, "fps": 25.0},
+        plate="/plates/sh020/sh020.%04d.exr",
+    )
     tracker.register_shot("demo", "/sq020/sh050", SHOT_ATTRIB, plate=PLATE)
     tracker.register_shot("demo", "/sq010/sh010", SHOT_ATTRIB, plate="/plates/sh010/sh010_plate_v2.####.exr")
 
