@@ -54,27 +54,56 @@ def _edge_outline(contour: np.ndarray, size: tuple[int, int], away_from_mask: fl
     """
     h, w = size
     pts = contour.reshape(-1, 2).astype(np.float64) + 0.5
-    on_border = (pts[:, 0] < 1.0) | (pts[:, 1] < 1.0) | (pts[:, 0] > w - 1.0) | (pts[:, 1] > h - 1.0)
+    off_interior = (pts < 1.0) | (pts > np.array([w - 1.0, h - 1.0]))
+    on_border = off_interior[:, 0] | off_interior[:, 1]
     if len(pts) >= 3:
         pts = gaussian_filter1d(pts, EDGE_SMOOTHING_PX, axis=0, mode="wrap")
     if signed_area(pts) < 0:
         pts, on_border = pts[::-1].copy(), on_border[::-1].copy()
     outward = np.zeros_like(pts)
     if len(pts) >= 3:
-        tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
+        # Central differences around the loop; slices instead of np.roll, which costs more than the arithmetic
+        # on a few thousand points.
+        tangent = np.empty_like(pts)
+        tangent[1:-1] = pts[2:] - pts[:-2]
+        tangent[0] = pts[1] - pts[-1]
+        tangent[-1] = pts[0] - pts[-2]
         length = np.hypot(tangent[:, 0], tangent[:, 1])[:, None]
         tangent = np.divide(tangent, length, out=np.zeros_like(tangent), where=length > 0)
-        outward = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
-        step = 0.5 * np.max(np.abs(outward), axis=1, keepdims=True)
+        outward[:, 0] = tangent[:, 1]
+        outward[:, 1] = -tangent[:, 0]
+        step = 0.5 * np.maximum(np.abs(outward[:, :1]), np.abs(outward[:, 1:]))
         pts = pts + away_from_mask * step * outward
     return Outline(pts, on_border, outward)
+
+
+def _occupied_box(binary: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Rows ``y0:y1`` and columns ``x0:x1`` holding every set pixel of a 0/1 image, padded by one empty pixel
+    where the image allows; None for an empty mask.
+
+    An object covers a small part of a full-HD frame, and findContours scans every pixel it is given: tracing a
+    padded crop with an offset gives the same contours in the same order for a fraction of the cost. OpenCV's
+    row and column sums find the box faster than numpy reductions over a uint8 image.
+    """
+    h, w = binary.shape
+    rows = np.flatnonzero(cv2.reduce(binary, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S))
+    if len(rows) == 0:
+        return None
+    y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(cv2.reduce(binary[y0:y1], 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S))
+    x0, x1 = int(cols[0]), int(cols[-1]) + 1
+    return max(y0 - 1, 0), min(y1 + 1, h), max(x0 - 1, 0), min(x1 + 1, w)
 
 
 def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
     """Connected components of a bool mask whose area is at least ``min_area`` pixels, largest first."""
     contiguous = np.ascontiguousarray(mask)
     binary = contiguous.view(np.uint8) if contiguous.dtype == bool else (contiguous != 0).view(np.uint8)
-    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    box = _occupied_box(binary)
+    if box is None:
+        return []
+    y0, y1, x0, x1 = box
+    contours, hierarchy = cv2.findContours(binary[y0:y1, x0:x1], cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE, offset=(x0, y0))
     if hierarchy is None:
         return []
     size = binary.shape
@@ -110,7 +139,7 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
 def polygon_centroid(poly: np.ndarray) -> np.ndarray:
     """Area centroid of a closed polygon (falls back to the vertex mean for a degenerate one)."""
     x, y = poly[:, 0], poly[:, 1]
-    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    xn, yn = np.concatenate([x[1:], x[:1]]), np.concatenate([y[1:], y[:1]])
     cross = x * yn - xn * y
     a = cross.sum() / 2.0
     if abs(a) < 1e-9:

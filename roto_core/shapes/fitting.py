@@ -42,13 +42,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-12)
 
 
-def _run(points: np.ndarray, start: int, end: int) -> np.ndarray:
-    """Samples from index ``start`` to ``end`` inclusive, wrapping around the closed loop."""
-    m = len(points)
-    count = (end - start) % m or m
-    return points[(start + np.arange(count + 1)) % m]
-
-
 def _turning(points: np.ndarray, k: int) -> np.ndarray:
     """Angle in degrees between the chords k samples before and after each sample."""
     before = _unit(points - np.roll(points, k, axis=0))
@@ -93,19 +86,32 @@ def tangents_at(points: np.ndarray, index: int, corner: bool) -> tuple[np.ndarra
 def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tuple[np.ndarray, float, int]:
     """Cubic from samples[0] to samples[-1] leaving along ``t_out`` and arriving along ``t_in`` (unit vectors).
 
-    Returns the four control points, the largest sample distance, and the index of that sample.
+    Returns the four control points, the largest sample distance, and the index of that sample. Called a few
+    hundred times per shape on runs of tens of samples, so it works on x and y columns and avoids helpers that
+    cost more per call than their arithmetic (np.diff, np.stack, einsum).
     """
     p0, p3 = samples[0], samples[-1]
-    step = np.diff(samples, axis=0)
+    step = samples[1:] - samples[:-1]
     seglen = np.hypot(step[:, 0], step[:, 1])
     total = float(seglen.sum())
     if len(samples) < 3 or total < 1e-9:
         chord = float(np.hypot(*(p3 - p0)))
         ctrl = np.stack([p0, p0 + t_out * chord / 3, p3 - t_in * chord / 3, p3])
         return ctrl, 0.0, len(samples) // 2
-    u = np.concatenate([[0.0], np.cumsum(seglen) / total])
+    u = np.empty(len(samples))
+    u[0] = 0.0
+    np.cumsum(seglen, out=u[1:])
+    u[1:] /= total
     cos_io = float(t_out @ t_in)
-    ctrl = np.stack([p0, p0, p3, p3])
+    sx, sy = samples[:, 0], samples[:, 1]
+    # Two-vectors as Python floats: the same IEEE double arithmetic without numpy's per-call cost.
+    p0x, p0y = p0.tolist()
+    p3x, p3y = p3.tolist()
+    tox, toy = t_out.tolist()
+    tix, tiy = t_in.tolist()
+    basis = np.empty((len(samples), 4))
+    ctrl = np.empty((4, 2))
+    ctrl[0], ctrl[3] = p0, p3
     for iteration in range(NEWTON_STEPS + 1):
         v = 1.0 - u
         b0, b1, b2, b3 = v * v * v, 3 * v * v * u, 3 * v * u * u, u * u * u
@@ -116,20 +122,26 @@ def fit_segment(samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray) -> tup
         a_out, a_in = ((c11 * x0 - c01 * x1) / det, (c00 * x1 - c01 * x0) / det) if abs(det) > 1e-12 else (-1, -1)
         if min(a_out, a_in) < 1e-3 * total or max(a_out, a_in) > 2.0 * total:
             a_out = a_in = total / 3.0
-        c1, c2 = p0 + a_out * t_out, p3 - a_in * t_in
-        ctrl = np.stack([p0, c1, c2, p3])
-        curve = np.stack([b0, b1, b2, b3], axis=1) @ ctrl
-        diff = curve - samples
+        c1x, c1y = p0x + a_out * tox, p0y + a_out * toy
+        c2x, c2y = p3x - a_in * tix, p3y - a_in * tiy
+        ctrl[1] = c1x, c1y
+        ctrl[2] = c2x, c2y
+        basis[:, 0], basis[:, 1], basis[:, 2], basis[:, 3] = b0, b1, b2, b3
+        curve = basis @ ctrl
+        dx, dy = curve[:, 0] - sx, curve[:, 1] - sy
         if iteration == NEWTON_STEPS:
             break
-        q1, q2, q3 = c1 - p0, c2 - c1, p3 - c2
-        d1 = 3 * ((v * v)[:, None] * q1 + (2 * v * u)[:, None] * q2 + (u * u)[:, None] * q3)
-        d2 = 6 * (v[:, None] * (q2 - q1) + u[:, None] * (q3 - q2))
-        num = np.einsum("ij,ij->i", diff, d1)
-        den = np.einsum("ij,ij->i", d1, d1) + np.einsum("ij,ij->i", diff, d2)
+        q1x, q1y, q2x, q2y, q3x, q3y = c1x - p0x, c1y - p0y, c2x - c1x, c2y - c1y, p3x - c2x, p3y - c2y
+        w1, w2, w3 = v * v, 2 * v * u, u * u
+        d1x = 3 * (w1 * q1x + w2 * q2x + w3 * q3x)
+        d1y = 3 * (w1 * q1y + w2 * q2y + w3 * q3y)
+        d2x = 6 * (v * (q2x - q1x) + u * (q3x - q2x))
+        d2y = 6 * (v * (q2y - q1y) + u * (q3y - q2y))
+        num = dx * d1x + dy * d1y
+        den = (d1x * d1x + d1y * d1y) + (dx * d2x + dy * d2y)
         u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
         u[0], u[-1] = 0.0, 1.0
-    err = np.hypot(diff[:, 0], diff[:, 1])
+    err = np.hypot(dx, dy)
     worst = int(np.argmax(err))
     return ctrl, float(err[worst]), worst
 
@@ -160,14 +172,19 @@ def corner_near(points: np.ndarray, index: int) -> np.ndarray:
     return sharpen_corner(points, best, *tangents_at(points, best, True))
 
 
-def thin_run(run: np.ndarray) -> np.ndarray:
-    """Every FIT_STRIDE-th sample of a run, always keeping both ends."""
-    if len(run) <= 2 * FIT_STRIDE:
-        return run
-    keep = np.arange(0, len(run), FIT_STRIDE)
-    if keep[-1] != len(run) - 1:
-        keep = np.append(keep, len(run) - 1)
-    return run[keep]
+def thinned_run(points: np.ndarray, start: int, count: int) -> np.ndarray:
+    """Samples ``start`` .. ``start + count`` around the closed loop, every FIT_STRIDE-th one, always keeping
+    both ends; a fresh array the caller may change.
+
+    One gather of precomputed offsets: the fitter takes hundreds of runs per shape, and gathering the whole run
+    first and thinning it after cost more than the fit's arithmetic on short runs.
+    """
+    n = count + 1
+    if n <= 2 * FIT_STRIDE:
+        return points[(start + np.arange(n)) % len(points)]
+    # Multiples of FIT_STRIDE up to the first one at or past the last sample, which is pulled back onto it.
+    offsets = np.minimum(np.arange(0, n + FIT_STRIDE - 1, FIT_STRIDE), n - 1)
+    return points[(start + offsets) % len(points)]
 
 
 def resample_closed(points: np.ndarray, count: int) -> np.ndarray:
@@ -212,9 +229,7 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
     anchors = {b: sharpen_corner(points, b, *tangents[b]) if b in is_corner else points[b] for b in breaks}
 
     def make(start: int, end: int) -> _Segment:
-        run = _run(points, start, end)
-        run = thin_run(run)
-        run = run.copy()
+        run = thinned_run(points, start, (end - start) % m or m)
         run[0], run[-1] = anchors[start], anchors[end]
         ctrl, err, worst = fit_segment(run, tangents[start][1], tangents[end][0])
         return _Segment(start, end, ctrl[1] - ctrl[0], ctrl[2] - ctrl[3], err, (start + worst) % m)

@@ -12,6 +12,7 @@ Between keys every coordinate is interpolated linearly; before the first and aft
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -20,20 +21,28 @@ LEFT, POINT, RIGHT = 0, 1, 2
 Mode = Literal["add", "subtract"]
 
 
+@lru_cache(maxsize=16)
 def bernstein(samples: int) -> np.ndarray:
-    """Cubic Bernstein weights ``(samples, 4)`` at parameters 0 .. 1 (end excluded)."""
+    """Cubic Bernstein weights ``(samples, 4)`` at parameters 0 .. 1 (end excluded).
+
+    Cached (read-only) because the tracker samples every shape with the same few counts on every frame.
+    """
     u = np.arange(samples, dtype=np.float64) / samples
     v = 1.0 - u
-    return np.stack([v**3, 3 * v * v * u, 3 * v * u * u, u**3], axis=1)
+    weights = np.stack([v**3, 3 * v * v * u, 3 * v * u * u, u**3], axis=1)
+    weights.flags.writeable = False
+    return weights
 
 
 def segment_controls(ctrl: np.ndarray) -> np.ndarray:
     """``(..., N, 3, 2)`` control points → ``(..., N, 4, 2)`` absolute bezier segments point i → point i+1."""
-    p = ctrl[..., POINT, :]
-    out_handle = p + ctrl[..., RIGHT, :]
-    nxt = np.roll(p, -1, axis=-2)
-    in_handle = nxt + np.roll(ctrl[..., LEFT, :], -1, axis=-2)
-    return np.stack([p, out_handle, in_handle, nxt], axis=-2)
+    succ = np.concatenate((ctrl[..., 1:, :, :], ctrl[..., :1, :, :]), axis=-3)
+    seg = np.empty((*ctrl.shape[:-2], 4, 2))
+    p = seg[..., 0, :] = ctrl[..., POINT, :]
+    seg[..., 1, :] = p + ctrl[..., RIGHT, :]
+    seg[..., 2, :] = succ[..., POINT, :] + succ[..., LEFT, :]
+    seg[..., 3, :] = succ[..., POINT, :]
+    return seg
 
 
 def sample_outline(ctrl: np.ndarray, per_segment: int = 12) -> np.ndarray:
@@ -47,7 +56,12 @@ def sample_outline(ctrl: np.ndarray, per_segment: int = 12) -> np.ndarray:
 def signed_area(poly: np.ndarray) -> float:
     """Shoelace area in image coordinates (y down): positive for a clockwise-on-screen loop."""
     x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    return 0.5 * float(np.dot(x, _next(y)) - np.dot(_next(x), y))
+
+
+def _next(values: np.ndarray) -> np.ndarray:
+    """``np.roll(values, -1, axis=0)`` for a closed loop, without np.roll's per-call overhead."""
+    return np.concatenate((values[1:], values[:1]))
 
 
 @dataclass

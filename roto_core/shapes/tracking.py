@@ -14,7 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
-from roto_core.shapes.fitting import corner_near, fit_segment, thin_run
+from roto_core.shapes.fitting import corner_near, fit_segment, thinned_run
 from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
 
 ICP_ITERATIONS = 8
@@ -65,65 +65,96 @@ class EdgeField:
         self.index = np.nonzero(keep)[0]
         self.points = pts[keep]
         self.normals = outline.normals[keep]
-        self.tree = cKDTree(self.points) if len(self.points) >= 3 else None
-        self.seg_ok = keep & np.roll(keep, -1)
-        self.seg_b = np.roll(pts, -1, axis=0)
+        # A tree is built per frame and queried only ~10 times: the sliding-midpoint build without node
+        # compaction costs less, and nearest-neighbour answers are exact either way.
+        self.tree = cKDTree(self.points, balanced_tree=False, compact_nodes=False) if len(self.points) >= 3 else None
+        self.seg_ok = keep & np.concatenate((keep[1:], keep[:1]))
+        # Outline segment i as one row (x_i, y_i, x_i+1, y_i+1): normal_offsets gathers both ends at once.
+        self.segments = np.concatenate((pts, np.concatenate((pts[1:], pts[:1]))), axis=1)
 
     @property
     def usable(self) -> bool:
         return self.tree is not None
 
 
+# The Jacobian rows of the model are linear in (x, y, 1) of each sample: jx = [x, y, 1] @ _JX, jy = [x, y, 1] @ _JY
+# for x' = (a + c) x + (d - b) y + tx, y' = (b + d) x + (a - c) y + ty. The normal equations are then assembled
+# from a 3×3 moment matrix and a k×6 plane matrix instead of stacking a (3 k + 4) × 6 row matrix per iteration:
+# sum(jx jxᵀ + jy jyᵀ) = _JXᵀ M _JX + _JYᵀ M _JY with M = sᵀ s, written as one product with _SLIDE_BASIS.
+_JX = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.0, -1.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]])
+_JY = np.array([[0.0, 1.0, 0.0, 1.0, 0.0, 0.0], [1.0, 0.0, -1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
+_JXY = np.concatenate([_JX, _JY])
+_SLIDE_BASIS = (np.einsum("ai,bj->abij", _JX, _JX) + np.einsum("ai,bj->abij", _JY, _JY)).reshape(9, 36)
+_PRIOR_WEIGHTS = np.array([MOTION_PRIOR, MOTION_PRIOR, STRETCH_PRIOR, STRETCH_PRIOR])
+_LINEAR = (np.arange(4), np.arange(4))
+
+
 def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Transform (similarity plus a small stretch) that lays ``src`` samples onto the edge, from ``init``."""
+    """Transform (similarity plus a small stretch) that lays ``src`` samples onto the edge, from ``init``.
+
+    Each iteration solves the least squares problem of the rows: point-to-plane residuals, a weak point-to-point
+    pull (SLIDE_WEIGHT) and the prior on the linear part, via its normal equations. The loop runs a few hundred
+    times per shape on ~100 samples, so it sticks to few numpy calls (ufunc reductions, not their wrappers).
+    """
     h, w = size
     params = _params(init)
     prior = params[:4].copy()
     radius = float(np.sqrt(np.mean(np.sum((src - src.mean(axis=0)) ** 2, axis=1))))
     assert field.tree is not None
+    homogeneous = np.ones((len(src), 3))
+    homogeneous[:, :2] = src
+    slide2 = SLIDE_WEIGHT * SLIDE_WEIGHT
+    upper = np.array([w - 1.0, h - 1.0])
     for _ in range(ICP_ITERATIONS):
         moved = src @ _transform(params)[:, :2].T + params[4:]
-        inside = (moved[:, 0] > 1) & (moved[:, 1] > 1) & (moved[:, 0] < w - 1) & (moved[:, 1] < h - 1)
-        if inside.sum() < 3:
+        within = (moved > 1) & (moved < upper)
+        inside = np.flatnonzero(within[:, 0] & within[:, 1])
+        if len(inside) < 3:
             break
         dist, idx = field.tree.query(moved[inside])
-        limit = max(3.0 * float(dist.mean()), 2.0)
-        ok = dist <= limit
-        if ok.sum() < 3:
+        limit = max(3.0 * (float(np.add.reduce(dist)) / len(dist)), 2.0)
+        ok = np.flatnonzero(dist <= limit)
+        if len(ok) < 3:
             break
-        s = src[inside][ok]
-        q = field.points[idx[ok]]
-        n = field.normals[idx[ok]]
-        ones, zeros = np.ones(len(s)), np.zeros(len(s))
-        # d(moved)/d(a, b, c, d, tx, ty) for x' = (a + c) x + (d - b) y + tx, y' = (b + d) x + (a - c) y + ty
-        jx = np.stack([s[:, 0], -s[:, 1], s[:, 0], s[:, 1], ones, zeros], axis=1)
-        jy = np.stack([s[:, 1], s[:, 0], -s[:, 1], s[:, 0], zeros, ones], axis=1)
-        plane = n[:, :1] * jx + n[:, 1:] * jy
-        plane_rhs = np.sum(n * q, axis=1)
+        s = homogeneous[inside[ok]]
+        near = idx[ok]
+        q = field.points[near]
+        n = field.normals[near]
+        # plane row = n_x jx + n_y jy = [n_x s, n_y s] @ _JXY
+        plane = (n[:, :, None] * s[:, None, :]).reshape(len(s), 6) @ _JXY
+        plane_rhs = np.add.reduce(n * q, axis=1)
         # Rotation, scale and stretch change only as much as the whole edge asks for: a prior toward the last
         # step's motion keeps a noisy mask edge from twisting a small shape a few degrees every frame.
-        weight = np.sqrt(len(s)) * radius * np.array([MOTION_PRIOR, MOTION_PRIOR, STRETCH_PRIOR, STRETCH_PRIOR])
-        rows = np.concatenate([plane, SLIDE_WEIGHT * jx, SLIDE_WEIGHT * jy, weight[:, None] * np.eye(6)[:4]])
-        rhs = np.concatenate([plane_rhs, SLIDE_WEIGHT * q[:, 0], SLIDE_WEIGHT * q[:, 1], weight * prior])
-        new = np.linalg.solve(rows.T @ rows, rows.T @ rhs)
-        done = bool(np.all(np.abs(new - params) < CONVERGED))
+        weight = np.sqrt(len(s)) * radius * _PRIOR_WEIGHTS
+        normal = plane.T @ plane + slide2 * ((s.T @ s).reshape(9) @ _SLIDE_BASIS).reshape(6, 6)
+        normal[_LINEAR] += weight * weight
+        rhs = plane.T @ plane_rhs + slide2 * (_JXY.T @ (q.T @ s).reshape(6))
+        rhs[:4] += weight * weight * prior
+        new = np.linalg.solve(normal, rhs)
+        done = bool(np.logical_and.reduce(np.abs(new - params) < CONVERGED))
         params = new
         if done:
             break
     return _transform(params)
 
 
+def _unit_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (x, y) scaled to unit length; zero where shorter than 1e-9. Columns, not np.linalg.norm: these
+    arrays hold a dozen points and the call overhead would dominate."""
+    n = np.sqrt(x * x + y * y)
+    ok = n > 1e-9
+    return np.divide(x, n, out=np.zeros_like(x), where=ok), np.divide(y, n, out=np.zeros_like(y), where=ok)
+
+
 def point_normals(ctrl: np.ndarray) -> np.ndarray:
     """Outward unit normal at each point (bisector of both handle directions at a cusp)."""
-    out_dir = ctrl[:, RIGHT]
-    in_dir = -ctrl[:, LEFT]
-
-    def unit(v: np.ndarray) -> np.ndarray:
-        n = np.linalg.norm(v, axis=1, keepdims=True)
-        return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-9)
-
-    t = unit(unit(out_dir) + unit(in_dir))
-    return np.stack([t[:, 1], -t[:, 0]], axis=1)
+    ox, oy = _unit_rows(ctrl[:, RIGHT, 0], ctrl[:, RIGHT, 1])
+    ix, iy = _unit_rows(-ctrl[:, LEFT, 0], -ctrl[:, LEFT, 1])
+    tx, ty = _unit_rows(ox + ix, oy + iy)
+    out = np.empty((len(ctrl), 2))
+    out[:, 0] = ty
+    out[:, 1] = -tx
+    return out
 
 
 def normal_offsets(points: np.ndarray, normals: np.ndarray, field: EdgeField, limit: float) -> np.ndarray:
@@ -140,14 +171,19 @@ def normal_offsets(points: np.ndarray, normals: np.ndarray, field: EdgeField, li
     near = field.index[np.atleast_2d(near).reshape(len(points), -1)]
     m = len(field.outline)
     seg = np.concatenate([near, (near - 1) % m], axis=1)
-    a = field.outline[seg] - points[:, None, :]
-    b = field.seg_b[seg] - points[:, None, :]
-    tangents = np.stack([-normals[:, 1], normals[:, 0]], axis=1)
-    across_a = np.einsum("nmd,nd->nm", a, tangents)
-    across_b = np.einsum("nmd,nd->nm", b, tangents)
-    crosses = (across_a * across_b <= 0) & (across_a != across_b) & field.seg_ok[seg]
-    u = np.divide(across_a, across_a - across_b, out=np.zeros_like(across_a), where=across_a != across_b)
-    along = np.einsum("nmd,nd->nm", a + u[..., None] * (b - a), normals)
+    count = seg.shape[1]
+    # ends[..., 0, :] is the segment start minus the point, ends[..., 1, :] its end minus the point.
+    ends = (field.segments[seg] - np.concatenate((points, points), axis=1)[:, None, :]).reshape(-1, count, 2, 2)
+    tangents = np.empty((len(points), 1, 1, 2))
+    tangents[:, 0, 0, 0] = -normals[:, 1]
+    tangents[:, 0, 0, 1] = normals[:, 0]
+    across = np.add.reduce(ends * tangents, axis=3)
+    across_a, across_b = across[..., 0], across[..., 1]
+    differs = across_a != across_b
+    crosses = (across_a * across_b <= 0) & differs & field.seg_ok[seg]
+    u = np.divide(across_a, across_a - across_b, out=np.zeros_like(across_a), where=differs)
+    start, end = ends[..., 0, :], ends[..., 1, :]
+    along = np.add.reduce((start + u[..., None] * (end - start)) * normals[:, None, :], axis=2)
     along = np.where(crosses & (np.abs(along) <= limit), along, np.inf)
     best = np.argmin(np.abs(along), axis=1)
     found = along[np.arange(len(points)), best]
@@ -162,8 +198,9 @@ def snap(ctrl: np.ndarray, corners: np.ndarray, field: EdgeField, limit: float, 
     """
     normals = point_normals(ctrl)
     off = normal_offsets(ctrl[:, POINT], normals, field, limit)
-    off = np.nan_to_num(off, nan=0.0)
-    off = np.sign(off) * np.maximum(np.abs(off) - deadband, 0.0)
+    off[np.isnan(off)] = 0.0
+    if deadband:
+        off = np.sign(off) * np.maximum(np.abs(off) - deadband, 0.0)
     out = ctrl.copy()
     out[:, POINT] += off[:, None] * normals
     if field.usable and corners.any():
@@ -208,8 +245,7 @@ def refit_handles(ctrl: np.ndarray, field: EdgeField, tolerance: float, limit: f
         count = (anchor[j] - anchor[i]) % m
         if not 3 <= count <= m // 2:
             continue
-        run = field.outline[(anchor[i] + np.arange(count + 1)) % m]
-        run = thin_run(run).copy()
+        run = thinned_run(field.outline, int(anchor[i]), int(count))
         run[0], run[-1] = ctrl[i, POINT], ctrl[j, POINT]
         t_out, t_in = ctrl[i, RIGHT], -ctrl[j, LEFT]
         len_out, len_in = float(np.linalg.norm(t_out)), float(np.linalg.norm(t_in))

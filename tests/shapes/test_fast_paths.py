@@ -1,0 +1,58 @@
+"""The shortcuts the tracer takes for speed give exactly what the plain computation gives.
+
+Contours are traced on a padded crop around the set pixels instead of the whole frame, and fitting runs are
+gathered already thinned; both must be invisible in the results.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from roto_core.shapes.contours import _occupied_box
+from roto_core.shapes.fitting import FIT_STRIDE, thinned_run
+
+
+def _blobs(seed: int, size: tuple[int, int]) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.random(size).astype(np.float32), (0, 0), 3.0)
+    mask = (noise > np.quantile(noise, 0.8)).astype(np.uint8)
+    mask[: size[0] // 3, : size[1] // 4] = 0
+    return mask
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("size", [(90, 120), (61, 77)], ids=["multiple-of-8", "odd"])
+def test_cropped_contours_equal_full_frame_contours(seed: int, size: tuple[int, int]) -> None:
+    mask = _blobs(seed, size)
+    if seed % 2:
+        mask[20:50, 30:70] = 1
+        mask[30:40, 40:55] = 0  # a hole
+    full, full_links = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    box = _occupied_box(mask)
+    assert box is not None
+    y0, y1, x0, x1 = box
+    cropped, crop_links = cv2.findContours(mask[y0:y1, x0:x1], cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE, offset=(x0, y0))
+    assert len(cropped) == len(full) > 0
+    assert np.array_equal(crop_links, full_links)
+    for a, b in zip(cropped, full, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_an_empty_mask_has_no_box() -> None:
+    assert _occupied_box(np.zeros((40, 50), np.uint8)) is None
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 6, 7, 8, 9, 10, 30, 31, 32, 99])
+def test_thinned_run_keeps_every_third_sample_and_both_ends(count: int) -> None:
+    points = np.stack([np.arange(40.0), -np.arange(40.0)], axis=1)
+    start = 33
+    whole = points[(start + np.arange(count + 1)) % len(points)]
+    keep = list(range(0, len(whole), FIT_STRIDE)) if len(whole) > 2 * FIT_STRIDE else list(range(len(whole)))
+    if keep[-1] != len(whole) - 1:
+        keep.append(len(whole) - 1)
+    run = thinned_run(points, start, count)
+    assert np.array_equal(run, whole[keep])
+    run[0] = -1.0
+    assert points[start, 0] == start
