@@ -49,7 +49,7 @@ def sample_outline(ctrl: np.ndarray, per_segment: int = 12) -> np.ndarray:
     """Points along the closed curve, ``(..., N * per_segment, 2)``; linear in ``ctrl``."""
     seg = segment_controls(ctrl)
     w = bernstein(per_segment)
-    pts = np.einsum("sk,...nkd->...nsd", w, seg)
+    pts = np.matmul(w, seg)  # (S, 4) @ (..., N, 4, 2): a batched product, several times faster than einsum
     return pts.reshape(*pts.shape[:-3], -1, 2)
 
 

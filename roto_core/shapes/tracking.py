@@ -122,7 +122,7 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         n = field.normals[near]
         # plane row = n_x jx + n_y jy = [n_x s, n_y s] @ _JXY
         plane = (n[:, :, None] * s[:, None, :]).reshape(len(s), 6) @ _JXY
-        plane_rhs = np.add.reduce(n * q, axis=1)
+        plane_rhs = n[:, 0] * q[:, 0] + n[:, 1] * q[:, 1]
         # Rotation, scale and stretch change only as much as the whole edge asks for: a prior toward the last
         # step's motion keeps a noisy mask edge from twisting a small shape a few degrees every frame.
         weight = np.sqrt(len(s)) * radius * _PRIOR_WEIGHTS
@@ -171,19 +171,17 @@ def normal_offsets(points: np.ndarray, normals: np.ndarray, field: EdgeField, li
     near = field.index[np.atleast_2d(near).reshape(len(points), -1)]
     m = len(field.outline)
     seg = np.concatenate([near, (near - 1) % m], axis=1)
-    count = seg.shape[1]
-    # ends[..., 0, :] is the segment start minus the point, ends[..., 1, :] its end minus the point.
-    ends = (field.segments[seg] - np.concatenate((points, points), axis=1)[:, None, :]).reshape(-1, count, 2, 2)
-    tangents = np.empty((len(points), 1, 1, 2))
-    tangents[:, 0, 0, 0] = -normals[:, 1]
-    tangents[:, 0, 0, 1] = normals[:, 0]
-    across = np.add.reduce(ends * tangents, axis=3)
-    across_a, across_b = across[..., 0], across[..., 1]
+    # Segment ends relative to the point: columns (ax, ay, bx, by). Arithmetic on the columns, because numpy
+    # reductions over an axis of length two cost far more than the products themselves.
+    ends = field.segments[seg] - np.concatenate((points, points), axis=1)[:, None, :]
+    ax, ay, bx, by = ends[..., 0], ends[..., 1], ends[..., 2], ends[..., 3]
+    nx, ny = normals[:, :1], normals[:, 1:]
+    across_a = ax * -ny + ay * nx
+    across_b = bx * -ny + by * nx
     differs = across_a != across_b
     crosses = (across_a * across_b <= 0) & differs & field.seg_ok[seg]
     u = np.divide(across_a, across_a - across_b, out=np.zeros_like(across_a), where=differs)
-    start, end = ends[..., 0, :], ends[..., 1, :]
-    along = np.add.reduce((start + u[..., None] * (end - start)) * normals[:, None, :], axis=2)
+    along = (ax + u * (bx - ax)) * nx + (ay + u * (by - ay)) * ny
     along = np.where(crosses & (np.abs(along) <= limit), along, np.inf)
     best = np.argmin(np.abs(along), axis=1)
     found = along[np.arange(len(points)), best]
