@@ -85,6 +85,11 @@ _JX = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.0, -1.0, 0.0, 1.0, 0.0, 0.0],
 _JY = np.array([[0.0, 1.0, 0.0, 1.0, 0.0, 0.0], [1.0, 0.0, -1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
 _JXY = np.concatenate([_JX, _JY])
 _SLIDE_BASIS = (np.einsum("ai,bj->abij", _JX, _JX) + np.einsum("ai,bj->abij", _JY, _JY)).reshape(9, 36)
+# [sᵀs; qᵀs] (15 numbers) → the slide rows' share of the 6×7 system [normal matrix | right-hand side].
+_SLIDE_SYSTEM = np.zeros((15, 6, 7))
+_SLIDE_SYSTEM[:9, :, :6] = _SLIDE_BASIS.reshape(9, 6, 6)
+_SLIDE_SYSTEM[9:, :, 6] = _JXY
+_SLIDE_SYSTEM = _SLIDE_SYSTEM.reshape(15, 42)
 _PRIOR_WEIGHTS = np.array([MOTION_PRIOR, MOTION_PRIOR, STRETCH_PRIOR, STRETCH_PRIOR])
 _LINEAR = (np.arange(4), np.arange(4))
 
@@ -120,17 +125,20 @@ def icp(src: np.ndarray, field: EdgeField, init: np.ndarray, size: tuple[int, in
         near = idx[ok]
         q = field.points[near]
         n = field.normals[near]
-        # plane row = n_x jx + n_y jy = [n_x s, n_y s] @ _JXY
-        plane = (n[:, :, None] * s[:, None, :]).reshape(len(s), 6) @ _JXY
-        plane_rhs = n[:, 0] * q[:, 0] + n[:, 1] * q[:, 1]
+        # Plane rows n_x jx + n_y jy = [n_x s, n_y s] @ _JXY with their right-hand side n·q as a 7th column:
+        # one product gives the plane rows' share of [normal matrix | right-hand side].
+        rows = np.empty((len(s), 7))
+        np.matmul((n[:, :, None] * s[:, None, :]).reshape(len(s), 6), _JXY, out=rows[:, :6])
+        rows[:, 6] = n[:, 0] * q[:, 0] + n[:, 1] * q[:, 1]
+        system = rows[:, :6].T @ rows
+        moments = np.concatenate((s, q), axis=1).T @ s
+        system += slide2 * (moments.reshape(15) @ _SLIDE_SYSTEM).reshape(6, 7)
         # Rotation, scale and stretch change only as much as the whole edge asks for: a prior toward the last
         # step's motion keeps a noisy mask edge from twisting a small shape a few degrees every frame.
         weight = np.sqrt(len(s)) * radius * _PRIOR_WEIGHTS
-        normal = plane.T @ plane + slide2 * ((s.T @ s).reshape(9) @ _SLIDE_BASIS).reshape(6, 6)
-        normal[_LINEAR] += weight * weight
-        rhs = plane.T @ plane_rhs + slide2 * (_JXY.T @ (q.T @ s).reshape(6))
-        rhs[:4] += weight * weight * prior
-        new = np.linalg.solve(normal, rhs)
+        system[_LINEAR] += weight * weight
+        system[:4, 6] += weight * weight * prior
+        new = np.linalg.solve(system[:, :6], system[:, 6])
         done = bool(np.logical_and.reduce(np.abs(new - params) < CONVERGED))
         params = new
         if done:
