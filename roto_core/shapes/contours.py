@@ -131,7 +131,8 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
         touches = x == 0 or y == 0 or x + bw == w or y + bh == h
         m00 = max(moments["m00"], 1e-9)
         centroid = np.array([moments["m10"] / m00 + 0.5, moments["m01"] / m00 + 0.5])
-        regions.append(Region(outer, holes, float(area), centroid, bool(touches)))
+        # The half-perimeter corrections can over-subtract for a thin ring; a region still covers a pixel.
+        regions.append(Region(outer, holes, max(float(area), 1.0), centroid, bool(touches)))
     regions.sort(key=lambda r: -r.area)
     return regions
 
