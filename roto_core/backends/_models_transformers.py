@@ -10,16 +10,21 @@ it works (GPU workers) nothing changes. Loading is always ``local_files_only``: 
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     import torch
 
-from roto_core.backends._models_torch import resolve_device
+from pydantic import BaseModel
+
+from roto_core.backends._models_torch import release, resolve_device
 from roto_core.backends.checkpoints import ResolvedModel
 from roto_core.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 def prepare_transformers() -> None:
@@ -64,3 +69,31 @@ def load_local_model(
     else:
         network = from_folder(network_cls, model.path, model.key, model.config_path)
     return network.to(torch_device).eval(), processor, torch_device
+
+
+class LocalTransformersModel:
+    """A transformers network and its processor from a local folder, with its typed models.yaml ``options``.
+
+    Subclasses name the transformers classes and their options model; what they add is what the model is for.
+    """
+
+    network_class: ClassVar[str]
+    processor_class: ClassVar[str]
+    options_model: ClassVar[type[BaseModel]]
+
+    def __init__(self, model: Any, processor: Any, device: torch.device, options: Any, model_key: str) -> None:
+        self._model = model
+        self._processor = processor
+        self.device = device
+        self.options = options
+        self.model_key = model_key
+
+    @classmethod
+    def from_model(cls, model: ResolvedModel, device: str) -> Self:
+        network, processor, torch_device = load_local_model(model, cls.network_class, cls.processor_class, device)
+        log.info("%s model %s on %s", cls.__name__, model.key, torch_device)
+        return cls(network, processor, torch_device, model.options(cls.options_model), model.key)
+
+    def close(self) -> None:
+        self._model = None
+        release(self.device)

@@ -10,17 +10,16 @@ the frame area.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from roto_core.backends._models_torch import autocast, release
-from roto_core.backends._models_transformers import load_local_model
+from roto_core.backends._models_torch import autocast
+from roto_core.backends._models_transformers import LocalTransformersModel
 from roto_core.backends.base import Frame, Mask
-from roto_core.backends.checkpoints import ResolvedModel, resolve_model
+from roto_core.backends.checkpoints import resolve_model
 from roto_core.contracts import PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -50,29 +49,16 @@ def trimap(mask: Mask, band_px: int) -> np.ndarray:
     return tri
 
 
-class VitMatteMatter:
+class VitMatteMatter(LocalTransformersModel):
     """ViTMatte on the edge band (the ``Matter`` protocol)."""
 
-    def __init__(
-        self, model: Any, processor: Any, device: torch.device, options: VitMatteOptions, model_key: str
-    ) -> None:
-        self._model = model
-        self._processor = processor
-        self.device = device
-        self.options = options
-        self.model_key = model_key
+    network_class = "VitMatteForImageMatting"
+    processor_class = "AutoImageProcessor"
+    options_model = VitMatteOptions
 
     @classmethod
     def from_settings(cls, settings: PipelineSettings, device: str) -> VitMatteMatter:
         return cls.from_model(resolve_model(settings.matting_model, "vitmatte"), device)
-
-    @classmethod
-    def from_model(cls, model: ResolvedModel, device: str) -> VitMatteMatter:
-        network, processor, torch_device = load_local_model(
-            model, "VitMatteForImageMatting", "AutoImageProcessor", device
-        )
-        log.info("vitmatte model %s on %s", model.key, torch_device)
-        return cls(network, processor, torch_device, model.options(VitMatteOptions), model.key)
 
     def matte(self, frame: Frame, mask: Mask) -> Mask:
         h, w = frame.shape[:2]
@@ -106,7 +92,3 @@ class VitMatteMatter:
         with torch.inference_mode(), autocast(self.device):
             alphas = self._model(**inputs).alphas
         return alphas[0, 0, :h, :w].float().cpu().numpy()
-
-    def close(self) -> None:
-        self._model = None
-        release(self.device)

@@ -8,16 +8,15 @@ the pixels of the frame they were asked on, best first.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from roto_core.backends._models_torch import autocast, release
-from roto_core.backends._models_transformers import load_local_model
+from roto_core.backends._models_torch import autocast
+from roto_core.backends._models_transformers import LocalTransformersModel
 from roto_core.backends.base import Frame
-from roto_core.backends.checkpoints import ResolvedModel, resolve_model
+from roto_core.backends.checkpoints import resolve_model
 from roto_core.contracts import PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -39,29 +38,16 @@ def grounding_text(text: str) -> str:
     return phrase if phrase.endswith(".") else f"{phrase}."
 
 
-class GroundingDinoBoxer:
+class GroundingDinoBoxer(LocalTransformersModel):
     """Open-vocabulary boxes (the ``TextBoxer`` protocol)."""
 
-    def __init__(
-        self, model: Any, processor: Any, device: torch.device, options: GroundingDinoOptions, model_key: str
-    ) -> None:
-        self._model = model
-        self._processor = processor
-        self.device = device
-        self.options = options
-        self.model_key = model_key
+    network_class = "GroundingDinoForObjectDetection"
+    processor_class = "AutoProcessor"
+    options_model = GroundingDinoOptions
 
     @classmethod
     def from_settings(cls, settings: PipelineSettings, device: str) -> GroundingDinoBoxer:
         return cls.from_model(resolve_model(settings.text_model, "grounding_dino"), device)
-
-    @classmethod
-    def from_model(cls, model: ResolvedModel, device: str) -> GroundingDinoBoxer:
-        network, processor, torch_device = load_local_model(
-            model, "GroundingDinoForObjectDetection", "AutoProcessor", device
-        )
-        log.info("grounding dino model %s on %s", model.key, torch_device)
-        return cls(network, processor, torch_device, model.options(GroundingDinoOptions), model.key)
 
     def boxes(self, frame: Frame, text: str) -> list[tuple[float, float, float, float, float]]:
         h, w = frame.shape[:2]
@@ -87,7 +73,3 @@ class GroundingDinoBoxer:
                 found.append((x0, y0, x1, y1, score))
         found.sort(key=lambda b: b[4], reverse=True)
         return found[: self.options.max_boxes]
-
-    def close(self) -> None:
-        self._model = None
-        release(self.device)
