@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from otio_ingest import IngestOptions, ingest_file
-from publish.collect import collect
 from publish.config import load_tracker_settings
 from publish.local_tracker import LocalTracker
 from roto_core.atomic import write_text
@@ -218,15 +217,16 @@ def _versions(manifest: JobManifest, report: ShotReport) -> None:
     settings = load_tracker_settings()
     root = Path(manifest.tracker.local_root) if manifest.tracker.local_root else settings.resolved_local_root()
     tracker = LocalTracker(root, settings.templates or None)
-    project = manifest.tracker.project
+    project, target = manifest.tracker.project, manifest.tracker
     anatomy = tracker.open_project(project)
-    folder = tracker.resolve_folder(project, manifest.tracker.folder_path)
-    for product in collect(manifest, settings).products:
-        ref = tracker.ensure_product(project, folder, product.name, product.product_type)
+    folder = tracker.resolve_folder(project, target.folder_path)
+    names = settings.product_names(manifest.shot.objects, target.shapes_product, target.matte_product)
+    for name, product_type in zip(names, (settings.shapes.product_type, settings.matte.product_type), strict=True):
+        ref = tracker.ensure_product(project, folder, name, product_type)
         version = tracker.find_version_by_job(project, ref, manifest.job_id)
         if version is None:
             continue
-        report.versions[product.name] = version.version
+        report.versions[name] = version.version
         folders = {anatomy.absolute(f.path).parent for r in version.representations for f in r.files}
         report.published_dirs.extend(sorted(folders))
 
