@@ -22,6 +22,7 @@ from publish.hashing import digest
 from roto_core.contracts import JobManifest
 from submitters.cli.app import main
 from tests.publish.ayon_standin import AyonStandIn
+from tests.publish.conftest import SHOT_ATTRIB
 from tests.publish.jobkit import FIRST, LAST, files_under, make_manifest
 
 SECRET = "sk-" + "7f3a" * 8
@@ -53,16 +54,7 @@ def test_publish_creates_version_and_representations_in_one_batch(server: AyonSt
     ]
     version = shapes_batch[0]["data"]
     assert version["version"] == 1 and version["author"] == "tester" and version["taskId"] == task
-    assert version["attrib"] == {
-        "frameStart": 1002,
-        "frameEnd": 1003,
-        "handleStart": 1,
-        "handleEnd": 1,
-        "fps": 24.0,
-        "resolutionWidth": 32,
-        "resolutionHeight": 24,
-        "source": manifest.shot.plate,
-    }
+    assert version["attrib"] == {**SHOT_ATTRIB, "source": manifest.shot.plate}
     ours = version["data"]["rotofarm"]
     assert ours["jobId"] == "job-a" and ours["state"] == "staging"
     assert ours["checkpoints"]["sam2.1_hiera_tiny"]["sha256"] == "ab" * 32

@@ -16,6 +16,7 @@ from publish.tracker import VersionDraft
 from roto_core.contracts import JobManifest
 from roto_core.errors import InputError
 from roto_core.maskio import read_mask_exr
+from tests.publish.conftest import SHOT_ATTRIB
 from tests.publish.jobkit import FIRST, LAST, files_under, make_manifest
 
 
@@ -81,16 +82,7 @@ def test_version_carries_attributes_job_ids_models_qa_thumbnail_and_plate_link(
     with local._read() as db:
         row = db.execute("SELECT attrib, author FROM versions WHERE id = ?", (version.id,)).fetchone()
     attrib = json.loads(row["attrib"])
-    assert attrib == {
-        "frameStart": 1002,
-        "frameEnd": 1003,
-        "handleStart": 1,
-        "handleEnd": 1,
-        "fps": 24.0,
-        "resolutionWidth": 32,
-        "resolutionHeight": 24,
-        "source": manifest.shot.plate,
-    }
+    assert attrib == {**SHOT_ATTRIB, "source": manifest.shot.plate}
     assert row["author"] == "tester"
     assert local.thumbnail(version) == (Path(manifest.output_dir) / "qa/thumbnail.jpg").read_bytes()
     plate = local.latest_plate("demo", local.resolve_folder("demo", "/sq010/sh010"), "plate")
