@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
 
 from roto_core.errors import ModelError
+
+if TYPE_CHECKING:
+    from roto_core.backends.checkpoints import ResolvedModel
 
 T = TypeVar("T")
 
@@ -81,3 +84,19 @@ def release(device: torch.device) -> None:
     """Hand cached GPU memory back to the driver (the worker calls close() when it exits or switches models)."""
     if device.type == "cuda":
         torch.cuda.empty_cache()
+
+
+def read_checkpoint(model: ResolvedModel, family: str) -> Any:
+    """The verified checkpoint file of ``model`` as torch saved it, tensors only (``weights_only``: no pickled code).
+
+    A foreign or damaged file is a ModelError naming the models.yaml entry; torch raises several types for it.
+    """
+    assert model.weights is not None
+    try:
+        return torch.load(model.weights, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelError(
+            f"cannot read {family} checkpoint {model.weights}: {exc}",
+            path=model.config_path,
+            where=f"models.{model.key}",
+        ) from None

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roto_core.backends._models_hydra import config_module
 from roto_core.backends._models_masks import load_mask_prompt, seed_mask
-from roto_core.backends._models_torch import autocast, frame_tensor, release, resolve_device
+from roto_core.backends._models_torch import autocast, frame_tensor, read_checkpoint, release, resolve_device
 from roto_core.backends.base import Frame, Mask, ObjectMasks, SegmentationBackend
 from roto_core.backends.checkpoints import ResolvedModel, resolve_model
 from roto_core.contracts import PipelineSettings, Prompt
@@ -196,14 +196,8 @@ class CutieBackend:
 
 def _load_cutie_weights(network: torch.nn.Module, model: ResolvedModel) -> None:
     """Load a verified checkpoint; Cutie's own loader ignores missing weights, so they are checked here."""
-    assert model.weights is not None
     where = f"models.{model.key}"
-    try:
-        state = torch.load(model.weights, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a foreign or damaged file
-        raise ModelError(
-            f"cannot read Cutie checkpoint {model.weights}: {exc}", path=model.config_path, where=where
-        ) from None
+    state = read_checkpoint(model, "Cutie")
     if not isinstance(state, dict):
         raise ModelError(f"{model.weights} is not a Cutie checkpoint", path=model.config_path, where=where)
     variant = model.spec.config or "base"

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roto_core.backends._models_hydra import config_module
 from roto_core.backends._models_masks import check_prompt_inside, load_mask_prompt, seed_mask
-from roto_core.backends._models_torch import autocast, frame_tensor, release, resolve_device, stepwise
+from roto_core.backends._models_torch import autocast, frame_tensor, read_checkpoint, release, resolve_device, stepwise
 from roto_core.backends.base import Frame, Mask, ObjectMasks
 from roto_core.backends.checkpoints import ResolvedModel, resolve_model
 from roto_core.contracts import PipelineSettings, Prompt
@@ -251,14 +251,8 @@ def _binary(logits: torch.Tensor) -> np.ndarray:
 
 def _load_sam2_weights(predictor: torch.nn.Module, model: ResolvedModel) -> None:
     """Load a verified checkpoint; a checkpoint of another size than the config is a config error, said so."""
-    assert model.weights is not None
     where = f"models.{model.key}"
-    try:
-        payload = torch.load(model.weights, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a foreign or damaged file
-        raise ModelError(
-            f"cannot read sam2 checkpoint {model.weights}: {exc}", path=model.config_path, where=where
-        ) from None
+    payload = read_checkpoint(model, "sam2")
     state = payload.get("model") if isinstance(payload, dict) else None
     if not isinstance(state, dict):
         raise ModelError(
