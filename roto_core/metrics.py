@@ -9,8 +9,6 @@ Masks are binarised at 0.5.
 from __future__ import annotations
 
 import math
-import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ import numpy as np
 
 from roto_core.errors import FrameError, InputError
 from roto_core.maskio import COMBINED, read_mask_exr
-from roto_core.sequences import frame_path
+from roto_core.sequences import frame_path, sequence_frames
 
 DAVIS_BOUNDARY_TOLERANCE = 0.008
 QA_BOUNDARY_PX = 2.0
@@ -112,25 +110,6 @@ class EvalReport:
     @property
     def jf(self) -> float:
         return self.table()["mean"]["J&F"]
-
-
-def sequence_frames(pattern: str | Path) -> list[int]:
-    """The frame numbers present on disk for a ``####``/``%04d`` pattern, sorted."""
-    text = str(pattern)
-    tokens = list(re.finditer(r"#+|%0?\d*d", text))
-    if not tokens:
-        raise InputError("not a frame sequence pattern (use #### or %04d)", path=text)
-    last = tokens[-1]
-    folder_text, stem = os.path.split(text[: last.start()])
-    folder, tail = Path(folder_text or "."), text[last.end() :]
-    rx = re.compile(re.escape(stem) + r"(-?\d+)" + re.escape(tail) + "$")
-    found = []
-    if folder.is_dir():
-        for p in folder.iterdir():
-            m = rx.match(p.name)
-            if m and frame_path(text, int(m.group(1))) == p:
-                found.append(int(m.group(1)))
-    return sorted(found)
 
 
 def evaluate_sequences(pred: str | Path, gt: str | Path, frames: Iterable[int] | None = None) -> EvalReport:

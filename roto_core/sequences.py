@@ -6,10 +6,11 @@ mask sequence). Movies are a single file addressed by frame index, so they have 
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
-from roto_core.errors import FrameError
+from roto_core.errors import FrameError, InputError
 
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%(0?)(\d*)d")
@@ -25,12 +26,15 @@ def has_frame_token(pattern: str | Path) -> bool:
     return bool(_HASHES.search(s) or _PRINTF.search(s))
 
 
+def _last_token(pattern: str) -> re.Match[str] | None:
+    """The frame token a path expands: the last ``####`` or ``%0Nd`` of the pattern."""
+    return max([*_HASHES.finditer(pattern), *_PRINTF.finditer(pattern)], key=lambda m: m.start(), default=None)
+
+
 def frame_path(pattern: str | Path, frame: int) -> Path:
     """Expand the last frame token of ``pattern``; ``####`` pads to 4, ``%06d`` to 6, ``%d`` not at all."""
     s = str(pattern)
-    hashes = list(_HASHES.finditer(s))
-    printf = list(_PRINTF.finditer(s))
-    last = max(hashes + printf, key=lambda m: m.start(), default=None)
+    last = _last_token(s)
     if last is None:
         return Path(s)
     if last.re is _HASHES:
@@ -39,6 +43,24 @@ def frame_path(pattern: str | Path, frame: int) -> Path:
         width = int(last.group(2) or 0)
         text = f"{frame:0{width}d}" if last.group(1) else f"{frame:{width}d}".strip()
     return Path(s[: last.start()] + text + s[last.end() :])
+
+
+def sequence_frames(pattern: str | Path) -> list[int]:
+    """The frame numbers present on disk for a ``####``/``%04d`` pattern, sorted."""
+    text = str(pattern)
+    last = _last_token(text)
+    if last is None:
+        raise InputError("not a frame sequence pattern (use #### or %04d)", path=text)
+    folder_text, stem = os.path.split(text[: last.start()])
+    folder, tail = Path(folder_text or "."), text[last.end() :]
+    rx = re.compile(re.escape(stem) + r"(-?\d+)" + re.escape(tail) + "$")
+    found = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            m = rx.match(p.name)
+            if m and frame_path(text, int(m.group(1))) == p:
+                found.append(int(m.group(1)))
+    return sorted(found)
 
 
 def first_missing(pattern: str | Path, first: int, last: int) -> Path | None:

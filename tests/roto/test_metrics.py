@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from roto_core.maskio import write_mask_exr
-from roto_core.metrics import boundary_f, evaluate_sequences, jaccard, sequence_frames
+from roto_core.metrics import boundary_f, evaluate_sequences, jaccard
+from roto_core.sequences import sequence_frames
 
 
 def _square(x: int, y: int, size: int = 40, shape: tuple[int, int] = (100, 100)) -> np.ndarray:
