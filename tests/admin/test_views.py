@@ -57,7 +57,7 @@ def test_failed_tasks_carry_the_last_line_of_their_error(farm: Farm) -> None:
     assert sh030.state == "Failed" and sh030.tasks_failed == 1
     (failed,) = sh030.failed
     assert (failed.task_id, failed.frames, failed.worker, failed.errors) == (0, "1001-1025", "gpu-r01", 1)
-    assert failed.last_error == "error: frame 1003: plate missing"
+    assert failed.last_error == "rotofarm exited with code 2: /plates/sh030.1003.exr: frame 1003: plate missing"
 
 
 def test_parallel_chunks_divide_the_eta_between_rendering_tasks() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from submitters.admin.deadline_state import failure_reason
 from submitters.deadline.jobs import job_requests
 from submitters.plan import plan_submission
 from tests.farm.deadline_plugin_api import (
@@ -212,7 +213,8 @@ def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
     )
     worker.run_until_idle()
     assert deadline.tasks[failing][0]["Stat"] == TASK_STAT["Failed"]
-    assert deadline.reports[failing][0]["Message"] == "rotofarm exited with code 2: boom"
+    report = deadline.reports[failing][0]
+    assert report["Type"] == "error" and failure_reason([report["Contents"]]) == "rotofarm exited with code 2: boom"
 
 
 def test_every_plugin_info_key_the_submitter_writes_is_declared_in_the_options(tmp_path: Path) -> None:

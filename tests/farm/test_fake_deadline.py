@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from submitters.admin.deadline_state import failure_reason
 from submitters.deadline.client import DeadlineClient, DeadlineRequestError
 from tests.farm.fake_deadline import JOB_STAT, TASK_STAT, WORKER_STAT, FakeDeadline, seconds_ago
 
@@ -86,7 +87,10 @@ def test_errors_requeue_until_the_failure_limit(deadline: FakeDeadline, client: 
         deadline.dequeue("a")
         deadline.finish_task(job, 0, ok=False, error=f"error #{attempt}")
     assert deadline.tasks[job][0]["Stat"] == TASK_STAT["Failed"] and deadline.jobs[job]["Stat"] == JOB_STAT["Failed"]
-    assert [r["Message"] for r in client.job_reports(job)] == ["error #1", "error #2"]
+    contents = client.job_reports(job, "allerrorcontents")
+    assert [failure_reason([text]) for text in contents] == ["error #1", "error #2"]
+    assert [r["Type"] for r in client.job_reports(job, "all")] == ["error", "log", "error", "log"]
+    assert client.task_reports(job, 0, "alllogcontents")[-1].startswith("0: INFO:")
     client.resume_failed_job(job)
     assert client.get_tasks(job)[0]["Stat"] == TASK_STAT["Queued"]
 
