@@ -224,12 +224,14 @@ class FakeDeadline:
         headers: dict[str, str] | None = None,
         count: int = 1,
         acted: bool = False,
+        after: int = 0,
     ) -> None:
-        """The next ``count`` matching requests get ``status`` with ``body`` as raw text (and ``headers``): a login
-        page, a redirect, garbage. ``acted``: the service does the request first (a job is created)."""
+        """After ``after`` matching requests pass, the next ``count`` get ``status`` with ``body`` as raw text (and
+        ``headers``): a login page, a redirect, garbage. ``acted``: the service does the request first (a job is
+        created) and the answer is replaced on the way back."""
         with self._lock:
             self._injections.append(
-                Injection(count, status, method, path, body=body, headers=dict(headers or {}), acted=acted)
+                Injection(count, status, method, path, after, body=body, headers=dict(headers or {}), acted=acted)
             )
 
     def _take_injection(self, method: str, path: str) -> Injection | None:
