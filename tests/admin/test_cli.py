@@ -31,6 +31,13 @@ def test_workers_table_and_json(farm: Farm, farm_yaml: Path, capsys) -> None:
     assert workers[0]["gpu_count"] == 4 and workers[0]["concurrent_tasks"] == 1 and workers[0]["pools"] == ["roto"]
 
 
+def test_a_worker_without_gpu_fields_shows_unknown_gpus(farm: Farm, farm_yaml: Path, capsys) -> None:
+    farm.fake.add_worker("mystery", pools=["roto"], groups=["gpu"], gpus=2, report_gpus=False)
+    code, out, _ = run(capsys, "workers", "--farm-config", str(farm_yaml))
+    mystery = next(line for line in out.splitlines() if "mystery" in line)
+    assert code == 0 and "unknown" in mystery and " 0" not in mystery.split("Idle")[1][:12]
+
+
 def test_queue_table_shows_progress_eta_and_the_failed_task(farm: Farm, farm_yaml: Path, capsys) -> None:
     code, out, _ = run(capsys, "queue", "--farm-config", str(farm_yaml))
     assert code == 0
