@@ -12,32 +12,56 @@ submitter looks for such a job by its rotofarm id before rolling back.
 
 Every failure is a :class:`DeadlineError` that names the URL and what to check. The password is only ever handed to
 ``requests`` for basic auth: it is not logged, not in ``repr`` and not in any error text; credentials written into
-the URL itself (``http://user:secret@host``) are redacted from every message and log line (:func:`redact_url`).
+the URL itself (``http://user:secret@host``) are redacted from every message and log line (see
+:mod:`submitters.deadline.errors`).
 
 Answers are checked, not trusted: the Web Service answers JSON (or a plain ``Success``), never HTML and never a
 redirect, so a login page, an SSO redirect or text that does not parse where JSON is due is a
-:class:`DeadlineBadReply`. A job is created only when the answer carries a job id of Deadline's form: the
-repository is a MongoDB database (``deadline10db``, collections ``Jobs``/``JobTasks``, as public farm scripts read
-it) and a job's ``_id`` is its ObjectId, 24 hexadecimal digits whose first 8 are the creation time in seconds
-(public ``deadlinecommand`` wrappers read ``JobID=([0-9a-fA-F]+)`` from its output).
+:class:`DeadlineBadReply`. A job is created only when the answer carries a job id of Deadline's form (a MongoDB
+ObjectId, :func:`is_job_id`).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from roto_core.errors import ConfigError, RotofarmError
+from submitters.deadline.errors import (
+    DeadlineAuthError,
+    DeadlineBadReply,
+    DeadlineError,
+    DeadlineRequestError,
+    DeadlineServerError,
+    DeadlineUncertain,
+    DeadlineUnreachable,
+    checked_url,
+    checked_verify,
+    excerpt,
+    is_job_id,
+    job_id_time,
+    redact_url,
+)
+
+__all__ = [
+    "DeadlineAuthError",
+    "DeadlineBadReply",
+    "DeadlineClient",
+    "DeadlineError",
+    "DeadlineRequestError",
+    "DeadlineServerError",
+    "DeadlineUncertain",
+    "DeadlineUnreachable",
+    "JobRequest",
+    "is_job_id",
+    "job_id_time",
+    "redact_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,98 +86,6 @@ JOB_COMMANDS = frozenset(
 TASK_COMMANDS = frozenset(
     {"requeue", "complete", "suspend", "resume", "fail", "resumefailed", "pend", "releasepending"}
 )
-JOB_ID = re.compile(r"[0-9a-f]{24}")
-HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?")
-_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s]*@")
-SHOWN_CHARS = 120
-
-
-def redact_url(text: str) -> str:
-    """``text`` with the credentials of every URL in it replaced: ``http://user:pw@host`` → ``http://***@host``."""
-    return _CREDENTIALS.sub(r"\1***@", text)
-
-
-def is_job_id(value: Any) -> bool:
-    """True for a job id of Deadline's form (a MongoDB ObjectId: 24 lower-case hexadecimal digits)."""
-    return isinstance(value, str) and JOB_ID.fullmatch(value) is not None
-
-
-def job_id_time(job_id: str) -> int:
-    """When a job was created, in Unix seconds, read from its ObjectId."""
-    return int(job_id[:8], 16)
-
-
-def _shown(answer: Any) -> str:
-    """The start of an answer, for an error message (one line, credentials redacted)."""
-    text = " ".join(str(answer).split())
-    return redact_url(text[:SHOWN_CHARS] + ("..." if len(text) > SHOWN_CHARS else ""))
-
-
-class DeadlineError(RotofarmError):
-    """Anything that went wrong talking to the Deadline Web Service."""
-
-    def __init__(self, message: str, *, url: str, status: int | None = None, hint: str | None = None) -> None:
-        self.url = redact_url(url)
-        self.status = status
-        super().__init__(redact_url(message), where=self.url, hint=hint)
-
-
-class DeadlineUnreachable(DeadlineError):
-    """No HTTP answer at all: wrong host/port, service down, TLS refused, or timeouts."""
-
-
-class DeadlineUncertain(DeadlineUnreachable):
-    """The connection broke after a non-idempotent request was sent: it may or may not have taken effect."""
-
-
-class DeadlineAuthError(DeadlineError):
-    """401/403: the service wants (other) credentials."""
-
-
-class DeadlineRequestError(DeadlineError):
-    """Another 4xx: the request itself was refused (missing Plugin, unknown id, bad command)."""
-
-
-class DeadlineServerError(DeadlineError):
-    """5xx still failing after the retries."""
-
-
-class DeadlineBadReply(DeadlineError):
-    """A 2xx/3xx answer that is not what the Web Service sends: not JSON where JSON is due, an HTML page (a login or
-    proxy page in front of the service), a redirect (SSO), a job without an id of Deadline's form."""
-
-
-def _checked_url(url: str) -> str:
-    """The Web Service URL, refused with a typed error when ``requests`` could not use it."""
-    hint = "set deadline.url in farm.yaml, e.g. http://deadline:8082"
-    shown = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - parsing the port is what raises for a bad one
-    except ValueError as exc:
-        raise DeadlineRequestError(f"the Web Service URL is malformed ({exc})", url=shown, hint=hint) from None
-    if parts.scheme not in ("http", "https"):
-        raise DeadlineRequestError("the Web Service URL must start with http:// or https://", url=shown, hint=hint)
-    host = parts.hostname or ""
-    if not host:
-        raise DeadlineRequestError("the Web Service URL has no host", url=shown, hint=hint)
-    if not HOST_NAME.fullmatch(host):
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            raise DeadlineRequestError(f"the Web Service URL has a bad host {host!r}", url=shown, hint=hint) from None
-    return url.rstrip("/")
-
-
-def _checked_verify(verify: bool | str) -> bool | str:
-    """A CA bundle path must exist now, not fail later inside ``requests`` with an OSError."""
-    if isinstance(verify, str) and not Path(verify).exists():
-        raise ConfigError(
-            f"the CA bundle {verify} does not exist",
-            where="deadline.ca_bundle",
-            hint="point deadline.ca_bundle at the studio CA bundle (a PEM file), or remove it to use the system CAs",
-        )
-    return verify
 
 
 @dataclass(frozen=True)
@@ -215,11 +147,11 @@ class DeadlineClient:
         backoff_s: float = 0.5,
         session: requests.Session | None = None,
     ) -> None:
-        self._base = _checked_url(url)
+        self._base = checked_url(url)
         self.url = redact_url(self._base)
         self.user = user
         self._auth = (user, password or "") if user else None
-        self.verify = _checked_verify(verify)
+        self.verify = checked_verify(verify)
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff_s = backoff_s
@@ -293,11 +225,11 @@ class DeadlineClient:
 
     def _decode(self, resp: requests.Response, method: str, shown: str) -> Any:
         text = resp.text.strip()
-        detail = _shown(text.splitlines()[0]) if text else resp.reason
+        detail = excerpt(text.splitlines()[0]) if text else resp.reason
         status = resp.status_code
         if 300 <= status < 400:
             raise DeadlineBadReply(
-                f"HTTP {status}: the Web Service redirected to {_shown(resp.headers.get('Location', '?'))}",
+                f"HTTP {status}: the Web Service redirected to {excerpt(resp.headers.get('Location', '?'))}",
                 url=shown,
                 status=status,
                 hint="a login or SSO page stands in front of the Web Service; point deadline.url at the service itself",
@@ -322,7 +254,7 @@ class DeadlineClient:
             return None
         if text.startswith("<"):
             raise DeadlineBadReply(
-                f"HTTP {status}: the answer is an HTML page, not the Web Service's ({_shown(text)})",
+                f"HTTP {status}: the answer is an HTML page, not the Web Service's ({excerpt(text)})",
                 url=shown,
                 status=status,
                 hint="a login or proxy page answers at deadline.url; point it at the Deadline Web Service itself",
@@ -338,7 +270,7 @@ class DeadlineClient:
             return []
         if not isinstance(answer, list) or not all(isinstance(x, item) for x in answer):
             raise DeadlineBadReply(
-                f"expected a JSON list, the service answered {_shown(answer)!r}", url=f"{self.url}{path}"
+                f"expected a JSON list, the service answered {excerpt(answer)!r}", url=f"{self.url}{path}"
             )
         return answer
 
@@ -362,7 +294,7 @@ class DeadlineClient:
         answer = self.request("POST", "/api/jobs", body=body)
         if not isinstance(answer, list) or len(answer) != len(jobs):
             raise DeadlineBadReply(
-                f"expected {len(jobs)} submitted jobs, the service answered {_shown(answer)!r}", url=self.url
+                f"expected {len(jobs)} submitted jobs, the service answered {excerpt(answer)!r}", url=self.url
             )
         return [self._job_id(item) for item in answer]
 
@@ -372,7 +304,7 @@ class DeadlineClient:
         if is_job_id(found):
             return found
         raise DeadlineBadReply(
-            f"the answer carries no job id of Deadline's form (24 hex digits): {_shown(answer)!r}",
+            f"the answer carries no job id of Deadline's form (24 hex digits): {excerpt(answer)!r}",
             url=f"{self.url}/api/jobs",
             hint="nothing may have been submitted; check Monitor",
         )
