@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """AIRoto: the Deadline 10 plugin that runs rotofarm tasks on a worker.
 
 Installed into the repository's ``custom/plugins/AIRoto/`` (see README.md). It runs inside Deadline's own Python
@@ -16,27 +17,41 @@ its path in the plugin configuration.
 GPUs: when the worker overrides its GPU affinity, the task takes its share of those devices (its thread's slice,
 or the ones named in ``GPUsSelectDevices``); otherwise task thread ``t`` takes devices ``t*N .. t*N+N-1`` with
 ``N = GPUsPerTask``. The choice becomes ``CUDA_VISIBLE_DEVICES`` of the process, so a 4-GPU worker can run four
-concurrent tasks. The AYON server and API key come from this plugin's configuration (readable only by Deadline
-administrators), never from the job, whose JobInfo every Monitor user can read.
+concurrent tasks. A task given GPUs runs with ``--device cuda`` instead of ``auto``: on a worker that lacks those
+devices (4 concurrent tasks on a 2-GPU worker give thread 3 ``CUDA_VISIBLE_DEVICES=3``) rotofarm then fails the task
+saying so, instead of silently falling back to the CPU; the failure names the devices the task was given. The AYON
+server and API key come from this plugin's configuration (readable only by Deadline administrators), never from the
+job, whose JobInfo every Monitor user can read.
+
+Deadline 10.3 runs plugins in Python 3 and requires what this file does (see FORMATS.md, "Deadline plugin API"):
+``ManagedProcess`` comes from ``FranticX.Processes`` (``Deadline.Plugins`` has DeadlinePlugin and PluginType), both
+classes call ``super().__init__()`` before registering callbacks, and the first line is ``#!/usr/bin/env python3``
+so that a repository upgraded from 10.1/10.2 does not run the file in Python 2.
+
+Command lines: values from the job (the manifest path, the device, the tracker) are quoted for the worker's OS
+(:func:`quote_argument`), so a ``"`` in a project or shot name cannot add arguments. The configured
+``ExtraArguments`` are the administrator's own command-line text and are appended as written, on both paths.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
+import subprocess
 import time
 
-from Deadline.Plugins import DeadlinePlugin, ManagedProcess, PluginType
-from Deadline.Scripting import FileUtils, RepositoryUtils
+from Deadline.Plugins import DeadlinePlugin, PluginType
+from Deadline.Scripting import FileUtils, RepositoryUtils, SystemUtils
+from FranticX.Processes import ManagedProcess
 
-ROTO_ARGUMENTS = "run-chunk <QUOTE><MANIFEST><QUOTE> --frames <STARTFRAME>-<ENDFRAME> --device <DEVICE>"
-WORKER_ARGUMENTS = "worker <QUOTE><MANIFEST><QUOTE> --device <DEVICE>"
+ROTO_ARGUMENTS = "run-chunk <MANIFEST> --frames <STARTFRAME>-<ENDFRAME> --device <DEVICE>"
+WORKER_ARGUMENTS = "worker <MANIFEST> --device <DEVICE>"
 WORKER_RANGE = "<STARTFRAME>-<ENDFRAME>"
 WORKER_PROCESS = "rotofarm worker"
 STEP_ARGUMENTS = {
-    "finalize": "finalize <QUOTE><MANIFEST><QUOTE>",
-    "publish": "publish <QUOTE><MANIFEST><QUOTE> --tracker <TRACKER>",
+    "finalize": "finalize <MANIFEST>",
+    "publish": "publish <MANIFEST> --tracker <TRACKER>",
 }
+PLAIN_ARGUMENT = r"[\w@%+=:,./-]+"
 PROGRESS_LINE = r"Progress: (\d+(?:\.\d+)?)%"
 ERROR_LINE = r"^error: (.*)$"
 
@@ -50,17 +65,43 @@ def CleanupDeadlinePlugin(deadlinePlugin):
 
 
 def expand_tokens(template, start, end, values=None):
-    """Replace Deadline's argument tokens: <STARTFRAME>, <ENDFRAME>, <STARTFRAME%N>, <ENDFRAME%N>, <QUOTE>, <KEY>."""
+    """Replace Deadline's argument tokens (<STARTFRAME>, <ENDFRAME>, <STARTFRAME%N>, <ENDFRAME%N>, <QUOTE>) and
+    ``values``' <KEY>s in one pass, so that a value is never itself searched for tokens."""
+    values = values or {}
 
-    def padded(match):
-        frame = start if match.group(1) == "START" else end
-        return str(frame).zfill(int(match.group(2)))
+    def replace(match):
+        name, pad = match.group(1), match.group(2)
+        if name in ("STARTFRAME", "ENDFRAME"):
+            frame = start if name == "STARTFRAME" else end
+            return str(frame).zfill(int(pad)) if pad else str(frame)
+        if name == "QUOTE" and not pad:
+            return '"'
+        if name in values and not pad:
+            return values[name]
+        return match.group(0)
 
-    text = re.sub(r"<(START|END)FRAME%(\d+)>", padded, template)
-    text = text.replace("<STARTFRAME>", str(start)).replace("<ENDFRAME>", str(end)).replace("<QUOTE>", '"')
-    for key, value in (values or {}).items():
-        text = text.replace("<" + key + ">", value)
-    return text
+    return re.sub(r"<([A-Z]+)(?:%(\d+))?>", replace, template)
+
+
+def quote_argument(value, windows):
+    """One argument as the worker's OS reads it back from a command-line string.
+
+    Windows: the Microsoft C runtime rules (``subprocess.list2cmdline``). Elsewhere: double quotes with ``"`` and
+    ``\\`` escaped by a backslash, read back the same by a POSIX shell and by Python's ``shlex``.
+    """
+    if windows:
+        return subprocess.list2cmdline([value])
+    if re.fullmatch(PLAIN_ARGUMENT, value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def task_device(device, gpus):
+    """The ``--device`` of a task: ``auto`` becomes ``cuda`` when the task was given GPUs, so that a worker
+    without them fails the task instead of quietly running on the CPU."""
+    if gpus and device.strip().lower() == "auto":
+        return "cuda"
+    return device
 
 
 def select_gpus(per_task, thread, override, affinity, select_devices):
@@ -86,6 +127,7 @@ def select_gpus(per_task, thread, override, affinity, select_devices):
 
 class AIRotoPlugin(DeadlinePlugin):
     def __init__(self):
+        super().__init__()
         self.InitializeProcessCallback += self.InitializeProcess
         self.RenderExecutableCallback += self.RenderExecutable
         self.RenderArgumentCallback += self.RenderArgument
@@ -95,6 +137,7 @@ class AIRotoPlugin(DeadlinePlugin):
         self.EndJobCallback += self.EndJob
         self.LastError = ""
         self.Worker = None
+        self.Gpus = None
 
     def Cleanup(self):
         for stdoutHandler in self.StdoutHandlers:
@@ -144,10 +187,34 @@ class AIRotoPlugin(DeadlinePlugin):
             gpus = select_gpus(per_task, self.GetThreadNumber(), self.OverrideGpuAffinity(), self.GpuAffinity(), select)
         except ValueError as exc:
             self.FailRender(str(exc))
+        self.Gpus = gpus
         if gpus is not None:
             value = ",".join(str(g) for g in gpus)
             self.LogInfo(f"CUDA_VISIBLE_DEVICES={value} (thread {self.GetThreadNumber()})")
             self.SetProcessEnvironmentVariable("CUDA_VISIBLE_DEVICES", value)
+
+    def GpuNote(self, detail):
+        """Which GPUs the task was given, added to a failure about CUDA ("" otherwise, and for a CPU task)."""
+        if not self.Gpus or "cuda" not in detail.lower():
+            return ""
+        value = ",".join(str(g) for g in self.Gpus)
+        return f" (the task was given CUDA_VISIBLE_DEVICES={value} on thread {self.GetThreadNumber()})"
+
+    def QuotedValues(self):
+        """The job's values for the argument templates, each quoted for this worker's OS."""
+        windows = SystemUtils.IsRunningOnWindows()
+        manifest = RepositoryUtils.CheckPathMapping(self.GetPluginInfoEntry("Manifest").strip())
+        device = task_device(self.GetPluginInfoEntryWithDefault("Device", "auto"), self.Gpus)
+        values = {
+            "MANIFEST": manifest,
+            "DEVICE": device,
+            "TRACKER": self.GetPluginInfoEntryWithDefault("Tracker", "local"),
+        }
+        return {key: quote_argument(value, windows) for key, value in values.items()}
+
+    def WithExtraArguments(self, arguments):
+        extra = self.GetConfigEntryWithDefault("ExtraArguments", "").strip()
+        return f"{arguments} {extra}" if extra else arguments
 
     def RenderExecutable(self):
         candidates = self.GetConfigEntry("RotofarmExecutable")
@@ -160,13 +227,8 @@ class AIRotoPlugin(DeadlinePlugin):
         return executable
 
     def RenderArgument(self):
-        manifest = RepositoryUtils.CheckPathMapping(self.GetPluginInfoEntry("Manifest").strip())
-        values = {
-            "MANIFEST": manifest,
-            "DEVICE": self.GetPluginInfoEntryWithDefault("Device", "auto"),
-            "TRACKER": self.GetPluginInfoEntryWithDefault("Tracker", "local"),
-        }
         start, end = self.GetStartFrame(), self.GetEndFrame()
+        values = self.QuotedValues()
         mode = self.GetPluginInfoEntryWithDefault("Mode", "roto")
         if mode == "roto":
             template = ROTO_ARGUMENTS
@@ -181,19 +243,13 @@ class AIRotoPlugin(DeadlinePlugin):
         create_folders = self.GetPluginInfoEntryWithDefault("CreateFolders", "False").lower() == "true"
         if template == STEP_ARGUMENTS["publish"] and create_folders:
             arguments += " --create-folders"
-        extra = self.GetConfigEntryWithDefault("ExtraArguments", "").strip()
-        if extra:
-            arguments = arguments + " " + " ".join(shlex.quote(a) for a in shlex.split(extra))
-        return arguments
+        return self.WithExtraArguments(arguments)
 
     def StartJob(self):
         self.SetAyonEnvironment()
         self.SetGpuEnvironment()
-        values = {
-            "MANIFEST": RepositoryUtils.CheckPathMapping(self.GetPluginInfoEntry("Manifest").strip()),
-            "DEVICE": self.GetPluginInfoEntryWithDefault("Device", "auto"),
-        }
-        arguments = expand_tokens(WORKER_ARGUMENTS, self.GetStartFrame(), self.GetEndFrame(), values)
+        start, end = self.GetStartFrame(), self.GetEndFrame()
+        arguments = self.WithExtraArguments(expand_tokens(WORKER_ARGUMENTS, start, end, self.QuotedValues()))
         self.Worker = RotofarmWorker(self, self.RenderExecutable(), arguments)
         self.StartMonitoredManagedProcess(WORKER_PROCESS, self.Worker)
 
@@ -214,7 +270,7 @@ class AIRotoPlugin(DeadlinePlugin):
                 raise
             time.sleep(0.05)
         if self.Worker.Error:
-            self.FailRender(f"rotofarm worker failed {chunk}: {self.Worker.Error}")
+            self.FailRender(f"rotofarm worker failed {chunk}: {self.Worker.Error}{self.GpuNote(self.Worker.Error)}")
 
     def EndJob(self):
         if self.Worker is None:
@@ -235,13 +291,14 @@ class AIRotoPlugin(DeadlinePlugin):
     def CheckExitCode(self, exitCode):
         if exitCode != 0:
             detail = self.LastError or "no error line in the output; see the task log"
-            self.FailRender(f"rotofarm exited with code {exitCode}: {detail}")
+            self.FailRender(f"rotofarm exited with code {exitCode}: {detail}{self.GpuNote(detail)}")
 
 
 class RotofarmWorker(ManagedProcess):
     """The ``rotofarm worker`` process of one task thread: reads ``A-B`` lines, answers ``DONE``/``FAILED``."""
 
     def __init__(self, deadlinePlugin, executable, arguments):
+        super().__init__()
         self.deadlinePlugin = deadlinePlugin
         self.Executable = executable
         self.Arguments = arguments

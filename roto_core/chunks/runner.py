@@ -158,7 +158,10 @@ def run_chunk(
     seeds_info: dict[str, str] = {}
     in_chunk = sorted((p for p in shot.prompts if first <= p.frame <= last), key=lambda p: (p.frame, p.object))
     history = _history(job, manifest, first, in_chunk, limit, seeds_info)
-    start = history[0][0] if history else first
+    if history is None:  # no state before this chunk (its predecessor failed or runs elsewhere): rebuild from keys
+        in_chunk = _nearest_keys(shot.prompts, shot.objects, first, in_chunk, warnings)
+        history = []
+    start = history[0][0] if history else min([first, *(p.frame for p in in_chunk)])
 
     t = timer.add("setup", t_start)
     source = FrameSource(shot.plate, start, last, max_size=limit, movie_first_frame=shot.first_frame, prefetch=True)
@@ -274,26 +277,41 @@ def _history(
     in_chunk: list[Prompt],
     limit: int | None,
     seeds_info: dict[str, str],
-) -> list[tuple[int, dict[str, np.ndarray]]]:
+) -> list[tuple[int, dict[str, np.ndarray]]] | None:
     """The previous chunk's last masks (as memory), unless this chunk starts the shot or prompts every object on
-    its first frame."""
+    its first frame; None when no chunk ending just before it has left its state."""
     shot = manifest.shot
     prompted_at_first = {p.object for p in in_chunk if p.frame == first}
     if first == shot.first_frame or set(shot.objects) <= prompted_at_first:
         return []
     state_dir = _previous_state_dir(job, first)
     if state_dir is None:
-        raise InputError(
-            f"no chunk ending at frame {first - 1} has run, and not every object has a prompt on frame {first}",
-            path=job.root / "chunks",
-            where=f"shot {shot.name}",
-        )
+        return None
     probe = FrameSource(shot.plate, first, first, max_size=limit, movie_first_frame=shot.first_frame)
     history = load_state(state_dir, probe.size)
     probe.close()
     for obj in sorted({o for _, masks in history for o in masks}):
         seeds_info[obj] = f"state {state_dir.parent.name}"
     return history
+
+
+def _nearest_keys(
+    prompts: list[Prompt], objects: list[str], first: int, in_chunk: list[Prompt], warnings: list[str]
+) -> list[Prompt]:
+    """``in_chunk`` plus, for each object not prompted on ``first``, its prompts on its latest key frame before
+    ``first``: the chunk then propagates forward from those keys (writing from ``first`` on) instead of failing,
+    so a task whose predecessor has not left its state does not burn its error count on the farm."""
+    keyed_at_first = {p.object for p in in_chunk if p.frame == first}
+    added: list[Prompt] = []
+    for obj in objects:
+        earlier = [p.frame for p in prompts if p.object == obj and p.frame < first]
+        if obj not in keyed_at_first and earlier:
+            added += [p for p in prompts if p.object == obj and p.frame == max(earlier)]
+    frames = sorted({p.frame for p in added})
+    warnings.append(
+        f"no state from a chunk ending at frame {first - 1}: rebuilt from the keys on frames {frames or 'in the chunk'}"
+    )
+    return sorted([*added, *in_chunk], key=lambda p: (p.frame, p.object))
 
 
 def _key_seeds(

@@ -84,7 +84,8 @@ def _one_task_per_gpu(
     sequential = [j.name for j in jobs if j.sequential and j.state in ("Active", "Pending")]
     changes: list[Change] = []
     for w in workers:
-        if w.gpu_count < 2 or w.concurrent_tasks is None or w.concurrent_tasks >= w.gpu_count or not w.enabled:
+        count = w.gpu_count  # None (unknown): nothing is proposed on a guess
+        if count is None or count < 2 or w.concurrent_tasks is None or w.concurrent_tasks >= count or not w.enabled:
             continue
         if pool is not None and pool.lower() not in {p.lower() for p in w.pools} and w.name not in recruited:
             continue

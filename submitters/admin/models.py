@@ -22,13 +22,15 @@ class WorkerView(_View):
     """One worker as the admin needs to see it.
 
     ``gpu_affinity`` empty means "no override: every GPU"; ``concurrent_tasks`` is None when the service did not
-    report the setting (nothing is then assumed about it).
+    report the setting (nothing is then assumed about it); ``gpus_known`` is False when the service reported no GPU
+    field, and ``gpu_count`` is then None ("unknown"), never 0.
     """
 
     name: str
     state: str
     enabled: bool = True
     gpus: list[Gpu] = Field(default_factory=list)
+    gpus_known: bool = True
     gpu_affinity: list[int] = Field(default_factory=list)
     override_gpu_affinity: bool = False
     concurrent_tasks: int | None = 1
@@ -41,8 +43,8 @@ class WorkerView(_View):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def gpu_count(self) -> int:
-        return len(self.gpus)
+    def gpu_count(self) -> int | None:
+        return len(self.gpus) if self.gpus_known else None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

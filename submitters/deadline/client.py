@@ -11,7 +11,14 @@ resent either, since the service may have created the job: the error says so (:c
 submitter looks for such a job by its rotofarm id before rolling back.
 
 Every failure is a :class:`DeadlineError` that names the URL and what to check. The password is only ever handed to
-``requests`` for basic auth: it is not logged, not in ``repr`` and not in any error text.
+``requests`` for basic auth: it is not logged, not in ``repr`` and not in any error text; credentials written into
+the URL itself (``http://user:secret@host``) are redacted from every message and log line (see
+:mod:`submitters.deadline.errors`).
+
+Answers are checked, not trusted: the Web Service answers JSON (or a plain ``Success``), never HTML and never a
+redirect, so a login page, an SSO redirect or text that does not parse where JSON is due is a
+:class:`DeadlineBadReply`. A job is created only when the answer carries a job id of Deadline's form (a MongoDB
+ObjectId, :func:`is_job_id`).
 """
 
 from __future__ import annotations
@@ -25,7 +32,36 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from roto_core.errors import RotofarmError
+from submitters.deadline.errors import (
+    DeadlineAuthError,
+    DeadlineBadReply,
+    DeadlineError,
+    DeadlineRequestError,
+    DeadlineServerError,
+    DeadlineUncertain,
+    DeadlineUnreachable,
+    checked_url,
+    checked_verify,
+    excerpt,
+    is_job_id,
+    job_id_time,
+    redact_url,
+)
+
+__all__ = [
+    "DeadlineAuthError",
+    "DeadlineBadReply",
+    "DeadlineClient",
+    "DeadlineError",
+    "DeadlineRequestError",
+    "DeadlineServerError",
+    "DeadlineUncertain",
+    "DeadlineUnreachable",
+    "JobRequest",
+    "is_job_id",
+    "job_id_time",
+    "redact_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,35 +86,6 @@ JOB_COMMANDS = frozenset(
 TASK_COMMANDS = frozenset(
     {"requeue", "complete", "suspend", "resume", "fail", "resumefailed", "pend", "releasepending"}
 )
-
-
-class DeadlineError(RotofarmError):
-    """Anything that went wrong talking to the Deadline Web Service."""
-
-    def __init__(self, message: str, *, url: str, status: int | None = None, hint: str | None = None) -> None:
-        self.url = url
-        self.status = status
-        super().__init__(message, where=url, hint=hint)
-
-
-class DeadlineUnreachable(DeadlineError):
-    """No HTTP answer at all: wrong host/port, service down, TLS refused, or timeouts."""
-
-
-class DeadlineUncertain(DeadlineUnreachable):
-    """The connection broke after a non-idempotent request was sent: it may or may not have taken effect."""
-
-
-class DeadlineAuthError(DeadlineError):
-    """401/403: the service wants (other) credentials."""
-
-
-class DeadlineRequestError(DeadlineError):
-    """Another 4xx: the request itself was refused (missing Plugin, unknown id, bad command)."""
-
-
-class DeadlineServerError(DeadlineError):
-    """5xx still failing after the retries."""
 
 
 @dataclass(frozen=True)
@@ -140,14 +147,11 @@ class DeadlineClient:
         backoff_s: float = 0.5,
         session: requests.Session | None = None,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise DeadlineRequestError(
-                "the Web Service URL must start with http:// or https://", url=url, hint="set deadline.url in farm.yaml"
-            )
-        self.url = url.rstrip("/")
+        self._base = checked_url(url)
+        self.url = redact_url(self._base)
         self.user = user
         self._auth = (user, password or "") if user else None
-        self.verify = verify
+        self.verify = checked_verify(verify)
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff_s = backoff_s
@@ -162,13 +166,22 @@ class DeadlineClient:
 
     def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None) -> Any:
         """One call with retries; returns the decoded JSON (or the text when the answer is not JSON)."""
-        url = f"{self.url}{path}"
-        shown = url if not params else f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        url = f"{self._base}{path}"
+        shown = f"{self.url}{path}"
+        if params:
+            shown += "?" + "&".join(f"{k}={v}" for k, v in params.items())
         attempt = 0
         while True:
             try:
                 resp = self._session.request(
-                    method, url, params=params, json=body, auth=self._auth, verify=self.verify, timeout=self.timeout
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    auth=self._auth,
+                    verify=self.verify,
+                    timeout=self.timeout,
+                    allow_redirects=False,
                 )
             except requests.exceptions.SSLError as exc:
                 raise DeadlineUnreachable(
@@ -193,6 +206,12 @@ class DeadlineClient:
                     url=shown,
                     hint="check deadline.url (host and port) and that the Deadline Web Service is running",
                 ) from None
+            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+                raise DeadlineRequestError(
+                    f"the request could not be made ({type(exc).__name__})",
+                    url=shown,
+                    hint="check deadline.url and deadline.ca_bundle in farm.yaml",
+                ) from None
             if resp.status_code >= 500 and attempt < self.retries:
                 self._sleep(attempt, method, shown, f"HTTP {resp.status_code}")
                 attempt += 1
@@ -206,8 +225,15 @@ class DeadlineClient:
 
     def _decode(self, resp: requests.Response, method: str, shown: str) -> Any:
         text = resp.text.strip()
-        detail = text.splitlines()[0][:200] if text else resp.reason
+        detail = excerpt(text.splitlines()[0]) if text else resp.reason
         status = resp.status_code
+        if 300 <= status < 400:
+            raise DeadlineBadReply(
+                f"HTTP {status}: the Web Service redirected to {excerpt(resp.headers.get('Location', '?'))}",
+                url=shown,
+                status=status,
+                hint="a login or SSO page stands in front of the Web Service; point deadline.url at the service itself",
+            )
         if status in (401, 403):
             raise DeadlineAuthError(
                 f"HTTP {status}: credentials refused",
@@ -226,10 +252,27 @@ class DeadlineClient:
             )
         if not text:
             return None
+        if text.startswith("<"):
+            raise DeadlineBadReply(
+                f"HTTP {status}: the answer is an HTML page, not the Web Service's ({excerpt(text)})",
+                url=shown,
+                status=status,
+                hint="a login or proxy page answers at deadline.url; point it at the Deadline Web Service itself",
+            )
         try:
             return resp.json()
         except ValueError:
             return text
+
+    def _list(self, answer: Any, path: str, item: type | tuple[type, ...]) -> list[Any]:
+        """``answer`` as the list the Web Service sends for ``path`` (``null`` is an empty one), or a bad reply."""
+        if answer is None:
+            return []
+        if not isinstance(answer, list) or not all(isinstance(x, item) for x in answer):
+            raise DeadlineBadReply(
+                f"expected a JSON list, the service answered {excerpt(answer)!r}", url=f"{self.url}{path}"
+            )
+        return answer
 
     # -- jobs ------------------------------------------------------------------------------------------------------
 
@@ -250,17 +293,25 @@ class DeadlineClient:
         }
         answer = self.request("POST", "/api/jobs", body=body)
         if not isinstance(answer, list) or len(answer) != len(jobs):
-            raise DeadlineServerError(
-                f"expected {len(jobs)} submitted jobs, the service answered {str(answer)[:120]!r}", url=self.url
+            raise DeadlineBadReply(
+                f"expected {len(jobs)} submitted jobs, the service answered {excerpt(answer)!r}", url=self.url
             )
         return [self._job_id(item) for item in answer]
 
     def _job_id(self, answer: Any) -> str:
-        if isinstance(answer, str) and answer:
-            return answer
-        if isinstance(answer, Mapping) and isinstance(answer.get("_id"), str):
-            return answer["_id"]
-        raise DeadlineServerError(f"no job id in the answer {str(answer)[:120]!r}", url=f"{self.url}/api/jobs")
+        """The id of a created job: the answer (or its ``_id``) must be a job id of Deadline's form."""
+        found = answer.get("_id") if isinstance(answer, Mapping) else answer
+        if is_job_id(found):
+            return found
+        raise DeadlineBadReply(
+            f"the answer carries no job id of Deadline's form (24 hex digits): {excerpt(answer)!r}",
+            url=f"{self.url}/api/jobs",
+            hint="nothing may have been submitted; check Monitor",
+        )
+
+    def job_ids(self) -> list[str]:
+        """Every job id in the repository (``IdOnly``: 24 characters per job, not the documents)."""
+        return self._list(self.request("GET", "/api/jobs", params={"IdOnly": "true"}), "/api/jobs", str)
 
     def get_jobs(
         self, ids: Iterable[str] | None = None, *, states: Iterable[str] | None = None, details: bool = False
@@ -273,7 +324,7 @@ class DeadlineClient:
         if details:
             params["Details"] = "true"
         answer = self.request("GET", "/api/jobs", params=params or None)
-        return list(answer or [])
+        return self._list(answer, "/api/jobs", dict)
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         jobs = self.get_jobs([job_id])
@@ -315,8 +366,8 @@ class DeadlineClient:
     def get_tasks(self, job_id: str) -> list[dict[str, Any]]:
         answer = self.request("GET", "/api/tasks", params={"JobID": job_id})
         if isinstance(answer, Mapping):
-            return list(answer.get("Tasks", []))
-        return list(answer or [])
+            answer = answer.get("Tasks")
+        return self._list(answer, "/api/tasks", dict)
 
     def task_command(self, job_id: str, command: str, task_ids: Iterable[int] | None = None) -> Any:
         if command not in TASK_COMMANDS:
@@ -336,14 +387,14 @@ class DeadlineClient:
     # -- workers ---------------------------------------------------------------------------------------------------
 
     def worker_names(self) -> list[str]:
-        return list(self.request("GET", "/api/slaves", params={"NamesOnly": "true"}) or [])
+        return self._list(self.request("GET", "/api/slaves", params={"NamesOnly": "true"}), "/api/slaves", str)
 
     def workers(self, names: Iterable[str] | None = None, data: str = "infosettings") -> list[dict[str, Any]]:
         """``data``: info, settings or infosettings (``{"Info": ..., "Settings": ...}`` per worker)."""
         params = {"Data": data}
         if names is not None:
             params["Name"] = _csv(names)
-        return list(self.request("GET", "/api/slaves", params=params) or [])
+        return self._list(self.request("GET", "/api/slaves", params=params), "/api/slaves", dict)
 
     def save_worker_settings(self, settings: Mapping[str, Any]) -> Any:
         return self.request("PUT", "/api/slaves", body={"Command": "savesettings", "SlaveSettings": dict(settings)})
@@ -351,20 +402,20 @@ class DeadlineClient:
     # -- pools, groups, limits -------------------------------------------------------------------------------------
 
     def pool_names(self) -> list[str]:
-        return list(self.request("GET", "/api/pools") or [])
+        return self._list(self.request("GET", "/api/pools"), "/api/pools", str)
 
     def workers_in_pools(self, pools: Iterable[str]) -> list[str]:
-        return list(self.request("GET", "/api/pools", params={"Pool": _csv(pools)}) or [])
+        return self._list(self.request("GET", "/api/pools", params={"Pool": _csv(pools)}), "/api/pools", str)
 
     def add_pools_to_workers(self, workers: Sequence[str], pools: Sequence[str], overwrite: bool = False) -> Any:
         body = {"Slave": list(workers), "Pool": list(pools), "OverWrite": overwrite}
         return self.request("PUT", "/api/pools", body=body)
 
     def group_names(self) -> list[str]:
-        return list(self.request("GET", "/api/groups") or [])
+        return self._list(self.request("GET", "/api/groups"), "/api/groups", str)
 
     def workers_in_groups(self, groups: Iterable[str]) -> list[str]:
-        return list(self.request("GET", "/api/groups", params={"Group": _csv(groups)}) or [])
+        return self._list(self.request("GET", "/api/groups", params={"Group": _csv(groups)}), "/api/groups", str)
 
     def add_groups_to_workers(self, workers: Sequence[str], groups: Sequence[str], overwrite: bool = False) -> Any:
         return self.request(
@@ -372,11 +423,12 @@ class DeadlineClient:
         )
 
     def limit_names(self) -> list[str]:
-        return list(self.request("GET", "/api/limitgroups", params={"NamesOnly": "true"}) or [])
+        answer = self.request("GET", "/api/limitgroups", params={"NamesOnly": "true"})
+        return self._list(answer, "/api/limitgroups", str)
 
     def limits(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
         params = {"Names": _csv(names)} if names is not None else None
-        return list(self.request("GET", "/api/limitgroups", params=params) or [])
+        return self._list(self.request("GET", "/api/limitgroups", params=params), "/api/limitgroups", dict)
 
     def set_limit(self, name: str, limit: int) -> Any:
         return self.request("PUT", "/api/limitgroups", body={"Command": "set", "Name": name, "Limit": limit})

@@ -10,18 +10,22 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from roto_core.errors import ConfigError
 from submitters.deadline.client import (
+    DeadlineBadReply,
     DeadlineClient,
     DeadlineError,
     DeadlineServerError,
     DeadlineUncertain,
     DeadlineUnreachable,
     JobRequest,
+    is_job_id,
+    job_id_time,
 )
 from submitters.farm_config import FarmConfig, JobSettings
 from submitters.plan import FarmJob, JobPlan, ShotPlan, write_unsynced
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 
 PLUGIN = "AIRoto"
 DEPENDENCY_PLACEHOLDER = "<id of {shot}/1_roto>"
+CLOCK_SKEW_S = 600  # how far the Web Service's clock may be behind ours when looking for jobs made by a batch
+LOOKUP_CHUNK = 100  # job ids per GET /api/jobs?JobID=... while looking
 
 
 def _bool(value: bool) -> str:
@@ -114,7 +120,10 @@ def job_requests(plan: JobPlan, shot: ShotPlan, config: FarmConfig) -> tuple[Job
 
 
 def write_dry_run(plan: JobPlan, config: FarmConfig, out_dir: str | Path) -> list[Path]:
-    """Write each request body to ``DIR/<shot>/<n>_<kind>.json``; nothing touches the network."""
+    """Write each request body to ``DIR/<shot>/<n>_<kind>.json``; nothing touches the network.
+
+    The finalize body's ``JobDependencies`` holds a placeholder (``<id of SHOT/1_roto>``): the real id exists only
+    once the roto job is submitted, and :func:`submit_plan` puts it there."""
     written = []
     for shot in plan.shots:
         for n, (kind, req) in enumerate(zip(("roto", "finalize"), job_requests(plan, shot, config), strict=True), 1):
@@ -170,6 +179,7 @@ def submit_plan(
     """Submit every shot's two jobs; all or nothing: a failure deletes what this batch already submitted."""
     if validate:
         validate_names(client, plan_settings(plan))
+    started = time.time()
     submitted: list[str] = []
     ids: list[dict[str, str]] = []
     try:
@@ -185,8 +195,8 @@ def submit_plan(
                 progress(1)
     except DeadlineError as exc:
         found, note = [], ""
-        if isinstance(exc, DeadlineUncertain | DeadlineServerError):  # the service may have made a job anyway
-            found, note = _created_unknowingly(client, plan, submitted)
+        if isinstance(exc, DeadlineUncertain | DeadlineServerError | DeadlineBadReply):  # it may have made a job
+            found, note = _created_unknowingly(client, plan, submitted, started)
         submitted += found
         left = _rollback(client, submitted)
         note = f"batch rolled back: deleted {len(submitted) - len(left)} of {len(submitted)} submitted jobs{note}"
@@ -198,19 +208,29 @@ def submit_plan(
     return SubmitResult(job_ids=ids)
 
 
-def _created_unknowingly(client: DeadlineClient, plan: JobPlan, known: list[str]) -> tuple[list[str], str]:
-    """Jobs of this batch the service created without our hearing of it (an answer lost on the way back), found
-    by the rotofarm job id each JobInfo carries."""
+def _created_unknowingly(
+    client: DeadlineClient, plan: JobPlan, known: list[str], since: float
+) -> tuple[list[str], str]:
+    """Jobs of this batch the service created without our hearing of it (an answer lost on the way back).
+
+    The Web Service filters jobs only by id and state, so this lists the ids alone (``IdOnly``), keeps those created
+    since the batch started (an ObjectId starts with its creation time; :data:`CLOCK_SKEW_S` allows for the
+    server's clock), reads just those, and takes the ones carrying this batch's name and a rotofarm job id of it.
+    """
     ours = {shot.job_id for shot in plan.shots}
     try:
-        jobs = client.get_jobs()
+        recent = [
+            i for i in client.job_ids() if is_job_id(i) and i not in known and job_id_time(i) >= since - CLOCK_SKEW_S
+        ]
+        jobs = [j for n in range(0, len(recent), LOOKUP_CHUNK) for j in client.get_jobs(recent[n : n + LOOKUP_CHUNK])]
     except DeadlineError:
         return [], " (could not list the queue to look for jobs whose answer was lost)"
-    found = [
-        j["_id"]
-        for j in jobs
-        if j.get("_id") not in known and (j.get("Props", {}).get("ExDic") or {}).get("rotofarm_job_id") in ours
-    ]
+    found = []
+    for job in jobs:
+        props = job.get("Props") if isinstance(job.get("Props"), dict) else {}
+        extra = props.get("ExDic") if isinstance(props.get("ExDic"), dict) else {}
+        if props.get("Batch") == plan.batch_name and extra.get("rotofarm_job_id") in ours and is_job_id(job["_id"]):
+            found.append(job["_id"])
     return found, ""
 
 

@@ -78,7 +78,8 @@ def seed(fake: FakeDeadline) -> dict[str, str]:
         jobs["sh030"],
         0,
         ok=False,
-        error="Traceback (most recent call last):\n  ...\nerror: frame 1003: plate missing\n",
+        error="rotofarm exited with code 2: /plates/sh030.1003.exr: frame 1003: plate missing",
+        log="Progress: 10%\nerror: /plates/sh030.1003.exr: frame 1003: plate missing\nLast line of the log",
     )
     fake.set_task(jobs["comp"], 0, "Rendering", worker="gpu-r01", started=seconds_ago(30))
     return jobs

@@ -10,6 +10,8 @@ import pytest
 from submitters.cli import main
 from tests.admin.conftest import PASSWORD_ENV, Farm
 
+REASON = "rotofarm exited with code 2: /plates/sh030.1003.exr: frame 1003: plate missing"
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(["farm", *argv])
@@ -29,17 +31,24 @@ def test_workers_table_and_json(farm: Farm, farm_yaml: Path, capsys) -> None:
     assert workers[0]["gpu_count"] == 4 and workers[0]["concurrent_tasks"] == 1 and workers[0]["pools"] == ["roto"]
 
 
+def test_a_worker_without_gpu_fields_shows_unknown_gpus(farm: Farm, farm_yaml: Path, capsys) -> None:
+    farm.fake.add_worker("mystery", pools=["roto"], groups=["gpu"], gpus=2, report_gpus=False)
+    code, out, _ = run(capsys, "workers", "--farm-config", str(farm_yaml))
+    mystery = next(line for line in out.splitlines() if "mystery" in line)
+    assert code == 0 and "unknown" in mystery and " 0" not in mystery.split("Idle")[1][:12]
+
+
 def test_queue_table_shows_progress_eta_and_the_failed_task(farm: Farm, farm_yaml: Path, capsys) -> None:
     code, out, _ = run(capsys, "queue", "--farm-config", str(farm_yaml))
     assert code == 0
     sh010 = next(line for line in out.splitlines() if "sh010" in line)
     assert "1/4 (1 rendering)" in sh010 and "35/100" in sh010 and "35%" in sh010 and "4.0" in sh010
     assert "4m20s" in sh010 or "4m19s" in sh010
-    assert "error: frame 1003: plate missing" in out and "sh010 comp" not in out
+    assert REASON in out and "sh010 comp" not in out
     code, out, _ = run(capsys, "queue", "--json", "--farm-config", str(farm_yaml))
     batches = json.loads(out)["batches"]
     assert [b["name"] for b in batches] == ["reel1", "reel2"]
-    assert batches[1]["jobs"][0]["failed"][0]["last_error"] == "error: frame 1003: plate missing"
+    assert batches[1]["jobs"][0]["failed"][0]["last_error"] == REASON
 
 
 def test_balance_prints_the_plan_and_changes_nothing(farm: Farm, farm_yaml: Path, capsys) -> None:

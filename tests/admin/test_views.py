@@ -7,8 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from roto_core.errors import InputError
-from submitters.admin.deadline_state import check_pool, frame_count, job_view, read_queue, read_workers
+from submitters.admin.balance import BalanceRules, plan_balance
+from submitters.admin.deadline_state import (
+    check_pool,
+    failure_reason,
+    frame_count,
+    job_view,
+    read_queue,
+    read_workers,
+)
 from tests.admin.conftest import Farm
+from tests.farm.fake_deadline import error_report_text
 
 
 def test_workers_show_gpus_settings_membership_and_current_task(farm: Farm) -> None:
@@ -57,7 +66,7 @@ def test_failed_tasks_carry_the_last_line_of_their_error(farm: Farm) -> None:
     assert sh030.state == "Failed" and sh030.tasks_failed == 1
     (failed,) = sh030.failed
     assert (failed.task_id, failed.frames, failed.worker, failed.errors) == (0, "1001-1025", "gpu-r01", 1)
-    assert failed.last_error == "error: frame 1003: plate missing"
+    assert failed.last_error == "rotofarm exited with code 2: /plates/sh030.1003.exr: frame 1003: plate missing"
 
 
 def test_parallel_chunks_divide_the_eta_between_rendering_tasks() -> None:
@@ -83,3 +92,24 @@ def test_parallel_chunks_divide_the_eta_between_rendering_tasks() -> None:
 @pytest.mark.parametrize(("frames", "count"), [("1001-1025", 25), ("1001", 1), ("1,3,5", 3), ("1-9x2", 5), ("", 0)])
 def test_frame_count(frames: str, count: int) -> None:
     assert frame_count(frames) == count
+
+
+def test_a_worker_reporting_no_gpu_field_has_an_unknown_gpu_count(farm: Farm) -> None:
+    """No public evidence names the GPU fields of ``Data=info``: with none of the plausible ones, the count is
+    unknown (None), not 0, and balance proposes nothing for that worker."""
+    farm.fake.add_worker("mystery", pools=["roto"], groups=["gpu"], gpus=2, concurrent_tasks=1, report_gpus=False)
+    counted = farm.fake.add_worker("counted", pools=["roto"], groups=["gpu"], report_gpus=False)
+    counted["Info"]["GpuCount"] = 2
+    workers = {w.name: w for w in read_workers(farm.client)}
+    assert (workers["mystery"].gpu_count, workers["mystery"].gpus_known) == (None, False)
+    assert workers["counted"].gpu_count == 2 and workers["cpu-01"].gpu_count == 0
+    plan = plan_balance(list(workers.values()), [], pool="roto", rules=BalanceRules(), now=datetime.now(UTC))
+    assert "mystery" not in {c.target for c in plan.changes}
+
+
+def test_the_failure_reason_comes_from_the_error_section_not_the_log() -> None:
+    report = error_report_text("rotofarm exited with code 2: frame 1003: plate missing", "error: x\nlast log line")
+    assert failure_reason([report]) == "rotofarm exited with code 2: frame 1003: plate missing"
+    assert failure_reason([error_report_text("Renderer crashed", "log")]) == "Renderer crashed"
+    assert failure_reason("No error reports for the Job Task") == ""
+    assert failure_reason(["no sections here", 5, None]) == ""

@@ -1,20 +1,39 @@
-"""A stand-in for the part of Deadline's plugin API that AIRoto uses, behaving like the real one.
+"""A stand-in for the part of Deadline 10.3's plugin API that AIRoto uses, laid out and behaving like the real one.
 
-What it keeps from Deadline (Thinkbox's plugin scripting reference and its shipped Simple plugins):
-- callbacks are events: ``self.XCallback += f`` registers, ``del self.XCallback`` unregisters, and a plugin must
-  delete every callback it registered in ``Cleanup()`` (:meth:`DeadlinePlugin.leaked_callbacks` reports any left);
+Deadline cannot run here, so the plugin is loaded and run through this. It follows what Deadline 10.3 does, from
+public evidence (FORMATS.md, "Deadline plugin API"):
+
+- Modules: ``Deadline.Plugins`` holds ``DeadlinePlugin`` and ``PluginType``; ``ManagedProcess`` lives in
+  ``FranticX.Processes`` (every Thinkbox plugin with a managed process imports it from there — CommandLine,
+  MayaBatch, Cinema4DBatch — and so does Epic's UnrealEngine5 plugin, ``from FranticX.Processes import
+  ManagedProcess``); ``Deadline.Scripting`` holds ``FileUtils``, ``RepositoryUtils`` and ``SystemUtils``
+  (``SystemUtils.IsRunningOnWindows()`` as Thinkbox's plugins use it to pick per-OS paths).
+- The base initialiser creates the callbacks: Deadline 10.3 (Python 3) "requires plugin inheriting from
+  DeadlinePlugin to call super's __init__ explicitly" (ynput/OpenPype PR 5480, confirmed on 10.3.x by a reviewer;
+  ayon-deadline's Ayon plugin calls it; Thinkbox's note "Deadline 10.3.0.9 Custom Plugins based of Python version
+  less than 3.10 will break"). Here a ``DeadlinePlugin`` or ``ManagedProcess`` has no ``XCallback`` attribute
+  until ``super().__init__()`` ran, so a subclass that skips it fails on its first ``+=``.
+- Python 3 only with the shebang: a repository upgraded from 10.1/10.2 runs a plugin file in Python 2 unless its
+  first line is ``#!/usr/bin/env python3`` (Thinkbox's "Python upgrade" page of the 10.1 manual, as quoted in
+  ynput/OpenPype issue 4395; fixed by that shebang in PR 4518). :func:`load_airoto` refuses a file without it
+  (:func:`check_python3_shebang`), since on such a repository f-strings are a SyntaxError.
+- Callbacks are events: ``self.XCallback += f`` registers, ``del self.XCallback`` unregisters, and ``Cleanup()``
+  must delete every callback it registered (:meth:`_CallbackOwner.leaked_callbacks` reports any left).
 - ``AddStdoutHandlerCallback(regex)`` returns a handler whose ``HandleCallback`` runs for each output line the regex
-  matches (searched anywhere in the line); ``GetRegexMatch(n)`` reads the current match;
-- ``FailRender(message)`` raises: the task stops there and errors with that message;
-- a Simple plugin's task: InitializeProcess, RenderExecutable, RenderArgument (a command-line string, split the way
-  Deadline splits it), the process runs with the job's environment plus what the plugin set, stdout and stderr lines
-  go through the handlers, then CheckExitCode (default: a non-zero exit fails the task);
-- an Advanced plugin stays loaded for the tasks of one job on one worker thread: StartJob once, RenderTasks per
+  matches (searched anywhere in the line); ``GetRegexMatch(n)`` reads the current match.
+- ``FailRender(message)`` raises: the task stops there and errors with that message.
+- A Simple plugin's task: InitializeProcess, RenderExecutable, RenderArgument (one command-line string, split the
+  way the worker's OS splits it: :func:`split_command_line`), the process runs with the job's environment plus
+  what the plugin set, stdout and stderr lines go through the handlers, then CheckExitCode (default: a non-zero
+  exit fails the task).
+- An Advanced plugin stays loaded for the tasks of one job on one worker thread: StartJob once, RenderTasks per
   task, EndJob, then Cleanup. Its monitored managed process (``StartMonitoredManagedProcess``) keeps running
   between tasks; the plugin writes to its stdin, ``FlushMonitoredManagedProcessStdout`` runs the process's stdout
-  handlers on the lines it printed so far, ``VerifyMonitoredManagedProcess`` fails the task if it has exited;
+  handlers on the lines it printed so far, ``VerifyMonitoredManagedProcess`` fails the task if it has exited.
 - ``GetPluginInfoEntry`` raises on a missing key, ``...WithDefault`` does not; ``FileUtils.SearchFileList`` returns
   the first existing path of a ``;``-separated list, or "".
+
+What it cannot do: run the plugin inside Deadline's own embedded Python (it runs in this CPython).
 """
 
 from __future__ import annotations
@@ -34,10 +53,16 @@ from pathlib import Path
 from typing import Any
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2] / "farm_plugin" / "AIRoto"
+PYTHON3_SHEBANG = re.compile(r"#!/usr/bin/env python3[ \t]*")
+_WORKER_OS = {"windows": False}
 
 
 class RenderFailure(Exception):
     """What FailRender raises inside Deadline: the task errors with this message."""
+
+
+class PluginLoadError(Exception):
+    """Deadline could not load the plugin file (the worker reports an error before any task runs)."""
 
 
 class _Event:
@@ -55,81 +80,115 @@ class _Event:
         return result
 
 
-class _EventSlot:
-    """A class attribute that gives each instance its own event, deletable like Deadline's .NET events."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.key = f"_event_{name}"
-
-    def __get__(self, obj: Any, owner: type | None = None) -> _Event:
-        if obj is None:
-            return self  # type: ignore[return-value]
-        events = obj.__dict__.setdefault("_events", {})
-        if self.key not in events:
-            events[self.key] = _Event()
-        return events[self.key]
-
-    def __set__(self, obj: Any, value: _Event) -> None:
-        obj.__dict__.setdefault("_events", {})[self.key] = value
-
-    def __delete__(self, obj: Any) -> None:
-        obj.__dict__.setdefault("_events", {})[self.key] = _Event()
-        obj.__dict__.setdefault("_deleted", set()).add(self.key)
-
-
 class PluginType:
     Simple = "Simple"
     Advanced = "Advanced"
 
 
 class StdoutHandler:
-    HandleCallback = _EventSlot()
-
     def __init__(self, regex: str) -> None:
         self.regex = re.compile(regex)
+        self.HandleCallback = _Event()
 
 
-class _HandlesStdout:
-    """What Deadline's plugins and managed processes share: stdout handlers and the current regex match."""
+class _CallbackOwner:
+    """What Deadline's plugins and managed processes share: callbacks made by the initialiser, stdout handlers and
+    the current regex match."""
+
+    CALLBACKS: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        for name in self.CALLBACKS:
+            setattr(self, name, _Event())
+        self._stdout_handlers: list[StdoutHandler] = []
+        self._match: re.Match[str] | None = None
 
     def AddStdoutHandlerCallback(self, regex: str) -> StdoutHandler:
         handler = StdoutHandler(regex)
-        self.StdoutHandlers.append(handler)
+        self._stdout_handlers.append(handler)
         return handler
 
     @property
     def StdoutHandlers(self) -> list[StdoutHandler]:
-        return self.__dict__.setdefault("_stdout_handlers", [])
+        return self._stdout_handlers
 
     def GetRegexMatch(self, index: int) -> str:
-        match = self.__dict__.get("_match")
-        assert match is not None, "GetRegexMatch outside a stdout handler"
-        return match.group(index)
+        assert self._match is not None, "GetRegexMatch outside a stdout handler"
+        return self._match.group(index)
 
     def handle_line(self, line: str) -> None:
-        for handler in list(self.StdoutHandlers):
+        for handler in list(self._stdout_handlers):
             match = handler.regex.search(line)
-            if match:
-                self.__dict__["_match"] = match
+            if match and hasattr(handler, "HandleCallback"):
+                self._match = match
                 handler.HandleCallback()
 
-
-class ManagedProcess(_HandlesStdout):
-    InitializeProcessCallback = _EventSlot()
-    RenderExecutableCallback = _EventSlot()
-    RenderArgumentCallback = _EventSlot()
+    def callback(self, name: str) -> _Event:
+        """The event ``name`` as Deadline calls it: one the plugin deleted is no longer called."""
+        return self.__dict__.get(name) or _Event()
 
     def leaked_callbacks(self) -> list[str]:
-        return _leaked(self)
+        """Callbacks registered and not deleted (Deadline leaks the plugin object when Cleanup misses one)."""
+        left = [n for n in self.CALLBACKS if isinstance(self.__dict__.get(n), _Event) and self.__dict__[n].handlers]
+        for i, h in enumerate(self._stdout_handlers):
+            if isinstance(h.__dict__.get("HandleCallback"), _Event) and h.HandleCallback.handlers:
+                left.append(f"StdoutHandlers[{i}]")
+        return left
 
 
-def _leaked(obj: Any) -> list[str]:
-    deleted = obj.__dict__.get("_deleted", set())
-    left = [k for k, ev in obj.__dict__.get("_events", {}).items() if ev.handlers and k not in deleted]
-    for i, h in enumerate(obj.StdoutHandlers):
-        if h.__dict__.get("_events", {}).get("_event_HandleCallback", _Event()).handlers:
-            left.append(f"StdoutHandlers[{i}]")
-    return left
+def split_command_line(text: str, windows: bool) -> list[str]:
+    """A command-line string as the worker's OS splits it into argv.
+
+    POSIX: shell-like words (``shlex``). Windows: the Microsoft C runtime rules ("Parsing C++ command-line
+    arguments"): whitespace separates arguments outside double quotes; ``2n`` backslashes before a ``"`` give ``n``
+    backslashes and the quote toggles quoting, ``2n+1`` give ``n`` and a literal ``"``; other backslashes are
+    literal.
+    """
+    if not windows:
+        return shlex.split(text)
+    args: list[str] = []
+    current: list[str] = []
+    started = quoted = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            n = len(text[i:]) - len(text[i:].lstrip("\\"))
+            i += n
+            if i < len(text) and text[i] == '"':
+                current.append("\\" * (n // 2))
+                if n % 2:
+                    current.append('"')
+                    i += 1
+            else:
+                current.append("\\" * n)
+            started = True
+            continue
+        if c == '"':
+            quoted, started = not quoted, True
+        elif c in " \t" and not quoted:
+            if started:
+                args.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(c)
+            started = True
+        i += 1
+    if started:
+        args.append("".join(current))
+    return args
+
+
+class ManagedProcess(_CallbackOwner):
+    """``FranticX.Processes.ManagedProcess``: a process an Advanced plugin starts and keeps."""
+
+    CALLBACKS = (
+        "InitializeProcessCallback",
+        "RenderExecutableCallback",
+        "RenderArgumentCallback",
+        "StartupDirectoryCallback",
+        "CheckExitCodeCallback",
+    )
 
 
 class _Monitored:
@@ -178,22 +237,28 @@ class TaskContext:
     thread: int = 0
     override_gpu_affinity: bool = False
     gpu_affinity: list[int] = field(default_factory=list)
+    windows: bool = False
 
 
-class DeadlinePlugin(_HandlesStdout):
-    StartJobCallback = _EventSlot()
-    RenderTasksCallback = _EventSlot()
-    EndJobCallback = _EventSlot()
-    InitializeProcessCallback = _EventSlot()
-    RenderExecutableCallback = _EventSlot()
-    RenderArgumentCallback = _EventSlot()
-    StartupDirectoryCallback = _EventSlot()
-    PreRenderTasksCallback = _EventSlot()
-    PostRenderTasksCallback = _EventSlot()
-    CheckExitCodeCallback = _EventSlot()
+class DeadlinePlugin(_CallbackOwner):
+    """``Deadline.Plugins.DeadlinePlugin``."""
+
+    CALLBACKS = (
+        "StartJobCallback",
+        "RenderTasksCallback",
+        "EndJobCallback",
+        "InitializeProcessCallback",
+        "RenderExecutableCallback",
+        "RenderArgumentCallback",
+        "StartupDirectoryCallback",
+        "PreRenderTasksCallback",
+        "PostRenderTasksCallback",
+        "CheckExitCodeCallback",
+    )
 
     def bind(self, ctx: TaskContext) -> None:
         self._ctx = ctx
+        _WORKER_OS["windows"] = ctx.windows
         self.process_env: dict[str, str] = {}
         self.log: list[str] = []
         self.progress: list[float] = []
@@ -246,8 +311,9 @@ class DeadlinePlugin(_HandlesStdout):
 
     # -- what the plugin does --------------------------------------------------------------------------------------
     def StartMonitoredManagedProcess(self, name: str, process: ManagedProcess) -> None:
-        process.InitializeProcessCallback()
-        argv = [process.RenderExecutableCallback(), *shlex.split(process.RenderArgumentCallback())]
+        process.callback("InitializeProcessCallback")()
+        arguments = process.callback("RenderArgumentCallback")()
+        argv = [process.callback("RenderExecutableCallback")(), *split_command_line(arguments, self._ctx.windows)]
         env = {**os.environ, **self._ctx.job_environment, **self.process_env}
         self._monitored[name] = (process, _Monitored(argv, env))
         self.log.append(f"INFO: started {name}: {argv}")
@@ -312,11 +378,6 @@ class DeadlinePlugin(_HandlesStdout):
     def FailRender(self, message: str) -> None:
         raise RenderFailure(message)
 
-    # -- stand-in bookkeeping --------------------------------------------------------------------------------------
-    def leaked_callbacks(self) -> list[str]:
-        """Callbacks registered and not deleted (Deadline leaks the plugin object when Cleanup misses one)."""
-        return _leaked(self)
-
 
 def search_file_list(candidates: str) -> str:
     for path in (p.strip() for p in candidates.split(";")):
@@ -326,24 +387,48 @@ def search_file_list(candidates: str) -> str:
 
 
 def _install_deadline_modules() -> None:
-    if "Deadline.Plugins" in sys.modules:
-        return
+    """``Deadline.Plugins``, ``Deadline.Scripting`` and ``FranticX.Processes``, laid out as in Deadline 10.3."""
     deadline = types.ModuleType("Deadline")
     plugins = types.ModuleType("Deadline.Plugins")
     scripting = types.ModuleType("Deadline.Scripting")
+    frantic = types.ModuleType("FranticX")
+    processes = types.ModuleType("FranticX.Processes")
     plugins.DeadlinePlugin = DeadlinePlugin
-    plugins.ManagedProcess = ManagedProcess
     plugins.PluginType = PluginType
+    processes.ManagedProcess = ManagedProcess
     scripting.FileUtils = types.SimpleNamespace(SearchFileList=search_file_list)
     scripting.RepositoryUtils = types.SimpleNamespace(CheckPathMapping=lambda path: path)
-    deadline.Plugins, deadline.Scripting = plugins, scripting
-    sys.modules.update({"Deadline": deadline, "Deadline.Plugins": plugins, "Deadline.Scripting": scripting})
+    scripting.SystemUtils = types.SimpleNamespace(IsRunningOnWindows=lambda: _WORKER_OS["windows"])
+    deadline.Plugins, deadline.Scripting, frantic.Processes = plugins, scripting, processes
+    sys.modules.update(
+        {
+            "Deadline": deadline,
+            "Deadline.Plugins": plugins,
+            "Deadline.Scripting": scripting,
+            "FranticX": frantic,
+            "FranticX.Processes": processes,
+        }
+    )
 
 
-def load_airoto() -> types.ModuleType:
-    """Import farm_plugin/AIRoto/AIRoto.py the way Deadline does: as a file, with its API modules present."""
+def check_python3_shebang(path: Path) -> None:
+    """Refuse a plugin file whose first line is not ``#!/usr/bin/env python3``: an upgraded repository would run it
+    under Python 2."""
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    if not PYTHON3_SHEBANG.fullmatch(first):
+        raise PluginLoadError(
+            f"{path.name}: first line is {first[:60]!r}, not '#!/usr/bin/env python3'; a repository upgraded from "
+            "Deadline 10.1/10.2 runs this file in Python 2"
+        )
+
+
+def load_airoto(path: Path | None = None) -> types.ModuleType:
+    """Import farm_plugin/AIRoto/AIRoto.py the way Deadline 10.3 does: as a file, in Python 3 only when its first
+    line asks for it, with its API modules present."""
+    path = path or PLUGIN_DIR / "AIRoto.py"
+    check_python3_shebang(path)
     _install_deadline_modules()
-    spec = importlib.util.spec_from_file_location("AIRoto", PLUGIN_DIR / "AIRoto.py")
+    spec = importlib.util.spec_from_file_location("AIRoto", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -370,10 +455,10 @@ def run_simple_task(module: types.ModuleType, ctx: TaskContext, timeout: float =
     exit_code: int | None = None
     error = ""
     try:
-        plugin.InitializeProcessCallback()
-        plugin.PreRenderTasksCallback()
-        executable = plugin.RenderExecutableCallback()
-        argv = [executable, *shlex.split(plugin.RenderArgumentCallback())]
+        plugin.callback("InitializeProcessCallback")()
+        plugin.callback("PreRenderTasksCallback")()
+        executable = plugin.callback("RenderExecutableCallback")()
+        argv = [executable, *split_command_line(plugin.callback("RenderArgumentCallback")(), ctx.windows)]
         env = {**os.environ, **ctx.job_environment, **plugin.process_env}
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
@@ -382,11 +467,11 @@ def run_simple_task(module: types.ModuleType, ctx: TaskContext, timeout: float =
             output.append(line)
             plugin.handle_line(line)
         exit_code = proc.wait(timeout=timeout)
-        if plugin.CheckExitCodeCallback.handlers:
-            plugin.CheckExitCodeCallback(exit_code)
+        if plugin.callback("CheckExitCodeCallback").handlers:
+            plugin.callback("CheckExitCodeCallback")(exit_code)
         elif exit_code != 0:
             raise RenderFailure(f"Error: Renderer returned non-zero error code, {exit_code}")
-        plugin.PostRenderTasksCallback()
+        plugin.callback("PostRenderTasksCallback")()
     except RenderFailure as exc:
         error = str(exc)
     finally:
@@ -403,7 +488,7 @@ class AdvancedJob:
         self.job_id = ctx.job_id
         self.plugin = module.GetDeadlinePlugin()
         self.plugin.bind(ctx)
-        self.plugin.InitializeProcessCallback()
+        self.plugin.callback("InitializeProcessCallback")()
         assert self.plugin.PluginType == PluginType.Advanced
         self.started = False
         self.leaked: list[str] = []
@@ -415,8 +500,8 @@ class AdvancedJob:
         try:
             if not self.started:
                 self.started = True
-                self.plugin.StartJobCallback()
-            self.plugin.RenderTasksCallback()
+                self.plugin.callback("StartJobCallback")()
+            self.plugin.callback("RenderTasksCallback")()
         except RenderFailure as exc:
             error = str(exc)
         argv = next((mon.argv for _, mon in self.plugin._monitored.values()), [])
@@ -425,7 +510,7 @@ class AdvancedJob:
     def close(self) -> None:
         try:
             if self.started:
-                self.plugin.EndJobCallback()
+                self.plugin.callback("EndJobCallback")()
         finally:
             self.processes_left = self.plugin.running_processes()
             for name in list(self.plugin._monitored):
@@ -438,7 +523,7 @@ def uses_advanced(module: types.ModuleType, ctx: TaskContext) -> bool:
     """Whether the plugin would load as Advanced for this job (it decides in InitializeProcess)."""
     probe = module.GetDeadlinePlugin()
     probe.bind(ctx)
-    probe.InitializeProcessCallback()
+    probe.callback("InitializeProcessCallback")()
     advanced = probe.PluginType == PluginType.Advanced
     module.CleanupDeadlinePlugin(probe)
     return advanced

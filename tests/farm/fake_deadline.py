@@ -14,15 +14,30 @@ against this. It speaks the same endpoints, JSON shapes and errors as Thinkbox's
 - workers answer ``{"Info": {...}, "Settings": {...}}`` for ``Data=infosettings``; worker ``Info.Stat``:
   0 Unknown, 1 Rendering, 2 Idle, 3 Offline, 4 Stalled, 8 StartingJob.
 
+Job ids have Deadline's form: the repository is MongoDB and a job's ``_id`` is an ObjectId, 24 hex digits whose
+first 8 are the creation time (:func:`object_id`), so code that reads the time from an id can be tested.
+
 Errors as the real service gives them: 401 without the right basic-auth credentials, 400 for a POST without a body
 or a JobInfo without ``Plugin``, 400 for a PUT without ``Command``, 500 for an unknown command or job id. Tests
-inject failures with :meth:`FakeDeadline.fail_next` (HTTP status) and :meth:`FakeDeadline.drop_next` (the
-connection is closed with no answer).
+inject failures with :meth:`FakeDeadline.fail_next` (HTTP status), :meth:`FakeDeadline.drop_next` (the connection
+is closed with no answer) and :meth:`FakeDeadline.answer_next` (any status, body and headers: an HTML login page,
+``{not json``, a redirect to an SSO page).
 
-Simplifications, stated so nobody relies on them: job reports are ``{"JobID", "TaskID", "Slave", "Date",
-"Message"}``; GPU facts sit in ``Info.VideoCard`` (comma-separated card names, as Deadline reports the video
-card string), ``Info.GpuMemMB`` (per card), ``Settings.GpuAffinity`` (list of device indices) and
-``Settings.OverrideGpuAffinity``; ``Settings.Conc`` is the worker's concurrent-task count.
+Reports follow Thinkbox's REST pages for job and task reports: ``Data=error|log|requeue|all`` answer report
+documents, ``Data=allerrorcontents|alllogcontents|allcontents`` the reports' texts; with no such report the answer
+is a text message, not JSON. A worker writes a log report for every task it renders and an error report for every
+failed attempt; an error report's text is sectioned like Deadline's (``Error``, ``Type``, ``Stack Trace``, ``Log``
+under ``=====`` banners, the task log last), its ``Error`` section holding the plugin's FailRender message.
+
+Scheduling: ``Sequential`` orders dequeueing (the lowest queued task first); Deadline does not document that it
+waits for an earlier task that is rendering elsewhere or was requeued, so this does not wait either: a later
+chunk may start while an earlier one is rendering or has failed.
+
+Unverified, stated so nobody relies on it: which fields of ``Data=info`` carry a worker's GPUs. No public document
+or script shows them; this fake puts them in ``Info.VideoCard`` (comma-separated card names) and ``Info.GpuMemMB``
+by default, or in none (``add_worker(report_gpus=False)``), and the reader must cope with both.
+``Settings.GpuAffinity`` (device indices), ``Settings.OverrideGpuAffinity`` and ``Settings.Conc`` (concurrent
+tasks) mirror the plugin API's ``GpuAffinity()``/``OverrideGpuAffinity()`` and Monitor's settings.
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import re
 import ssl
 import threading
@@ -48,6 +64,26 @@ NO_DATE = "0001-01-01T00:00:00Z"
 
 def _iso(when: datetime | None) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if when else NO_DATE
+
+
+def object_id(when: datetime, counter: int, machine: str) -> str:
+    """A MongoDB ObjectId as Deadline's ``_id``: 4 bytes of seconds, 5 of machine/process, 3 of counter."""
+    return f"{int(when.timestamp()) & 0xFFFFFFFF:08x}{machine}{counter & 0xFFFFFF:06x}"
+
+
+BANNER = "=" * 55
+NO_REPORTS = "No {kind}reports for the {what}"
+
+
+def error_report_text(message: str, log: str) -> str:
+    """An error report's contents, sectioned as Deadline writes them (the task log last)."""
+    sections = [
+        ("Error", f"Error: FailRenderException : {message}\n   at Deadline.Plugins.DeadlinePlugin.FailRender(String)"),
+        ("Type", "RenderPluginException"),
+        ("Stack Trace", "   at Deadline.Plugins.SandboxedPlugin.d(DeadlineMessage bgt, CancellationToken bgu)"),
+        ("Log", log),
+    ]
+    return "\n".join(f"{BANNER}\n{name}\n{BANNER}\n{text}\n" for name, text in sections)
 
 
 def _truthy(value: Any) -> bool:
@@ -84,6 +120,9 @@ class Injection:
     path: str | None
     skip: int = 0
     lost_answer: bool = False
+    body: str | None = None  # answer this raw text instead of the injected error
+    headers: dict[str, str] = field(default_factory=dict)
+    acted: bool = False  # the service acts on the request before the answer is replaced
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
@@ -118,6 +157,7 @@ class FakeDeadline:
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
+        self._machine = os.urandom(5).hex()
         self._injections: list[Injection] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,6 +214,26 @@ class FakeDeadline:
         with self._lock:
             self._injections.append(Injection(count, None, method, path, lost_answer=after_handling))
 
+    def answer_next(
+        self,
+        body: str,
+        *,
+        status: int = 200,
+        method: str | None = None,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+        count: int = 1,
+        acted: bool = False,
+        after: int = 0,
+    ) -> None:
+        """After ``after`` matching requests pass, the next ``count`` get ``status`` with ``body`` as raw text (and
+        ``headers``): a login page, a redirect, garbage. ``acted``: the service does the request first (a job is
+        created) and the answer is replaced on the way back."""
+        with self._lock:
+            self._injections.append(
+                Injection(count, status, method, path, after, body=body, headers=dict(headers or {}), acted=acted)
+            )
+
     def _take_injection(self, method: str, path: str) -> Injection | None:
         with self._lock:
             for inj in self._injections:
@@ -219,8 +279,10 @@ class FakeDeadline:
         cpus: int = 32,
         ram_mb: int = 131072,
         enabled: bool = True,
+        report_gpus: bool = True,
     ) -> dict[str, Any]:
-        """A worker; its pools and groups are created if missing. Returns its ``{"Info", "Settings"}``."""
+        """A worker; its pools and groups are created if missing. Returns its ``{"Info", "Settings"}``.
+        ``report_gpus=False``: its info carries no GPU field at all (see the module notes)."""
         self.add_pool(*pools)
         self.add_group(*groups)
         info = {
@@ -230,8 +292,6 @@ class FakeDeadline:
             "StatDate": _iso(datetime.now(UTC)),
             "Procs": cpus,
             "RAM": ram_mb * 1024 * 1024,
-            "VideoCard": ", ".join([gpu_model] * gpus),
-            "GpuMemMB": gpu_memory_mb if gpus else 0,
             "Pools": ",".join(p.lower() for p in pools),
             "Grps": ",".join(g.lower() for g in groups),
             "JobId": "",
@@ -240,6 +300,8 @@ class FakeDeadline:
             "TskId": "",
             "TskProg": "",
         }
+        if report_gpus:
+            info.update(VideoCard=", ".join([gpu_model] * gpus), GpuMemMB=gpu_memory_mb if gpus else 0)
         settings = {
             "Name": name,
             "Enable": enabled,
@@ -330,10 +392,8 @@ class FakeDeadline:
                 rendering_on = {t["Slave"] for t in tasks if t["Stat"] == TASK_STAT["Rendering"]}
                 if props["MachLmt"] and worker not in rendering_on and len(rendering_on) >= props["MachLmt"]:
                     continue
-                for task in tasks:
+                for task in tasks:  # in TaskID order: with Sequential, the lowest queued task, without waiting
                     if task["Stat"] == TASK_STAT["Queued"]:
-                        if props["Seq"] and any(t["Stat"] != TASK_STAT["Completed"] for t in tasks[: task["TaskID"]]):
-                            break
                         task.update(Stat=TASK_STAT["Rendering"], Slave=worker, StartRen=_iso(datetime.now(UTC)))
                         if job["DateStart"] == NO_DATE:
                             job["DateStart"] = _iso(datetime.now(UTC))
@@ -352,8 +412,9 @@ class FakeDeadline:
         with self._lock:
             self.tasks[job_id][task_id]["Prog"] = f"{round(percent)} %"
 
-    def finish_task(self, job_id: str, task_id: int, *, ok: bool, error: str = "") -> None:
-        """The worker reports a task done (``ok``) or errored; errors beyond the job's limit fail the task."""
+    def finish_task(self, job_id: str, task_id: int, *, ok: bool, error: str = "", log: str = "") -> None:
+        """The worker reports a task done (``ok``) or errored; errors beyond the job's limit fail the task. Every
+        attempt leaves a log report (``log``: the task's output); a failed one also an error report."""
         with self._lock:
             job, task = self.jobs[job_id], self.tasks[job_id][task_id]
             worker = task["Slave"]
@@ -361,24 +422,21 @@ class FakeDeadline:
                 self.workers[worker]["Info"].update(
                     Stat=WORKER_STAT["Idle"], JobId="", JobName="", JobPlug="", TskId="", TskProg=""
                 )
+            when = _iso(datetime.now(UTC))
+            base = {"JobID": job_id, "TaskID": task_id, "Slave": worker, "Date": when}
+            log_text = f"0: INFO: Executing plugin command of type 'Render Task'\n{log}".rstrip()
             if ok:
-                task.update(Stat=TASK_STAT["Completed"], Comp=_iso(datetime.now(UTC)), Prog="100 %")
+                task.update(Stat=TASK_STAT["Completed"], Comp=when, Prog="100 %")
             else:
                 task["Errs"] += 1
                 job["Errs"] += 1
-                self.reports.setdefault(job_id, []).append(
-                    {
-                        "JobID": job_id,
-                        "TaskID": task_id,
-                        "Slave": worker,
-                        "Date": _iso(datetime.now(UTC)),
-                        "Message": error,
-                    }
-                )
+                text = error_report_text(error, log_text)
+                self.reports.setdefault(job_id, []).append({**base, "Type": "error", "Contents": text})
                 limit = job["Props"]["TskFailErr"] if job["Props"]["TskFailOvr"] else 5
                 task["Stat"] = TASK_STAT["Failed"] if limit and task["Errs"] >= limit else TASK_STAT["Queued"]
                 if task["Stat"] == TASK_STAT["Failed"]:
                     job["Stat"] = JOB_STAT["Failed"]
+            self.reports.setdefault(job_id, []).append({**base, "Type": "log", "Contents": log_text})
             self._recount(job_id)
             self._settle()
 
@@ -387,7 +445,7 @@ class FakeDeadline:
     def _create_job(
         self, info: dict[str, Any], plugin: dict[str, Any], depends: list[str], when: datetime | None = None
     ) -> str:
-        job_id = f"{next(self._ids):024x}"
+        job_id = object_id(when or datetime.now(UTC), next(self._ids), self._machine)
         deps = [d for d in str(info.get("JobDependencies", "")).split(",") if d.strip()] + depends
         frames = parse_frames(str(info.get("Frames", "0")))
         chunk = int(info.get("ChunkSize", 1))
@@ -656,11 +714,24 @@ class FakeDeadline:
             return 200, "Success"
         return 501, "Not Implemented"
 
+    def _report_answer(self, reports: list[dict[str, Any]], data: str, what: str) -> tuple[int, Any]:
+        kinds = {"all": None, "error": "error", "log": "log", "requeue": "requeue"}
+        contents = {"allcontents": None, "allerrorcontents": "error", "alllogcontents": "log"}
+        if data not in kinds and data not in contents:
+            return 400, f"Bad Request: invalid Data {data!r}"
+        kind = kinds.get(data, contents.get(data))
+        chosen = [r for r in reports if kind is None or r["Type"] == kind]
+        if not chosen:
+            return 200, NO_REPORTS.format(kind=f"{kind} " if kind else "", what=what)
+        if data in contents:
+            return 200, [r["Contents"] for r in chosen]
+        return 200, [{k: v for k, v in r.items() if k != "Contents"} for r in chosen]
+
     def _jobreports(self, method: str, q: dict[str, str], body: Any) -> tuple[int, Any]:
         job_id = q.get("JobID", "")
         if job_id not in self.jobs:
             return 500 if job_id else 400, "Error: no such job"
-        return 200, list(self.reports.get(job_id, []))
+        return self._report_answer(self.reports.get(job_id, []), q.get("Data", "all").lower(), "Job")
 
     def _taskreports(self, method: str, q: dict[str, str], body: Any) -> tuple[int, Any]:
         job_id = q.get("JobID", "")
@@ -668,7 +739,8 @@ class FakeDeadline:
             return 500 if job_id else 400, "Error: no such job"
         if not q.get("TaskID", "").isdigit():
             return 400, "Bad Request: TaskID must be an integer"
-        return 200, [r for r in self.reports.get(job_id, []) if str(r["TaskID"]) == q["TaskID"]]
+        reports = [r for r in self.reports.get(job_id, []) if str(r["TaskID"]) == q["TaskID"]]
+        return self._report_answer(reports, q.get("Data", "all").lower(), "Job Task")
 
     def _slaves(self, method: str, q: dict[str, str], body: Any) -> tuple[int, Any]:
         if method == "GET":
@@ -805,6 +877,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
+        if injection is not None and injection.body is not None:
+            if injection.acted and self._authorised():
+                self.fake.handle(self.command, parsed.path, query, body)
+            record.status = injection.status
+            self._send(injection.status or 200, injection.body, extra=injection.headers, raw=True)
+            return
         if injection is not None:
             record.status = injection.status
             self._send(injection.status, "Internal Server Error: injected")
@@ -821,10 +899,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.log.append(Recorded(self.command, path, query, body, status))
         self._send(status, payload)
 
-    def _send(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, payload: Any, extra: dict[str, str] | None = None, raw: bool = False) -> None:
         data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
+        if not raw or not any(k.lower() == "content-type" for k in extra or {}):
+            self.send_header("Content-Type", "text/plain" if isinstance(payload, str) else "application/json")
         self.send_header("Content-Length", str(len(data)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)

@@ -66,7 +66,9 @@ class FarmWorker:
             result = run_simple_task(self.module, ctx)
         for percent in result.plugin.progress:
             self.fake.report_progress(job["_id"], task["TaskID"], percent)
-        self.fake.finish_task(job["_id"], task["TaskID"], ok=result.ok, error=result.error)
+        self.fake.finish_task(
+            job["_id"], task["TaskID"], ok=result.ok, error=result.error, log="\n".join(result.output)
+        )
         self.results.append(result)
         return result
 

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import configparser
 import json
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from submitters.admin.deadline_state import failure_reason
 from submitters.deadline.jobs import job_requests
 from submitters.plan import plan_submission
-from tests.farm.deadline_plugin_api import AdvancedJob, TaskContext, load_airoto, run_simple_task
+from tests.farm.deadline_plugin_api import (
+    AdvancedJob,
+    PluginLoadError,
+    TaskContext,
+    check_python3_shebang,
+    load_airoto,
+    run_simple_task,
+    split_command_line,
+)
 from tests.farm.fake_deadline import TASK_STAT, FakeDeadline
 from tests.farm.farm_worker import FarmWorker
 from tests.farm.helpers import PIPELINE, farm_config, shotlist
@@ -203,7 +213,8 @@ def test_worker_pulls_tasks_in_order_and_errors_reach_the_job_report(
     )
     worker.run_until_idle()
     assert deadline.tasks[failing][0]["Stat"] == TASK_STAT["Failed"]
-    assert deadline.reports[failing][0]["Message"] == "rotofarm exited with code 2: boom"
+    report = deadline.reports[failing][0]
+    assert report["Type"] == "error" and failure_reason([report["Contents"]]) == "rotofarm exited with code 2: boom"
 
 
 def test_every_plugin_info_key_the_submitter_writes_is_declared_in_the_options(tmp_path: Path) -> None:
@@ -252,3 +263,118 @@ def test_persistent_worker_failures_fail_the_task_with_the_reason(airoto, record
     result = job.render(crash)
     job.close()
     assert not result.ok and "has exited" in result.error and job.leaked == []
+
+
+# -- Deadline 10.3's plugin layout (issue: the plugin would not load on a real worker) -------------------------------
+
+
+def _variant(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
+    """A copy of AIRoto.py with one change, to show the stand-in refuses what a real Deadline 10.3 would."""
+    source = (PLUGIN_DIR / "AIRoto.py").read_text()
+    assert source.count(old) == count, old
+    path = tmp_path / "AIRoto.py"
+    path.write_text(source.replace(old, new))
+    return path
+
+
+def test_the_plugin_file_is_python3_with_the_shebang_deadline_needs() -> None:
+    path = PLUGIN_DIR / "AIRoto.py"
+    check_python3_shebang(path)
+    compile(path.read_text(), str(path), "exec")  # valid Python 3, as Deadline 10.3 runs it
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    ["", "# -*- coding: utf-8 -*-", "#!/usr/bin/env python", "#!/usr/bin/python3", " #!/usr/bin/env python3"],
+)
+def test_a_plugin_file_without_the_python3_shebang_is_refused(tmp_path: Path, first_line: str) -> None:
+    path = _variant(tmp_path, "#!/usr/bin/env python3\n", first_line + "\n" if first_line else "")
+    with pytest.raises(PluginLoadError, match="Python 2"):
+        load_airoto(path)
+
+
+def test_managed_process_is_not_in_deadline_plugins(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path,
+        "from Deadline.Plugins import DeadlinePlugin, PluginType",
+        "from Deadline.Plugins import DeadlinePlugin, ManagedProcess, PluginType",
+    )
+    with pytest.raises(ImportError, match="ManagedProcess"):
+        load_airoto(path)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["plugin", "managed-process"])
+def test_a_class_that_skips_the_base_initialiser_fails(tmp_path: Path, which: int, recorder: Path) -> None:
+    source = (PLUGIN_DIR / "AIRoto.py").read_text()
+    marks = [i for i in range(len(source)) if source.startswith("        super().__init__()\n", i)]
+    assert len(marks) == 2
+    path = tmp_path / "AIRoto.py"
+    path.write_text(source[: marks[which]] + source[marks[which] + len("        super().__init__()\n") :])
+    module = load_airoto(path)
+    ctx = _persistent_ctx(recorder, tmp_path, 1, 5)
+    with pytest.raises(AttributeError, match="Callback"):
+        job = AdvancedJob(module, ctx)
+        job.render(ctx)
+
+
+# -- command lines: quoting for the worker's OS, extra arguments on both paths ---------------------------------------
+
+HOSTILE_MANIFEST = '/jobs/x" --device "cuda:9/sh 010/it\'s \\m.json'
+
+
+@pytest.mark.parametrize("windows", [False, True], ids=["posix", "windows"])
+def test_a_quote_in_the_manifest_path_adds_no_argument(airoto, windows: bool) -> None:
+    manifest = HOSTILE_MANIFEST if not windows else HOSTILE_MANIFEST.replace("/", "\\")
+    line = airoto.expand_tokens(airoto.ROTO_ARGUMENTS, 1, 5, {"MANIFEST": airoto.quote_argument(manifest, windows)})
+    assert split_command_line(line, windows) == ["run-chunk", manifest, "--frames", "1-5", "--device", "<DEVICE>"]
+
+
+def test_a_simple_task_keeps_a_hostile_manifest_path_as_one_argument(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path)
+    ctx.plugin_info["Manifest"] = HOSTILE_MANIFEST
+    assert run_simple_task(airoto, ctx).ok
+    assert _calls(tmp_path)[0]["argv"][:2] == ["run-chunk", HOSTILE_MANIFEST]
+
+
+def test_windows_worker_gets_a_windows_command_line(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path, windows=True)
+    ctx.plugin_info["Manifest"] = "J:\\jobs\\demo\\sh 010\\"
+    ctx.plugin_config["ExtraArguments"] = '--log-dir "D:\\logs\\\\"'  # the admin's own Windows quoting
+    result = run_simple_task(airoto, ctx)
+    assert result.ok, result.error
+    argv = _calls(tmp_path)[0]["argv"]
+    assert argv[:2] == ["run-chunk", "J:\\jobs\\demo\\sh 010\\"] and argv[-2:] == ["--log-dir", "D:\\logs\\"]
+
+
+def test_extra_arguments_reach_the_persistent_worker(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _persistent_ctx(recorder, tmp_path, 1001, 1025)
+    ctx.plugin_config["ExtraArguments"] = "--verbose"
+    job = AdvancedJob(airoto, ctx)
+    result = job.render(ctx)
+    job.close()
+    assert result.ok, result.error
+    assert _calls(tmp_path)[0]["argv"] == ["worker", "/jobs/demo/sh 010/m.json", "--device", "cuda:0", "--verbose"]
+
+
+# -- GPUs: a task given GPUs never falls back to the CPU silently ---------------------------------------------------
+
+
+def test_a_task_given_gpus_asks_rotofarm_for_cuda_not_auto(airoto, recorder: Path, tmp_path: Path) -> None:
+    ctx = _ctx(recorder, tmp_path, thread=3)
+    ctx.plugin_info["Device"] = "auto"
+    ctx.job_environment["FAIL_WITH"] = "device cuda: CUDA device 'cuda' asked for, but torch sees no CUDA device"
+    result = run_simple_task(airoto, ctx)
+    (call,) = _calls(tmp_path)
+    assert call["argv"][-2:] == ["--device", "cuda"] and call["env"]["CUDA_VISIBLE_DEVICES"] == "3"
+    assert not result.ok and result.error.endswith("(the task was given CUDA_VISIBLE_DEVICES=3 on thread 3)")
+    cpu = _ctx(recorder, tmp_path, plugin_info={"Mode": "roto", "Manifest": "/j/m.json", "Device": "auto"})
+    assert run_simple_task(airoto, cpu).ok
+    assert _calls(tmp_path)[1]["argv"][-2:] == ["--device", "auto"]  # a CPU job keeps auto
+
+
+def test_rotofarm_refuses_cuda_when_the_given_gpu_is_not_there(tmp_path: Path) -> None:
+    """What the plugin relies on: rotofarm's own device check fails with a typed error, not a CPU fallback."""
+    code = "from roto_core.backends import resolve_device; resolve_device('cuda')"
+    env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": "99"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode != 0 and "ModelError" in proc.stderr and "asked for" in proc.stderr

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from roto_core.errors import ConfigError
 from submitters.deadline.client import (
     DeadlineAuthError,
+    DeadlineBadReply,
     DeadlineClient,
     DeadlineRequestError,
     DeadlineServerError,
     DeadlineUnreachable,
     JobRequest,
+    is_job_id,
+    job_id_time,
+    redact_url,
 )
 from tests.farm.fake_deadline import JOB_STAT, TASK_STAT, FakeDeadline
 
@@ -135,3 +141,41 @@ def test_tls_is_verified_by_default_and_a_ca_bundle_makes_it_pass(tmp_path: Path
             strict.pool_names()
         trusting = DeadlineClient(fake.url, user=fake.user, password=fake.password, verify=str(cert), retries=0)
         assert trusting.pool_names() == ["none"]
+
+
+def test_url_credentials_never_reach_a_message_or_the_log(deadline: FakeDeadline, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = deadline.url.replace("http://", f"http://render:{deadline.password}@")
+    client = DeadlineClient(url, retries=0, verify=False)
+    assert client.pool_names()  # requests takes the credentials from the URL
+    deadline.fail_next(1, 500)
+    with pytest.raises(DeadlineServerError) as err:
+        client.pool_names()
+    assert deadline.password not in str(err.value) + caplog.text + repr(client) and "***@" in str(err.value)
+    assert redact_url("see https://a:b@h:1/x and http://h/y@z") == "see https://***@h:1/x and http://h/y@z"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://h:99999", "http://h:8o82", "http://[::1", "http://[zz]:1", "http://a b:1", "http://:1", "h:1"]
+)
+def test_a_url_requests_could_not_use_is_refused_at_once(url: str) -> None:
+    with pytest.raises(DeadlineRequestError, match="Web Service URL"):
+        DeadlineClient(url)
+
+
+def test_a_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist") as err:
+        DeadlineClient("https://deadline:8082", verify=str(tmp_path / "ca.pem"))
+    assert err.value.where == "deadline.ca_bundle"
+
+
+def test_job_ids_are_checked_against_deadlines_form(client: DeadlineClient, deadline: FakeDeadline) -> None:
+    job_id = client.submit_job(_job())
+    assert is_job_id(job_id) and abs(job_id_time(job_id) - time.time()) < 60
+    for garbage in ('{"_id": "12"}', "<html>login</html>", "{not json", '"Success"'):
+        deadline.answer_next(garbage, method="POST", path="/api/jobs")
+        with pytest.raises(DeadlineBadReply):
+            client.submit_job(_job())
+    deadline.answer_next("", status=302, headers={"Location": "https://sso/login"}, method="GET")
+    with pytest.raises(DeadlineBadReply, match="redirected to https://sso/login"):
+        client.pool_names()

@@ -19,7 +19,7 @@ from submitters.deadline.client import (
 from submitters.deadline.jobs import job_requests, submit_plan, write_dry_run
 from submitters.farm_config import JobSettings
 from submitters.plan import plan_submission, record_submission
-from tests.farm.fake_deadline import JOB_STAT, FakeDeadline
+from tests.farm.fake_deadline import JOB_STAT, FakeDeadline, seconds_ago
 from tests.farm.helpers import PIPELINE, farm_config, shotlist
 
 
@@ -125,6 +125,22 @@ def test_a_submission_whose_answer_is_lost_is_not_resent_and_is_rolled_back(
     assert len(deadline.requests_to("POST", "/api/jobs")) == 1  # the service made the job; we never heard
     assert "deleted 1 of 1 submitted jobs" in str(err.value)
     assert deadline.jobs == {}
+
+
+def test_the_lost_job_is_looked_up_by_id_time_batch_and_rotofarm_id_not_by_listing_every_job(
+    plan_and_config, client: DeadlineClient, deadline: FakeDeadline
+) -> None:
+    plan, config = plan_and_config
+    old = [deadline.add_job({"Plugin": "AIRoto", "Frames": "1"}, submitted_at=seconds_ago(86400)) for _ in range(50)]
+    same_time = deadline.add_job({"Plugin": "AIRoto", "BatchName": "someone else's", "Frames": "1"})
+    deadline.drop_next(1, method="POST", path="/api/jobs", after_handling=True)
+    with pytest.raises(DeadlineUncertain, match="deleted 1 of 1"):
+        submit_plan(client, plan, config)
+    assert set(deadline.jobs) == {*old, same_time}
+    lookups = deadline.requests_to("GET", "/api/jobs")
+    assert lookups[0].query == {"IdOnly": "true"}
+    deleted = {r.query["JobID"] for r in deadline.requests_to("DELETE", "/api/jobs")}
+    assert len(lookups) == 2 and set(lookups[1].query["JobID"].split(",")) == {same_time} | deleted  # recent only
 
 
 def test_a_refused_connection_is_retried_for_submissions_too(plan_and_config, deadline: FakeDeadline) -> None:

@@ -17,7 +17,7 @@ from roto_core.contracts import JobManifest
 from roto_core.synthetic import make_shot
 from submitters.cli import app, main
 from submitters.farm_config import FarmConfig
-from tests.farm.fake_deadline import JOB_STAT, FakeDeadline
+from tests.farm.fake_deadline import JOB_STAT, TASK_STAT, FakeDeadline
 from tests.farm.farm_worker import FarmWorker
 
 ROTOFARM = str(Path(sys.executable).parent / "rotofarm")
@@ -144,3 +144,26 @@ def test_two_shot_cut_on_the_local_farm(cut: list[str], tmp_path: Path) -> None:
     assert rc == 0
     published = _published(tracker_root)
     assert all(len(files) == 1 for files in published.values()), published
+
+
+def test_a_sequential_chunk_whose_predecessor_still_renders_does_not_fail(
+    cut: list[str], tmp_path: Path, monkeypatch
+) -> None:
+    """Deadline does not make a later chunk of a Sequential job wait for an earlier one (a second task thread takes
+    it at once); the chunk then rebuilds its start from the nearest keys instead of burning its error count."""
+    with FakeDeadline(pools=["none", "roto"], groups=["none", "gpu"]) as fake:
+        monkeypatch.setenv("ROTOFARM_DEADLINE_PASSWORD", fake.password)
+        config = _config(tmp_path, url=fake.url, user=fake.user)
+        assert main(["submit", *cut, "--project", "demo", "--farm", "deadline", "--farm-config", str(config)]) == 0
+        fake.add_worker("gpu01", pools=["roto"], groups=["gpu"], gpus=2, concurrent_tasks=2)
+        busy_job, busy_task = fake.dequeue("gpu01")  # thread 0 renders the first chunk
+        assert busy_job["Props"]["Seq"] and busy_task["TaskID"] == 0
+        second = FarmWorker(fake, "gpu01", {"RotofarmExecutable": ROTOFARM}, thread=1)
+        result = second.run_one()
+        second.unload()
+        assert result is not None and result.ok, result.error
+        later = fake.tasks[busy_job["_id"]][1]
+        assert later["Stat"] == TASK_STAT["Completed"] and later["Errs"] == 0
+    manifest = JobManifest.load(busy_job["Props"]["PlugInfo"]["Manifest"])
+    reports = list(Path(busy_job["Props"]["PlugInfo"]["Manifest"]).parent.rglob("report.json"))
+    assert len(reports) == 1 and "rebuilt from the keys" in reports[0].read_text(), manifest.shot.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from submitters.admin.deadline_state import failure_reason
 from submitters.deadline.client import DeadlineClient, DeadlineRequestError
 from tests.farm.fake_deadline import JOB_STAT, TASK_STAT, WORKER_STAT, FakeDeadline, seconds_ago
 
@@ -61,7 +62,7 @@ def test_scheduler_honours_pools_sequential_order_machine_limit_and_dependencies
     assert deadline.dequeue("c") is None  # wrong pool
     job, task = deadline.dequeue("a")
     assert (job["_id"], task["TaskID"]) == (roto, 0)
-    assert deadline.dequeue("b") is None  # machine limit 1, and the next chunk waits for the first
+    assert deadline.dequeue("b") is None  # machine limit 1: a second machine waits
     deadline.finish_task(roto, 0, ok=True)
     assert deadline.dequeue("b")[1]["TaskID"] == 1  # the limit counts machines rendering now, as Deadline does
     assert deadline.dequeue("a") is None
@@ -86,7 +87,10 @@ def test_errors_requeue_until_the_failure_limit(deadline: FakeDeadline, client: 
         deadline.dequeue("a")
         deadline.finish_task(job, 0, ok=False, error=f"error #{attempt}")
     assert deadline.tasks[job][0]["Stat"] == TASK_STAT["Failed"] and deadline.jobs[job]["Stat"] == JOB_STAT["Failed"]
-    assert [r["Message"] for r in client.job_reports(job)] == ["error #1", "error #2"]
+    contents = client.job_reports(job, "allerrorcontents")
+    assert [failure_reason([text]) for text in contents] == ["error #1", "error #2"]
+    assert [r["Type"] for r in client.job_reports(job, "all")] == ["error", "log", "error", "log"]
+    assert client.task_reports(job, 0, "alllogcontents")[-1].startswith("0: INFO:")
     client.resume_failed_job(job)
     assert client.get_tasks(job)[0]["Stat"] == TASK_STAT["Queued"]
 
@@ -106,3 +110,15 @@ def test_admin_writes_pools_groups_limits_and_refuses_unknown_names(
     assert client.get_job(job)["Props"]["Pri"] == 80
     with pytest.raises(DeadlineRequestError, match="HTTP 400"):
         client.add_pools_to_workers(["comp07"], ["no_such_pool"])
+
+
+def test_sequential_orders_dequeueing_but_does_not_wait_for_an_earlier_task(deadline: FakeDeadline) -> None:
+    """Deadline documents that Sequential renders tasks in order, not that a later task waits for an earlier one
+    rendering elsewhere or requeued: a second thread of the same machine takes the next chunk at once."""
+    deadline.add_worker("a", pools=["roto"], concurrent_tasks=2)
+    job = deadline.add_job({"Plugin": "AIRoto", "Frames": "1-6", "ChunkSize": "2", "Pool": "roto", "Sequential": "1"})
+    assert [deadline.dequeue("a")[1]["TaskID"] for _ in range(2)] == [0, 1]  # 1 starts while 0 renders
+    deadline.finish_task(job, 1, ok=True)
+    deadline.finish_task(job, 0, ok=False, error="boom")  # requeued below the error limit
+    assert deadline.dequeue("a")[1]["TaskID"] == 0  # the lowest queued task first
+    assert deadline.dequeue("a")[1]["TaskID"] == 2  # and the next one without waiting for it

@@ -94,10 +94,12 @@ def test_prompt_inside_a_later_chunk_seeds_it_without_state(tmp_path: Path, smal
     assert evaluate_sequences(job.mask_pattern, small_shot.gt, range(1031, 1041)).jf >= 0.85
 
 
-def test_missing_previous_state_is_an_input_error(tmp_path: Path, small_shot) -> None:
+def test_missing_previous_state_rebuilds_from_the_nearest_keys(tmp_path: Path, small_shot) -> None:
     manifest, job, _ = make_job(tmp_path, small_shot)
-    with pytest.raises(InputError, match="no chunk ending at frame 1010"):
-        run_chunk(manifest, job, 1011, 1020, load_models(manifest.pipeline, "cpu"))
+    result = run_chunk(manifest, job, 1011, 1020, load_models(manifest.pipeline, "cpu"))
+    assert any(w.startswith("no state from a chunk ending at frame 1010: rebuilt") for w in result.warnings)
+    assert not job.mask_path(1010).exists() and job.mask_path(1011).is_file()
+    assert evaluate_sequences(job.mask_pattern, small_shot.gt, range(1011, 1021)).jf >= 0.85
 
 
 def test_overlap_frames_are_kept_as_memory(tmp_path: Path, small_shot) -> None:

@@ -169,7 +169,7 @@ def submit(
             comment=comment,
             progress=advance,
         )
-    console.print(f"planned [bold]{len(plan.shots)}[/] shots as batch [bold]{plan.batch_name}[/]")
+    Console(width=200).print(f"planned [bold]{len(plan.shots)}[/] shots as batch [bold]{plan.batch_name}[/]")
     if farm is Farm.deadline:
         _deadline(plan, config, client, dry_run, console)
     elif farm is Farm.openjd_bundle:
@@ -208,7 +208,10 @@ def _deadline(
 
     if dry_run is not None:
         files = write_dry_run(plan, config, dry_run)
-        console.print(f"dry run: wrote {len(files)} request bodies under {dry_run} (nothing submitted)")
+        Console(width=200).print(
+            f"dry run: wrote {len(files)} request bodies under {dry_run} (nothing submitted; each finalize body "
+            "depends on a placeholder id, <id of SHOT/1_roto>, that submission replaces with the roto job's id)"
+        )
         return
     assert client is not None
     with _ProgressBar(console, "submitting to Deadline", len(plan.shots)) as advance:

@@ -64,6 +64,8 @@ def _duration(seconds: float | None) -> str:
 
 
 def _gpus(w: WorkerView) -> str:
+    if not w.gpus_known:
+        return "unknown"
     if not w.gpus:
         return "-"
     models = sorted({g.model for g in w.gpus})
@@ -111,7 +113,7 @@ def workers(
             w.name,
             state,
             _gpus(w),
-            affinity if w.gpus else "-",
+            affinity if w.gpus or not w.gpus_known else "-",
             str(w.concurrent_tasks or "?"),
             ", ".join(w.pools) or "-",
             ", ".join(w.groups) or "-",
