@@ -22,6 +22,8 @@ from roto_core.maskio import COMBINED, read_mask_exr, write_mask_exr
 from roto_core.sequences import MAX_FRAMES, MAX_IMAGE_EDGE
 
 STATE_JSON = "state.json"
+MAX_INDEX_BYTES = 16 << 20
+"""Bytes of a ``state.json``: ours are a few hundred; a file beyond this is not one we wrote."""
 
 _Edge = Annotated[int, Field(ge=1, le=MAX_IMAGE_EDGE)]
 
@@ -66,8 +68,10 @@ def load_state(folder: Path, size: tuple[int, int]) -> list[tuple[int, dict[str,
     state = _read_index(index)
     out: list[tuple[int, dict[str, np.ndarray]]] = []
     for frame in state.frames:
-        masks = read_mask_exr(_mask_file(folder, frame))
+        path = _mask_file(folder, frame)
+        masks = read_mask_exr(path)
         masks.pop(COMBINED, None)
+        _check_state_masks(path, masks, state)
         resized = {}
         for obj, m in masks.items():
             if (m.shape[1], m.shape[0]) != size:
@@ -77,9 +81,23 @@ def load_state(folder: Path, size: tuple[int, int]) -> list[tuple[int, dict[str,
     return out
 
 
+def _check_state_masks(path: Path, masks: dict[str, np.ndarray], state: ChunkState) -> None:
+    """A state mask is of the size and objects its ``state.json`` says, or it is not the one that was saved."""
+    unknown = sorted(set(masks) - set(state.objects))
+    if unknown:
+        raise InputError(f"state mask has objects the state does not list: {', '.join(unknown)}", path=path)
+    for m in masks.values():
+        if (m.shape[1], m.shape[0]) != (state.width, state.height):
+            raise InputError(
+                f"state mask is {m.shape[1]}x{m.shape[0]}, the state says {state.width}x{state.height}", path=path
+            )
+
+
 def _read_index(index: Path) -> ChunkState:
     """The validated ``state.json``; anything else is one line naming it and the first thing wrong."""
     try:
+        if index.stat().st_size > MAX_INDEX_BYTES:
+            raise InputError(f"chunk state index is above the bound of {MAX_INDEX_BYTES} bytes", path=index)
         return ChunkState.model_validate_json(index.read_bytes())
     except ValidationError as exc:
         err = exc.errors()[0]
