@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from roto_core.errors import FrameError, one_line
+from roto_core.native_stderr import capture_about, detail
 from roto_core.sequences import (
     check_exr_header,
     check_frame_count,
@@ -101,12 +102,12 @@ def _exr_planes(path: Path) -> list[np.ndarray]:
 
     check_exr_header(path)
     try:
-        with OpenEXR.File(str(path), separate_channels=True) as exr:
+        with capture_about(path) as printed, OpenEXR.File(str(path), separate_channels=True) as exr:
             header = exr.header()
             display, data_window = header["displayWindow"], header["dataWindow"]
             channels = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
-    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError on truncated or foreign files
-        raise FrameError(f"unreadable or truncated EXR ({one_line(str(exc))})", path=path) from None
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError and prints the reason on stderr
+        raise FrameError(f"unreadable or truncated EXR ({detail(printed, exc, path)})", path=path) from None
     converted: dict[int, np.ndarray] = {}  # a Y channel stands for all three: convert it once
     planes = [converted.setdefault(id(p), _to_srgb_plane(p)) for p in _pick_exr_planes(channels, path)]
     (dx0, dy0), (dx1, dy1) = display

@@ -17,7 +17,8 @@ import numpy as np
 import OpenEXR
 
 from roto_core.atomic import write_bytes
-from roto_core.errors import FrameError, one_line
+from roto_core.errors import FrameError
+from roto_core.native_stderr import capture_about, detail
 from roto_core.sequences import check_exr_header, check_frame_file
 
 COMBINED = "A"
@@ -75,10 +76,10 @@ def read_mask_exr(path: str | Path) -> dict[str, np.ndarray]:
     check_frame_file(p, "mask")
     check_exr_header(p)
     try:
-        with OpenEXR.File(str(p), separate_channels=True) as exr:
+        with capture_about(p) as printed, OpenEXR.File(str(p), separate_channels=True) as exr:
             raw = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
-    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError for truncated or foreign files
-        raise FrameError(f"unreadable EXR mask ({one_line(str(exc))})", path=p) from None
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError and prints the reason on stderr
+        raise FrameError(f"unreadable EXR mask ({detail(printed, exc, p)})", path=p) from None
     shapes = {arr.shape for arr in raw.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise FrameError(f"mask channels are not one H×W size (shapes: {sorted(shapes)})", path=p)

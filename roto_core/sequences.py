@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 from roto_core.errors import FrameError, InputError, LimitError, one_line
+from roto_core.native_stderr import capture_about, detail
 
 MAX_FRAMES = 100_000
 """Frames in one range: over an hour at 24 fps, far beyond any shot, and small enough to list."""
@@ -152,11 +153,11 @@ def check_exr_header(path: str | Path) -> tuple[int, int]:
     import OpenEXR
 
     try:
-        with OpenEXR.File(str(path), header_only=True) as exr:
+        with capture_about(path) as printed, OpenEXR.File(str(path), header_only=True) as exr:
             header = exr.header()
             display, data = header["displayWindow"], header["dataWindow"]
-    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError, often several lines long
-        raise FrameError(f"unreadable or truncated EXR ({one_line(str(exc))})", path=path) from None
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError and prints the reason on stderr
+        raise FrameError(f"unreadable or truncated EXR ({detail(printed, exc, path)})", path=path) from None
     check_image_size(*_window_size(data), path, "EXR data window")
     return check_image_size(*_window_size(display), path, "EXR display window")
 
@@ -178,11 +179,12 @@ def _pillow_size(path: Path) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings(), Image.open(path) as img:
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(action="ignore"), Image.open(path) as img:  # e.g. "Corrupt EXIF data"
             return img.size
-    except Image.DecompressionBombError as exc:
-        raise LimitError(f"image is above the image-size bound ({one_line(str(exc))})", path=path) from None
+    except Image.DecompressionBombError as exc:  # Pillow's own bound is above ours: ours is hit too
+        raise LimitError(
+            f"image is above the bound of {MAX_IMAGE_PIXELS / 1e6:.0f} Mpx ({one_line(str(exc))})", path=path
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise FrameError(f"unreadable or corrupt image ({one_line(str(exc))})", path=path) from None
 
