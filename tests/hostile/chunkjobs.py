@@ -68,10 +68,10 @@ def plate_copy(shot: SyntheticShot, folder: Path, fmt: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     if fmt == "mov":
         movie = folder / "plate.mov"
-        _write_movie(movie, [_display(shot, f) for f in range(FIRST, LAST + 1)])
+        _write_movie(movie, [_display(shot, f) for f in range(shot.first_frame, shot.last_frame + 1)])
         return str(movie)
     pattern = str(folder / f"plate.####.{fmt}")
-    for frame in range(FIRST, LAST + 1):
+    for frame in range(shot.first_frame, shot.last_frame + 1):
         target = frame_path(pattern, frame)
         if fmt == "exr":
             shutil.copyfile(frame_path(shot.plate, frame), target)
