@@ -34,17 +34,24 @@ def _sink() -> Iterator[IO[bytes] | None]:
         yield sink
 
 
+def _dup_stderr() -> int | None:
+    try:
+        return os.dup(2)
+    except OSError:  # no stderr at all (closed by the parent): nothing to keep clean
+        return None
+
+
 @contextmanager
 def capture_about(path: str | Path) -> Iterator[list[str]]:
     """Yield a list that, once the block has ended (normally or not), holds the stderr lines naming ``path``."""
     name = Path(path).name
     found: list[str] = []
     with _LOCK, _sink() as sink:
-        if sink is None:  # read uncaptured rather than not at all
+        saved = _dup_stderr() if sink is not None else None
+        if sink is None or saved is None:  # read uncaptured rather than not at all
             yield found
             return
         sys.stderr.flush()
-        saved = os.dup(2)
         os.dup2(sink.fileno(), 2)
         try:
             yield found
