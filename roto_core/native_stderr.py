@@ -60,10 +60,14 @@ def capture_about(path: str | Path) -> Iterator[list[str]]:
             os.close(saved)
             sink.seek(0)
             others = []
-            for line in sink.read().decode("utf-8", "replace").splitlines():
-                (found if name in line else others).append(line)
-            if others:
-                os.write(2, ("\n".join(others) + "\n").encode())
+            for line in sink.read().splitlines(keepends=True):
+                text = line.decode("utf-8", "replace")
+                if name in text:
+                    found.append(text.strip())
+                else:
+                    others.append(line)
+            if others:  # written back byte for byte (a terminal progress bar's control codes included)
+                os.write(2, b"".join(others))
 
 
 def detail(found: list[str], exc: BaseException, path: str | Path) -> str:
