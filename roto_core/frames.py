@@ -7,10 +7,11 @@ loads one frame at a time so a chunk of 4K frames never sits in memory whole.
 
 Hostile or broken files end as one-line ``FrameError``/``LimitError`` naming the file: every frame file is
 checked (regular, non-empty, bounded: roto_core.sequences) and its header's image size bounded before pixels are
-decoded. JPEG is decoded by Pillow (the same pixels as OpenCV on the DAVIS JPEGs, but a truncated file is an
-exception rather than a grey-filled picture and a line libjpeg prints on stderr); PNG is verified by Pillow
-(chunk CRCs through IEND) before OpenCV decodes it, since libpng prints its errors on stderr; OpenCV's own log is
-silenced because its failures reach us as ``None`` and are reported here.
+decoded. libjpeg and libpng print their complaints on stderr and hand OpenCV a grey-filled picture (a truncated
+JPEG) or nothing, so files are checked before OpenCV sees them: a JPEG must start with its start-of-image marker
+and end with its end-of-image marker (entropy-coded data never holds ``FF D9``, so a truncated file cannot end
+with it; plate writers end the file there — all 893 DAVIS JPEGs do), and a PNG is verified by Pillow (chunk CRCs
+through IEND). OpenCV's own log is silenced: its failures reach us as ``None`` and are reported here.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from roto_core.sequences import (
     require_frames,
 )
 
-_OPENCV_SUFFIXES = {".tif", ".tiff", ".png"}
-_PILLOW_SUFFIXES = {".jpg", ".jpeg"}
+_JPEG_SUFFIXES = {".jpg", ".jpeg"}
+_OPENCV_SUFFIXES = {".tif", ".tiff", ".png", *_JPEG_SUFFIXES}
 _PYAV_IMAGE_SUFFIXES = {".dpx"}
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -138,18 +139,16 @@ def _normalise_integer(img: np.ndarray, path: Path) -> np.ndarray:
     raise FrameError(f"unsupported pixel type {img.dtype}", path=path)
 
 
-def _read_pillow(path: Path) -> np.ndarray:
-    """A JPEG decoded by Pillow as RGB (grey and CMYK converted); truncation and corruption are exceptions."""
-    from PIL import Image
-
-    image_size(path)  # the header's size is bounded (below Pillow's own bomb warning) before decoding
-    try:
-        with Image.open(path) as img:
-            img.load()
-            rgb = np.asarray(img.convert("RGB"))
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise FrameError(f"unreadable or truncated image ({one_line(str(exc))})", path=path) from None
-    return _normalise_integer(rgb, path)
+def _check_jpeg_complete(path: Path) -> None:
+    """SOI at the start, EOI at the end (after any zero padding): else libjpeg would decode a grey-filled frame."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+        fh.seek(max(0, fh.seek(0, 2) - 4096))
+        tail = fh.read().rstrip(b"\0")
+    if head != b"\xff\xd8":
+        raise FrameError("not a JPEG (no start-of-image marker)", path=path)
+    if not tail.endswith(b"\xff\xd9"):
+        raise FrameError("truncated JPEG (the file does not end with the end-of-image marker)", path=path)
 
 
 def _verify_png(path: Path) -> None:
@@ -167,6 +166,8 @@ def _read_opencv(path: Path) -> np.ndarray:
     image_size(path)
     if path.suffix.lower() == ".png":
         _verify_png(path)
+    elif path.suffix.lower() in _JPEG_SUFFIXES:
+        _check_jpeg_complete(path)
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise FrameError("unreadable image (OpenCV could not decode it)", path=path)
@@ -260,8 +261,6 @@ def _read_still(path: Path, size: tuple[int, int] | None) -> tuple[np.ndarray, t
         return cv2.merge(planes), stored
     if suffix in _PYAV_IMAGE_SUFFIXES:
         img = _read_pyav_image(path)
-    elif suffix in _PILLOW_SUFFIXES:
-        img = _read_pillow(path)
     elif suffix in _OPENCV_SUFFIXES:
         img = _read_opencv(path)
     else:
