@@ -164,7 +164,8 @@ def check_exr_header(path: str | Path) -> tuple[int, int]:
 
 def _dpx_size(path: Path) -> tuple[int, int]:
     """Pixels per line and lines per element from the DPX header (SMPTE 268M: magic ``SDPX`` big-endian or
-    ``XPDS`` little-endian at 0; the image information header's two uint32 at bytes 772 and 776)."""
+    ``XPDS`` little-endian at 0; the image information header's two uint32 at bytes 772 and 776, where FFmpeg's
+    libavcodec/dpx.c reads them too, at ``0x304``)."""
     with open(path, "rb") as fh:
         head = fh.read(780)
     order = {b"SDPX": ">", b"XPDS": "<"}.get(head[:4])
