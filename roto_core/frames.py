@@ -47,8 +47,9 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """The IEC 61966-2-1 transfer curve, clamped to 0..1 (super-whites and negatives carry no roto signal)."""
-    x = np.clip(linear, 0.0, 1.0).astype(np.float32, copy=False)
+    """The IEC 61966-2-1 transfer curve, clamped to 0..1 (super-whites and negatives carry no roto signal; NaN,
+    which a broken render leaves in a float plate, is black rather than a NaN that spreads through a model)."""
+    x = np.clip(np.nan_to_num(linear, nan=0.0), 0.0, 1.0).astype(np.float32, copy=False)
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1.0 / 2.4) - 0.055).astype(np.float32)
 
 

@@ -193,6 +193,22 @@ def test_broken_movie_plate_is_one_error_naming_it(case: str, shot: SyntheticSho
     assert_job_consistent(job, reports=0)
 
 
+def test_nan_and_infinite_plate_pixels_render_as_black_and_white(shot: SyntheticShot, tmp_path: Path) -> None:
+    """A float plate frame with NaN/±inf pixels (a broken render) is valid input: the chunk renders, every mask
+    is finite."""
+    manifest, job, plate = job_for(tmp_path, shot)
+    bad = frame_path(plate, BAD)
+    with OpenEXR.File(str(bad), separate_channels=True) as exr:
+        planes = {name: np.asarray(ch.pixels, np.float32) for name, ch in exr.channels().items()}
+    for plane, value in zip(planes.values(), (np.nan, np.inf, -np.inf), strict=True):
+        plane[::3, ::3] = value
+    OpenEXR.File({"type": OpenEXR.scanlineimage}, planes).write(str(bad))
+    ended = run_rotofarm(["run-chunk", str(manifest), "--frames", FRAMES, "--device", "cpu"], cwd=tmp_path, timeout=60)
+    assert ended.code == 0, ended.stderr
+    masks = [read_mask_exr(p) for p in sorted(job.masks_dir.glob("*.exr"))]
+    assert len(masks) == LAST - FIRST + 1 and all(np.isfinite(m).all() for ms in masks for m in ms.values())
+
+
 @pytest.mark.parametrize("fmt", ["png", "jpg", "tif", "dpx", "mov"])
 def test_every_plate_format_renders(fmt: str, shot: SyntheticShot, tmp_path: Path) -> None:
     """The control for the cases above: the same job with an intact plate of each format succeeds."""
