@@ -95,6 +95,7 @@ _STORAGE_REASONS = {
     errno.EACCES: "the folder is not writable (permission denied)",
     errno.EPERM: "the folder is not writable (operation not permitted)",
     errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file stands where its folder should be",
     errno.EISDIR: "the path is a folder, not a file",
     errno.ENAMETOOLONG: "the file name is too long",
     errno.EIO: "the storage reported an I/O error",

@@ -231,6 +231,15 @@ def test_full_or_read_only_folder_is_one_error_and_rerun_is_clean(
     assert _files(job) == clean
 
 
+@pytest.mark.parametrize("folder_name", ["masks", "chunks"])
+def test_a_file_where_a_job_folder_belongs_is_one_error(folder_name: str, shot: SyntheticShot, tmp_path: Path) -> None:
+    manifest, job, _ = job_for(tmp_path, shot)
+    (job.root / folder_name).write_text("not a folder")
+    line = assert_one_error(_run_chunk(manifest, HEAD, tmp_path))
+    assert str(job.root / folder_name) in line and "file" in line, line
+    assert (job.root / folder_name).read_text() == "not a folder"
+
+
 # --- two renders of one chunk ------------------------------------------------------------------------------
 
 _HOLDER = """
