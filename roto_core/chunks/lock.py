@@ -10,16 +10,17 @@ Why ``flock`` on a file of its own: the kernel releases it when the holding proc
 out as a POSIX byte-range lock on the whole file at the server (``flock(2)`` NOTES; ``nfs(5)`` ``local_lock``,
 default ``none``), so it also holds between farm nodes that share the job folder. The file is opened read-write
 because an exclusive lock over NFS needs a descriptor open for writing (the same man page; FreeBSD's ``lockf -w``
-exists for that reason). It stays in the chunk folder (deleting a lock file while
-another process waits on it would let two holders in) and is emptied on release; while held it names the host
-and process, so the loser can say who renders the chunk.
+exists for that reason). It stays in the chunk folder (deleting a lock file while another process waits on it
+would let two holders in) and is emptied on release; while held it names the host and process, so the loser can
+say who renders the chunk.
 
 Why the loser exits ``BUSY_EXIT_CODE`` (75, ``EX_TEMPFAIL`` of ``sysexits.h``: "temporary failure, retry later")
 and not 0: exit 0 would make Deadline mark the task complete while the chunk's masks are still being written —
 or never written, if the other render then dies — and release the dependent finalize job on incomplete masks.
-A non-zero exit fails this attempt of the task, with the ``error:`` line as its reason, and Deadline requeues
-it; by then the other render has finished (the rerun rewrites the same bytes) or died (the lock died with it and
-the rerun renders the chunk). Exit 2 is kept for bad input, which retrying does not fix.
+A non-zero exit fails this attempt of the task (the AIRoto plugin gives the ``error:`` line as the reason) and
+Deadline counts an error and requeues the task, within the job's failure-detection limits; by then the other
+render has finished (the rerun rewrites the same bytes) or died (the lock died with it, and the rerun renders
+the chunk). Exit 2 is kept for bad input, which retrying does not fix.
 """
 
 from __future__ import annotations
