@@ -2,7 +2,10 @@
 
 A farm task can be killed at any moment. Every file we produce is first written under a hidden temporary name in
 the destination folder (same filesystem, so the rename is atomic) and renamed into place only when complete: a
-reader never sees half a file, and a rerun overwrites cleanly.
+reader never sees half a file, and a rerun overwrites cleanly. The data is fsynced before the rename, so after
+a crash a final name holds either the complete file or the previous one, never a torn one (the folder itself is
+not fsynced: losing a just-renamed file on power loss is a rerun, not a corrupt frame). A full, read-only or
+unwritable folder is a typed ``StorageError`` naming the folder, and the temporary is removed.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from roto_core.errors import storage_error
 
 TMP_MARK = ".tmp-"
 
@@ -29,25 +34,44 @@ def is_temp_name(path: Path) -> bool:
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write to; on success rename it to ``path``, on failure remove it."""
+    """Yield a temporary path to write to; on success fsync it and rename it to ``path``, on failure remove it.
+
+    The body's job is writing the temporary, so an ``OSError`` it raises (full disk, read-only folder) is turned
+    into a ``StorageError`` like those of creating the folder and renaming.
+    """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(final)
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"writer produced nothing at {tmp}")
+        _fsync(tmp)
         os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        _discard(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+            raise storage_error(exc, final) from None
         raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a failed write's temporary; a folder that refuses even that (read-only) has none to remove."""
+    with suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     return Path(path)
 
 

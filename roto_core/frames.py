@@ -4,6 +4,14 @@ Plates arrive as linear EXR (OpenEXR), DPX (PyAV's image decoder: OpenCV has no 
 in 8 or 16 bit (OpenCV) or movies (PyAV, addressed by frame index). Linear EXR goes through the sRGB transfer
 curve and is clamped, because every model we run was trained on display-referred pictures. ``FrameSource``
 loads one frame at a time so a chunk of 4K frames never sits in memory whole.
+
+Hostile or broken files end as one-line ``FrameError``/``LimitError`` naming the file: every frame file is
+checked (regular, non-empty, bounded: roto_core.sequences) and its header's image size bounded before pixels are
+decoded. libjpeg and libpng print their complaints on stderr and hand OpenCV a grey-filled picture (a truncated
+JPEG) or nothing, so files are checked before OpenCV sees them: a JPEG must start with its start-of-image marker
+and end with its end-of-image marker (entropy-coded data never holds ``FF D9``, so a truncated file cannot end
+with it; plate writers end the file there — all 893 DAVIS JPEGs do), and a PNG is verified by Pillow (chunk CRCs
+through IEND). OpenCV's own log is silenced: its failures reach us as ``None`` and are reported here.
 """
 
 from __future__ import annotations
@@ -18,16 +26,30 @@ from typing import overload
 import cv2
 import numpy as np
 
-from roto_core.errors import FrameError
-from roto_core.sequences import frame_path, is_movie, probe_size, require_frames
+from roto_core.errors import FrameError, one_line
+from roto_core.native_stderr import capture_about, detail
+from roto_core.sequences import (
+    check_exr_header,
+    check_frame_count,
+    check_frame_file,
+    frame_path,
+    image_size,
+    is_movie,
+    probe_size,
+    require_frames,
+)
 
-_OPENCV_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+_JPEG_SUFFIXES = {".jpg", ".jpeg"}
+_OPENCV_SUFFIXES = {".tif", ".tiff", ".png", *_JPEG_SUFFIXES}
 _PYAV_IMAGE_SUFFIXES = {".dpx"}
+
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    """The IEC 61966-2-1 transfer curve, clamped to 0..1 (super-whites and negatives carry no roto signal)."""
-    x = np.clip(linear, 0.0, 1.0).astype(np.float32, copy=False)
+    """The IEC 61966-2-1 transfer curve, clamped to 0..1 (super-whites and negatives carry no roto signal; NaN,
+    which a broken render leaves in a float plate, is black rather than a NaN that spreads through a model)."""
+    x = np.clip(np.nan_to_num(linear, nan=0.0), 0.0, 1.0).astype(np.float32, copy=False)
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1.0 / 2.4) - 0.055).astype(np.float32)
 
 
@@ -80,13 +102,14 @@ def _exr_planes(path: Path) -> list[np.ndarray]:
     """
     import OpenEXR
 
+    check_exr_header(path)
     try:
-        with OpenEXR.File(str(path), separate_channels=True) as exr:
+        with capture_about(path) as printed, OpenEXR.File(str(path), separate_channels=True) as exr:
             header = exr.header()
             display, data_window = header["displayWindow"], header["dataWindow"]
             channels = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
-    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError on truncated or foreign files
-        raise FrameError(f"unreadable or truncated EXR ({exc})", path=path) from None
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError and prints the reason on stderr
+        raise FrameError(f"unreadable or truncated EXR ({detail(printed, exc, path)})", path=path) from None
     converted: dict[int, np.ndarray] = {}  # a Y channel stands for all three: convert it once
     planes = [converted.setdefault(id(p), _to_srgb_plane(p)) for p in _pick_exr_planes(channels, path)]
     (dx0, dy0), (dx1, dy1) = display
@@ -117,7 +140,35 @@ def _normalise_integer(img: np.ndarray, path: Path) -> np.ndarray:
     raise FrameError(f"unsupported pixel type {img.dtype}", path=path)
 
 
+def _check_jpeg_complete(path: Path) -> None:
+    """SOI at the start, EOI at the end (after any zero padding): else libjpeg would decode a grey-filled frame."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+        fh.seek(max(0, fh.seek(0, 2) - 4096))
+        tail = fh.read().rstrip(b"\0")
+    if head != b"\xff\xd8":
+        raise FrameError("not a JPEG (no start-of-image marker)", path=path)
+    if not tail.endswith(b"\xff\xd9"):
+        raise FrameError("truncated JPEG (the file does not end with the end-of-image marker)", path=path)
+
+
+def _verify_png(path: Path) -> None:
+    """Pillow reads every PNG chunk and checks its CRC through IEND, so OpenCV only sees complete files."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise FrameError(f"unreadable or truncated PNG ({one_line(str(exc))})", path=path) from None
+
+
 def _read_opencv(path: Path) -> np.ndarray:
+    image_size(path)
+    if path.suffix.lower() == ".png":
+        _verify_png(path)
+    elif path.suffix.lower() in _JPEG_SUFFIXES:
+        _check_jpeg_complete(path)
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise FrameError("unreadable image (OpenCV could not decode it)", path=path)
@@ -140,12 +191,13 @@ def _pyav_rgb(frame) -> np.ndarray:
 def _read_pyav_image(path: Path) -> np.ndarray:
     import av
 
+    image_size(path)
     try:
         with av.open(str(path)) as container:
             frame = next(container.decode(video=0))
             return _pyav_rgb(frame)
     except (av.error.FFmpegError, StopIteration, ValueError) as exc:
-        raise FrameError(f"unreadable image ({exc or 'no picture in it'})", path=path) from None
+        raise FrameError(f"unreadable image ({one_line(str(exc)) or 'no picture in it'})", path=path) from None
 
 
 class _MovieReader:
@@ -161,10 +213,11 @@ class _MovieReader:
         import av
 
         self.close()
+        probe_size(self.path, 0)
         try:
             self._container = av.open(str(self.path))
         except av.error.FFmpegError as exc:
-            raise FrameError(f"unreadable movie ({exc})", path=self.path) from None
+            raise FrameError(f"unreadable movie ({one_line(str(exc))})", path=self.path) from None
         self._frames = self._container.decode(video=0)
         self._next_index = 0
 
@@ -186,7 +239,9 @@ class _MovieReader:
                 f"movie has no frame index {index} (it ends after {self._next_index} frames)", path=self.path
             ) from None
         except av.error.FFmpegError as exc:
-            raise FrameError(f"movie decoding failed at frame index {index} ({exc})", path=self.path) from None
+            raise FrameError(
+                f"movie decoding failed at frame index {index} ({one_line(str(exc))})", path=self.path
+            ) from None
 
     def close(self) -> None:
         if self._container is not None:
@@ -197,8 +252,7 @@ class _MovieReader:
 
 def _read_still(path: Path, size: tuple[int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
     """A still frame scaled to ``size`` (w, h; None: as stored), and the size it was stored at."""
-    if not path.is_file():
-        raise FrameError("frame file is missing", path=path)
+    check_frame_file(path)
     suffix = path.suffix.lower()
     if suffix == ".exr":
         planes = _exr_planes(path)
@@ -225,8 +279,6 @@ def read_frame(pattern: str | Path, frame: int, max_size: int | None = None) -> 
     """
     if is_movie(pattern):
         path = Path(str(pattern))
-        if not path.is_file():
-            raise FrameError("movie file is missing", path=path)
         reader = _MovieReader(path)
         try:
             img = reader.read(frame)
@@ -264,6 +316,7 @@ class FrameSource(Sequence[np.ndarray]):
     ) -> None:
         if last < first:
             raise FrameError(f"empty frame range {first}-{last}", path=pattern)
+        check_frame_count(first, last, where=str(pattern))
         self.pattern = str(pattern)
         self.first = first
         self.last = last

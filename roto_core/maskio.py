@@ -1,18 +1,25 @@
 """Mask EXR files: one half-float channel per object (``<obj>.A``) plus the combined ``A``.
 
 Shared by the chunk runner (writer), the finalize job and ``rotofarm eval`` (readers). Half floats are exact for
-0/1 and plenty for soft mattes. Writes go through a temporary name (roto_core.atomic).
+0/1 and plenty for soft mattes. The EXR is encoded in memory (OpenEXR writes to any stream with write/tell/seek)
+and then written through a temporary name (roto_core.atomic): a full or read-only folder is then an ``OSError``
+with its errno, typed by ``atomic``, instead of OpenEXR's bare ``RuntimeError: Failed to write pixel data``, and
+a mask appears under its final name only when complete. Reads check the file (roto_core.sequences.check_frame_file)
+and the header's image size (roto_core.sequences.check_exr_header) before OpenEXR allocates the pixels.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import OpenEXR
 
-from roto_core.atomic import atomic_path
+from roto_core.atomic import write_bytes
 from roto_core.errors import FrameError
+from roto_core.native_stderr import capture_about, detail
+from roto_core.sequences import check_exr_header, check_frame_file
 
 COMBINED = "A"
 
@@ -58,21 +65,24 @@ def write_mask_exr(
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     for key, value in (attributes or {}).items():
         header[key] = value
-    with atomic_path(path) as tmp:
-        OpenEXR.File(header, channels).write(str(tmp))
-    return Path(path)
+    encoded = io.BytesIO()
+    OpenEXR.File(header, channels).write(encoded)
+    return write_bytes(path, encoded.getvalue())
 
 
 def read_mask_exr(path: str | Path) -> dict[str, np.ndarray]:
     """Return ``{object: float32 H×W}`` plus ``"A"`` (combined). A single-channel matte gives only ``"A"``."""
     p = Path(path)
-    if not p.is_file():
-        raise FrameError("mask file is missing", path=p)
+    check_frame_file(p, "mask")
+    check_exr_header(p)
     try:
-        with OpenEXR.File(str(p), separate_channels=True) as exr:
+        with capture_about(p) as printed, OpenEXR.File(str(p), separate_channels=True) as exr:
             raw = {name: np.asarray(ch.pixels) for name, ch in exr.channels().items()}
-    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError for truncated or foreign files
-        raise FrameError(f"unreadable EXR mask ({exc})", path=p) from None
+    except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError and prints the reason on stderr
+        raise FrameError(f"unreadable EXR mask ({detail(printed, exc, p)})", path=p) from None
+    shapes = {arr.shape for arr in raw.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise FrameError(f"mask channels are not one H×W size (shapes: {sorted(shapes)})", path=p)
     out: dict[str, np.ndarray] = {}
     for name, arr in raw.items():
         if name == COMBINED:

@@ -3,7 +3,8 @@
 Deadline's advanced plugin and OpenJD step environments keep one process per GPU for a whole job, so model
 start-up (seconds for SAM 2) is paid once, not per task. The protocol is line based and deliberately dumb:
 ``A-B`` in; ``Progress: NN%`` lines then exactly ``DONE A-B`` or ``FAILED A-B: <one line>`` out; EOF or an empty
-line ends it. A failed chunk does not end the worker: the farm decides whether to retry.
+line ends it. A failed chunk does not end the worker: the farm decides whether to retry. Each chunk is rendered
+holding its lock (roto_core.chunks.lock): a chunk another process renders answers ``FAILED`` (busy) at once.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ import re
 from collections.abc import Callable
 from typing import TextIO
 
+from roto_core.chunks.lock import ChunkLock
 from roto_core.chunks.runner import Models, run_chunk
 from roto_core.contracts import JobManifest
-from roto_core.errors import RotofarmError
+from roto_core.errors import RotofarmError, one_line
 from roto_core.jobfolder import JobFolder
+from roto_core.sequences import check_frame_count
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 
 
 def parse_range(text: str) -> tuple[int, int]:
-    """``"1001-1050"`` → (1001, 1050); a single frame ``"1001"`` is allowed too."""
+    """``"1001-1050"`` → (1001, 1050); a single frame ``"1001"`` is allowed too. A range of more than
+    ``MAX_FRAMES`` frames is a ``LimitError`` (roto_core.sequences), so no caller ever lists it."""
     m = _RANGE.match(text)
     if m:
         a, b = int(m.group(1)), int(m.group(2))
@@ -31,6 +35,7 @@ def parse_range(text: str) -> tuple[int, int]:
         raise ValueError(f"not a frame range: {text.strip()!r} (expected A-B)")
     if b < a:
         raise ValueError(f"frame range {a}-{b} ends before it starts")
+    check_frame_count(a, b, where="--frames")
     return a, b
 
 
@@ -57,24 +62,21 @@ def serve(manifest: JobManifest, job: JobFolder, models: Models, stdin: TextIO, 
             break
         try:
             first, last = parse_range(line)
-        except ValueError as exc:
+        except (ValueError, RotofarmError) as exc:
             stdout.write(f"FAILED {line}: {exc}\n")
             stdout.flush()
             failures += 1
             continue
         try:
-            run_chunk(manifest, job, first, last, models, progress_printer(stdout))
+            with ChunkLock(job.chunk_dir(first, last)):
+                run_chunk(manifest, job, first, last, models, progress_printer(stdout))
         except RotofarmError as exc:
             failures += 1
-            stdout.write(f"FAILED {first}-{last}: {_one_line(exc.format())}\n")
+            stdout.write(f"FAILED {first}-{last}: {exc.format()}\n")
         except Exception as exc:  # a worker must answer every line; the farm retries or fails the task
             failures += 1
-            stdout.write(f"FAILED {first}-{last}: {type(exc).__name__}: {_one_line(str(exc))}\n")
+            stdout.write(f"FAILED {first}-{last}: {type(exc).__name__}: {one_line(str(exc))}\n")
         else:
             stdout.write(f"DONE {first}-{last}\n")
         stdout.flush()
     return failures
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -16,7 +16,7 @@ import numpy as np
 
 from roto_core.errors import FrameError
 from roto_core.maskio import COMBINED, read_mask_exr
-from roto_core.sequences import first_missing, frame_path, probe_size
+from roto_core.sequences import check_frame_count, check_frame_file, first_missing, frame_path, probe_size
 
 
 class MaskSequence:
@@ -25,6 +25,7 @@ class MaskSequence:
     def __init__(self, pattern: str | Path, first: int, last: int, default_object: str = "matte") -> None:
         if last < first:
             raise FrameError(f"empty frame range {first}-{last}", path=pattern)
+        check_frame_count(first, last, where=str(pattern))
         self.pattern = str(pattern)
         self.frames = list(range(first, last + 1))
         self.default_object = default_object
@@ -40,6 +41,7 @@ class MaskSequence:
 
     def _decode(self, path: Path) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
         """Object masks of one file and the file's image shape."""
+        check_frame_file(path, "mask")
         if path.suffix.lower() == ".exr":
             channels = read_mask_exr(path)
             combined = channels[COMBINED] > 0

@@ -68,7 +68,7 @@ def test_killed_chunk_rerun_gives_identical_files(tmp_path: Path) -> None:
         done = subprocess.run([*ROTOFARM, "run-chunk", str(path), *args[1:]], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     clean, rerun = _files(clean_job.root), _files(job.root)
-    assert list(rerun) == list(clean) and len(clean) == 60 + 2  # 60 masks + state mask + state.json
+    assert list(rerun) == list(clean) and len(clean) == 60 + 3  # 60 masks, state mask, state.json, empty lock
     assert all(rerun[k] == clean[k] for k in clean)
     assert not [p for p in job.root.rglob(".*") if p.is_file()], "temporaries left behind"
     a = json.loads(job.chunk_report(1001, 1060).read_text())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 from pathlib import Path
 
 import av
@@ -10,8 +12,9 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from roto_core.errors import FrameError
+from roto_core.errors import FrameError, StorageError
 from roto_core.frames import FrameSource, linear_to_srgb, read_frame
+from roto_core.maskio import write_mask_exr
 
 H, W = 24, 40
 
@@ -162,3 +165,49 @@ def test_frame_source_is_lazy_and_scales(tmp_path: Path, prefetch: bool) -> None
     with pytest.raises(IndexError):
         src[3]
     src.close()
+
+
+def test_jpeg_padded_after_its_end_reads_and_one_cut_short_is_an_error(tmp_path: Path) -> None:
+    """libjpeg decodes a truncated JPEG into a grey-filled frame (and says so only on stderr): it must be an error,
+    while zero padding after the end-of-image marker is harmless."""
+    colour = cv2.GaussianBlur(np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8), (5, 5), 0)
+    cv2.imwrite(str(tmp_path / "c.0001.jpg"), colour)
+    data = (tmp_path / "c.0001.jpg").read_bytes()
+    (tmp_path / "c.0002.jpg").write_bytes(data + bytes(100))
+    (tmp_path / "c.0003.jpg").write_bytes(data[: len(data) * 3 // 4])
+    reference = cv2.imread(str(tmp_path / "c.0001.jpg"))[..., ::-1] / 255.0
+    np.testing.assert_allclose(read_frame(str(tmp_path / "c.####.jpg"), 2), reference, atol=1e-6)
+    with pytest.raises(FrameError, match="truncated JPEG"):
+        read_frame(str(tmp_path / "c.####.jpg"), 3)
+
+
+def test_library_stderr_naming_the_file_becomes_the_detail_and_the_rest_passes(tmp_path: Path, capfd) -> None:
+    from roto_core.native_stderr import capture_about, detail
+
+    path = tmp_path / "plate.0001.exr"
+    with capture_about(path) as printed:
+        os.write(2, f"{path}: (EXR_ERR_BAD_CHUNK_LEADER) corrupt leader\nanother thread's line\n".encode())
+    assert detail(printed, RuntimeError("file has 0 parts"), path) == "(EXR_ERR_BAD_CHUNK_LEADER) corrupt leader"
+    assert capfd.readouterr().err == "another thread's line\n"
+    assert detail([], RuntimeError("two\nlines"), path) == "two lines"
+
+
+def test_error_messages_are_one_line() -> None:
+    err = FrameError("Invalid part index '0':\n  file has 0 parts.", path="/x/p.0001.exr", hint="re-render\nit")
+    assert err.format() == "/x/p.0001.exr: Invalid part index '0': file has 0 parts. (hint: re-render it)"
+
+
+def test_a_mask_that_cannot_be_written_whole_is_a_storage_error_and_leaves_no_file(tmp_path: Path) -> None:
+    """A write cut short (here by a file-size limit: EFBIG, as ENOSPC would) leaves neither the final name nor a
+    temporary, and says which folder and why."""
+    noise = np.random.default_rng(1).random((256, 256)) > 0.5
+    target = tmp_path / "masks" / "m.0001.exr"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+    try:
+        with pytest.raises(StorageError) as err:
+            write_mask_exr(target, {"a": noise})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert err.value.path == str(target.parent) and "file size limit" in err.value.message
+    assert list(target.parent.iterdir()) == []

@@ -61,14 +61,22 @@ def run_chunk_cmd(
 ) -> None:
     """Run one chunk of a farm job: masks, state for the next chunk, chunks/A-B/report.json."""
     from roto_core.chunks import load_models, progress_printer, run_chunk
+    from roto_core.chunks.lock import BUSY_EXIT_CODE, ChunkBusyError, ChunkLock
 
     first, last = _frames(frames)
     job_manifest, job = _open_job(manifest)
+    lock = ChunkLock(job.chunk_dir(first, last))
+    try:
+        lock.acquire()
+    except ChunkBusyError as exc:  # rendered elsewhere: a retryable failure, see roto_core.chunks.lock
+        typer.echo(f"error: {exc.format()}", err=True)
+        raise typer.Exit(BUSY_EXIT_CODE) from None
     models = load_models(job_manifest.pipeline, _device(device, job_manifest))
     try:
         result = run_chunk(job_manifest, job, first, last, models, progress_printer(sys.stdout))
     finally:
         models.close()
+        lock.release()
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"wrote {len(result.frames)} masks, report {job.chunk_report(first, last)}")
