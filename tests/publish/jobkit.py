@@ -8,9 +8,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from roto_core.contracts import JobManifest, PipelineSettings, Prompt, Shot, Submission, TrackerTarget
+from roto_core.contracts import (
+    JobManifest,
+    PipelineSettings,
+    Prompt,
+    ShapeSettings,
+    Shot,
+    Submission,
+    TrackerTarget,
+)
+from roto_core.exporters.json_shapes import write_shapes_json
 from roto_core.jobfolder import JobFolder
 from roto_core.maskio import write_mask_exr
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.trace import trace_shapes
 
 FIRST, LAST = 1001, 1004
 W, H = 32, 24
@@ -45,8 +56,8 @@ def write_job_folder(folder: JobFolder, *, thumbnail: bool = True) -> None:
     """Everything finalize leaves in a job folder: masks, shapes JSON, nk, fxs, QA report, thumbnail."""
     for frame in range(FIRST, LAST + 1):
         write_mask_exr(folder.mask_path(frame), {"hero": disc(frame)})
-    folder.shapes_json.parent.mkdir(parents=True, exist_ok=True)
-    folder.shapes_json.write_text(json.dumps({"objects": {"hero": {"1001": [[8, 12], [12, 12], [10, 16]]}}}))
+    doc = trace_shapes(MaskSequence(folder.mask_pattern, FIRST, LAST), ShapeSettings(min_area_px=16), name="hero")
+    write_shapes_json(doc, folder.shapes_json)
     folder.nk.parent.mkdir(parents=True, exist_ok=True)
     folder.nk.write_text(NK)
     folder.fxs.write_text(FXS)
