@@ -82,6 +82,7 @@ class AyonTracker:
         """``con``: an ``ayon_api.ServerAPI`` (or a stand-in with the same methods in tests)."""
         self.con = con
         self.url = public_url(url or con.get_base_url())
+        self._users: dict[str, bool] = {}
 
     @classmethod
     def from_environment(cls) -> AyonTracker:
@@ -255,11 +256,18 @@ class AyonTracker:
             )
         return session
 
+    def _is_user(self, name: str) -> bool:
+        """Whether the server knows user ``name`` (a 1.16 server answers an unknown ``X-as-user`` with HTTP 500)."""
+        if name not in self._users:
+            self._users[name] = self.con.get(f"users/{name}").status_code == 200
+        return self._users[name]
+
     @contextmanager
     def _as_author(self, author: str | None) -> Iterator[None]:
-        """Act as the submitting artist when our key is a service key (AYON's ``X-as-user``); a personal key
-        publishes as its own user and the ``author`` field still names the submitter."""
-        if author and hasattr(self.con, "as_username"):
+        """Act as the submitting artist when our key is a service key (AYON's ``X-as-user``); a personal key, or
+        a submitter the server does not know, publishes as the key's user, the ``author`` field still naming the
+        submitter."""
+        if author and hasattr(self.con, "as_username") and self._is_user(author):
             with self.con.as_username(author, ignore_service_error=True):
                 yield
         else:

@@ -83,11 +83,15 @@ def _claims(plan: PublishPlan, ctx: PublishContext, product: ProductRef) -> Numb
 def _claim(
     tracker: Tracker, plan: PublishPlan, claims: NumberClaims, product: ProductRef, after: int, notify: Observer
 ) -> int:
-    """This job's number: its earlier claim if any (and above ``after``), else the first free one."""
+    """This job's number: its earlier claim if any (and above ``after``), else the first free one.
+
+    The highest number is read before this job's own claim is looked for: a twin process that claims and
+    commits in between is then found by the look-up, instead of its version pushing us one number higher."""
+    base = max(tracker.last_version_number(plan.project, product), claims.highest(), after)
     mine = claims.claimed_by(plan.job_id)
     if mine is not None and mine > after:
         return mine
-    number = max(tracker.last_version_number(plan.project, product), claims.highest(), after) + 1
+    number = base + 1
     for _ in range(10_000):
         if claims.try_claim(number, plan.job_id):
             notify("claim", f"{product.name} v{number:03d}")
@@ -142,6 +146,9 @@ def integrate_product(
             found = tracker.find_version_by_job(plan.project, product, plan.job_id, version_id)
             if found is None:
                 raise PublishError(f"{product.name}: the tracker refused version {version_id} yet does not list it")
+            if found.version != number:  # not reached while claims hold; never leave copies no version lists
+                files.rollback()
+                claims.release(number, plan.job_id)
             notify("found", f"{product.name} v{found.version:03d}")
             _link(tracker, plan, ctx, found, settings, notify)
             return _published(product, found, False, ctx.anatomy)
