@@ -124,6 +124,8 @@ def integrate_product(
         notify("found", f"{product.name} v{existing.version:03d}")
         _link(tracker, plan, ctx, existing, settings, notify)
         return _published(product, existing, False, ctx.anatomy)
+    # Every path this version would have is checked against the root before a number is claimed for it.
+    version_layout(ctx.anatomy, plan, product_plan, product, 1, version_id, ctx.task_id, ctx.extras)
     claims = _claims(plan, ctx, product)
     number = 0
     for _ in range(settings.max_version_attempts):

@@ -48,7 +48,7 @@ def check_folder_path(value: str, *, where: str) -> str:
         raise InputError("folder_path is empty: it must be the shot's tracker path, e.g. /sq010/sh010", where=where)
     if not value.startswith("/"):
         raise InputError(f"folder_path {_shown(value)} must start with '/' (e.g. /sq010/sh010)", where=where)
-    for part in value.strip("/").split("/"):
+    for part in value[1:].split("/"):
         check_name(part, "folder_path part", where=where)
     return value
 

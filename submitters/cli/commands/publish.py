@@ -44,7 +44,7 @@ def publish(
         raise InputError(f"--tracker must be local or ayon, not {tracker!r}")
     job = JobManifest.load(manifest)
     settings = load_tracker_settings()
-    console = Console(stderr=True)
+    console, events = Console(stderr=True), Console()
     files = job.shot.frame_count + len(settings.shapes.representations)
     # Off a terminal (a farm log) rich's Progress would end with an empty line before any error line.
     with Progress(
@@ -61,7 +61,7 @@ def publish(
             if step in _FILE_STEPS:
                 progress.advance(task)
             elif step in _EVENTS:
-                progress.console.print(f"{_EVENTS[step]} {detail}")
+                events.print(f"{_EVENTS[step]} {detail}")  # stdout: stderr carries only an error line
 
         result = publish_manifest(job, tracker, create_folders, settings=settings, observer=observe)
 
