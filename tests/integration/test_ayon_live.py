@@ -237,7 +237,8 @@ def _loader_paths(rep: dict, roots: dict[str, str]) -> tuple[Path, str]:
     ``attrib.template`` filled with ``context`` + roots, then the context's frame string turned into ``#``."""
     from publish.templates import fill
 
-    context = dict(rep["context"] or rep["data"]["context"])
+    context = dict(rep["context"])  # what get_representation_path reads; the server serves data.context here
+    assert context == rep["data"]["context"]
     path = fill(rep["attrib"]["template"], {**context, "root": roots})
     frame = context.get("frame")
     pattern = path[: path.rfind(frame)] + "#" * len(frame) + path[path.rfind(frame) + len(frame) :] if frame else path

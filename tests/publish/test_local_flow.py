@@ -12,12 +12,14 @@ from publish import PublishError, publish_manifest
 from publish.errors import VersionTaken
 from publish.hashing import digest
 from publish.local_tracker import LocalTracker
+from publish.templates import fill
 from publish.tracker import VersionDraft
 from roto_core.contracts import JobManifest
 from roto_core.errors import InputError
 from roto_core.exporters.json_shapes import read_shapes_json
 from roto_core.exporters.nuke import read_nk
 from roto_core.maskio import read_mask_exr
+from roto_core.sequences import frame_path
 from tests.publish.conftest import SHOT_ATTRIB
 from tests.publish.jobkit import FIRST, LAST, files_under, make_manifest
 
@@ -199,3 +201,24 @@ def test_studio_tracker_yaml_picks_representations_and_rejects_unknown_ones(
     with pytest.raises(ConfigError, match="representations") as err:
         publish_manifest(manifest, local)
     assert err.value.path == str(studio / "tracker.yaml")
+
+
+@pytest.mark.parametrize("first", [1, 1001])
+def test_loader_rebuilds_every_frame_from_template_and_context(jobs_root: Path, publish_root: Path, first: int) -> None:
+    """As ayon-core's get_representation_path fills ``attrib.template`` with ``context`` and ayon-nuke's LoadClip
+    turns the context frame into ``#``: a shot starting at frame 1 must give ``.####.``, matching frames 1-4."""
+    tracker = LocalTracker(publish_root)
+    manifest = make_manifest(jobs_root, publish_root, first=first)
+    publish_manifest(manifest, tracker, create_folders=True)
+    (version,) = tracker.versions("demo", _product(tracker, "rotoMatteMain"))
+    (rep,) = version.representations
+    context = rep.data["context"]
+    assert context["frame"] == f"{first:04d}"
+    path = fill(rep.attrib["template"], {**context, "root": {"work": str(tracker.root)}})
+    assert Path(path).is_file()
+    cut = path.rfind(context["frame"])
+    pattern = path[:cut] + "#" * len(context["frame"]) + path[cut + len(context["frame"]) :]
+    assert [frame_path(pattern, f).is_file() for f in range(first, first + 4)] == [True] * 4
+    assert sorted(str(frame_path(pattern, f)) for f in range(first, first + 4)) == sorted(
+        f.path.format(root={"work": str(tracker.root)}) for f in rep.files
+    )
