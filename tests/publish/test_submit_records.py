@@ -95,3 +95,15 @@ def test_submit_from_tracker_honours_prompts(local: LocalTracker, publish_root: 
     shot = JobManifest.load(manifest_path).shot
     assert [(p.object, p.frame, p.box) for p in shot.prompts] == [("hero", 1002, (1.0, 2.0, 20.0, 22.0))]
     assert shot.metadata["plateVersionId"]
+
+
+def test_plan_records_the_submitter_in_every_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from submitters.plan import plan_submission
+    from tests.farm.helpers import PIPELINE, farm_config, shotlist
+
+    monkeypatch.delenv("AYON_SERVER_URL", raising=False)
+    config = farm_config(tmp_path)
+    plan = plan_submission(shotlist(2), "demo", config.model_copy(update={"user": "coordinator"}), PIPELINE)
+    assert [JobManifest.load(s.manifest_path).tracker.author for s in plan.shots] == ["coordinator"] * 2
+    plan = plan_submission(shotlist(1), "demo", config.model_copy(update={"user": None}), PIPELINE)
+    assert JobManifest.load(plan.shots[0].manifest_path).tracker.author == submitting_user("local")
