@@ -318,3 +318,29 @@ def test_wrong_key_and_missing_folder_are_clear(
     monkeypatch.setenv("AYON_API_KEY", "not-a-key-" + "0" * 22)
     with pytest.raises(TrackerUnavailable, match="refused the API key"):
         AyonTracker.from_environment()
+
+
+def test_link_goes_to_the_plate_version_recorded_at_submit(project: tuple[str, object], tmp_path: Path) -> None:
+    from ayon_api.operations import OperationsSession
+
+    from publish import publish_manifest, shotlist_from_tracker
+    from tests.publish.jobkit import make_manifest
+
+    name, tracker = project
+    (shot,) = shotlist_from_tracker(tracker, name, ["/sq010"]).shots
+    used = shot.metadata["plateVersionId"]
+    con = tracker.con
+    folder = tracker.resolve_folder(name, "/sq010/sh010")
+    plate = con.get_product_by_name(name, "plateMain", folder.id)
+    session = OperationsSession(con=con)  # a newer plate version lands between submit and publish
+    newer = session.create_version(name, 2, plate["id"])
+    session.create_representation(
+        name, "exr", newer.entity_id, files=[{"id": uuid.uuid4().hex, "name": "p.exr", "path": "{root[work]}/p.exr"}]
+    )
+    session.commit()
+    assert tracker.latest_plate(name, folder, "plate").version.id == newer.entity_id
+
+    manifest = make_manifest(tmp_path / "jobs", tmp_path / "local", "job-plate", project=name, metadata=shot.metadata)
+    result = publish_manifest(manifest, tracker)
+    links = con.get_version_links(name, result.versions[0].version_id, link_direction="in")
+    assert [link["entityId"] for link in links] == [used]
