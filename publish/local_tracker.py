@@ -9,6 +9,7 @@ machines); a studio with many farm machines publishing at once is better served 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -101,27 +102,41 @@ class LocalTracker:
         return db
 
     @contextmanager
+    def _typed(self) -> Iterator[None]:
+        """A catalogue that cannot be read or written (full disk, read-only, corrupt) is one typed line; unique
+        violations stay ``IntegrityError`` for ``create_version`` to tell apart."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise TrackerUnavailable(f"the local tracker catalogue failed: {exc}", path=self.db_path) from None
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken immediately so two writers queue instead of failing on upgrade."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._typed():
+            db = self._connect()
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.close()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        db = self._connect()
-        try:
-            yield db
-        finally:
-            db.close()
+        with self._typed():
+            db = self._connect()
+            try:
+                yield db
+            finally:
+                db.close()
 
     # -- project, folders, tasks ------------------------------------------------------------------------------
     def create_project(self, project: str, code: str | None = None) -> None:
@@ -275,7 +290,10 @@ class LocalTracker:
 
     def upload_thumbnail(self, project: str, image: Path) -> str:
         """Thumbnails live in the catalogue, as AYON keeps them in its database, not among published files."""
-        data = image.read_bytes()
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            raise PublishError(f"cannot read the thumbnail: {exc.strerror or exc}", path=image) from None
         thumbnail_id = hashlib.sha256(data).hexdigest()[:32]
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO thumbnails (id, data) VALUES (?, ?)", (thumbnail_id, data))

@@ -52,5 +52,8 @@ def published_nk(manifest: JobManifest, matte: PublishedVersion, tracker: str, a
     except ValueError as exc:  # not UTF-8: read_shapes_json names every other failure itself
         raise PublishError(f"cannot read the shapes JSON for the published .nk: {exc}", path=job.shapes_json) from None
     path = job.root / "publish" / f"{job.shot}_{matte.product}_v{matte.version:03d}.nk"
-    write_nk(doc, path, name=f"Roto_{job.shot}", mattes=matte_read_path(matte, tracker, anatomy))
-    return SourceFile(Path(path), digest(path))
+    try:
+        write_nk(doc, path, name=f"Roto_{job.shot}", mattes=matte_read_path(matte, tracker, anatomy))
+        return SourceFile(Path(path), digest(path))
+    except OSError as exc:
+        raise PublishError(f"cannot write the published .nk: {exc.strerror or exc}", path=path) from None

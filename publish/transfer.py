@@ -98,7 +98,10 @@ class FileTransaction:
         except OSError as exc:
             raise PublishError(f"cannot copy to the publish folder: {_reason(exc)}", path=dest) from None
         self.observer("copy", dest.name)
-        got = digest(tmp)
+        try:
+            got = digest(tmp)
+        except OSError as exc:
+            raise PublishError(f"cannot read back the copy: {_reason(exc)}", path=dest) from None
         if got != expected:
             raise PublishError(
                 f"copy check failed (size {got.size} vs {expected.size}, sha256 {got.sha256[:12]} vs "

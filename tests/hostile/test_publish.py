@@ -167,23 +167,33 @@ def _limited(max_file_bytes: int):
     return limit
 
 
-def _full_disk(root: Path) -> bool:
-    """A 512 KiB tmpfs at ``root`` filled to its last 40 KiB (root only); False where mounting is not allowed."""
+def _full_disk(root: Path, keep_free: int) -> bool:
+    """A 2 MiB tmpfs at ``root`` filled to its last ``keep_free`` bytes (root only); False where mounting is not
+    allowed."""
     root.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(root)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(root)], capture_output=True)
     if done.returncode != 0:
         return False
-    free = os.statvfs(root).f_bavail * os.statvfs(root).f_frsize
-    (root / "filler").write_bytes(b"\0" * max(free - 40 * 1024, 0))
+    stat = os.statvfs(root)
+    (root / "filler").write_bytes(b"\0" * max(stat.f_bavail * stat.f_frsize - keep_free, 0))
     return True
 
 
-def test_publish_on_a_full_disk_is_one_typed_line(job: tuple[Path, Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("catalogue_first", [False, True], ids=["catalogue on the full disk", "files on the full disk"])
+def test_publish_on_a_full_disk_is_one_typed_line(
+    job: tuple[Path, Path, Path], tmp_path: Path, catalogue_first: bool
+) -> None:
     manifest, _, _ = job
     full = tmp_path / "full"
-    mounted = _full_disk(full)
+    publish_root = full / "publish"
+    mounted = _full_disk(full, keep_free=0) if not catalogue_first else False
+    if catalogue_first:
+        mounted = _full_disk(full, keep_free=400 * 1024)
+        LocalTracker(publish_root).register_shot("demo", "/sq010/sh010", SHOT_ATTRIB, plate=PLATE)
+        stat = os.statvfs(full)
+        (full / "filler2").write_bytes(b"\0" * max(stat.f_bavail * stat.f_frsize - 24 * 1024, 0))
     try:
-        _with(manifest, local_root=str(full / "publish"))
+        _with(manifest, local_root=str(publish_root))
         env = {k: v for k, v in os.environ.items() if not k.startswith("AYON_")}
         env.update({"HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)})
         (tmp_path / "home").mkdir(exist_ok=True)
