@@ -55,6 +55,13 @@ class TrackerSettings(_Settings):
     def _names_and_templates_fill(self) -> TrackerSettings:
         """Every product name this file can produce, and its publish templates, are tried here, at load, so a
         broken entry fails every command at once instead of a publish later (or never, on a rerun)."""
+        for key, value in (
+            ("shapes.product_type", self.shapes.product_type),
+            ("matte.product_type", self.matte.product_type),
+            ("matte.representation", self.matte.representation),
+        ):
+            if len(value) > MAX_NAME or not ENTITY_NAME.match(value):
+                raise ValueError(f"{key} {value!r} is not a valid name: use letters, digits, _ . - only")
         for variant in {self.variant, *self.object_variants.values()}:
             for key, template in (("shapes.name", self.shapes.name), ("matte.name", self.matte.name)):
                 try:

@@ -123,6 +123,8 @@ BAD_CONFIGS = {
     "templates not a mapping": {"templates": 5},
     "template is a number": {RENDER_DIR: 5},
     "verdict status unknown verdict": {"verdict_status": {"maybe": "x"}},
+    "product type climbs": {"matte.product_type": "../../ESCAPED"},
+    "representation name with a slash": {"matte.representation": "exr/../../x"},
 }
 
 
