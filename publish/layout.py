@@ -65,6 +65,8 @@ def _context(
         "product": {"name": product.name, "type": product.product_type},
         "task": {"name": plan.manifest.tracker.task, "type": task_type},
         "version": version,
+        # ayon-core keeps only the publishing user's name in the context (``user.name`` and ``username``)
+        **({"user": {"name": plan.author}, "username": plan.author} if plan.author else {}),
     }
 
 

@@ -80,6 +80,7 @@ def test_representations_record_rootless_paths_sizes_and_hashes(
     assert rep.attrib["template"].startswith("{root[work]}/{project[name]}/{hierarchy}")
     # ayon-core's integrator stores the first frame as a string zero-padded to the anatomy's frame padding
     assert rep.data["context"]["frame"] == str(FIRST) and rep.data["context"]["product"]["type"] == "render"
+    assert rep.data["context"]["user"] == {"name": "tester"} and rep.data["context"]["username"] == "tester"
 
 
 def test_version_carries_attributes_job_ids_models_qa_thumbnail_and_plate_link(
