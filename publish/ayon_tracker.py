@@ -1,9 +1,11 @@
 """``AyonTracker``: the ``Tracker`` protocol through ayon-python-api (REST, operations and GraphQL reads).
 
 Writes go through ``OperationsSession``: a version and its representations are one batch the server applies or
-rolls back whole. The server's unique index on (product, version) is our version lock; ayon_api reports its 409
-``unique-violation`` as ``FailedOperations``, which we turn into ``VersionTaken`` so the integrator takes the next
-number. Credentials come only from ``AYON_SERVER_URL`` / ``AYON_API_KEY`` and appear in no message we write.
+rolls back whole, created after every file is in place. ayon_api reports the server's 409 ``unique-violation`` as
+``FailedOperations``; a real 1.16 server words the two cases ``Version with id '…' already exists.`` (the id we
+derive from the job: ``AlreadyPublished``) and ``Version with product_id, version '…' already exists.`` (another
+publisher's number: ``VersionTaken``), and we tell them apart by reading the version id back. Credentials come
+only from ``AYON_SERVER_URL`` / ``AYON_API_KEY`` and appear in no message we write.
 """
 
 from __future__ import annotations
