@@ -73,7 +73,7 @@ BAD_TARGETS = {
     "matte product absolute": {"matte_product": "/tmp/ESCAPED"},
     "shapes product hides a climb": {"shapes_product": "a/../../b"},
     "task climbs": {"task": "../ESCAPED"},
-    "local root is a file": {"local_root": "/etc/hostname"},
+    "local root is a file": {"local_root": "/proc/version"},
 }
 
 
