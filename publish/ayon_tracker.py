@@ -1,9 +1,11 @@
 """``AyonTracker``: the ``Tracker`` protocol through ayon-python-api (REST, operations and GraphQL reads).
 
 Writes go through ``OperationsSession``: a version and its representations are one batch the server applies or
-rolls back whole. The server's unique index on (product, version) is our version lock; ayon_api reports its 409
-``unique-violation`` as ``FailedOperations``, which we turn into ``VersionTaken`` so the integrator takes the next
-number. Credentials come only from ``AYON_SERVER_URL`` / ``AYON_API_KEY`` and appear in no message we write.
+rolls back whole, created after every file is in place. ayon_api reports the server's 409 ``unique-violation`` as
+``FailedOperations``; a real 1.16 server words the two cases ``Version with id '…' already exists.`` (the id we
+derive from the job: ``AlreadyPublished``) and ``Version with product_id, version '…' already exists.`` (another
+publisher's number: ``VersionTaken``), and we tell them apart by reading the version id back. Credentials come
+only from ``AYON_SERVER_URL`` / ``AYON_API_KEY`` and appear in no message we write.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from ayon_api.exceptions import (
 )
 from ayon_api.operations import OperationsSession
 
-from publish.errors import PublishError, TrackerUnavailable, VersionTaken
+from publish.errors import AlreadyPublished, PublishError, TrackerUnavailable, VersionTaken
 from publish.templates import PublishTemplate
 from publish.tracker import (
     DATA_KEY,
-    STATE_COMPLETE,
     Anatomy,
     FileRecord,
     FolderRef,
@@ -41,6 +42,7 @@ from publish.tracker import (
     ShotFolder,
     VersionDraft,
     VersionRef,
+    folder_type_at,
 )
 
 URL_ENV = "AYON_SERVER_URL"
@@ -82,6 +84,7 @@ class AyonTracker:
         """``con``: an ``ayon_api.ServerAPI`` (or a stand-in with the same methods in tests)."""
         self.con = con
         self.url = public_url(url or con.get_base_url())
+        self._users: dict[str, bool] = {}
 
     @classmethod
     def from_environment(cls) -> AyonTracker:
@@ -119,7 +122,9 @@ class AyonTracker:
     def _folder(entity: dict[str, Any]) -> FolderRef:
         return FolderRef(entity["id"], entity["path"], entity.get("folderType"), dict(entity.get("attrib") or {}))
 
-    def resolve_folder(self, project: str, path: str, *, create: bool = False) -> FolderRef:
+    def resolve_folder(
+        self, project: str, path: str, *, create: bool = False, attrib: dict[str, Any] | None = None
+    ) -> FolderRef:
         with self._call(f"read folder {path}"):
             entity = self.con.get_folder_by_path(project, path, fields=_FOLDER_FIELDS)
         if entity is not None:
@@ -130,9 +135,9 @@ class AyonTracker:
                 where=self.url,
                 hint="create it in AYON or publish with --create-folders",
             )
-        return self._create_folders(project, path)
+        return self._create_folders(project, path, attrib or {})
 
-    def _create_folders(self, project: str, path: str) -> FolderRef:
+    def _create_folders(self, project: str, path: str, attrib: dict[str, Any]) -> FolderRef:
         parts = path.strip("/").split("/")
         parent_id: str | None = None
         with self._call(f"create folder {path}"):
@@ -141,10 +146,13 @@ class AyonTracker:
                 entity = self.con.get_folder_by_path(project, sub, fields=_FOLDER_FIELDS)
                 if entity is None:
                     session = OperationsSession(con=self.con)
-                    kind = SHOT if depth == len(parts) else "Folder"
-                    op = session.create_folder(project, parts[depth - 1], folder_type=kind, parent_id=parent_id)
+                    kind = folder_type_at(depth, len(parts))
+                    own = attrib if depth == len(parts) else {}
+                    op = session.create_folder(
+                        project, parts[depth - 1], folder_type=kind, parent_id=parent_id, attrib=own or None
+                    )
                     session.commit()
-                    entity = {"id": op.entity_id, "path": sub, "folderType": kind, "attrib": {}}
+                    entity = {"id": op.entity_id, "path": sub, "folderType": kind, "attrib": dict(own)}
                 parent_id = entity["id"]
         return self._folder(entity)
 
@@ -205,17 +213,26 @@ class AyonTracker:
             for r in reps
         )
 
-    def find_version_by_job(self, project: str, product: ProductRef, job_id: str) -> VersionRef | None:
+    def _version_ref(self, project: str, product: ProductRef, entity: dict[str, Any]) -> VersionRef:
+        reps = self._representations(project, entity["id"])
+        return VersionRef(entity["id"], int(entity["version"]), product, dict(entity.get("data") or {}), reps)
+
+    def find_version_by_job(
+        self, project: str, product: ProductRef, job_id: str, version_id: str | None = None
+    ) -> VersionRef | None:
         with self._call(f"versions of {product.name}"):
+            if version_id is not None:
+                entity = self.con.get_version_by_id(project, version_id, fields=_VERSION_FIELDS)
+                if entity is not None:
+                    return self._version_ref(project, product, entity)
             for entity in self.con.get_versions(project, product_ids=[product.id], fields=_VERSION_FIELDS):
                 data = entity.get("data") or {}
                 if (data.get(DATA_KEY) or {}).get("jobId") == job_id:
-                    reps = self._representations(project, entity["id"])
-                    return VersionRef(entity["id"], int(entity["version"]), product, data, reps)
+                    return self._version_ref(project, product, entity)
         return None
 
     def operations(self, project: str, product: ProductRef, draft: VersionDraft) -> OperationsSession:
-        """The one batch that creates a version and its representations."""
+        """The one batch that creates a version and its representations (and names its thumbnail)."""
         session = OperationsSession(con=self.con)
         session.create_version(
             project,
@@ -226,6 +243,7 @@ class AyonTracker:
             attrib=draft.attrib,
             data=draft.data,
             status=draft.status,
+            thumbnail_id=draft.thumbnail_id,
             version_id=draft.id,
         )
         for rep in draft.representations:
@@ -240,49 +258,50 @@ class AyonTracker:
             )
         return session
 
+    def _is_user(self, name: str) -> bool:
+        """Whether the server knows user ``name`` (a 1.16 server answers an unknown ``X-as-user`` with HTTP 500)."""
+        if name not in self._users:
+            self._users[name] = self.con.get(f"users/{name}").status_code == 200
+        return self._users[name]
+
+    @contextmanager
+    def _as_author(self, author: str | None) -> Iterator[None]:
+        """Act as the submitting artist when our key is a service key (AYON's ``X-as-user``); a personal key, or
+        a submitter the server does not know, publishes as the key's user, the ``author`` field still naming the
+        submitter."""
+        if author and hasattr(self.con, "as_username") and self._is_user(author):
+            with self.con.as_username(author, ignore_service_error=True):
+                yield
+        else:
+            yield
+
     def create_version(self, project: str, product: ProductRef, draft: VersionDraft) -> VersionRef:
         session = self.operations(project, product, draft)
         with self._call(f"create {product.name} v{draft.version:03d}"):
             try:
-                session.commit()
+                with self._as_author(draft.author):
+                    session.commit()
             except FailedOperations as exc:
-                if is_unique_violation(exc):
-                    raise VersionTaken(draft.version) from None
-                raise
+                if not is_unique_violation(exc):
+                    raise
+                if self.con.get_version_by_id(project, draft.id, fields={"id"}) is not None:
+                    raise AlreadyPublished(draft.id) from None
+                raise VersionTaken(draft.version) from None
         return VersionRef(draft.id, draft.version, product, draft.data, draft.representations)
 
-    def set_thumbnail(self, project: str, version: VersionRef, image: Path) -> None:
-        with self._call(f"thumbnail of {version.product.name} v{version.version:03d}"):
-            thumbnail_id = self.con.create_thumbnail(project, str(image))
-            session = OperationsSession(con=self.con)
-            session.update_version(project, version.id, thumbnail_id=thumbnail_id)
-            session.commit()
+    def upload_thumbnail(self, project: str, image: Path) -> str:
+        with self._call("upload the thumbnail"):
+            return str(self.con.create_thumbnail(project, str(image)))
 
-    def link_inputs(self, project: str, version: VersionRef, inputs: list[VersionRef], link_type: str) -> None:
+    def link_inputs(self, project: str, version: VersionRef, input_ids: list[str], link_type: str) -> None:
         with self._call(f"links of {version.product.name} v{version.version:03d}"):
             existing = {
                 link.get("entityId")
                 for link in self.con.get_version_links(project, version.id, link_types=[link_type], link_direction="in")
             }
-            for source in inputs:
-                if source.id not in existing:
-                    self.con.create_link(project, link_type, source.id, "version", version.id, "version")
-
-    def mark_complete(self, project: str, version: VersionRef) -> VersionRef:
-        data = {**version.data, DATA_KEY: {**(version.data.get(DATA_KEY) or {}), "state": STATE_COMPLETE}}
-        with self._call(f"complete {version.product.name} v{version.version:03d}"):
-            session = OperationsSession(con=self.con)
-            session.update_version(project, version.id, data=data)
-            session.commit()
-        return VersionRef(version.id, version.version, version.product, data, version.representations)
-
-    def delete_version(self, project: str, version: VersionRef) -> None:
-        with self._call(f"delete {version.product.name} v{version.version:03d}"):
-            session = OperationsSession(con=self.con)
-            for rep in version.representations:
-                session.delete_representation(project, rep.id)
-            session.delete_version(project, version.id)
-            session.commit()
+            for source in input_ids:
+                if source not in existing:
+                    self.con.create_link(project, link_type, source, "version", version.id, "version")
 
     # -- shots and plates -------------------------------------------------------------------------------------
     def latest_plate(self, project: str, folder: FolderRef, product_type: str) -> PlateRef | None:
@@ -326,7 +345,7 @@ def _translate(url: str, what: str) -> Iterator[None]:
     """Every failure of the server becomes one line naming the server and the step, never the key."""
     try:
         yield
-    except (PublishError, VersionTaken):
+    except (PublishError, VersionTaken, AlreadyPublished):
         raise
     except FailedOperations as exc:
         raise PublishError(f"AYON at {url} refused to {what}: {_first_line(exc)}") from None

@@ -7,13 +7,13 @@ verified and the representation can record size and hash.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from publish.config import TrackerSettings
 from publish.hashing import Digest, digest
+from publish.names import check_folder_path, check_name, check_project
 from roto_core.contracts import JobManifest
 from roto_core.errors import InputError
 from roto_core.jobfolder import JobFolder
@@ -58,6 +58,7 @@ class PublishPlan:
     author: str | None
     thumbnail: SourceFile | None = None
     task_type: str = "Roto"
+    verdict: dict[str, Any] | None = None
 
     @property
     def project(self) -> str:
@@ -127,12 +128,36 @@ def _checkpoints(qa: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _author(manifest: JobManifest) -> str | None:
-    return manifest.tracker.author or os.environ.get("USER") or None
+    """The submitting user recorded at submit (never the farm process's ``$USER``, which is the render user)."""
+    return manifest.tracker.author or None
+
+
+def _verdict(qa: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The shapes QA verdict (``{"status": "pass"|"review", "line": ..., "frames_below": ...}``), if finalize
+    wrote one; a malformed one is an error, not a silent pass."""
+    raw = qa.get("verdict")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or raw.get("status") not in ("pass", "review") or not isinstance(raw.get("line"), str):
+        raise InputError('QA verdict must be {"status": "pass"|"review", "line": "..."}', path=path)
+    line = " ".join(raw["line"].split())[:300]
+    return {"status": raw["status"], "line": line, "frames_below": raw.get("frames_below") or {}}
+
+
+def check_target(manifest: JobManifest, where: str) -> None:
+    """Names from the manifest that become publish paths: project, folder path, task and product names."""
+    target = manifest.tracker
+    check_project(target.project, where=where)
+    check_folder_path(target.folder_path, where=where)
+    check_name(target.task, "task", where=where)
+    check_name(target.shapes_product, "shapes_product", where=where)
+    check_name(target.matte_product, "matte_product", where=where)
 
 
 def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
     """Build the plan; a missing export file is an InputError here, before anything is created anywhere."""
     job = job_folder_of(manifest)
+    check_target(manifest, str(job.manifest))
     shot = manifest.shot
     exports = {
         "nk": (job.nk, "Nuke export"),
@@ -153,6 +178,9 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
     shapes_name, matte_name = settings.product_names(
         shot.objects, manifest.tracker.shapes_product, manifest.tracker.matte_product
     )
+    check_name(shapes_name, "shapes product", where=str(job.manifest))
+    check_name(matte_name, "matte product", where=str(job.manifest))
+    verdict = _verdict(qa, job.qa_report)
     products = (
         ProductPlan(shapes_name, settings.shapes.product_type, shapes_reps, settings.shapes.template),
         ProductPlan(matte_name, settings.matte.product_type, (matte_rep,), settings.matte.template),
@@ -188,6 +216,7 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
         "sourcePlate": shot.plate,
         "objects": shot.objects,
         "matteKind": matte_kind,
+        "qaVerdict": verdict,
     }
     return PublishPlan(
         manifest=manifest,
@@ -197,4 +226,5 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
         author=_author(manifest),
         thumbnail=thumb,
         task_type=manifest.tracker.task_type,
+        verdict=verdict,
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from publish.errors import PublishError
+from publish.names import ENTITY_NAME, MAX_NAME
+from publish.templates import DEFAULT_TEMPLATES, check_publish_templates
 from roto_core.config import load_config
 
 DEFAULT_SHAPES_PRODUCT = "rotoMain"
@@ -40,10 +43,40 @@ class TrackerSettings(_Settings):
     variant: str = "Main"
     object_variants: dict[str, str] = Field(default_factory=dict)
     status: str | None = None
+    verdict_status: dict[Literal["pass", "review"], str | None] = Field(
+        default_factory=lambda: {"pass": None, "review": "Pending review"}
+    )
     link_type: str = "generative"
     plate_product_type: str = "plate"
     max_version_attempts: int = Field(12, ge=1, le=1000)
     templates: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_and_templates_fill(self) -> TrackerSettings:
+        """Every product name this file can produce, and its publish templates, are tried here, at load, so a
+        broken entry fails every command at once instead of a publish later (or never, on a rerun)."""
+        for key, value in (
+            ("shapes.product_type", self.shapes.product_type),
+            ("matte.product_type", self.matte.product_type),
+            ("matte.representation", self.matte.representation),
+        ):
+            if len(value) > MAX_NAME or not ENTITY_NAME.match(value):
+                raise ValueError(f"{key} {value!r} is not a valid name: use letters, digits, _ . - only")
+        for variant in {self.variant, *self.object_variants.values()}:
+            for key, template in (("shapes.name", self.shapes.name), ("matte.name", self.matte.name)):
+                try:
+                    name = template.format(variant=variant)
+                except (KeyError, IndexError, ValueError, AttributeError) as exc:
+                    raise ValueError(f"{key} {template!r} cannot be filled with {{variant}} only ({exc})") from None
+                if len(name) > MAX_NAME or not ENTITY_NAME.match(name):
+                    raise ValueError(f"{key} gives product name {name!r}: use letters, digits, _ . - only")
+        try:
+            check_publish_templates(self.templates or DEFAULT_TEMPLATES, self.shapes.template, self.matte.template)
+        except PublishError as exc:
+            raise ValueError(f"templates: {exc.message}") from None
+        except TypeError as exc:
+            raise ValueError(f"templates: not a mapping of template strings ({exc})") from None
+        return self
 
     def variant_for(self, objects: list[str]) -> str:
         """A single-object shot may publish under its own variant; anything else uses the default one."""

@@ -23,3 +23,11 @@ class VersionTaken(Exception):
     def __init__(self, version: int) -> None:
         self.version = version
         super().__init__(f"version {version} is taken")
+
+
+class AlreadyPublished(Exception):
+    """The tracker already holds this job's version of the product (its id, derived from the job, exists)."""
+
+    def __init__(self, version_id: str) -> None:
+        self.version_id = version_id
+        super().__init__(f"version {version_id} exists")

@@ -9,6 +9,8 @@ machines); a studio with many farm machines publishing at once is better served 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from typing import Any
 
 from ayon_api.utils import create_entity_id
 
-from publish.errors import PublishError, TrackerUnavailable, VersionTaken
+from publish.errors import AlreadyPublished, PublishError, TrackerUnavailable, VersionTaken
 from publish.templates import DEFAULT_TEMPLATES
 from publish.tracker import (
     DATA_KEY,
@@ -33,6 +35,7 @@ from publish.tracker import (
     ShotFolder,
     VersionDraft,
     VersionRef,
+    folder_type_at,
 )
 from roto_core.sequences import frame_path, has_frame_token
 
@@ -60,6 +63,7 @@ CREATE TABLE IF NOT EXISTS representations (
 CREATE TABLE IF NOT EXISTS links (
     input_id TEXT NOT NULL, output_id TEXT NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
     link_type TEXT NOT NULL, UNIQUE (input_id, output_id, link_type));
+CREATE TABLE IF NOT EXISTS thumbnails (id TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
 
 
@@ -98,27 +102,41 @@ class LocalTracker:
         return db
 
     @contextmanager
+    def _typed(self) -> Iterator[None]:
+        """A catalogue that cannot be read or written (full disk, read-only, corrupt) is one typed line; unique
+        violations stay ``IntegrityError`` for ``create_version`` to tell apart."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise TrackerUnavailable(f"the local tracker catalogue failed: {exc}", path=self.db_path) from None
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken immediately so two writers queue instead of failing on upgrade."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._typed():
+            db = self._connect()
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.close()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        db = self._connect()
-        try:
-            yield db
-        finally:
-            db.close()
+        with self._typed():
+            db = self._connect()
+            try:
+                yield db
+            finally:
+                db.close()
 
     # -- project, folders, tasks ------------------------------------------------------------------------------
     def create_project(self, project: str, code: str | None = None) -> None:
@@ -142,14 +160,15 @@ class LocalTracker:
     def create_folder(
         self, project: str, path: str, folder_type: str | None = None, attrib: dict[str, Any] | None = None
     ) -> FolderRef:
-        """Create ``path`` and its missing parents (parents as ``Folder``); an existing folder gets ``attrib``."""
+        """Create ``path`` and its missing parents (typed as ``folder_type_at`` says); an existing folder gets
+        ``attrib``."""
         self.create_project(project)
         parts = path.strip("/").split("/")
         with self._write() as db:
             for depth in range(1, len(parts) + 1):
                 sub = "/" + "/".join(parts[:depth])
                 leaf = depth == len(parts)
-                kind = (folder_type or "Folder") if leaf else "Folder"
+                kind = (folder_type or "Folder") if leaf else folder_type_at(depth, len(parts))
                 db.execute(
                     "INSERT OR IGNORE INTO folders (id, project, path, folder_type, attrib) VALUES (?, ?, ?, ?, ?)",
                     (create_entity_id(), project, sub, kind, _dumps((attrib or {}) if leaf else {})),
@@ -160,7 +179,9 @@ class LocalTracker:
                 )
             return self._folder(self._folder_row(db, project, path))
 
-    def resolve_folder(self, project: str, path: str, *, create: bool = False) -> FolderRef:
+    def resolve_folder(
+        self, project: str, path: str, *, create: bool = False, attrib: dict[str, Any] | None = None
+    ) -> FolderRef:
         with self._read() as db:
             row = self._folder_row(db, project, path)
         if row is not None:
@@ -171,7 +192,7 @@ class LocalTracker:
                 where=f"local:{self.root}",
                 hint="create it in the tracker or publish with --create-folders",
             )
-        return self.create_folder(project, path, SHOT)
+        return self.create_folder(project, path, SHOT, attrib)
 
     def resolve_task(self, project: str, folder: FolderRef, name: str, task_type: str, *, create: bool) -> str | None:
         with self._write() as db:
@@ -218,15 +239,20 @@ class LocalTracker:
             rows = db.execute("SELECT * FROM versions WHERE product_id = ? ORDER BY version", (product.id,))
             return [self._version(db, row, product) for row in rows.fetchall()]
 
-    def find_version_by_job(self, project: str, product: ProductRef, job_id: str) -> VersionRef | None:
-        return next((v for v in self.versions(project, product) if v.job_id == job_id), None)
+    def find_version_by_job(
+        self, project: str, product: ProductRef, job_id: str, version_id: str | None = None
+    ) -> VersionRef | None:
+        versions = self.versions(project, product)
+        return next((v for v in versions if v.id == version_id), None) or next(
+            (v for v in versions if v.job_id == job_id), None
+        )
 
     def create_version(self, project: str, product: ProductRef, draft: VersionDraft) -> VersionRef:
         try:
             with self._write() as db:
                 db.execute(
-                    "INSERT INTO versions (id, product_id, version, task_id, author, attrib, data, status, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO versions (id, product_id, version, task_id, author, attrib, data, status, thumbnail,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         draft.id,
                         product.id,
@@ -236,6 +262,7 @@ class LocalTracker:
                         _dumps(draft.attrib),
                         _dumps(draft.data),
                         draft.status,
+                        draft.thumbnail_id,
                         datetime.now(UTC).isoformat(timespec="seconds"),
                     ),
                 )
@@ -253,43 +280,49 @@ class LocalTracker:
                         ),
                     )
         except sqlite3.IntegrityError as exc:
+            with self._read() as db:
+                if db.execute("SELECT 1 FROM versions WHERE id = ?", (draft.id,)).fetchone():
+                    raise AlreadyPublished(draft.id) from None
             if "versions.product_id, versions.version" in str(exc):
                 raise VersionTaken(draft.version) from None
-            raise
+            raise PublishError(f"the local catalogue refused the version: {exc}", path=self.db_path) from None
         return VersionRef(draft.id, draft.version, product, draft.data, draft.representations)
 
-    def set_thumbnail(self, project: str, version: VersionRef, image: Path) -> None:
+    def upload_thumbnail(self, project: str, image: Path) -> str:
         """Thumbnails live in the catalogue, as AYON keeps them in its database, not among published files."""
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            raise PublishError(f"cannot read the thumbnail: {exc.strerror or exc}", path=image) from None
+        thumbnail_id = hashlib.sha256(data).hexdigest()[:32]
         with self._write() as db:
-            db.execute("UPDATE versions SET thumbnail = ? WHERE id = ?", (image.read_bytes(), version.id))
+            db.execute("INSERT OR IGNORE INTO thumbnails (id, data) VALUES (?, ?)", (thumbnail_id, data))
+        return thumbnail_id
 
     def thumbnail(self, version: VersionRef) -> bytes | None:
         with self._read() as db:
-            row = db.execute("SELECT thumbnail FROM versions WHERE id = ?", (version.id,)).fetchone()
-        return row["thumbnail"] if row else None
+            row = db.execute(
+                "SELECT t.data FROM versions v JOIN thumbnails t ON t.id = v.thumbnail WHERE v.id = ?", (version.id,)
+            ).fetchone()
+        return row["data"] if row else None
 
-    def link_inputs(self, project: str, version: VersionRef, inputs: list[VersionRef], link_type: str) -> None:
+    def status_of(self, version: VersionRef) -> str | None:
+        with self._read() as db:
+            row = db.execute("SELECT status FROM versions WHERE id = ?", (version.id,)).fetchone()
+        return row["status"] if row else None
+
+    def link_inputs(self, project: str, version: VersionRef, input_ids: list[str], link_type: str) -> None:
         with self._write() as db:
-            for source in inputs:
+            for source in input_ids:
                 db.execute(
                     "INSERT OR IGNORE INTO links (input_id, output_id, link_type) VALUES (?, ?, ?)",
-                    (source.id, version.id, link_type),
+                    (source, version.id, link_type),
                 )
 
     def inputs_of(self, version: VersionRef) -> list[tuple[str, str]]:
         with self._read() as db:
             rows = db.execute("SELECT input_id, link_type FROM links WHERE output_id = ?", (version.id,))
             return [(r["input_id"], r["link_type"]) for r in rows.fetchall()]
-
-    def mark_complete(self, project: str, version: VersionRef) -> VersionRef:
-        data = {**version.data, DATA_KEY: {**(version.data.get(DATA_KEY) or {}), "state": STATE_COMPLETE}}
-        with self._write() as db:
-            db.execute("UPDATE versions SET data = ? WHERE id = ?", (_dumps(data), version.id))
-        return VersionRef(version.id, version.version, version.product, data, version.representations)
-
-    def delete_version(self, project: str, version: VersionRef) -> None:
-        with self._write() as db:
-            db.execute("DELETE FROM versions WHERE id = ?", (version.id,))
 
     # -- shots and plates -------------------------------------------------------------------------------------
     def register_shot(
@@ -314,7 +347,7 @@ class LocalTracker:
             path = frame_path(plate, frame) if frame is not None else Path(plate)
             size = path.stat().st_size if path.is_file() else 0
             records.append(FileRecord(create_entity_id(), path.name, str(path), size, ""))
-        context = {"frame": first} if frames[0] is not None else {}
+        context = {"frame": str(first).zfill(4)} if frames[0] is not None else {}
         rep = RepresentationDraft(
             create_entity_id(),
             Path(plate).suffix.lstrip(".") or "plate",

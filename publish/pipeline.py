@@ -1,14 +1,20 @@
-"""``publish_manifest``: collect → validate → integrate, the shape of ayon-core's publisher, for one job."""
+"""``publish_manifest``: collect → validate → integrate, the shape of ayon-core's publisher, for one job.
+
+The matte product is integrated first, so the shapes product's ``.nk`` can be written to read the matte files of
+this very publish (``publish.nk_rewrite``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from publish.collect import collect
 from publish.config import TrackerSettings, load_tracker_settings
 from publish.errors import PublishError
-from publish.integrate import PublishedVersion, integrate_product
+from publish.integrate import PublishedVersion, integrate_product, with_sources
+from publish.nk_rewrite import published_nk
 from publish.tracker import Tracker
 from publish.transfer import Observer, no_observer
 from publish.validate import validate
@@ -24,6 +30,7 @@ class PublishResult:
     folder_path: str
     job_id: str
     versions: list[PublishedVersion] = field(default_factory=list)
+    verdict: dict[str, Any] | None = None
 
     @property
     def created(self) -> bool:
@@ -63,5 +70,10 @@ def publish_manifest(
     trk = make_tracker(tracker, manifest, settings) if isinstance(tracker, str) else tracker
     ctx = validate(trk, plan, settings, create_folders=create_folders)
     observer("validate", f"{plan.project}{plan.folder_path}")
-    versions = [integrate_product(trk, plan, ctx, product, settings, observer) for product in plan.products]
-    return PublishResult(trk.name, plan.project, plan.folder_path, manifest.job_id, versions)
+    shapes_plan, matte_plan = plan.products
+    matte = integrate_product(trk, plan, ctx, matte_plan, settings, observer)
+    if any(r.name == "nk" for r in shapes_plan.representations):
+        nk = published_nk(manifest, matte, trk.name, ctx.anatomy)
+        shapes_plan = with_sources(shapes_plan, "nk", (nk,))
+    shapes = integrate_product(trk, plan, ctx, shapes_plan, settings, observer)
+    return PublishResult(trk.name, plan.project, plan.folder_path, manifest.job_id, [shapes, matte], plan.verdict)

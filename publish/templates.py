@@ -6,6 +6,7 @@ the project's anatomy (AyonTracker) or the same default templates (LocalTracker)
 
 from __future__ import annotations
 
+import posixpath
 import re
 import string
 from collections.abc import Mapping
@@ -91,12 +92,22 @@ def fill(template: str, data: Mapping[str, Any]) -> str:
     for text, optional in _split_optional(template):
         try:
             out.append(_format(text, data))
-        except (KeyError, IndexError, TypeError) as exc:
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
             if not optional:
                 raise PublishError(
                     f"anatomy template {template!r} needs {exc} which this publish does not provide"
                 ) from None
+        except ValueError as exc:
+            raise PublishError(f"anatomy template {template!r} cannot be filled: {exc}") from None
     return "".join(out)
+
+
+def frame_padding(templates: Mapping[str, Any]) -> int:
+    """The anatomy's frame padding (``templates.common.frame_padding``; AYON's default is 4)."""
+    for group in (templates.get("common"), templates):
+        if isinstance(group, Mapping) and isinstance(group.get("frame_padding"), int):
+            return max(1, min(int(group["frame_padding"]), 12))
+    return 4
 
 
 @dataclass(frozen=True)
@@ -116,7 +127,7 @@ class PublishTemplate:
         if not isinstance(entry, Mapping):
             raise PublishError(f"the project anatomy has no publish template {name!r} nor 'default'")
         directory, file = entry.get("directory"), entry.get("file")
-        if not directory or not file:
+        if not isinstance(directory, str) or not isinstance(file, str) or not directory or not file:
             raise PublishError(f"publish template {name!r} lacks 'directory' or 'file'")
         return cls(expand_references(directory, templates), expand_references(file, templates))
 
@@ -129,3 +140,46 @@ class PublishTemplate:
 
     def file_for(self, data: Mapping[str, Any]) -> str:
         return fill(self.file, data)
+
+
+_SAMPLE_ROOT = "/rotofarm-root"
+
+
+def _sample(product: str, product_type: str, ext: str, frame: int | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "root": {"work": _SAMPLE_ROOT},
+        "project": {"name": "proj", "code": "prj"},
+        "hierarchy": "sq010",
+        "folder": {"name": "sh010", "type": "Shot", "path": "/sq010/sh010"},
+        "product": {"name": product, "type": product_type},
+        "task": {"name": "roto", "type": "Roto"},
+        "version": 1,
+        "ext": ext,
+        "representation": ext,
+    }
+    if frame is not None:
+        data["frame"] = frame
+    return data
+
+
+def check_publish_templates(templates: Mapping[str, Any], shapes: str, matte: str) -> None:
+    """Fill the shapes and matte templates once with sample values, before any publish relies on them: a key
+    the publish does not provide, a bad format spec, a path that leaves ``{root[work]}`` or a matte file name
+    without a frame token (every frame would overwrite the last) is a ``PublishError`` naming the template."""
+    for name, product_type, exts, frames in (
+        (shapes, "matteshapes", ("nk", "fxs", "json"), (None,)),
+        (matte, "render", ("exr",), (1001, 1002)),
+    ):
+        template = PublishTemplate.from_anatomy(templates, name)
+        paths = []
+        for ext in exts:
+            for frame in frames:
+                data = _sample("rotoMain", product_type, ext, frame)
+                path = f"{template.directory_for(data)}/{template.file_for(data)}"
+                normal = posixpath.normpath(path)
+                if not normal.startswith(_SAMPLE_ROOT + "/"):
+                    raise PublishError(f"publish template {name!r} puts files outside {{root[work]}}: {path!r}")
+                paths.append(normal)
+        if len(set(paths)) != len(paths):
+            what = "a frame token such as {@frame}" if len(frames) > 1 else "{ext}"
+            raise PublishError(f"publish template {name!r} gives several files one name: its file part needs {what}")

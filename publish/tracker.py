@@ -4,10 +4,10 @@ Two implementations share it: ``AyonTracker`` (ayon-python-api) and ``LocalTrack
 layout on a local root), so the whole publish flow — version numbering, idempotent reruns, rollback — is one
 piece of code tested against the local one and run against AYON.
 
-Version numbers follow a lock-free protocol: read the latest, create latest+1, and when another publisher got
-there first the tracker raises ``VersionTaken`` and the caller tries the next number. Our own data lives under
-``data["rotofarm"]`` of the version: the farm job id (for idempotent reruns) and the publish state (``staging``
-until every file is verified in place, then ``complete``).
+Version numbers are claimed on the publish storage first (``publish.claims``); the tracker's unique index is the
+last word: ``VersionTaken`` when another publisher's version holds the number, ``AlreadyPublished`` when the
+version id derived from this job exists. Our own data lives under ``data["rotofarm"]`` of the version: the farm
+job id (for idempotent reruns), the QA verdict, models and checkpoints.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from publish.errors import PublishError
 from publish.templates import PublishTemplate
 
 DATA_KEY = "rotofarm"
-STATE_STAGING = "staging"
 STATE_COMPLETE = "complete"
 
 
@@ -36,7 +36,23 @@ class Anatomy:
 
     def absolute(self, rootless: str) -> Path:
         """``{root[work]}/p/...`` → a path on this machine."""
-        return Path(rootless.format(root=self.roots))
+        try:
+            return Path(rootless.format(root=self.roots))
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise PublishError(f"path {rootless!r} names a root this project lacks ({exc})") from None
+
+    @property
+    def work_root(self) -> Path:
+        """The ``work`` root on this machine: every published file, and the version claims, live below it."""
+        if not self.roots.get("work"):
+            raise PublishError("the project has no 'work' root for this machine")
+        return Path(self.roots["work"])
+
+
+def folder_type_at(depth: int, levels: int) -> str:
+    """The folder type ``--create-folders`` gives each level of ``/episode/sequence/shot``: the leaf is a Shot,
+    its parent a Sequence, the level above an Episode (AYON's default folder types), anything higher a Folder."""
+    return {0: "Shot", 1: "Sequence", 2: "Episode"}.get(levels - depth, "Folder")
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,7 @@ class VersionDraft:
     data: dict[str, Any]
     status: str | None
     representations: tuple[RepresentationDraft, ...]
+    thumbnail_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +168,11 @@ class Tracker(Protocol):
         """Check the tracker answers and the project exists; return its publish anatomy."""
         ...
 
-    def resolve_folder(self, project: str, path: str, *, create: bool = False) -> FolderRef: ...
+    def resolve_folder(
+        self, project: str, path: str, *, create: bool = False, attrib: dict[str, Any] | None = None
+    ) -> FolderRef:
+        """The folder at ``path``; with ``create`` a missing one is made (typed levels, the shot's ``attrib``)."""
+        ...
 
     def resolve_task(self, project: str, folder: FolderRef, name: str, task_type: str, *, create: bool) -> str | None:
         """The task id, created when ``create``; None when absent (a version may have no task)."""
@@ -163,21 +184,25 @@ class Tracker(Protocol):
         """The highest version number of the product, 0 when it has none."""
         ...
 
-    def find_version_by_job(self, project: str, product: ProductRef, job_id: str) -> VersionRef | None: ...
+    def find_version_by_job(
+        self, project: str, product: ProductRef, job_id: str, version_id: str | None = None
+    ) -> VersionRef | None:
+        """The version with id ``version_id``, or (published before ids were derived) with this job id."""
+        ...
 
     def create_version(self, project: str, product: ProductRef, draft: VersionDraft) -> VersionRef:
-        """Create the version and its representations in one operation; ``VersionTaken`` on a unique violation."""
+        """Create the version and its representations in one operation, visible all at once or not at all.
+
+        ``AlreadyPublished`` when ``draft.id`` exists, ``VersionTaken`` when another version has the number."""
         ...
 
-    def set_thumbnail(self, project: str, version: VersionRef, image: Path) -> None: ...
+    def upload_thumbnail(self, project: str, image: Path) -> str:
+        """Store a thumbnail image; its id goes on the version when the version is created."""
+        ...
 
-    def link_inputs(self, project: str, version: VersionRef, inputs: list[VersionRef], link_type: str) -> None:
+    def link_inputs(self, project: str, version: VersionRef, input_ids: list[str], link_type: str) -> None:
         """Link each input version to ``version`` (idempotent: an existing link is kept, not doubled)."""
         ...
-
-    def mark_complete(self, project: str, version: VersionRef) -> VersionRef: ...
-
-    def delete_version(self, project: str, version: VersionRef) -> None: ...
 
     def latest_plate(self, project: str, folder: FolderRef, product_type: str) -> PlateRef | None: ...
 

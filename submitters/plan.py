@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from publish.identity import submitting_user
 from roto_core.atomic import atomic_path
 from roto_core.config import load_config
 from roto_core.contracts import JobManifest, PipelineSettings, Shot, ShotList, Submission, TrackerTarget
@@ -148,9 +149,10 @@ def plan_submission(
         base = base.model_copy(update={"chunk_size": config.chunk_size})
     cut = Path(shots.source).stem or "cut"
     batch = config.batch_name.format(cut=cut, submitted=when.astimezone())  # the coordinator's clock
+    author = submitting_user(config.tracker, config.user)  # the version's author, not the farm's $USER
     planned: list[ShotPlan] = []
     for shot in shots.shots:
-        manifest = _manifest(shot, project, config, base, when, tracker_root, comment)
+        manifest = _manifest(shot, project, config, base, when, tracker_root, comment, author)
         folder = JobFolder.for_job(config.jobs_root_path, project, shot.name, manifest.job_id)
         write_unsynced(folder.manifest, manifest.to_json() + "\n")
         planned.append(_shot_plan(shot, manifest, folder, config, base))
@@ -177,6 +179,7 @@ def _manifest(
     when: datetime,
     tracker_root: str | None,
     comment: str | None,
+    author: str | None,
 ) -> JobManifest:
     job_id = make_job_id(when)
     folder = JobFolder.for_job(config.jobs_root_path, project, shot.name, job_id)
@@ -192,7 +195,7 @@ def _manifest(
             task=config.task_name,
             local_root=tracker_root,
             comment=comment if comment is not None else config.comment,
-            author=config.user,
+            author=author,
         ),
     )
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from publish.claims import version_id_for
+from roto_core.exporters.nuke import read_nk
+
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("AYON_SERVER_URL") and os.environ.get("AYON_API_KEY")),
     reason="needs a real AYON server: set ROTOFARM_INTEGRATION=1, AYON_SERVER_URL and AYON_API_KEY",
@@ -91,6 +94,7 @@ def test_publish_scenario_on_a_real_server(project: tuple[str, object], tmp_path
     first = publish_manifest(make_manifest(jobs, unused_local, "job-1", project=name), tracker)
     second = publish_manifest(make_manifest(jobs, unused_local, "job-2", project=name), tracker)
     assert [v.version for v in first.versions] == [1, 1] and [v.version for v in second.versions] == [2, 2]
+    assert version_id_for(name, "/sq010/sh010", "rotoMain", "job-1") == first.versions[0].version_id
 
     manifests = [make_manifest(jobs, unused_local, f"job-p{i}", project=name) for i in range(4)]
     go = tmp_path / "go"
@@ -126,13 +130,22 @@ def test_publish_scenario_on_a_real_server(project: tuple[str, object], tmp_path
     con = tracker.con
     folder = tracker.resolve_folder(name, "/sq010/sh010")
     plate = tracker.latest_plate(name, folder, "plate")
+    assert plate is not None
     version = con.get_version_by_name(name, 1, con.get_product_by_name(name, "rotoMain", folder.id)["id"])
     assert version["thumbnailId"]
     links = con.get_version_links(name, version["id"], link_direction="in")
     assert [link["entityId"] for link in links] == [plate.version.id]
     (rep,) = con.get_representations(name, version_ids=[version["id"]], representation_names=["nk"])
-    local_nk = Path(rep["files"][0]["path"].format(root=con.get_project_roots_by_site_id(name)))
-    assert local_nk.read_text() == (jobs / name / "sh010" / "job-1" / "exports" / "sh010.nk").read_text()
+    roots = con.get_project_roots_by_site_id(name)
+    local_nk = Path(rep["files"][0]["path"].format(root=roots))
+    _, read_path = read_nk(local_nk)
+    # ayon-core sets AYON_PROJECT_ROOT_WORK in the Nuke it launches; Nuke expands the [getenv] in the Read node
+    assert read_path.startswith("[getenv AYON_PROJECT_ROOT_WORK]/") and "/rotoMatteMain/v001/" in read_path
+    frames = [
+        read_path.replace("[getenv AYON_PROJECT_ROOT_WORK]", roots["work"]).replace("####", f"{f:04d}")
+        for f in (1001, 1004)
+    ]
+    assert all(Path(f).is_file() for f in frames)
 
 
 def test_shotlist_from_a_real_server(project: tuple[str, object], tmp_path: Path) -> None:
@@ -144,7 +157,10 @@ def test_shotlist_from_a_real_server(project: tuple[str, object], tmp_path: Path
     assert shot.plate == str(tmp_path / "ayon-work" / name / "plates" / "sh010_plate.####.exr")
 
 
-def test_killed_publish_resumes_to_one_version(project: tuple[str, object], tmp_path: Path) -> None:
+@pytest.mark.parametrize("kill_at", ["rename:3", "complete", "rename:6"])
+def test_killed_publish_shows_nothing_incomplete_and_resumes_to_one_version(
+    project: tuple[str, object], tmp_path: Path, kill_at: str
+) -> None:
     from publish import publish_manifest
     from tests.publish.jobkit import make_manifest
 
@@ -158,18 +174,134 @@ def test_killed_publish_resumes_to_one_version(project: tuple[str, object], tmp_
             "--tracker",
             "ayon",
             "--kill-at",
-            "rename:5",
+            kill_at,
         ],
         capture_output=True,
         timeout=300,
     )
     assert proc.returncode == -9
+    roots = tracker.con.get_project_roots_by_site_id(name)
+    for rep in tracker.con.get_representations(name, fields={"files", "name"}):
+        if rep["name"] in ("exr", "nk", "fxs", "json") and "plates" not in rep["files"][0]["path"]:
+            # every version the server shows (a latest one, to a loader) has all its files
+            assert all(Path(f["path"].format(root=roots)).is_file() for f in rep["files"])
     result = publish_manifest(manifest, tracker)
     assert [v.version for v in result.versions] == [1, 1]
     for product in ("rotoMain", "rotoMatteMain"):
         assert _versions(tracker, name, product) == [(1, "job-k")]
-    published = {p for p in (tmp_path / "ayon-work").rglob("*") if p.is_file()}
+    published = {p for p in (tmp_path / "ayon-work").rglob("*") if p.is_file() and ".rotofarm" not in p.parts}
     assert len(published) == 3 + 4 and not [p for p in published if ".tmp-" in p.name]
+
+
+def test_same_job_published_by_four_processes_at_once_is_one_version(
+    project: tuple[str, object], tmp_path: Path
+) -> None:
+    from tests.publish.jobkit import make_manifest
+
+    name, tracker = project
+    manifest = make_manifest(tmp_path / "jobs", tmp_path / "local", "job-requeued", project=name)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(PROC),
+                str(Path(manifest.output_dir) / "manifest.json"),
+                "--tracker",
+                "ayon",
+                "--wait-for",
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    go.touch()
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err[-2000:] for _, err in outputs]
+    assert {out.split(" taken")[0] for out, _ in outputs} == {"rotoMain=v1 rotoMatteMain=v1"}
+    for product in ("rotoMain", "rotoMatteMain"):
+        assert _versions(tracker, name, product) == [(1, "job-requeued")]
+    published = {p for p in (tmp_path / "ayon-work").rglob("*") if p.is_file() and ".rotofarm" not in p.parts}
+    referenced = set()
+    roots = tracker.con.get_project_roots_by_site_id(name)
+    for rep in tracker.con.get_representations(name, fields={"files"}):
+        referenced |= {Path(f["path"].format(root=roots)) for f in rep["files"]}
+    assert published <= referenced  # no orphan, no temporary
+
+
+def _loader_paths(rep: dict, roots: dict[str, str]) -> tuple[Path, str]:
+    """What ayon-core's ``get_representation_path_with_roots`` and ayon-nuke's LoadClip make of a representation:
+    ``attrib.template`` filled with ``context`` + roots, then the context's frame string turned into ``#``."""
+    from publish.templates import fill
+
+    context = dict(rep["context"])  # what get_representation_path reads; the server serves data.context here
+    assert context == rep["data"]["context"]
+    path = fill(rep["attrib"]["template"], {**context, "root": roots})
+    frame = context.get("frame")
+    pattern = path[: path.rfind(frame)] + "#" * len(frame) + path[path.rfind(frame) + len(frame) :] if frame else path
+    return Path(path), pattern
+
+
+@pytest.mark.parametrize("first", [1001, 1])
+def test_loader_path_resolution_finds_every_published_file(
+    project: tuple[str, object], tmp_path: Path, first: int
+) -> None:
+    from publish import publish_manifest
+    from tests.publish.jobkit import make_manifest
+
+    name, tracker = project
+    manifest = make_manifest(tmp_path / "jobs", tmp_path / "local", f"job-f{first}", project=name, first=first)
+    result = publish_manifest(manifest, tracker)
+    roots = tracker.con.get_project_roots_by_site_id(name)
+    matte = next(v for v in result.versions if v.product == "rotoMatteMain")
+    (rep,) = tracker.con.get_representations(
+        name, version_ids=[matte.version_id], fields={"attrib", "data", "context", "files"}
+    )
+    assert rep["data"]["context"]["frame"] == f"{first:04d}"
+    path, pattern = _loader_paths(rep, roots)
+    assert path.is_file()
+    frames = [Path(pattern.replace("####", f"{f:04d}")) for f in range(first, first + 4)]
+    assert all(f.is_file() for f in frames), pattern  # a shot at frame 1 gives ####, not 000#
+    assert sorted(frames) == sorted(Path(f["path"].format(root=roots)) for f in rep["files"])
+    shapes = next(v for v in result.versions if v.product == "rotoMain")
+    for rep in tracker.con.get_representations(
+        name, version_ids=[shapes.version_id], fields={"attrib", "data", "context", "files", "name"}
+    ):
+        path, _ = _loader_paths(rep, roots)
+        assert path.is_file() and path == Path(rep["files"][0]["path"].format(root=roots))
+
+
+def test_verdict_author_and_create_folders_on_a_real_server(project: tuple[str, object], tmp_path: Path) -> None:
+    from publish import publish_manifest
+    from tests.publish.jobkit import make_manifest
+
+    name, tracker = project
+    con = tracker.con
+    artist = "rotoartist" + name[-4:]
+    con.put(f"users/{artist}", attrib={"fullName": "Roto Artist"}, data={"isManager": True}).raise_for_status()
+    verdict = {"status": "review", "line": "2 frames below the IoU threshold", "frames_below": {"hero": [1002, 1003]}}
+    manifest = make_manifest(
+        tmp_path / "jobs",
+        tmp_path / "local",
+        "job-v",
+        project=name,
+        folder_path="/sq020/sh020",
+        verdict=verdict,
+        author=artist,
+    )
+    result = publish_manifest(manifest, tracker, create_folders=True)
+    version = con.get_version_by_id(name, result.versions[0].version_id, fields={"status", "author", "attrib", "data"})
+    assert version["status"] == "Pending review" and version["author"] == artist
+    assert "QA review: 2 frames below the IoU threshold" in version["attrib"]["comment"]
+    assert version["data"]["rotofarm"]["qaVerdict"]["frames_below"] == {"hero": [1002, 1003]}
+    seq = con.get_folder_by_path(name, "/sq020", fields={"folderType"})
+    shot = con.get_folder_by_path(name, "/sq020/sh020", fields={"folderType", "attrib"})
+    assert seq["folderType"] == "Sequence" and shot["folderType"] == "Shot"
+    assert (shot["attrib"]["frameStart"], shot["attrib"]["frameEnd"], shot["attrib"]["fps"]) == (1002, 1003, 24.0)
+    assert (shot["attrib"]["resolutionWidth"], shot["attrib"]["handleStart"]) == (32, 1)
 
 
 def test_wrong_key_and_missing_folder_are_clear(
@@ -186,3 +318,29 @@ def test_wrong_key_and_missing_folder_are_clear(
     monkeypatch.setenv("AYON_API_KEY", "not-a-key-" + "0" * 22)
     with pytest.raises(TrackerUnavailable, match="refused the API key"):
         AyonTracker.from_environment()
+
+
+def test_link_goes_to_the_plate_version_recorded_at_submit(project: tuple[str, object], tmp_path: Path) -> None:
+    from ayon_api.operations import OperationsSession
+
+    from publish import publish_manifest, shotlist_from_tracker
+    from tests.publish.jobkit import make_manifest
+
+    name, tracker = project
+    (shot,) = shotlist_from_tracker(tracker, name, ["/sq010"]).shots
+    used = shot.metadata["plateVersionId"]
+    con = tracker.con
+    folder = tracker.resolve_folder(name, "/sq010/sh010")
+    plate = con.get_product_by_name(name, "plateMain", folder.id)
+    session = OperationsSession(con=con)  # a newer plate version lands between submit and publish
+    newer = session.create_version(name, 2, plate["id"])
+    session.create_representation(
+        name, "exr", newer.entity_id, files=[{"id": uuid.uuid4().hex, "name": "p.exr", "path": "{root[work]}/p.exr"}]
+    )
+    session.commit()
+    assert tracker.latest_plate(name, folder, "plate").version.id == newer.entity_id
+
+    manifest = make_manifest(tmp_path / "jobs", tmp_path / "local", "job-plate", project=name, metadata=shot.metadata)
+    result = publish_manifest(manifest, tracker)
+    links = con.get_version_links(name, result.versions[0].version_id, link_direction="in")
+    assert [link["entityId"] for link in links] == [used]

@@ -2,7 +2,7 @@
 
 It keeps entities in memory and answers the ServerAPI methods AyonTracker calls. Batches arrive where
 ``OperationsSession.commit`` sends them (``send_background_batch_operations``) and are applied all-or-nothing
-with the server's unique indexes; a refused batch is reported exactly as the server reports it (409,
+with the server's unique indexes and primary keys; a refused batch is reported exactly as the server reports it (409,
 ``unique-violation``, the detail text of ayon-backend's postgres exception parser) and raised through ayon_api's
 own ``ServerAPI._validate_operations_result``, so the ``FailedOperations`` AyonTracker sees is the real one.
 """
@@ -56,6 +56,7 @@ class AyonStandIn:
         self.links: list[dict[str, str]] = []
         self.batches: list[list[dict[str, Any]]] = []
         self.racers = 0  # the next N version batches lose to a competitor that takes their number first
+        self.twins = 0  # the next N version batches lose to a twin process that commits the same version first
         self.outage_from: int | None = None  # batches from this index on fail with 503 until reset to None
 
     # -- helpers for tests --------------------------------------------------------------------------------------
@@ -186,6 +187,9 @@ class AyonStandIn:
             if product_ids is None or v["productId"] in product_ids:
                 yield copy.deepcopy(v)
 
+    def get_version_by_id(self, project_name: str, version_id: str, **_: Any) -> dict | None:
+        return copy.deepcopy(self.entities["version"].get(version_id))
+
     def get_representations(self, project_name: str, version_ids: Any = None, **_: Any):
         for r in list(self.entities["representation"].values()):
             if version_ids is None or r["versionId"] in version_ids:
@@ -270,8 +274,14 @@ class AyonStandIn:
         return {"id": uuid.uuid4().hex, "status": "completed", "result": {"operations": results, "success": True}}
 
     def _race(self, operations: list[dict[str, Any]]) -> None:
-        """A competing publisher commits the same version number just before this batch arrives."""
+        """A competing publisher commits the same version number (or a twin the same version) just before this
+        batch arrives."""
         for op in operations:
+            if self.twins and op["type"] == "create" and op["entityType"] == "version":
+                self.twins -= 1
+                for twin_op in operations:
+                    self._apply(copy.deepcopy(twin_op))
+                return
             if self.racers and op["type"] == "create" and op["entityType"] == "version":
                 self.racers -= 1
                 vid = uuid.uuid4().hex
@@ -301,6 +311,8 @@ class AyonStandIn:
         entity.setdefault("attrib", {})
         entity.setdefault("data", {})
         entity["createdAt"] = f"2026-01-02T00:00:{len(table):02d}"
+        if entity["id"] in table:  # the primary key; text as a real 1.16 server answers it
+            raise _Refused(409, "unique-violation", f"{kind.capitalize()} with id '{entity['id']}' already exists.")
         if kind == "version":
             clash = [
                 v for v in table.values() if v["productId"] == entity["productId"] and v["version"] == entity["version"]

@@ -8,9 +8,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from roto_core.contracts import JobManifest, PipelineSettings, Prompt, Shot, Submission, TrackerTarget
+from roto_core.contracts import (
+    JobManifest,
+    PipelineSettings,
+    Prompt,
+    ShapeSettings,
+    Shot,
+    Submission,
+    TrackerTarget,
+)
+from roto_core.exporters.json_shapes import write_shapes_json
 from roto_core.jobfolder import JobFolder
 from roto_core.maskio import write_mask_exr
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.trace import trace_shapes
 
 FIRST, LAST = 1001, 1004
 W, H = 32, 24
@@ -36,17 +47,20 @@ FXS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def disc(frame: int) -> np.ndarray:
+def disc(frame: int, first: int = FIRST) -> np.ndarray:
     yy, xx = np.mgrid[0:H, 0:W]
-    return ((xx - 8 - (frame - FIRST) * 2) ** 2 + (yy - 12) ** 2 <= 25).astype(np.float32)
+    return ((xx - 8 - (frame - first) * 2) ** 2 + (yy - 12) ** 2 <= 25).astype(np.float32)
 
 
-def write_job_folder(folder: JobFolder, *, thumbnail: bool = True) -> None:
+def write_job_folder(
+    folder: JobFolder, *, thumbnail: bool = True, first: int = FIRST, verdict: dict | None = None
+) -> None:
     """Everything finalize leaves in a job folder: masks, shapes JSON, nk, fxs, QA report, thumbnail."""
-    for frame in range(FIRST, LAST + 1):
-        write_mask_exr(folder.mask_path(frame), {"hero": disc(frame)})
-    folder.shapes_json.parent.mkdir(parents=True, exist_ok=True)
-    folder.shapes_json.write_text(json.dumps({"objects": {"hero": {"1001": [[8, 12], [12, 12], [10, 16]]}}}))
+    last = first + LAST - FIRST
+    for frame in range(first, last + 1):
+        write_mask_exr(folder.mask_path(frame), {"hero": disc(frame, first)})
+    doc = trace_shapes(MaskSequence(folder.mask_pattern, first, last), ShapeSettings(min_area_px=16), name="hero")
+    write_shapes_json(doc, folder.shapes_json)
     folder.nk.parent.mkdir(parents=True, exist_ok=True)
     folder.nk.write_text(NK)
     folder.fxs.write_text(FXS)
@@ -57,6 +71,7 @@ def write_job_folder(folder: JobFolder, *, thumbnail: bool = True) -> None:
                 "summary": {"mean_iou": 0.93, "flicker": 0.012},
                 "frames": 4,
                 "checkpoints": {"sam2.1_hiera_tiny": {"path": "/models/sam2.1_hiera_tiny.pt", "sha256": "ab" * 32}},
+                **({"verdict": verdict} if verdict is not None else {}),
             }
         )
     )
@@ -74,21 +89,26 @@ def make_manifest(
     folder_path: str = "/sq010/sh010",
     write_files: bool = True,
     comment: str = "",
+    first: int = FIRST,
+    verdict: dict | None = None,
+    author: str | None = "tester",
+    metadata: dict | None = None,
 ) -> JobManifest:
     folder = JobFolder.for_job(jobs_root, project, "sh010", job_id)
     if write_files:
-        write_job_folder(folder)
+        write_job_folder(folder, first=first, verdict=verdict)
     shot = Shot(
         name="sh010",
         folder_path=folder_path,
         plate="/plates/sh010/sh010_plate.####.exr",
-        first_frame=FIRST,
-        last_frame=LAST,
+        first_frame=first,
+        last_frame=first + LAST - FIRST,
         handles=1,
         fps=24.0,
         width=W,
         height=H,
-        prompts=[Prompt(object="hero", frame=FIRST, box=(3, 7, 13, 17))],
+        prompts=[Prompt(object="hero", frame=first, box=(3, 7, 13, 17))],
+        metadata=metadata or {},
     )
     manifest = JobManifest(
         job_id=job_id,
@@ -96,7 +116,7 @@ def make_manifest(
         pipeline=PipelineSettings(),
         output_dir=str(folder.root),
         tracker=TrackerTarget(
-            project=project, folder_path=folder_path, local_root=str(publish_root), comment=comment, author="tester"
+            project=project, folder_path=folder_path, local_root=str(publish_root), comment=comment, author=author
         ),
         submission=Submission(
             farm="local",

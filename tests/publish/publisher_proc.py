@@ -26,6 +26,7 @@ def main() -> int:
     parser.add_argument("--tracker", default="local", choices=["local", "ayon"])
     parser.add_argument("--wait-for")
     parser.add_argument("--kill-at")
+    parser.add_argument("--trace", action="store_true", help="print every publish event on stderr")
     args = parser.parse_args()
     manifest = JobManifest.load(args.manifest)
     step, _, nth = (args.kill_at or "").partition(":")
@@ -33,6 +34,8 @@ def main() -> int:
     taken: list[str] = []
 
     def observe(event: str, detail: str) -> None:
+        if args.trace:
+            print(event, detail, file=sys.stderr)
         if event == "taken":
             taken.append(detail)
         if event == step:

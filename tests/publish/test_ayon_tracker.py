@@ -17,9 +17,11 @@ from ayon_api.exceptions import FailedOperations
 
 from publish import PublishError, TrackerUnavailable, publish_manifest
 from publish.ayon_tracker import AyonTracker, is_unique_violation, public_url
+from publish.claims import version_id_for
 from publish.config import load_tracker_settings
 from publish.hashing import digest
 from roto_core.contracts import JobManifest
+from roto_core.exporters.nuke import read_nk
 from submitters.cli.app import main
 from tests.publish.ayon_standin import AyonStandIn
 from tests.publish.conftest import SHOT_ATTRIB
@@ -37,6 +39,15 @@ def _shot_folder(server: AyonStandIn) -> dict:
     return next(f for f in server.entities["folder"].values() if f["path"] == "/sq010/sh010")
 
 
+def _create_batch(server: AyonStandIn, product: str) -> list[dict]:
+    pid = next(p["id"] for p in server.entities["product"].values() if p["name"] == product)
+    return next(
+        b
+        for b in server.batches
+        if b[0]["entityType"] == "version" and b[0]["type"] == "create" and b[0]["data"]["productId"] == pid
+    )
+
+
 def test_publish_creates_version_and_representations_in_one_batch(server: AyonStandIn, manifest: JobManifest) -> None:
     plate_version = server.add_plate("/sq010/sh010", FIRST, LAST)
     task = server.add_task(_shot_folder(server)["id"], "roto", "Roto")
@@ -45,7 +56,7 @@ def test_publish_creates_version_and_representations_in_one_batch(server: AyonSt
 
     creates = [b for b in server.batches if any(op["entityType"] == "version" and op["type"] == "create" for op in b)]
     assert len(creates) == 2
-    shapes_batch = creates[0]
+    shapes_batch = _create_batch(server, "rotoMain")
     assert [(op["type"], op["entityType"]) for op in shapes_batch] == [
         ("create", "version"),
         ("create", "representation"),
@@ -53,11 +64,13 @@ def test_publish_creates_version_and_representations_in_one_batch(server: AyonSt
         ("create", "representation"),
     ]
     version = shapes_batch[0]["data"]
+    assert version["id"] == version_id_for("demo", "/sq010/sh010", "rotoMain", "job-a")
     assert version["version"] == 1 and version["author"] == "tester" and version["taskId"] == task
     assert version["attrib"] == {**SHOT_ATTRIB, "source": manifest.shot.plate}
     ours = version["data"]["rotofarm"]
-    assert ours["jobId"] == "job-a" and ours["state"] == "staging"
+    assert ours["jobId"] == "job-a" and ours["state"] == "complete"
     assert ours["checkpoints"]["sam2.1_hiera_tiny"]["sha256"] == "ab" * 32
+    assert server.thumbnails[version["thumbnailId"]] == (Path(manifest.output_dir) / "qa/thumbnail.jpg").read_bytes()
     assert [op["data"]["name"] for op in shapes_batch[1:]] == ["nk", "fxs", "json"]
     nk = shapes_batch[1]["data"]
     (record,) = nk["files"]
@@ -69,11 +82,26 @@ def test_publish_creates_version_and_representations_in_one_batch(server: AyonSt
     assert nk["attrib"]["template"].endswith("{product[name]}_v{version:0>3}<_{output}><.{frame:0>4}><_{udim}>.{ext}")
 
     stored = _versions(server, "rotoMain")[0]
-    assert stored["data"]["rotofarm"]["state"] == "complete"
-    assert server.thumbnails[stored["thumbnailId"]] == (Path(manifest.output_dir) / "qa/thumbnail.jpg").read_bytes()
     assert [(link["type"], link["input"]) for link in server.links if link["output"] == stored["id"]] == [
         ("generative", plate_version)
     ]
+
+
+def test_published_nk_reads_the_published_mattes_through_the_ayon_root_variable(
+    server: AyonStandIn, manifest: JobManifest
+) -> None:
+    publish_manifest(manifest, AyonTracker(server))
+    matte = _create_batch(server, "rotoMatteMain")[1]["data"]
+    assert matte["data"]["context"]["frame"] == "1001"
+    first = matte["files"][0]["path"]
+    assert first.endswith("dmo_sh010_rotoMatteMain_v001.1001.exr")
+    pattern = first.replace("{root[work]}", "[getenv AYON_PROJECT_ROOT_WORK]").replace(".1001.exr", ".####.exr")
+    nk = server.root / "demo/sq010/sh010/publish/matteshapes/rotoMain/v001/dmo_sh010_rotoMain_v001.nk"
+    doc, read_path = read_nk(nk)
+    assert read_path == pattern and doc.shapes
+    assert "masks" not in nk.read_text()
+    resolved = read_path.replace("[getenv AYON_PROJECT_ROOT_WORK]", str(server.root))
+    assert [Path(resolved.replace("####", str(f))).is_file() for f in range(FIRST, LAST + 1)] == [True] * 4
 
 
 def test_second_publish_is_v2_and_rerun_creates_nothing(
@@ -94,36 +122,50 @@ def test_unique_violation_takes_the_next_number(server: AyonStandIn, manifest: J
     server.racers = 2
     events: list[tuple[str, str]] = []
     result = publish_manifest(manifest, AyonTracker(server), observer=lambda s, d: events.append((s, d)))
-    assert result.version_of("rotoMain") == 3 and result.version_of("rotoMatteMain") == 1
-    assert [d for s, d in events if s == "taken"] == ["rotoMain v001", "rotoMain v002"]
-    assert [v["version"] for v in _versions(server, "rotoMain")] == [1, 2, 3]
+    assert result.version_of("rotoMatteMain") == 3 and result.version_of("rotoMain") == 1
+    assert [d for s, d in events if s == "taken"] == ["rotoMatteMain v001", "rotoMatteMain v002"]
+    assert [v["version"] for v in _versions(server, "rotoMatteMain")] == [1, 2, 3]
+    assert {p.parent.name for p in files_under(server.root)} == {"v001", "v003"}  # v002's copies were removed
+    assert len(files_under(server.root)) == 3 + 4
+
+
+def test_twin_process_of_the_same_job_that_commits_first_wins_and_no_file_is_removed(
+    server: AyonStandIn, manifest: JobManifest
+) -> None:
+    server.twins = 1  # another process of job-a commits the same version (same derived id) just before us
+    events: list[tuple[str, str]] = []
+    result = publish_manifest(manifest, AyonTracker(server), observer=lambda s, d: events.append((s, d)))
+    assert [(v.product, v.version, v.created) for v in result.versions] == [
+        ("rotoMain", 1, True),
+        ("rotoMatteMain", 1, False),
+    ]
+    assert ("found", "rotoMatteMain v001") in events
+    assert [v["version"] for v in _versions(server, "rotoMatteMain")] == [1]
+    assert len(files_under(server.root)) == 3 + 4
 
 
 def test_retries_are_bounded_and_leave_nothing_behind(server: AyonStandIn, manifest: JobManifest) -> None:
     server.racers = 10
     settings = load_tracker_settings().model_copy(update={"max_version_attempts": 3})
-    with pytest.raises(PublishError, match="no free version number for rotoMain after 3 attempts"):
+    with pytest.raises(PublishError, match="no free version number for rotoMatteMain after 3 attempts"):
         publish_manifest(manifest, AyonTracker(server), settings=settings)
     assert files_under(server.root) == set()
     assert all((v["data"].get("rotofarm") or {}).get("jobId") is None for v in server.entities["version"].values())
 
 
-def test_server_outage_mid_publish_rolls_files_back_and_rerun_finishes(
-    server: AyonStandIn, manifest: JobManifest
-) -> None:
+def test_server_outage_mid_publish_shows_nothing_and_rerun_finishes(server: AyonStandIn, manifest: JobManifest) -> None:
     tracker = AyonTracker(server)
-    server.outage_from = 3  # product, version, thumbnail go through; completing the version meets a 503
+    server.outage_from = 1  # the matte product is created; its version batch meets a 503
     with pytest.raises(TrackerUnavailable, match="failed with HTTP 503") as err:
         publish_manifest(manifest, tracker)
     assert "\n" not in err.value.format()
-    assert files_under(server.root) == set()
-    (staging,) = _versions(server, "rotoMain")  # the delete failed too: the server was down
-    assert staging["data"]["rotofarm"]["state"] == "staging"
+    assert server.entities["version"] == {}  # nothing visible, no latest version with missing files
 
     server.outage_from = None
-    result = publish_manifest(manifest, tracker)
+    events: list[tuple[str, str]] = []
+    result = publish_manifest(manifest, tracker, observer=lambda s, d: events.append((s, d)))
     assert [(v.version, v.created) for v in result.versions] == [(1, True), (1, True)]
-    assert [v["data"]["rotofarm"]["state"] for v in _versions(server, "rotoMain")] == ["complete"]
+    assert [s for s, _ in events].count("kept") == 4  # the copies of the failed run are reused
     assert len(files_under(server.root)) == 3 + 4
 
 
@@ -157,8 +199,9 @@ def test_missing_folder_names_the_path_and_create_folders_makes_it(
     assert "hint: create it in AYON or publish with --create-folders" in err.value.format()
     assert files_under(server.root) == set()
     publish_manifest(manifest, AyonTracker(server), create_folders=True)
-    folders = {f["path"]: f["folderType"] for f in server.entities["folder"].values()}
-    assert folders["/sq020"] == "Folder" and folders["/sq020/sh050"] == "Shot"
+    folders = {f["path"]: f for f in server.entities["folder"].values()}
+    assert folders["/sq020"]["folderType"] == "Sequence" and folders["/sq020/sh050"]["folderType"] == "Shot"
+    assert folders["/sq020/sh050"]["attrib"] == SHOT_ATTRIB  # the cut's range, handles, fps, resolution
     assert [t["name"] for t in server.entities["task"].values()] == ["roto"]
 
 

@@ -12,12 +12,20 @@ from publish import PublishError, publish_manifest
 from publish.errors import VersionTaken
 from publish.hashing import digest
 from publish.local_tracker import LocalTracker
+from publish.templates import fill
 from publish.tracker import VersionDraft
 from roto_core.contracts import JobManifest
 from roto_core.errors import InputError
+from roto_core.exporters.json_shapes import read_shapes_json
+from roto_core.exporters.nuke import read_nk
 from roto_core.maskio import read_mask_exr
+from roto_core.sequences import frame_path
 from tests.publish.conftest import SHOT_ATTRIB
 from tests.publish.jobkit import FIRST, LAST, files_under, make_manifest
+
+
+def job_shapes(manifest: JobManifest) -> Path:
+    return Path(manifest.output_dir) / "shapes" / "sh010_shapes.json"
 
 
 def _product(tracker: LocalTracker, name: str):
@@ -46,8 +54,13 @@ def test_publish_twice_gives_v1_then_v2_with_files_in_anatomy_layout(
     matte_dir = publish_root / "demo/sq010/sh010/publish/render/rotoMatteMain/v001"
     frames = sorted(matte_dir.iterdir())
     assert [p.name for p in frames] == [f"demo_sh010_rotoMatteMain_v001.{f}.exr" for f in range(FIRST, LAST + 1)]
-    job = Path(manifest.output_dir)
-    assert (shapes_dir / "demo_sh010_rotoMain_v002.nk").read_text() == (job / "exports/sh010.nk").read_text()
+    doc, mattes = read_nk(shapes_dir / "demo_sh010_rotoMain_v002.nk")
+    # the published .nk reads the matte files of its own publish (v002), by absolute path inside the version folder
+    assert mattes == str(publish_root.resolve() / "demo/sq010/sh010/publish/render/rotoMatteMain/v002") + (
+        "/demo_sh010_rotoMatteMain_v002.####.exr"
+    )
+    traced = read_shapes_json(job_shapes(manifest))
+    assert doc.shapes and [s.name for s in doc.shapes] == [s.name for s in traced.shapes]
     masks = read_mask_exr(frames[2])
     assert set(masks) == {"hero", "A"} and masks["A"].sum() > 0
 
@@ -65,7 +78,9 @@ def test_representations_record_rootless_paths_sizes_and_hashes(
         d = digest(on_disk)
         assert (record.size, record.hash, record.hash_type) == (d.size, d.sha256, "sha256")
     assert rep.attrib["template"].startswith("{root[work]}/{project[name]}/{hierarchy}")
-    assert rep.data["context"]["frame"] == FIRST and rep.data["context"]["product"]["type"] == "render"
+    # ayon-core's integrator stores the first frame as a string zero-padded to the anatomy's frame padding
+    assert rep.data["context"]["frame"] == str(FIRST) and rep.data["context"]["product"]["type"] == "render"
+    assert rep.data["context"]["user"] == {"name": "tester"} and rep.data["context"]["username"] == "tester"
 
 
 def test_version_carries_attributes_job_ids_models_qa_thumbnail_and_plate_link(
@@ -143,7 +158,7 @@ def test_local_unique_index_refuses_a_taken_version(local: LocalTracker, manifes
     assert local.create_version("demo", product, replace(clash, version=2)).version == 2
 
 
-def test_failure_while_copying_rolls_back_that_version(
+def test_failure_while_copying_shows_no_version_and_the_rerun_reuses_the_copies(
     local: LocalTracker, publish_root: Path, manifest: JobManifest
 ) -> None:
     def fail_on_third_frame(step: str, detail: str) -> None:
@@ -152,13 +167,13 @@ def test_failure_while_copying_rolls_back_that_version(
 
     with pytest.raises(OSError, match="disk full"):
         publish_manifest(manifest, local, observer=fail_on_third_frame)
-    assert local.versions("demo", _product(local, "rotoMatteMain")) == []
-    assert not (publish_root / "demo/sq010/sh010/publish/render").exists() or not any(
-        (publish_root / "demo/sq010/sh010/publish/render").rglob("*.exr")
-    )
+    assert local.versions("demo", _product(local, "rotoMatteMain")) == []  # nothing incomplete is visible
     assert [p for p in publish_root.rglob("*") if ".tmp-" in p.name] == []
-    rerun = publish_manifest(manifest, local)
-    assert [(v.version, v.created) for v in rerun.versions] == [(1, False), (1, True)]
+    events: list[tuple[str, str]] = []
+    rerun = publish_manifest(manifest, local, observer=lambda s, d: events.append((s, d)))
+    assert [(v.version, v.created) for v in rerun.versions] == [(1, True), (1, True)]
+    assert [s for s, _ in events].count("kept") == 2
+    assert len(files_under(publish_root)) == 3 + 4
 
 
 def test_product_names_follow_tracker_yaml_variants(local: LocalTracker, manifest: JobManifest) -> None:
@@ -187,3 +202,24 @@ def test_studio_tracker_yaml_picks_representations_and_rejects_unknown_ones(
     with pytest.raises(ConfigError, match="representations") as err:
         publish_manifest(manifest, local)
     assert err.value.path == str(studio / "tracker.yaml")
+
+
+@pytest.mark.parametrize("first", [1, 1001])
+def test_loader_rebuilds_every_frame_from_template_and_context(jobs_root: Path, publish_root: Path, first: int) -> None:
+    """As ayon-core's get_representation_path fills ``attrib.template`` with ``context`` and ayon-nuke's LoadClip
+    turns the context frame into ``#``: a shot starting at frame 1 must give ``.####.``, matching frames 1-4."""
+    tracker = LocalTracker(publish_root)
+    manifest = make_manifest(jobs_root, publish_root, first=first)
+    publish_manifest(manifest, tracker, create_folders=True)
+    (version,) = tracker.versions("demo", _product(tracker, "rotoMatteMain"))
+    (rep,) = version.representations
+    context = rep.data["context"]
+    assert context["frame"] == f"{first:04d}"
+    path = fill(rep.attrib["template"], {**context, "root": {"work": str(tracker.root)}})
+    assert Path(path).is_file()
+    cut = path.rfind(context["frame"])
+    pattern = path[:cut] + "#" * len(context["frame"]) + path[cut + len(context["frame"]) :]
+    assert [frame_path(pattern, f).is_file() for f in range(first, first + 4)] == [True] * 4
+    assert sorted(str(frame_path(pattern, f)) for f in range(first, first + 4)) == sorted(
+        f.path.format(root={"work": str(tracker.root)}) for f in rep.files
+    )

@@ -143,6 +143,10 @@ def submit(
         from publish import shotlist_from_tracker
 
         shots = shotlist_from_tracker(config.tracker, project, list(from_tracker), local_root=tracker_root)
+        if prompts is not None:  # the tracker knows frames and plates, the prompts come from the sidecar
+            from otio_ingest.shots import _with_sidecar_prompts
+
+            shots = shots.model_copy(update={"shots": _with_sidecar_prompts(shots.shots, prompts)})
     else:
         if cut is None:
             raise InputError("no cut given: name an editorial file, or use --from-tracker FOLDER")
@@ -189,6 +193,7 @@ class _ProgressBar:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # off a terminal rich ends with an empty line before any error line
         )
         self.task = self.progress.add_task(label, total=total)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -16,8 +17,6 @@ _EVENTS = {
     "claim": "[green]claimed[/]",
     "taken": "[yellow]taken by another publisher, trying the next number:[/]",
     "found": "[cyan]already published by this job:[/]",
-    "resume": "[yellow]resuming the interrupted publish of[/]",
-    "discard": "[yellow]the job changed since an interrupted publish, replacing[/]",
     "complete": "[green]published[/]",
 }
 _FILE_STEPS = {"rename", "kept"}
@@ -45,10 +44,16 @@ def publish(
         raise InputError(f"--tracker must be local or ayon, not {tracker!r}")
     job = JobManifest.load(manifest)
     settings = load_tracker_settings()
-    console = Console(stderr=True)
+    console, events = Console(stderr=True), Console()
     files = job.shot.frame_count + len(settings.shapes.representations)
+    # Off a terminal (a farm log) rich's Progress would end with an empty line before any error line.
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("copying files", total=files)
 
@@ -56,7 +61,7 @@ def publish(
             if step in _FILE_STEPS:
                 progress.advance(task)
             elif step in _EVENTS:
-                progress.console.print(f"{_EVENTS[step]} {detail}")
+                events.print(f"{_EVENTS[step]} {detail}")  # stdout: stderr carries only an error line
 
         result = publish_manifest(job, tracker, create_folders, settings=settings, observer=observe)
 
@@ -66,3 +71,7 @@ def publish(
     for v in result.versions:
         table.add_row(v.product, v.product_type, f"v{v.version:03d}", "new" if v.created else "existing", v.directory)
     Console().print(table)
+    if result.verdict is not None:
+        status, line = result.verdict["status"], escape(result.verdict["line"])
+        colour = "green" if status == "pass" else "yellow"
+        Console().print(f"[{colour}]QA {status}[/]: {line} (recorded on the version)")

@@ -208,7 +208,7 @@ def roto_cmd(
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task(f"roto {shot.name}", total=shot.frame_count)
             done_before = 0
             for a, b in chunk_ranges(first, last, settings.chunk_size):
