@@ -102,3 +102,23 @@ def backwards_timecodes(block_lines: list[str], rate: float) -> str | None:
         # Malformed in some other way: the adapter has already said so, or accepted it.
         return None
     return None
+
+
+def event_source_spans(text: str, rate: float) -> dict[int, tuple[int, int]]:
+    """Record-in frame → (source in, source out) frames of each event line, as the EDL writes them.
+
+    The adapter keeps only the source in of a retimed event (its duration becomes the record duration), but the
+    source out says which frames the event plays: for a reverse it is written below the source in.
+    """
+    spans: dict[int, tuple[int, int]] = {}
+    for block in event_blocks(text):
+        for line in block.lines:
+            fields = line.split()
+            if fields[:1] != [block.number] or len(fields) < 6:
+                continue
+            try:
+                src_in, src_out, rec_in = (otio.opentime.from_timecode(tc, rate).to_frames() for tc in fields[-4:-1])
+            except (ValueError, TypeError):
+                continue  # the adapter reports a malformed timecode itself
+            spans[rec_in] = (src_in, src_out)
+    return spans

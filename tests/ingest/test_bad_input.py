@@ -142,8 +142,8 @@ def test_unreadable_otio(tmp_path):
     assert "otio_json adapter" in err.message
 
 
-def test_clip_name_that_is_no_shot_name(tmp_path):
-    body = GOOD_EVENT.replace("sh010", "my clip (v2)")
-    err = _error(_edl(tmp_path, body), IngestOptions(name_regex="nomatch"))
-    assert err.line == 4
-    assert "clip 'my clip (v2)'" in err.where
+def test_clip_name_that_is_no_shot_name_becomes_a_safe_name(tmp_path):
+    body = GOOD_EVENT.replace("sh010", "my clip (v2).mov")
+    shot = ingest_file(_edl(tmp_path, body), IngestOptions(name_regex="nomatch")).shots[0]
+    assert shot.name == "my_clip_v2"
+    assert shot.metadata["clip"] == "my clip (v2).mov"

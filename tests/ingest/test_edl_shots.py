@@ -65,8 +65,9 @@ def test_retimes_speed_slow_freeze_reverse(fixture_path):
     reverse = shots["sq030_sh050"]
     assert reverse.metadata["retime"]["kind"] == "reverse"
     assert reverse.last_frame - reverse.first_frame + 1 == 24 + 16
-    # the plate is in source order, so it starts 23 frames below the event's source in
-    assert reverse.source_in_tc == "10:40:00:01"
+    # the event's source span (in 10:40:01:00, out 10:40:00:00) is what it plays, from the top down; the plate is
+    # in source order, so it starts at the lower timecode (the same rule as Avid's render of a reversed AAF clip)
+    assert reverse.source_in_tc == "10:40:00:00"
 
 
 def test_marker_on_retimed_clip_goes_through_the_speed(fixture_path):
@@ -147,7 +148,7 @@ def test_top_video_track_or_named_track(fixture_path):
     assert top.shots[0].record_in_tc == "01:00:00:12"
     lower = ingest_file(fixture_path("two_tracks.edl"), IngestOptions(track="V"))
     assert [s.name for s in lower.shots] == ["sq090_bg010", "sq090_bg020"]
-    assert lower.shots[1].metadata["editorial"]["track"] == "V"
+    assert lower.shots[1].metadata["editorial"]["track"] == "V1 'V'"
 
 
 def test_plate_size_comes_from_the_first_plate_frame(fixture_path, tmp_path):
