@@ -21,6 +21,7 @@ is known it is clamped to it and the clamp is reported, so one clip cut at its m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import opentimelineio as otio
 
@@ -29,7 +30,9 @@ from otio_ingest.errors import ClipError, EditorialError
 from otio_ingest.reader import Cut
 from otio_ingest.tracks import PickedTrack, is_disabled
 
-_KEYFRAMED_TIMEWARP = ("PARAM_SPEED_MAP_U", "PARAM_OFFSET_MAP_U", "PARAM_SPEED_OFFSET_MAP_U")
+_NO_END = 2**62
+_SPEED_MAP = "PARAM_SPEED_MAP_U"
+_OFFSET_MAPS = ("PARAM_OFFSET_MAP_U", "PARAM_SPEED_OFFSET_MAP_U")
 
 
 @dataclass
@@ -106,10 +109,11 @@ class ClipUse:
         if (keep_below, keep_above) == (below, above):
             return None
         before = f"{self.head}+{self.tail}"
+        where = f"below {first}" if end >= _NO_END else f"outside {first}-{end - 1}"
         self.head, self.tail = (keep_above, keep_below) if self.reverse else (keep_below, keep_above)
         return (
             f"transition overlap (head+tail) shortened from {before} to {self.head}+{self.tail} frames: "
-            f"the media holds source frames {first}-{end - 1} only"
+            f"the media holds no source frame {where}"
         )
 
     @property
@@ -204,12 +208,15 @@ def _clip_use(
     if span is not None and speed != 1.0 and not freeze:
         # The EDL's own source in/out: the frames the event plays, whatever their order.
         use.source_in, use.cut_source = min(span), max(1, abs(span[1] - span[0]))
+    # Without a known media range, frame 0 is still the first frame any media can have.
     available = clip.media_reference.available_range if clip.media_reference is not None else None
+    first, end = 0, _NO_END
     if available is not None and cut.edl_text is None:
         first = _frames(available.start_time, rate)
-        clamped = use.clamp_to_media(first, first + _frames(available.duration, rate))
-        if clamped:
-            warnings.append(f"{where}: {clamped}")
+        end = first + _frames(available.duration, rate)
+    clamped = use.clamp_to_media(first, end)
+    if clamped:
+        warnings.append(f"{where}: {clamped}")
     return use
 
 
@@ -219,8 +226,7 @@ def _timing(cut: Cut, clip: otio.schema.Clip, warnings: list[str]) -> tuple[floa
     for effect in clip.effects:
         if isinstance(effect, otio.schema.LinearTimeWarp):
             speed *= effect.time_scalar
-            parameters = effect.metadata.get("AAF", {}).get("Parameters", {})
-            if isinstance(parameters, dict) and any(k in parameters for k in _KEYFRAMED_TIMEWARP):
+            if _is_speed_ramp(effect):
                 warnings.append(
                     f"clip {clip.name!r}: a keyframed timewarp (speed ramp) arrives from the AAF adapter as one "
                     f"constant speed ({effect.time_scalar * 100:g}%); check its plate frames against the cut"
@@ -233,3 +239,33 @@ def _timing(cut: Cut, clip: otio.schema.Clip, warnings: list[str]) -> tuple[floa
             )
     freeze = speed == 0.0 or any(isinstance(e, otio.schema.FreezeFrame) for e in clip.effects)
     return (0.0 if freeze else speed), freeze
+
+
+def _is_speed_ramp(effect: otio.schema.LinearTimeWarp) -> bool:
+    """An Avid timewarp whose keyframes change speed, which the AAF adapter flattens to one constant speed.
+
+    The adapter keeps Avid's maps in ``metadata["AAF"]["Parameters"]`` as ``keyframe_values`` [[time, value], ...]:
+    a speed map (value = speed) ramps when its values differ; an offset map (value = source offset) when the slope
+    between its keyframes changes. Every Avid motion effect carries a map, so a map alone is no ramp.
+    """
+    parameters = effect.metadata.get("AAF", {}).get("Parameters", {})
+    if not hasattr(parameters, "keys"):
+        return False
+    speed = _keyframes(parameters, _SPEED_MAP)
+    if len({round(v, 6) for _, v in speed}) > 1:
+        return True
+    for name in _OFFSET_MAPS:
+        points = _keyframes(parameters, name)
+        slopes = {round((v1 - v0) / (t1 - t0), 3) for (t0, v0), (t1, v1) in pairwise(points) if t1 != t0}
+        if len(slopes) > 1:
+            return True
+    return False
+
+
+def _keyframes(parameters: object, name: str) -> list[tuple[float, float]]:
+    value = parameters.get(name)  # type: ignore[attr-defined]
+    points = value.get("keyframe_values") if hasattr(value, "get") else None
+    try:
+        return [(float(t), float(v)) for t, v in points or []]
+    except (TypeError, ValueError):
+        return []

@@ -41,8 +41,8 @@ def is_disabled(item: otio.core.Composable) -> bool:
     """Switched off in the editor: OTIO's ``enabled`` flag, or FCP 7 XML's ``<enabled>FALSE</enabled>``."""
     if not item.enabled:
         return True
-    fcp = item.metadata.get("fcp_xml") if hasattr(item, "metadata") else None
-    return isinstance(fcp, dict) and str(fcp.get("enabled", "")).strip().upper() == "FALSE"
+    fcp = item.metadata.get("fcp_xml")  # an OTIO AnyDictionary, not a dict
+    return fcp is not None and hasattr(fcp, "get") and str(fcp.get("enabled", "")).strip().upper() == "FALSE"
 
 
 def is_picture_clip(item: otio.core.Composable) -> bool:
