@@ -110,7 +110,7 @@ def _by_spec(cut: Cut, video: list[otio.schema.Track], spec: str) -> PickedTrack
     other = [t for t in cut.timeline.tracks if t.name == spec]
     if other:
         raise EditorialError(
-            f"track {spec!r} is a {other[0].kind} track; --track picks a video track ({_listing(video)})",
+            f"track {spec!r} is an {other[0].kind} track; --track picks a video track ({_listing(video)})",
             path=cut.path,
             where="--track",
         )
