@@ -32,6 +32,8 @@ def check_template(template: str, option: str) -> None:
     except ValueError as exc:
         raise EditorialError(f"template {template!r} is malformed: {exc}", where=option) from None
     for field in fields:
+        if "." in field:
+            raise EditorialError(f"template field {{{field}}} reads an attribute; use the keys alone", where=option)
         key = re.split(r"[.\[]", field, maxsplit=1)[0]
         if key not in TEMPLATE_KEYS:
             known = ", ".join("{" + k + "}" for k in TEMPLATE_KEYS)
