@@ -129,9 +129,15 @@ def clip_uses(cut: Cut, picked: PickedTrack, warnings: list[str], skipped: dict[
     """Every picture clip of the track: gaps, generators (black, bars), disabled and empty clips are not shots."""
     track = picked.track
     record_origin = _record_origin(cut, track)
+    items = list(track)
+    position = otio.opentime.RationalTime(0, cut.rate)  # the item's start in the track, summed once: O(n)
     uses = []
-    for index, item in enumerate(track):
-        if isinstance(item, otio.schema.Gap | otio.schema.Transition):
+    for index, item in enumerate(items):
+        if isinstance(item, otio.schema.Transition):
+            continue
+        start = position
+        position = position + item.duration()
+        if isinstance(item, otio.schema.Gap):
             continue
         if not isinstance(item, otio.schema.Clip):
             raise ClipError(
@@ -146,7 +152,13 @@ def clip_uses(cut: Cut, picked: PickedTrack, warnings: list[str], skipped: dict[
         if is_disabled(item):
             skipped["disabled"] = skipped.get("disabled", 0) + 1
             continue
-        use = _clip_use(cut, item, index, record_origin, warnings)
+        before = items[index - 1] if index > 0 else None
+        after = items[index + 1] if index + 1 < len(items) else None
+        overlap = (
+            before.in_offset if isinstance(before, otio.schema.Transition) else None,
+            after.out_offset if isinstance(after, otio.schema.Transition) else None,
+        )
+        use = _clip_use(cut, item, index, record_origin + start, overlap, warnings)
         if use is not None:
             uses.append(use)
     if skipped.get("disabled"):
@@ -173,13 +185,19 @@ def _record_origin(cut: Cut, track: otio.schema.Track) -> otio.opentime.Rational
 
 
 def _clip_use(
-    cut: Cut, clip: otio.schema.Clip, index: int, record_origin: otio.opentime.RationalTime, warnings: list[str]
+    cut: Cut,
+    clip: otio.schema.Clip,
+    index: int,
+    record_start: otio.opentime.RationalTime,
+    overlap: tuple[otio.opentime.RationalTime | None, otio.opentime.RationalTime | None],
+    warnings: list[str],
 ) -> ClipUse | None:
+    """The clip at ``record_start`` on the record timeline; ``overlap`` is what the transitions before and after it
+    take from its media (the ``in_offset`` of the one before, the ``out_offset`` of the one after), which is what
+    OpenTimelineIO's ``visible_range`` adds, computed here without its per-clip search of the track."""
     where = f"clip {clip.name!r}"
     try:
         trimmed = clip.trimmed_range()
-        visible = clip.visible_range()
-        in_parent = clip.range_in_parent()
     except Exception as exc:
         raise ClipError(f"has no usable range: {exc}", path=cut.path, where=where) from None
     rate = cut.rate
@@ -189,15 +207,15 @@ def _clip_use(
     if cut_frames == 0:
         return None
     speed, freeze = _timing(cut, clip, warnings)
-    record_in = _frames(record_origin, rate) + _frames(in_parent.start_time, rate)
+    record_in = _frames(record_start, rate)
     use = ClipUse(
         clip=clip,
         index=index,
         rate=rate,
         record_in=record_in,
         cut_frames=cut_frames,
-        head=_frames(trimmed.start_time - visible.start_time, rate),
-        tail=_frames(visible.end_time_exclusive() - trimmed.end_time_exclusive(), rate),
+        head=_frames(overlap[0], rate) if overlap[0] is not None else 0,
+        tail=_frames(overlap[1], rate) if overlap[1] is not None else 0,
         source_in=_frames(trimmed.start_time, rate),
         speed=speed,
         freeze=freeze,
