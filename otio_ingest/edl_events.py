@@ -4,6 +4,11 @@ The adapter reports what is wrong but not where, and a coordinator with a 1000-e
 parse events ourselves: we only split the text where a new event number starts, feed the adapter growing prefixes,
 and bisect for the first event whose addition makes the read fail. The failing event's own fields are then read
 back with the adapter's ``ClipHandler`` to say which timecode is out of order; the adapter does not check that.
+
+Bisecting whole prefixes reads about ``n log n`` events (17 reads of a 100,000-event EDL, most of them long), so
+the search first reads the EDL in windows of :data:`WINDOW` events, each with the header and the event before it
+(a dissolve refers to its outgoing clip), and bisects only inside the first window that fails: about ``2n`` events
+read. A fault that only shows in a longer context (no window fails) falls back to the prefix bisection.
 """
 
 from __future__ import annotations
@@ -44,12 +49,51 @@ def event_blocks(text: str) -> list[EventBlock]:
     return blocks
 
 
+WINDOW = 256
+
+
 def first_failing_event(text: str, fails: Callable[[str], bool]) -> EventBlock | None:
     """The first event whose prefix of the text ``fails``; None when the header fails, or no prefix of events does."""
     blocks = event_blocks(text)
     if not blocks:
         return None
     lines = text.splitlines(keepends=True)
+    if len(blocks) > WINDOW:
+        found = _first_failing_window_event(lines, blocks, fails)
+        if found is not None and _is_first_failing(lines, blocks, found, fails):
+            return found
+    return _bisect_prefixes(lines, blocks, fails)
+
+
+def _is_first_failing(
+    lines: list[str], blocks: list[EventBlock], event: EventBlock, fails: Callable[[str], bool]
+) -> bool:
+    """The whole text read up to ``event`` fails, and up to the event before it does not (two reads)."""
+    return fails("".join(lines[: event.end - 1])) and not fails("".join(lines[: event.line - 1]))
+
+
+def _first_failing_window_event(
+    lines: list[str], blocks: list[EventBlock], fails: Callable[[str], bool]
+) -> EventBlock | None:
+    header = "".join(lines[: blocks[0].line - 1])
+    for start in range(0, len(blocks), WINDOW):
+        context = max(0, start - 1)
+        window = blocks[context : start + WINDOW]
+        body = lines[window[0].line - 1 : window[-1].end - 1]
+        if fails(header + "".join(body)):
+            local = header + "".join(body)
+            local_blocks = event_blocks(local)
+            event = _bisect_prefixes(local.splitlines(keepends=True), local_blocks, fails)
+            if event is None or (context < start and event.line == local_blocks[0].line):
+                return None  # the context event alone fails here: not a local fault
+            offset = window[0].line - 1 - (blocks[0].line - 1)
+            return next(b for b in window if b.line == event.line + offset)
+    return None
+
+
+def _bisect_prefixes(lines: list[str], blocks: list[EventBlock], fails: Callable[[str], bool]) -> EventBlock | None:
+    if not blocks:
+        return None
 
     def prefix_fails(k: int) -> bool:
         return fails("".join(lines[: blocks[k].end - 1]))

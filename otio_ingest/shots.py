@@ -266,9 +266,11 @@ def _located(cut: Cut, options: IngestOptions, exc: ClipError) -> EditorialError
     if cut.edl_text is None:
         return EditorialError(exc.message, path=exc.path, line=exc.line, where=exc.where)
 
+    same_rate = options.model_copy(update={"fps": cut.rate})  # a part of the EDL must not detect another rate
+
     def fails(prefix: str) -> bool:
         try:
-            build_shots(read_edl_text(cut.path, prefix, options), options, {})
+            build_shots(read_edl_text(cut.path, prefix, same_rate), same_rate, {})
         except ClipError:
             return True
         except EditorialError:
