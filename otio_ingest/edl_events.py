@@ -50,6 +50,7 @@ def event_blocks(text: str) -> list[EventBlock]:
 
 
 WINDOW = 256
+_MAX_CONTEXT = 4
 
 
 def first_failing_event(text: str, fails: Callable[[str], bool]) -> EventBlock | None:
@@ -77,18 +78,30 @@ def _first_failing_window_event(
 ) -> EventBlock | None:
     header = "".join(lines[: blocks[0].line - 1])
     for start in range(0, len(blocks), WINDOW):
-        context = max(0, start - 1)
-        window = blocks[context : start + WINDOW]
-        body = lines[window[0].line - 1 : window[-1].end - 1]
-        if fails(header + "".join(body)):
-            local = header + "".join(body)
-            local_blocks = event_blocks(local)
-            event = _bisect_prefixes(local.splitlines(keepends=True), local_blocks, fails)
-            if event is None or (context < start and event.line == local_blocks[0].line):
-                return None  # the context event alone fails here: not a local fault
-            offset = window[0].line - 1 - (blocks[0].line - 1)
-            return next(b for b in window if b.line == event.line + offset)
+        for before in range(1, _MAX_CONTEXT + 1):
+            found, at_context = _window_event(header, lines, blocks, max(0, start - before), start, fails)
+            if not at_context:
+                break
+        if found is not None and not at_context:
+            return found
     return None
+
+
+def _window_event(
+    header: str, lines: list[str], blocks: list[EventBlock], context: int, start: int, fails: Callable[[str], bool]
+) -> tuple[EventBlock | None, bool]:
+    """The first failing event of the window read on its own, and whether it is one of the context events (which
+    then fails only for want of the events before it: a dissolve's B side read without its A side)."""
+    window = blocks[context : start + WINDOW]
+    local = header + "".join(lines[window[0].line - 1 : window[-1].end - 1])
+    if not fails(local):
+        return None, False
+    local_blocks = event_blocks(local)
+    event = _bisect_prefixes(local.splitlines(keepends=True), local_blocks, fails)
+    if event is None:
+        return None, False
+    index = next(i for i, b in enumerate(local_blocks) if b.line == event.line)
+    return window[index], index < start - context
 
 
 def _bisect_prefixes(lines: list[str], blocks: list[EventBlock], fails: Callable[[str], bool]) -> EventBlock | None:
