@@ -31,6 +31,8 @@ from otio_ingest.reader import Cut
 from otio_ingest.tracks import PickedTrack, is_disabled
 
 _NO_END = 2**62
+_MAX_NESTED = 32
+_ZERO = otio.opentime.RationalTime()
 _SPEED_MAP = "PARAM_SPEED_MAP_U"
 _OFFSET_MAPS = ("PARAM_OFFSET_MAP_U", "PARAM_SPEED_OFFSET_MAP_U")
 
@@ -129,7 +131,7 @@ def clip_uses(cut: Cut, picked: PickedTrack, warnings: list[str], skipped: dict[
     """Every picture clip of the track: gaps, generators (black, bars), disabled and empty clips are not shots."""
     track = picked.track
     record_origin = _record_origin(cut, track)
-    items = list(track)
+    items = _flattened(cut, list(track), warnings, depth=0)
     position = otio.opentime.RationalTime(0, cut.rate)  # the item's start in the track, summed once: O(n)
     uses = []
     for index, item in enumerate(items):
@@ -141,9 +143,9 @@ def clip_uses(cut: Cut, picked: PickedTrack, warnings: list[str], skipped: dict[
             continue
         if not isinstance(item, otio.schema.Clip):
             raise ClipError(
-                f"item {index} of track {picked.label} is a nested {type(item).__name__}; flatten it in the editor",
+                f"item {index} of track {picked.label} is a {type(item).__name__}, not a clip",
                 path=cut.path,
-                where=f"clip {item.name!r}",
+                where=f"item {item.name!r}",
             )
         check_name_length(item.name, f"name of clip {index + 1} of {picked.label}", cut.path)
         if isinstance(item.media_reference, otio.schema.GeneratorReference):
@@ -166,6 +168,52 @@ def clip_uses(cut: Cut, picked: PickedTrack, warnings: list[str], skipped: dict[
     if not uses:
         raise EditorialError(f"track {picked.label} has no clip with frames to roto", path=cut.path)
     return uses
+
+
+def _flattened(cut: Cut, items: list[otio.core.Composable], warnings: list[str], depth: int) -> list:
+    """``items`` with each nested sequence (a Stack or Track inside the track) replaced by what it shows: its
+    enabled video layers flattened top over bottom (OpenTimelineIO's ``flatten_stack``) and trimmed to the
+    nested item's own range, so the clips inside take its place on the record timeline."""
+    out: list[otio.core.Composable] = []
+    for item in items:
+        if not isinstance(item, otio.schema.Stack | otio.schema.Track) or is_disabled(item):
+            out.append(item)
+            continue
+        if depth >= _MAX_NESTED:
+            raise ClipError(f"nested sequences go over {_MAX_NESTED} levels", path=cut.path, where=f"{item.name!r}")
+        layers = [item] if isinstance(item, otio.schema.Track) else _video_layers(item)
+        try:
+            flat = otio.algorithms.flatten_stack(layers) if len(layers) != 1 else layers[0]
+            inner = list(otio.algorithms.track_trimmed_to_range(flat, item.trimmed_range()))
+        except Exception as exc:
+            raise ClipError(
+                f"nested sequence cannot be flattened ({exc}); flatten it in the editor",
+                path=cut.path,
+                where=f"nested {item.name!r}",
+            ) from None
+        clips = sum(isinstance(i, otio.schema.Clip) for i in inner)
+        warnings.append(f"nested sequence {item.name!r}: read as the {clips} clip(s) its video layers show")
+        shown = sum((i.duration() for i in inner if not isinstance(i, otio.schema.Transition)), _ZERO)
+        missing = item.trimmed_range().duration - shown
+        if missing.value > 0:  # keep the record time of what follows: an empty nest still lasts
+            inner.append(otio.schema.Gap(duration=missing))
+        out.extend(_flattened(cut, inner, warnings, depth + 1))
+    return out
+
+
+def _video_layers(stack: otio.schema.Stack) -> list[otio.schema.Track]:
+    """The enabled video layers of a nested stack, bottom first: its video tracks (an AAF nest also holds audio),
+    and any clip placed in the stack directly (OTIO allows it) as a one-clip layer starting at the stack's 0."""
+    layers = []
+    for child in stack:
+        if is_disabled(child):
+            continue
+        if isinstance(child, otio.schema.Track):
+            if child.kind == otio.schema.TrackKind.Video:
+                layers.append(child)
+        elif isinstance(child, otio.schema.Clip | otio.schema.Stack):
+            layers.append(otio.schema.Track(name=child.name, children=[child.deepcopy()]))
+    return layers
 
 
 def _frames(t: otio.opentime.RationalTime, rate: float) -> int:

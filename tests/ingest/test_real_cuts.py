@@ -64,10 +64,18 @@ def test_empty_top_tracks_are_passed_over_and_named(name, track, shots):
     assert "passed over" in shotlist.editorial["warnings"][0]
 
 
-def test_top_track_with_a_nested_stack_is_a_located_error_not_an_empty_result():
-    with pytest.raises(EditorialError, match="nested Stack") as info:
-        _shots("empty_name_tags.xml")
-    assert "V2" in info.value.format()
+def test_nested_sequence_keeps_the_record_time_of_what_follows():
+    """empty_name_tags.xml: V2 holds an (empty) nested sequence; every clip after it stays where OTIO puts it."""
+    import opentimelineio as otio
+
+    shotlist = _shots("empty_name_tags.xml")
+    assert shotlist.editorial["track"] == "V2 ''"
+    track = otio.adapters.read_from_file(str(REAL / "empty_name_tags.xml")).video_tracks()[1]
+    expected = [
+        c.range_in_parent().start_time.to_timecode() for c in track if isinstance(c, otio.schema.Clip) and c.enabled
+    ]
+    assert [s.record_in_tc for s in shotlist.shots] == expected
+    assert len(expected) == 22
     assert len(_shots("empty_name_tags.xml", "V1").shots) == 33
 
 
