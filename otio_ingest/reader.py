@@ -158,7 +158,8 @@ def read_edl_text(path: Path, text: str, options: IngestOptions) -> Cut:
             f"not the default {rate:g}; pass --fps if it is another rate"
         )
         rate = timecode_rate(proven)
-    text = _semicolons_in_drop_frame_sections(text) if is_drop_frame_rate(rate) else text
+    if is_drop_frame_rate(rate):
+        text = _loc_timecodes_as_frame_counts(_semicolons_in_drop_frame_sections(text), rate)
     drop_frame = is_drop_frame_rate(rate) and (declares_drop or ";" in text)
     timeline = _parse_edl(text, rate, path)
     spans = event_source_spans(text, rate) if "M2" in text else {}
@@ -179,6 +180,24 @@ def _semicolons_in_drop_frame_sections(text: str) -> str:
             drop = m.group(1).upper() == "DROP"
         out.append(_COLON_TIMECODE.sub(r"\1;\2", line) if drop else line)
     return "".join(out)
+
+
+_LOC_DROP_FRAME = re.compile(r"^(\s*\*?\s*LOC\s*:\s*)(\d\d:\d\d:\d\d;\d\d)", re.IGNORECASE)
+
+
+def _loc_timecodes_as_frame_counts(text: str, rate: float) -> str:
+    """A drop-frame ``* LOC:`` timecode rewritten as the ``:`` timecode that counts the same frame.
+
+    The adapter's locator regex takes only ``HH:MM:SS:FF`` and skips any other LOC line, so a drop-frame LOC (and
+    every roto prompt in a drop-frame EDL) would vanish; read with ``:``, OpenTimelineIO counts it non-drop, so the
+    frame is carried over, not the label. Line count is unchanged.
+    """
+
+    def frame_count(m: re.Match[str]) -> str:
+        frames = otio.opentime.from_timecode(m.group(2), rate)
+        return m.group(1) + otio.opentime.to_timecode(frames, rate, drop_frame=False)
+
+    return "".join(_LOC_DROP_FRAME.sub(frame_count, line) for line in text.splitlines(keepends=True))
 
 
 def _parse_edl(text: str, rate: float, path: Path) -> otio.schema.Timeline:

@@ -163,3 +163,14 @@ def test_plate_size_comes_from_the_first_plate_frame(fixture_path, tmp_path):
     assert (shots["sq010_sh020"].width, shots["sq010_sh020"].height) == (96, 54)
     # no plate on disk yet: the configured size
     assert (shots["sq010_sh010"].width, shots["sq010_sh010"].height) == (640, 360)
+
+
+def test_loc_prompt_in_a_drop_frame_edl_lands_on_its_frame(fixture_path, tmp_path):
+    """The adapter skips a LOC whose timecode it cannot read; in a drop-frame EDL every LOC is written with ';'."""
+    text = fixture_path("dropframe.edl").read_text()
+    loc = "* LOC: 00:01:01:00 RED     roto: hero: the cyclist\n"
+    edl = tmp_path / "df.edl"
+    edl.write_text(text.replace("* FROM CLIP NAME: sq060_sh020\n", "* FROM CLIP NAME: sq060_sh020\n" + loc))
+    shot = ingest_file(edl).shots[1]
+    # record in 00:01:00;10 is frame 1808, the LOC 00:01:01;00 frame 1828 (frames ;00 and ;01 of minute 1 dropped)
+    assert [(p.object, p.frame) for p in shot.prompts] == [("hero", 1001 + 8 + 20)]
