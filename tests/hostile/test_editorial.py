@@ -189,6 +189,15 @@ CASES: dict[str, Case] = {
         ],
         "at least 25 fps",
     ),
+    "clip name that climbs out of the folder": (
+        lambda t: ["ingest", str(_edl(t, EVENT.format(name="../../etc/passwd"))), "--json"],
+        None,
+    ),
+    "--sequence that climbs out of the folder": (
+        lambda t: ["ingest", str(_edl(t)), "--sequence", "../..", "--json"],
+        None,
+    ),
+    "OTIO clip with a newline in its name": (lambda t: ["ingest", str(_otio(t, "sh010\nerror: fake")), "--json"], None),
     "LOC note without a timecode": (
         lambda t: ["ingest", str(_edl(t, EVENT.format(name="sq010_sh010") + "* LOC: RED check the sky\n")), "--json"],
         None,
@@ -211,6 +220,9 @@ def test_hostile_editorial_input(name, tmp_path):
         assert ended.code == 0, ended.stderr
         assert all(line.startswith("warning: ") for line in ended.error_lines), ended.error_lines
         if "--json" in args:
-            assert json.loads(ended.stdout)["shots"]
+            shots = json.loads(ended.stdout)["shots"]
+            assert shots
+            for shot in shots:  # names are folder-safe whatever the clip or option said
+                assert ".." not in shot["folder_path"] and "\n" not in shot["name"], shot["folder_path"]
     else:
         assert_one_error(ended, contains=expected)
