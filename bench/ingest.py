@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/ingest.py [--events N] [--scale K]``. Prints the s
 to the budget (goal: <= 1.0); then ingests the same kind of EDL with K times the events (default 100: a
 100,000-event cut), and the same long EDL with one bad event at its end (the time to name its line), each in a
 fresh process so its peak memory is its own. Linear ingest costs about K times the small run: the printed
-"scaling" is (long seconds / small seconds) / K, goal <= 1.5.
+"scaling ratio" is (long seconds / small seconds) / K, goal <= 1.5.
 
 The EDL mixes plain cuts, M2 retimes, freezes, dissolves and roto LOC markers, so the timing covers every path of
 the reader.
@@ -119,7 +119,8 @@ def main() -> None:
     scaling = float(big["seconds"]) / seconds / args.scale
     print(f"ingest {long_events}-event EDL -> {big['outcome']}: {big['seconds']:.1f} s, peak {big['peak_mb']:.0f} MB")
     print(
-        f"scaling: ({big['seconds']:.1f} s / {seconds:.2f} s) / {args.scale} = {scaling:.2f} (goal <= {SCALING_GOAL})"
+        f"scaling ratio (time x{args.scale} / {args.scale}, {big['seconds']:.1f} s against {seconds:.2f} s): "
+        f"{scaling:.2f} (goal <= {SCALING_GOAL}: linear)"
     )
     print(
         f"locate one bad event at the end of {long_events} events -> {bad['outcome']}: {bad['seconds']:.1f} s, "
