@@ -36,11 +36,15 @@ def _event(n: int, reel: str, edit: str, src: int, src_out: int, rec: int, rec_o
 
 
 def generate_edl(events: int) -> str:
-    """A plausible long cut: every 7th event a 2x retime, every 11th a freeze, every 13th a dissolve in."""
+    """A plausible long cut: every 7th event a 2x retime, every 11th a freeze, every 13th a dissolve in.
+
+    Events are 8-27 frames long (17.5 on average) so that 100,000 of them still fit the 24 hours of record
+    timecode from 01:00:00:00; longer ones would wrap past 23:59:59:23 and make the long EDL invalid.
+    """
     lines = ["TITLE: BENCH CUT", "FCM: NON-DROP FRAME", ""]
     record = 3600 * RATE
     for n in range(1, events + 1):
-        cut = 24 + (n * 37) % 72
+        cut = 8 + (n * 37) % 20
         source = (10 * 3600 + n * 60) * RATE
         reel = f"A{n % 97:03d}C{n % 13:03d}"
         name = f"sq{10 * (1 + n // 100):03d}_sh{10 * n:04d}"
@@ -60,6 +64,8 @@ def generate_edl(events: int) -> str:
             lines.append(f"* LOC: {_tc(record + cut // 2)} RED     roto: hero: person in the centre")
             lines.append(f"* LOC: {_tc(record + 1)} GREEN   roto-box: car: 100 200 640 480")
         record += cut
+    if record > 24 * 3600 * RATE:
+        raise ValueError(f"{events} events do not fit in 24 hours of record timecode")
     return "\n".join(lines) + "\n"
 
 
