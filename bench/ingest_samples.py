@@ -87,7 +87,8 @@ def ingest(path: Path, cwd: Path) -> Outcome:
     except subprocess.TimeoutExpired:
         return Outcome(path.name, 0, 0, "", 0, f"HANG (> {TIMEOUT_S} s)", False, TIMEOUT_S)
     seconds = time.perf_counter() - start
-    return classify(path.name, proc.returncode, proc.stdout, proc.stderr, seconds)
+    stderr = proc.stderr.replace(f"{path}: ", "").replace(f"{path}:", "line ")  # the table names the file
+    return classify(path.name, proc.returncode, proc.stdout, stderr, seconds)
 
 
 def classify(name: str, code: int, stdout: str, stderr: str, seconds: float) -> Outcome:
@@ -119,7 +120,7 @@ def classify(name: str, code: int, stdout: str, stderr: str, seconds: float) -> 
     return Outcome(name, len(shots), skipped, track, len(warnings), result, not stray, seconds)
 
 
-def _short(text: str, width: int = 110) -> str:
+def _short(text: str, width: int = 150) -> str:
     text = " ".join(text.split()).replace("|", "\\|")
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -79,7 +79,7 @@ def pick_track(cut: Cut, spec: str | None, warnings: list[str]) -> PickedTrack:
 def _topmost_with_clips(cut: Cut, video: list[otio.schema.Track]) -> PickedTrack:
     for number in range(len(video), 0, -1):
         track = video[number - 1]
-        if not is_disabled(track) and any(is_picture_clip(item) for item in track):
+        if not is_disabled(track) and any(is_picture_clip(clip) for clip in track.find_clips()):  # nests too
             return PickedTrack(track, number)
     raise EditorialError(
         f"no video track has enabled picture clips (tracks: {_listing(video)}); pick one with --track V<n>",
