@@ -81,8 +81,12 @@ def _topmost_with_clips(cut: Cut, video: list[otio.schema.Track]) -> PickedTrack
         track = video[number - 1]
         if not is_disabled(track) and any(is_picture_clip(clip) for clip in track.find_clips()):  # nests too
             return PickedTrack(track, number)
+    clips = [clip for track in video for clip in track.find_clips()]
+    generators = sum(isinstance(c.media_reference, otio.schema.GeneratorReference) for c in clips)
+    disabled = sum(is_disabled(c) for c in clips) + sum(is_disabled(t) for t in video)
+    found = f"{len(clips)} clips: {generators} generators, {disabled} disabled clips or tracks"
     raise EditorialError(
-        f"no video track has enabled picture clips (tracks: {_listing(video)}); pick one with --track V<n>",
+        f"no video track has enabled picture clips ({found}; tracks: {_listing(video)}); pick one with --track V<n>",
         path=cut.path,
     )
 
