@@ -21,7 +21,7 @@ from pathlib import Path
 
 import regex
 
-from otio_ingest.errors import EditorialError
+from otio_ingest.errors import ClipError, EditorialError
 
 MiB = 1024 * 1024
 MAX_BYTES = {".aaf": 2048 * MiB, ".otioz": 512 * MiB}
@@ -117,9 +117,12 @@ def json_depth(text: str) -> int:
 
 
 def check_name_length(name: str, what: str, path: Path) -> None:
+    """A clip error (an EDL then points at the event's line) when ``name`` is over :data:`MAX_NAME_CHARS`."""
     if len(name) > MAX_NAME_CHARS:
-        raise EditorialError(
-            f"{what} is {len(name)} characters long, over the limit of {MAX_NAME_CHARS}", path=path, where=what
+        raise ClipError(
+            f"name is {len(name)} characters long, over the limit of {MAX_NAME_CHARS}: {name[:40]!r}...",
+            path=path,
+            where=what,
         )
 
 

@@ -147,7 +147,7 @@ def clip_uses(cut: Cut, picked: PickedTrack, warnings: list[str], skipped: dict[
                 path=cut.path,
                 where=f"item {item.name!r}",
             )
-        check_name_length(item.name, f"name of clip {index + 1} of {picked.label}", cut.path)
+        check_name_length(item.name, f"clip {index + 1} of {picked.label}", cut.path)
         if isinstance(item.media_reference, otio.schema.GeneratorReference):
             skipped["generators"] = skipped.get("generators", 0) + 1
             continue
