@@ -31,9 +31,14 @@ class MarkerPrompt:
     box: tuple[float, float, float, float] | None = None
 
 
+def looks_like_prompt(text: str) -> bool:
+    """Starts like a roto prompt (``roto`` not followed by a letter), whether or not it parses."""
+    return _LOOKS_LIKE_OURS.match(text) is not None
+
+
 def prompt_from_marker(text: str) -> MarkerPrompt | None:
     """The prompt in a marker's text, None for a note; ValueError (the reason) for a malformed ``roto`` marker."""
-    if not _LOOKS_LIKE_OURS.match(text):
+    if not looks_like_prompt(text):
         return None
     m = _MARKER.match(text)
     if m is None:

@@ -6,11 +6,12 @@ overrides single values. One model serves both, so an unknown key in a studio's 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from otio_ingest.bounds import compile_user_regex
 from roto_core.config import load_config
 
 CONFIG_NAME = "ingest.yaml"
@@ -19,8 +20,8 @@ CONFIG_NAME = "ingest.yaml"
 def _check_regex(value: str | None) -> str | None:
     if value is not None:
         try:
-            re.compile(value)
-        except re.error as exc:
+            compile_user_regex(value)
+        except regex.error as exc:
             raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
     return value
 
@@ -30,15 +31,26 @@ class IngestOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    track: str | None = Field(None, description="video track to read, by name; default the top video track")
+    track: str | None = Field(
+        None, description="video track to read: V3 or 3 (from the bottom) or its name; default the topmost with clips"
+    )
     start_frame: int = Field(1001, description="first frame of every shot, handles included")
     handles: int = Field(8, ge=0, description="frames added before and after the cut range")
-    fps: float | None = Field(None, gt=0, description="override the cut's rate (EDL: the rate its timecodes use)")
-    edl_rate: float = Field(24.0, gt=0, description="rate of an EDL's timecodes when --fps is not given")
+    fps: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="override the cut's rate (EDL: the rate its timecodes use)",
+    )
+    edl_rate: float = Field(
+        24.0, gt=0, le=1000, allow_inf_nan=False, description="rate of an EDL's timecodes when --fps is not given"
+    )
     name_regex: str = Field(
-        r"(?P<shot>(?:[A-Za-z]+\d+_)?[Ss][Hh]\d+[A-Za-z]?)",
+        r"(?P<shot>(?:(?<![A-Za-z])[A-Za-z]++\d++_)?[Ss][Hh]\d++[A-Za-z]?)",
         description="searched in the clip name; group 'shot' (else the whole match) is the shot name; a clip name "
-        "it does not match is used whole",
+        "it does not match becomes a folder-safe name (other characters → '_'). Possessive quantifiers and the "
+        "look-behind keep the default linear in the name's length",
     )
     sequence: str | None = Field(None, description="sequence name for every shot")
     sequence_regex: str = Field(

@@ -8,15 +8,19 @@ coordinator must see one line, not a traceback.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import opentimelineio as otio
 
+from otio_ingest.adapter_io import aaf_drop_frame, quietly
+from otio_ingest.bounds import check_cut_file, check_otio_nesting, read_bounded
+from otio_ingest.edl_checks import check_edl_text, check_event_lines, largest_frame_number, rate_the_timecodes_prove
 from otio_ingest.edl_events import (
     EventBlock,
     backwards_timecodes,
     event_blocks,
+    event_source_spans,
     first_failing_event,
     first_failing_line,
 )
@@ -43,16 +47,20 @@ _NTSC_30 = 30000 / 1001
 class Cut:
     """A read timeline and what is needed to count its frames and write its timecodes.
 
-    ``rate``: the rate an EDL's timecodes were read at; None where the file states its own rates.
-    ``drop_frame``: write drop-frame timecode where the rate has it.
+    ``rate``: the rate record frames are counted at: an EDL's read rate, else the timeline's own (its global start
+    time's rate, else its first clip's). ``drop_frame``: write drop-frame timecode where the rate has it.
+    ``edl_spans``: an EDL's source in/out per record in (see :func:`event_source_spans`).
+    ``warnings``: what ingest (and the adapter) had to say, shown after the shots.
     """
 
     path: Path
     adapter: str
     timeline: otio.schema.Timeline
-    rate: float | None
+    rate: float
     drop_frame: bool
     edl_text: str | None = None
+    edl_spans: dict[int, tuple[int, int]] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_edl(self) -> bool:
@@ -65,27 +73,52 @@ def read_cut(path: Path, options: IngestOptions) -> Cut:
     if adapter is None:
         known = ", ".join(sorted(ADAPTERS))
         raise EditorialError(f"unknown editorial format {path.suffix or '(no extension)'!r}; known: {known}", path=path)
-    if not path.exists():
-        raise EditorialError("file not found", path=path)
+    check_cut_file(path)
     if adapter == "cmx_3600":
         return _read_edl(path, options)
+    check_otio_nesting(path)
+    warnings: list[str] = []
     try:
-        timeline = otio.adapters.read_from_file(str(path), adapter_name=adapter)
+        timeline = quietly(lambda: otio.adapters.read_from_file(str(path), adapter_name=adapter), adapter, warnings)
+    except RecursionError:
+        raise EditorialError("nests too deep to read", path=path) from None
     except Exception as exc:
         raise EditorialError(f"cannot read with the {adapter} adapter: {_adapter_message(exc)}", path=path) from None
     if isinstance(timeline, otio.schema.SerializableCollection):
-        timeline = _clip_list_timeline(timeline, path)
+        timeline = _timeline_of_collection(timeline, path)
     if not isinstance(timeline, otio.schema.Timeline):
         raise EditorialError(f"holds a {type(timeline).__name__}, not a timeline", path=path)
-    # Frames are counted at the file's own rates (--fps only relabels them); 29.97 writes drop-frame, as OTIO does.
-    return Cut(path, adapter, timeline, rate=None, drop_frame=True)
+    drop_frame = True  # 29.97 writes drop-frame, as OTIO does, unless the file says otherwise
+    if adapter == "AAF":
+        drop_frame = aaf_drop_frame(path) is not False
+    # Frames are counted at the timeline's own rate (--fps only relabels them).
+    return Cut(path, adapter, timeline, _timeline_rate(timeline, options), drop_frame, warnings=warnings)
 
 
-def _clip_list_timeline(collection: otio.schema.SerializableCollection, path: Path) -> otio.schema.Timeline:
-    """An ALE (or any bin-like collection) lists clips, not a cut: each clip becomes a shot, in file order.
+def _timeline_rate(timeline: otio.schema.Timeline, options: IngestOptions) -> float:
+    """The sequence's rate: its start time's, else its first video clip's (an ALE or OTIO without a start)."""
+    if timeline.global_start_time is not None:
+        return timecode_rate(timeline.global_start_time.rate)
+    for track in timeline.video_tracks():
+        for clip in track.find_clips():
+            return timecode_rate(clip.trimmed_range().duration.rate)
+    return timecode_rate(options.edl_rate)
 
-    Record timecodes then count from zero along that order; they place nothing in an edit.
+
+def _timeline_of_collection(collection: otio.schema.SerializableCollection, path: Path) -> otio.schema.Timeline:
+    """One timeline in a collection is the cut; several are an error naming them (AAF with several sequences).
+
+    A collection of clips (an ALE, a bin) lists clips, not a cut: each clip becomes a shot, in file order, and
+    record timecodes count from zero along that order; they place nothing in an edit.
     """
+    timelines = [item for item in collection if isinstance(item, otio.schema.Timeline)]
+    if len(timelines) == 1:
+        return timelines[0]
+    if timelines:
+        names = ", ".join(repr(t.name) for t in timelines[:6])
+        raise EditorialError(
+            f"holds {len(timelines)} top-level sequences ({names}); export the one sequence to ingest", path=path
+        )
     clips = [clip.deepcopy() for clip in collection.find_clips()]
     if not clips:
         raise EditorialError("lists no clips", path=path)
@@ -94,10 +127,7 @@ def _clip_list_timeline(collection: otio.schema.SerializableCollection, path: Pa
 
 
 def _read_edl(path: Path, options: IngestOptions) -> Cut:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EditorialError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    raw = read_bounded(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -107,14 +137,33 @@ def _read_edl(path: Path, options: IngestOptions) -> Cut:
 
 def read_edl_text(path: Path, text: str, options: IngestOptions) -> Cut:
     """Read EDL ``text`` (from ``path``) at the rate the options and its FCM lines call for."""
+    warnings: list[str] = []
+    check_edl_text(path, text, warnings)
+    check_event_lines(path, text)
     declares_drop = any(m.group(1).upper() == "DROP" for m in map(_FCM.match, text.splitlines()) if m)
     rate = timecode_rate(options.fps or (_NTSC_30 if declares_drop else options.edl_rate))
     if declares_drop and not is_drop_frame_rate(rate):
         raise EditorialError(f"FCM: DROP FRAME needs a 29.97 or 59.94 rate, not {rate:g}", path=path, where="--fps")
-    text = _semicolons_in_drop_frame_sections(text) if is_drop_frame_rate(rate) else text
+    proven = rate_the_timecodes_prove(text)
+    if proven is not None and proven > round(rate):
+        if options.fps:
+            raise EditorialError(
+                f"timecodes count frames up to {largest_frame_number(text)}, so the EDL is at least {proven} fps, "
+                f"not --fps {options.fps:g}",
+                path=path,
+                where="--fps",
+            )
+        warnings.append(
+            f"{path}: timecodes count frames up to {largest_frame_number(text)}, so the EDL is read at {proven} fps, "
+            f"not the default {rate:g}; pass --fps if it is another rate"
+        )
+        rate = timecode_rate(proven)
+    if is_drop_frame_rate(rate):
+        text = _loc_timecodes_as_frame_counts(_semicolons_in_drop_frame_sections(text), rate)
     drop_frame = is_drop_frame_rate(rate) and (declares_drop or ";" in text)
     timeline = _parse_edl(text, rate, path)
-    return Cut(path, "cmx_3600", timeline, rate, drop_frame, edl_text=text)
+    spans = event_source_spans(text, rate) if "M2" in text else {}
+    return Cut(path, "cmx_3600", timeline, rate, drop_frame, edl_text=text, edl_spans=spans, warnings=warnings)
 
 
 def _semicolons_in_drop_frame_sections(text: str) -> str:
@@ -131,6 +180,24 @@ def _semicolons_in_drop_frame_sections(text: str) -> str:
             drop = m.group(1).upper() == "DROP"
         out.append(_COLON_TIMECODE.sub(r"\1;\2", line) if drop else line)
     return "".join(out)
+
+
+_LOC_DROP_FRAME = re.compile(r"^(\s*\*?\s*LOC\s*:\s*)(\d\d:\d\d:\d\d;\d\d)", re.IGNORECASE)
+
+
+def _loc_timecodes_as_frame_counts(text: str, rate: float) -> str:
+    """A drop-frame ``* LOC:`` timecode rewritten as the ``:`` timecode that counts the same frame.
+
+    The adapter's locator regex takes only ``HH:MM:SS:FF`` and skips any other LOC line, so a drop-frame LOC (and
+    every roto prompt in a drop-frame EDL) would vanish; read with ``:``, OpenTimelineIO counts it non-drop, so the
+    frame is carried over, not the label. Line count is unchanged.
+    """
+
+    def frame_count(m: re.Match[str]) -> str:
+        frames = otio.opentime.from_timecode(m.group(2), rate)
+        return m.group(1) + otio.opentime.to_timecode(frames, rate, drop_frame=False)
+
+    return "".join(_LOC_DROP_FRAME.sub(frame_count, line) for line in text.splitlines(keepends=True))
 
 
 def _parse_edl(text: str, rate: float, path: Path) -> otio.schema.Timeline:

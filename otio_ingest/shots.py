@@ -16,6 +16,7 @@ relative to the clip's media, as OpenTimelineIO defines them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +25,22 @@ from pydantic import ValidationError
 
 from otio_ingest.edl_events import first_failing_event
 from otio_ingest.errors import ClipError, EditorialError
-from otio_ingest.events import ClipUse, clip_uses, pick_track
+from otio_ingest.events import ClipUse, clip_uses
 from otio_ingest.markers import prompt_from_marker
-from otio_ingest.naming import as_name, check_template, fill_template, is_name, numbered_repeats, pick
+from otio_ingest.naming import (
+    as_name,
+    check_template,
+    fill_template,
+    is_name,
+    numbered_repeats,
+    pick,
+    shot_name_from_clip,
+)
 from otio_ingest.options import IngestOptions
 from otio_ingest.reader import Cut, read_cut, read_edl_text
 from otio_ingest.sidecar import read_sidecar
-from otio_ingest.timecode import frames_to_timecode, timecode_rate
+from otio_ingest.timecode import frames_to_timecode, is_timecode_rate, timecode_rate
+from otio_ingest.tracks import PickedTrack, pick_track
 from roto_core.contracts import Prompt, Shot, ShotList
 from roto_core.sequences import frame_path, has_frame_token, is_movie, probe_size
 
@@ -46,53 +56,53 @@ class _ShotPlan:
 
 
 def shotlist_from_file(path: Path, options: IngestOptions) -> ShotList:
-    """The whole ingest: read, build shots, add sidecar prompts, validate as a ShotList."""
+    """The whole ingest: read, build shots, add sidecar prompts, validate as a ShotList.
+
+    ``ShotList.editorial`` says which track was read, how many clips were skipped and why, and every warning.
+    """
     check_template(options.folder_template, "--folder-template")
     check_template(options.plates, "--plates")
     cut = read_cut(path, options)
+    skipped: dict[str, int] = {}
     try:
-        shots = build_shots(cut, options)
+        shots, picked = build_shots(cut, options, skipped)
     except ClipError as exc:
         raise _located(cut, options, exc) from None
     if options.prompts is not None:
         shots = _with_sidecar_prompts(shots, options.prompts)
+    editorial = {"format": cut.adapter, "track": picked.label, "skipped": skipped, "warnings": cut.warnings}
     try:
-        return ShotList(source=str(path), fps=_cut_rate(cut, options), shots=shots)
+        return ShotList(source=str(path), fps=_cut_rate(cut, options), shots=shots, editorial=editorial)
     except ValidationError as exc:
         raise EditorialError(f"shots are inconsistent: {exc.errors()[0]['msg']}", path=path) from None
 
 
-def build_shots(cut: Cut, options: IngestOptions) -> list[Shot]:
-    track = pick_track(cut, options.track)
-    uses = clip_uses(cut, track)
+def build_shots(cut: Cut, options: IngestOptions, skipped: dict[str, int]) -> tuple[list[Shot], PickedTrack]:
+    picked = pick_track(cut, options.track, cut.warnings)
+    uses = clip_uses(cut, picked, cut.warnings, skipped)
     bases = [_shot_base_name(cut, use, options) for use in uses]
     plans = _plans(uses, bases, options.merge_repeats)
     fps = _cut_rate(cut, options)
     sequence_fallback = as_name(cut.timeline.name or "") or as_name(cut.path.stem) or "cut"
-    return [_shot(cut, plan, options, fps, sequence_fallback) for plan in plans]
+    return [_shot(cut, plan, options, fps, sequence_fallback, picked) for plan in plans], picked
 
 
 def _cut_rate(cut: Cut, options: IngestOptions) -> float:
-    """--fps, else the rate an EDL was read at, else the first clip's own rate."""
-    if options.fps:
-        return timecode_rate(options.fps)
-    if cut.rate:
-        return cut.rate
-    for clip in cut.timeline.find_clips():
-        return timecode_rate(clip.trimmed_range().duration.rate)
-    return timecode_rate(options.edl_rate)
+    """--fps, else the cut's own rate (an EDL's read rate, the timeline's rate)."""
+    return timecode_rate(options.fps) if options.fps else cut.rate
 
 
 def _shot_base_name(cut: Cut, use: ClipUse, options: IngestOptions) -> str:
-    """The ``name_regex`` pick from the clip name; a clip name it does not match is the shot name itself."""
-    name = pick(options.name_regex, use.clip.name, "shot") or use.clip.name
-    if not is_name(name):
-        raise ClipError(
-            f"shot name {name!r} must use only letters, digits, '_' and '-' (set --name-regex to pick it out)",
-            path=cut.path,
-            where=f"clip {use.clip.name!r}",
-        )
-    return name
+    """The ``name_regex`` pick from the clip name, else a folder-safe name made from the whole clip name.
+
+    Editors' clip names are free text (``ZZ100_501 (LAY3)``, ``Frame Debugger 0h.mov``, ``/``); the shot name
+    must be a folder name, so anything else becomes ``_`` and a media extension is dropped. The original clip name
+    stays in the shot's metadata (``clip``).
+    """
+    picked = pick(options.name_regex, use.clip.name, "shot", "--name-regex")
+    if picked and is_name(picked):
+        return picked
+    return shot_name_from_clip(picked or use.clip.name, fallback=f"clip{use.index + 1:03d}")
 
 
 def _plans(uses: list[ClipUse], bases: list[str], merge: bool) -> list[_ShotPlan]:
@@ -111,23 +121,35 @@ def _plans(uses: list[ClipUse], bases: list[str], merge: bool) -> list[_ShotPlan
     return plans
 
 
-def _shot(cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequence_fallback: str) -> Shot:
-    lead = plan.uses[0]
+def _shot(
+    cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequence_fallback: str, picked: PickedTrack
+) -> Shot:
+    lead, last = plan.uses[0], plan.uses[-1]
     clip = lead.clip
+    where = f"clip {clip.name!r}"
     reel = str(clip.metadata.get("cmx_3600", {}).get("reel", ""))
-    sequence = options.sequence or pick(options.sequence_regex, plan.name, "sequence") or sequence_fallback
-    values = {"shot": plan.name, "sequence": sequence, "clip": clip.name, "reel": reel}
+    sequence = (
+        options.sequence or pick(options.sequence_regex, plan.name, "sequence", "--sequence-regex") or sequence_fallback
+    )
+    values = {"shot": plan.name, "sequence": as_name(sequence) or sequence_fallback, "clip": clip.name, "reel": reel}
     first = options.start_frame
     h = options.handles
-    plate = fill_template(options.plates, values)
+    plate = fill_template(options.plates, values, "--plates")
     width, height = _plate_size(plate, first, options)
     prompts = [p for use in plan.uses for p in _marker_prompts(cut, plan, use, first, h)]
+
+    def timecode(frames: int, rate: float = fps) -> str:
+        try:
+            return frames_to_timecode(frames, rate, cut.drop_frame)
+        except EditorialError as exc:
+            raise ClipError(exc.message, path=cut.path, where=where) from None
+
     metadata: dict[str, object] = {
         "clip": clip.name,
         "cut_frames": sum(u.cut_frames for u in plan.uses),
         "plate_frames": plan.plate_frames,
-        "record_out_tc": frames_to_timecode(lead.record_in + lead.cut_frames + lead.tail, fps, cut.drop_frame),
-        "editorial": {"format": cut.adapter, "track": clip.parent().name if clip.parent() else None},
+        "record_out_tc": timecode(last.record_in + last.cut_frames + last.tail),
+        "editorial": {"format": cut.adapter, "track": picked.label},
     }
     if reel:
         metadata["reel"] = reel
@@ -137,13 +159,12 @@ def _shot(cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequenc
         metadata["retime"] = lead.retime | {"source_frames": lead.plate_frames, "cut_frames": lead.cut_frames}
     if len(plan.uses) > 1:
         metadata["uses"] = [
-            {"record_in_tc": frames_to_timecode(u.visible_record_in, fps, cut.drop_frame), "cut_frames": u.cut_frames}
-            for u in plan.uses
+            {"record_in_tc": timecode(u.visible_record_in), "cut_frames": u.cut_frames} for u in plan.uses
         ]
     try:
         return Shot(
             name=plan.name,
-            folder_path=fill_template(options.folder_template, values),
+            folder_path=fill_template(options.folder_template, values, "--folder-template"),
             plate=plate,
             first_frame=first,
             last_frame=first + plan.plate_frames + 2 * h - 1,
@@ -151,8 +172,8 @@ def _shot(cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequenc
             fps=fps,
             width=width,
             height=height,
-            source_in_tc=frames_to_timecode(plan.union_first, fps, cut.drop_frame),
-            record_in_tc=frames_to_timecode(lead.visible_record_in, fps, cut.drop_frame),
+            source_in_tc=_source_timecode(plan, fps, timecode),
+            record_in_tc=timecode(lead.visible_record_in),
             prompts=prompts,
             metadata=metadata,
         )
@@ -160,6 +181,16 @@ def _shot(cut: Cut, plan: _ShotPlan, options: IngestOptions, fps: float, sequenc
         raise ClipError(
             f"cannot make shot {plan.name!r}: {exc.errors()[0]['msg']}", path=cut.path, where=f"clip {clip.name!r}"
         ) from None
+
+
+def _source_timecode(plan: _ShotPlan, fps: float, timecode: Callable[..., str]) -> str:
+    """The plate's first source frame as the media's own timecode: at the clip's rate where that rate has SMPTE
+    timecode and differs from the cut's (a 25 fps clip in a 24 fps sequence), else at the cut's rate."""
+    source_rate = plan.uses[0].source_rate
+    if source_rate and abs(source_rate - fps) > 1e-6 and is_timecode_rate(source_rate):
+        seconds = plan.union_first / fps
+        return timecode(round(seconds * source_rate), timecode_rate(source_rate))
+    return timecode(plan.union_first)
 
 
 def _plate_size(plate: str, first_frame: int, options: IngestOptions) -> tuple[int, int]:
@@ -235,9 +266,11 @@ def _located(cut: Cut, options: IngestOptions, exc: ClipError) -> EditorialError
     if cut.edl_text is None:
         return EditorialError(exc.message, path=exc.path, line=exc.line, where=exc.where)
 
+    same_rate = options.model_copy(update={"fps": cut.rate})  # a part of the EDL must not detect another rate
+
     def fails(prefix: str) -> bool:
         try:
-            build_shots(read_edl_text(cut.path, prefix, options), options)
+            build_shots(read_edl_text(cut.path, prefix, same_rate), same_rate, {})
         except ClipError:
             return True
         except EditorialError:

@@ -71,6 +71,16 @@ class _LineLoader(yaml.SafeLoader):
     """Keeps the line of every mapping key, so an error can point at the entry."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"key {key.value!r} appears twice (first on line {seen[key.value]}); "
+                        "YAML would keep only the last, losing the prompts of the first",
+                        problem_mark=key.start_mark,
+                    )
+                seen[key.value] = key.start_mark.line + 1
         mapping = super().construct_mapping(node, deep=deep)
         mapping[_LINES] = {
             key.value: key.start_mark.line + 1 for key, _ in node.value if isinstance(key, yaml.ScalarNode)

@@ -20,6 +20,11 @@ def timecode_rate(fps: float) -> float:
     return nearest if abs(nearest - fps) <= _SNAP_TOLERANCE else fps
 
 
+def is_timecode_rate(rate: float) -> bool:
+    """A rate SMPTE timecode can be written at (OpenTimelineIO's list: 23.976, 24, 25, 29.97, 30, 48, 50, ...)."""
+    return abs(otio.opentime.RationalTime.nearest_valid_timecode_rate(rate) - rate) <= _SNAP_TOLERANCE
+
+
 _DROP_FRAME_RATES = (30000 / 1001, 60000 / 1001)
 
 

@@ -6,6 +6,7 @@ DESIGN.md exactly; other packages and the Deadline/OpenJD jobs rely on them.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -163,11 +164,13 @@ class ShotList(_Model):
     source: str
     fps: float
     shots: list[Shot] = Field(default_factory=list)
+    # How ingest read the cut: {"format", "track", "skipped": {reason: count}, "warnings": [...]}.
+    editorial: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> ShotList:
-        names = [s.name for s in self.shots]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        counts = Counter(s.name for s in self.shots)
+        dupes = sorted(n for n, c in counts.items() if c > 1)
         if dupes:
             raise ValueError(f"shot names must be unique, repeated: {', '.join(dupes)}")
         return self

@@ -23,7 +23,12 @@ from roto_core.errors import InputError
 _PANEL = "Ingest"
 
 TrackOpt = Annotated[
-    str | None, typer.Option("--track", help="Video track by name (default: top video track).", rich_help_panel=_PANEL)
+    str | None,
+    typer.Option(
+        "--track",
+        help="Video track: V3 or 3 (counted from the bottom) or a name (default: topmost video track with clips).",
+        rich_help_panel=_PANEL,
+    ),
 ]
 StartFrameOpt = Annotated[
     int | None,

@@ -142,8 +142,27 @@ def test_unreadable_otio(tmp_path):
     assert "otio_json adapter" in err.message
 
 
-def test_clip_name_that_is_no_shot_name(tmp_path):
-    body = GOOD_EVENT.replace("sh010", "my clip (v2)")
-    err = _error(_edl(tmp_path, body), IngestOptions(name_regex="nomatch"))
-    assert err.line == 4
-    assert "clip 'my clip (v2)'" in err.where
+def test_clip_name_that_is_no_shot_name_becomes_a_safe_name(tmp_path):
+    body = GOOD_EVENT.replace("sh010", "my clip (v2).mov")
+    shot = ingest_file(_edl(tmp_path, body), IngestOptions(name_regex="nomatch")).shots[0]
+    assert shot.name == "my_clip_v2"
+    assert shot.metadata["clip"] == "my clip (v2).mov"
+
+
+@pytest.mark.parametrize("kind", ["source out before in", "marker outside its clip"])
+def test_bad_event_deep_in_a_long_edl_is_located(tmp_path, kind):
+    """Past one window of events the locator reads windows, then checks its answer against the whole EDL."""
+    from bench.ingest import generate_edl
+
+    lines = generate_edl(1200).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("1100 "))
+    fields = lines[at].split()
+    if kind == "source out before in":
+        lines[at] = lines[at].replace(f"{fields[-4]} {fields[-3]}", f"{fields[-3]} {fields[-4]}")
+    else:
+        lines.insert(at + 2, "* LOC: 23:00:00:00 RED     roto: hero: far away")
+    path = tmp_path / "long.edl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(EditorialError) as info:
+        ingest_file(path)
+    assert (info.value.line, info.value.where.split(":")[0]) == (at + 1, "event 1100")

@@ -65,8 +65,9 @@ def test_retimes_speed_slow_freeze_reverse(fixture_path):
     reverse = shots["sq030_sh050"]
     assert reverse.metadata["retime"]["kind"] == "reverse"
     assert reverse.last_frame - reverse.first_frame + 1 == 24 + 16
-    # the plate is in source order, so it starts 23 frames below the event's source in
-    assert reverse.source_in_tc == "10:40:00:01"
+    # the event's source span (in 10:40:01:00, out 10:40:00:00) is what it plays, from the top down; the plate is
+    # in source order, so it starts at the lower timecode (the same rule as Avid's render of a reversed AAF clip)
+    assert reverse.source_in_tc == "10:40:00:00"
 
 
 def test_marker_on_retimed_clip_goes_through_the_speed(fixture_path):
@@ -147,7 +148,7 @@ def test_top_video_track_or_named_track(fixture_path):
     assert top.shots[0].record_in_tc == "01:00:00:12"
     lower = ingest_file(fixture_path("two_tracks.edl"), IngestOptions(track="V"))
     assert [s.name for s in lower.shots] == ["sq090_bg010", "sq090_bg020"]
-    assert lower.shots[1].metadata["editorial"]["track"] == "V"
+    assert lower.shots[1].metadata["editorial"]["track"] == "V1 'V'"
 
 
 def test_plate_size_comes_from_the_first_plate_frame(fixture_path, tmp_path):
@@ -162,3 +163,14 @@ def test_plate_size_comes_from_the_first_plate_frame(fixture_path, tmp_path):
     assert (shots["sq010_sh020"].width, shots["sq010_sh020"].height) == (96, 54)
     # no plate on disk yet: the configured size
     assert (shots["sq010_sh010"].width, shots["sq010_sh010"].height) == (640, 360)
+
+
+def test_loc_prompt_in_a_drop_frame_edl_lands_on_its_frame(fixture_path, tmp_path):
+    """The adapter skips a LOC whose timecode it cannot read; in a drop-frame EDL every LOC is written with ';'."""
+    text = fixture_path("dropframe.edl").read_text()
+    loc = "* LOC: 00:01:01:00 RED     roto: hero: the cyclist\n"
+    edl = tmp_path / "df.edl"
+    edl.write_text(text.replace("* FROM CLIP NAME: sq060_sh020\n", "* FROM CLIP NAME: sq060_sh020\n" + loc))
+    shot = ingest_file(edl).shots[1]
+    # record in 00:01:00;10 is frame 1808, the LOC 00:01:01;00 frame 1828 (frames ;00 and ;01 of minute 1 dropped)
+    assert [(p.object, p.frame) for p in shot.prompts] == [("hero", 1001 + 8 + 20)]

@@ -55,6 +55,8 @@ def ingest(
 
     options = ingest_options_from_params(locals())
     shotlist = ingest_file(cut, options)
+    for warning in shotlist.editorial.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         typer.echo(shotlist.to_json())
     else:
@@ -66,7 +68,14 @@ def ingest(
 
 
 def shot_table(shotlist: ShotList) -> Table:
-    table = Table(title=f"{shotlist.source} — {len(shotlist.shots)} shots at {shotlist.fps:g} fps")
+    editorial = shotlist.editorial
+    skipped = ", ".join(f"{count} {reason}" for reason, count in editorial.get("skipped", {}).items() if count)
+    title = f"{shotlist.source} — {len(shotlist.shots)} shots at {shotlist.fps:g} fps"
+    if editorial.get("track"):
+        title += f", track {editorial['track']}"
+    if skipped:
+        title += f" (skipped: {skipped})"
+    table = Table(title=title)
     for column in ("shot", "folder", "frames", "cut", "handles", "src in", "rec in", "retime", "prompts"):
         table.add_column(column, justify="right" if column in ("cut", "handles") else "left", no_wrap=True)
     for shot in shotlist.shots:
