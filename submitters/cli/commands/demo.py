@@ -30,9 +30,11 @@ def demo(
     """Run the whole product on this machine: a synthetic two-shot cut with LOC-marker prompts is ingested, rotoed
     on the local farm (classical backend, in chunks), turned into shapes and exports, and published into a local
     tracker. Run it again to publish version 2."""
+    from submitters.cli.checks import output_dir
     from submitters.cli.commands.farm import run_local_with_progress
     from submitters.demo import run_demo
 
+    output_dir(out, "--out")
     console = Console(stderr=False)
     console.print(f"[bold]rotofarm demo[/] → {out.resolve()}")
     report = run_demo(out, lambda plan, config: run_local_with_progress(plan, config, console))
