@@ -165,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return _interrupted()
+    if result == 130:  # the parser turns a KeyboardInterrupt into Exit(130) before it reaches us
+        return _interrupted()
     return result if isinstance(result, int) else 0
 
 

@@ -32,12 +32,15 @@ def demo(
     tracker. Run it again to publish version 2."""
     from submitters.cli.checks import output_dir
     from submitters.cli.commands.farm import run_local_with_progress
+    from submitters.cli.interrupt import kept_on_interrupt
     from submitters.demo import run_demo
 
-    output_dir(out, "--out")
+    target = output_dir(out, "--out")
     console = Console(stderr=False)
-    console.print(f"[bold]rotofarm demo[/] → {out.resolve()}")
-    report = run_demo(out, lambda plan, config: run_local_with_progress(plan, config, console))
+    console.print(f"[bold]rotofarm demo[/] → {target}")
+    kept = [f"{target}: plates and cut (reused by the next run), job folders with their finished chunks"]
+    with kept_on_interrupt(lambda: kept):
+        report = run_demo(out, lambda plan, config: run_local_with_progress(plan, config, console))
 
     table = Table(title="rotofarm demo: what was published", title_justify="left")
     table.add_column("")
@@ -62,6 +65,18 @@ def demo(
     for shot in report.shots:
         if not shot.ok:
             console.print(f"[red]{shot.shot} failed:[/] {shot.error}")
+    for shot in report.shots:
+        if shot.ok:
+            good, line = shot.verdict()
+            console.print(f"{shot.shot}: [{'green' if good else 'yellow'}]{line}[/]")
+            if shot.qa_verdict:
+                console.print(f"  shape QA: {shot.qa_verdict}")
+    console.print("open these:")
+    for shot in report.shots:
+        for path in shot.to_open:
+            console.print(f"  {path}")
+        if shot.thumbnail is not None:
+            console.print(f"  {shot.thumbnail}  (thumbnail)")
     console.print(f"everything is under {report.out}:")
     console.print(f"  cut with LOC-marker prompts  {report.cut.relative_to(report.out)}")
     console.print(f"  farm job folders             {report.jobs_root.relative_to(report.out)}/")

@@ -38,6 +38,7 @@ from submitters.cli.ingest_options import (
     WidthOpt,
     ingest_options_from_params,
 )
+from submitters.cli.interrupt import kept_on_interrupt
 from submitters.farm_config import FarmConfig
 
 if TYPE_CHECKING:
@@ -333,7 +334,7 @@ def run_local_with_progress(plan: JobPlan, config: FarmConfig, console: Console)
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     )
-    with progress:
+    with kept_on_interrupt(lambda: _kept(plan)), progress:
         reporter = _RichReporter(progress, total)
         record_submission(plan, "local", [{"session": f"{s.shot}-{s.job_id}"} for s in plan.shots])
         return run_plan_locally(
@@ -343,6 +344,16 @@ def run_local_with_progress(plan: JobPlan, config: FarmConfig, console: Console)
             max_parallel_shots=config.local.max_parallel_shots,
             reporter=reporter,
         )
+
+
+def _kept(plan: JobPlan) -> list[str]:
+    """What an interrupted local run leaves: per shot, its finished chunks (a rerun of the job redoes the rest)."""
+    lines = []
+    for shot in plan.shots:
+        folder = Path(shot.job_folder)
+        done = len(list(folder.glob("chunks/*/report.json")))
+        lines.append(f"{shot.shot}: {done} of {len(shot.roto.chunks())} chunks finished in {folder}")
+    return lines
 
 
 def _local(plan: JobPlan, config: FarmConfig, console: Console) -> None:
