@@ -55,6 +55,12 @@ def ingest(
 
     options = ingest_options_from_params(locals())
     shotlist = ingest_file(cut, options)
+    if plates is None:
+        typer.echo(
+            f"warning: plate paths come from the template {options.plates!r} (ingest.yaml) and were not checked;"
+            " give --plates to point at the real plates",
+            err=True,
+        )
     if as_json:
         typer.echo(shotlist.to_json())
     else:
