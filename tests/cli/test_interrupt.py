@@ -75,7 +75,7 @@ def test_ctrl_c_during_the_demo_ends_every_child_and_keeps_only_finished_files(t
         seen.update(_descendants(demo))
         proc.send_signal(signal.SIGINT)
         started = time.monotonic()
-        stdout, stderr = proc.communicate(timeout=30)
+        _stdout, stderr = proc.communicate(timeout=30)
         stopped_in = time.monotonic() - started
     finally:
         if proc.poll() is None:

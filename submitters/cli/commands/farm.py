@@ -98,7 +98,7 @@ def submit(
         Path | None, typer.Argument(help="Editorial file (.edl .otio .xml .aaf .ale); omit with --from-tracker.")
     ] = None,
     project: Annotated[str, typer.Option("--project", help="Tracker project of the shots.")] = ...,
-    farm: Annotated[Farm, typer.Option("--farm", help="Where the jobs run.")] = Farm.local,
+    farm: Annotated[Farm | None, typer.Option("--farm", help="Where the jobs run (default: farm.yaml's farm).")] = None,
     dry_run: Annotated[
         Path | None, typer.Option("--dry-run", help="Deadline: write each request body under DIR, submit nothing.")
     ] = None,
@@ -134,11 +134,12 @@ def submit(
     """Roto every shot of a cut on the farm: one GPU job per shot, then finalize and publish."""
     from submitters.plan import plan_submission
 
+    config = _load_config(farm_config, jobs_root, chunk_size, tracker, create_folders)
+    farm = farm or Farm(config.farm)
     if dry_run is not None and farm is not Farm.deadline:
         raise InputError("--dry-run writes Deadline requests: use it with --farm deadline", where="--dry-run")
     if farm is Farm.openjd_bundle and out is None:
         raise InputError("--farm openjd-bundle needs --out DIR for the bundles", where="--out")
-    config = _load_config(farm_config, jobs_root, chunk_size, tracker, create_folders)
     _check_outputs(project, config, dry_run=dry_run, out=out, jobs_root_given=jobs_root is not None)
     console = _console()
     if from_tracker:

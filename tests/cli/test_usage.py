@@ -1,0 +1,85 @@
+"""The CLI's own behaviour: clean help, one rule for defaults, warnings and checks that run before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from submitters.cli import main
+
+CUT = Path(__file__).resolve().parents[2] / "examples" / "cut.edl"
+
+
+@pytest.mark.parametrize("command", [["submit"], ["ingest"], ["publish"], ["farm", "queue"], ["demo"], ["shapes"]])
+def test_help_has_no_value_placeholder_on_flags_nor_braces_on_arguments(command: list[str], capsys) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "<bool>" not in out
+    usage = next(line for line in out.splitlines() if "Usage:" in line)
+    assert "{" not in usage
+
+
+def test_farm_commands_default_to_the_farm_of_farm_yaml(tmp_path: Path, monkeypatch, capsys) -> None:
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    (tmp_path / "jobs").mkdir()
+    (folder / "farm.yaml").write_text(f"farm: local\njobs_root: {tmp_path / 'jobs'}\n")
+    monkeypatch.setenv("ROTOFARM_CONFIG_DIR", str(folder))
+    assert main(["farm", "queue"]) == 0
+    assert "no roto jobs on the local farm" in capsys.readouterr().out
+    (folder / "farm.yaml").write_text("farm: openjd-bundle\n")
+    assert main(["submit", str(CUT), "--project", "p"]) == 2
+    assert "--farm openjd-bundle needs --out" in capsys.readouterr().err
+
+
+def test_ingest_without_plates_warns_that_plate_paths_are_unchecked(capsys) -> None:
+    assert main(["ingest", str(CUT), "--json"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: plate paths come from the template") and "--plates" in err
+
+
+def test_local_submit_reports_every_missing_plate_prompt_and_folder_at_once(tmp_path: Path, capsys) -> None:
+    code = main(
+        [
+            "submit",
+            str(CUT),
+            "--project",
+            "p",
+            "--farm",
+            "local",
+            "--jobs-root",
+            str(tmp_path / "jobs"),
+            "--tracker",
+            "local",
+            "--tracker-root",
+            str(tmp_path / "tracker"),
+            "--plates",
+            str(tmp_path / "{shot}.####.exr"),
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    line = err[0]
+    assert "nothing submitted" in line and "plate frame 1001 is missing" in line and "no prompt" in line
+    assert not (tmp_path / "jobs").exists() and not (tmp_path / "tracker").exists()
+
+
+def test_from_tracker_lookup_of_an_unknown_project_writes_nothing(tmp_path: Path, capsys) -> None:
+    code = main(
+        [
+            "submit",
+            "--from-tracker",
+            "/sq999",
+            "--project",
+            "p",
+            "--tracker",
+            "local",
+            "--tracker-root",
+            str(tmp_path / "tracker"),
+            "--jobs-root",
+            str(tmp_path / "jobs"),
+        ]
+    )
+    assert code == 2 and "not in the local tracker" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
