@@ -33,20 +33,33 @@ done_step() {
 }
 log=".venv/setup-pip.log"
 export PIP_CONSTRAINT="$PWD/constraints.txt"
-# One pip call, quiet but for a count of what it resolves and installs; on failure, the end of its log.
+# What pip is at, from its log: the package it resolves or the install it runs.
+pip_phase() {
+    grep -E "^(Collecting|Installing collected|Building|Processing) " "$log" | tail -n 1 | cut -c1-90 || true
+}
+# One pip call, quiet but for a line every 10 s on what it is doing and a count at the end; on failure, the end
+# of its log.
 pip_install() {
-    local count=0 line
+    local count=0 pid rc=0 waited=0
     : >"$log"
-    if ! .venv/bin/python -m pip install --disable-pip-version-check --no-compile --progress-bar off "$@" \
-        >>"$log" 2>&1; then
+    .venv/bin/python -m pip install --disable-pip-version-check --no-compile --progress-bar off "$@" >>"$log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        waited=$((waited + 1))
+        if ((waited % 10 == 0)); then
+            echo "      ... ${waited} s: $(pip_phase)"
+        fi
+    done
+    wait "$pid" || rc=$?
+    if ((rc != 0)); then
         # Some machines list package-index folders that do not exist; pip warns about each. Hide only that.
         grep -v "is neither a file nor a directory" "$log" | tail -n 30 >&2
         echo "setup.sh: pip failed; full output in $log" >&2
         exit 1
     fi
-    count=$(grep -c "^Collecting \|^Requirement already satisfied" "$log" || true)
-    line=$(grep "^Successfully installed" "$log" | wc -w || true)
-    echo "      $count requirements resolved, $((line > 2 ? line - 2 : 0)) packages installed"
+    count=$(grep "^Successfully installed" "$log" | wc -w || true)
+    echo "      $((count > 2 ? count - 2 : 0)) packages installed"
 }
 
 step "Python environment .venv ($("$PY" --version 2>&1))"

@@ -141,6 +141,8 @@ def submit(
     if farm is Farm.openjd_bundle and out is None:
         raise InputError("--farm openjd-bundle needs --out DIR for the bundles", where="--out")
     _check_outputs(project, config, dry_run=dry_run, out=out, jobs_root_given=jobs_root is not None)
+    if tracker_root is not None and dry_run is None:
+        output_dir(tracker_root, "--tracker-root")
     console = _console()
     if from_tracker:
         if cut is not None:
@@ -219,7 +221,9 @@ def _require_local_project(project: str, tracker_root: Path | None) -> None:
         raise InputError(f"project {project!r} is not in the local tracker at {root}", where="--from-tracker")
 
 
-def _preflight(shots: ShotList, project: str, config: FarmConfig, tracker_root: Path | None, *, strict: bool) -> None:
+def _preflight(
+    shots: ShotList, project: str, config: FarmConfig, tracker_root: Path | None, *, strict: bool
+) -> list[str]:
     """Refuse a batch whose configuration, plates, prompts or tracker folders would fail it on the farm.
 
     Plates and folders are errors on the local farm; for a remote farm (whose workers may map paths) they are
