@@ -70,6 +70,7 @@ class JobView(_View):
 
     job_id: str
     name: str
+    project: str = ""
     batch: str = ""
     state: str
     priority: int = 50

@@ -83,3 +83,13 @@ def test_from_tracker_lookup_of_an_unknown_project_writes_nothing(tmp_path: Path
     )
     assert code == 2 and "not in the local tracker" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_local_queue_shows_the_project_of_each_job(tmp_path: Path, capsys) -> None:
+    jobs = tmp_path / "jobs"
+    bundles = ["--farm", "openjd-bundle", "--out", str(tmp_path / "b"), "--jobs-root", str(jobs)]
+    assert main(["submit", str(CUT), "--project", "proj_x", *bundles]) == 0
+    capsys.readouterr()
+    assert main(["farm", "queue", "--farm", "local", "--jobs-root", str(jobs)]) == 0
+    out = capsys.readouterr().out
+    assert "project" in out and "proj_x" in out

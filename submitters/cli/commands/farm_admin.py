@@ -157,12 +157,15 @@ def queue(
     if not view.batches:
         out.print(f"no roto jobs on the {farm.value} farm")
         return
-    table = Table("batch / job", "state", "pri", "tasks", "frames", "progress", "s/frame", "ETA", title="roto queue")
+    table = Table(
+        "batch / job", "project", "state", "pri", "tasks", "frames", "progress", "s/frame", "ETA", title="roto queue"
+    )
     failures = Table("job", "task", "frames", "worker", "errors", "last error", title="failed tasks")
     for batch in view.batches:
         done = batch.frames_done / batch.frames_total if batch.frames_total else 0.0
         table.add_row(
             f"[bold]{batch.name}[/]",
+            "",
             "",
             "",
             "",
@@ -180,6 +183,7 @@ def queue(
             spf = f"{job.seconds_per_frame:.2f}" if job.seconds_per_frame is not None else "-"
             table.add_row(
                 f"  {job.name}",
+                job.project or "-",
                 job.state,
                 str(job.priority),
                 tasks,
