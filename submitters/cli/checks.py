@@ -66,6 +66,18 @@ def output_file(path: Path | str, option: str) -> Path:
     return target
 
 
+def frame_pattern(pattern: str, option: str) -> str:
+    """A per-frame file pattern: without ``####``/``%04d`` one file would be read (or written) for every frame."""
+    from roto_core.sequences import has_frame_token
+
+    if not has_frame_token(pattern):
+        raise InputError(
+            f"{pattern!r} has no frame token: write the frame number as #### or %04d (one file per frame)",
+            where=option,
+        )
+    return pattern
+
+
 def project_name(name: str) -> str:
     """A tracker project name that is also one safe folder name (no ``/``, ``..``, quotes or spaces)."""
     if not _PROJECT.fullmatch(name):

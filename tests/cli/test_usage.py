@@ -93,3 +93,25 @@ def test_local_queue_shows_the_project_of_each_job(tmp_path: Path, capsys) -> No
     assert main(["farm", "queue", "--farm", "local", "--jobs-root", str(jobs)]) == 0
     out = capsys.readouterr().out
     assert "project" in out and "proj_x" in out
+
+
+def test_one_line_strips_pydantic_url_input_dump_and_value_error_prefix() -> None:
+    from pydantic import BaseModel, ValidationError, field_validator
+
+    from submitters.cli.app import one_line
+
+    class Model(BaseModel):
+        fps: float
+
+        @field_validator("fps")
+        @classmethod
+        def _positive(cls, v: float) -> float:
+            if v <= 0:
+                raise ValueError("fps must be above 0")
+            return v
+
+    with pytest.raises(ValidationError) as caught:
+        Model(fps=-1)
+    line = one_line(str(caught.value))
+    assert "\n" not in line and "errors.pydantic.dev" not in line and "input_value" not in line
+    assert "Value error, " not in line and "fps must be above 0" in line

@@ -193,6 +193,11 @@ CASES = [
         "frame token",
     ),
     Case(
+        "eval-pred-without-token",
+        _args(lambda t: ["eval", str(_file(t, "pred.exr")), "gt.####.exr"]),
+        "frame token",
+    ),
+    Case(
         "roto-out-is-file",
         _args(lambda t: ["roto", "p.####.exr", "--frames", "1-2", "--out", str(_file(t)), "--box", "a@1=1,1,5,5"]),
         "is a file",

@@ -252,7 +252,10 @@ def eval_cmd(
 ) -> None:
     """Score masks against ground truth: J, F (DAVIS), J&F and F at a 2 px tolerance, per object."""
     from roto_core.metrics import evaluate_sequences
+    from submitters.cli.checks import frame_pattern
 
+    frame_pattern(pred, "PRED")
+    frame_pattern(gt, "GT")
     span = None
     if frames is not None:
         a, b = _frames(frames)

@@ -88,18 +88,13 @@ def shapes(
     Non-zero pixels are inside. PNG/TIFF: one channel, or the alpha. EXR: one object per `<obj>.A` channel,
     else the `A` (or only) channel.
     """
-    from roto_core.sequences import has_frame_token
     from roto_core.shapes.jobs import shapes_from_sequence
-    from submitters.cli.checks import output_dir
+    from submitters.cli.checks import frame_pattern, output_dir
     from submitters.cli.interrupt import kept_on_interrupt
 
     first, last = parse_frames(frames)
     target = output_dir(out, "--out")
-    if not has_frame_token(masks) and last > first:
-        raise InputError(
-            f"{masks!r} has no frame token: write the frame number as #### or %04d (one file per frame)",
-            where="MASKS",
-        )
+    frame_pattern(masks, "MASKS")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise InputError(f"--name {name!r} must use only letters, digits, '_' and '-'")
     try:
