@@ -35,7 +35,9 @@ log=".venv/setup-pip.log"
 export PIP_CONSTRAINT="$PWD/constraints.txt"
 # What pip is at, from its log: the package it resolves or the install it runs.
 pip_phase() {
-    grep -E "^(Collecting|Installing collected|Building|Processing) " "$log" | tail -n 1 | cut -c1-90 || true
+    local last
+    last=$(grep -E "^(Collecting|Installing collected|Building|Processing|Obtaining) " "$log" | tail -n 1 | cut -c1-90)
+    echo "${last:-preparing the build environment}"
 }
 # One pip call, quiet but for a line every 10 s on what it is doing and a count at the end; on failure, the end
 # of its log.
