@@ -68,15 +68,15 @@ def demo(
     for shot in report.shots:
         if shot.ok:
             good, line = shot.verdict()
-            console.print(f"{shot.shot}: [{'green' if good else 'yellow'}]{line}[/]")
+            console.print(f"{shot.shot}: [{'green' if good else 'yellow'}]{line}[/]", soft_wrap=True)
             if shot.qa_verdict:
-                console.print(f"  shape QA: {shot.qa_verdict}")
-    console.print("open these:")
+                console.print(f"  shape QA: {shot.qa_verdict}", soft_wrap=True)
+    console.print(f"open these (under {report.out}):", soft_wrap=True)
     for shot in report.shots:
         for path in shot.to_open:
-            console.print(f"  {path}")
+            console.print(f"  {path.relative_to(report.out)}", soft_wrap=True, highlight=False)
         if shot.thumbnail is not None:
-            console.print(f"  {shot.thumbnail}  (thumbnail)")
+            console.print(f"  {shot.thumbnail.relative_to(report.out)}  (thumbnail)", soft_wrap=True, highlight=False)
     console.print(f"everything is under {report.out}:")
     console.print(f"  cut with LOC-marker prompts  {report.cut.relative_to(report.out)}")
     console.print(f"  farm job folders             {report.jobs_root.relative_to(report.out)}/")
