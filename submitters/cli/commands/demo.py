@@ -84,6 +84,11 @@ def demo(
     for shot in report.shots:
         for folder in shot.published_dirs:
             console.print(f"    {folder.relative_to(report.out)}/")
+    console.print(
+        f"the jobs in the farm's view: rotofarm farm queue --farm local --completed --jobs-root {report.jobs_root}",
+        soft_wrap=True,
+        highlight=False,
+    )
     console.print(f"finished in {report.seconds:.1f} s")
     if not report.ok:
         failed = ", ".join(s.shot for s in report.shots if not s.ok)
