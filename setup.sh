@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Sets up .venv at the project root. Idempotent: a stamp of the inputs skips the work when nothing changed.
-#   ./setup.sh         runtime (rotofarm demo, farm, publish; classical backend)
+# Sets up .venv at the project root and says what it is doing, step by step. Idempotent: a stamp of the inputs
+# skips the work when nothing changed, and a step whose result is already installed is skipped.
+#   ./setup.sh         runtime (rotofarm demo, farm, publish; classical backend): one pip call
 #   ./setup.sh --dev   + the model packages (torch CPU, sam2, rf-cutie, transformers) and the test tools
+# pip runs with --no-compile (Python compiles what it imports, on first use, instead of every module of every
+# package up front) and its full output goes to .venv/setup-pip.log, shown when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=base
@@ -11,21 +14,79 @@ command -v "$PY" >/dev/null || PY=python3
 stamp=".venv/.rotofarm-setup-$mode"
 want="$(cat pyproject.toml constraints.txt setup.sh | sha256sum | cut -c1-16)"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x .venv/bin/rotofarm ]]; then
+    echo "setup.sh: .venv is up to date ($mode); nothing to do"
     exit 0
 fi
-[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-# Some machines list package-index folders that do not exist; pip warns about each on every call. Hide only that.
-pip() {
-    .venv/bin/python -m pip --disable-pip-version-check -q "$@" 2> >(grep -v "is neither a file nor a directory" >&2)
+
+total=2
+[[ "$mode" == dev ]] && total=3
+n=0
+started=$SECONDS
+step_start=$SECONDS
+step() {
+    n=$((n + 1))
+    step_start=$SECONDS
+    echo "[$n/$total] $*"
 }
+done_step() {
+    echo "      ${1:-done} ($((SECONDS - step_start)) s)"
+}
+log=".venv/setup-pip.log"
 export PIP_CONSTRAINT="$PWD/constraints.txt"
-pip install "setuptools>=68" wheel
-if [[ "$mode" == dev ]]; then
-    # torch first, pinned; sam2 is built against it without build isolation (its isolated build pulls CUDA torch).
-    pip install "torch==2.13.0" numpy
-    .venv/bin/python -c "import sam2" 2>/dev/null || SAM2_BUILD_CUDA=0 pip install --no-build-isolation "sam2==1.1.0"
-    pip install -e ".[models,dev]"
+# What pip is at, from its log: the package it resolves or the install it runs.
+pip_phase() {
+    local last
+    last=$(grep -E "^(Collecting|Installing collected|Building|Processing|Obtaining) " "$log" | tail -n 1 | cut -c1-90)
+    echo "${last:-preparing the build environment}"
+}
+# One pip call, quiet but for a line every 10 s on what it is doing and a count at the end; on failure, the end
+# of its log.
+pip_install() {
+    local count=0 pid rc=0 waited=0
+    : >"$log"
+    .venv/bin/python -m pip install --disable-pip-version-check --no-compile --progress-bar off "$@" >>"$log" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        waited=$((waited + 1))
+        if ((waited % 10 == 0)); then
+            echo "      ... ${waited} s: $(pip_phase)"
+        fi
+    done
+    wait "$pid" || rc=$?
+    if ((rc != 0)); then
+        # Some machines list package-index folders that do not exist; pip warns about each. Hide only that.
+        grep -v "is neither a file nor a directory" "$log" | tail -n 30 >&2
+        echo "setup.sh: pip failed; full output in $log" >&2
+        exit 1
+    fi
+    count=$(grep "^Successfully installed" "$log" | wc -w || true)
+    echo "      $((count > 2 ? count - 2 : 0)) packages installed"
+}
+
+step "Python environment .venv ($("$PY" --version 2>&1))"
+if [[ -x .venv/bin/python ]]; then
+    done_step "already there"
 else
-    pip install -e .
+    "$PY" -m venv .venv
+    done_step
 fi
-echo "$want" > "$stamp"
+
+if [[ "$mode" == dev ]]; then
+    step "torch (CPU), and the build tools sam2 is built with"
+    if .venv/bin/python -c "import torch, sys; sys.exit(not torch.__version__.startswith('2.13.0'))" 2>/dev/null; then
+        done_step "already installed"
+    else
+        pip_install "torch==2.13.0" numpy "setuptools>=68" wheel
+        done_step
+    fi
+    # Without build isolation: sam2's isolated build would pull a CUDA torch instead of building against this one.
+    step "rotofarm (editable) with the model packages (sam2 built here) and the test tools"
+    SAM2_BUILD_CUDA=0 pip_install --no-build-isolation -e ".[models,dev]"
+else
+    step "rotofarm (editable) and its dependencies"
+    pip_install -e .
+fi
+done_step
+echo "$want" >"$stamp"
+echo "setup.sh: ready in $((SECONDS - started)) s — .venv/bin/rotofarm --help"

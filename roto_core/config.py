@@ -26,17 +26,29 @@ def default_config_path(name: str) -> Path:
     override = os.environ.get(CONFIG_DIR_ENV)
     if override:
         candidate = Path(override) / name
-        if candidate.is_file():
-            return candidate
+        if candidate.exists() or candidate.is_symlink():
+            return candidate  # a folder or device in its place is an error of read_yaml, not a silent default
     return Path(str(resources.files("configs").joinpath(name)))
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # a config is a few KB; anything this big is the wrong file (or /dev/zero)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A config file's top-level mapping; every way the file can be wrong is a ConfigError naming it."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError("is a folder, not a YAML file", path=p)
+    if p.exists() and not p.is_file():
+        raise ConfigError("is not a regular file (a pipe or device?)", path=p)
     try:
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: not a config file", path=p)
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror or exc}", path=p) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start}): a binary file?", path=p) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -61,4 +73,5 @@ def load_config(model: type[M], name: str, path: str | Path | None = None, secti
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(x) for x in err["loc"]) or "(top)"
-        raise ConfigError(f"{key}: {err['msg']}", path=p) from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{key}: {message}", path=p) from None

@@ -39,6 +39,10 @@ CUT_FRAMES = 40
 CHUNK_SIZE = 24
 WIDTH, HEIGHT = 480, 270
 SHOTS = (("sq010_sh010", 11), ("sq010_sh020", 23))
+# What "good" means on the demo's synthetic shots (clean edges, exact ground truth): the classical backend reaches
+# J&F ≈ 0.95 and shape IoU ≈ 0.98 there, so falling under these bars means something is broken, not hard footage.
+GOOD_JF = 0.90
+GOOD_SHAPE_IOU = 0.95
 _RECORD_START = 3600 * FPS  # 01:00:00:00
 _SOURCE_START = 10 * 3600 * FPS  # 10:00:00:00
 
@@ -84,6 +88,27 @@ class ShotReport:
     shape_iou_median: float | None = None
     keys_per_100_frames: float | None = None
     points_per_shape_max: int | None = None
+    qa_verdict: str | None = None
+    thumbnail: Path | None = None
+
+    @property
+    def to_open(self) -> list[Path]:
+        """The published files an artist opens: the Nuke script and the Silhouette file."""
+        return sorted(p for d in self.published_dirs for p in d.glob("*") if p.suffix in (".nk", ".fxs"))
+
+    def verdict(self) -> tuple[bool, str]:
+        """Whether the numbers are good, said against the bars the demo's synthetic shots are expected to pass."""
+        if self.jf_mean is None:
+            return False, "no result"
+        faults = []
+        if self.jf_mean < GOOD_JF:
+            faults.append(f"J&F {self.jf_mean:.3f} < {GOOD_JF}")
+        if self.shape_iou_median is not None and self.shape_iou_median < GOOD_SHAPE_IOU:
+            faults.append(f"shape IoU {self.shape_iou_median:.3f} < {GOOD_SHAPE_IOU}")
+        if faults:
+            return False, "needs review: " + ", ".join(faults)
+        shape = f", shapes match the masks (IoU ≥ {GOOD_SHAPE_IOU})" if self.shape_iou_median is not None else ""
+        return True, f"good: J&F ≥ {GOOD_JF} against the exact ground truth{shape}"
 
 
 @dataclass
@@ -210,6 +235,10 @@ def _quality(manifest: JobManifest, truth: SyntheticShot, report: ShotReport) ->
         report.shape_iou_median = overall.get("shape_iou_median")
         report.keys_per_100_frames = overall.get("keys_per_100_frames")
         report.points_per_shape_max = overall.get("points_per_shape_max")
+        verdict = qa.get("verdict")
+        report.qa_verdict = verdict.get("line") if isinstance(verdict, dict) else None
+    if folder.thumbnail.is_file():
+        report.thumbnail = folder.thumbnail
 
 
 def _versions(manifest: JobManifest, report: ShotReport) -> None:

@@ -71,6 +71,7 @@ class LocalSettings(_Strict):
 
 
 class FarmConfig(_Strict):
+    farm: Literal["local", "deadline", "openjd-bundle"] = "local"
     jobs_root: str = "~/rotofarm-jobs"
     executable: str = "rotofarm"
     chunk_size: int | None = Field(None, ge=1)

@@ -4,10 +4,16 @@ Each shot is one OpenJD job made from the same template as the bundles (:mod:`su
 in its own session: the Roto step's chunks in order (the plan's chunk boundaries, the same as Deadline's), then
 Finalize, then Publish, each only after the previous one succeeded. Shots run one after another or in a small pool.
 Task output goes through the session log; ``Progress: NN%`` and ``error: ...`` lines are read from it.
+
+Ctrl-C (KeyboardInterrupt in the main thread) stops the batch within a few seconds: every running action is
+cancelled, every process the sessions started is ended (:mod:`submitters.process_tree`; the background
+``rotofarm worker`` included), environments are not left gracefully (that would wait for the chunk to finish), and
+the temporaries of killed writers are removed, so the job folders hold only finished files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
@@ -17,6 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +42,7 @@ from openjd.sessions import LOG, ActionState, ActionStatus, Session
 from roto_core.errors import ConfigError
 from submitters.openjd_backend import EXTENSIONS, job_template, parameter_values
 from submitters.plan import JobPlan, ShotPlan
+from submitters.process_tree import adopt_orphans, end_descendants, end_pids_in, remove_temp_files
 
 PROGRESS = re.compile(r"Progress: (\d+(?:\.\d+)?)%")
 ERROR = re.compile(r"^error: (.*)$")
@@ -95,9 +103,21 @@ def _ordered_steps(steps: list[Step]) -> list[Step]:
     return done
 
 
+class _Stopped(Exception):
+    """The batch was interrupted: a shot's thread stops before starting anything else."""
+
+
 class _ShotRun:
-    def __init__(self, plan: JobPlan, shot: ShotPlan, rotofarm: str, device: str, reporter: Reporter | None) -> None:
-        self.plan, self.shot, self.reporter = plan, shot, reporter
+    def __init__(
+        self,
+        plan: JobPlan,
+        shot: ShotPlan,
+        rotofarm: str,
+        device: str,
+        reporter: Reporter | None,
+        stop: threading.Event,
+    ) -> None:
+        self.plan, self.shot, self.reporter, self.stop = plan, shot, reporter, stop
         self.values = {k: str(v) for k, v in parameter_values(plan, shot, rotofarm, device).items()}
         self._done = threading.Event()
         self._status: ActionStatus | None = None
@@ -125,7 +145,6 @@ class _ShotRun:
         session_id = f"{self.shot.shot}-{self.shot.job_id}"
         log = _SessionLog(session_id, lambda pct: report.task_progress(self.shot.shot, pct) if report else None)
         LOG.addHandler(log)
-        ran = 0
         try:
             with Session(
                 session_id=session_id,
@@ -136,19 +155,41 @@ class _ShotRun:
                     spec_rev=SpecificationRevision.v2023_09, supported_extensions=EXTENSIONS
                 ),
             ) as session:
-                for step in steps:
-                    done, failure = self._run_step(session, step, created.step_symbol_tables, log)
-                    ran += done
-                    if failure is not None:
-                        label, error = failure
-                        if report:
-                            report.shot_finished(self.shot.shot, False, f"{label}: {error}")
-                        return ShotOutcome(self.shot.shot, False, ran, time.monotonic() - started, label, error)
+                try:
+                    outcome = self._run_steps(session, steps, created.step_symbol_tables, log, started)
+                except BaseException:
+                    self._abort(session)
+                    raise
+                if outcome is not None:
+                    return outcome
         finally:
             LOG.removeHandler(log)
         if report:
             report.shot_finished(self.shot.shot, True, "published")
-        return ShotOutcome(self.shot.shot, True, ran, time.monotonic() - started)
+        return ShotOutcome(self.shot.shot, True, total, time.monotonic() - started)
+
+    def _abort(self, session: Session) -> None:
+        """Interrupted: cancel the running action and end every process the session started, now."""
+        self.stop.set()
+        with contextlib.suppress(RuntimeError):  # raised when no action is running
+            session.cancel_action(time_limit=timedelta(0))
+        end_pids_in(session.working_directory / "rotofarm-worker")
+        end_descendants()
+
+    def _run_steps(
+        self, session: Session, steps: list[Step], symtabs: dict[str, Any], log: _SessionLog, started: float
+    ) -> ShotOutcome | None:
+        """Each step in order; the failed shot's outcome, or None when every step succeeded."""
+        ran = 0
+        for step in steps:
+            done, failure = self._run_step(session, step, symtabs, log)
+            ran += done
+            if failure is not None:
+                label, error = failure
+                if self.reporter:
+                    self.reporter.shot_finished(self.shot.shot, False, f"{label}: {error}")
+                return ShotOutcome(self.shot.shot, False, ran, time.monotonic() - started, label, error)
+        return None
 
     def _tasks(self, step: Step) -> list[tuple[str, dict[str, ParameterValue]]]:
         """The plan's own chunks for the Roto step (the boundaries Deadline would make), one task otherwise."""
@@ -166,19 +207,22 @@ class _ShotRun:
         Returns how many tasks ran and, for the first failure, (what failed, why)."""
         entered: list[str] = []
         ran = 0
+        graceful = False
         try:
             for env in step.stepEnvironments or []:
                 identifier = f"{step.name}/{env.name}"
                 entered.append(identifier)
                 status = self._wait(
+                    session,
                     lambda env=env, identifier=identifier: session.enter_environment(
                         environment=env,
                         identifier=identifier,
                         step_name=step.name,
                         resolved_symtab=symtabs.get(step.name),
-                    )
+                    ),
                 )
                 if status.state != ActionState.SUCCESS:
+                    graceful = True
                     return ran, (f"{step.name} environment {env.name}", self._error(log))
             for label, task_params in self._tasks(step):
                 if self.reporter:
@@ -186,16 +230,20 @@ class _ShotRun:
                 status = self._run_task(session, step, task_params, symtabs)
                 ran += 1
                 if status.state != ActionState.SUCCESS:
+                    graceful = True
                     return ran, (label, self._error(log))
                 if self.reporter:
                     self.reporter.task_done(self.shot.shot)
+            graceful = True
             return ran, None
         finally:
-            for identifier in reversed(entered):
+            # After an interrupt, leaving an environment gracefully would wait for the worker to finish its chunk.
+            for identifier in reversed(entered) if graceful else []:
                 self._wait(
+                    session,
                     lambda identifier=identifier: session.exit_environment(
                         identifier=identifier, keep_session_running=True, resolved_symtab=symtabs.get(step.name)
-                    )
+                    ),
                 )
 
     def _error(self, log: _SessionLog) -> str:
@@ -203,11 +251,16 @@ class _ShotRun:
         assert status is not None
         return log.last_error or status.fail_message or f"exit code {status.exit_code}"
 
-    def _wait(self, start: Callable[[], object]) -> ActionStatus:
+    def _wait(self, session: Session, start: Callable[[], object]) -> ActionStatus:
+        """Start one action and wait for its end; an interrupted batch starts nothing and cancels what runs."""
+        if self.stop.is_set():
+            raise _Stopped(self.shot.shot)
         self._done.clear()
         self._status = None
         start()
-        self._done.wait()
+        while not self._done.wait(0.2):
+            if self.stop.is_set():
+                raise _Stopped(self.shot.shot)
         assert self._status is not None
         return self._status
 
@@ -215,12 +268,13 @@ class _ShotRun:
         self, session: Session, step: Step, task_params: dict[str, ParameterValue], symtabs: dict[str, Any]
     ) -> ActionStatus:
         return self._wait(
+            session,
             lambda: session.run_task(
                 step_script=step.script,
                 task_parameter_values=task_params,
                 step_name=step.name,
                 resolved_symtab=symtabs.get(step.name),
-            )
+            ),
         )
 
 
@@ -248,10 +302,25 @@ def run_plan_locally(
     max_parallel_shots: int = 1,
     reporter: Reporter | None = None,
 ) -> list[ShotOutcome]:
-    """Run every shot of ``plan``; a failed shot stops only itself. Outcomes come back in plan order."""
+    """Run every shot of ``plan``; a failed shot stops only itself. Outcomes come back in plan order.
+
+    On KeyboardInterrupt every shot stops, every process started is ended, the temporaries of killed writers are
+    removed from the job folders, and the KeyboardInterrupt goes on to the caller."""
     exe = resolve_executable(rotofarm)
-    runs = [_ShotRun(plan, shot, exe, device, reporter) for shot in plan.shots]
-    if max_parallel_shots <= 1 or len(runs) <= 1:
-        return [r.run() for r in runs]
-    with ThreadPoolExecutor(max_workers=max_parallel_shots) as pool:
-        return list(pool.map(lambda r: r.run(), runs))
+    adopt_orphans()
+    stop = threading.Event()
+    runs = [_ShotRun(plan, shot, exe, device, reporter, stop) for shot in plan.shots]
+    pool = ThreadPoolExecutor(max_workers=max(1, min(max_parallel_shots, len(runs))))
+    try:
+        futures = [pool.submit(r.run) for r in runs]
+        return [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        end_descendants()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if stop.is_set():
+            end_descendants()
+            for shot in plan.shots:
+                remove_temp_files(Path(shot.job_folder))

@@ -141,8 +141,10 @@ def plan_submission(
     tracker_root: str | None = None,
     comment: str | None = None,
     progress: Callable[[int], None] | None = None,
+    write_manifests: bool = True,
 ) -> JobPlan:
-    """Plan every shot of ``shots`` and write each manifest atomically into its job folder."""
+    """Plan every shot of ``shots`` and write each manifest atomically into its job folder (not for a dry run,
+    which must write nothing outside its own folder)."""
     when = submitted_at or datetime.now(UTC)
     base = pipeline or load_config(PipelineSettings, "pipeline.yaml")
     if config.chunk_size is not None:
@@ -154,11 +156,12 @@ def plan_submission(
     for shot in shots.shots:
         manifest = _manifest(shot, project, config, base, when, tracker_root, comment, author)
         folder = JobFolder.for_job(config.jobs_root_path, project, shot.name, manifest.job_id)
-        write_unsynced(folder.manifest, manifest.to_json() + "\n")
+        if write_manifests:
+            write_unsynced(folder.manifest, manifest.to_json() + "\n")
         planned.append(_shot_plan(shot, manifest, folder, config, base))
         if progress is not None:
             progress(1)
-    if planned:
+    if planned and write_manifests:
         os.sync()
     return JobPlan(
         batch_name=batch,

@@ -202,6 +202,9 @@ def job_view(job: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]]) -> JobV
     return JobView(
         job_id=str(job.get("_id", "")),
         name=str(props.get("Name", "")),
+        project=str((props.get("Env") or {}).get("AYON_PROJECT_NAME", ""))
+        if isinstance(props.get("Env"), dict)
+        else "",
         batch=str(props.get("Batch", "")),
         state=JOB_STATES.get(_int(job.get("Stat")), "Unknown"),
         priority=_int(props.get("Pri"), 50),

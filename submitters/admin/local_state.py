@@ -84,6 +84,7 @@ def local_job(manifest: JobManifest, manifest_path: Path) -> JobView:
     return JobView(
         job_id=manifest.job_id,
         name=shot.name,
+        project=manifest.tracker.project,
         batch=submission.batch_name if submission else NOT_SUBMITTED,
         state="Completed" if done == len(chunks) else "Incomplete",
         sequential=True,

@@ -72,6 +72,7 @@ class JobView(_View):
 
     job_id: str
     name: str
+    project: str = ""
     batch: str = ""
     state: str
     priority: int = 50

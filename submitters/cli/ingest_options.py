@@ -10,6 +10,7 @@ hands its parameters to :func:`ingest_options_from_params`, which takes those na
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -100,6 +101,9 @@ def ingest_options_from_cli(**kw: Any) -> IngestOptions:
     """The config defaults with every option the user gave (not None) on top; a bad value names its flag."""
     base = IngestOptions.from_config()
     given = {key: value for key, value in kw.items() if value is not None}
+    for key, value in given.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{value} is not a number", where="--" + key.replace("_", "-"))
     unknown = sorted(set(given) - set(IngestOptions.model_fields))
     if unknown:
         raise TypeError(f"not ingest options: {', '.join(unknown)}")

@@ -100,6 +100,7 @@ def farm_yaml(farm: Farm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv(PASSWORD_ENV, farm.fake.password)
     path = tmp_path / "farm.yaml"
     path.write_text(
+        "farm: deadline\n"
         f"jobs_root: {tmp_path / 'jobs'}\n"
         "deadline:\n"
         f"  url: {farm.fake.url}\n"

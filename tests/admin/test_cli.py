@@ -91,7 +91,7 @@ def test_wrong_password_is_one_error_line(farm: Farm, farm_yaml: Path, capsys, m
 
 def test_unreachable_service_is_one_error_line(tmp_path: Path, capsys) -> None:
     config = tmp_path / "farm.yaml"
-    config.write_text("deadline:\n  url: http://127.0.0.1:9\n  retries: 0\n  connect_timeout_s: 0.5\n")
+    config.write_text("farm: deadline\ndeadline:\n  url: http://127.0.0.1:9\n  retries: 0\n  connect_timeout_s: 0.5\n")
     code, _, err = run(capsys, "balance", "--farm-config", str(config))
     assert code == 2
     (line,) = err.strip().splitlines()

@@ -34,8 +34,24 @@ def _job_folder(out: Path, shot: str, run: int) -> Path:
     return folders[-1]
 
 
+def _files_to_open(out: Path, stdout: str) -> list[Path]:
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("open these"))
+    listed = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        listed.append(out.resolve() / line.strip().removesuffix("(thumbnail)").strip())
+    return listed
+
+
 def _check_run(out: Path, stdout: str, run: int) -> None:
     version = f"v{run:03d}"
+    to_open = _files_to_open(out, stdout)
+    assert sorted(p.suffix for p in to_open) == sorted([".nk", ".fxs", ".jpg"] * len(SHOTS))
+    assert all(p.is_file() for p in to_open), to_open
+    for shot, _ in SHOTS:
+        assert f"{shot}: good: J&F" in stdout
     assert _summary_value(stdout, "rotoMain version") == [version] * len(SHOTS)
     assert _summary_value(stdout, "rotoMatteMain version") == [version] * len(SHOTS)
     printed_jf = [float(x) for x in _summary_value(stdout, "J&F vs ground truth")]

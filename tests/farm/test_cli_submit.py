@@ -70,7 +70,7 @@ def test_dry_run_writes_request_bodies_per_shot(cut: Path, tmp_path: Path) -> No
     roto = json.loads((tmp_path / "dry" / "sq010_sh010" / "1_roto.json").read_text())
     assert roto["JobInfo"]["Plugin"] == "AIRoto" and roto["JobInfo"]["Frames"].startswith("1001-")
     assert (tmp_path / "dry" / "sq010_sh020" / "2_finalize.json").is_file()
-    assert [m.shot.name for m in _manifests(tmp_path)] == ["sq010_sh010", "sq010_sh020"]
+    assert _manifests(tmp_path) == []  # a dry run writes only under its DIR
 
 
 def test_deadline_submission_records_job_ids(cut: Path, tmp_path: Path, monkeypatch, capsys) -> None:
@@ -133,6 +133,23 @@ def test_dry_run_is_only_for_deadline(cut: Path, tmp_path: Path, capsys) -> None
     assert "--farm deadline" in capsys.readouterr().err
 
 
+def _plates_and_prompts(tmp_path: Path) -> tuple[str, Path]:
+    """The first and last plate frames of both shots of EDL (the local farm checks them before submitting) and a
+    prompt per shot."""
+    import cv2
+    import numpy as np
+
+    for shot, last in (("sq010_sh010", 1056), ("sq010_sh020", 1088)):
+        for frame in (1001, last):
+            (tmp_path / "plates" / shot).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(tmp_path / "plates" / shot / f"{frame}.png"), np.zeros((48, 64), np.uint8))
+    prompts = tmp_path / "prompts.yaml"
+    prompts.write_text(
+        "".join(f"{s}:\n  hero:\n    - {{cut_frame: 0, box: [1, 1, 20, 20]}}\n" for s in ("sq010_sh010", "sq010_sh020"))
+    )
+    return str(tmp_path / "plates" / "{shot}" / "####.png"), prompts
+
+
 def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path, capsys) -> None:
     script = tmp_path / "rotofarm-stub"
     script.write_text(
@@ -152,8 +169,10 @@ def test_local_farm_reports_a_failed_shot_in_one_line(cut: Path, tmp_path: Path,
         )
     )
     script.chmod(0o755)
-    config = str(_farm_yaml(tmp_path, executable=str(script)))
-    rc = main(["submit", str(cut), "--project", "demo", "--farm", "local", "--farm-config", config])
+    config = str(_farm_yaml(tmp_path, executable=str(script), create_folders=True))
+    plates, prompts = _plates_and_prompts(tmp_path)
+    inputs = ["--plates", plates, "--prompts", str(prompts), "--width", "64", "--height", "48"]
+    rc = main(["submit", str(cut), "--project", "demo", "--farm", "local", "--farm-config", config, *inputs])
     err = capsys.readouterr().err
     assert rc == 2
     assert err.strip().splitlines()[-1].startswith("error: --farm local: 1 of 2 shots failed: sq010_sh020 at Roto")
@@ -192,6 +211,10 @@ def test_from_tracker_submits_the_shots_under_a_folder(tmp_path: Path) -> None:
     body = json.loads((tmp_path / "dry" / "sh020" / "1_roto.json").read_text())
     assert body["JobInfo"]["Frames"] == "1001-1048"
     assert "AYON_FOLDER_PATH=/sq010/sh020" in body["JobInfo"].values()
+    assert _manifests(tmp_path) == []  # a dry run writes only under its DIR
+    lookup = ["--from-tracker", "/sq010", "--project", "demo", "--tracker", "local", "--tracker-root", str(root)]
+    bundles = ["--farm", "openjd-bundle", "--out", str(tmp_path / "b"), "--farm-config", str(_farm_yaml(tmp_path))]
+    assert main(["submit", *lookup, *bundles]) == 0
     manifest = next(m for m in _manifests(tmp_path) if m.shot.name == "sh020")
     assert manifest.shot.plate == "/plates/sh020/sh020.####.exr" and manifest.tracker.local_root == str(root)
 

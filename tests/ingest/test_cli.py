@@ -74,7 +74,7 @@ def test_options_flow_through(fixture_path, capsys):
         (["cut.mov"], "error: cut.mov: unknown editorial format '.mov'"),
         (["{bad}", "--plates", "/p/{shto}.####.exr"], "error: --plates: template names unknown key {shto}"),
         (["{bad}"], "error: {bad}:6: event 002: source out 01:00:10:00 is before source in 01:00:11:00"),
-        (["{plain}", "--name-regex", "("], "error: --name-regex: Value error, invalid regular expression"),
+        (["{plain}", "--name-regex", "("], "error: --name-regex: invalid regular expression"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(fixture_path, tmp_path, capsys, args, expected):

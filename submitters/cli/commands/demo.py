@@ -30,12 +30,17 @@ def demo(
     """Run the whole product on this machine: a synthetic two-shot cut with LOC-marker prompts is ingested, rotoed
     on the local farm (classical backend, in chunks), turned into shapes and exports, and published into a local
     tracker. Run it again to publish version 2."""
+    from submitters.cli.checks import output_dir
     from submitters.cli.commands.farm import run_local_with_progress
+    from submitters.cli.interrupt import kept_on_interrupt
     from submitters.demo import run_demo
 
+    target = output_dir(out, "--out")
     console = Console(stderr=False)
-    console.print(f"[bold]rotofarm demo[/] → {out.resolve()}")
-    report = run_demo(out, lambda plan, config: run_local_with_progress(plan, config, console))
+    console.print(f"[bold]rotofarm demo[/] → {target}")
+    kept = [f"{target}: plates and cut (reused by the next run), job folders with their finished chunks"]
+    with kept_on_interrupt(lambda: kept):
+        report = run_demo(out, lambda plan, config: run_local_with_progress(plan, config, console))
 
     table = Table(title="rotofarm demo: what was published", title_justify="left")
     table.add_column("")
@@ -60,6 +65,18 @@ def demo(
     for shot in report.shots:
         if not shot.ok:
             console.print(f"[red]{shot.shot} failed:[/] {shot.error}")
+    for shot in report.shots:
+        if shot.ok:
+            good, line = shot.verdict()
+            console.print(f"{shot.shot}: [{'green' if good else 'yellow'}]{line}[/]", soft_wrap=True)
+            if shot.qa_verdict:
+                console.print(f"  shape QA: {shot.qa_verdict}", soft_wrap=True)
+    console.print(f"open these (under {report.out}):", soft_wrap=True)
+    for shot in report.shots:
+        for path in shot.to_open:
+            console.print(f"  {path.relative_to(report.out)}", soft_wrap=True, highlight=False)
+        if shot.thumbnail is not None:
+            console.print(f"  {shot.thumbnail.relative_to(report.out)}  (thumbnail)", soft_wrap=True, highlight=False)
     console.print(f"everything is under {report.out}:")
     console.print(f"  cut with LOC-marker prompts  {report.cut.relative_to(report.out)}")
     console.print(f"  farm job folders             {report.jobs_root.relative_to(report.out)}/")
@@ -67,6 +84,11 @@ def demo(
     for shot in report.shots:
         for folder in shot.published_dirs:
             console.print(f"    {folder.relative_to(report.out)}/")
+    console.print(
+        f"the jobs in the farm's view: rotofarm farm queue --farm local --completed --jobs-root {report.jobs_root}",
+        soft_wrap=True,
+        highlight=False,
+    )
     console.print(f"finished in {report.seconds:.1f} s")
     if not report.ok:
         failed = ", ".join(s.shot for s in report.shots if not s.ok)

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from roto_core.errors import InputError, RotofarmError
+from submitters.cli.checks import output_dir, project_name
 from submitters.cli.commands import farm_admin
 from submitters.cli.ingest_options import (
     FolderTemplateOpt,
@@ -37,9 +38,11 @@ from submitters.cli.ingest_options import (
     WidthOpt,
     ingest_options_from_params,
 )
+from submitters.cli.interrupt import kept_on_interrupt
 from submitters.farm_config import FarmConfig
 
 if TYPE_CHECKING:
+    from roto_core.contracts import ShotList
     from submitters.deadline.client import DeadlineClient
     from submitters.local_farm import ShotOutcome
     from submitters.plan import JobPlan
@@ -95,7 +98,7 @@ def submit(
         Path | None, typer.Argument(help="Editorial file (.edl .otio .xml .aaf .ale); omit with --from-tracker.")
     ] = None,
     project: Annotated[str, typer.Option("--project", help="Tracker project of the shots.")] = ...,
-    farm: Annotated[Farm, typer.Option("--farm", help="Where the jobs run.")] = Farm.local,
+    farm: Annotated[Farm | None, typer.Option("--farm", help="Where the jobs run (default: farm.yaml's farm).")] = None,
     dry_run: Annotated[
         Path | None, typer.Option("--dry-run", help="Deadline: write each request body under DIR, submit nothing.")
     ] = None,
@@ -131,17 +134,23 @@ def submit(
     """Roto every shot of a cut on the farm: one GPU job per shot, then finalize and publish."""
     from submitters.plan import plan_submission
 
+    config = _load_config(farm_config, jobs_root, chunk_size, tracker, create_folders)
+    farm = farm or Farm(config.farm)
     if dry_run is not None and farm is not Farm.deadline:
         raise InputError("--dry-run writes Deadline requests: use it with --farm deadline", where="--dry-run")
     if farm is Farm.openjd_bundle and out is None:
         raise InputError("--farm openjd-bundle needs --out DIR for the bundles", where="--out")
-    config = _load_config(farm_config, jobs_root, chunk_size, tracker, create_folders)
+    _check_outputs(project, config, dry_run=dry_run, out=out, jobs_root_given=jobs_root is not None)
+    if tracker_root is not None and dry_run is None:
+        output_dir(tracker_root, "--tracker-root")
     console = _console()
     if from_tracker:
         if cut is not None:
             raise InputError("give a cut or --from-tracker, not both", where=str(cut))
         from publish import shotlist_from_tracker
 
+        if config.tracker == "local":
+            _require_local_project(project, tracker_root)
         shots = shotlist_from_tracker(config.tracker, project, list(from_tracker), local_root=tracker_root)
         if prompts is not None:  # the tracker knows frames and plates, the prompts come from the sidecar
             from otio_ingest.shots import _with_sidecar_prompts
@@ -156,6 +165,7 @@ def submit(
         shots = ingest_file(cut, options)
     if not shots.shots:
         raise InputError("the cut has no shots to submit", where=shots.source)
+    doubts = _preflight(shots, project, config, tracker_root, strict=farm is Farm.local)
     client = None
     if farm is Farm.deadline and dry_run is None:
         from submitters.deadline.jobs import client_from_config, validate_names
@@ -164,6 +174,10 @@ def submit(
         if config.deadline.validate_names:
             validate_names(client, [config.roto_job, config.finalize_job])
 
+    if doubts:
+        from submitters.preflight import summary
+
+        typer.echo(f"warning: {summary(doubts, 'problem(s) the farm will meet')}", err=True)
     with _ProgressBar(console, "planning", len(shots.shots)) as advance:
         plan = plan_submission(
             shots,
@@ -172,6 +186,7 @@ def submit(
             tracker_root=str(tracker_root) if tracker_root else None,
             comment=comment,
             progress=advance,
+            write_manifests=dry_run is None,
         )
     Console(width=200).print(f"planned [bold]{len(plan.shots)}[/] shots as batch [bold]{plan.batch_name}[/]")
     if farm is Farm.deadline:
@@ -180,6 +195,56 @@ def submit(
         _bundles(plan, config, out, console)
     else:
         _local(plan, config, console)
+
+
+def _check_outputs(
+    project: str, config: FarmConfig, *, dry_run: Path | None, out: Path | None, jobs_root_given: bool
+) -> None:
+    """Every folder this submission will write, checked before any work (a dry run writes only under DIR)."""
+    project_name(project)
+    if dry_run is not None:
+        output_dir(dry_run, "--dry-run")
+        return
+    if out is not None:
+        output_dir(out, "--out")
+    output_dir(config.jobs_root_path, "--jobs-root" if jobs_root_given else "farm.yaml: jobs_root")
+
+
+def _local_tracker_root(tracker_root: Path | None) -> Path:
+    from publish.config import load_tracker_settings
+
+    return Path(tracker_root or load_tracker_settings().resolved_local_root()).expanduser()
+
+
+def _require_local_project(project: str, tracker_root: Path | None) -> None:
+    """A --from-tracker lookup in the local tracker reads only: an unknown project is an error, not a new one."""
+    from submitters.preflight import local_project_exists
+
+    root = _local_tracker_root(tracker_root)
+    if not local_project_exists(root, project):
+        raise InputError(f"project {project!r} is not in the local tracker at {root}", where="--from-tracker")
+
+
+def _preflight(
+    shots: ShotList, project: str, config: FarmConfig, tracker_root: Path | None, *, strict: bool
+) -> list[str]:
+    """Refuse a batch whose configuration, plates, prompts or tracker folders would fail it on the farm.
+
+    Plates and folders are errors on the local farm; for a remote farm (whose workers may map paths) they are
+    one warning line (the returned problems), while configuration faults are errors everywhere."""
+    from roto_core.config import load_config
+    from roto_core.contracts import PipelineSettings
+    from submitters import preflight
+
+    errors = preflight.pipeline_problems(load_config(PipelineSettings, "pipeline.yaml"), shots)
+    doubts = [problem for shot in shots.shots for problem in preflight.shot_problems(shot)]
+    if config.tracker == "local" and not config.create_folders:
+        doubts += preflight.local_folder_problems(_local_tracker_root(tracker_root), project, shots)
+    if strict:
+        errors, doubts = errors + doubts, []
+    if errors:
+        raise InputError(preflight.summary(errors, "problem(s), nothing submitted"), where="submit")
+    return doubts
 
 
 class _ProgressBar:
@@ -282,7 +347,7 @@ def run_local_with_progress(plan: JobPlan, config: FarmConfig, console: Console)
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     )
-    with progress:
+    with kept_on_interrupt(lambda: _kept(plan)), progress:
         reporter = _RichReporter(progress, total)
         record_submission(plan, "local", [{"session": f"{s.shot}-{s.job_id}"} for s in plan.shots])
         return run_plan_locally(
@@ -292,6 +357,16 @@ def run_local_with_progress(plan: JobPlan, config: FarmConfig, console: Console)
             max_parallel_shots=config.local.max_parallel_shots,
             reporter=reporter,
         )
+
+
+def _kept(plan: JobPlan) -> list[str]:
+    """What an interrupted local run leaves: per shot, its finished chunks (a rerun of the job redoes the rest)."""
+    lines = []
+    for shot in plan.shots:
+        folder = Path(shot.job_folder)
+        done = len(list(folder.glob("chunks/*/report.json")))
+        lines.append(f"{shot.shot}: {done} of {len(shot.roto.chunks())} chunks finished in {folder}")
+    return lines
 
 
 def _local(plan: JobPlan, config: FarmConfig, console: Console) -> None:

@@ -29,7 +29,10 @@ class AdminFarm(StrEnum):
     local = "local"
 
 
-FarmOpt = Annotated[AdminFarm, typer.Option("--farm", help="deadline (the Web Service) or local (this machine).")]
+FarmOpt = Annotated[
+    AdminFarm | None,
+    typer.Option("--farm", help="deadline (the Web Service) or local (this machine) (default: farm.yaml's farm)."),
+]
 ConfigOpt = Annotated[Path | None, typer.Option("--farm-config", help="A farm.yaml to use.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PoolOpt = Annotated[str | None, typer.Option("--pool", help="Only this Deadline pool (checked against the server).")]
@@ -39,6 +42,11 @@ def register(farm_app: typer.Typer) -> None:
     farm_app.command("workers")(workers)
     farm_app.command("queue")(queue)
     farm_app.command("balance")(balance)
+
+
+def _farm(farm: AdminFarm | None, config: FarmConfig) -> AdminFarm:
+    """The farm named, else farm.yaml's (the same default as submit; bundles go to a farm seen through Deadline)."""
+    return farm or (AdminFarm.local if config.farm == "local" else AdminFarm.deadline)
 
 
 def _out() -> Console:
@@ -75,13 +83,14 @@ def _gpus(w: WorkerView) -> str:
 
 
 def workers(
-    farm: FarmOpt = AdminFarm.deadline,
+    farm: FarmOpt = None,
     pool: PoolOpt = None,
     as_json: JsonOpt = False,
     farm_config: ConfigOpt = None,
 ) -> None:
     """Every worker: state, GPUs, GPU affinity, concurrent tasks, pools, groups and the job/task it runs."""
     config = FarmConfig.load(farm_config)
+    farm = _farm(farm, config)
     if farm is AdminFarm.local:
         from submitters.admin.local_state import local_gpus, local_worker
 
@@ -133,7 +142,7 @@ def _read_queue(farm: AdminFarm, config: FarmConfig, include_completed: bool, jo
 
 
 def queue(
-    farm: FarmOpt = AdminFarm.deadline,
+    farm: FarmOpt = None,
     completed: Annotated[bool, typer.Option("--completed", help="Include completed jobs.")] = False,
     jobs_root: Annotated[Path | None, typer.Option("--jobs-root", help="local: job folders root.")] = None,
     as_json: JsonOpt = False,
@@ -141,6 +150,7 @@ def queue(
 ) -> None:
     """Roto batches and jobs: progress, failed tasks with their last error line, ETA from measured s/frame."""
     config = FarmConfig.load(farm_config)
+    farm = _farm(farm, config)
     view = _read_queue(farm, config, completed, jobs_root)
     if as_json:
         _print_json(view.model_dump(mode="json"))
@@ -149,12 +159,15 @@ def queue(
     if not view.batches:
         out.print(f"no roto jobs on the {farm.value} farm")
         return
-    table = Table("batch / job", "state", "pri", "tasks", "frames", "progress", "s/frame", "ETA", title="roto queue")
+    table = Table(
+        "batch / job", "project", "state", "pri", "tasks", "frames", "progress", "s/frame", "ETA", title="roto queue"
+    )
     failures = Table("job", "task", "frames", "worker", "errors", "last error", title="failed tasks")
     for batch in view.batches:
         done = batch.frames_done / batch.frames_total if batch.frames_total else 0.0
         table.add_row(
             f"[bold]{batch.name}[/]",
+            "",
             "",
             "",
             "",
@@ -172,6 +185,7 @@ def queue(
             spf = f"{job.seconds_per_frame:.2f}" if job.seconds_per_frame is not None else "-"
             table.add_row(
                 f"  {job.name}",
+                job.project or "-",
                 job.state,
                 str(job.priority),
                 tasks,
@@ -188,7 +202,7 @@ def queue(
 
 
 def balance(
-    farm: FarmOpt = AdminFarm.deadline,
+    farm: FarmOpt = None,
     pool: PoolOpt = None,
     starving_after: Annotated[
         float, typer.Option("--starving-after", min=0, help="Minutes a job may wait with nothing rendering.")
@@ -204,6 +218,7 @@ def balance(
     from submitters.admin.apply import apply_plan
 
     config = FarmConfig.load(farm_config)
+    farm = _farm(farm, config)
     client = None
     if farm is AdminFarm.local:
         from submitters.admin.local_state import local_gpus, local_worker, plan_local

@@ -57,6 +57,12 @@ def ingest(
     shotlist = ingest_file(cut, options)
     for warning in shotlist.editorial.get("warnings", []):
         typer.echo(f"warning: {warning}", err=True)
+    if plates is None:
+        typer.echo(
+            f"warning: plate paths come from the template {options.plates!r} (ingest.yaml) and were not checked;"
+            " give --plates to point at the real plates",
+            err=True,
+        )
     if as_json:
         typer.echo(shotlist.to_json())
     else:

@@ -29,17 +29,27 @@ def register(app: typer.Typer) -> None:
 
 def publish(
     manifest: Annotated[Path, typer.Argument(help="The job's manifest.json (in its job folder).")],
-    tracker: Annotated[str, typer.Option("--tracker", help="local (embedded, SQLite) or ayon.")] = "local",
+    tracker: Annotated[
+        str | None, typer.Option("--tracker", help="local (embedded, SQLite) or ayon (default: farm.yaml's tracker).")
+    ] = None,
     create_folders: Annotated[
-        bool, typer.Option("--create-folders", help="Create the shot folder and task when the tracker lacks them.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--create-folders/--no-create-folders",
+            help="Create the shot folder and task when the tracker lacks them (default: farm.yaml's create_folders).",
+        ),
+    ] = None,
 ) -> None:
     """Publish the shot's shapes (nk, fxs, json) and matte EXR sequence as new versions; a rerun of the same job
     returns the versions it already made."""
     from publish import publish_manifest
     from publish.config import load_tracker_settings
     from roto_core.contracts import JobManifest
+    from submitters.farm_config import FarmConfig
 
+    defaults = FarmConfig.load()
+    tracker = tracker or defaults.tracker
+    create_folders = defaults.create_folders if create_folders is None else create_folders
     if tracker not in ("local", "ayon"):
         raise InputError(f"--tracker must be local or ayon, not {tracker!r}")
     job = JobManifest.load(manifest)

@@ -174,8 +174,11 @@ def roto_cmd(
     """Roto one shot on this machine with the farm's pipeline (no farm, no tracker)."""
     from roto_core.chunks import chunk_ranges, load_models, run_chunk
     from roto_core.config import load_config
+    from submitters.cli.checks import output_dir
+    from submitters.cli.interrupt import kept_on_interrupt
 
     first, last = _frames(frames)
+    output_dir(out, "--out")
     prompts = build_prompts(box or [], point or [], text or [])
     if not prompts:
         raise InputError("give at least one --box, --point or --text prompt")
@@ -207,8 +210,17 @@ def roto_cmd(
     results = []
     started = time.perf_counter()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+    def kept() -> list[str]:
+        masks = [p for p in job.masks_dir.glob("*") if not p.name.startswith(".")] if job.masks_dir.is_dir() else []
+        chunks = f"{len(results)} finished chunks" if results else "no finished chunk"
+        return [f"{len(masks)} of {shot.frame_count} masks in {job.masks_dir} ({chunks}; no report.json)"]
+
     try:
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        with (
+            kept_on_interrupt(kept),
+            Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar,
+        ):
             task = bar.add_task(f"roto {shot.name}", total=shot.frame_count)
             done_before = 0
             for a, b in chunk_ranges(first, last, settings.chunk_size):
@@ -251,7 +263,10 @@ def eval_cmd(
 ) -> None:
     """Score masks against ground truth: J, F (DAVIS), J&F and F at a 2 px tolerance, per object."""
     from roto_core.metrics import evaluate_sequences
+    from submitters.cli.checks import frame_pattern
 
+    frame_pattern(pred, "PRED")
+    frame_pattern(gt, "GT")
     span = None
     if frames is not None:
         a, b = _frames(frames)

@@ -89,15 +89,20 @@ def shapes(
     else the `A` (or only) channel.
     """
     from roto_core.shapes.jobs import shapes_from_sequence
+    from submitters.cli.checks import frame_pattern, output_dir
+    from submitters.cli.interrupt import kept_on_interrupt
 
     first, last = parse_frames(frames)
+    target = output_dir(out, "--out")
+    frame_pattern(masks, "MASKS")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise InputError(f"--name {name!r} must use only letters, digits, '_' and '-'")
     try:
         settings = ShapeSettings() if tolerance is None else ShapeSettings(tolerance_px=tolerance)
     except ValueError:
         raise InputError(f"--tolerance {tolerance} must be above 0 and at most 10 pixels") from None
-    with _progress() as progress:
+    kept = [f"nothing: {target} is written only once every frame is traced"]
+    with kept_on_interrupt(lambda: kept), _progress() as progress:
         result = shapes_from_sequence(masks, first, last, out, name, settings, progress)
     _report(result.written, result.qa["summary"])
 

@@ -48,6 +48,7 @@ def test_is_a_segmentation_backend(cutie: CutieBackend):
     assert isinstance(cutie, SegmentationBackend) and cutie.name == "cutie"
 
 
+@pytest.mark.slow
 def test_seed_frame_reproduces_the_seeds_and_objects_appear_at_their_first_seed(cutie: CutieBackend):
     frames = textured_frames(6)
     a, b = square_mask(x=24), square_mask(x=36)
@@ -71,6 +72,7 @@ def test_a_later_seed_corrects_a_tracked_object(cutie: CutieBackend):
     np.testing.assert_array_equal(out[2][1]["a"], fix)
 
 
+@pytest.mark.slow
 def test_last_masks_of_one_chunk_seed_the_next(cutie: CutieBackend):
     frames = textured_frames(7)
     first = list(cutie.propagate(frames[:4], {0: {"a": square_mask(x=20), "b": square_mask(x=70)[::-1].copy()}}))
@@ -100,6 +102,7 @@ def test_mask_prompts_are_read_and_clicks_need_a_key_mask_backend(cutie: CutieBa
     np.testing.assert_array_equal(cutie.key_mask(frame, Prompt(object="a", frame=0, mask=str(png))), square_mask(x=20))
 
 
+@pytest.mark.slow
 def test_box_prompts_go_to_the_key_model_built_on_first_use(config_dir: Path):
     tiny_sam2 = {
         "family": "sam2",
@@ -131,6 +134,7 @@ def test_the_classical_backend_can_make_the_key_masks(cutie: CutieBackend):
     np.testing.assert_array_equal(keyed.key_mask(frame, prompt), ClassicalBackend().key_mask(frame, prompt))
 
 
+@pytest.mark.slow
 def test_pinned_checkpoint_loads_through_settings_next_to_sam2(cutie: CutieBackend, config_dir: Path, tmp_path: Path):
     ckpt = tmp_path / "models" / "cutie" / "small.pth"
     ckpt.parent.mkdir(parents=True)

@@ -120,6 +120,7 @@ def test_bad_prompts_are_typed_errors(sam2: Sam2Backend, tmp_path: Path):
     assert err.value.where == "prompt hero@3"
 
 
+@pytest.mark.slow
 def test_propagate_seeds_late_objects_and_takes_corrections(sam2: Sam2Backend):
     frames = textured_frames(6)
     a, b = square_mask(x=24), square_mask(x=36)
@@ -136,6 +137,7 @@ def test_propagate_seeds_late_objects_and_takes_corrections(sam2: Sam2Backend):
     assert out[3][1]["a"].sum() == 0
 
 
+@pytest.mark.slow
 def test_last_masks_of_one_chunk_seed_the_next(sam2: Sam2Backend):
     frames = textured_frames(7)
     first = list(sam2.propagate(frames[:4], {0: {"a": square_mask(x=20)}}))
@@ -153,6 +155,7 @@ def test_no_seed_yields_empty_frames_and_bad_seed_index_is_refused(sam2: Sam2Bac
         list(sam2.propagate(frames, {5: {"a": square_mask()}}))
 
 
+@pytest.mark.slow
 def test_frames_are_read_lazily_and_runs_are_deterministic(sam2: Sam2Backend):
     frames = CountingFrames(textured_frames(5))
     gen = sam2.propagate(frames, {0: {"a": square_mask(x=20)}})
@@ -186,6 +189,7 @@ def test_state_holds_only_the_memory_window_on_long_chunks(sam2: Sam2Backend):
     assert len(kept) <= reach + 2
 
 
+@pytest.mark.slow
 def test_from_settings_loads_a_pinned_checkpoint_with_identical_results(
     sam2: Sam2Backend, config_dir: Path, tmp_path: Path
 ):
