@@ -46,6 +46,7 @@ def fake() -> Iterator[FakeDeadline]:
 def _farm_yaml(tmp_path: Path, url: str, **deadline: object) -> Path:
     data = FarmConfig.load().model_dump()
     data["jobs_root"] = str(tmp_path / "jobs")
+    data["farm"] = "deadline"  # the farm that `farm workers|queue` talk to by default
     data["deadline"].update(
         {"url": url, "user": "render", "retries": 0, "connect_timeout_s": 2, "read_timeout_s": 5, **deadline}
     )
