@@ -267,3 +267,7 @@ class ChunkResult(_Model):
     device: str = "cpu"
     qa: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    # The backend's own trust in each mask (object → frame → 0..1) and the frames where an artist should key the
+    # object again (roto_core.backends.confidence); finalize copies them into the QA report.
+    confidence: dict[str, dict[int, float]] = Field(default_factory=dict)
+    rekey_frames: dict[str, list[int]] = Field(default_factory=dict)
