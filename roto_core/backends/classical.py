@@ -21,7 +21,7 @@ from roto_core.backends.classical_key import key_mask, to_u8
 from roto_core.backends.classical_track import Step, Track, advance, fb_inconsistent, new_track
 from roto_core.contracts import Prompt
 
-_CONFIDENCE_MEMORY = 0.8
+_CONFIDENCE_RECOVERY = 0.02  # per frame: a run of good frames earns trust back only slowly
 
 
 class ClassicalBackend:
@@ -73,9 +73,10 @@ class ClassicalBackend:
 
 
 def _confidence(track: Track, step: Step) -> float:
-    """This frame's trust: the weakest of flow consistency on the edge and agreement of cut and warp, carried over
-    frames (an error once made stays in the mask until a new key), and zero once the object is gone."""
+    """This frame's trust: the weaker of flow consistency on the edge and agreement of cut and warp, and never more
+    than the last frame's plus a little. An error once made stays in the mask until a new key, so a confidence
+    that sprang back when the next frame looked consistent would hide exactly the frames that need one."""
     if not step.mask.any():
         return 0.0
     now = min(1.0, step.fb_agreement / 0.8) * min(1.0, step.warp_agreement / 0.9)
-    return float(min(now, _CONFIDENCE_MEMORY * track.confidence + (1 - _CONFIDENCE_MEMORY) * now))
+    return float(min(now, track.confidence + _CONFIDENCE_RECOVERY))

@@ -26,6 +26,7 @@ _MIN_SAMPLES = 20
 _MIN_FIT_POINTS = 12
 _FIT_SAMPLES = 400
 _OCCLUDED_SHARE = 0.8
+_MIN_CUT_AGREEMENT = 0.5
 _MOTION_MEMORY = 3
 _MAX_SCALE_STEP = 1.1  # an object does not grow or shrink by more than this in one frame
 _HIDDEN_LIMIT = 48
@@ -156,11 +157,16 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
         decided = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
     support = sure_fg if sure_fg.any() else (core_w | carried_w)
     decided = _keep_supported(decided, support)
+    union = np.count_nonzero(decided | core_w)
+    warp_agreement = np.count_nonzero(decided & core_w) / union if union else 0.0
+    if core_w.any() and warp_agreement < _MIN_CUT_AGREEMENT:
+        # Colour cannot tell this object from its surroundings here (grey car on grey road, smoke): the cut has
+        # thrown most of it away in one frame. Flow alone is the better guess; the low agreement still lowers the
+        # frame's confidence.
+        decided = core_w
     mask = np.zeros((h, w), bool)
     mask[win] = decided
     _update_shape(track, mask, carried)
-    union = np.count_nonzero(decided | core_w)
-    warp_agreement = np.count_nonzero(decided & core_w) / union if union else 0.0
     edge = decided & ~cv2.erode(decided.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     fb_agreement = 1.0 - float(bad_w[edge].mean()) if edge.any() else 0.0
     return Step(mask=mask, fb_agreement=fb_agreement, warp_agreement=warp_agreement, separability=1.0)

@@ -32,7 +32,7 @@ def read_mask_prompt(path: str | Path, obj: str | None = None, where: str | None
         except FrameError as exc:
             raise InputError(f"cannot read mask: {exc.message}", path=p, where=where) from None
         return channels.get(obj or "", channels[COMBINED]) >= 0.5
-    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    img = _quiet_imread(p)
     if img is None:
         raise InputError("cannot read mask image (PNG, TIFF, JPEG or EXR)", path=p, where=where)
     if img.ndim == 3:
@@ -40,6 +40,17 @@ def read_mask_prompt(path: str | Path, obj: str | None = None, where: str | None
     if np.issubdtype(img.dtype, np.integer):
         return img > 0
     return img >= 0.5
+
+
+def _quiet_imread(path: Path) -> np.ndarray | None:
+    """``cv2.imread`` without OpenCV's own log lines: a broken file is reported once, as our one error line."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    finally:
+        logging.setLogLevel(level)
 
 
 def check_mask_prompt(prompt: Prompt, plate_size: tuple[int, int], where: str, *, allow_empty: bool = False) -> None:
