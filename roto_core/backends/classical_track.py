@@ -26,6 +26,7 @@ _MIN_SAMPLES = 20
 _MIN_FIT_POINTS = 12
 _FIT_SAMPLES = 400
 _OCCLUDED_SHARE = 0.8
+_CUT_PIXELS = 24_000  # the graph cut's window is reduced to at most this many pixels
 _MIN_CUT_AGREEMENT = 0.5
 _MOTION_MEMORY = 3
 _MAX_SCALE_STEP = 1.1  # an object does not grow or shrink by more than this in one frame
@@ -151,10 +152,8 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
         gc = np.where(core_w, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
         gc[sure_fg] = cv2.GC_FGD
         gc[sure_bg] = cv2.GC_BGD
-        bgd, fgd = models
-        cv2.setRNGSeed(0)
-        cv2.grabCut(img, gc, None, bgd, fgd, 1, cv2.GC_EVAL_FREEZE_MODEL)
-        decided = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+        decided = _cut(img, gc, models) | sure_fg
+        decided &= ~sure_bg
     support = sure_fg if sure_fg.any() else (core_w | carried_w)
     decided = _keep_supported(decided, support)
     union = np.count_nonzero(decided | core_w)
@@ -170,6 +169,28 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
     edge = decided & ~cv2.erode(decided.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     fb_agreement = 1.0 - float(bad_w[edge].mean()) if edge.any() else 0.0
     return Step(mask=mask, fb_agreement=fb_agreement, warp_agreement=warp_agreement, separability=1.0)
+
+
+def _cut(img: np.ndarray, gc: np.ndarray, models: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """GrabCut's graph cut with frozen colour models on the window; a large window is cut at a reduced size.
+
+    The cut's cost follows the window's pixel count, and a large object's window is mostly sure pixels; cutting
+    it at most ``_CUT_PIXELS`` keeps a frame's cost bounded whatever the object's size, for an edge that moves by
+    under a working pixel (the caller puts the sure pixels back at full size).
+    """
+    bgd, fgd = models
+    h, w = gc.shape
+    scale = min(1.0, float(np.sqrt(_CUT_PIXELS / (h * w))))
+    cv2.setRNGSeed(0)
+    if scale >= 1.0:
+        cv2.grabCut(img, gc, None, bgd, fgd, 1, cv2.GC_EVAL_FREEZE_MODEL)
+        return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    small_gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
+    small_img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    cv2.grabCut(small_img, small_gc, None, bgd, fgd, 1, cv2.GC_EVAL_FREEZE_MODEL)
+    small = ((small_gc == cv2.GC_FGD) | (small_gc == cv2.GC_PR_FGD)).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
 
 
 def _object_motion(
