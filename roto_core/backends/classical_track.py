@@ -10,7 +10,10 @@ box), and the object's colour model keeps samples from its key frame, so it does
 (Trimap + graph cut seeded from the warped mask follows Video SnapCut, Bai et al., SIGGRAPH 2009, in spirit.)
 
 Colour models are fitted to sure pixels only (sampled), then frozen for the cut (``GC_EVAL_FREEZE_MODEL``): the
-band never teaches the model what it is about to be judged by.
+band never teaches the model what it is about to be judged by. The band widens with the object's speed (flow
+lags fast edges). When much of the object vanishes at once, something is in front of it: its whole shape is
+carried on by its own last similarity motion and offered to the cut again, so it is taken back as it re-emerges.
+Where the cut throws away most of the warped object in one frame (colour cannot separate it), the warp is kept.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ _FIT_SAMPLES = 400
 _OCCLUDED_SHARE = 0.8
 _BAND_PER_PX_OF_MOTION = 0.5
 _MAX_BAND_GROWTH = 3
-_CUT_PIXELS = 24_000  # the graph cut's window is reduced to at most this many pixels
+_CUT_PIXELS = 60_000  # the graph cut's window is reduced to at most this many pixels
 _MIN_CUT_AGREEMENT = 0.5
 _MOTION_MEMORY = 3
 _MAX_SCALE_STEP = 1.1  # an object does not grow or shrink by more than this in one frame
@@ -180,9 +183,10 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
 def _cut(img: np.ndarray, gc: np.ndarray, models: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """GrabCut's graph cut with frozen colour models on the window; a large window is cut at a reduced size.
 
-    The cut's cost follows the window's pixel count, and a large object's window is mostly sure pixels; cutting
-    it at most ``_CUT_PIXELS`` keeps a frame's cost bounded whatever the object's size, for an edge that moves by
-    under a working pixel (the caller puts the sure pixels back at full size).
+    The cut's cost follows the window's pixel count, so a frame's cost is bounded whatever the object's size.
+    The bound is generous on purpose: cut smaller, the balance of GrabCut's smoothness and colour terms shifts and
+    large objects lose parts (camel + car-roundabout, 75 frames: mean J 0.67 at 24k pixels, 0.69 at 40k, 0.78 at
+    60k, 0.77 uncut), so only close-ups are reduced. The caller puts the sure pixels back at full size.
     """
     bgd, fgd = models
     h, w = gc.shape
