@@ -177,7 +177,8 @@ def advance(track: Track, u8: np.ndarray, back: np.ndarray, bad_flow: np.ndarray
     _update_shape(track, mask, carried)
     edge = decided & ~cv2.erode(decided.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     fb_agreement = 1.0 - float(bad_w[edge].mean()) if edge.any() else 0.0
-    return Step(mask=mask, fb_agreement=fb_agreement, warp_agreement=warp_agreement, separability=1.0)
+    separability = _separability(img, decided, r, models) if models is not None else 0.0
+    return Step(mask=mask, fb_agreement=fb_agreement, warp_agreement=warp_agreement, separability=separability)
 
 
 def _cut(img: np.ndarray, gc: np.ndarray, models: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -201,6 +202,39 @@ def _cut(img: np.ndarray, gc: np.ndarray, models: tuple[np.ndarray, np.ndarray])
     cv2.grabCut(small_img, small_gc, None, bgd, fgd, 1, cv2.GC_EVAL_FREEZE_MODEL)
     small = ((small_gc == cv2.GC_FGD) | (small_gc == cv2.GC_PR_FGD)).astype(np.float32)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
+
+
+def _gmm_likelihood(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Likelihood of N×3 colours under a GrabCut GMM (OpenCV's layout: 5 weights, 5×3 means, 5×3×3 covariances)."""
+    k = 5
+    weights, means, covs = model[0, :k], model[0, k : 4 * k].reshape(k, 3), model[0, 4 * k :].reshape(k, 3, 3)
+    x = pixels.astype(np.float64)
+    total = np.zeros(len(x))
+    for w, mu, cov in zip(weights, means, covs, strict=True):
+        if w <= 0:
+            continue
+        cov = cov + np.eye(3) * 0.01
+        d = x - mu
+        m = np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d)
+        total += w * np.exp(-0.5 * m) / np.sqrt((2 * np.pi) ** 3 * np.linalg.det(cov))
+    return total
+
+
+def _separability(img: np.ndarray, decided: np.ndarray, r: int, models: tuple[np.ndarray, np.ndarray]) -> float:
+    """How well the colour models explain the decision: the share of the object's pixels its own model prefers,
+    and of the ring around it the background model prefers (sampled). Drift into look-alike background and a cut
+    made on colours that do not separate both show as a low value."""
+    bgd, fgd = models
+    d8 = decided.astype(np.uint8)
+    inside = cv2.erode(d8, _disc(1)).astype(bool)
+    ring = cv2.dilate(d8, _disc(r)).astype(bool) & ~decided
+    shares = []
+    for where, own, other in ((inside, fgd, bgd), (ring, bgd, fgd)):
+        px = _samples(img[where], 500)
+        if len(px) == 0:
+            return 0.0
+        shares.append(float(np.mean(_gmm_likelihood(px, own) > _gmm_likelihood(px, other))))
+    return min(shares)
 
 
 def _object_motion(
