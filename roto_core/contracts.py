@@ -63,7 +63,7 @@ class Prompt(_Model):
     frame: int
     points: list[tuple[float, float, int]] | None = None
     box: tuple[float, float, float, float] | None = None
-    mask: str | None = None
+    mask: str | None = None  # a file of the plate's size, PNG/TIFF/JPEG/EXR, non-zero inside (backends.mask_prompt)
     text: str | None = None
 
     @field_validator("object")
