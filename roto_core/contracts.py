@@ -64,7 +64,7 @@ class Prompt(_Model):
     frame: int
     points: list[tuple[float, float, int]] | None = None
     box: tuple[float, float, float, float] | None = None
-    mask: str | None = None
+    mask: str | None = None  # a file of the plate's size, PNG/TIFF/JPEG/EXR, non-zero inside (backends.mask_prompt)
     text: str | None = None
 
     @field_validator("object")
@@ -270,3 +270,7 @@ class ChunkResult(_Model):
     device: str = "cpu"
     qa: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    # The backend's own trust in each mask (object → frame → 0..1) and the frames where an artist should key the
+    # object again (roto_core.backends.confidence); finalize copies them into the QA report.
+    confidence: dict[str, dict[int, float]] = Field(default_factory=dict)
+    rekey_frames: dict[str, list[int]] = Field(default_factory=dict)

@@ -3,7 +3,8 @@
 J is region similarity (IoU; 1 when both masks are empty). F is the boundary F-measure: boundary pixels of one
 mask count as matched when the other's boundary lies within a tolerance — DAVIS uses 0.8 % of the image
 diagonal, which at 1080p forgives 18 px, far too loose for roto, so F at a fixed 2 px tolerance is reported too.
-Masks are binarised at 0.5.
+Masks are binarised at 0.5. Either side may be mask EXRs or images (PNG, TIFF, JPEG: datasets and other tools
+write those), read as mask prompts are: non-zero inside (roto_core.backends.mask_prompt).
 """
 
 from __future__ import annotations
@@ -112,6 +113,15 @@ class EvalReport:
         return self.table()["mean"]["J&F"]
 
 
+def read_masks(path: Path) -> dict[str, np.ndarray]:
+    """``{object: mask}`` plus the combined ``A`` of a mask EXR, or ``{"A": mask}`` of a mask image."""
+    if path.suffix.lower() == ".exr":
+        return read_mask_exr(path)
+    from roto_core.backends.mask_prompt import read_mask_prompt
+
+    return {COMBINED: read_mask_prompt(path).astype(np.float32)}
+
+
 def evaluate_sequences(pred: str | Path, gt: str | Path, frames: Iterable[int] | None = None) -> EvalReport:
     """Score every object of the ground truth (a missing predicted channel counts as an empty mask).
 
@@ -122,8 +132,8 @@ def evaluate_sequences(pred: str | Path, gt: str | Path, frames: Iterable[int] |
         raise InputError("no ground-truth frames found", path=str(gt))
     objects: dict[str, ObjectScores] = {}
     for frame in wanted:
-        gt_masks = read_mask_exr(frame_path(gt, frame))
-        pred_masks = read_mask_exr(frame_path(pred, frame))
+        gt_masks = read_masks(frame_path(gt, frame))
+        pred_masks = read_masks(frame_path(pred, frame))
         g_shape = gt_masks[COMBINED].shape
         if pred_masks[COMBINED].shape != g_shape:
             raise FrameError(

@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
 import numpy as np
 
+from roto_core.backends.mask_prompt import mask_at
 from roto_core.contracts import Prompt
 from roto_core.errors import InputError
-from roto_core.maskio import read_mask_exr
 
 
 def load_mask_prompt(prompt: Prompt, shape: tuple[int, int]) -> np.ndarray:
-    """The mask file of a ``mask`` prompt as a 0/1 float32 H×W at ``shape`` (the frame's working resolution).
-
-    An EXR mask takes its ``<object>.A`` channel, else the combined ``A`` (roto_core.maskio); an image takes its
-    first channel. Painted masks come at plate resolution, so they are scaled to the frame (nearest).
-    """
-    path = Path(prompt.mask or "")
-    where = f"prompt {prompt.object}@{prompt.frame}"
-    if not path.is_file():
-        raise InputError("mask prompt file not found", path=path, where=where)
-    if path.suffix.lower() == ".exr":
-        channels = read_mask_exr(path)
-        data = channels.get(prompt.object, channels["A"])
-    else:
-        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if img is None:
-            raise InputError("cannot read mask prompt image", path=path, where=where)
-        if img.ndim == 3:
-            img = img[..., 0]
-        scale = float(np.iinfo(img.dtype).max) if np.issubdtype(img.dtype, np.integer) else 1.0
-        data = img.astype(np.float32) / scale
-    h, w = shape
-    if data.shape != (h, w):
-        data = cv2.resize(data, (w, h), interpolation=cv2.INTER_NEAREST)
-    return (data >= 0.5).astype(np.float32)
+    """The mask file of a ``mask`` prompt as a 0/1 float32 H×W at ``shape`` (roto_core.backends.mask_prompt)."""
+    return mask_at(prompt, shape)
 
 
 def check_prompt_inside(prompt: Prompt, shape: tuple[int, int]) -> None:

@@ -40,6 +40,10 @@ class SegmentationBackend(Protocol):
         ``seeds`` maps frame indices to known masks; an object is tracked from its first seed on, and a later seed
         of the same object replaces the tracked mask (a correction). Before its first seed an object is absent
         from the yielded dict. Frames are read lazily through ``frames[i]`` so a chunk never sits in memory whole.
+
+        A backend that knows how far to trust its masks sets ``self.frame_confidence`` (object → 0..1) before each
+        yield; the runner records it and lists frames to re-key (roto_core.backends.confidence). It is optional
+        (read with ``getattr``), so a backend without a measure simply reports none.
         """
         ...
 

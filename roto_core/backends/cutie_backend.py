@@ -82,6 +82,7 @@ class CutieBackend:
         model_key: str,
         make_keyer: Callable[[], SegmentationBackend] | None = None,
     ) -> None:
+        self.frame_confidence: dict[str, float] = {}  # per object, of the last yielded frame (see _certainty)
         self._network = network
         self._cfg = cfg
         self.device = device
@@ -155,6 +156,7 @@ class CutieBackend:
         for i in seeds:
             if not 0 <= i < n:
                 raise ValueError(f"seed at index {i} is outside the {n} frames of this chunk")
+        self.frame_confidence = {}
         core = InferenceCore(self._network, cfg=self._cfg)
         ids: dict[str, int] = {}
         for i in range(n):
@@ -182,8 +184,10 @@ class CutieBackend:
                     )
                 else:
                     prob = core.step(image, end=end)
-                labels = torch.argmax(prob.float(), dim=0).cpu().numpy()
-            tmp_of = core.object_manager.get_tmp_to_obj_mapping()
+                labels = torch.argmax(prob.float(), dim=0)
+                tmp_of = core.object_manager.get_tmp_to_obj_mapping()
+                self.frame_confidence = {obj: _certainty(prob, labels, tmp_of[oid]) for obj, oid in ids.items()}
+                labels = labels.cpu().numpy()
             yield i, {obj: (labels == tmp_of[oid]).astype(np.float32) for obj, oid in ids.items()}
 
     def close(self) -> None:
@@ -192,6 +196,15 @@ class CutieBackend:
             self._keyer = None
         self._network = None
         release(self.device)
+
+
+def _certainty(prob: torch.Tensor, labels: torch.Tensor, channel: int) -> float:
+    """Cutie's confidence in one object: its mean probability over the pixels it won (0 when it won none). Cutie
+    has no separate presence score; a fading object loses pixels and probability together."""
+    won = labels == channel
+    if not bool(won.any()):
+        return 0.0
+    return float(prob[channel].float()[won].mean())
 
 
 def _load_cutie_weights(network: torch.nn.Module, model: ResolvedModel) -> None:

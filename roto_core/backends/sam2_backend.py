@@ -92,6 +92,7 @@ class Sam2Backend:
     name = "sam2"
 
     def __init__(self, predictor: Any, device: torch.device, options: Sam2Options, model_key: str) -> None:
+        self.frame_confidence: dict[str, float] = {}  # SAM 2's object score of the last yielded frame
         self._predictor = predictor
         self.device = device
         self.options = options
@@ -200,6 +201,7 @@ class Sam2Backend:
         for i in seed_frames:
             if not 0 <= i < n:
                 raise ValueError(f"seed at index {i} is outside the {n} frames of this chunk")
+        self.frame_confidence = {}
         if not seed_frames:
             for i in range(n):
                 yield i, {}
@@ -218,6 +220,7 @@ class Sam2Backend:
             )
             for idx, obj_ids, logits in stepwise(iter(track), lambda: autocast(self.device)):
                 masks = {obj: _binary(logits[k, 0]) for k, obj in enumerate(obj_ids)}
+                self.frame_confidence = {obj: _object_score(state, obj, idx) for obj in obj_ids}
                 self._forget_before(state, idx)
                 yield idx, masks
 
@@ -243,6 +246,17 @@ def _has_sam2_extension() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _object_score(state: dict[str, Any], obj: str, idx: int) -> float:
+    """SAM 2's own belief that ``obj`` is visible on frame ``idx``: the sigmoid of the ``object_score_logits`` its
+    mask decoder stores with each frame's output (sam2 1.1.0 ``_run_single_frame_inference``)."""
+    out = state["output_dict_per_obj"][state["obj_id_to_idx"][obj]]
+    frame_out = out["cond_frame_outputs"].get(idx) or out["non_cond_frame_outputs"].get(idx)
+    score = None if frame_out is None else frame_out.get("object_score_logits")
+    if score is None:
+        return 1.0
+    return float(torch.sigmoid(score.float()).max())
 
 
 def _binary(logits: torch.Tensor) -> np.ndarray:

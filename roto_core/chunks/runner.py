@@ -21,6 +21,8 @@ import numpy as np
 
 from roto_core.atomic import TMP_MARK, remove_stale_temps
 from roto_core.backends.base import Matter, ObjectMasks, SegmentationBackend, TextBoxer
+from roto_core.backends.confidence import rekey_frames
+from roto_core.backends.mask_prompt import check_mask_prompt
 from roto_core.chunks.backfill import backfill, first_keys
 from roto_core.chunks.state import load_state, save_state
 from roto_core.contracts import ChunkResult, JobManifest, PipelineSettings, Prompt
@@ -92,6 +94,8 @@ def _check_prompt_inside(prompt: Prompt, shot_name: str, size: tuple[int, int]) 
     for x, y in coords:
         if not (0 <= x <= w and 0 <= y <= h):
             raise InputError(f"prompt point ({x:g}, {y:g}) is outside the {w}x{h} image", where=where)
+    if prompt.mask is not None:
+        check_mask_prompt(prompt, size, where, allow_empty=True)
 
 
 def _scaled(prompt: Prompt, sx: float, sy: float) -> Prompt:
@@ -173,6 +177,7 @@ def run_chunk(
     recent: deque[tuple[int, dict[str, np.ndarray]]] = deque(maxlen=settings.overlap + 1)
     written: dict[str, list[str]] = {o: [] for o in objects}
     found: set[str] = set()
+    confidence: dict[str, dict[int, float]] = {o: {} for o in objects}
     zero = np.zeros((plate_h, plate_w), np.float32)
     try:
         seeds: dict[int, ObjectMasks] = {frame - start: dict(masks) for frame, masks in history}
@@ -204,6 +209,8 @@ def run_chunk(
                 recent.append((frame, {o: np.asarray(m, np.float32) for o, m in masks.items()}))
                 if frame < first:
                     continue
+                for obj, value in (getattr(models.backend, "frame_confidence", None) or {}).items():
+                    confidence.setdefault(obj, {})[frame] = round(float(value), 3)
                 full = _plate_masks(masks, objects, (plate_w, plate_h), zero)
                 for obj, m in full.items():
                     if m is not zero and (m >= 0.5).any():
@@ -257,6 +264,8 @@ def run_chunk(
         device=models.device,
         qa={"working_size": [work_w, work_h], "plate_size": [plate_w, plate_h]},
         warnings=warnings,
+        confidence={o: c for o, c in confidence.items() if c},
+        rekey_frames={o: rekey_frames(c) for o, c in confidence.items() if c},
     )
     result.save(job.chunk_report(first, last))
     return result

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roto_core.chunks.flags import segmentation_flags
 from roto_core.contracts import ChunkResult, JobManifest, ShapeSettings
 from roto_core.errors import InputError
 from roto_core.exporters.bundle import render_exports
@@ -109,6 +110,7 @@ def finalize_job(manifest_path: str | Path, progress: Progress | None = None) ->
     if checkpoints:
         qa["checkpoints"] = checkpoints
     qa["job_id"] = manifest.job_id
+    qa["segmentation"] = segmentation_flags(job)  # confidence and re-key frames of the chunks (issue 12)
     if shot.width and shot.height and (shot.width, shot.height) != (doc.width, doc.height):
         doc = doc.scaled(shot.width, shot.height)
         qa["exports_scaled_to_plate"] = [shot.width, shot.height]

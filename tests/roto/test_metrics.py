@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from roto_core.maskio import write_mask_exr
 from roto_core.metrics import boundary_f, evaluate_sequences, jaccard
 from roto_core.sequences import sequence_frames
+from tests.roto.conftest import rotofarm
 
 
 def _square(x: int, y: int, size: int = 40, shape: tuple[int, int] = (100, 100)) -> np.ndarray:
@@ -56,3 +59,20 @@ def test_evaluate_sequences_per_object_and_missing_prediction(tmp_path: Path) ->
     assert table["prop"]["J"] == 0.0 and table["prop"]["F"] == 0.0
     assert table["mean"]["J"] == pytest.approx((38 / 42) / 2)
     assert table["mean"]["frames"] == 2
+
+
+def test_eval_reads_png_tiff_and_jpeg_on_both_sides(tmp_path: Path) -> None:
+    gt_mask = np.zeros((40, 60), np.uint8)
+    gt_mask[10:30, 10:40] = 255
+    pred_mask = np.zeros((40, 60), np.uint16)
+    pred_mask[10:30, 15:40] = 65535  # 5 of 30 columns missed: J = 25/30
+    for f in (1, 2):
+        cv2.imwrite(str(tmp_path / f"gt.{f:03d}.png"), gt_mask)
+        cv2.imwrite(str(tmp_path / f"pred.{f:03d}.tif"), pred_mask)
+        cv2.imwrite(str(tmp_path / f"gt.{f:03d}.jpg"), gt_mask, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    table = evaluate_sequences(tmp_path / "pred.###.tif", tmp_path / "gt.###.png").table()
+    assert table["mean"]["J"] == pytest.approx(25 / 30) and table["mean"]["frames"] == 2
+    assert evaluate_sequences(tmp_path / "gt.###.jpg", tmp_path / "gt.###.png").table()["mean"]["J"] > 0.97
+    proc = rotofarm("eval", str(tmp_path / "pred.###.tif"), str(tmp_path / "gt.###.png"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["mean"]["J"] == pytest.approx(25 / 30)

@@ -118,8 +118,13 @@ def _numbers(kind: str, text: str, value: str, counts: tuple[int, ...]) -> list[
     return nums
 
 
-def build_prompts(boxes: list[str], points: list[str], texts: list[str]) -> list[Prompt]:
-    """Prompts from the command line; several ``--point`` for one OBJ@FRAME become one multi-click prompt."""
+def build_prompts(
+    boxes: list[str], points: list[str], texts: list[str], masks: list[str] | None = None
+) -> list[Prompt]:
+    """Prompts from the command line; several ``--point`` for one OBJ@FRAME become one multi-click prompt.
+
+    An object may have keys on several frames, of any kind (a box on the first frame, a mask where it drifted).
+    """
     out: list[Prompt] = []
     clicks: dict[tuple[str, int], list[tuple[float, float, int]]] = {}
     try:
@@ -137,6 +142,11 @@ def build_prompts(boxes: list[str], points: list[str], texts: list[str]) -> list
         for text in texts:
             obj, frame, value = _parse_prompt("text", text)
             out.append(Prompt(object=obj, frame=frame, text=value.strip().strip('"')))
+        for text in masks or []:
+            obj, frame, value = _parse_prompt("mask", text)
+            if not value.strip():
+                raise InputError(f"{text!r}: no mask file after '='", where="--mask")
+            out.append(Prompt(object=obj, frame=frame, mask=str(Path(value).expanduser().absolute())))
     except ValidationError as exc:
         raise InputError(f"bad prompt: {_first_error(exc)}") from None
     return out
@@ -167,21 +177,26 @@ def roto_cmd(
         list[str] | None, typer.Option("--point", help="OBJ@FRAME=x,y or x,y,0 for a negative click.")
     ] = None,
     text: Annotated[list[str] | None, typer.Option("--text", help='OBJ@FRAME="a prompt" (Grounding DINO).')] = None,
+    mask: Annotated[
+        list[str] | None,
+        typer.Option("--mask", help="OBJ@FRAME=PATH: a mask image (PNG/TIFF/JPEG/EXR, non-zero inside) as key."),
+    ] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="classical, sam2 or cutie.")] = None,
     chunk_size: Annotated[int | None, typer.Option("--chunk-size", help="Frames per chunk.")] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda:N.")] = None,
 ) -> None:
     """Roto one shot on this machine with the farm's pipeline (no farm, no tracker)."""
     from roto_core.chunks import chunk_ranges, load_models, run_chunk
+    from roto_core.chunks.flags import merge_flags, rekey_line
     from roto_core.config import load_config
     from submitters.cli.checks import output_dir
     from submitters.cli.interrupt import kept_on_interrupt
 
     first, last = _frames(frames)
     output_dir(out, "--out")
-    prompts = build_prompts(box or [], point or [], text or [])
+    prompts = build_prompts(box or [], point or [], text or [], mask or [])
     if not prompts:
-        raise InputError("give at least one --box, --point or --text prompt")
+        raise InputError("give at least one --box, --point, --mask or --text prompt")
     settings = load_config(PipelineSettings, "pipeline.yaml")
     updates = {k: v for k, v in {"backend": backend, "chunk_size": chunk_size}.items() if v is not None}
     try:
@@ -196,6 +211,7 @@ def roto_cmd(
         )
     except ValidationError as exc:
         raise InputError(_first_error(exc)) from None
+    _check_masks(shot)
     job = JobFolder(out, shot.name)
     manifest = JobManifest(
         job_id="local",
@@ -233,6 +249,7 @@ def roto_cmd(
     finally:
         models.close()
     elapsed = time.perf_counter() - started
+    flags = merge_flags(results)
     report = {
         "shot": shot.name,
         "plate": plate,
@@ -243,6 +260,8 @@ def roto_cmd(
         "seconds": round(elapsed, 3),
         "fps": round(shot.frame_count / elapsed, 3) if elapsed > 0 else None,
         "warnings": [w for r in results for w in r.warnings],
+        "rekey_frames": flags["rekey_frames"],
+        "confidence_min": flags["confidence_min"],
         "chunks": [r.model_dump() for r in results],
     }
     write_json(out / "report.json", report)
@@ -251,11 +270,25 @@ def roto_cmd(
     typer.echo(
         f"wrote {shot.frame_count} masks to {job.mask_pattern} ({report['fps']} fps), report {out / 'report.json'}"
     )
+    line = rekey_line(flags)
+    typer.echo(line or "every frame above the re-key confidence")
+
+
+def _check_masks(shot: Shot) -> None:
+    """Every mask key checked before any work: a bad file named now, not after the chunks before it ran."""
+    from roto_core.backends.mask_prompt import check_mask_prompt
+    from roto_core.sequences import probe_size
+
+    masks = [p for p in shot.prompts if p.mask is not None]
+    if masks:
+        size = probe_size(shot.plate, shot.first_frame)
+        for p in masks:
+            check_mask_prompt(p, size, f"--mask {p.object}@{p.frame}")
 
 
 def eval_cmd(
-    pred: Annotated[str, typer.Argument(help="Predicted mask sequence (#### pattern of mask EXRs).")],
-    gt: Annotated[str, typer.Argument(help="Ground-truth mask sequence (#### pattern of mask EXRs).")],
+    pred: Annotated[str, typer.Argument(help="Predicted masks: #### pattern of mask EXRs or PNG/TIFF/JPEG images.")],
+    gt: Annotated[str, typer.Argument(help="Ground-truth masks: #### pattern of mask EXRs or PNG/TIFF/JPEG.")],
     frames: Annotated[
         str | None, typer.Option("--frames", help="Frame range to score (default: every GT frame).")
     ] = None,

@@ -72,6 +72,17 @@ def test_a_later_seed_corrects_a_tracked_object(cutie: CutieBackend):
     np.testing.assert_array_equal(out[2][1]["a"], fix)
 
 
+def test_frame_confidence_is_each_objects_probability_on_its_own_pixels(cutie: CutieBackend):
+    frames = textured_frames(4)
+    for _i, masks in cutie.propagate(frames, {0: {"a": square_mask(x=20), "b": square_mask(x=70)}}):
+        assert set(cutie.frame_confidence) == set(masks)
+        for obj, value in cutie.frame_confidence.items():
+            assert 0.0 <= value <= 1.0
+            assert (value == 0.0) == (not masks[obj].any())  # no pixel won: no confidence
+            if masks[obj].any():
+                assert value > 1.0 / 3  # the winner of a pixel among background, a and b has at least a third
+
+
 @pytest.mark.slow
 def test_last_masks_of_one_chunk_seed_the_next(cutie: CutieBackend):
     frames = textured_frames(7)

@@ -137,6 +137,18 @@ def test_propagate_seeds_late_objects_and_takes_corrections(sam2: Sam2Backend):
     assert out[3][1]["a"].sum() == 0
 
 
+def test_frame_confidence_is_the_object_score_of_each_yielded_frame(sam2: Sam2Backend):
+    frames = textured_frames(5)
+    a = square_mask(x=24)
+    seen = []
+    for _i, masks in sam2.propagate(frames, {0: {"a": a, "gone": np.zeros_like(a)}}):
+        seen.append(dict(sam2.frame_confidence))
+        assert set(sam2.frame_confidence) == set(masks)
+    assert all(0.0 <= c <= 1.0 for frame in seen for c in frame.values())
+    # A mask seed says "here" (SAM 2 sets a high object score for it); an empty seed says "not visible".
+    assert seen[0]["a"] > 0.9 and seen[0]["gone"] < 0.1
+
+
 @pytest.mark.slow
 def test_last_masks_of_one_chunk_seed_the_next(sam2: Sam2Backend):
     frames = textured_frames(7)
