@@ -107,3 +107,43 @@ def measure(
         "summary": overall,
         "objects": per_object,
     }
+
+
+# Thresholds of the verdict: the issue's targets for shapes an artist can take over without redrawing them.
+IOU_MEDIAN_MIN = 0.95
+IOU_FRAME_MIN = 0.90
+KEYS_PER_100_MAX = 50.0
+
+
+def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
+    """``qa["verdict"]``: "pass" or "review", one line for people, and per object the frames whose IoU is
+    below IOU_FRAME_MIN. Review also when the segmentation flagged frames to re-key (``qa["segmentation"]``)."""
+    frames_below: dict[str, list[int]] = {}
+    problems: list[str] = []
+    for obj, summary in qa["objects"].items():
+        below = sorted(int(f) for f, iou in summary["iou_by_frame"].items() if iou < IOU_FRAME_MIN)
+        if below:
+            frames_below[obj] = below
+            problems.append(f"{obj}: IoU < {IOU_FRAME_MIN:.2f} on {len(below)} frame(s) from {below[0]}")
+        median = summary["shape_iou_median"]
+        if median is not None and median < IOU_MEDIAN_MIN:
+            problems.append(f"{obj}: IoU median {median:.3f} < {IOU_MEDIAN_MIN:.2f}")
+        if summary["points_per_shape_max"] > max_points:
+            problems.append(f"{obj}: {summary['points_per_shape_max']} points on a shape > {max_points}")
+        if summary["keys_per_100_frames"] > KEYS_PER_100_MAX:
+            problems.append(f"{obj}: {summary['keys_per_100_frames']:.0f} keys/100 frames > {KEYS_PER_100_MAX:.0f}")
+        if summary["frames_with_shape_but_no_object"]:
+            problems.append(f"{obj}: shape on {summary['frames_with_shape_but_no_object']} frame(s) without object")
+    rekey = (qa.get("segmentation") or {}).get("rekey_frames") or {}
+    flagged = {obj: frames for obj, frames in rekey.items() if frames}
+    for obj, frames in flagged.items():
+        problems.append(f"{obj}: segmentation asks to re-key {len(frames)} frame(s)")
+    s = qa["summary"]
+    figures = (
+        f"IoU median {s['shape_iou_median']:.3f}, {s['shapes']} shapes"
+        if s["shape_iou_median"] is not None
+        else f"{s['shapes']} shapes, no frame measured"
+    )
+    status = "review" if problems else "pass"
+    line = f"{status.upper()}: {figures}" + (f"; {'; '.join(problems)}" if problems else "")
+    return {"status": status, "line": line, "frames_below": frames_below}
