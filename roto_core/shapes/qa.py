@@ -16,6 +16,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
+import cv2
 import numpy as np
 
 from roto_core.shapes.model import POINT, Shape, ShapeDocument, rasterise
@@ -147,3 +148,36 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
     status = "review" if problems else "pass"
     line = f"{status.upper()}: {figures}" + (f"; {'; '.join(problems)}" if problems else "")
     return {"status": status, "line": line, "frames_below": frames_below}
+
+
+def edge_recall(raster: np.ndarray, mask: np.ndarray, within_px: float = 2.0) -> float:
+    """Share of the mask's edge pixels that lie within ``within_px`` of the raster's edge (1.0 for no edge)."""
+    def edge(m: np.ndarray) -> np.ndarray:
+        u8 = m.astype(np.uint8)
+        return (u8 - cv2.erode(u8, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)).astype(bool)
+
+    mask_edge = edge(mask)
+    if not mask_edge.any():
+        return 1.0
+    shape_edge = edge(raster)
+    if not shape_edge.any():
+        return 0.0
+    distance = cv2.distanceTransform((~shape_edge).astype(np.uint8), cv2.DIST_L2, 5)
+    return float((distance[mask_edge] <= within_px).mean())
+
+
+def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
+    """Frame-to-frame residual of each point after the similarity transform of its own neighbourhood (the point
+    and ``neighbours`` points either side): the boil of a part that moves rigidly, even when the whole shape
+    bends (a limb swinging about a joint)."""
+    if shape.last_frame <= shape.first_frame or shape.point_count < 2 * neighbours + 1:
+        return shape_boil(shape)
+    idx = (np.arange(shape.point_count)[:, None] + np.arange(-neighbours, neighbours + 1)) % shape.point_count
+    out = []
+    previous = shape.at(shape.first_frame)[:, POINT]
+    for f in range(shape.first_frame + 1, shape.last_frame + 1):
+        current = shape.at(f)[:, POINT]
+        for row in idx:
+            out.append(similarity_residuals(previous[row], current[row])[neighbours])
+        previous = current
+    return np.asarray(out)

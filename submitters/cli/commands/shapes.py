@@ -93,6 +93,15 @@ def _ranges(frames: list[int]) -> str:
     return " ".join(out)
 
 
+def _require_folder(out: Path) -> None:
+    """--out must be a folder or creatable as one: no part of it may be an existing file."""
+    for part in (out, *out.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise InputError(f"--out {out}: {part} is a file, not a folder")
+            return
+
+
 def shapes(
     masks: Annotated[str, typer.Argument(help="Mask sequence: a #### or %04d pattern of PNG, TIFF or EXR files.")],
     frames: Annotated[str, typer.Option("--frames", help="Inclusive frame range, e.g. 1001-1100.")],
@@ -110,6 +119,7 @@ def shapes(
     from roto_core.shapes.jobs import shapes_from_sequence
 
     first, last = parse_frames(frames)
+    _require_folder(out)
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise InputError(f"--name {name!r} must use only letters, digits, '_' and '-'")
     try:
