@@ -59,6 +59,7 @@ class Row:
     points_max: int
     points_constant: bool
     keys_per_100: float
+    keys_per_100_all: float
     boil: float
     seconds_per_100: float
 
@@ -66,14 +67,16 @@ class Row:
         return (
             f"| {self.sequence} | {self.source} | {self.frames} | {self.iou_median:.3f} | {self.iou_p10:.3f} | "
             f"{self.iou_median_nk:.3f} | {self.edge:.3f} | {self.shapes} | {self.points_max}"
-            f"{'' if self.points_constant else ' (varies)'} | {self.keys_per_100:.0f} | {self.boil:.2f} | "
+            f"{'' if self.points_constant else ' (varies)'} | {self.keys_per_100:.0f} | {self.keys_per_100_all:.0f} | "
+            f"{self.boil:.2f} | "
             f"{self.seconds_per_100:.2f} |"
         )
 
 
 HEADER = (
     "| sequence | masks | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | points max | "
-    "keys/100 f (worst shape) | boil px | CPU s/100 f |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "keys/100 f worst shape | keys/100 f all | boil px | CPU s/100 f |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -152,6 +155,9 @@ def _row(
         max((s.point_count for s in fxs.shapes), default=0),
         all(s.keys.shape[1] == s.point_count for s in fxs.shapes),
         max(keys, default=0.0),
+        100.0
+        * sum(len(s.key_frames) for s in fxs.shapes)
+        / max(sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes), 1),
         float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
         100.0 * cpu / count / objects,
     )

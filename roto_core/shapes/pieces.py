@@ -25,6 +25,9 @@ TANGENT_PX = 3.0
 ONE_SIDED_PX = 4.0
 CORNER_GAP_PX = 2.0
 CORNER_SPAN_PX = 5.0
+# Tangents either side of a corner are read over a longer stretch: a few degrees off on a long straight side
+# bulge the curve by more than the tolerance.
+CORNER_TANGENT_PX = 10.0
 # Next to a sharpened corner the curve stands off the mask's rounded edge by design: errors there do not count.
 CORNER_SLACK_PX = 2.5
 CORNER_SEARCH = np.arange(-CORNER_SPAN_PX, CORNER_SPAN_PX + 0.5, 1.0)
@@ -106,8 +109,8 @@ def tangents(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> tup
     if role == CORNER:
         s = corner_arc(track, u, rows)
         return (
-            track.direction_all(s - CORNER_GAP_PX, CORNER_SPAN_PX, 0.0, rows),
-            track.direction_all(s + CORNER_GAP_PX, 0.0, CORNER_SPAN_PX, rows),
+            track.direction_all(s - CORNER_GAP_PX, CORNER_TANGENT_PX, 0.0, rows),
+            track.direction_all(s + CORNER_GAP_PX, 0.0, CORNER_TANGENT_PX, rows),
         )
     s = track.arc_all(np.asarray(u), rows)
     before, after = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}.get(role, (TANGENT_PX, TANGENT_PX))

@@ -152,6 +152,7 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
 
 def edge_recall(raster: np.ndarray, mask: np.ndarray, within_px: float = 2.0) -> float:
     """Share of the mask's edge pixels that lie within ``within_px`` of the raster's edge (1.0 for no edge)."""
+
     def edge(m: np.ndarray) -> np.ndarray:
         u8 = m.astype(np.uint8)
         return (u8 - cv2.erode(u8, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)).astype(bool)

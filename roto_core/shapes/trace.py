@@ -28,7 +28,7 @@ Progress = Callable[[int, int], None]
 FIT_FRACTION = 0.7
 MAX_PIECES = 16
 # A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
-MIN_SHAPE_FRAMES = 3
+MIN_SHAPE_FRAMES = 5
 
 
 class MaskSource(Protocol):
@@ -91,7 +91,7 @@ def _shapes_of_track(
             f"{name}b", obj, mode, late, settings, size
         )
     raw = [piece_controls(p, track) for p in pieces]
-    check = EdgeCheck(track, pieces)
+    check = EdgeCheck(track, pieces, size)
     per_frame = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
     keys = reduce_keys(check, per_frame, settings.tolerance_px)
     key_frames = np.asarray(frames)[keys]
