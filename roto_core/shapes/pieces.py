@@ -40,6 +40,8 @@ MAX_CANDIDATE_MARKERS = 160
 MAX_RUN_SAMPLES = 400
 SAMPLED_STRIDE = 4
 MIN_SEGMENT_U = 0.05
+# A piece cut again must keep this many points free beyond its run ends and one point per run.
+MIN_FREE_POINTS = 6
 
 SMOOTH, CORNER, START, END = "smooth", "corner", "start", "end"
 
@@ -204,9 +206,13 @@ class PieceFitter:
         return self.cache[key]
 
     def _seed(self, piece: Piece) -> None:
-        budget = max(self.max_points // 2, 1)
+        # Run ends and one point per run are needed anyway; corners take at most half of what is left.
+        base = 0 if piece.closed else 3 * len(piece.runs)
+        budget = max((self.max_points - base) // 2, 0)
         count = self.track.count
-        for u in self.corners[:budget]:
+        for u in self.corners:
+            if piece.point_count - (0 if piece.closed else 2 * len(piece.runs)) >= budget:
+                break
             if piece.closed:
                 piece.insert(u, CORNER, lap=count)
                 continue
@@ -327,6 +333,8 @@ class PieceFitter:
             if not self._inside(ua, ub, frames):
                 continue
             start, end = piece.runs[r]
+            if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
+                return None
             if piece.closed:
                 return Piece([(ua, ub)], False), Piece([(ub, ua + track.count)], False)
             rest = [*piece.runs[:r], (start, ua), (ub, end), *piece.runs[r + 1 :]]

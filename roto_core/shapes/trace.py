@@ -28,7 +28,7 @@ Progress = Callable[[int, int], None]
 FIT_FRACTION = 0.7
 MAX_PIECES = 16
 # A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
-MIN_SHAPE_FRAMES = 5
+MIN_SHAPE_FRAMES = 10
 
 
 class MaskSource(Protocol):
@@ -83,7 +83,10 @@ def _shapes_of_track(
     track = OutlineTrack(outlines, _reference_frame(outlines), size)
     fit_tolerance = FIT_FRACTION * settings.tolerance_px
     pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size)
-    if cut is not None and MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
+    if cut is not None and len(frames) >= 2 * MIN_SHAPE_FRAMES:
+        # Where the outline changed most abruptly, or the middle when that is too close to an end.
+        if not MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
+            cut = len(frames) // 2
         middle = frames[cut]
         early = {f: o for f, o in outlines.items() if f < middle}
         late = {f: o for f, o in outlines.items() if f >= middle}
