@@ -48,6 +48,20 @@ def smooth_trajectories(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
     return gaussian_filter1d(padded, sigma, axis=0, mode="nearest")[pad : pad + len(ctrl)]
 
 
+def _polyline_distance(line: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Distance of each point to the closed polyline through ``line``: to the two pieces either side of its
+    nearest vertex (the vertices alone are too sparse on long segments)."""
+    _, nearest = cKDTree(line).query(points)
+    count = len(line)
+    best = np.full(len(points), np.inf)
+    for step in (-1, 1):
+        a = line[nearest]
+        d = line[(nearest + step) % count] - a
+        t = np.clip(np.einsum("nd,nd->n", points - a, d) / np.maximum(np.einsum("nd,nd->n", d, d), 1e-12), 0, 1)
+        best = np.minimum(best, np.linalg.norm(a + t[:, None] * d - points, axis=1))
+    return best
+
+
 class EdgeCheck:
     """How far a piece's curve is from its stretch of edge on one frame (both ways, worst sample)."""
 
@@ -97,7 +111,7 @@ class EdgeCheck:
         else:
             curve_off = curve
         out, _ = tree.query(curve_off) if len(curve_off) else (np.zeros(1), None)
-        back, _ = cKDTree(curve).query(edge)
+        back = _polyline_distance(curve, edge)
         both = np.concatenate((out, back))
         # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         # in-between holds when nearly all of the outline is within the tolerance and none of it twice as far.
