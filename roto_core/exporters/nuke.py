@@ -258,11 +258,12 @@ def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
         aspect = float(words[6]) if len(words) > 6 else 1.0
         curves = roto["curves"][0]
         root = next(x for x in curves if isinstance(x, list) and x[0] == "n")[1]
-        layers = [x for x in root if isinstance(x, list) and x and x[0] == "layer"]
-        # Listed topmost first; the model keeps add shapes first, so read each layer bottom-up.
+        # Listed topmost first; the model keeps add shapes first, so read each layer bottom-up. Shapes straight
+        # under Root (scripts of earlier versions) take their object from the name (``obj_N``, ``obj_N_holeK``).
+        layers = [(str(x[1]), x) for x in root if isinstance(x, list) and x and x[0] == "layer"]
         shapes = [
-            _shape_from(g, w, h, str(layer[1]))
-            for layer in layers
+            _shape_from(g, w, h, obj or str(g[1]).rsplit("_hole", 1)[0].rsplit("_", 1)[0])
+            for obj, layer in [*layers, ("", root)]
             for g in reversed([x for x in layer if isinstance(x, list) and x and x[0] == "curvegroup"])
         ]
         mattes = str(_knobs(nodes["Read"])["file"]).strip('"') if "Read" in nodes else None
