@@ -334,9 +334,12 @@ class PieceFitter:
                 i, j = np.unravel_index(flat, ratio.shape)
                 if np.isfinite(ratio[i, j]):
                     best.append((float(ratio[i, j]), float(cand[i]), float(cand[j]), r))
-        for _, ua, ub, r in sorted(best)[:CHORD_CANDIDATES]:
-            if not self._inside(ua, ub, frames):
-                continue
+        candidates = sorted(best)[:CHORD_CANDIDATES]
+        # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
+        # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
+        inside = [c for c in candidates if self._inside(c[1], c[2], frames)]
+        inside = inside or [c for c in candidates if self._inside(c[1], c[2], [ref])]
+        for _, ua, ub, r in inside:
             start, end = piece.runs[r]
             if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
                 return None
@@ -376,8 +379,13 @@ def build_pieces(
     return done, cut
 
 
-def piece_controls(piece: Piece, track: OutlineTrack) -> np.ndarray:
-    """Control points ``(F, N, 3, 2)`` of ``piece`` fitted on every frame."""
+def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) -> np.ndarray:
+    """Control points ``(F, N, 3, 2)`` of ``piece`` fitted on every frame.
+
+    On a frame where a segment cannot follow its stretch of edge (a piece that could not hold: more edge than
+    points), a curve with the edge's end tangents can loop far outside the object; there the segment is a
+    straight line between its two points on the edge instead (error beyond ``straight_beyond`` pixels).
+    """
     us, roles = piece.layout()
     n = len(us)
     ctrl = np.zeros((len(track.frames), n, 3, 2))
@@ -389,7 +397,11 @@ def piece_controls(piece: Piece, track: OutlineTrack) -> np.ndarray:
             chord = ctrl[:, j, POINT] - ctrl[:, i, POINT]
             ctrl[:, i, RIGHT], ctrl[:, j, LEFT] = chord / 3.0, -chord / 3.0
         else:
-            ctrl[:, i, RIGHT], ctrl[:, j, LEFT], _, _ = fit_run(track, *seg)
+            out_handle, in_handle, err, _ = fit_run(track, *seg)
+            chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
+            lost = (err > straight_beyond)[:, None]
+            ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
+            ctrl[:, j, LEFT] = np.where(lost, -chord, in_handle)
     return ctrl
 
 

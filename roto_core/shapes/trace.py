@@ -29,6 +29,8 @@ FIT_FRACTION = 0.7
 MAX_PIECES = 16
 # A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
 MIN_SHAPE_FRAMES = 10
+# A segment further than this many tolerances from its edge is drawn straight (see pieces.piece_controls).
+STRAIGHT_BEYOND = 3.0
 
 
 class MaskSource(Protocol):
@@ -93,7 +95,7 @@ def _shapes_of_track(
         return _shapes_of_track(f"{name}a", obj, mode, early, settings, size) + _shapes_of_track(
             f"{name}b", obj, mode, late, settings, size
         )
-    raw = [piece_controls(p, track) for p in pieces]
+    raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
     check = EdgeCheck(track, pieces, size)
     per_frame = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
     keys = reduce_keys(check, per_frame, settings.tolerance_px)
