@@ -211,9 +211,9 @@ def main() -> None:
             rows.append(row)
             print(row.markdown(), flush=True)
     if args.write and rows:
-        cut = f"first {args.frames} frames of each" if args.frames else "every frame"
         note = (
-            f"DAVIS 2016 dev set ({cut}), ShapeSettings defaults (tolerance 1.5 px, max 24 points); masks: gt = "
+            "DAVIS 2016 dev set (the first `frames` frames of each sequence), ShapeSettings defaults "
+            "(tolerance 1.5 px, max 24 points); masks: gt = "
             "the real ground-truth mattes, roto = `rotofarm roto` classical backend with a box prompt (main's "
             "backend as of this run; shapes measured against those masks, which they were traced from). "
             "Targets: IoU median ≥ 0.95, p10 ≥ 0.90, edge ≥ 0.90, ≤ 24 points, "
