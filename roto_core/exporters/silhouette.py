@@ -8,11 +8,13 @@ Subtract and are listed after the shapes they cut: magnoborgo/NukeFXSExporter wr
 reverse of Nuke's topmost-first list, so an .fxs lists bottom-most first.
 
 Frames: keys are integers relative to ``sessionStartFrame``: ``key = frame - session_start + frame_offset``,
-the session start being the document's first frame unless given. That is what NukeFXSExporter writes (``f -
-first frame of the range``) and what ayon-silhouette's ShapesLoader expects when it imports into a session that
-starts at the task's frameStart: key 0 lands on the first frame of the shot. Its other path starts the session
-at ``frameStart - handleStart``; for that session set ``ShapeSettings.fxs_frame_offset`` to the handle length,
-so key ``handleStart`` is the shot's first frame. The default is 0 (the loader's frameStart path).
+the session start being the document's first frame unless given. NukeFXSExporter writes the same (``f - first
+frame of the range``). ayon-silhouette sets a task's session with ``session.startFrame = frameStart`` (handles
+not included) and pixel aspect from the task's ``pixelAspect`` (``api/lib.py`` ``set_frame_range_from_entity``,
+``set_resolution_from_entity``); its ShapesLoader imports the file into that session. So the default
+``ShapeSettings.fxs_frame_offset`` 0 puts key 0 on frameStart when the exported range starts at frameStart;
+for a range that includes ``handleStart`` handle frames, set the offset to ``-handleStart`` (the handle frames
+then get negative keys, before the session start, as in Silhouette).
 
 Lifetimes: ``opacity`` keys with ``interp="hold"`` (NukeFXSExporter writes opacity keys that way, value × 100):
 0 on the frame before a shape begins, 100 from its first frame, 0 again from the frame after its last, so a
