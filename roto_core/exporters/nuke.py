@@ -10,8 +10,18 @@ UNVERIFIED, each behind one switch below:
   is documented from real scripts but a file using it everywhere has not been load-tested in Nuke; ``"bare"``
   writes the value alone. Nuke's automatic tangents interpolate smoothly through the same keys where our JSON
   interpolates linearly, so between keys the Nuke shape can differ slightly from the QA'd one.
-- ``LIFETIME_TYPE``: ``ltt`` value for "frame range" so that ``ltn``/``ltm`` (first/last frame) apply.
-- ``SUBTRACT_ATTRIBUTES``: the attribute pair that sets a hole's blending mode to minus.
+
+Settled by evidence (FORMATS.md "Evidence gathered"):
+- Lifetimes: ``ltt 4`` is "frame range" with ``ltn``/``ltm`` as first/last frame, so a shape or hole renders
+  exactly over its frames and nowhere else.
+- Holes: a Roto layer lists its shapes topmost first and composites the topmost last (10+ real nodes), so each
+  object's layer lists its holes before (above) its add shapes. Their blend mode is ``bm 12``: the public
+  Nuke → Silhouette exporter magnoborgo/NukeFXSExporter reads the ``bm`` attribute of a Nuke shape with the
+  mapping {0 Add, 12 Subtract, 13 Difference, 4 Max, 5 Inside}; real files show 0 over, 2 multiply, 3
+  color-burn, and nothing shows 1 as minus.
+- One layer per object (``{layer NAME {f 512} {t cx cy} {a} ...}`` as the Root layer), so an object's
+  articulated shapes stay grouped; the reader takes the object name from the layer.
+- Pixel aspect: the ``format`` knob's seventh word.
 """
 
 from __future__ import annotations
@@ -25,10 +35,11 @@ import numpy as np
 from roto_core.atomic import write_text
 from roto_core.errors import InputError
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
+from roto_core.shapes.trace import shape_prefix
 
 KEY_ENTRY = "auto"
 LIFETIME_TYPE = 4
-SUBTRACT_ATTRIBUTES = ("bm", 1)
+SUBTRACT_ATTRIBUTES = ("bm", 12)
 CURVES_VERSION = "x3f99999a"
 FLAG_RENDERABLE = 512
 FLAG_RELATIVE_TANGENTS = 8192
@@ -100,8 +111,20 @@ def _curvegroup(shape: Shape, doc: ShapeDocument) -> str:
     )
 
 
+def _layer(obj: str, doc: ShapeDocument) -> str:
+    """The object's layer: holes first (topmost, composited last, so they cut), then its add shapes."""
+    shapes = doc.shapes_of(obj)
+    ordered = [s for s in shapes if s.mode == "subtract"] + [s for s in shapes if s.mode == "add"]
+    groups = "\n".join(_curvegroup(s, doc) for s in ordered)
+    return (
+        f"   {{layer {shape_prefix(obj)}\n    {{f {FLAG_RENDERABLE}}}\n"
+        f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{groups}}}"
+    )
+
+
 def _format(doc: ShapeDocument) -> str:
-    return f'"{doc.width} {doc.height} 0 0 {doc.width} {doc.height} 1 rotofarm_{doc.width}x{doc.height}"'
+    aspect = f"{doc.pixel_aspect:g}"
+    return f'"{doc.width} {doc.height} 0 0 {doc.width} {doc.height} {aspect} rotofarm_{doc.width}x{doc.height}"'
 
 
 def _quote(text: str) -> str:
@@ -119,10 +142,10 @@ def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) 
             f" origfirst {doc.first_frame}\n origlast {doc.last_frame}\n origset true\n"
             f" name {name}_mattes\n xpos 0\n ypos -120\n}}\n"
         )
-    groups = "\n".join(_curvegroup(s, doc) for s in doc.shapes)
+    layers = "\n".join(_layer(obj, doc) for obj in doc.objects)
     root = (
         f"   {{layer Root\n    {{f {FLAG_RENDERABLE}}}\n"
-        f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{groups}}}"
+        f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{layers}}}"
     )
     parts.append(
         "Roto {\n inputs 0\n output alpha\n cliptype none\n"
@@ -203,7 +226,7 @@ def _expand(curve: Tree, count: int) -> np.ndarray:
     return np.asarray(values)
 
 
-def _shape_from(group: Tree, width: int, height: int) -> Shape:
+def _shape_from(group: Tree, width: int, height: int, obj: str) -> Shape:
     name = str(group[1])
     cc = group[4][0]
     px = next(x for x in cc if isinstance(x, list) and x and x[0] == "px")
@@ -220,7 +243,6 @@ def _shape_from(group: Tree, width: int, height: int) -> Shape:
     a = {str(attrs[i]): str(attrs[i + 1]) for i in range(1, len(attrs) - 1, 2)}
     mode = "subtract" if a.get(SUBTRACT_ATTRIBUTES[0]) == nk_float(SUBTRACT_ATTRIBUTES[1]) else "add"
     keys = _to_nuke(keys, height)
-    obj = name.rsplit("_hole", 1)[0].rsplit("_", 1)[0]
     return Shape(name, obj, mode, int(a["ltn"]), int(a["ltm"]), np.asarray(times), keys)
 
 
@@ -231,14 +253,22 @@ def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
         tree = parse_tcl(p.read_text(encoding="utf-8"))
         nodes = {str(tree[i]): tree[i + 1] for i in range(0, len(tree) - 1, 2) if isinstance(tree[i], str)}
         roto = _knobs(nodes["Roto"])
-        w, h = (int(v) for v in str(roto["format"]).strip('"').split()[:2])
+        words = str(roto["format"]).strip('"').split()
+        w, h = int(words[0]), int(words[1])
+        aspect = float(words[6]) if len(words) > 6 else 1.0
         curves = roto["curves"][0]
         root = next(x for x in curves if isinstance(x, list) and x[0] == "n")[1]
-        groups = [x for x in root if isinstance(x, list) and x and x[0] == "curvegroup"]
-        shapes = [_shape_from(g, w, h) for g in groups]
+        # Listed topmost first; the model keeps add shapes first, so read each layer bottom-up. Shapes straight
+        # under Root (scripts of earlier versions) take their object from the name (``obj_N``, ``obj_N_holeK``).
+        layers = [(str(x[1]), x) for x in root if isinstance(x, list) and x and x[0] == "layer"]
+        shapes = [
+            _shape_from(g, w, h, obj or str(g[1]).rsplit("_hole", 1)[0].rsplit("_", 1)[0])
+            for obj, layer in [*layers, ("", root)]
+            for g in reversed([x for x in layer if isinstance(x, list) and x and x[0] == "curvegroup"])
+        ]
         mattes = str(_knobs(nodes["Read"])["file"]).strip('"') if "Read" in nodes else None
     except (OSError, ValueError, KeyError, IndexError, StopIteration, TypeError) as exc:
         raise InputError(f"not a rotofarm .nk script: {exc!r}", path=p) from None
     first = min((s.first_frame for s in shapes), default=0)
     last = max((s.last_frame for s in shapes), default=0)
-    return ShapeDocument(w, h, first, last, shapes), mattes
+    return ShapeDocument(w, h, first, last, shapes, pixel_aspect=aspect), mattes

@@ -1,10 +1,24 @@
 """Silhouette ``.fxs`` export (XML), per FORMATS.md § Silhouette.
 
-One ``Layer`` per object, one Bezier ``Shape`` per shape. Point coordinates are normalised by the image
-**height** with the origin at the image centre and y down: ``xn = (x - W/2) / H * pixel_aspect``,
-``yn = (y - H/2) / H``; handles are absolute positions. Key frames are written relative to the session start:
-``key = frame - session_start + frame_offset`` (``ShapeSettings.fxs_frame_offset``). A shape's lifetime is
-expressed with ``opacity`` keys (100 inside it, 0 on the frames either side); holes use ``mode`` Subtract.
+One ``Layer`` per object, one Bezier ``Shape`` per shape, under ``<Property id="objects" constant="True"
+expanded="True">`` as both public writers mark it. Point coordinates are normalised by the image **height**
+with the origin at the image centre and y down: ``xn = (x - W/2) / H * pixel_aspect``, ``yn = (y - H/2) / H``
+(the plate's pixel aspect, ``ShapeDocument.pixel_aspect``); handles are absolute positions. Holes use ``mode``
+Subtract and are listed after the shapes they cut: magnoborgo/NukeFXSExporter writes a Nuke layer's shapes in
+reverse of Nuke's topmost-first list, so an .fxs lists bottom-most first.
+
+Frames: keys are integers relative to ``sessionStartFrame``: ``key = frame - session_start + frame_offset``,
+the session start being the document's first frame unless given. NukeFXSExporter writes the same (``f - first
+frame of the range``). ayon-silhouette sets a task's session with ``session.startFrame = frameStart`` (handles
+not included) and pixel aspect from the task's ``pixelAspect`` (``api/lib.py`` ``set_frame_range_from_entity``,
+``set_resolution_from_entity``); its ShapesLoader imports the file into that session. So the default
+``ShapeSettings.fxs_frame_offset`` 0 puts key 0 on frameStart when the exported range starts at frameStart;
+for a range that includes ``handleStart`` handle frames, set the offset to ``-handleStart`` (the handle frames
+then get negative keys, before the session start, as in Silhouette).
+
+Lifetimes: ``opacity`` keys with ``interp="hold"`` (NukeFXSExporter writes opacity keys that way, value × 100):
+0 on the frame before a shape begins, 100 from its first frame, 0 again from the frame after its last, so a
+shape or hole is visible exactly over its frames.
 
 UNVERIFIED (no real file is public): the order of the two handles on a cusped point. ``HANDLE_ORDER`` is
 ("in", "out") — the incoming handle first — and flipping it is the one change needed if Silhouette reads them
@@ -67,9 +81,10 @@ def _opacity_keys(shape: Shape, doc: ShapeDocument) -> list[tuple[int, float]]:
 
 
 def fxs_element(
-    doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float = 1.0
+    doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float | None = None
 ) -> ET.Element:
     start = doc.first_frame if session_start is None else session_start
+    pixel_aspect = doc.pixel_aspect if pixel_aspect is None else pixel_aspect
 
     def rel(frame: int) -> str:
         return str(int(frame) - start + frame_offset)
@@ -84,7 +99,8 @@ def fxs_element(
     )
     for obj in doc.objects:
         layer = ET.SubElement(root, "Layer", type="Layer", label=obj)
-        objects = ET.SubElement(ET.SubElement(layer, "Properties"), "Property", id="objects")
+        props = ET.SubElement(layer, "Properties")
+        objects = ET.SubElement(props, "Property", id="objects", constant="True", expanded="True")
         for shape in doc.shapes_of(obj):
             node = ET.SubElement(
                 objects, "Object", type="Shape", label=shape.name, shape_type="Bezier", hidden="False", locked="False"
@@ -96,7 +112,7 @@ def fxs_element(
             if opacity:
                 prop = ET.SubElement(props, "Property", id="opacity")
                 for frame, value in opacity:
-                    key = ET.SubElement(prop, "Key", frame=rel(frame), interp="linear")
+                    key = ET.SubElement(prop, "Key", frame=rel(frame), interp="hold")
                     key.text = f"{value:g}"
             else:
                 _constant(props, "opacity", "100")
@@ -111,7 +127,7 @@ def fxs_element(
 
 
 def fxs_text(
-    doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float = 1.0
+    doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float | None = None
 ) -> bytes:
     root = fxs_element(doc, session_start, frame_offset, pixel_aspect)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
@@ -122,7 +138,7 @@ def write_fxs(
     path: str | Path,
     session_start: int | None = None,
     frame_offset: int = 0,
-    pixel_aspect: float = 1.0,
+    pixel_aspect: float | None = None,
 ) -> Path:
     return write_bytes(path, fxs_text(doc, session_start, frame_offset, pixel_aspect))
 

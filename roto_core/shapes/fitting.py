@@ -317,3 +317,61 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
     for i, b in enumerate(order):
         ctrl[(i + 1) % n, LEFT] = segments[b].in_handle
     return FittedShape(ctrl, flags)
+
+
+def fit_segments(
+    samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray, skip: tuple[int, int] = (0, 0)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``fit_segment`` for a batch: ``samples (B, K, 2)`` (one run per row, same count), unit tangents
+    ``(B, 2)`` → control points ``(B, 4, 2)``, worst distance ``(B,)`` and index of the worst sample ``(B,)``.
+
+    The shapes tracer fits the same segment on every frame of a shot at once: one set of array operations per
+    segment instead of one per frame. ``skip`` leaves that many samples at either end out of the error (next to
+    a sharpened corner, which stands off the rounded edge by design).
+    """
+    p0, p3 = samples[:, 0], samples[:, -1]
+    step = samples[:, 1:] - samples[:, :-1]
+    seglen = np.hypot(step[..., 0], step[..., 1])
+    total = seglen.sum(axis=1)
+    u = np.zeros(samples.shape[:2])
+    np.cumsum(seglen, axis=1, out=u[:, 1:])
+    u /= np.maximum(total, 1e-9)[:, None]
+    cos_io = np.sum(t_out * t_in, axis=1)
+    ctrl = np.empty((len(samples), 4, 2))
+    ctrl[:, 0], ctrl[:, 3] = p0, p3
+    for iteration in range(NEWTON_STEPS + 1):
+        v = 1.0 - u
+        b0, b1, b2, b3 = v * v * v, 3 * v * v * u, 3 * v * u * u, u * u * u
+        rhs = samples - (b0 + b1)[..., None] * p0[:, None] - (b2 + b3)[..., None] * p3[:, None]
+        c00, c11 = np.sum(b1 * b1, axis=1), np.sum(b2 * b2, axis=1)
+        c01 = -np.sum(b1 * b2, axis=1) * cos_io
+        x0 = np.sum(b1 * np.einsum("bkd,bd->bk", rhs, t_out), axis=1)
+        x1 = -np.sum(b2 * np.einsum("bkd,bd->bk", rhs, t_in), axis=1)
+        det = c00 * c11 - c01 * c01
+        ok = np.abs(det) > 1e-12
+        safe = np.where(ok, det, 1.0)
+        a_out = np.where(ok, (c11 * x0 - c01 * x1) / safe, -1.0)
+        a_in = np.where(ok, (c00 * x1 - c01 * x0) / safe, -1.0)
+        bad = (np.minimum(a_out, a_in) < 1e-3 * total) | (np.maximum(a_out, a_in) > 2.0 * total)
+        a_out = np.where(bad, total / 3.0, a_out)
+        a_in = np.where(bad, total / 3.0, a_in)
+        ctrl[:, 1] = p0 + a_out[:, None] * t_out
+        ctrl[:, 2] = p3 - a_in[:, None] * t_in
+        curve = np.stack([b0, b1, b2, b3], axis=-1) @ ctrl
+        d = curve - samples
+        if iteration == NEWTON_STEPS:
+            break
+        q = ctrl[:, 1:] - ctrl[:, :-1]  # (B, 3, 2)
+        d1 = 3 * ((v * v)[..., None] * q[:, None, 0] + (2 * v * u)[..., None] * q[:, None, 1])
+        d1 += 3 * (u * u)[..., None] * q[:, None, 2]
+        d2 = 6 * (v[..., None] * (q[:, None, 1] - q[:, None, 0]) + u[..., None] * (q[:, None, 2] - q[:, None, 1]))
+        num = np.sum(d * d1, axis=2)
+        den = np.sum(d1 * d1, axis=2) + np.sum(d * d2, axis=2)
+        u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
+        u[:, 0], u[:, -1] = 0.0, 1.0
+    err = np.hypot(d[..., 0], d[..., 1])
+    if skip[0] + skip[1] < err.shape[1]:
+        err[:, : skip[0]] = 0.0
+        err[:, err.shape[1] - skip[1] :] = 0.0
+    worst = np.argmax(err, axis=1)
+    return ctrl, err[np.arange(len(err)), worst], worst

@@ -19,7 +19,7 @@ from roto_core.frames import read_frame
 from roto_core.jobfolder import JobFolder
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument
-from roto_core.shapes.qa import measure
+from roto_core.shapes.qa import measure, verdict
 from roto_core.shapes.thumbnail import best_frame, thumbnail_jpeg
 from roto_core.shapes.trace import trace_shapes
 
@@ -65,6 +65,7 @@ def shapes_from_sequence(
     """``rotofarm shapes``: write ``name``.json/.nk/.fxs and qa.json into ``out_dir``."""
     masks = MaskSequence(pattern, first, last, default_object=name)
     doc, qa = _trace_and_measure(masks, settings, str(pattern), progress)
+    qa["verdict"] = verdict(qa, settings.max_points)
     out = Path(out_dir)
     bundle = render_exports(
         doc,
@@ -114,6 +115,7 @@ def finalize_job(manifest_path: str | Path, progress: Progress | None = None) ->
     if shot.width and shot.height and (shot.width, shot.height) != (doc.width, doc.height):
         doc = doc.scaled(shot.width, shot.height)
         qa["exports_scaled_to_plate"] = [shot.width, shot.height]
+    qa["verdict"] = verdict(qa, settings.max_points)
     frame = best_frame(doc)
     plate = read_frame(shot.plate, frame, max_size=THUMBNAIL_SIZE)
     thumbnail = thumbnail_jpeg(plate, doc, frame)

@@ -16,7 +16,14 @@ import numpy as np
 
 from roto_core.errors import FrameError
 from roto_core.maskio import COMBINED, read_mask_exr
-from roto_core.sequences import check_frame_count, check_frame_file, first_missing, frame_path, probe_size
+from roto_core.sequences import (
+    check_frame_count,
+    check_frame_file,
+    frame_path,
+    has_frame_token,
+    probe_size,
+    sequence_frames,
+)
 
 
 class MaskSequence:
@@ -27,13 +34,18 @@ class MaskSequence:
             raise FrameError(f"empty frame range {first}-{last}", path=pattern)
         check_frame_count(first, last, where=str(pattern))
         self.pattern = str(pattern)
-        self.frames = list(range(first, last + 1))
         self.default_object = default_object
-        if not any(frame_path(self.pattern, f).is_file() for f in self.frames):
+        if not has_frame_token(self.pattern):
+            raise FrameError("the mask sequence needs a frame token (#### or %04d)", path=self.pattern)
+        # The folder is listed once: a huge --frames range costs nothing before the first missing frame is named.
+        on_disk = {f for f in sequence_frames(self.pattern) if first <= f <= last and frame_path(pattern, f).is_file()}
+        if not on_disk:
             raise FrameError(f"no mask files for frames {first}-{last} (empty sequence)", path=self.pattern)
-        missing = first_missing(self.pattern, first, last)
-        if missing is not None:
-            raise FrameError(f"mask frame is missing from the sequence {self.pattern}", path=missing)
+        if len(on_disk) != last - first + 1:
+            missing = next(f for f in range(first, last + 1) if f not in on_disk)
+            gap = frame_path(pattern, missing)
+            raise FrameError(f"mask frame is missing from the sequence {self.pattern}", path=gap)
+        self.frames = list(range(first, last + 1))
         self.width, self.height = probe_size(self.pattern, first)
 
     def path(self, frame: int) -> Path:

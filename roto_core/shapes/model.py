@@ -119,6 +119,7 @@ class ShapeDocument:
     shapes: list[Shape] = field(default_factory=list)
     source: str | None = None
     tolerance_px: float | None = None
+    pixel_aspect: float = 1.0
 
     @property
     def objects(self) -> list[str]:
@@ -147,7 +148,9 @@ class ShapeDocument:
             for s in self.shapes
         ]
         tol = None if self.tolerance_px is None else self.tolerance_px * float(factor.mean())
-        return ShapeDocument(width, height, self.first_frame, self.last_frame, shapes, self.source, tol)
+        return ShapeDocument(
+            width, height, self.first_frame, self.last_frame, shapes, self.source, tol, self.pixel_aspect
+        )
 
 
 def fill_polygon(out: np.ndarray, poly: np.ndarray, value: bool) -> None:

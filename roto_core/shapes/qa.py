@@ -16,6 +16,7 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
+import cv2
 import numpy as np
 
 from roto_core.shapes.model import POINT, Shape, ShapeDocument, rasterise
@@ -107,3 +108,77 @@ def measure(
         "summary": overall,
         "objects": per_object,
     }
+
+
+# Thresholds of the verdict: the issue's targets for shapes an artist can take over without redrawing them.
+IOU_MEDIAN_MIN = 0.95
+IOU_FRAME_MIN = 0.90
+KEYS_PER_100_MAX = 50.0
+
+
+def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
+    """``qa["verdict"]``: "pass" or "review", one line for people, and per object the frames whose IoU is
+    below IOU_FRAME_MIN. Review also when the segmentation flagged frames to re-key (``qa["segmentation"]``)."""
+    frames_below: dict[str, list[int]] = {}
+    problems: list[str] = []
+    for obj, summary in qa["objects"].items():
+        below = sorted(int(f) for f, iou in summary["iou_by_frame"].items() if iou < IOU_FRAME_MIN)
+        if below:
+            frames_below[obj] = below
+            problems.append(f"{obj}: IoU < {IOU_FRAME_MIN:.2f} on {len(below)} frame(s) from {below[0]}")
+        median = summary["shape_iou_median"]
+        if median is not None and median < IOU_MEDIAN_MIN:
+            problems.append(f"{obj}: IoU median {median:.3f} < {IOU_MEDIAN_MIN:.2f}")
+        if summary["points_per_shape_max"] > max_points:
+            problems.append(f"{obj}: {summary['points_per_shape_max']} points on a shape > {max_points}")
+        if summary["keys_per_100_frames"] > KEYS_PER_100_MAX:
+            problems.append(f"{obj}: {summary['keys_per_100_frames']:.0f} keys/100 frames > {KEYS_PER_100_MAX:.0f}")
+        if summary["frames_with_shape_but_no_object"]:
+            problems.append(f"{obj}: shape on {summary['frames_with_shape_but_no_object']} frame(s) without object")
+    rekey = (qa.get("segmentation") or {}).get("rekey_frames") or {}
+    flagged = {obj: frames for obj, frames in rekey.items() if frames}
+    for obj, frames in flagged.items():
+        problems.append(f"{obj}: segmentation asks to re-key {len(frames)} frame(s)")
+    s = qa["summary"]
+    figures = (
+        f"IoU median {s['shape_iou_median']:.3f}, {s['shapes']} shapes"
+        if s["shape_iou_median"] is not None
+        else f"{s['shapes']} shapes, no frame measured"
+    )
+    status = "review" if problems else "pass"
+    line = f"{status.upper()}: {figures}" + (f"; {'; '.join(problems)}" if problems else "")
+    return {"status": status, "line": line, "frames_below": frames_below}
+
+
+def edge_recall(raster: np.ndarray, mask: np.ndarray, within_px: float = 2.0) -> float:
+    """Share of the mask's edge pixels that lie within ``within_px`` of the raster's edge (1.0 for no edge)."""
+
+    def edge(m: np.ndarray) -> np.ndarray:
+        u8 = m.astype(np.uint8)
+        return (u8 - cv2.erode(u8, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)).astype(bool)
+
+    mask_edge = edge(mask)
+    if not mask_edge.any():
+        return 1.0
+    shape_edge = edge(raster)
+    if not shape_edge.any():
+        return 0.0
+    distance = cv2.distanceTransform((~shape_edge).astype(np.uint8), cv2.DIST_L2, 5)
+    return float((distance[mask_edge] <= within_px).mean())
+
+
+def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
+    """Frame-to-frame residual of each point after the similarity transform of its own neighbourhood (the point
+    and ``neighbours`` points either side): the boil of a part that moves rigidly, even when the whole shape
+    bends (a limb swinging about a joint)."""
+    if shape.last_frame <= shape.first_frame or shape.point_count < 2 * neighbours + 1:
+        return shape_boil(shape)
+    idx = (np.arange(shape.point_count)[:, None] + np.arange(-neighbours, neighbours + 1)) % shape.point_count
+    out = []
+    previous = shape.at(shape.first_frame)[:, POINT]
+    for f in range(shape.first_frame + 1, shape.last_frame + 1):
+        current = shape.at(f)[:, POINT]
+        for row in idx:
+            out.append(similarity_residuals(previous[row], current[row])[neighbours])
+        previous = current
+    return np.asarray(out)

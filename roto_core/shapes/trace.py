@@ -1,9 +1,9 @@
 """Masks of a frame range → a ShapeDocument: every object's components and holes as keyed beziers.
 
 The masks are read once and reduced to edge outlines straight away, so a long shot never holds its full-size
-masks in memory. Per component track the shape is fitted on its reference frame (the largest frame where it does
-not touch the image border, so a component entering the frame is drawn whole), then carried forward and
-backward, smoothed, and reduced to keys.
+masks in memory. Components and holes are linked over time (linking.py); per track the outline gets a shared
+parameter over its frames (outline_track.py), the outline is cut into articulated pieces whose fixed points hold
+the edge on every frame (pieces.py), and the pieces are smoothed and keyed under the matte constraint (keys.py).
 """
 
 from __future__ import annotations
@@ -17,16 +17,20 @@ import numpy as np
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import Outline, Region, find_regions
-from roto_core.shapes.fitting import fit_outline
-from roto_core.shapes.keys import reduce_keys, smooth_trajectories
+from roto_core.shapes.keys import EdgeCheck, reduce_keys, smoothed_within
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
-from roto_core.shapes.tracking import EdgeField, carry, identity, snap
+from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.pieces import build_pieces, corner_flags, piece_controls
 
 Progress = Callable[[int, int], None]
 
-FIT_FRACTION = 0.6
-KEY_FRACTION = 0.75
+FIT_FRACTION = 0.7
+MAX_PIECES = 16
+# A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
+MIN_SHAPE_FRAMES = 10
+# A segment further than this many tolerances from its edge is drawn straight (see pieces.piece_controls).
+STRAIGHT_BEYOND = 3.0
 
 
 class MaskSource(Protocol):
@@ -63,63 +67,44 @@ def shape_prefix(obj: str) -> str:
     return safe if safe[0].isalpha() else f"o{safe}"
 
 
-def snap_limit(settings: ShapeSettings) -> float:
-    """How far a point may be pulled along its normal onto the edge in one frame."""
-    return max(4.0, 4.0 * settings.tolerance_px)
-
-
 def _reference_frame(outlines: dict[int, Outline]) -> int:
     whole = [f for f, o in outlines.items() if not o.on_border.any()]
     candidates = whole or list(outlines)
     return max(candidates, key=lambda f: (outlines[f].area, -f))
 
 
-def _init_transform(previous: np.ndarray, before: Outline, after: Outline) -> np.ndarray:
-    """Last step's motion, re-centred on the new centroid when both outlines are whole."""
-    if before.on_border.any() or after.on_border.any():
-        return previous
-    lin = previous[:, :2]
-    shift = after.centroid - lin @ before.centroid
-    return np.concatenate([lin, shift[:, None]], axis=1)
-
-
-def trace_outlines(
-    outlines: dict[int, Outline], settings: ShapeSettings, size: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One component over consecutive frames → (key frames, keys ``(K, N, 3, 2)``, corner flags)."""
-    frames = sorted(outlines)
-    ref = _reference_frame(outlines)
-    fitted = fit_outline(outlines[ref].points, FIT_FRACTION * settings.tolerance_px, settings.max_points)
-    fields = {f: EdgeField(outlines[f]) for f in frames}
-    per_frame: dict[int, np.ndarray] = {ref: fitted.ctrl}
-    limit = snap_limit(settings)
-    for direction in (1, -1):
-        motion = identity()
-        f = ref + direction
-        while f in outlines:
-            init = _init_transform(motion, outlines[f - direction], outlines[f])
-            per_frame[f], motion = carry(
-                per_frame[f - direction], fitted.corners, fields[f], init, size, limit, settings.tolerance_px
-            )
-            f += direction
-    ctrl = np.stack([per_frame[f] for f in frames])
-    ctrl = smooth_trajectories(ctrl, settings.smoothing)
-    deadband = 0.25 * settings.tolerance_px
-    ctrl = np.stack(
-        [
-            snap(c, fitted.corners, fields[f], settings.tolerance_px * 2, deadband)
-            for c, f in zip(ctrl, frames, strict=True)
-        ]
-    )
-    keys = reduce_keys(ctrl, KEY_FRACTION * settings.tolerance_px)
-    return np.asarray(frames)[keys], ctrl[keys], fitted.corners
-
-
-def _shape(
+def _shapes_of_track(
     name: str, obj: str, mode: Mode, outlines: dict[int, Outline], settings: ShapeSettings, size: tuple[int, int]
-) -> Shape:
-    key_frames, keys, corners = trace_outlines(outlines, settings, size)
-    return Shape(name, obj, mode, min(outlines), max(outlines), key_frames, keys, corners)
+) -> list[Shape]:
+    """One component (or hole) over its frames → its pieces, each keyed on the frames all pieces share.
+
+    Where the outline changes too much for ``max_points`` points per piece to follow it (legs crossing, an
+    occluder), the frame range is cut in two and each part gets its own shapes, with lifetimes.
+    """
+    frames = sorted(outlines)
+    track = OutlineTrack(outlines, _reference_frame(outlines), size)
+    fit_tolerance = FIT_FRACTION * settings.tolerance_px
+    pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size)
+    if cut is not None and len(frames) >= 2 * MIN_SHAPE_FRAMES:
+        # Where the outline changed most abruptly, or the middle when that is too close to an end.
+        if not MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
+            cut = len(frames) // 2
+        middle = frames[cut]
+        early = {f: o for f, o in outlines.items() if f < middle}
+        late = {f: o for f, o in outlines.items() if f >= middle}
+        return _shapes_of_track(f"{name}a", obj, mode, early, settings, size) + _shapes_of_track(
+            f"{name}b", obj, mode, late, settings, size
+        )
+    raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
+    check = EdgeCheck(track, pieces, size)
+    per_frame = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
+    keys = reduce_keys(check, per_frame, settings.tolerance_px)
+    key_frames = np.asarray(frames)[keys]
+    shapes = []
+    for number, (piece, ctrl) in enumerate(zip(pieces, per_frame, strict=True), start=1):
+        label = name if len(pieces) == 1 else f"{name}p{number}"
+        shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, ctrl[keys], corner_flags(piece)))
+    return shapes
 
 
 def _object_shapes(
@@ -135,12 +120,12 @@ def _object_shapes(
     for number, track in enumerate(tracks, start=1):
         members = {f: regions[f][i] for f, i in track.members.items()}
         name = f"{shape_prefix(obj)}_{number}"
-        shapes.append(_shape(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
+        shapes.extend(_shapes_of_track(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
         hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted((t for t in link(hole_blobs) if len(t.members) >= shortest), key=lambda t: t.first)
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}
-            shapes.append(_shape(f"{name}_hole{hole_number}", obj, "subtract", outlines, settings, size))
+            shapes.extend(_shapes_of_track(f"{name}_hole{hole_number}", obj, "subtract", outlines, settings, size))
     return shapes
 
 

@@ -197,3 +197,42 @@ def test_exr_frames_without_objects_add_no_object(tmp_path: Path) -> None:
     assert doc.objects == ["hero"] and doc.shapes[0].last_frame == 4
     qa = json.loads((tmp_path / "o" / "qa.json").read_text())
     assert set(qa["objects"]) == {"hero"} and qa["objects"]["hero"]["frames_measured"] == 4
+
+
+def test_verdict_is_printed_and_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pattern = _write_pngs(tmp_path / "m", range(1, 11))
+    # Frame 6 loses most of the object: the verdict lists it and asks for review.
+    bad = cv2.imread(str(frame_path(pattern, 6)), cv2.IMREAD_UNCHANGED)
+    bad[:, 150:] = 0
+    cv2.imwrite(str(frame_path(pattern, 6)), bad)
+    out = tmp_path / "out"
+    assert main(["shapes", pattern, "--frames", "1-10", "--out", str(out), "--name", "hero"]) == 0
+    qa = json.loads((out / "qa.json").read_text())
+    verdict = qa["verdict"]
+    assert verdict["status"] in ("pass", "review") and verdict["line"].startswith(verdict["status"].upper())
+    printed = capsys.readouterr().out
+    assert f"verdict {verdict['line']}" in printed
+    for obj, frames in verdict["frames_below"].items():
+        assert all(qa["objects"][obj]["iou_by_frame"][str(f)] < 0.90 for f in frames)
+        assert f"frames below threshold ({obj})" in printed
+
+
+def test_verdict_asks_for_review_when_segmentation_flags_frames() -> None:
+    from roto_core.shapes.qa import verdict
+
+    summary = {
+        "shape_iou_median": 0.99,
+        "points_per_shape_max": 12,
+        "keys_per_100_frames": 20.0,
+        "frames_with_shape_but_no_object": 0,
+        "shapes": 1,
+        "iou_by_frame": {"1": 0.99, "2": 0.5},
+    }
+    qa = {"summary": summary, "objects": {"hero": summary}}
+    result = verdict(qa, 24)
+    assert result["status"] == "review" and result["frames_below"] == {"hero": [2]}
+    summary["iou_by_frame"] = {"1": 0.99, "2": 0.98}
+    assert verdict(qa, 24)["status"] == "pass"
+    qa["segmentation"] = {"rekey_frames": {"hero": [7]}, "confidence_min": {"hero": 0.2}}
+    flagged = verdict(qa, 24)
+    assert flagged["status"] == "review" and "re-key" in flagged["line"]

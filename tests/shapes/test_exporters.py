@@ -152,3 +152,60 @@ def test_every_export_rasterises_like_the_source(tmp_path: Path) -> None:
         for other in (nk, fxs, js):
             got = rasterise(other.shapes_of("hero"), frame, (400, 640))
             assert (got ^ want).sum() <= 2
+
+
+def _donut_doc(tmp_path: Path) -> tuple[ShapeDocument, np.ndarray]:
+    """A ring traced from its mask: the outer shape and its hole (a subtract shape)."""
+    from roto_core.contracts import ShapeSettings
+    from roto_core.shapes import synthetic as syn
+    from roto_core.shapes.trace import InMemoryMasks, trace_shapes
+
+    size = (200, 260)
+    ring = syn.SyntheticObject(syn.ellipse(80, 70), lambda f: (130 + f, 100, 0.0, 1.0), holes=(syn.ellipse(35, 30),))
+    masks = syn.sequence({"ring": ring}, range(1, 6), size)
+    doc = trace_shapes(InMemoryMasks(masks, size[1], size[0]), ShapeSettings())
+    return doc, masks[3]["ring"]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum()) / float((a | b).sum())
+
+
+def test_donut_hole_is_listed_above_its_outer_shape_and_subtracts_in_nuke(tmp_path: Path) -> None:
+    doc, mask = _donut_doc(tmp_path)
+    assert sorted(s.mode for s in doc.shapes) == ["add", "subtract"]
+    text = write_nk(doc, tmp_path / "d.nk").read_text()
+    hole = next(s for s in doc.shapes if s.mode == "subtract")
+    outer = next(s for s in doc.shapes if s.mode == "add")
+    # Topmost first: the hole stands before (above) the shape it cuts, inside the object's layer.
+    layer, hole_at = text.index("{layer ring"), text.index(f"{{curvegroup {hole.name} ")
+    assert layer < hole_at < text.index(f"{{curvegroup {outer.name} ")
+    # bm 12 (Subtract), spelled as Nuke spells numbers other than 0 and 1.
+    assert text.count(f" bm {nk_float(12)}") == 1 and nk_float(12) == "x41400000"
+    back, _ = read_nk(tmp_path / "d.nk")
+    assert [(s.name, s.object, s.mode) for s in back.shapes] == [(s.name, "ring", s.mode) for s in doc.shapes]
+    raster = rasterise(back.shapes, 3, mask.shape)
+    assert not raster[100, 133], "the hole's centre is cut out"
+    assert _iou(raster, mask) >= 0.97
+
+
+def test_fxs_objects_property_hold_lifetimes_and_pixel_aspect(tmp_path: Path) -> None:
+    doc = _doc()
+    doc.pixel_aspect = 2.0
+    root = ET.parse(write_fxs(doc, tmp_path / "a.fxs")).getroot()
+    for prop in root.iter("Property"):
+        if prop.get("id") == "objects":
+            assert (prop.get("constant"), prop.get("expanded")) == ("True", "True")
+    opacity = [p for p in root.iter("Property") if p.get("id") == "opacity" and p.get("constant") != "True"]
+    hole_keys = [(int(k.get("frame")), k.get("interp"), float(k.text)) for k in opacity[0].findall("Key")]
+    # The hole lives 1005-1040 in a session starting at 1001: off before, on over its frames, off after.
+    assert hole_keys == [(3, "hold", 0.0), (4, "hold", 100.0), (39, "hold", 100.0), (40, "hold", 0.0)]
+    first = root.find(".//Point").text
+    x = float(first.split(",")[0].strip("("))
+    expected = (doc.shapes[0].keys[0, 0, POINT, 0] - 320) / 400 * 2.0
+    assert abs(x - expected) < 1e-6, "x is normalised by height and multiplied by the pixel aspect"
+    back = read_fxs(tmp_path / "a.fxs", pixel_aspect=2.0)
+    assert np.allclose(back.shapes[0].keys, doc.shapes[0].keys, atol=1e-3)
+    nk_text = write_nk(doc, tmp_path / "a.nk").read_text()
+    assert 'format "640 400 0 0 640 400 2 rotofarm_640x400"' in nk_text
+    assert read_nk(tmp_path / "a.nk")[0].pixel_aspect == 2.0

@@ -61,9 +61,10 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
         typer.echo("Progress: 100%")
 
 
-def _report(written: list[Path], summary: dict) -> None:
+def _report(written: list[Path], qa: dict) -> None:
     for path in written:
         typer.echo(f"wrote {path}")
+    summary = qa["summary"]
     iou_med, iou_min = summary["shape_iou_median"], summary["shape_iou_min"]
     typer.echo(
         f"shapes {summary['shapes']}  points/shape max {summary['points_per_shape_max']}  "
@@ -72,6 +73,24 @@ def _report(written: list[Path], summary: dict) -> None:
         if iou_med is not None
         else f"shapes {summary['shapes']}  (no frame to measure)"
     )
+    verdict = qa["verdict"]
+    typer.echo(f"verdict {verdict['line']}")
+    for obj, frames in verdict["frames_below"].items():
+        typer.echo(f"frames below threshold ({obj}): {_ranges(frames)}")
+
+
+def _ranges(frames: list[int]) -> str:
+    """1001 1002 1003 1007 → '1001-1003 1007'."""
+    out: list[str] = []
+    start = prev = frames[0]
+    for f in [*frames[1:], None]:
+        if f is not None and f == prev + 1:
+            prev = f
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if f is not None:
+            start = prev = f
+    return " ".join(out)
 
 
 def shapes(
@@ -104,7 +123,7 @@ def shapes(
     kept = [f"nothing: {target} is written only once every frame is traced"]
     with kept_on_interrupt(lambda: kept), _progress() as progress:
         result = shapes_from_sequence(masks, first, last, out, name, settings, progress)
-    _report(result.written, result.qa["summary"])
+    _report(result.written, result.qa)
 
 
 def finalize(
@@ -115,4 +134,4 @@ def finalize(
 
     with _progress() as progress:
         result = finalize_job(manifest, progress)
-    _report(result.written, result.qa["summary"])
+    _report(result.written, result.qa)

@@ -1,0 +1,226 @@
+"""Benchmark: shapes traced from real mattes (DAVIS 2016 dev set), measured from the exported files.
+
+For each sequence of ``../shared/data/davis2016-dev`` (854x480, real ground-truth mattes nobody on this project
+made): the masks go through the same path as ``rotofarm shapes`` (trace, then .json/.nk/.fxs rendered in memory);
+the .fxs and the .nk are read back with our readers and rasterised by our own rasteriser (pixel centres, adds
+minus subtracts), and compared per frame with the real matte:
+IoU median and 10th percentile (of the .fxs; the .nk's median beside it), matte edge pixels within 2 px of the
+shape edge, shapes, points max (and whether every shape keeps one point count), keys per 100 frames of
+lifetime (worst shape), boil (RMS of each point's residual after its neighbourhood's similarity transform, frame
+to frame), and CPU seconds per 100 frames per object (trace + exports, one core).
+
+``--source roto`` first runs ``rotofarm roto`` (classical backend, a box prompt from the first ground-truth
+matte) on the JPEG frames and traces its masks (noisy segmenter output); the shapes are then measured against
+those masks, which is what the shapes stage has to reproduce.
+Run: ``nice -n 10 .venv/bin/python bench/shapes_real.py [--frames N] [--source gt|roto] [--write] [SEQ ...]``;
+``--write`` replaces this benchmark's section in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from roto_core.contracts import ShapeSettings
+from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_json_text
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.model import ShapeDocument, rasterise
+from roto_core.shapes.qa import edge_recall, local_boil
+from roto_core.shapes.trace import trace_shapes
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+SECTION = "## Shapes on real mattes (bench/shapes_real.py)"
+
+
+@dataclass
+class Row:
+    sequence: str
+    source: str
+    frames: int
+    iou_median: float
+    iou_p10: float
+    iou_median_nk: float
+    edge: float
+    shapes: int
+    points_max: int
+    points_constant: bool
+    keys_per_100: float
+    keys_per_100_all: float
+    boil: float
+    seconds_per_100: float
+
+    def markdown(self) -> str:
+        return (
+            f"| {self.sequence} | {self.source} | {self.frames} | {self.iou_median:.3f} | {self.iou_p10:.3f} | "
+            f"{self.iou_median_nk:.3f} | {self.edge:.3f} | {self.shapes} | {self.points_max}"
+            f"{'' if self.points_constant else ' (varies)'} | {self.keys_per_100:.0f} | {self.keys_per_100_all:.0f} | "
+            f"{self.boil:.2f} | "
+            f"{self.seconds_per_100:.2f} |"
+        )
+
+
+HEADER = (
+    "| sequence | masks | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | points max | "
+    "keys/100 f worst shape | keys/100 f all | boil px | CPU s/100 f |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def _roto_masks(sequence: str, frames: int, work: Path) -> str:
+    """``rotofarm roto`` (classical) on the JPEG frames with a box around the first ground-truth matte."""
+    first = cv2.imread(str(DATA / sequence / "Annotations" / "00000.png"), cv2.IMREAD_GRAYSCALE) > 0
+    ys, xs = np.nonzero(first)
+    box = f"obj@0={xs.min()},{ys.min()},{xs.max() + 1},{ys.max() + 1}"
+    plate = str(DATA / sequence / "JPEGImages" / "#####.jpg")
+    out = work / "roto"
+    cmd = [sys.executable, "-m", "submitters.cli", "roto", plate, "--frames", f"0-{frames - 1}"]
+    cmd += ["--out", str(out), "--box", box, "--backend", "classical"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    found = sorted((out / "masks").glob("*.exr"))
+    if not found:
+        raise RuntimeError(f"rotofarm roto wrote no masks for {sequence}")
+    name = found[0].name
+    digits = name.split(".")[-2]
+    return str(out / "masks" / (name[: -len(digits) - 4] + "#" * len(digits) + ".exr"))
+
+
+def measure_sequence(sequence: str, frames: int | None, source: str, settings: ShapeSettings) -> Row:
+    count = len(list((DATA / sequence / "Annotations").glob("*.png")))
+    count = min(count, frames) if frames else count
+    truth = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, count - 1, default_object="matte")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pattern = str(truth.pattern) if source == "gt" else _roto_masks(sequence, count, work)
+        masks = MaskSequence(pattern, 0, count - 1, default_object="matte")
+        c0 = time.process_time()
+        doc = trace_shapes(masks, settings, name=sequence)
+        files = {
+            "s.json": shapes_json_text(doc).encode(),
+            "s.nk": nk_text(doc, "Roto1", None).encode(),
+            "s.fxs": fxs_text(doc, frame_offset=settings.fxs_frame_offset),
+        }
+        cpu = time.process_time() - c0
+        for name, data in files.items():
+            (work / name).write_bytes(data)
+        fxs = read_fxs(work / "s.fxs", frame_offset=settings.fxs_frame_offset)
+        nk, _ = read_nk(work / "s.nk")
+        # Shapes are held to the masks they were traced from: the ground truth, or rotofarm roto's masks (whose
+        # own distance to the ground truth is the segmentation's figure, not the shapes').
+        reference = truth if source == "gt" else MaskSequence(pattern, 0, count - 1, default_object="matte")
+        row = _row(sequence, source, count, reference, fxs, nk, cpu, len(doc.objects) or 1)
+    return row
+
+
+def _row(
+    sequence: str,
+    source: str,
+    count: int,
+    truth: MaskSequence,
+    fxs: ShapeDocument,
+    nk: ShapeDocument,
+    cpu: float,
+    objects: int,
+) -> Row:
+    size = (truth.height, truth.width)
+    ious, ious_nk, edges = [], [], []
+    for f in truth.frames:
+        mask = next(iter(truth.read(f).values()), np.zeros(size, bool))
+        raster = rasterise(fxs.shapes, f, size)
+        raster_nk = rasterise(nk.shapes, f, size)
+        union = max(int((raster | mask).sum()), 1)
+        ious.append(float((raster & mask).sum()) / union)
+        ious_nk.append(float((raster_nk & mask).sum()) / max(int((raster_nk | mask).sum()), 1))
+        edges.append(edge_recall(raster, mask))
+    keys = [100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in fxs.shapes]
+    boil = np.concatenate([local_boil(s) for s in fxs.shapes]) if fxs.shapes else np.zeros(1)
+    return Row(
+        sequence,
+        source,
+        count,
+        float(np.median(ious)),
+        float(np.percentile(ious, 10)),
+        float(np.median(ious_nk)),
+        float(np.mean(edges)),
+        len(fxs.shapes),
+        max((s.point_count for s in fxs.shapes), default=0),
+        all(s.keys.shape[1] == s.point_count for s in fxs.shapes),
+        max(keys, default=0.0),
+        100.0
+        * sum(len(s.key_frames) for s in fxs.shapes)
+        / max(sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes), 1),
+        float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
+        100.0 * cpu / count / objects,
+    )
+
+
+def _write(rows: list[Row], note: str) -> None:
+    """Replace this benchmark's section; rows of other (sequence, masks) pairs already there are kept."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    lines = {(r.sequence, r.source): r.markdown() for r in rows}
+    if SECTION in text:
+        start = text.index(SECTION)
+        nxt = text.find("\n## ", start + len(SECTION))
+        for line in text[start : nxt if nxt != -1 else len(text)].splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if line.startswith("| ") and len(cells) > 2 and cells[1] in ("gt", "roto"):
+                lines.setdefault((cells[0], cells[1]), line)
+    ordered = [lines[k] for k in sorted(lines, key=lambda k: (k[1] != "gt", k[0]))]
+    body = f"{SECTION}\n\n{note}\n\n{HEADER}\n" + "\n".join(ordered) + "\n"
+    if SECTION in text:
+        text = text[:start] + body + (text[nxt:] if nxt != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")
+    parser.add_argument("--frames", type=int, default=None, help="cut each sequence to its first N frames")
+    parser.add_argument("--source", choices=("gt", "roto", "both"), default="gt")
+    parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    sources = ("gt", "roto") if args.source == "both" else (args.source,)
+    settings = ShapeSettings()
+    rows: list[Row] = []
+    print(HEADER)
+    for source in sources:
+        for seq in sequences:
+            try:
+                row = measure_sequence(seq, args.frames, source, settings)
+            except (subprocess.CalledProcessError, RuntimeError) as exc:
+                print(f"| {seq} | {source} | failed: {exc} |", flush=True)
+                continue
+            rows.append(row)
+            print(row.markdown(), flush=True)
+    if args.write and rows:
+        note = (
+            "DAVIS 2016 dev set (the first `frames` frames of each sequence), ShapeSettings defaults "
+            "(tolerance 1.5 px, max 24 points); masks: gt = "
+            "the real ground-truth mattes, roto = `rotofarm roto` classical backend with a box prompt (main's "
+            "backend as of this run; shapes measured against those masks, which they were traced from). "
+            "Targets: IoU median ≥ 0.95, p10 ≥ 0.90, edge ≥ 0.90, ≤ 24 points, "
+            "≤ 50 keys/100 f, boil ≤ 0.5 px, ≤ 2 s/100 f. CPU seconds on a shared 2-core machine."
+        )
+        _write(rows, note)
+
+
+if __name__ == "__main__":
+    main()

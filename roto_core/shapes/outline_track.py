@@ -1,0 +1,250 @@
+"""One component's outline over its frames, with a shared parameter ``u`` that names the same place on every frame.
+
+Shapes are built in this parameter space instead of by carrying bezier points from frame to frame: a shape
+point is a fixed ``u``, so its point count never changes, points never swap order (no flipping, no
+self-crossing of the control polygon) and every frame's shape can be fitted straight onto that frame's edge.
+
+``u`` runs over ``[0, M)`` around the loop: M markers spaced evenly by arc length on the reference frame, then
+tracked frame by frame. A tracking step lays the previous markers onto the new edge with the similarity-plus-
+stretch ICP of tracking.py, takes for each marker the nearest new edge sample whose normal agrees, and keeps
+the markers in loop order (the longest run of markers that stayed in order keeps its match; the others are
+placed between their neighbours in the proportions of the previous frame).
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_left
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from roto_core.shapes.contours import Outline
+from roto_core.shapes.tracking import EdgeField, icp, identity
+
+MARKER_SPACING_PX = 6.0
+MIN_MARKERS = 32
+MAX_MARKERS = 400
+CANDIDATES = 8
+MIN_GAP = 1e-3
+Rows = np.ndarray | None
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-12)
+
+
+class Loop:
+    """One frame's outline as a closed polyline with arc-length lookups."""
+
+    def __init__(self, outline: Outline) -> None:
+        self.outline = outline
+        self.points = outline.points
+        self.normals = outline.normals
+        nxt = np.concatenate((self.points[1:], self.points[:1]))
+        self.step = nxt - self.points
+        self.seglen = np.maximum(np.hypot(self.step[:, 0], self.step[:, 1]), 1e-9)
+        self.cum = np.concatenate(([0.0], np.cumsum(self.seglen)))
+        self.length = float(self.cum[-1])
+        self.tree = cKDTree(self.points)
+
+    def at(self, s: np.ndarray | float) -> np.ndarray:
+        """Points at arc lengths ``s`` (any real number; the loop wraps)."""
+        s = np.mod(np.asarray(s, dtype=np.float64), self.length)
+        i = np.clip(np.searchsorted(self.cum, s, side="right") - 1, 0, len(self.points) - 1)
+        t = (s - self.cum[i]) / self.seglen[i]
+        return self.points[i] + t[..., None] * self.step[i]
+
+    def direction(self, s: np.ndarray | float, before: float, after: float) -> np.ndarray:
+        """Unit direction of the chord from ``s - before`` to ``s + after``."""
+        return _unit(self.at(np.asarray(s) + after) - self.at(np.asarray(s) - before))
+
+    def samples(self, s0: float, s1: float, step: float) -> np.ndarray:
+        """Points from arc length ``s0`` to ``s1 > s0`` about ``step`` apart, both ends included."""
+        count = max(int(np.ceil((s1 - s0) / step)), 1)
+        return self.at(np.linspace(s0, s1, count + 1))
+
+    def project(self, points: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Arc length of the nearest edge place to each point whose normal agrees, and the distance to it."""
+        k = min(CANDIDATES, len(self.points))
+        dist, idx = self.tree.query(points, k=k)
+        dist, idx = dist.reshape(len(points), k), idx.reshape(len(points), k)
+        agree = np.einsum("nkd,nd->nk", self.normals[idx], normals) > 0.0
+        score = np.where(agree, dist, dist + 1e6)
+        best = idx[np.arange(len(points)), np.argmin(score, axis=1)]
+        # Sub-sample position on the outgoing or incoming segment of the chosen sample.
+        m = len(self.points)
+        arcs = []
+        dists = []
+        for seg in (best, (best - 1) % m):
+            a, d = self.points[seg], self.step[seg]
+            t = np.clip(np.einsum("nd,nd->n", points - a, d) / (self.seglen[seg] ** 2), 0.0, 1.0)
+            arcs.append(self.cum[seg] + t * self.seglen[seg])
+            dists.append(np.linalg.norm(a + t[:, None] * d - points, axis=1))
+        pick = dists[1] < dists[0]
+        return np.where(pick, arcs[1], arcs[0]), np.where(pick, dists[1], dists[0])
+
+
+def _increasing_subsequence(values: np.ndarray) -> list[int]:
+    """Indices of a longest strictly increasing subsequence (patience sorting)."""
+    tails: list[float] = []
+    tail_index: list[int] = []
+    parent = [-1] * len(values)
+    for i, v in enumerate(values):
+        j = bisect_left(tails, v)
+        if j == len(tails):
+            tails.append(v)
+            tail_index.append(i)
+        else:
+            tails[j] = v
+            tail_index[j] = i
+        parent[i] = tail_index[j - 1] if j else -1
+    out = []
+    i = tail_index[-1] if tail_index else -1
+    while i != -1:
+        out.append(i)
+        i = parent[i]
+    return out[::-1]
+
+
+def in_loop_order(s: np.ndarray, residual: np.ndarray, length: float, previous_gaps: np.ndarray) -> np.ndarray:
+    """Marker arc lengths made strictly increasing around the loop (unwrapped, first one in ``[0, length)``)."""
+    count = len(s)
+    r = int(np.argmin(residual))
+    order = (r + np.arange(count)) % count
+    d = np.mod(s[order] - s[r], length)
+    keep = [0] + [1 + i for i in _increasing_subsequence(d[1:]) if d[1 + i] > 0]
+    fixed = np.empty(count)
+    kept = np.array(keep)
+    fixed[kept] = d[kept]
+    gaps = previous_gaps[order]  # gap after each marker in the previous frame, rotated like d
+    ends = [*list(keep), count]
+    for a, b in itertools.pairwise(ends):
+        if b - a < 2:
+            continue
+        db = length if b == count else fixed[b]
+        share = np.cumsum(gaps[a : b - 1])
+        total = share[-1] + gaps[b - 1]
+        fixed[a + 1 : b] = fixed[a] + (db - fixed[a]) * share / max(total, 1e-9)
+    # Strictly increasing with room for the wrap.
+    limit = length - MIN_GAP
+    for i in range(1, count):
+        fixed[i] = max(fixed[i], fixed[i - 1] + MIN_GAP)
+    fixed = np.minimum(fixed, limit - MIN_GAP * (count - 1 - np.arange(count)))
+    out = np.empty(count)
+    out[order] = s[r] + fixed
+    out[:r] -= length
+    return out - np.floor(out[0] / length) * length
+
+
+def _initial_transform(previous: np.ndarray, before: Outline, after: Outline) -> np.ndarray:
+    """Last step's motion, re-centred on the new centroid when both outlines are whole."""
+    if before.on_border.any() or after.on_border.any():
+        return previous
+    lin = previous[:, :2]
+    shift = after.centroid - lin @ before.centroid
+    return np.concatenate([lin, shift[:, None]], axis=1)
+
+
+class OutlineTrack:
+    """The loops of one component over consecutive frames and the marker arc lengths on each of them."""
+
+    def __init__(self, outlines: dict[int, Outline], ref: int, size: tuple[int, int]) -> None:
+        self.frames = sorted(outlines)
+        self.ref = ref
+        self.loops = {f: Loop(o) for f, o in outlines.items()}
+        base = self.loops[ref]
+        count = int(np.clip(base.length / MARKER_SPACING_PX, MIN_MARKERS, MAX_MARKERS))
+        top = int(np.lexsort((base.points[:, 0], base.points[:, 1]))[0])
+        self.count = count
+        self.markers: dict[int, np.ndarray] = {ref: base.cum[top] + np.arange(count) * base.length / count}
+        for direction in (1, -1):
+            motion = identity()
+            f = ref + direction
+            while f in outlines:
+                motion = self._step(f - direction, f, motion, size)
+                f += direction
+        self._pack()
+
+    def _pack(self) -> None:
+        """All frames' loops in flat arrays, so one lookup serves every frame at once (``*_all`` methods)."""
+        loops = [self.loops[f] for f in self.frames]
+        self.lengths = np.array([lp.length for lp in loops])
+        self.base = np.concatenate(([0.0], np.cumsum(self.lengths + 1.0)))[:-1]
+        counts = np.array([len(lp.points) for lp in loops])
+        self.first_sample = np.concatenate(([0], np.cumsum(counts)))[:-1]
+        self.last_sample = self.first_sample + counts - 1
+        self.all_points = np.concatenate([lp.points for lp in loops])
+        self.all_step = np.concatenate([lp.step for lp in loops])
+        self.all_seglen = np.concatenate([lp.seglen for lp in loops])
+        self.all_cum = np.concatenate([lp.cum[:-1] + b for lp, b in zip(loops, self.base, strict=True)])
+        self.marks = np.stack([self.markers[f] for f in self.frames])
+        self.marks_next = np.concatenate((self.marks[:, 1:], self.marks[:, :1] + self.lengths[:, None]), axis=1)
+
+    def arc_all(self, u: np.ndarray, rows: Rows = None) -> np.ndarray:
+        """Arc lengths ``(F, *u.shape)`` of parameters ``u`` on every frame (or the frame ``rows`` given)."""
+        rows = slice(None) if rows is None else rows
+        u = np.asarray(u, dtype=np.float64)
+        whole = np.floor(u)
+        k = whole.astype(np.int64)
+        laps = np.floor_divide(k, self.count)
+        k = k - laps * self.count
+        lengths = self.lengths[rows].reshape((-1,) + (1,) * u.ndim)
+        marks = self.marks[rows]
+        start = marks[:, k]
+        return start + (u - whole) * (self.marks_next[rows][:, k] - start) + laps * lengths
+
+    def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
+        """Points ``(F, k, 2)`` at arc lengths ``s (F, k)``, row f on frame f (of ``rows`` when given)."""
+        rows = slice(None) if rows is None else rows
+        g = self.base[rows, None] + np.mod(s, self.lengths[rows, None])
+        i = np.searchsorted(self.all_cum, g, side="right") - 1
+        i = np.clip(i, self.first_sample[rows, None], self.last_sample[rows, None])
+        t = (g - self.all_cum[i]) / self.all_seglen[i]
+        return self.all_points[i] + t[..., None] * self.all_step[i]
+
+    def direction_all(self, s: np.ndarray, before: float, after: float, rows: Rows = None) -> np.ndarray:
+        """Unit directions ``(F, 2)`` of the chords from ``s - before`` to ``s + after`` (``s`` is ``(F,)``)."""
+        pts = self.at_all(np.stack((s - before, s + after), axis=1), rows)
+        return _unit(pts[:, 1] - pts[:, 0])
+
+    def _step(self, prev: int, frame: int, motion: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        before, after = self.loops[prev], self.loops[frame]
+        s_prev = self.markers[prev]
+        points = before.at(s_prev)
+        field = EdgeField(after.outline)
+        transform = _initial_transform(motion, before.outline, after.outline)
+        if field.usable and len(points) >= 3:
+            transform = icp(points, field, transform, size)
+        moved = points @ transform[:, :2].T + transform[:, 2]
+        idx = np.clip(np.searchsorted(before.cum, np.mod(s_prev, before.length), side="right") - 1, 0, None)
+        normals = _unit(before.normals[np.minimum(idx, len(before.normals) - 1)] @ transform[:, :2].T)
+        s, residual = after.project(moved, normals)
+        gaps = np.diff(np.concatenate((s_prev, [s_prev[0] + before.length])))
+        self.markers[frame] = in_loop_order(s, residual, after.length, gaps)
+        return transform
+
+    def arc(self, frame: int, u: np.ndarray | float) -> np.ndarray:
+        """Arc lengths on ``frame`` of parameters ``u`` (unwrapped: ``u + M`` is one loop further)."""
+        u = np.asarray(u, dtype=np.float64)
+        marks = self.markers[frame]
+        length = self.loops[frame].length
+        whole = np.floor(u)
+        k = whole.astype(np.int64)
+        laps = np.floor_divide(k, self.count)
+        k = k - laps * self.count
+        nxt = np.append(marks[1:], marks[0] + length)
+        return marks[k] + (u - whole) * (nxt[k] - marks[k]) + laps * length
+
+    def param(self, frame: int, s: float) -> float:
+        """The inverse of ``arc``: parameter in ``[0, M)`` of arc length ``s`` on ``frame``."""
+        marks = self.markers[frame]
+        length = self.loops[frame].length
+        s = marks[0] + np.mod(s - marks[0], length)
+        ext = np.append(marks, marks[0] + length)
+        k = int(np.clip(np.searchsorted(ext, s, side="right") - 1, 0, self.count - 1))
+        return float(k + (s - ext[k]) / max(ext[k + 1] - ext[k], 1e-9))
+
+    def points(self, frame: int, u: np.ndarray | float) -> np.ndarray:
+        return self.loops[frame].at(self.arc(frame, u))

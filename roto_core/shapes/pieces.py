@@ -1,0 +1,416 @@
+"""Articulated shapes: a component's outline split into overlapping simple pieces, each with few fixed points.
+
+A piece is a list of runs of the outline (ranges of the track parameter ``u``, see outline_track.py) joined by
+straight chords across the object; the whole outline is one closed run. A piece's points are fixed ``u`` values
+(the ends of every run among them), so one point count holds on every frame. Points are chosen as a
+constraint over all frames: wherever a segment strays from that frame's edge by more than the fit tolerance a
+point is added at the worst place, then points whose removal keeps every frame within tolerance are dropped.
+When an outline needs more than ``max_points``, the piece is cut along its narrowest neck that stays inside
+the matte on every frame (a swan's neck, a rider's leg) into two pieces that share the chord — the way a roto
+artist draws a limb as its own shape — and each piece is fitted again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from roto_core.shapes.fitting import corner_indices, fit_segments
+from roto_core.shapes.model import LEFT, POINT, RIGHT, fill_polygon
+from roto_core.shapes.outline_track import OutlineTrack, Rows
+
+FIT_STEP_PX = 2.0
+TANGENT_PX = 16.0
+ONE_SIDED_PX = 4.0
+CORNER_GAP_PX = 2.0
+CORNER_SPAN_PX = 5.0
+# Tangents either side of a corner are read over a longer stretch: a few degrees off on a long straight side
+# bulge the curve by more than the tolerance.
+CORNER_TANGENT_PX = 10.0
+# Next to a sharpened corner the curve stands off the mask's rounded edge by design: errors there do not count.
+CORNER_SLACK_PX = 2.5
+CORNER_SEARCH = np.arange(-CORNER_SPAN_PX, CORNER_SPAN_PX + 0.5, 1.0)
+MERGE_FRACTION = 0.8
+MIN_PART = 0.12
+CHORD_CANDIDATES = 60
+CHORD_SAMPLES = np.linspace(0.1, 0.9, 9)
+CHECK_FRAMES = 12
+MAX_CANDIDATE_MARKERS = 160
+MAX_RUN_SAMPLES = 400
+SAMPLED_STRIDE = 4
+MIN_SEGMENT_U = 0.05
+FRAME_QUANTILE = 0.9
+OUTLIER_FACTOR = 1.4
+# A piece cut again must keep this many points free beyond its run ends and one point per run.
+MIN_FREE_POINTS = 6
+
+SMOOTH, CORNER, START, END = "smooth", "corner", "start", "end"
+
+
+@dataclass
+class Piece:
+    """Runs ``(u_start, u_end)`` (unwrapped, end > start) joined by chords; ``closed`` is one run round the loop."""
+
+    runs: list[tuple[float, float]]
+    closed: bool
+    inner: list[list[tuple[float, str]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.inner:
+            self.inner = [[] for _ in self.runs]
+
+    def layout(self) -> tuple[np.ndarray, list[str]]:
+        """Point parameters in boundary order and their roles."""
+        us: list[float] = []
+        roles: list[str] = []
+        for (start, end), inner in zip(self.runs, self.inner, strict=True):
+            if not self.closed:
+                us.append(start)
+                roles.append(START)
+            for u, role in sorted(inner):
+                us.append(u)
+                roles.append(role)
+            if not self.closed:
+                us.append(end)
+                roles.append(END)
+        return np.asarray(us), roles
+
+    def insert(self, u: float, role: str = SMOOTH, lap: float = 0.0) -> bool:
+        """Add a point at ``u`` (or ``u ± lap``, the same place one loop round) inside a run."""
+        for (start, end), inner in zip(self.runs, self.inner, strict=True):
+            for v in (u, u - lap, u + lap):
+                inside = start <= v < end if self.closed else start < v < end
+                if inside and all(v != w for w, _ in inner):
+                    inner.append((v, role))
+                    return True
+        return False
+
+    def remove(self, u: float) -> None:
+        for inner in self.inner:
+            inner[:] = [p for p in inner if p[0] != u]
+
+    @property
+    def point_count(self) -> int:
+        return sum(len(i) for i in self.inner) + (0 if self.closed else 2 * len(self.runs))
+
+
+def corner_arc(track: OutlineTrack, u: float, rows: Rows = None) -> np.ndarray:
+    """Arc lengths ``(F,)`` of the sharpest turn of the edge within CORNER_SPAN_PX of ``u`` on each frame: the
+    parameter carries a corner close to its tip, this puts it on the tip."""
+    s = track.arc_all(np.asarray(u), rows)[:, None] + CORNER_SEARCH
+    before = track.at_all(s - CORNER_SPAN_PX, rows)
+    here = track.at_all(s, rows)
+    after = track.at_all(s + CORNER_SPAN_PX, rows)
+    a, b = here - before, after - here
+    cosine = np.sum(a * b, axis=2) / np.maximum(np.linalg.norm(a, axis=2) * np.linalg.norm(b, axis=2), 1e-9)
+    return s[np.arange(len(s)), np.argmin(cosine, axis=1)]
+
+
+def tangents(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> tuple[np.ndarray, np.ndarray]:
+    """(incoming, outgoing) unit directions ``(F, 2)`` of the edge at ``u`` on every frame; the chord side of
+    a run end is not used."""
+    if role == CORNER:
+        s = corner_arc(track, u, rows)
+        return (
+            track.direction_all(s - CORNER_GAP_PX, CORNER_TANGENT_PX, 0.0, rows),
+            track.direction_all(s + CORNER_GAP_PX, 0.0, CORNER_TANGENT_PX, rows),
+        )
+    s = track.arc_all(np.asarray(u), rows)
+    before, after = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}.get(role, (TANGENT_PX, TANGENT_PX))
+    t = track.direction_all(s, before, after, rows)
+    return t, t
+
+
+def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.ndarray:
+    """Positions ``(F, 2)`` of the point at ``u``: on the edge, or for a corner where the straight runs either
+    side of it meet (the mask's pixels and the edge smoothing round a real tip off)."""
+    if role != CORNER:
+        return track.at_all(track.arc_all(np.asarray(u), rows)[:, None], rows)[:, 0]
+    s = corner_arc(track, u, rows)
+    point = track.at_all(s[:, None], rows)[:, 0]
+    t_in, t_out = tangents(track, u, role, rows)
+    ends = track.at_all(np.stack((s - CORNER_GAP_PX, s + CORNER_GAP_PX), axis=1), rows)
+    a, b = ends[:, 0], ends[:, 1]
+    cross = t_in[:, 0] * t_out[:, 1] - t_in[:, 1] * t_out[:, 0]
+    diff = b - a
+    along = (diff[:, 0] * t_out[:, 1] - diff[:, 1] * t_out[:, 0]) / np.where(np.abs(cross) < 0.2, 1.0, cross)
+    tip = a + along[:, None] * t_in
+    sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=1) <= 2 * CORNER_SPAN_PX)
+    return np.where(sharp[:, None], tip, point)
+
+
+def fit_run(
+    track: OutlineTrack, a: tuple[float, str], b: tuple[float, str], rows: Rows = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bezier from point ``a`` to ``b`` along the edge on every frame: out handles ``(F, 2)``, in handles
+    ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample ``(F,)``."""
+    (ua, ra), (ub, rb) = a, b
+    ends = track.arc_all(np.array([ua, ub]), rows)
+    count = int(np.clip(np.ceil(float((ends[:, 1] - ends[:, 0]).max()) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES)) + 1
+    s = ends[:, :1] + (ends[:, 1:] - ends[:, :1]) * np.linspace(0.0, 1.0, count)
+    samples = track.at_all(s, rows)
+    if ra == CORNER:
+        samples[:, 0] = anchors(track, ua, ra, rows)
+    if rb == CORNER:
+        samples[:, -1] = anchors(track, ub, rb, rows)
+    t_out = tangents(track, ua, ra, rows)[1]
+    t_in = tangents(track, ub, rb, rows)[0]
+    slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
+    skip = (slack if ra == CORNER else 0, slack if rb == CORNER else 0)
+    ctrl, err, worst = fit_segments(samples, t_out, t_in, skip)
+    return ctrl[:, 1] - ctrl[:, 0], ctrl[:, 2] - ctrl[:, 3], err, ua + (ub - ua) * worst / (count - 1)
+
+
+def _segments(piece: Piece, track: OutlineTrack) -> list[tuple[tuple[float, str], tuple[float, str]] | None]:
+    """Per point, the outline segment it starts (None for a chord)."""
+    us, roles = piece.layout()
+    n = len(us)
+    out: list[tuple[tuple[float, str], tuple[float, str]] | None] = []
+    for i in range(n):
+        if roles[i] == END:
+            out.append(None)
+            continue
+        j = (i + 1) % n
+        ub = us[j] + (track.count if j == 0 else 0.0)
+        out.append(((float(us[i]), roles[i]), (float(ub), roles[j])))
+    return out
+
+
+class PieceFitter:
+    """Chooses the points of pieces over all frames of one track, caching each segment's worst error."""
+
+    def __init__(self, track: OutlineTrack, tolerance: float, max_points: int, size: tuple[int, int]) -> None:
+        self.track = track
+        self.tolerance = tolerance
+        self.max_points = max_points
+        self.size = size
+        self.cache: dict[tuple, tuple[float, float]] = {}
+        frames = len(track.frames)
+        ref_row = np.array([track.frames.index(track.ref)])
+        sampled = np.unique(np.append(np.arange(0, frames, SAMPLED_STRIDE), [frames - 1, ref_row[0]]))
+        # Points are first chosen on the reference frame, then on every few frames, then on all: most points
+        # are settled by the cheap passes, and a piece that needs cutting is found on the first.
+        self.stages: list[Rows] = [ref_row, sampled, None]
+        self.stage = 0
+        self.rows: Rows = ref_row
+        self.failed: tuple[float, float] | None = None
+        self.masks: dict[int, np.ndarray] = {}
+        ref_loop = track.loops[track.ref]
+        self.corners = sorted(track.param(track.ref, float(ref_loop.cum[i])) for i in corner_indices(ref_loop.points))
+
+    def segment_error(self, a: tuple[float, str], b: tuple[float, str]) -> tuple[float, float]:
+        key = (a, b, self.stage)
+        if key not in self.cache:
+            _, _, err, u = fit_run(self.track, a, b, self.rows)
+            i = int(np.argmax(err))
+            # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a
+            # point that does not fix them; they may stray up to twice the tolerance.
+            robust = max(float(np.quantile(err, FRAME_QUANTILE)), float(err[i]) / OUTLIER_FACTOR)
+            self.cache[key] = (robust, float(u[i]))
+        return self.cache[key]
+
+    def _seed(self, piece: Piece) -> None:
+        # Run ends and one point per run are needed anyway; corners take at most half of what is left.
+        base = 0 if piece.closed else 3 * len(piece.runs)
+        budget = max((self.max_points - base) // 2, 0)
+        count = self.track.count
+        for u in self.corners:
+            if piece.point_count - (0 if piece.closed else 2 * len(piece.runs)) >= budget:
+                break
+            if piece.closed:
+                piece.insert(u, CORNER, lap=count)
+                continue
+            for shift in (0.0, count):
+                for start, end in piece.runs:
+                    if start + 1.0 < u + shift < end - 1.0:
+                        piece.insert(u + shift, CORNER)
+        if piece.closed and piece.point_count < 4:
+            start = piece.runs[0][0]
+            taken = [u for u, _ in piece.inner[0]]
+            for k in range(4):
+                u = start + (k + 0.5) * count / 4
+                if all(abs(u - t) > 2.0 for t in taken):
+                    piece.insert(u)
+        for (start, end), inner in zip(piece.runs, piece.inner, strict=True):
+            if not inner:
+                inner.append((0.5 * (start + end), SMOOTH))
+
+    def select(self, piece: Piece) -> bool:
+        """Add points until every frame holds within the tolerance; False when ``max_points`` is not enough."""
+        self._seed(piece)
+        for stage, rows in enumerate(self.stages):
+            self.stage, self.rows = stage, rows
+            while True:
+                worst = (0.0, 0.0, 0.0, 0.0)
+                for seg in _segments(piece, self.track):
+                    if seg is not None:
+                        err, u = self.segment_error(*seg)
+                        if err > worst[0]:
+                            worst = (err, u, seg[0][0], seg[1][0])
+                err, u, ua, ub = worst
+                if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
+                    break
+                if piece.point_count >= self.max_points:
+                    self.failed = (ua, ub)
+                    return False
+                # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
+                if not ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua):
+                    u = 0.5 * (ua + ub)
+                if not piece.insert(u, lap=self.track.count):
+                    break
+        self._merge(piece)
+        return True
+
+    def _merge(self, piece: Piece) -> None:
+        """Drop smooth points whose two segments hold as one on every frame."""
+        for u, role in sorted(p for inner in piece.inner for p in inner):
+            if role != SMOOTH or piece.point_count <= 3:
+                continue
+            us, roles = piece.layout()
+            i = int(np.flatnonzero(us == u)[0])
+            n = len(us)
+            before, after = (i - 1) % n, (i + 1) % n
+            if roles[before] == END or roles[i] == END:
+                continue
+            ua = us[before] - (self.track.count if before > i else 0.0)
+            ub = us[after] + (self.track.count if after < i else 0.0)
+            err, _ = self.segment_error((float(ua), roles[before]), (float(ub), roles[after]))
+            if err <= MERGE_FRACTION * self.tolerance:
+                piece.remove(u)
+
+    def _mask(self, frame: int) -> np.ndarray:
+        if frame not in self.masks:
+            mask = np.zeros(self.size, bool)
+            fill_polygon(mask, self.track.loops[frame].points, True)
+            self.masks[frame] = mask
+        return self.masks[frame]
+
+    def _inside(self, ua: float, ub: float, frames: list[int]) -> bool:
+        h, w = self.size
+        for f in frames:
+            a, b = self.track.points(f, np.array([ua, ub]))
+            pts = a + CHORD_SAMPLES[:, None] * (b - a)
+            x = np.clip(pts[:, 0].astype(np.int64), 0, w - 1)
+            y = np.clip(pts[:, 1].astype(np.int64), 0, h - 1)
+            if self._mask(f)[y, x].sum() < len(CHORD_SAMPLES) - 1:
+                return False
+        return True
+
+    def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
+        """Cut ``piece`` along its narrowest neck that stays inside the matte; None if there is none."""
+        track = self.track
+        ref = track.ref
+        frames = [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
+        chords = 0.0
+        if not piece.closed:
+            starts = track.points(ref, np.array([a for a, _ in piece.runs]))
+            ends = track.points(ref, np.array([b for _, b in piece.runs]))
+            chords = float(np.linalg.norm(ends - np.roll(starts, -1, axis=0), axis=1).sum())
+        arcs = [float(np.diff(track.arc(ref, np.array(r)))[0]) for r in piece.runs]
+        perimeter = sum(arcs) + chords
+        best: list[tuple[float, float, float, int]] = []
+        rows = np.array([track.frames.index(f) for f in frames])
+        for r, (start, end) in enumerate(piece.runs):
+            cand = np.arange(np.ceil(start + 1.0), np.floor(end - 1.0) + 1.0)
+            if len(cand) > MAX_CANDIDATE_MARKERS:
+                cand = cand[:: int(np.ceil(len(cand) / MAX_CANDIDATE_MARKERS))]
+            if len(cand) < 2:
+                continue
+            # The neck must be narrow on every frame checked, not just on the reference frame.
+            s = track.arc_all(cand, rows)
+            p = track.at_all(s, rows)
+            along = s[:, None, :] - s[:, :, None]
+            scale = (track.lengths[rows] / track.loops[ref].length)[:, None, None]
+            part = np.minimum(along, perimeter * scale - along)
+            chord = np.linalg.norm(p[:, None, :, :] - p[:, :, None, :], axis=3)
+            ratio = (chord / np.maximum(part, 1e-9)).max(axis=0)
+            ref_along = track.arc(ref, cand)
+            ref_along = ref_along[None, :] - ref_along[:, None]
+            ref_part = np.minimum(ref_along, perimeter - ref_along)
+            ratio = np.where(ref_part >= MIN_PART * perimeter, ratio, np.inf)
+            order = np.argsort(ratio, axis=None)[:CHORD_CANDIDATES]
+            for flat in order:
+                i, j = np.unravel_index(flat, ratio.shape)
+                if np.isfinite(ratio[i, j]):
+                    best.append((float(ratio[i, j]), float(cand[i]), float(cand[j]), r))
+        candidates = sorted(best)[:CHORD_CANDIDATES]
+        # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
+        # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
+        inside = [c for c in candidates if self._inside(c[1], c[2], frames)]
+        inside = inside or [c for c in candidates if self._inside(c[1], c[2], [ref])]
+        for _, ua, ub, r in inside:
+            start, end = piece.runs[r]
+            if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
+                return None
+            if piece.closed:
+                return Piece([(ua, ub)], False), Piece([(ub, ua + track.count)], False)
+            rest = [*piece.runs[:r], (start, ua), (ub, end), *piece.runs[r + 1 :]]
+            return Piece([(ua, ub)], False), Piece(rest, False)
+        return None
+
+
+def build_pieces(
+    track: OutlineTrack, tolerance: float, max_points: int, max_pieces: int, size: tuple[int, int]
+) -> tuple[list[Piece], int | None]:
+    """Pieces that together cover the component, each with at most ``max_points`` points, and None when every
+    piece holds within ``tolerance`` on every frame, else the frame index where the outline changed most
+    abruptly between two points of a piece that does not hold (new edge appeared: legs parting, an occluder
+    leaving) — where the caller cuts the frame range so each part gets shapes of its own."""
+    fitter = PieceFitter(track, tolerance, max_points, size)
+    pending = [Piece([(0.0, float(track.count))], True)]
+    done: list[Piece] = []
+    cut: int | None = None
+    while pending:
+        piece = pending.pop()
+        if fitter.select(piece):
+            done.append(piece)
+            continue
+        halves = None
+        if len(done) + len(pending) + 2 <= max_pieces:
+            halves = fitter.split(Piece(list(piece.runs), piece.closed))
+        if halves is None:
+            done.append(piece)
+            if cut is None and fitter.failed is not None:
+                span = np.diff(track.arc_all(np.array(fitter.failed)), axis=1)[:, 0]
+                cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
+        else:
+            pending.extend(halves)
+    return done, cut
+
+
+def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) -> np.ndarray:
+    """Control points ``(F, N, 3, 2)`` of ``piece`` fitted on every frame.
+
+    On a frame where a segment cannot follow its stretch of edge (a piece that could not hold: more edge than
+    points), a curve with the edge's end tangents can loop far outside the object; there the segment is a
+    straight line between its two points on the edge instead (error beyond ``straight_beyond`` pixels).
+    """
+    us, roles = piece.layout()
+    n = len(us)
+    ctrl = np.zeros((len(track.frames), n, 3, 2))
+    for i, (u, role) in enumerate(zip(us, roles, strict=True)):
+        ctrl[:, i, POINT] = anchors(track, float(u), role)
+    for i, seg in enumerate(_segments(piece, track)):
+        j = (i + 1) % n
+        if seg is None:
+            chord = ctrl[:, j, POINT] - ctrl[:, i, POINT]
+            ctrl[:, i, RIGHT], ctrl[:, j, LEFT] = chord / 3.0, -chord / 3.0
+        else:
+            out_handle, in_handle, err, _ = fit_run(track, *seg)
+            chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
+            lost = (err > straight_beyond)[:, None]
+            ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
+            ctrl[:, j, LEFT] = np.where(lost, -chord, in_handle)
+    return ctrl
+
+
+def corner_flags(piece: Piece) -> np.ndarray:
+    _, roles = piece.layout()
+    return np.array([r != SMOOTH for r in roles])
+
+
+def chord_mask(piece: Piece) -> np.ndarray:
+    """Per segment (starting at each point): True where the segment is a chord, not on the outline."""
+    _, roles = piece.layout()
+    return np.array([r == END for r in roles])
