@@ -34,8 +34,11 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
-def check_cut_file(path: Path) -> None:
-    """``path`` is a regular file within the size limit of its format (symlinks are followed, then checked)."""
+def check_cut_file(path: Path, what: str = "the cut file") -> None:
+    """``path`` is a regular file within the size limit of its format (symlinks are followed, then checked).
+
+    ``what`` names the file in the error (the cut, or the prompts sidecar that rides along with it).
+    """
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -43,7 +46,7 @@ def check_cut_file(path: Path) -> None:
     except OSError as exc:
         raise EditorialError(f"cannot read: {exc.strerror or exc}", path=path) from None
     if not stat.S_ISREG(info.st_mode) and not (path.suffix.lower() == ".otiod" and stat.S_ISDIR(info.st_mode)):
-        raise EditorialError(f"is not a regular file ({_kind(info.st_mode)}); give the cut file itself", path=path)
+        raise EditorialError(f"is not a regular file ({_kind(info.st_mode)}); give {what} itself", path=path)
     limit = MAX_BYTES.get(path.suffix.lower(), MAX_TEXT_BYTES)
     if stat.S_ISREG(info.st_mode) and info.st_size > limit:
         raise EditorialError(

@@ -69,7 +69,7 @@ def shotlist_from_file(path: Path, options: IngestOptions) -> ShotList:
     except ClipError as exc:
         raise _located(cut, options, exc) from None
     if options.prompts is not None:
-        shots = _with_sidecar_prompts(shots, options.prompts)
+        shots = with_sidecar_prompts(shots, options.prompts)
     editorial = {"format": cut.adapter, "track": picked.label, "skipped": skipped, "warnings": cut.warnings}
     try:
         return ShotList(source=str(path), fps=_cut_rate(cut, options), shots=shots, editorial=editorial)
@@ -230,7 +230,8 @@ def _frames(t: otio.opentime.RationalTime, rate: float) -> int:
     return round(t.value_rescaled_to(rate))
 
 
-def _with_sidecar_prompts(shots: list[Shot], path: Path) -> list[Shot]:
+def with_sidecar_prompts(shots: list[Shot], path: Path) -> list[Shot]:
+    """``shots`` with the prompts of the sidecar at ``path`` added (also used for shots taken from the tracker)."""
     by_name = {s.name: s for s in shots}
     added: dict[str, list[Prompt]] = {}
     sidecar = read_sidecar(path)

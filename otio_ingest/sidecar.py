@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from otio_ingest.bounds import check_cut_file, read_bounded
 from otio_ingest.errors import EditorialError
 
 _LINES = "__lines__"
@@ -91,11 +92,11 @@ class _LineLoader(yaml.SafeLoader):
 
 def read_sidecar(path: Path) -> Sidecar:
     """Every prompt in the sidecar, validated; mask paths made absolute against the sidecar's folder."""
+    check_cut_file(path, "the prompts YAML")  # a FIFO or /dev/zero would block or never end
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise EditorialError(f"cannot read prompts sidecar: {reason}", path=path) from None
+        text = read_bounded(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EditorialError(f"cannot read prompts sidecar: not UTF-8 text ({exc.reason})", path=path) from None
     try:
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:

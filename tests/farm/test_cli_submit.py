@@ -228,3 +228,28 @@ def test_farm_check_lists_what_the_web_service_has(tmp_path: Path, monkeypatch, 
         assert main(["farm", "check", "--farm-config", str(config)]) == 0
         out = capsys.readouterr().out
         assert "none, roto" in out and "roto_gpu" in out and fake.url in out
+
+
+def test_submit_prints_the_warnings_of_ingest(tmp_path: Path, capsys) -> None:
+    """What ingest warns about (here a LOC note the adapter drops) reaches the coordinator who submits."""
+    cut = tmp_path / "reel1.edl"
+    cut.write_text(EDL.replace("sq010_sh010_v001\n", "sq010_sh010_v001\n* LOC: RED check the sky\n", 1))
+    dry = tmp_path / "dry"
+    config = _farm_yaml(tmp_path)
+    rc = main(
+        [
+            "submit",
+            str(cut),
+            "--project",
+            "demo",
+            "--farm",
+            "deadline",
+            "--dry-run",
+            str(dry),
+            "--farm-config",
+            str(config),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert f"warning: {cut}:6: LOC line without a timecode is ignored" in err, err

@@ -42,6 +42,11 @@ def _fifo(tmp: Path) -> Path:
     return path
 
 
+def _mkdir(path: Path) -> bool:
+    path.mkdir()
+    return True
+
+
 def _dev_zero(tmp: Path) -> Path:
     path = tmp / "cut.edl"
     path.symlink_to("/dev/zero")
@@ -92,6 +97,18 @@ CASES: dict[str, Case] = {
     ),
     "invalid --name-regex": (lambda t: ["ingest", str(_edl(t)), "--name-regex", "(unclosed"], "--name-regex"),
     "EDL path is a FIFO": (lambda t: ["ingest", str(_fifo(t))], "FIFO"),
+    "--prompts is a FIFO": (
+        lambda t: ["ingest", str(_edl(t)), "--prompts", str(_fifo(t / "prompts") if _mkdir(t / "prompts") else "")],
+        "FIFO",
+    ),
+    "--prompts is /dev/zero behind a symlink": (
+        lambda t: ["ingest", str(_edl(t)), "--prompts", str(_dev_zero(t / "prompts") if _mkdir(t / "prompts") else "")],
+        "not a regular file",
+    ),
+    "--prompts is not UTF-8": (
+        lambda t: ["ingest", str(_edl(t)), "--prompts", str(_write(t / "prompts.yaml", b"\xff\xfe\x00sh010:"))],
+        "not UTF-8",
+    ),
     "EDL path is /dev/zero behind a symlink": (lambda t: ["ingest", str(_dev_zero(t))], "not a regular file"),
     "EDL path is a folder": (lambda t: ["ingest", str((t / "dir.edl").mkdir() or t / "dir.edl")], "a folder"),
     "EDL over the size limit": (lambda t: ["ingest", str(_huge_sparse(t))], "limit"),

@@ -94,7 +94,7 @@ def _specks_only(root: Path) -> list[str]:
 
 
 ERRORS: dict[str, tuple[Callable[[Path], list[str]], str | None]] = {
-    "huge-frame-range": (_with(frames="1-999999999"), "missing"),
+    "huge-frame-range": (_with(frames="1-999999999"), "bound"),
     "range-backwards": (_with(frames="5-1"), "--frames"),
     "range-not-numbers": (_with(frames="one-five"), "--frames"),
     "range-outside-files": (_with(frames="100-200"), "no mask files"),

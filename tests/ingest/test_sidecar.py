@@ -71,5 +71,6 @@ def test_sidecar_errors_name_the_line(fixture_path, tmp_path, yaml_text, line, w
 
 
 def test_missing_sidecar(fixture_path, tmp_path):
-    with pytest.raises(EditorialError, match="cannot read prompts sidecar"):
+    with pytest.raises(EditorialError, match="file not found") as info:
         ingest_file(fixture_path("plain.edl"), IngestOptions(prompts=tmp_path / "nope.yaml"))
+    assert info.value.path == str(tmp_path / "nope.yaml")

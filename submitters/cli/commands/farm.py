@@ -153,9 +153,9 @@ def submit(
             _require_local_project(project, tracker_root)
         shots = shotlist_from_tracker(config.tracker, project, list(from_tracker), local_root=tracker_root)
         if prompts is not None:  # the tracker knows frames and plates, the prompts come from the sidecar
-            from otio_ingest.shots import _with_sidecar_prompts
+            from otio_ingest.shots import with_sidecar_prompts
 
-            shots = shots.model_copy(update={"shots": _with_sidecar_prompts(shots.shots, prompts)})
+            shots = shots.model_copy(update={"shots": with_sidecar_prompts(shots.shots, prompts)})
     else:
         if cut is None:
             raise InputError("no cut given: name an editorial file, or use --from-tracker FOLDER")
@@ -163,6 +163,8 @@ def submit(
 
         options = ingest_options_from_params(locals())
         shots = ingest_file(cut, options)
+        for warning in shots.editorial.get("warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
     if not shots.shots:
         raise InputError("the cut has no shots to submit", where=shots.source)
     doubts = _preflight(shots, project, config, tracker_root, strict=farm is Farm.local)
