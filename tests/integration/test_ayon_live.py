@@ -85,6 +85,17 @@ def _versions(tracker, project: str, product: str) -> list[tuple[int, str]]:
     return sorted((v["version"], v["data"]["rotofarm"]["jobId"]) for v in versions)
 
 
+def _publisher(manifest, go: Path) -> subprocess.Popen:
+    """A publish process of ``manifest`` to AYON that starts its work when the file ``go`` appears."""
+    args = [str(PROC), str(Path(manifest.output_dir) / "manifest.json"), "--tracker", "ayon", "--wait-for", str(go)]
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_publish_scenario_on_a_real_server(project: tuple[str, object], tmp_path: Path) -> None:
     from publish import publish_manifest
     from tests.publish.jobkit import make_manifest
@@ -98,23 +109,7 @@ def test_publish_scenario_on_a_real_server(project: tuple[str, object], tmp_path
 
     manifests = [make_manifest(jobs, unused_local, f"job-p{i}", project=name) for i in range(4)]
     go = tmp_path / "go"
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(PROC),
-                str(Path(m.output_dir) / "manifest.json"),
-                "--tracker",
-                "ayon",
-                "--wait-for",
-                str(go),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for m in manifests
-    ]
+    procs = [_publisher(m, go) for m in manifests]
     go.touch()
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-2000:] for _, err in outputs]
@@ -201,23 +196,7 @@ def test_same_job_published_by_four_processes_at_once_is_one_version(
     name, tracker = project
     manifest = make_manifest(tmp_path / "jobs", tmp_path / "local", "job-requeued", project=name)
     go = tmp_path / "go"
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(PROC),
-                str(Path(manifest.output_dir) / "manifest.json"),
-                "--tracker",
-                "ayon",
-                "--wait-for",
-                str(go),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
+    procs = [_publisher(manifest, go) for _ in range(4)]
     go.touch()
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [err[-2000:] for _, err in outputs]
