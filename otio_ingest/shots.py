@@ -42,7 +42,7 @@ from otio_ingest.sidecar import read_sidecar
 from otio_ingest.timecode import frames_to_timecode, is_timecode_rate, timecode_rate
 from otio_ingest.tracks import PickedTrack, pick_track
 from roto_core.contracts import Prompt, Shot, ShotList
-from roto_core.sequences import frame_path, has_frame_token, is_movie, probe_size
+from roto_core.sequences import frame_path, has_frame_token, is_movie, probe_pixel_aspect, probe_size
 
 
 @dataclass
@@ -135,7 +135,7 @@ def _shot(
     first = options.start_frame
     h = options.handles
     plate = fill_template(options.plates, values, "--plates")
-    width, height = _plate_size(plate, first, options)
+    width, height, pixel_aspect = _plate_size(plate, first, options)
     prompts = [p for use in plan.uses for p in _marker_prompts(cut, plan, use, first, h)]
 
     def timecode(frames: int, rate: float = fps) -> str:
@@ -172,6 +172,7 @@ def _shot(
             fps=fps,
             width=width,
             height=height,
+            pixel_aspect=pixel_aspect,
             source_in_tc=_source_timecode(plan, fps, timecode),
             record_in_tc=timecode(lead.visible_record_in),
             prompts=prompts,
@@ -193,12 +194,13 @@ def _source_timecode(plan: _ShotPlan, fps: float, timecode: Callable[..., str]) 
     return timecode(plan.union_first)
 
 
-def _plate_size(plate: str, first_frame: int, options: IngestOptions) -> tuple[int, int]:
-    """Size of the first plate frame when it is on disk (a plate may not be delivered yet), else the config's."""
+def _plate_size(plate: str, first_frame: int, options: IngestOptions) -> tuple[int, int, float]:
+    """Size and pixel aspect of the first plate frame when it is on disk (a plate may not be delivered yet), else
+    the config's size and square pixels."""
     on_disk = Path(plate) if is_movie(plate) or not has_frame_token(plate) else frame_path(plate, first_frame)
     if on_disk.is_file():
-        return probe_size(plate, first_frame)
-    return options.width, options.height
+        return (*probe_size(plate, first_frame), probe_pixel_aspect(plate, first_frame))
+    return options.width, options.height, 1.0
 
 
 def _marker_prompts(cut: Cut, plan: _ShotPlan, use: ClipUse, first: int, h: int) -> list[Prompt]:

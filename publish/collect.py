@@ -198,6 +198,7 @@ def collect(manifest: JobManifest, settings: TrackerSettings) -> PublishPlan:
     if shot.width and shot.height:
         attrib["resolutionWidth"] = shot.width
         attrib["resolutionHeight"] = shot.height
+    attrib["pixelAspect"] = shot.pixel_aspect
     if manifest.tracker.comment:
         attrib["comment"] = manifest.tracker.comment
     pipeline = manifest.pipeline

@@ -58,6 +58,7 @@ def _shot(found: ShotFolder, anatomy: Anatomy) -> Shot:
         fps=float(attrib.get("fps") or 24.0),
         width=int(width) if width else None,
         height=int(height) if height else None,
+        pixel_aspect=float(attrib.get("pixelAspect") or 1.0),
         metadata={"trackerFolderId": folder.id, "plateVersionId": found.plate.version.id},
     )
 

@@ -114,6 +114,7 @@ class Shot(_Model):
     fps: float = 24.0
     width: int | None = None
     height: int | None = None
+    pixel_aspect: float = Field(default=1.0, ge=0.1, le=10.0)  # the plate's; .nk format and .fxs x scale use it
     source_in_tc: str | None = None
     record_in_tc: str | None = None
     prompts: list[Prompt] = Field(default_factory=list)

@@ -147,17 +147,25 @@ def _window_size(window) -> tuple[int, int]:
     return int(x1) - int(x0) + 1, int(y1) - int(y0) + 1
 
 
-def check_exr_header(path: str | Path) -> tuple[int, int]:
-    """The display window size (w, h) of an EXR, read from its header only; both windows are held to the image
-    bounds, because OpenEXR allocates the data window and we allocate the display window."""
+def _exr_header(path: str | Path) -> dict:
+    """The header of an EXR, read without its pixels; a broken file is one typed error."""
     import OpenEXR
 
     try:
         with capture_about(path) as printed, OpenEXR.File(str(path), header_only=True) as exr:
-            header = exr.header()
-            display, data = header["displayWindow"], header["dataWindow"]
+            header = dict(exr.header())  # a copy: OpenEXR empties the file's header dict when the file closes
+        if not {"displayWindow", "dataWindow"} <= header.keys():
+            raise KeyError("the header has no display or data window")
     except Exception as exc:  # OpenEXR raises bare RuntimeError/OSError and prints the reason on stderr
         raise FrameError(f"unreadable or truncated EXR ({detail(printed, exc, path)})", path=path) from None
+    return header
+
+
+def check_exr_header(path: str | Path) -> tuple[int, int]:
+    """The display window size (w, h) of an EXR, read from its header only; both windows are held to the image
+    bounds, because OpenEXR allocates the data window and we allocate the display window."""
+    header = _exr_header(path)
+    display, data = header["displayWindow"], header["dataWindow"]
     check_image_size(*_window_size(data), path, "EXR data window")
     return check_image_size(*_window_size(display), path, "EXR display window")
 
@@ -220,6 +228,19 @@ def require_frames(pattern: str | Path, first: int, last: int) -> None:
     missing = first_missing(pattern, first, last)
     if missing is not None:
         raise FrameError(f"frame file is missing (sequence {pattern}, frames {first}-{last})", path=missing)
+
+
+def probe_pixel_aspect(pattern: str | Path, frame: int) -> float:
+    """The plate's pixel aspect: an EXR's ``pixelAspectRatio`` header attribute (anamorphic plates carry 2.0 or
+    1.33 there), 1.0 for other formats, whose headers the plates we read do not use for it."""
+    path = Path(str(pattern)) if is_movie(pattern) else frame_path(pattern, frame)
+    if path.suffix.lower() != ".exr":
+        return 1.0
+    check_frame_file(path)
+    aspect = _exr_header(path).get("pixelAspectRatio", 1.0)
+    if not isinstance(aspect, int | float) or not 0.1 <= float(aspect) <= 10.0:
+        raise FrameError(f"pixelAspectRatio {aspect!r} in the EXR header is outside 0.1-10", path=path)
+    return float(aspect)
 
 
 def probe_size(pattern: str | Path, frame: int) -> tuple[int, int]:

@@ -37,6 +37,7 @@ def test_shotlist_json_round_trip_keeps_every_field():
         "fps",
         "width",
         "height",
+        "pixel_aspect",
         "source_in_tc",
         "record_in_tc",
         "prompts",

@@ -116,6 +116,7 @@ def finalize_job(manifest_path: str | Path, progress: Progress | None = None) ->
         doc = doc.scaled(shot.width, shot.height)
         qa["exports_scaled_to_plate"] = [shot.width, shot.height]
     qa["verdict"] = verdict(qa, settings.max_points)
+    doc.pixel_aspect = shot.pixel_aspect  # the plate's, for the .nk format and the .fxs x scale
     frame = best_frame(doc)
     plate = read_frame(shot.plate, frame, max_size=THUMBNAIL_SIZE)
     thumbnail = thumbnail_jpeg(plate, doc, frame)

@@ -19,6 +19,7 @@ SHOT_ATTRIB = {
     "fps": 24.0,
     "resolutionWidth": 32,
     "resolutionHeight": 24,
+    "pixelAspect": 1.0,
 }
 PLATE = "/plates/sh010/sh010_plate.####.exr"
 

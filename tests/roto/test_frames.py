@@ -211,3 +211,21 @@ def test_a_mask_that_cannot_be_written_whole_is_a_storage_error_and_leaves_no_fi
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert err.value.path == str(target.parent) and "file size limit" in err.value.message
     assert list(target.parent.iterdir()) == []
+
+
+def test_pixel_aspect_comes_from_the_exr_header(tmp_path: Path) -> None:
+    """Anamorphic EXR plates say their pixel aspect in ``pixelAspectRatio``; other formats are square."""
+    import OpenEXR
+
+    from roto_core.sequences import probe_pixel_aspect
+
+    y = np.zeros((4, 6), np.float16)
+    OpenEXR.File({"pixelAspectRatio": 2.0}, {"Y": y}).write(str(tmp_path / "ana.1001.exr"))
+    OpenEXR.File({}, {"Y": y}).write(str(tmp_path / "square.1001.exr"))
+    OpenEXR.File({"pixelAspectRatio": 50.0}, {"Y": y}).write(str(tmp_path / "odd.1001.exr"))
+    cv2.imwrite(str(tmp_path / "still.1001.png"), np.zeros((4, 6), np.uint8))
+    assert probe_pixel_aspect(tmp_path / "ana.####.exr", 1001) == 2.0
+    assert probe_pixel_aspect(tmp_path / "square.####.exr", 1001) == 1.0
+    assert probe_pixel_aspect(tmp_path / "still.####.png", 1001) == 1.0
+    with pytest.raises(FrameError, match="pixelAspectRatio"):
+        probe_pixel_aspect(tmp_path / "odd.####.exr", 1001)

@@ -236,3 +236,21 @@ def test_verdict_asks_for_review_when_segmentation_flags_frames() -> None:
     qa["segmentation"] = {"rekey_frames": {"hero": [7]}, "confidence_min": {"hero": 0.2}}
     flagged = verdict(qa, 24)
     assert flagged["status"] == "review" and "re-key" in flagged["line"]
+
+
+def test_finalize_carries_the_plates_pixel_aspect_into_nk_and_fxs(tmp_path: Path) -> None:
+    """An anamorphic plate (pixel aspect 2): the .nk format says so, and the .fxs x axis is scaled by it."""
+    manifest_path, job = _job(tmp_path)
+    manifest = JobManifest.load(manifest_path)
+    manifest.shot = manifest.shot.model_copy(update={"pixel_aspect": 2.0})
+    manifest.save(manifest_path)
+    assert main(["finalize", str(manifest_path)]) == 0
+    nk, _ = read_nk(job.nk)
+    assert nk.pixel_aspect == 2.0
+    doc = read_shapes_json(job.shapes_json)
+    square = read_fxs(job.fxs)  # read as if the pixels were square: x comes out twice as far from the centre
+    anamorphic = read_fxs(job.fxs, pixel_aspect=2.0)
+    expected = doc.shapes[0].at(doc.shapes[0].first_frame)[:, 1]
+    np.testing.assert_allclose(anamorphic.shapes[0].at(doc.shapes[0].first_frame)[:, 1], expected, atol=0.01)
+    got = square.shapes[0].at(doc.shapes[0].first_frame)[:, 1]
+    np.testing.assert_allclose(got[:, 0] - doc.width / 2, 2.0 * (expected[:, 0] - doc.width / 2), atol=0.02)
