@@ -320,15 +320,25 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
 
 
 def fit_segments(
-    samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray, skip: tuple[int, int] = (0, 0)
+    samples: np.ndarray,
+    t_out: np.ndarray,
+    t_in: np.ndarray,
+    skip: tuple[int, int] | np.ndarray = (0, 0),
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``fit_segment`` for a batch: ``samples (B, K, 2)`` (one run per row, same count), unit tangents
     ``(B, 2)`` → control points ``(B, 4, 2)``, worst distance ``(B,)`` and index of the worst sample ``(B,)``.
 
     The shapes tracer fits the same segment on every frame of a shot at once: one set of array operations per
     segment instead of one per frame. ``skip`` leaves that many samples at either end out of the error (next to
-    a sharpened corner, which stands off the rounded edge by design).
+    a sharpened corner, which stands off the rounded edge by design); per row when ``(B, 2)``. Runs of different
+    lengths share one batch when ``counts (B,)`` gives each row's sample count: the rows are padded by repeating
+    their last sample, which sits at curve parameter 1 and so adds nothing to the fit (fewer, larger array
+    operations: the fitter's many short runs cost mostly numpy's per-call overhead).
     """
+    width = samples.shape[1]
+    column = np.arange(width)
+    last = column[None, :] >= (np.full(len(samples), width) if counts is None else counts)[:, None] - 1
     # x and y are kept apart: numpy reduces a length-2 last axis far slower than it multiplies two arrays.
     sx, sy = samples[..., 0], samples[..., 1]
     p0x, p0y, p3x, p3y = sx[:, :1], sy[:, :1], sx[:, -1:], sy[:, -1:]
@@ -338,6 +348,7 @@ def fit_segments(
     u = np.zeros(samples.shape[:2])
     np.cumsum(seglen, axis=1, out=u[:, 1:])
     u /= np.maximum(total, 1e-9)[:, None]
+    u[last] = 1.0
     cos_io = (tox * tix + toy * tiy)[:, 0]
     for iteration in range(NEWTON_STEPS + 1):
         v = 1.0 - u
@@ -372,13 +383,15 @@ def fit_segments(
         num = dx * d1x + dy * d1y
         den = d1x * d1x + d1y * d1y + dx * d2x + dy * d2y
         u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
-        u[:, 0], u[:, -1] = 0.0, 1.0
+        u[:, 0] = 0.0
+        u[last] = 1.0
     ctrl = np.stack(
         [np.concatenate((p0x, c1x, c2x, p3x), axis=1), np.concatenate((p0y, c1y, c2y, p3y), axis=1)], axis=2
     )
     err = np.hypot(dx, dy)
-    if skip[0] + skip[1] < err.shape[1]:
-        err[:, : skip[0]] = 0.0
-        err[:, err.shape[1] - skip[1] :] = 0.0
+    skips = np.broadcast_to(np.asarray(skip), (len(samples), 2))
+    real = np.full(len(samples), width) if counts is None else counts
+    held = (skips[:, 0] + skips[:, 1] < real)[:, None]
+    err[held & ((column < skips[:, :1]) | (column >= (real - skips[:, 1])[:, None]))] = 0.0
     worst = np.argmax(err, axis=1)
     return ctrl, err[np.arange(len(err)), worst], worst

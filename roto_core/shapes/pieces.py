@@ -157,39 +157,64 @@ def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.n
     return tip
 
 
-def fit_run(
+Segment = tuple[tuple[float, str], tuple[float, str]]
+Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def fit_runs(
     track: OutlineTrack,
-    a: tuple[float, str],
-    b: tuple[float, str],
+    segments: list[Segment],
     rows: Rows = None,
     ends: Callable[[float, str], End] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Bezier from point ``a`` to ``b`` along the edge on every frame: out handles ``(F, 2)``, in handles
-    ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample ``(F,)``. ``ends`` gives
-    ``point_end`` of a point for these rows (a cache: a point ends two segments and is tried in many)."""
-    (ua, ra), (ub, rb) = a, b
+) -> list[Fit]:
+    """Per segment ``(a, b)``, the bezier from point ``a`` to ``b`` along the edge on every frame: out handles
+    ``(F, 2)``, in handles ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample
+    ``(F,)``. All segments are fitted in one batch. ``ends`` gives ``point_end`` of a point for these rows (a
+    cache: a point ends two segments and is tried in many)."""
     end_of = ends or (lambda u, role: point_end(track, u, role, rows))
-    tip_a, _, t_out = end_of(ua, ra)
-    tip_b, t_in, _ = end_of(ub, rb)
-    ends_s = track.arc_all(np.array([ua, ub]), rows)
-    count = int(np.clip(np.ceil(float((ends_s[:, 1] - ends_s[:, 0]).max()) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES)) + 1
-    s = ends_s[:, :1] + (ends_s[:, 1:] - ends_s[:, :1]) * np.linspace(0.0, 1.0, count)
-    samples = track.at_all(s, rows)
-    if tip_a is not None:
-        samples[:, 0] = tip_a
-    if tip_b is not None:
-        samples[:, -1] = tip_b
     slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
-    skip = (slack if ra == CORNER else 0, slack if rb == CORNER else 0)
-    ctrl, err, worst = fit_segments(samples, t_out, t_in, skip)
-    return ctrl[:, 1] - ctrl[:, 0], ctrl[:, 2] - ctrl[:, 3], err, ua + (ub - ua) * worst / (count - 1)
+    runs, t_out, t_in, skips, counts = [], [], [], [], []
+    for (ua, ra), (ub, rb) in segments:
+        tip_a, _, out_a = end_of(ua, ra)
+        tip_b, in_b, _ = end_of(ub, rb)
+        span = track.arc_all(np.array([ua, ub]), rows)
+        count = int(np.clip(np.ceil(float((span[:, 1] - span[:, 0]).max()) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES)) + 1
+        samples = track.at_all(span[:, :1] + (span[:, 1:] - span[:, :1]) * np.linspace(0.0, 1.0, count), rows)
+        if tip_a is not None:
+            samples[:, 0] = tip_a
+        if tip_b is not None:
+            samples[:, -1] = tip_b
+        runs.append(samples)
+        t_out.append(out_a)
+        t_in.append(in_b)
+        skips.append((slack if ra == CORNER else 0, slack if rb == CORNER else 0))
+        counts.append(count)
+    width = max(counts)
+    frames = len(runs[0])
+    batch = np.empty((frames * len(runs), width, 2))
+    for k, samples in enumerate(runs):
+        batch[k * frames : (k + 1) * frames, : samples.shape[1]] = samples
+        batch[k * frames : (k + 1) * frames, samples.shape[1] :] = samples[:, -1:]
+    ctrl, err, worst = fit_segments(
+        batch,
+        np.concatenate(t_out),
+        np.concatenate(t_in),
+        np.repeat(np.array(skips), frames, axis=0),
+        np.repeat(np.array(counts), frames),
+    )
+    out: list[Fit] = []
+    for k, ((ua, _), (ub, _)) in enumerate(segments):
+        part = slice(k * frames, (k + 1) * frames)
+        c = ctrl[part]
+        out.append((c[:, 1] - c[:, 0], c[:, 2] - c[:, 3], err[part], ua + (ub - ua) * worst[part] / (counts[k] - 1)))
+    return out
 
 
-def _segments(piece: Piece, track: OutlineTrack) -> list[tuple[tuple[float, str], tuple[float, str]] | None]:
+def _segments(piece: Piece, track: OutlineTrack) -> list[Segment | None]:
     """Per point, the outline segment it starts (None for a chord)."""
     us, roles = piece.layout()
     n = len(us)
-    out: list[tuple[tuple[float, str], tuple[float, str]] | None] = []
+    out: list[Segment | None] = []
     for i in range(n):
         if roles[i] == END:
             out.append(None)
@@ -224,15 +249,23 @@ class PieceFitter:
         self.corners = sorted(track.param(track.ref, float(ref_loop.cum[i])) for i in corner_indices(ref_loop.points))
 
     def segment_error(self, a: tuple[float, str], b: tuple[float, str]) -> tuple[float, float]:
-        key = (a, b, self.stage)
-        if key not in self.cache:
-            _, _, err, u = fit_run(self.track, a, b, self.rows, self._end)
-            i = int(np.argmax(err))
-            # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a
-            # point that does not fix them; they may stray up to twice the tolerance.
-            robust = max(float(np.quantile(err, FRAME_QUANTILE)), float(err[i]) / OUTLIER_FACTOR)
-            self.cache[key] = (robust, float(u[i]))
-        return self.cache[key]
+        self.fit_missing([(a, b)])
+        return self.cache[(a, b, self.stage)]
+
+    def fit_missing(self, segments: list[Segment]) -> None:
+        """Worst error (robust over frames) and its place for each segment not yet fitted at this stage."""
+        missing = list(dict.fromkeys(s for s in segments if (*s, self.stage) not in self.cache))
+        if not missing:
+            return
+        fits = fit_runs(self.track, missing, self.rows, self._end)
+        err = np.stack([f[2] for f in fits])
+        worst = np.argmax(err, axis=1)
+        peak = err[np.arange(len(err)), worst]
+        # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a point
+        # that does not fix them; they may stray up to twice the tolerance.
+        robust = np.maximum(np.quantile(err, FRAME_QUANTILE, axis=1), peak / OUTLIER_FACTOR)
+        for k, seg in enumerate(missing):
+            self.cache[(*seg, self.stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
 
     def _end(self, u: float, role: str) -> End:
         key = (u, role, self.stage)
@@ -273,7 +306,9 @@ class PieceFitter:
             self.stage, self.rows = stage, rows
             while True:
                 worst = (0.0, 0.0, 0.0, 0.0)
-                for seg in _segments(piece, self.track):
+                segments = _segments(piece, self.track)
+                self.fit_missing([s for s in segments if s is not None])
+                for seg in segments:
                     if seg is not None:
                         err, u = self.segment_error(*seg)
                         if err > worst[0]:
@@ -427,13 +462,16 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     ctrl = np.zeros((len(track.frames), n, 3, 2))
     for i, (u, role) in enumerate(zip(us, roles, strict=True)):
         ctrl[:, i, POINT] = anchors(track, float(u), role)
-    for i, seg in enumerate(_segments(piece, track)):
+    segments = _segments(piece, track)
+    on_edge = [s for s in segments if s is not None]
+    fits = iter(fit_runs(track, on_edge) if on_edge else [])
+    for i, seg in enumerate(segments):
         j = (i + 1) % n
         if seg is None:
             chord = ctrl[:, j, POINT] - ctrl[:, i, POINT]
             ctrl[:, i, RIGHT], ctrl[:, j, LEFT] = chord / 3.0, -chord / 3.0
         else:
-            out_handle, in_handle, err, _ = fit_run(track, *seg)
+            out_handle, in_handle, err, _ = next(fits)
             chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
             lost = (err > straight_beyond)[:, None]
             ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
