@@ -327,20 +327,30 @@ class PieceFitter:
         self._merge(piece)
         return True
 
+    def _merged(self, piece: Piece, u: float) -> Segment | None:
+        """The segment that replaces the two either side of smooth point ``u`` (None where one is a chord)."""
+        us, roles = piece.layout()
+        i = int(np.flatnonzero(us == u)[0])
+        n = len(us)
+        before, after = (i - 1) % n, (i + 1) % n
+        if roles[before] == END or roles[i] == END:
+            return None
+        ua = us[before] - (self.track.count if before > i else 0.0)
+        ub = us[after] + (self.track.count if after < i else 0.0)
+        return (float(ua), roles[before]), (float(ub), roles[after])
+
     def _merge(self, piece: Piece) -> None:
         """Drop smooth points whose two segments hold as one on every frame."""
-        for u, role in sorted(p for inner in piece.inner for p in inner):
-            if role != SMOOTH or piece.point_count <= 3:
+        smooth = sorted(u for inner in piece.inner for u, role in inner if role == SMOOTH)
+        # Fitted together up front; after a point is dropped its next neighbour's merged segment is fitted anew.
+        self.fit_missing([s for s in (self._merged(piece, u) for u in smooth) if s is not None])
+        for u in smooth:
+            if piece.point_count <= 3:
                 continue
-            us, roles = piece.layout()
-            i = int(np.flatnonzero(us == u)[0])
-            n = len(us)
-            before, after = (i - 1) % n, (i + 1) % n
-            if roles[before] == END or roles[i] == END:
+            merged = self._merged(piece, u)
+            if merged is None:
                 continue
-            ua = us[before] - (self.track.count if before > i else 0.0)
-            ub = us[after] + (self.track.count if after < i else 0.0)
-            err, _ = self.segment_error((float(ua), roles[before]), (float(ub), roles[after]))
+            err, _ = self.segment_error(*merged)
             if err <= MERGE_FRACTION * self.tolerance:
                 piece.remove(u)
 
