@@ -173,34 +173,36 @@ def fit_runs(
     cache: a point ends two segments and is tried in many)."""
     end_of = ends or (lambda u, role: point_end(track, u, role, rows))
     slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
-    runs, t_out, t_in, skips, counts = [], [], [], [], []
-    for (ua, ra), (ub, rb) in segments:
+    n = len(segments)
+    spans = track.arc_all(np.array([u for (ua, _), (ub, _) in segments for u in (ua, ub)]), rows)
+    start, extent = spans[:, 0::2], spans[:, 1::2] - spans[:, 0::2]
+    counts = np.clip(np.ceil(extent.max(axis=0) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES).astype(np.int64) + 1
+    width = int(counts.max())
+    frames = len(spans)
+    # Arc lengths of every segment's samples, each padded to ``width`` by repeating its last one; one lookup.
+    fraction = np.ones((n, width))
+    for k, count in enumerate(counts):
+        fraction[k, :count] = np.linspace(0.0, 1.0, count)
+    s = start[:, :, None] + extent[:, :, None] * fraction
+    batch = track.at_all(s.reshape(frames, -1), rows).reshape(frames, n, width, 2).transpose(1, 0, 2, 3).copy()
+    t_out, t_in, skips = [], [], []
+    for k, ((ua, ra), (ub, rb)) in enumerate(segments):
         tip_a, _, out_a = end_of(ua, ra)
         tip_b, in_b, _ = end_of(ub, rb)
-        span = track.arc_all(np.array([ua, ub]), rows)
-        count = int(np.clip(np.ceil(float((span[:, 1] - span[:, 0]).max()) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES)) + 1
-        samples = track.at_all(span[:, :1] + (span[:, 1:] - span[:, :1]) * np.linspace(0.0, 1.0, count), rows)
         if tip_a is not None:
-            samples[:, 0] = tip_a
+            batch[k, :, 0] = tip_a
         if tip_b is not None:
-            samples[:, -1] = tip_b
-        runs.append(samples)
+            batch[k, :, counts[k] - 1 :] = tip_b[:, None]
         t_out.append(out_a)
         t_in.append(in_b)
         skips.append((slack if ra == CORNER else 0, slack if rb == CORNER else 0))
-        counts.append(count)
-    width = max(counts)
-    frames = len(runs[0])
-    batch = np.empty((frames * len(runs), width, 2))
-    for k, samples in enumerate(runs):
-        batch[k * frames : (k + 1) * frames, : samples.shape[1]] = samples
-        batch[k * frames : (k + 1) * frames, samples.shape[1] :] = samples[:, -1:]
+    batch = batch.reshape(n * frames, width, 2)
     ctrl, err, worst = fit_segments(
         batch,
         np.concatenate(t_out),
         np.concatenate(t_in),
         np.repeat(np.array(skips), frames, axis=0),
-        np.repeat(np.array(counts), frames),
+        np.repeat(counts, frames),
     )
     out: list[Fit] = []
     for k, ((ua, _), (ub, _)) in enumerate(segments):
