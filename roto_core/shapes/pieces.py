@@ -405,7 +405,7 @@ class PieceFitter:
             along = s[:, None, :] - s[:, :, None]
             scale = (track.lengths[rows] / track.loops[ref].length)[:, None, None]
             part = np.minimum(along, perimeter * scale - along)
-            chord = np.linalg.norm(p[:, None, :, :] - p[:, :, None, :], axis=3)
+            chord = np.hypot(p[:, None, :, 0] - p[:, :, None, 0], p[:, None, :, 1] - p[:, :, None, 1])
             ratio = (chord / np.maximum(part, 1e-9)).max(axis=0)
             ref_along = track.arc(ref, cand)
             ref_along = ref_along[None, :] - ref_along[:, None]
