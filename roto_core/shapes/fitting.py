@@ -320,58 +320,78 @@ def fit_outline(points: np.ndarray, tolerance: float, max_points: int) -> Fitted
 
 
 def fit_segments(
-    samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray, skip: tuple[int, int] = (0, 0)
+    samples: np.ndarray,
+    t_out: np.ndarray,
+    t_in: np.ndarray,
+    skip: tuple[int, int] | np.ndarray = (0, 0),
+    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``fit_segment`` for a batch: ``samples (B, K, 2)`` (one run per row, same count), unit tangents
     ``(B, 2)`` → control points ``(B, 4, 2)``, worst distance ``(B,)`` and index of the worst sample ``(B,)``.
 
     The shapes tracer fits the same segment on every frame of a shot at once: one set of array operations per
     segment instead of one per frame. ``skip`` leaves that many samples at either end out of the error (next to
-    a sharpened corner, which stands off the rounded edge by design).
+    a sharpened corner, which stands off the rounded edge by design); per row when ``(B, 2)``. Runs of different
+    lengths share one batch when ``counts (B,)`` gives each row's sample count: the rows are padded by repeating
+    their last sample, which sits at curve parameter 1 and so adds nothing to the fit (fewer, larger array
+    operations: the fitter's many short runs cost mostly numpy's per-call overhead).
     """
-    p0, p3 = samples[:, 0], samples[:, -1]
-    step = samples[:, 1:] - samples[:, :-1]
-    seglen = np.hypot(step[..., 0], step[..., 1])
+    width = samples.shape[1]
+    column = np.arange(width)
+    last = column[None, :] >= (np.full(len(samples), width) if counts is None else counts)[:, None] - 1
+    # x and y are kept apart: numpy reduces a length-2 last axis far slower than it multiplies two arrays.
+    sx, sy = samples[..., 0], samples[..., 1]
+    p0x, p0y, p3x, p3y = sx[:, :1], sy[:, :1], sx[:, -1:], sy[:, -1:]
+    tox, toy, tix, tiy = t_out[:, :1], t_out[:, 1:], t_in[:, :1], t_in[:, 1:]
+    seglen = np.hypot(np.diff(sx, axis=1), np.diff(sy, axis=1))
     total = seglen.sum(axis=1)
     u = np.zeros(samples.shape[:2])
     np.cumsum(seglen, axis=1, out=u[:, 1:])
     u /= np.maximum(total, 1e-9)[:, None]
-    cos_io = np.sum(t_out * t_in, axis=1)
-    ctrl = np.empty((len(samples), 4, 2))
-    ctrl[:, 0], ctrl[:, 3] = p0, p3
+    u[last] = 1.0
+    cos_io = (tox * tix + toy * tiy)[:, 0]
     for iteration in range(NEWTON_STEPS + 1):
         v = 1.0 - u
-        b0, b1, b2, b3 = v * v * v, 3 * v * v * u, 3 * v * u * u, u * u * u
-        rhs = samples - (b0 + b1)[..., None] * p0[:, None] - (b2 + b3)[..., None] * p3[:, None]
+        uu, vv = u * u, v * v
+        b0, b1, b2, b3 = vv * v, 3 * vv * u, 3 * v * uu, uu * u
+        e0, e3 = b0 + b1, b2 + b3
+        rx, ry = sx - e0 * p0x - e3 * p3x, sy - e0 * p0y - e3 * p3y
         c00, c11 = np.sum(b1 * b1, axis=1), np.sum(b2 * b2, axis=1)
         c01 = -np.sum(b1 * b2, axis=1) * cos_io
-        x0 = np.sum(b1 * np.einsum("bkd,bd->bk", rhs, t_out), axis=1)
-        x1 = -np.sum(b2 * np.einsum("bkd,bd->bk", rhs, t_in), axis=1)
+        x0 = np.sum(b1 * (rx * tox + ry * toy), axis=1)
+        x1 = -np.sum(b2 * (rx * tix + ry * tiy), axis=1)
         det = c00 * c11 - c01 * c01
         ok = np.abs(det) > 1e-12
         safe = np.where(ok, det, 1.0)
         a_out = np.where(ok, (c11 * x0 - c01 * x1) / safe, -1.0)
         a_in = np.where(ok, (c00 * x1 - c01 * x0) / safe, -1.0)
         bad = (np.minimum(a_out, a_in) < 1e-3 * total) | (np.maximum(a_out, a_in) > 2.0 * total)
-        a_out = np.where(bad, total / 3.0, a_out)
-        a_in = np.where(bad, total / 3.0, a_in)
-        ctrl[:, 1] = p0 + a_out[:, None] * t_out
-        ctrl[:, 2] = p3 - a_in[:, None] * t_in
-        curve = np.stack([b0, b1, b2, b3], axis=-1) @ ctrl
-        d = curve - samples
+        a_out = np.where(bad, total / 3.0, a_out)[:, None]
+        a_in = np.where(bad, total / 3.0, a_in)[:, None]
+        c1x, c1y = p0x + a_out * tox, p0y + a_out * toy
+        c2x, c2y = p3x - a_in * tix, p3y - a_in * tiy
+        dx = b0 * p0x + b1 * c1x + b2 * c2x + b3 * p3x - sx
+        dy = b0 * p0y + b1 * c1y + b2 * c2y + b3 * p3y - sy
         if iteration == NEWTON_STEPS:
             break
-        q = ctrl[:, 1:] - ctrl[:, :-1]  # (B, 3, 2)
-        d1 = 3 * ((v * v)[..., None] * q[:, None, 0] + (2 * v * u)[..., None] * q[:, None, 1])
-        d1 += 3 * (u * u)[..., None] * q[:, None, 2]
-        d2 = 6 * (v[..., None] * (q[:, None, 1] - q[:, None, 0]) + u[..., None] * (q[:, None, 2] - q[:, None, 1]))
-        num = np.sum(d * d1, axis=2)
-        den = np.sum(d1 * d1, axis=2) + np.sum(d * d2, axis=2)
+        q0x, q0y, q1x, q1y, q2x, q2y = c1x - p0x, c1y - p0y, c2x - c1x, c2y - c1y, p3x - c2x, p3y - c2y
+        uv2 = 2 * v * u
+        d1x = 3 * (vv * q0x + uv2 * q1x + uu * q2x)
+        d1y = 3 * (vv * q0y + uv2 * q1y + uu * q2y)
+        d2x = 6 * (v * (q1x - q0x) + u * (q2x - q1x))
+        d2y = 6 * (v * (q1y - q0y) + u * (q2y - q1y))
+        num = dx * d1x + dy * d1y
+        den = d1x * d1x + d1y * d1y + dx * d2x + dy * d2y
         u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
-        u[:, 0], u[:, -1] = 0.0, 1.0
-    err = np.hypot(d[..., 0], d[..., 1])
-    if skip[0] + skip[1] < err.shape[1]:
-        err[:, : skip[0]] = 0.0
-        err[:, err.shape[1] - skip[1] :] = 0.0
+        u[:, 0] = 0.0
+        u[last] = 1.0
+    ctrl = np.stack(
+        [np.concatenate((p0x, c1x, c2x, p3x), axis=1), np.concatenate((p0y, c1y, c2y, p3y), axis=1)], axis=2
+    )
+    err = np.hypot(dx, dy)
+    skips = np.broadcast_to(np.asarray(skip), (len(samples), 2))
+    real = np.full(len(samples), width) if counts is None else counts
+    held = (skips[:, 0] + skips[:, 1] < real)[:, None]
+    err[held & ((column < skips[:, :1]) | (column >= (real - skips[:, 1])[:, None]))] = 0.0
     worst = np.argmax(err, axis=1)
     return ctrl, err[np.arange(len(err)), worst], worst

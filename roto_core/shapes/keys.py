@@ -11,7 +11,7 @@ pieces of a component share their keys, so the chords they share never open a ga
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -91,7 +91,9 @@ class EdgeCheck:
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
 
-    def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
+    def error(self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf) -> float:
+        """The piece's error on this frame; any value above ``bound`` once it is certain to exceed it (then the
+        edge-to-curve half, the costlier one, is skipped)."""
         seg = segment_controls(ctrl)[~self.chords[piece]]
         if len(seg) == 0:
             return 0.0
@@ -111,14 +113,19 @@ class EdgeCheck:
         else:
             curve_off = curve
         out, _ = tree.query(curve_off) if len(curve_off) else (np.zeros(1), None)
+        worst = float(out.max())
+        if worst / OUTLIER_FACTOR > bound:
+            return worst / OUTLIER_FACTOR
         back = _polyline_distance(curve, edge)
         both = np.concatenate((out, back))
         # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         # in-between holds when nearly all of the outline is within the tolerance and none of it twice as far.
         return float(max(np.quantile(both, HOLD_QUANTILE), both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
 
-    def frame_error(self, frame_index: int, ctrls: Sequence[np.ndarray]) -> float:
-        return max(self.error(p, frame_index, c) for p, c in enumerate(ctrls))
+    def holds(self, frame_index: int, ctrls: Iterable[np.ndarray], tolerance: float) -> bool:
+        """Every piece within ``tolerance`` on this frame; stops at the first piece that is not (``ctrls`` may
+        be a generator, so a failing frame does not even build the later pieces' shapes)."""
+        return all(self.error(p, frame_index, c, tolerance) <= tolerance for p, c in enumerate(ctrls))
 
 
 def _span_ok(check: EdgeCheck, per_frame: Sequence[np.ndarray], start: int, end: int, tolerance: float) -> bool:
@@ -126,8 +133,7 @@ def _span_ok(check: EdgeCheck, per_frame: Sequence[np.ndarray], start: int, end:
     # The middle frame strays most under steady motion: try it first so a failing span is rejected quickly.
     for f in sorted(inner, key=lambda f: abs(f - 0.5 * (start + end))):
         w = (f - start) / float(end - start)
-        ctrls = [(1.0 - w) * c[start] + w * c[end] for c in per_frame]
-        if check.frame_error(int(f), ctrls) > tolerance:
+        if not check.holds(int(f), ((1.0 - w) * c[start] + w * c[end] for c in per_frame), tolerance):
             return False
     return True
 
@@ -160,7 +166,7 @@ def smoothed_within(
     """Smoothed per-frame controls, except on frames where smoothing would leave the edge."""
     smooth = [smooth_trajectories(c, smoothing) for c in raw]
     for f in range(len(raw[0])):
-        if check.frame_error(f, [c[f] for c in smooth]) > tolerance:
+        if not check.holds(f, (c[f] for c in smooth), tolerance):
             for s, r in zip(smooth, raw, strict=True):
                 s[f] = r[f]
     return smooth

@@ -166,18 +166,30 @@ def fill_polygon(out: np.ndarray, poly: np.ndarray, value: bool) -> None:
     last = min(h - 1, int(np.floor(y0.max() - 0.5)))
     if last < first:
         return
-    yc = np.arange(first, last + 1, dtype=np.float64)[:, None] + 0.5
+    # Crossings edge by edge (work in proportion to the crossings, not rows x edges): each edge's scan rows are
+    # over-estimated by one either side, then kept by the exact half-open test lo <= y < hi.
     lo, hi = np.minimum(y0, y1), np.maximum(y0, y1)
-    cross = (lo <= yc) & (yc < hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xs = x0 + (yc - y0) / (y1 - y0) * (x1 - x0)
-    xs = np.sort(np.where(cross, xs, np.inf), axis=1)
-    pairs = int(cross.sum(axis=1).max()) // 2
-    if pairs == 0:
+    k0 = np.clip(np.floor(lo - 0.5).astype(np.int64), first, last + 1)
+    k1 = np.clip(np.ceil(hi - 0.5).astype(np.int64) + 1, first, last + 1)
+    spans = np.maximum(k1 - k0, 0)
+    edge = np.repeat(np.arange(len(poly)), spans)
+    row = np.arange(len(edge)) - np.repeat(np.cumsum(spans) - spans, spans) + k0[edge]
+    yc = row + 0.5
+    keep = (lo[edge] <= yc) & (yc < hi[edge])
+    edge, row, yc = edge[keep], row[keep], yc[keep]
+    if len(edge) < 2:
         return
-    starts = np.clip(np.ceil(xs[:, 0 : 2 * pairs : 2] - 0.5), 0, w).astype(np.int64)
-    ends = np.clip(np.ceil(np.nan_to_num(xs[:, 1 : 2 * pairs : 2], posinf=-1.0) - 0.5), 0, w).astype(np.int64)
-    rows = np.broadcast_to(np.arange(first, last + 1)[:, None], starts.shape)
+    e0, e1 = y1[edge] - y0[edge], x1[edge] - x0[edge]
+    xs = x0[edge] + (yc - y0[edge]) / e0 * e1
+    order = np.lexsort((xs, row))
+    row, xs = row[order], xs[order]
+    # Crossings pair up within a row: (1st, 2nd), (3rd, 4th), ...
+    row_start = np.searchsorted(row, row, side="left")
+    rank = np.arange(len(row)) - row_start
+    opening = np.flatnonzero((rank % 2 == 0)[:-1] & (row[1:] == row[:-1]))
+    rows = row[opening]
+    starts = np.clip(np.ceil(xs[opening] - 0.5), 0, w).astype(np.int64)
+    ends = np.clip(np.ceil(xs[opening + 1] - 0.5), 0, w).astype(np.int64)
     ok = ends > starts
     diff = np.zeros((last - first + 1, w + 1), np.int32)
     np.add.at(diff, (rows[ok] - first, starts[ok]), 1)

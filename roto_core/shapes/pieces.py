@@ -12,6 +12,7 @@ artist draws a limb as its own shape — and each piece is fitted again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,19 +108,43 @@ def corner_arc(track: OutlineTrack, u: float, rows: Rows = None) -> np.ndarray:
     return s[np.arange(len(s)), np.argmin(cosine, axis=1)]
 
 
+End = tuple[np.ndarray | None, np.ndarray, np.ndarray]
+
+
+def point_end(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> End:
+    """What a segment needs of its end point at ``u`` on every frame: the position ``(F, 2)`` for a corner (None
+    otherwise: the edge itself) and the (incoming, outgoing) unit directions ``(F, 2)``. A corner's tip is found
+    once and serves both."""
+    if role != CORNER:
+        s = track.arc_all(np.asarray(u), rows)
+        before, after = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}.get(role, (TANGENT_PX, TANGENT_PX))
+        t = track.direction_all(s, before, after, rows)
+        return None, t, t
+    s = corner_arc(track, u, rows)
+    # One lookup for the tip and the four chord ends of both tangents.
+    offsets = np.array([0.0, -CORNER_GAP_PX - CORNER_TANGENT_PX, -CORNER_GAP_PX, CORNER_GAP_PX])
+    offsets = np.append(offsets, CORNER_GAP_PX + CORNER_TANGENT_PX)
+    pts = track.at_all(s[:, None] + offsets, rows)
+    point, a, b = pts[:, 0], pts[:, 2], pts[:, 3]
+    t_in, t_out = _unit_rows(a - pts[:, 1]), _unit_rows(pts[:, 4] - b)
+    cross = t_in[:, 0] * t_out[:, 1] - t_in[:, 1] * t_out[:, 0]
+    diff = b - a
+    along = (diff[:, 0] * t_out[:, 1] - diff[:, 1] * t_out[:, 0]) / np.where(np.abs(cross) < 0.2, 1.0, cross)
+    tip = a + along[:, None] * t_in
+    sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=1) <= 2 * CORNER_SPAN_PX)
+    return np.where(sharp[:, None], tip, point), t_in, t_out
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    n = np.hypot(v[:, 0], v[:, 1])[:, None]
+    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-12)
+
+
 def tangents(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> tuple[np.ndarray, np.ndarray]:
     """(incoming, outgoing) unit directions ``(F, 2)`` of the edge at ``u`` on every frame; the chord side of
     a run end is not used."""
-    if role == CORNER:
-        s = corner_arc(track, u, rows)
-        return (
-            track.direction_all(s - CORNER_GAP_PX, CORNER_TANGENT_PX, 0.0, rows),
-            track.direction_all(s + CORNER_GAP_PX, 0.0, CORNER_TANGENT_PX, rows),
-        )
-    s = track.arc_all(np.asarray(u), rows)
-    before, after = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}.get(role, (TANGENT_PX, TANGENT_PX))
-    t = track.direction_all(s, before, after, rows)
-    return t, t
+    _, t_in, t_out = point_end(track, u, role, rows)
+    return t_in, t_out
 
 
 def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.ndarray:
@@ -127,46 +152,71 @@ def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.n
     side of it meet (the mask's pixels and the edge smoothing round a real tip off)."""
     if role != CORNER:
         return track.at_all(track.arc_all(np.asarray(u), rows)[:, None], rows)[:, 0]
-    s = corner_arc(track, u, rows)
-    point = track.at_all(s[:, None], rows)[:, 0]
-    t_in, t_out = tangents(track, u, role, rows)
-    ends = track.at_all(np.stack((s - CORNER_GAP_PX, s + CORNER_GAP_PX), axis=1), rows)
-    a, b = ends[:, 0], ends[:, 1]
-    cross = t_in[:, 0] * t_out[:, 1] - t_in[:, 1] * t_out[:, 0]
-    diff = b - a
-    along = (diff[:, 0] * t_out[:, 1] - diff[:, 1] * t_out[:, 0]) / np.where(np.abs(cross) < 0.2, 1.0, cross)
-    tip = a + along[:, None] * t_in
-    sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=1) <= 2 * CORNER_SPAN_PX)
-    return np.where(sharp[:, None], tip, point)
+    tip, _, _ = point_end(track, u, role, rows)
+    assert tip is not None
+    return tip
 
 
-def fit_run(
-    track: OutlineTrack, a: tuple[float, str], b: tuple[float, str], rows: Rows = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Bezier from point ``a`` to ``b`` along the edge on every frame: out handles ``(F, 2)``, in handles
-    ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample ``(F,)``."""
-    (ua, ra), (ub, rb) = a, b
-    ends = track.arc_all(np.array([ua, ub]), rows)
-    count = int(np.clip(np.ceil(float((ends[:, 1] - ends[:, 0]).max()) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES)) + 1
-    s = ends[:, :1] + (ends[:, 1:] - ends[:, :1]) * np.linspace(0.0, 1.0, count)
-    samples = track.at_all(s, rows)
-    if ra == CORNER:
-        samples[:, 0] = anchors(track, ua, ra, rows)
-    if rb == CORNER:
-        samples[:, -1] = anchors(track, ub, rb, rows)
-    t_out = tangents(track, ua, ra, rows)[1]
-    t_in = tangents(track, ub, rb, rows)[0]
+Segment = tuple[tuple[float, str], tuple[float, str]]
+Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def fit_runs(
+    track: OutlineTrack,
+    segments: list[Segment],
+    rows: Rows = None,
+    ends: Callable[[float, str], End] | None = None,
+) -> list[Fit]:
+    """Per segment ``(a, b)``, the bezier from point ``a`` to ``b`` along the edge on every frame: out handles
+    ``(F, 2)``, in handles ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample
+    ``(F,)``. All segments are fitted in one batch. ``ends`` gives ``point_end`` of a point for these rows (a
+    cache: a point ends two segments and is tried in many)."""
+    end_of = ends or (lambda u, role: point_end(track, u, role, rows))
     slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
-    skip = (slack if ra == CORNER else 0, slack if rb == CORNER else 0)
-    ctrl, err, worst = fit_segments(samples, t_out, t_in, skip)
-    return ctrl[:, 1] - ctrl[:, 0], ctrl[:, 2] - ctrl[:, 3], err, ua + (ub - ua) * worst / (count - 1)
+    n = len(segments)
+    spans = track.arc_all(np.array([u for (ua, _), (ub, _) in segments for u in (ua, ub)]), rows)
+    start, extent = spans[:, 0::2], spans[:, 1::2] - spans[:, 0::2]
+    counts = np.clip(np.ceil(extent.max(axis=0) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES).astype(np.int64) + 1
+    width = int(counts.max())
+    frames = len(spans)
+    # Arc lengths of every segment's samples, each padded to ``width`` by repeating its last one; one lookup.
+    fraction = np.ones((n, width))
+    for k, count in enumerate(counts):
+        fraction[k, :count] = np.linspace(0.0, 1.0, count)
+    s = start[:, :, None] + extent[:, :, None] * fraction
+    batch = track.at_all(s.reshape(frames, -1), rows).reshape(frames, n, width, 2).transpose(1, 0, 2, 3).copy()
+    t_out, t_in, skips = [], [], []
+    for k, ((ua, ra), (ub, rb)) in enumerate(segments):
+        tip_a, _, out_a = end_of(ua, ra)
+        tip_b, in_b, _ = end_of(ub, rb)
+        if tip_a is not None:
+            batch[k, :, 0] = tip_a
+        if tip_b is not None:
+            batch[k, :, counts[k] - 1 :] = tip_b[:, None]
+        t_out.append(out_a)
+        t_in.append(in_b)
+        skips.append((slack if ra == CORNER else 0, slack if rb == CORNER else 0))
+    batch = batch.reshape(n * frames, width, 2)
+    ctrl, err, worst = fit_segments(
+        batch,
+        np.concatenate(t_out),
+        np.concatenate(t_in),
+        np.repeat(np.array(skips), frames, axis=0),
+        np.repeat(counts, frames),
+    )
+    out: list[Fit] = []
+    for k, ((ua, _), (ub, _)) in enumerate(segments):
+        part = slice(k * frames, (k + 1) * frames)
+        c = ctrl[part]
+        out.append((c[:, 1] - c[:, 0], c[:, 2] - c[:, 3], err[part], ua + (ub - ua) * worst[part] / (counts[k] - 1)))
+    return out
 
 
-def _segments(piece: Piece, track: OutlineTrack) -> list[tuple[tuple[float, str], tuple[float, str]] | None]:
+def _segments(piece: Piece, track: OutlineTrack) -> list[Segment | None]:
     """Per point, the outline segment it starts (None for a chord)."""
     us, roles = piece.layout()
     n = len(us)
-    out: list[tuple[tuple[float, str], tuple[float, str]] | None] = []
+    out: list[Segment | None] = []
     for i in range(n):
         if roles[i] == END:
             out.append(None)
@@ -186,6 +236,7 @@ class PieceFitter:
         self.max_points = max_points
         self.size = size
         self.cache: dict[tuple, tuple[float, float]] = {}
+        self.end_cache: dict[tuple[float, str, int], End] = {}
         frames = len(track.frames)
         ref_row = np.array([track.frames.index(track.ref)])
         sampled = np.unique(np.append(np.arange(0, frames, SAMPLED_STRIDE), [frames - 1, ref_row[0]]))
@@ -200,15 +251,29 @@ class PieceFitter:
         self.corners = sorted(track.param(track.ref, float(ref_loop.cum[i])) for i in corner_indices(ref_loop.points))
 
     def segment_error(self, a: tuple[float, str], b: tuple[float, str]) -> tuple[float, float]:
-        key = (a, b, self.stage)
-        if key not in self.cache:
-            _, _, err, u = fit_run(self.track, a, b, self.rows)
-            i = int(np.argmax(err))
-            # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a
-            # point that does not fix them; they may stray up to twice the tolerance.
-            robust = max(float(np.quantile(err, FRAME_QUANTILE)), float(err[i]) / OUTLIER_FACTOR)
-            self.cache[key] = (robust, float(u[i]))
-        return self.cache[key]
+        self.fit_missing([(a, b)])
+        return self.cache[(a, b, self.stage)]
+
+    def fit_missing(self, segments: list[Segment]) -> None:
+        """Worst error (robust over frames) and its place for each segment not yet fitted at this stage."""
+        missing = list(dict.fromkeys(s for s in segments if (*s, self.stage) not in self.cache))
+        if not missing:
+            return
+        fits = fit_runs(self.track, missing, self.rows, self._end)
+        err = np.stack([f[2] for f in fits])
+        worst = np.argmax(err, axis=1)
+        peak = err[np.arange(len(err)), worst]
+        # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a point
+        # that does not fix them; they may stray up to twice the tolerance.
+        robust = np.maximum(np.quantile(err, FRAME_QUANTILE, axis=1), peak / OUTLIER_FACTOR)
+        for k, seg in enumerate(missing):
+            self.cache[(*seg, self.stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
+
+    def _end(self, u: float, role: str) -> End:
+        key = (u, role, self.stage)
+        if key not in self.end_cache:
+            self.end_cache[key] = point_end(self.track, u, role, self.rows)
+        return self.end_cache[key]
 
     def _seed(self, piece: Piece) -> None:
         # Run ends and one point per run are needed anyway; corners take at most half of what is left.
@@ -243,7 +308,9 @@ class PieceFitter:
             self.stage, self.rows = stage, rows
             while True:
                 worst = (0.0, 0.0, 0.0, 0.0)
-                for seg in _segments(piece, self.track):
+                segments = _segments(piece, self.track)
+                self.fit_missing([s for s in segments if s is not None])
+                for seg in segments:
                     if seg is not None:
                         err, u = self.segment_error(*seg)
                         if err > worst[0]:
@@ -262,40 +329,55 @@ class PieceFitter:
         self._merge(piece)
         return True
 
+    def _merged(self, piece: Piece, u: float) -> Segment | None:
+        """The segment that replaces the two either side of smooth point ``u`` (None where one is a chord)."""
+        us, roles = piece.layout()
+        i = int(np.flatnonzero(us == u)[0])
+        n = len(us)
+        before, after = (i - 1) % n, (i + 1) % n
+        if roles[before] == END or roles[i] == END:
+            return None
+        ua = us[before] - (self.track.count if before > i else 0.0)
+        ub = us[after] + (self.track.count if after < i else 0.0)
+        return (float(ua), roles[before]), (float(ub), roles[after])
+
     def _merge(self, piece: Piece) -> None:
         """Drop smooth points whose two segments hold as one on every frame."""
-        for u, role in sorted(p for inner in piece.inner for p in inner):
-            if role != SMOOTH or piece.point_count <= 3:
+        smooth = sorted(u for inner in piece.inner for u, role in inner if role == SMOOTH)
+        # Fitted together up front; after a point is dropped its next neighbour's merged segment is fitted anew.
+        self.fit_missing([s for s in (self._merged(piece, u) for u in smooth) if s is not None])
+        for u in smooth:
+            if piece.point_count <= 3:
                 continue
-            us, roles = piece.layout()
-            i = int(np.flatnonzero(us == u)[0])
-            n = len(us)
-            before, after = (i - 1) % n, (i + 1) % n
-            if roles[before] == END or roles[i] == END:
+            merged = self._merged(piece, u)
+            if merged is None:
                 continue
-            ua = us[before] - (self.track.count if before > i else 0.0)
-            ub = us[after] + (self.track.count if after < i else 0.0)
-            err, _ = self.segment_error((float(ua), roles[before]), (float(ub), roles[after]))
+            err, _ = self.segment_error(*merged)
             if err <= MERGE_FRACTION * self.tolerance:
                 piece.remove(u)
 
-    def _mask(self, frame: int) -> np.ndarray:
-        if frame not in self.masks:
-            mask = np.zeros(self.size, bool)
-            fill_polygon(mask, self.track.loops[frame].points, True)
-            self.masks[frame] = mask
-        return self.masks[frame]
-
-    def _inside(self, ua: float, ub: float, frames: list[int]) -> bool:
-        h, w = self.size
+    def _masks(self, frames: list[int]) -> np.ndarray:
         for f in frames:
-            a, b = self.track.points(f, np.array([ua, ub]))
-            pts = a + CHORD_SAMPLES[:, None] * (b - a)
-            x = np.clip(pts[:, 0].astype(np.int64), 0, w - 1)
-            y = np.clip(pts[:, 1].astype(np.int64), 0, h - 1)
-            if self._mask(f)[y, x].sum() < len(CHORD_SAMPLES) - 1:
-                return False
-        return True
+            if f not in self.masks:
+                mask = np.zeros(self.size, bool)
+                fill_polygon(mask, self.track.loops[f].points, True)
+                self.masks[f] = mask
+        return np.stack([self.masks[f] for f in frames])
+
+    def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
+        """Per chord ``(ua, ub)`` of ``chords (C, 2)``: inside the matte on every frame of ``frames`` (all but at
+        most one of its samples), all chords and frames looked up at once."""
+        if len(chords) == 0:
+            return np.zeros(0, bool)
+        h, w = self.size
+        rows = np.array([self.track.frames.index(f) for f in frames])
+        ends = self.track.at_all(self.track.arc_all(chords.reshape(-1), rows), rows).reshape(len(rows), -1, 2, 2)
+        a, b = ends[:, :, 0], ends[:, :, 1]
+        pts = a[:, :, None] + CHORD_SAMPLES[:, None] * (b - a)[:, :, None]
+        x = np.clip(pts[..., 0].astype(np.int64), 0, w - 1)
+        y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
+        hits = self._masks(frames)[np.arange(len(rows))[:, None, None], y, x].sum(axis=2)
+        return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
         """Cut ``piece`` along its narrowest neck that stays inside the matte; None if there is none."""
@@ -323,7 +405,7 @@ class PieceFitter:
             along = s[:, None, :] - s[:, :, None]
             scale = (track.lengths[rows] / track.loops[ref].length)[:, None, None]
             part = np.minimum(along, perimeter * scale - along)
-            chord = np.linalg.norm(p[:, None, :, :] - p[:, :, None, :], axis=3)
+            chord = np.hypot(p[:, None, :, 0] - p[:, :, None, 0], p[:, None, :, 1] - p[:, :, None, 1])
             ratio = (chord / np.maximum(part, 1e-9)).max(axis=0)
             ref_along = track.arc(ref, cand)
             ref_along = ref_along[None, :] - ref_along[:, None]
@@ -337,8 +419,9 @@ class PieceFitter:
         candidates = sorted(best)[:CHORD_CANDIDATES]
         # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
         # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
-        inside = [c for c in candidates if self._inside(c[1], c[2], frames)]
-        inside = inside or [c for c in candidates if self._inside(c[1], c[2], [ref])]
+        chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
+        inside = [c for c, ok in zip(candidates, self._inside(chords_u, frames), strict=True) if ok]
+        inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
         for _, ua, ub, r in inside:
             start, end = piece.runs[r]
             if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
@@ -391,13 +474,16 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     ctrl = np.zeros((len(track.frames), n, 3, 2))
     for i, (u, role) in enumerate(zip(us, roles, strict=True)):
         ctrl[:, i, POINT] = anchors(track, float(u), role)
-    for i, seg in enumerate(_segments(piece, track)):
+    segments = _segments(piece, track)
+    on_edge = [s for s in segments if s is not None]
+    fits = iter(fit_runs(track, on_edge) if on_edge else [])
+    for i, seg in enumerate(segments):
         j = (i + 1) % n
         if seg is None:
             chord = ctrl[:, j, POINT] - ctrl[:, i, POINT]
             ctrl[:, i, RIGHT], ctrl[:, j, LEFT] = chord / 3.0, -chord / 3.0
         else:
-            out_handle, in_handle, err, _ = fit_run(track, *seg)
+            out_handle, in_handle, err, _ = next(fits)
             chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
             lost = (err > straight_beyond)[:, None]
             ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
