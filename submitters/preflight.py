@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roto_core.backends.checkpoints import load_models_config
 from roto_core.contracts import PipelineSettings, Shot, ShotList
 from roto_core.errors import RotofarmError
 from roto_core.sequences import first_missing, frame_path, has_frame_token, is_movie, probe_size
+
+if TYPE_CHECKING:
+    from publish.ayon_tracker import AyonTracker
 
 _LOCAL_CATALOGUE = Path(".rotofarm") / "catalogue.sqlite"
 _SHOWN = 12
@@ -89,6 +93,28 @@ def local_folder_problems(root: Path, project: str, shots: ShotList) -> list[str
         for shot in shots.shots
         if shot.folder_path not in paths
     ]
+
+
+def ayon_folder_problems(project: str, shots: ShotList, tracker: AyonTracker | None = None) -> list[str]:
+    """Shot folders missing from the AYON project (read only), asked of the server the publish will use.
+
+    ``tracker`` defaults to the one ``AYON_SERVER_URL``/``AYON_API_KEY`` name; without them (or with a server that
+    refuses) the check cannot run, and that is the one problem reported: on the local farm the publish would fail
+    the same way, on Deadline the workers may hold their own credentials (a warning)."""
+    from publish.ayon_tracker import AyonTracker
+
+    try:
+        tracker = tracker or AyonTracker.from_environment()
+        tracker.open_project(project)
+    except RotofarmError as exc:
+        return [f"AYON folders not checked: {exc.message}"]
+    problems = []
+    for shot in shots.shots:
+        try:
+            tracker.resolve_folder(project, shot.folder_path, create=False)
+        except RotofarmError as exc:
+            problems.append(f"{shot.name}: {exc.message} (create it, or submit with --create-folders)")
+    return problems
 
 
 def local_project_exists(root: Path, project: str) -> bool:

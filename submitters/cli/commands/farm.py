@@ -242,6 +242,8 @@ def _preflight(
     doubts = [problem for shot in shots.shots for problem in preflight.shot_problems(shot)]
     if config.tracker == "local" and not config.create_folders:
         doubts += preflight.local_folder_problems(_local_tracker_root(tracker_root), project, shots)
+    if config.tracker == "ayon" and not config.create_folders:
+        doubts += preflight.ayon_folder_problems(project, shots)
     if strict:
         errors, doubts = errors + doubts, []
     if errors:
