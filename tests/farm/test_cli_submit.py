@@ -49,8 +49,11 @@ def _manifests(tmp_path: Path) -> list[JobManifest]:
     return [JobManifest.load(p) for p in sorted((tmp_path / "jobs").rglob("manifest.json"))]
 
 
-def test_dry_run_writes_request_bodies_per_shot(cut: Path, tmp_path: Path) -> None:
-    rc = main(
+def _dry_run(cut: Path, tmp_path: Path, *extra: str) -> int:
+    """``rotofarm submit CUT --farm deadline --dry-run TMP/dry`` with a farm.yaml whose jobs root is in TMP."""
+    config = str(_farm_yaml(tmp_path))
+    dry = str(tmp_path / "dry")
+    return main(
         [
             "submit",
             str(cut),
@@ -59,13 +62,16 @@ def test_dry_run_writes_request_bodies_per_shot(cut: Path, tmp_path: Path) -> No
             "--farm",
             "deadline",
             "--dry-run",
-            str(tmp_path / "dry"),
+            dry,
             "--farm-config",
-            str(_farm_yaml(tmp_path)),
-            "--handles",
-            "4",
+            config,
+            *extra,
         ]
     )
+
+
+def test_dry_run_writes_request_bodies_per_shot(cut: Path, tmp_path: Path) -> None:
+    rc = _dry_run(cut, tmp_path, "--handles", "4")
     assert rc == 0
     roto = json.loads((tmp_path / "dry" / "sq010_sh010" / "1_roto.json").read_text())
     assert roto["JobInfo"]["Plugin"] == "AIRoto" and roto["JobInfo"]["Frames"].startswith("1001-")
@@ -234,22 +240,7 @@ def test_submit_prints_the_warnings_of_ingest(tmp_path: Path, capsys) -> None:
     """What ingest warns about (here a LOC note the adapter drops) reaches the coordinator who submits."""
     cut = tmp_path / "reel1.edl"
     cut.write_text(EDL.replace("sq010_sh010_v001\n", "sq010_sh010_v001\n* LOC: RED check the sky\n", 1))
-    dry = tmp_path / "dry"
-    config = _farm_yaml(tmp_path)
-    rc = main(
-        [
-            "submit",
-            str(cut),
-            "--project",
-            "demo",
-            "--farm",
-            "deadline",
-            "--dry-run",
-            str(dry),
-            "--farm-config",
-            str(config),
-        ]
-    )
+    rc = _dry_run(cut, tmp_path)
     err = capsys.readouterr().err
     assert rc == 0, err
     assert f"warning: {cut}:6: LOC line without a timecode is ignored" in err, err
