@@ -147,28 +147,20 @@ GARBAGE = {
 LIST_OF_WRONG_ITEMS = {"/api/pools": "[1, 2, 3]", "/api/slaves": '["gpu01", "gpu02"]', "/api/jobs": '["x"]'}
 
 
+ADMIN_READS = {"check": "/api/pools", "workers": "/api/slaves", "queue": "/api/jobs"}
+
+
+@pytest.mark.parametrize("command", list(ADMIN_READS))
 @pytest.mark.parametrize("reply", [*GARBAGE, "list-of-wrong-items"])
-def test_farm_check_on_garbage_is_one_error(fake: FakeDeadline, tmp_path: Path, reply: str) -> None:
-    body, status, headers = GARBAGE.get(reply, (LIST_OF_WRONG_ITEMS["/api/pools"], 200, {}))
-    fake.answer_next(body, status=status, method="GET", path="/api/pools", headers=headers)
-    ended = _run(tmp_path, ["farm", "check", "--farm-config", str(_farm_yaml(tmp_path, fake.url))])
-    assert "/api/pools" in assert_one_error(ended)
-
-
-@pytest.mark.parametrize("reply", [*GARBAGE, "list-of-wrong-items"])
-def test_farm_workers_on_garbage_is_one_error(fake: FakeDeadline, tmp_path: Path, reply: str) -> None:
-    body, status, headers = GARBAGE.get(reply, (LIST_OF_WRONG_ITEMS["/api/slaves"], 200, {}))
-    fake.answer_next(body, status=status, method="GET", path="/api/slaves", headers=headers)
-    ended = _run(tmp_path, ["farm", "workers", "--farm-config", str(_farm_yaml(tmp_path, fake.url))])
-    assert "/api/slaves" in assert_one_error(ended)
-
-
-@pytest.mark.parametrize("reply", [*GARBAGE, "list-of-wrong-items"])
-def test_farm_queue_on_garbage_is_one_error(fake: FakeDeadline, tmp_path: Path, reply: str) -> None:
-    body, status, headers = GARBAGE.get(reply, (LIST_OF_WRONG_ITEMS["/api/jobs"], 200, {}))
-    fake.answer_next(body, status=status, method="GET", path="/api/jobs", headers=headers)
-    ended = _run(tmp_path, ["farm", "queue", "--farm-config", str(_farm_yaml(tmp_path, fake.url))])
-    assert "/api/jobs" in assert_one_error(ended)
+def test_farm_admin_command_on_garbage_is_one_error(
+    fake: FakeDeadline, tmp_path: Path, reply: str, command: str
+) -> None:
+    """`farm check|workers|queue` when the one read they need gets garbage: one error line naming the endpoint."""
+    path = ADMIN_READS[command]
+    body, status, headers = GARBAGE.get(reply, (LIST_OF_WRONG_ITEMS[path], 200, {}))
+    fake.answer_next(body, status=status, method="GET", path=path, headers=headers)
+    ended = _run(tmp_path, ["farm", command, "--farm-config", str(_farm_yaml(tmp_path, fake.url))])
+    assert path in assert_one_error(ended)
 
 
 WORKER_FIELDS = {
