@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from roto_core.maskio import read_mask_exr
 from roto_core.synthetic import SyntheticShot, make_shot
 from tests.hostile.chunkjobs import FIRST, LAST, assert_job_consistent, job_for, template_shot
 from tests.hostile.harness import REPO, ROTOFARM, assert_no_secret, assert_no_traceback, assert_one_error, run_rotofarm
+from tests.roto.conftest import kill_at_progress
 
 MID = 1004
 HEAD, TAIL = f"{FIRST}-{MID}", f"{MID + 1}-{LAST}"
@@ -326,13 +326,7 @@ def test_chunk_killed_mid_way_reruns_byte_identical(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     args = [*ROTOFARM, "run-chunk", str(job.manifest), "--frames", frames, "--device", "cpu"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Progress: ") and int(line.split()[1].rstrip("%")) >= 40:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    kill_at_progress(proc, 40)
     finals = list(job.masks_dir.glob("*.exr"))  # a glob without a leading dot skips the temporaries
     assert 0 < len(finals) < 48, "the kill must land mid-chunk"
     assert all(read_mask_exr(p) for p in finals) and not job.chunk_report(shot.first_frame, shot.last_frame).exists()

@@ -29,8 +29,13 @@ def _sequence(folder: Path, frames: range = range(1, 6), make: Callable[[int], n
     return str(folder / "m.####.png")
 
 
+def _args(masks: str, root: Path, frames: str = "1-5", out: Path | None = None) -> list[str]:
+    """``rotofarm shapes`` arguments for ``masks``: the frames, an output folder in ``root``, the object name."""
+    return [masks, "--frames", frames, "--out", str(out or root / "out"), "--name", "hero"]
+
+
 def _plain(root: Path) -> list[str]:
-    return [_sequence(root / "m"), "--frames", "1-5", "--out", str(root / "out"), "--name", "hero"]
+    return _args(_sequence(root / "m"), root)
 
 
 def _with(**change: str) -> Callable[[Path], list[str]]:
@@ -80,7 +85,7 @@ def _frame_is_a_folder(root: Path) -> list[str]:
 
 def _all_empty(root: Path) -> list[str]:
     _sequence(root / "m", make=lambda f: np.zeros(SIZE, np.uint8))
-    return [f"{root}/m/m.####.png", "--frames", "1-5", "--out", str(root / "out"), "--name", "hero"]
+    return _args(f"{root}/m/m.####.png", root)
 
 
 def _specks_only(root: Path) -> list[str]:
@@ -90,7 +95,7 @@ def _specks_only(root: Path) -> list[str]:
         return img
 
     _sequence(root / "m", make=specks)
-    return [f"{root}/m/m.####.png", "--frames", "1-5", "--out", str(root / "out"), "--name", "hero"]
+    return _args(f"{root}/m/m.####.png", root)
 
 
 ERRORS: dict[str, tuple[Callable[[Path], list[str]], str | None]] = {
@@ -127,44 +132,23 @@ def test_hostile_shapes_input_is_one_error_line(tmp_path: Path, case: str) -> No
 
 
 def _single_frame(root: Path) -> list[str]:
-    return [_sequence(root / "m", range(7, 8)), "--frames", "7-7", "--out", str(root / "out"), "--name", "hero"]
+    return _args(_sequence(root / "m", range(7, 8)), root, "7-7")
 
 
 def _flicker(root: Path) -> list[str]:
-    return [
-        _sequence(root / "m", range(1, 9), lambda f: _disc(f, 25 if f % 4 else 2)),
-        "--frames",
-        "1-8",
-        "--out",
-        str(root / "out" / "deep" / "er"),
-        "--name",
-        "hero",
-    ]
+    masks = _sequence(root / "m", range(1, 9), lambda f: _disc(f, 25 if f % 4 else 2))
+    return _args(masks, root, "1-8", root / "out" / "deep" / "er")
 
 
 def _colour_noise(root: Path) -> list[str]:
     rng = np.random.default_rng(3)
-    return [
-        _sequence(root / "m", make=lambda f: cv2.merge([_disc(f), rng.integers(0, 2, SIZE, np.uint8), _disc(f)])),
-        "--frames",
-        "1-5",
-        "--out",
-        str(root / "out"),
-        "--name",
-        "hero",
-    ]
+    return _args(
+        _sequence(root / "m", make=lambda f: cv2.merge([_disc(f), rng.integers(0, 2, SIZE, np.uint8), _disc(f)])), root
+    )
 
 
 def _touching_every_border(root: Path) -> list[str]:
-    return [
-        _sequence(root / "m", make=lambda f: _disc(f, 90)),
-        "--frames",
-        "1-5",
-        "--out",
-        str(root / "out"),
-        "--name",
-        "hero",
-    ]
+    return _args(_sequence(root / "m", make=lambda f: _disc(f, 90)), root)
 
 
 SUCCESSES: dict[str, Callable[[Path], list[str]]] = {

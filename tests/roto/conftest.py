@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,17 @@ ROTOFARM = [sys.executable, "-c", "from submitters.cli import entry; entry()"]
 def small_shot(tmp_path_factory: pytest.TempPathFactory) -> SyntheticShot:
     """40 frames at 256×144 with two objects and the occluder crossing obj1 in the middle."""
     return make_shot(tmp_path_factory.mktemp("shot"), frames=40, width=256, height=144, seed=1)
+
+
+def kill_at_progress(proc: subprocess.Popen, percent: int) -> None:
+    """SIGKILL a ``run-chunk`` process once it prints ``Progress: N%`` with N ≥ ``percent`` (a farm kill mid-chunk)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Progress: ") and int(line.split()[1].rstrip("%")) >= percent:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
 
 
 def make_job(tmp_path: Path, shot: SyntheticShot, **pipeline) -> tuple[JobManifest, JobFolder, Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from roto_core.errors import InputError
 from roto_core.maskio import read_mask_exr, write_mask_exr
 from roto_core.metrics import evaluate_sequences
 from roto_core.synthetic import make_shot
-from tests.roto.conftest import ROTOFARM, make_job
+from tests.roto.conftest import ROTOFARM, kill_at_progress, make_job
 
 
 def _run_all(manifest, job, size: int) -> list:
@@ -54,13 +53,7 @@ def test_killed_chunk_rerun_gives_identical_files(tmp_path: Path) -> None:
     _, job, manifest = make_job(tmp_path / "killed", shot)
     args = ["run-chunk", "--frames", "1001-1060", "--device", "cpu"]
     proc = subprocess.Popen([*ROTOFARM, *args[:1], str(manifest), *args[1:]], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Progress: ") and int(line.split()[1].rstrip("%")) >= 40:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    kill_at_progress(proc, 40)
     written = sorted(job.masks_dir.glob("*.exr"))
     assert 0 < len(written) < 60, "the kill must land mid-chunk"
     assert not job.chunk_report(1001, 1060).exists()
