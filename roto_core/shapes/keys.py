@@ -25,7 +25,6 @@ MAX_SMOOTHING_SIGMA_FRAMES = 2.0
 EDGE_STEP_PX = 1.5
 CURVE_STEP_PX = 1.0
 MAX_CURVE_SAMPLES = 48
-MAX_SPAN_FRAMES = 40
 BORDER_PX = 1.0
 # Besides the worst sample, the mean distance stays within this fraction of the tolerance: a rotation
 # interpolated linearly shrinks the whole outline a little, which costs more area than one bump.
@@ -48,22 +47,24 @@ def smooth_trajectories(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
     return gaussian_filter1d(padded, sigma, axis=0, mode="nearest")[pad : pad + len(ctrl)]
 
 
-def _polyline_distance(line: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Distance of each point to the closed polyline through ``line``: to the two pieces either side of its
-    nearest vertex (the vertices alone are too sparse on long segments)."""
-    _, nearest = cKDTree(line).query(points)
+def _path_distance(line: np.ndarray, linked: np.ndarray, tree: cKDTree, points: np.ndarray) -> np.ndarray:
+    """Distance of each point to the polyline through ``line``, whose piece ``i → i+1`` (wrapping) exists where
+    ``linked[i]``: to the pieces either side of its nearest vertex. A nearest-vertex distance alone overstates a
+    point lying on the line by up to half the sample spacing, which would eat a third of a 1.5 px tolerance."""
+    _, nearest = tree.query(points)
     count = len(line)
-    best = np.full(len(points), np.inf)
-    for step in (-1, 1):
-        a = line[nearest]
-        d = line[(nearest + step) % count] - a
+    best = np.linalg.norm(line[nearest] - points, axis=1)
+    for piece in (nearest, (nearest - 1) % count):
+        a = line[piece]
+        d = line[(piece + 1) % count] - a
         t = np.clip(np.einsum("nd,nd->n", points - a, d) / np.maximum(np.einsum("nd,nd->n", d, d), 1e-12), 0, 1)
-        best = np.minimum(best, np.linalg.norm(a + t[:, None] * d - points, axis=1))
+        along = np.linalg.norm(a + t[:, None] * d - points, axis=1)
+        best = np.where(linked[piece], np.minimum(best, along), best)
     return best
 
 
 class EdgeCheck:
-    """How far a piece's curve is from its stretch of edge on one frame (both ways, worst sample)."""
+    """How far a piece's curve is from its stretch of edge on one frame (both ways)."""
 
     def __init__(self, track: OutlineTrack, pieces: Sequence[Piece], size: tuple[int, int]) -> None:
         h, w = size
@@ -71,7 +72,7 @@ class EdgeCheck:
         self.high = np.array([w - BORDER_PX, h - BORDER_PX])
         self.chords = [chord_mask(p) for p in pieces]
         self.corners = [corner_flags(p) for p in pieces]
-        self.edges: list[list[tuple[np.ndarray, cKDTree]]] = []
+        self.edges: list[list[tuple[np.ndarray, np.ndarray, np.ndarray, cKDTree]]] = []
         for piece in pieces:
             per_frame = []
             for f in track.frames:
@@ -81,12 +82,22 @@ class EdgeCheck:
                     sa, sb = (float(x) for x in track.arc(f, np.array([start, end])))
                     parts.append(loop.samples(sa, sb, EDGE_STEP_PX))
                 edge = np.concatenate(parts)
+                # The runs of a piece are joined by chords across the object, not by edge.
+                linked = np.ones(len(edge), bool)
+                linked[np.cumsum([len(p) for p in parts]) - 1] = piece.closed
                 inside = self._inside(edge)
                 # Edge along the image border is where the frame cuts the object, not the object's edge: the
                 # shape may run anywhere outside the picture there.
                 kept = edge[inside] if inside.sum() >= 2 else edge
-                per_frame.append((kept, cKDTree(edge)))
+                per_frame.append((kept, edge, linked, cKDTree(edge)))
             self.edges.append(per_frame)
+        self.links = [self._curve_links(chords) for chords in self.chords]
+
+    @staticmethod
+    def _curve_links(chords: np.ndarray) -> np.ndarray:
+        """Per kept (non-chord) segment: whether its last sample joins the next kept segment's first."""
+        kept = np.nonzero(~chords)[0]
+        return (np.roll(kept, -1) - kept) % len(chords) == 1
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
@@ -100,64 +111,42 @@ class EdgeCheck:
         reach = float(np.max(np.linalg.norm(seg[:, 1:] - seg[:, :-1], axis=2).sum(axis=1)))
         count = int(np.clip(np.ceil(reach / CURVE_STEP_PX), 4, MAX_CURVE_SAMPLES))
         curve = np.matmul(bernstein(count), seg).reshape(-1, 2)
-        edge, tree = self.edges[piece][frame_index]
-        curve = curve[self._inside(curve)]
-        if len(curve) == 0:
+        kept, edge, linked, tree = self.edges[piece][frame_index]
+        inside = self._inside(curve)
+        if not inside.any():
             return 0.0
+        within = curve[inside]
         tips = ctrl[self.corners[piece], POINT]
         if len(tips):
             # A sharpened corner stands off the rounded edge of the mask by design; away from the corners the
             # curve must lie on the edge.
-            near = np.min(np.linalg.norm(curve[:, None, :] - tips[None, :, :], axis=2), axis=1)
-            curve_off = curve[near > CORNER_SLACK_PX]
-        else:
-            curve_off = curve
-        out, _ = tree.query(curve_off) if len(curve_off) else (np.zeros(1), None)
+            near = np.min(np.linalg.norm(within[:, None, :] - tips[None, :, :], axis=2), axis=1)
+            within = within[near > CORNER_SLACK_PX]
+        out = _path_distance(edge, linked, tree, within) if len(within) else np.zeros(1)
         worst = float(out.max())
         if worst / OUTLIER_FACTOR > bound:
             return worst / OUTLIER_FACTOR
-        back = _polyline_distance(curve, edge)
+        curve_linked = np.ones((len(seg), count), bool)
+        curve_linked[:, -1] = self.links[piece]
+        back = _path_distance(curve, curve_linked.ravel(), cKDTree(curve), kept)
         both = np.concatenate((out, back))
         # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
-        # in-between holds when nearly all of the outline is within the tolerance and none of it twice as far.
+        # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
         return float(max(np.quantile(both, HOLD_QUANTILE), both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
 
+    def frame_error(self, frame_index: int, ctrls: Iterable[np.ndarray], bound: float = np.inf) -> float:
+        """The worst piece's error on this frame; stops at the first piece beyond ``bound``."""
+        worst = 0.0
+        for p, c in enumerate(ctrls):
+            worst = max(worst, self.error(p, frame_index, c, bound))
+            if worst > bound:
+                break
+        return worst
+
     def holds(self, frame_index: int, ctrls: Iterable[np.ndarray], tolerance: float) -> bool:
-        """Every piece within ``tolerance`` on this frame; stops at the first piece that is not (``ctrls`` may
-        be a generator, so a failing frame does not even build the later pieces' shapes)."""
-        return all(self.error(p, frame_index, c, tolerance) <= tolerance for p, c in enumerate(ctrls))
-
-
-def _span_ok(check: EdgeCheck, per_frame: Sequence[np.ndarray], start: int, end: int, tolerance: float) -> bool:
-    inner = np.arange(start + 1, end)
-    # The middle frame strays most under steady motion: try it first so a failing span is rejected quickly.
-    for f in sorted(inner, key=lambda f: abs(f - 0.5 * (start + end))):
-        w = (f - start) / float(end - start)
-        if not check.holds(int(f), ((1.0 - w) * c[start] + w * c[end] for c in per_frame), tolerance):
-            return False
-    return True
-
-
-def reduce_keys(check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float) -> np.ndarray:
-    """Indices of the key frames of ``per_frame`` (one ``(F, N, 3, 2)`` array per piece); ends always keyed."""
-    count = len(per_frame[0])
-    keys = [0]
-    start = 0
-    while start < count - 1:
-        limit = min(count - 1, start + MAX_SPAN_FRAMES)
-        good, probe = start + 1, start + 2
-        while probe <= limit and _span_ok(check, per_frame, start, probe, tolerance):
-            good, probe = probe, start + 2 * (probe - start)
-        high = min(probe, limit + 1)
-        while high - good > 1:
-            mid = (good + high) // 2
-            if _span_ok(check, per_frame, start, mid, tolerance):
-                good = mid
-            else:
-                high = mid
-        keys.append(good)
-        start = good
-    return np.asarray(keys, np.int64)
+        """Every piece within ``tolerance`` on this frame (``ctrls`` may be a generator, so a failing frame does
+        not even build the later pieces' shapes)."""
+        return self.frame_error(frame_index, ctrls, tolerance) <= tolerance
 
 
 def smoothed_within(

@@ -17,7 +17,8 @@ import numpy as np
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import Outline, Region, find_regions
-from roto_core.shapes.keys import EdgeCheck, reduce_keys, smoothed_within
+from roto_core.shapes.keyfit import fit_keys
+from roto_core.shapes.keys import EdgeCheck, smoothed_within
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
@@ -98,12 +99,12 @@ def _shapes_of_track(
     raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
     check = EdgeCheck(track, pieces, size)
     per_frame = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
-    keys = reduce_keys(check, per_frame, settings.tolerance_px)
+    keys, values = fit_keys(check, per_frame, settings.tolerance_px)
     key_frames = np.asarray(frames)[keys]
     shapes = []
-    for number, (piece, ctrl) in enumerate(zip(pieces, per_frame, strict=True), start=1):
+    for number, (piece, ctrl) in enumerate(zip(pieces, values, strict=True), start=1):
         label = name if len(pieces) == 1 else f"{name}p{number}"
-        shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, ctrl[keys], corner_flags(piece)))
+        shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, ctrl, corner_flags(piece)))
     return shapes
 
 

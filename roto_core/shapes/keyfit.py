@@ -1,0 +1,169 @@
+"""Keys for a component's pieces: the fewest key frames whose linear in-betweens stay on every frame's edge.
+
+Nuke and Silhouette draw a shape between two linear keys as the straight blend of the keys' control points.
+The key values are therefore not copied from single frames: they are the least-squares fit of that blend to the
+per-frame fits of all frames (a hat-function spline in time, per point: a tridiagonal system), so the
+in-betweens lie on the edge as well as the keys, and one frame's mask noise is not keyed. The fit is re-weighted
+per point and frame (Huber): a point that slipped along the outline on some frames (a corner re-found on a
+neighbouring bump, a marker caught on a passing edge) does not drag its neighbours' in-betweens.
+
+Keys start every START_SPAN_FRAMES; every span holding a frame off its edge (keys included: a key fails when
+its spans are too long for one value to serve both) is halved until all frames hold or every frame is keyed;
+then each key whose removal keeps every frame on its edge is removed. All pieces of a component share the
+keys, and the fit is linear in the per-frame fits, so the chord ends two pieces share stay together.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from roto_core.shapes.keys import EdgeCheck
+
+START_SPAN_FRAMES = 12
+# A frame is checked again after a refit only where its shape moved by more than this.
+RECHECK_PX = 0.05
+# Where a piece's own per-frame fit is off its edge by more than the tolerance (an outline its points cannot
+# follow there), its in-between may be off by that much plus this many tolerances: keying every frame would
+# not bring it closer.
+FIT_SLACK = 0.5
+ROBUST_PX = 1.5
+ROBUST_ROUNDS = 4
+POSITION = slice(2, 4)
+
+
+class Spline:
+    """Linear interpolation between key values at ``knots`` over frames ``0 .. count-1``."""
+
+    def __init__(self, knots: Sequence[int], count: int) -> None:
+        self.knots = np.asarray(knots, np.int64)
+        frames = np.arange(count)
+        self.span = np.clip(np.searchsorted(self.knots, frames, side="right") - 1, 0, len(self.knots) - 2)
+        length = self.knots[self.span + 1] - self.knots[self.span]
+        self.late = (frames - self.knots[self.span]) / length
+        self.early = 1.0 - self.late
+
+    def at(self, values: np.ndarray) -> np.ndarray:
+        """Per-frame values ``(F, ...)`` from key values ``(K, ...)``."""
+        shape = (-1,) + (1,) * (values.ndim - 1)
+        return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.span + 1]
+
+    def fit(self, target: np.ndarray) -> np.ndarray:
+        """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point."""
+        count_knots = len(self.knots)
+        weights = np.ones(target.shape[:2])
+        for _ in range(ROBUST_ROUNDS):
+            early, late = weights * self.early[:, None], weights * self.late[:, None]
+            diag = np.zeros((count_knots, target.shape[1]))
+            off = np.zeros((count_knots - 1, target.shape[1]))
+            right = np.zeros((count_knots, *target.shape[1:]))
+            np.add.at(diag, self.span, early * self.early[:, None])
+            np.add.at(diag, self.span + 1, late * self.late[:, None])
+            np.add.at(off, self.span, early * self.late[:, None])
+            np.add.at(right, self.span, early[..., None] * target)
+            np.add.at(right, self.span + 1, late[..., None] * target)
+            values = _tridiagonal(off, diag, right)
+            miss = np.linalg.norm((self.at(values) - target)[..., POSITION], axis=2)
+            weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
+        return values
+
+
+def _tridiagonal(off: np.ndarray, diag: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Solve symmetric tridiagonal systems (Thomas), one per column of ``diag`` ``(K, P)``; ``right`` ``(K, P, C)``."""
+    count = len(diag)
+    c = np.zeros_like(off)
+    d = np.empty_like(right)
+    pivot = diag[0]
+    d[0] = right[0] / pivot[:, None]
+    for k in range(1, count):
+        c[k - 1] = off[k - 1] / pivot
+        pivot = diag[k] - off[k - 1] * c[k - 1]
+        d[k] = (right[k] - off[k - 1][:, None] * d[k - 1]) / pivot[:, None]
+    for k in range(count - 2, -1, -1):
+        d[k] -= c[k][:, None] * d[k + 1]
+    return d
+
+
+class KeyFit:
+    """The per-frame fits of a component's pieces and the frames' edges, for trying sets of keys."""
+
+    def __init__(self, check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float) -> None:
+        self.check = check
+        self.count = len(per_frame[0])
+        self.shapes = [p.shape[1:] for p in per_frame]
+        self.sizes = np.cumsum([p.shape[1] for p in per_frame])[:-1]
+        own = np.array([[check.error(p, f, c[f]) for p, c in enumerate(per_frame)] for f in range(self.count)])
+        self.allowed = np.maximum(tolerance, own + FIT_SLACK * tolerance)
+        self.target = np.concatenate([p.reshape(self.count, p.shape[1], -1) for p in per_frame], axis=1)
+
+    def pieces(self, controls: np.ndarray) -> Iterator[np.ndarray]:
+        """One frame's ``(points, 6)`` controls → each piece's ``(N, 3, 2)``."""
+        for part, shape in zip(np.split(controls, self.sizes), self.shapes, strict=True):
+            yield part.reshape(shape)
+
+    def excess(self, frame: int, controls: np.ndarray) -> float:
+        """The worst ratio of a piece's error to what it is allowed on this frame; stops beyond 1."""
+        worst = 0.0
+        allowed = self.allowed[frame]
+        for p, ctrl in enumerate(self.pieces(controls)):
+            worst = max(worst, self.check.error(p, frame, ctrl, allowed[p]) / allowed[p])
+            if worst > 1.0:
+                break
+        return worst
+
+    def evaluate(self, knots: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        spline = Spline(knots, self.count)
+        values = spline.fit(self.target)
+        return values, spline.at(values)
+
+    def holds(self, frames: np.ndarray, controls: np.ndarray) -> bool:
+        """Every frame of ``frames`` holds (the ones whose shape moved most first, so a failure ends early)."""
+        return all(self.excess(int(f), controls[f]) <= 1.0 for f in frames)
+
+
+def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:
+    """The middle of each span holding a failing frame, its keys included."""
+    return {(a + b) // 2 for a, b in itertools.pairwise(knots) if b - a > 1 and (excess[a : b + 1] > 1.0).any()}
+
+
+def _moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Frames whose controls moved by more than RECHECK_PX, the most moved first."""
+    shift = np.abs(after - before).max(axis=(1, 2))
+    frames = np.nonzero(shift > RECHECK_PX)[0]
+    return frames[np.argsort(-shift[frames])]
+
+
+def fit_keys(
+    check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Key frames and each piece's key values ``(K, N, 3, 2)`` for per-frame fits ``per_frame`` (one
+    ``(F, N, 3, 2)`` array per piece); the first and last frames are always keyed."""
+    count = len(per_frame[0])
+    if count == 1:
+        return np.zeros(1, np.int64), [p.copy() for p in per_frame]
+    fit = KeyFit(check, per_frame, tolerance)
+    knots = sorted({*range(0, count, START_SPAN_FRAMES), count - 1})
+    values, now = fit.evaluate(knots)
+    excess = np.array([fit.excess(f, now[f]) for f in range(count)])
+    while added := _halved(knots, excess) - set(knots):
+        knots = sorted({*knots, *added})
+        values, later = fit.evaluate(knots)
+        for f in _moved(now, later):
+            excess[f] = fit.excess(int(f), later[f])
+        now = later
+    for knot in list(knots[1:-1]):
+        fewer = [k for k in knots if k != knot]
+        trial_values, trial = fit.evaluate(fewer)
+        if fit.holds(_moved(now, trial), trial):
+            knots, values, now = fewer, trial_values, trial
+    return np.asarray(knots, np.int64), _split_values(fit, values)
+
+
+def _split_values(fit: KeyFit, values: np.ndarray) -> list[np.ndarray]:
+    """Key values ``(K, points, 6)`` → one ``(K, N, 3, 2)`` array per piece."""
+    return [
+        part.reshape(len(values), *shape)
+        for part, shape in zip(np.split(values, fit.sizes, axis=1), fit.shapes, strict=True)
+    ]
