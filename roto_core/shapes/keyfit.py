@@ -89,12 +89,17 @@ def _tridiagonal(off: np.ndarray, diag: np.ndarray, right: np.ndarray) -> np.nda
 class KeyFit:
     """The per-frame fits of a component's pieces and the frames' edges, for trying sets of keys."""
 
-    def __init__(self, check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float) -> None:
+    def __init__(
+        self, check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float, indices: Sequence[int]
+    ) -> None:
         self.check = check
+        self.indices = list(indices)
         self.count = len(per_frame[0])
         self.shapes = [p.shape[1:] for p in per_frame]
         self.sizes = np.cumsum([p.shape[1] for p in per_frame])[:-1]
-        own = np.array([[check.error(p, f, c[f]) for p, c in enumerate(per_frame)] for f in range(self.count)])
+        own = np.array(
+            [[check.error(p, f, c[f]) for p, c in zip(indices, per_frame, strict=True)] for f in range(self.count)]
+        )
         self.allowed = np.maximum(tolerance, own + FIT_SLACK * tolerance)
         self.target = np.concatenate([p.reshape(self.count, p.shape[1], -1) for p in per_frame], axis=1)
 
@@ -107,8 +112,8 @@ class KeyFit:
         """The worst ratio of a piece's error to what it is allowed on this frame; stops beyond 1."""
         worst = 0.0
         allowed = self.allowed[frame]
-        for p, ctrl in enumerate(self.pieces(controls)):
-            worst = max(worst, self.check.error(p, frame, ctrl, allowed[p]) / allowed[p])
+        for i, (p, ctrl) in enumerate(zip(self.indices, self.pieces(controls), strict=True)):
+            worst = max(worst, self.check.error(p, frame, ctrl, allowed[i]) / allowed[i])
             if worst > 1.0:
                 break
         return worst
@@ -136,14 +141,15 @@ def _moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 
 def fit_keys(
-    check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float
+    check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float, indices: Sequence[int] | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Key frames and each piece's key values ``(K, N, 3, 2)`` for per-frame fits ``per_frame`` (one
-    ``(F, N, 3, 2)`` array per piece); the first and last frames are always keyed."""
+    ``(F, N, 3, 2)`` array per piece, pieces ``indices`` of ``check``, by default all of them in order); the
+    first and last frames are always keyed."""
     count = len(per_frame[0])
     if count == 1:
         return np.zeros(1, np.int64), [p.copy() for p in per_frame]
-    fit = KeyFit(check, per_frame, tolerance)
+    fit = KeyFit(check, per_frame, tolerance, range(len(per_frame)) if indices is None else indices)
     knots = sorted({*range(0, count, START_SPAN_FRAMES), count - 1})
     values, now = fit.evaluate(knots)
     excess = np.array([fit.excess(f, now[f]) for f in range(count)])

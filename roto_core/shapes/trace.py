@@ -22,7 +22,7 @@ from roto_core.shapes.keys import EdgeCheck, smoothed_within
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
-from roto_core.shapes.pieces import build_pieces, corner_flags, piece_controls
+from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 
 Progress = Callable[[int, int], None]
 
@@ -32,6 +32,8 @@ MAX_PIECES = 16
 MIN_SHAPE_FRAMES = 10
 # A segment further than this many tolerances from its edge is drawn straight (see pieces.piece_controls).
 STRAIGHT_BEYOND = 3.0
+# Pieces are keyed on their own; each reaches this far past its chords into the next (see _overlapping).
+OVERLAP_PX = 3.0
 
 
 class MaskSource(Protocol):
@@ -96,16 +98,27 @@ def _shapes_of_track(
         return _shapes_of_track(f"{name}a", obj, mode, early, settings, size) + _shapes_of_track(
             f"{name}b", obj, mode, late, settings, size
         )
+    if len(pieces) > 1:
+        pieces = [_overlapping(p, track) for p in pieces]
     raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
     check = EdgeCheck(track, pieces, size)
     per_frame = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
-    keys, values = fit_keys(check, per_frame, settings.tolerance_px)
-    key_frames = np.asarray(frames)[keys]
     shapes = []
-    for number, (piece, ctrl) in enumerate(zip(pieces, values, strict=True), start=1):
+    for number, (piece, ctrl) in enumerate(zip(pieces, per_frame, strict=True), start=1):
+        keys, (values,) = fit_keys(check, [ctrl], settings.tolerance_px, [number - 1])
         label = name if len(pieces) == 1 else f"{name}p{number}"
-        shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, ctrl, corner_flags(piece)))
+        key_frames = np.asarray(frames)[keys]
+        shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, values, corner_flags(piece)))
     return shapes
+
+
+def _overlapping(piece: Piece, track: OutlineTrack) -> Piece:
+    """``piece`` reaching OVERLAP_PX past each chord into its neighbour, so pieces keyed on their own frames (a
+    leg keyed every frame, the body every few) never open a crack along the chord they share."""
+    if piece.closed:
+        return piece
+    reach = OVERLAP_PX * track.count / track.loops[track.ref].length
+    return Piece([(a - reach, b + reach) for a, b in piece.runs], False, [list(i) for i in piece.inner])
 
 
 def _object_shapes(
