@@ -6,8 +6,10 @@ the .fxs and the .nk are read back with our readers and rasterised by our own ra
 minus subtracts), and compared per frame with the real matte:
 IoU median and 10th percentile (of the .fxs; the .nk's median beside it), matte edge pixels within 2 px of the
 shape edge, shapes, points max (and whether every shape keeps one point count), keys per 100 frames of
-lifetime (worst shape), boil (RMS of each point's residual after its neighbourhood's similarity transform, frame
-to frame), and CPU seconds per 100 frames per object (trace + exports, one core).
+lifetime (worst shape), boil (RMS of each point's residual against its neighbourhood's steady motion:
+``qa.local_boil``), local motion (the plain frame-to-frame residual after the neighbourhood's similarity transform,
+which also counts real bending: ``qa.local_motion``), and CPU seconds per 100 frames per object (trace + exports,
+one core).
 
 ``--source roto`` first runs ``rotofarm roto`` (classical backend, a box prompt from the first ground-truth
 matte) on the JPEG frames and traces its masks (noisy segmenter output); the shapes are then measured against
@@ -38,7 +40,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_json_text
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
-from roto_core.shapes.qa import edge_recall, local_boil
+from roto_core.shapes.qa import edge_recall, local_boil, local_motion
 from roto_core.shapes.trace import trace_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +64,7 @@ class Row:
     keys_per_100: float
     keys_per_100_all: float
     boil: float
+    motion: float
     seconds_per_100: float
 
     def markdown(self) -> str:
@@ -69,15 +72,14 @@ class Row:
             f"| {self.sequence} | {self.source} | {self.frames} | {self.iou_median:.3f} | {self.iou_p10:.3f} | "
             f"{self.iou_median_nk:.3f} | {self.edge:.3f} | {self.shapes} | {self.points_max}"
             f"{'' if self.points_constant else ' (varies)'} | {self.keys_per_100:.0f} | {self.keys_per_100_all:.0f} | "
-            f"{self.boil:.2f} | "
-            f"{self.seconds_per_100:.2f} |"
+            f"{self.boil:.2f} | {self.motion:.2f} | {self.seconds_per_100:.2f} |"
         )
 
 
 HEADER = (
     "| sequence | masks | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | points max | "
-    "keys/100 f worst shape | keys/100 f all | boil px | CPU s/100 f |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "keys/100 f worst shape | keys/100 f all | boil px | local motion px | CPU s/100 f |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -147,7 +149,8 @@ def _row(
         ious_nk.append(float((raster_nk & mask).sum()) / max(int((raster_nk | mask).sum()), 1))
         edges.append(edge_recall(raster, mask))
     keys = [100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in fxs.shapes]
-    boil = np.concatenate([local_boil(s) for s in fxs.shapes]) if fxs.shapes else np.zeros(1)
+    boil = np.concatenate([np.zeros(0), *(local_boil(s) for s in fxs.shapes)])
+    motion = np.concatenate([np.zeros(0), *(local_motion(s) for s in fxs.shapes)])
     return Row(
         sequence,
         source,
@@ -164,6 +167,7 @@ def _row(
         * sum(len(s.key_frames) for s in fxs.shapes)
         / max(sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes), 1),
         float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
+        float(np.sqrt(np.mean(motion**2))) if motion.size else 0.0,
         100.0 * cpu / count / objects,
     )
 

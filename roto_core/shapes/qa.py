@@ -167,18 +167,34 @@ def edge_recall(raster: np.ndarray, mask: np.ndarray, within_px: float = 2.0) ->
     return float((distance[mask_edge] <= within_px).mean())
 
 
-def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
+def local_motion(shape: Shape, neighbours: int = 2) -> np.ndarray:
     """Frame-to-frame residual of each point after the similarity transform of its own neighbourhood (the point
-    and ``neighbours`` points either side): the boil of a part that moves rigidly, even when the whole shape
-    bends (a limb swinging about a joint)."""
-    if shape.last_frame <= shape.first_frame or shape.point_count < 2 * neighbours + 1:
-        return shape_boil(shape)
+    and ``neighbours`` points either side): what is left once a part's rigid motion is taken out — the boil of
+    a rigid part, but also a part's real bending (a leg swinging about its knee)."""
+    return _local_residuals(shape, neighbours, jitter=False)
+
+
+def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
+    """Boil of rigid parts: how far each point is from where its neighbourhood's steady motion puts it.
+
+    On each inner frame the neighbourhood (the point and ``neighbours`` either side) at the midpoint of the
+    previous and next frames is laid onto this frame by a similarity transform, and the point's residual taken.
+    A part moving rigidly — at any speed, shaken by the camera or not — and a part bending steadily leave
+    nothing; a point that shivers, slides back and forth or pops at a key does. ``local_motion`` gives the
+    plain frame-to-frame residual, which also counts real bending.
+    """
+    return _local_residuals(shape, neighbours, jitter=True)
+
+
+def _local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
+    if shape.last_frame - shape.first_frame < (2 if jitter else 1) or shape.point_count < 2 * neighbours + 1:
+        return np.zeros(0) if jitter else shape_boil(shape)
     idx = (np.arange(shape.point_count)[:, None] + np.arange(-neighbours, neighbours + 1)) % shape.point_count
-    out = []
-    previous = shape.at(shape.first_frame)[:, POINT]
-    for f in range(shape.first_frame + 1, shape.last_frame + 1):
-        current = shape.at(f)[:, POINT]
-        for row in idx:
-            out.append(similarity_residuals(previous[row], current[row])[neighbours])
-        previous = current
-    return np.asarray(out)
+    points = np.stack([shape.at(f)[:, POINT] for f in range(shape.first_frame, shape.last_frame + 1)])
+    if jitter:
+        sources, targets = 0.5 * (points[:-2] + points[2:]), points[1:-1]
+    else:
+        sources, targets = points[:-1], points[1:]
+    return np.asarray(
+        [similarity_residuals(a[row], b[row])[neighbours] for a, b in zip(sources, targets, strict=True) for row in idx]
+    )
