@@ -9,7 +9,8 @@ neighbouring bump, a marker caught on a passing edge) does not drag its neighbou
 
 Keys start every START_SPAN_FRAMES; every span holding a frame off its edge (keys included: a key fails when
 its spans are too long for one value to serve both) is halved until all frames hold or every frame is keyed;
-then each key whose removal keeps every frame on its edge is removed. All pieces of a component share the
+then each key whose removal keeps every frame on its edge is removed (an end key too: the shape holds its
+first and last keys beyond them). All pieces of a component share the
 keys, and the fit is linear in the per-frame fits, so the chord ends two pieces share stay together.
 """
 
@@ -35,20 +36,27 @@ POSITION = slice(2, 4)
 
 
 class Spline:
-    """Linear interpolation between key values at ``knots`` over frames ``0 .. count-1``."""
+    """Key values at ``knots`` over frames ``0 .. count-1``: linear between keys, held before the first and after
+    the last (as the shape model and both comp packages do)."""
 
     def __init__(self, knots: Sequence[int], count: int) -> None:
         self.knots = np.asarray(knots, np.int64)
         frames = np.arange(count)
-        self.span = np.clip(np.searchsorted(self.knots, frames, side="right") - 1, 0, len(self.knots) - 2)
-        length = self.knots[self.span + 1] - self.knots[self.span]
-        self.late = (frames - self.knots[self.span]) / length
+        if len(self.knots) == 1:
+            self.span = np.zeros(count, np.int64)
+            self.next = self.span
+            self.late = np.zeros(count)
+        else:
+            self.span = np.clip(np.searchsorted(self.knots, frames, side="right") - 1, 0, len(self.knots) - 2)
+            self.next = self.span + 1
+            length = self.knots[self.next] - self.knots[self.span]
+            self.late = np.clip((frames - self.knots[self.span]) / length, 0.0, 1.0)
         self.early = 1.0 - self.late
 
     def at(self, values: np.ndarray) -> np.ndarray:
         """Per-frame values ``(F, ...)`` from key values ``(K, ...)``."""
         shape = (-1,) + (1,) * (values.ndim - 1)
-        return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.span + 1]
+        return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.next]
 
     def fit(self, target: np.ndarray) -> np.ndarray:
         """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point."""
@@ -57,13 +65,14 @@ class Spline:
         for _ in range(ROBUST_ROUNDS):
             early, late = weights * self.early[:, None], weights * self.late[:, None]
             diag = np.zeros((count_knots, target.shape[1]))
-            off = np.zeros((count_knots - 1, target.shape[1]))
+            off = np.zeros((max(count_knots - 1, 0), target.shape[1]))
             right = np.zeros((count_knots, *target.shape[1:]))
             np.add.at(diag, self.span, early * self.early[:, None])
-            np.add.at(diag, self.span + 1, late * self.late[:, None])
-            np.add.at(off, self.span, early * self.late[:, None])
+            np.add.at(diag, self.next, late * self.late[:, None])
+            if count_knots > 1:
+                np.add.at(off, self.span, early * self.late[:, None])
             np.add.at(right, self.span, early[..., None] * target)
-            np.add.at(right, self.span + 1, late[..., None] * target)
+            np.add.at(right, self.next, late[..., None] * target)
             values = _tridiagonal(off, diag, right)
             miss = np.linalg.norm((self.at(values) - target)[..., POSITION], axis=2)
             weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
@@ -144,8 +153,9 @@ def fit_keys(
     check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float, indices: Sequence[int] | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Key frames and each piece's key values ``(K, N, 3, 2)`` for per-frame fits ``per_frame`` (one
-    ``(F, N, 3, 2)`` array per piece, pieces ``indices`` of ``check``, by default all of them in order); the
-    first and last frames are always keyed."""
+    ``(F, N, 3, 2)`` array per piece, pieces ``indices`` of ``check``, by default all of them in order). The
+    first and last frames are keyed unless holding the nearest key there stays on the edge (a hole that does
+    not move over its few frames gets one key)."""
     count = len(per_frame[0])
     if count == 1:
         return np.zeros(1, np.int64), [p.copy() for p in per_frame]
@@ -159,8 +169,10 @@ def fit_keys(
         for f in _moved(now, later):
             excess[f] = fit.excess(int(f), later[f])
         now = later
-    for knot in list(knots[1:-1]):
+    for knot in list(knots):
         fewer = [k for k in knots if k != knot]
+        if not fewer:
+            break
         trial_values, trial = fit.evaluate(fewer)
         if fit.holds(_moved(now, trial), trial):
             knots, values, now = fewer, trial_values, trial
