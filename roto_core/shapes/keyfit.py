@@ -32,6 +32,8 @@ RECHECK_PX = 0.05
 FIT_SLACK = 0.5
 ROBUST_PX = 1.5
 ROBUST_ROUNDS = 4
+# Weight of a key's pop (its change of velocity, px/frame, squared) against a frame's fit error (px, squared).
+KEY_POP_WEIGHT = 0.15
 POSITION = slice(2, 4)
 
 
@@ -59,40 +61,76 @@ class Spline:
         return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.next]
 
     def fit(self, target: np.ndarray) -> np.ndarray:
-        """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point."""
+        """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point, with
+        the change of velocity at each key (the pop a linear key makes) penalised by KEY_POP_WEIGHT."""
         count_knots = len(self.knots)
+        points = target.shape[1]
+        pop = self._pop_bands(points)
         weights = np.ones(target.shape[:2])
         for _ in range(ROBUST_ROUNDS):
             early, late = weights * self.early[:, None], weights * self.late[:, None]
-            diag = np.zeros((count_knots, target.shape[1]))
-            off = np.zeros((max(count_knots - 1, 0), target.shape[1]))
+            bands = [band.copy() for band in pop]
             right = np.zeros((count_knots, *target.shape[1:]))
-            np.add.at(diag, self.span, early * self.early[:, None])
-            np.add.at(diag, self.next, late * self.late[:, None])
+            np.add.at(bands[0], self.span, early * self.early[:, None])
+            np.add.at(bands[0], self.next, late * self.late[:, None])
             if count_knots > 1:
-                np.add.at(off, self.span, early * self.late[:, None])
+                np.add.at(bands[1], self.span, early * self.late[:, None])
             np.add.at(right, self.span, early[..., None] * target)
             np.add.at(right, self.next, late[..., None] * target)
-            values = _tridiagonal(off, diag, right)
+            values = _banded_solve(bands, right)
             miss = np.linalg.norm((self.at(values) - target)[..., POSITION], axis=2)
             weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
         return values
 
+    def _pop_bands(self, points: int) -> list[np.ndarray]:
+        """The three bands (diagonal, first and second off-diagonal) of the key-pop penalty's normal matrix:
+        the sum over inner keys of the squared change of velocity (pixels per frame) across the key."""
+        count = len(self.knots)
+        bands = [np.zeros((max(count - d, 0), points)) for d in range(3)]
+        if count < 3:
+            return bands
+        gaps = np.diff(self.knots).astype(np.float64)
+        before, after = 1.0 / gaps[:-1], 1.0 / gaps[1:]
+        coef = np.stack((before, -(before + after), after), axis=1) * np.sqrt(KEY_POP_WEIGHT)
+        for k, (a, b, c) in enumerate(coef, start=1):
+            bands[0][k - 1 : k + 2] += np.array([a * a, b * b, c * c])[:, None]
+            bands[1][k - 1 : k + 1] += np.array([a * b, b * c])[:, None]
+            bands[2][k - 1] += a * c
+        return bands
 
-def _tridiagonal(off: np.ndarray, diag: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Solve symmetric tridiagonal systems (Thomas), one per column of ``diag`` ``(K, P)``; ``right`` ``(K, P, C)``."""
+
+def _banded_solve(bands: Sequence[np.ndarray], right: np.ndarray) -> np.ndarray:
+    """Solve symmetric positive definite systems of bandwidth 2 (banded Cholesky), one per column of the bands
+    ``(K, P)``, ``(K-1, P)``, ``(K-2, P)``; ``right`` is ``(K, P, C)``."""
+    diag, first, second = bands
     count = len(diag)
-    c = np.zeros_like(off)
-    d = np.empty_like(right)
-    pivot = diag[0]
-    d[0] = right[0] / pivot[:, None]
-    for k in range(1, count):
-        c[k - 1] = off[k - 1] / pivot
-        pivot = diag[k] - off[k - 1] * c[k - 1]
-        d[k] = (right[k] - off[k - 1][:, None] * d[k - 1]) / pivot[:, None]
-    for k in range(count - 2, -1, -1):
-        d[k] -= c[k][:, None] * d[k + 1]
-    return d
+    l0 = np.empty_like(diag)
+    l1 = np.zeros_like(first)
+    l2 = np.zeros_like(second)
+    for k in range(count):
+        rest = diag[k] - (l1[k - 1] ** 2 if k >= 1 else 0.0) - (l2[k - 2] ** 2 if k >= 2 else 0.0)
+        l0[k] = np.sqrt(rest)
+        if k + 1 < count:
+            l1[k] = (first[k] - (l2[k - 1] * l1[k - 1] if k >= 1 else 0.0)) / l0[k]
+        if k + 2 < count:
+            l2[k] = second[k] / l0[k]
+    y = np.empty_like(right)
+    for k in range(count):
+        y[k] = right[k]
+        if k >= 1:
+            y[k] -= l1[k - 1][:, None] * y[k - 1]
+        if k >= 2:
+            y[k] -= l2[k - 2][:, None] * y[k - 2]
+        y[k] /= l0[k][:, None]
+    x = np.empty_like(right)
+    for k in range(count - 1, -1, -1):
+        x[k] = y[k]
+        if k + 1 < count:
+            x[k] -= l1[k][:, None] * x[k + 1]
+        if k + 2 < count:
+            x[k] -= l2[k][:, None] * x[k + 2]
+        x[k] /= l0[k][:, None]
+    return x
 
 
 class KeyFit:
