@@ -4,16 +4,16 @@ Per object (``objects``) and overall (``summary``):
 - ``shape_iou_median`` / ``shape_iou_min``: IoU of the rasterised shapes (adds minus subtracts, at pixel
   centres) with the mask, over the frames where the object is present — i.e. has at least ``min_area_px``
   pixels, the same rule that decides which components get shapes;
-- ``points_per_shape_max``; ``keys_per_100_frames`` (keys per 100 frames of shape lifetime);
-- ``boil_px_rms``: between consecutive frames, how far the points move beyond the best similarity transform
-  (rotation + uniform scale + translation) of the whole shape; on rigid motion that is the sliding and
-  shivering an artist sees as boil.
+- ``edge_within_2px``: the share of the mask's edge pixels within 2 px of the shapes' edge (mean over frames);
+- ``points_per_shape_max``; ``keys_per_100_frames`` (keys per 100 frames of shape lifetime, all shapes) and
+  ``keys_per_100_frames_worst_shape``;
+- ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
+  the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import pairwise
 from typing import Any
 
 import cv2
@@ -36,23 +36,19 @@ def similarity_residuals(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.abs(zd - factor * zs)
 
 
-def shape_boil(shape: Shape) -> np.ndarray:
-    """Residuals of every point between every pair of consecutive frames of the shape's lifetime."""
-    if shape.last_frame <= shape.first_frame:
-        return np.zeros(0)
-    points = [shape.at(f)[:, POINT] for f in range(shape.first_frame, shape.last_frame + 1)]
-    return np.concatenate([similarity_residuals(a, b) for a, b in pairwise(points)])
-
-
-def _summary(ious: list[float], shapes: list[Shape]) -> dict[str, Any]:
+def _summary(ious: list[float], edges: list[float], shapes: list[Shape]) -> dict[str, Any]:
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in shapes)
     keys = sum(len(s.key_frames) for s in shapes)
-    boil = np.concatenate([shape_boil(s) for s in shapes]) if shapes else np.zeros(0)
+    boil = np.concatenate([np.zeros(0), *(local_boil(s) for s in shapes)])
     return {
         "shape_iou_median": float(np.median(ious)) if ious else None,
         "shape_iou_min": float(np.min(ious)) if ious else None,
+        "edge_within_2px": float(np.mean(edges)) if edges else None,
         "points_per_shape_max": max((s.point_count for s in shapes), default=0),
         "keys_per_100_frames": 100.0 * keys / lifetime if lifetime else 0.0,
+        "keys_per_100_frames_worst_shape": max(
+            (100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in shapes), default=0.0
+        ),
         "boil_px_rms": float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
         "shapes": len(shapes),
         "frames_measured": len(ious),
@@ -70,6 +66,8 @@ def measure(
     size = (doc.height, doc.width)
     per_object: dict[str, dict[str, Any]] = {}
     ious_all: list[float] = []
+    edges_all: list[float] = []
+    edges: dict[str, list[float]] = {}
     by_object: dict[str, list[tuple[int, float]]] = {}
     stray: dict[str, int] = {}
     for done, frame in enumerate(frames, start=1):
@@ -86,15 +84,17 @@ def measure(
             iou = float((raster & mask).sum()) / union
             by_object.setdefault(obj, []).append((frame, iou))
             ious_all.append(iou)
+            edges.setdefault(obj, []).append(edge_recall(raster, mask))
+            edges_all.append(edges[obj][-1])
         if progress is not None:
             progress(done, len(frames))
     for obj in sorted(set(by_object) | set(doc.objects)):
         pairs = by_object.get(obj, [])
-        summary = _summary([iou for _, iou in pairs], doc.shapes_of(obj))
+        summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj))
         summary["frames_with_shape_but_no_object"] = stray.get(obj, 0)
         summary["iou_by_frame"] = {str(f): round(iou, 5) for f, iou in pairs}
         per_object[obj] = summary
-    overall = _summary(ious_all, doc.shapes)
+    overall = _summary(ious_all, edges_all, doc.shapes)
     overall["frames_with_shape_but_no_object"] = sum(stray.values())
     return {
         "schema": QA_SCHEMA,
@@ -113,12 +113,16 @@ def measure(
 # Thresholds of the verdict: the issue's targets for shapes an artist can take over without redrawing them.
 IOU_MEDIAN_MIN = 0.95
 IOU_FRAME_MIN = 0.90
+EDGE_MIN = 0.90
 KEYS_PER_100_MAX = 50.0
+BOIL_MAX_PX = 0.5
 
 
 def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
     """``qa["verdict"]``: "pass" or "review", one line for people, and per object the frames whose IoU is
-    below IOU_FRAME_MIN. Review also when the segmentation flagged frames to re-key (``qa["segmentation"]``)."""
+    below IOU_FRAME_MIN. Review when any of the issue's targets fails — IoU per frame and median, matte edge
+    within 2 px, points per shape, keys per 100 frames on the worst shape, boil — or when the segmentation
+    flagged frames to re-key (``qa["segmentation"]``)."""
     frames_below: dict[str, list[int]] = {}
     problems: list[str] = []
     for obj, summary in qa["objects"].items():
@@ -131,8 +135,15 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
             problems.append(f"{obj}: IoU median {median:.3f} < {IOU_MEDIAN_MIN:.2f}")
         if summary["points_per_shape_max"] > max_points:
             problems.append(f"{obj}: {summary['points_per_shape_max']} points on a shape > {max_points}")
-        if summary["keys_per_100_frames"] > KEYS_PER_100_MAX:
-            problems.append(f"{obj}: {summary['keys_per_100_frames']:.0f} keys/100 frames > {KEYS_PER_100_MAX:.0f}")
+        keys = summary.get("keys_per_100_frames_worst_shape", summary["keys_per_100_frames"])
+        if keys > KEYS_PER_100_MAX:
+            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {KEYS_PER_100_MAX:.0f}")
+        edge = summary.get("edge_within_2px")
+        if edge is not None and edge < EDGE_MIN:
+            problems.append(f"{obj}: {100 * edge:.0f}% of the matte edge within 2 px < {100 * EDGE_MIN:.0f}%")
+        boil = summary.get("boil_px_rms", 0.0)
+        if boil > BOIL_MAX_PX:
+            problems.append(f"{obj}: boil {boil:.2f} px > {BOIL_MAX_PX}")
         if summary["frames_with_shape_but_no_object"]:
             problems.append(f"{obj}: shape on {summary['frames_with_shape_but_no_object']} frame(s) without object")
     rekey = (qa.get("segmentation") or {}).get("rekey_frames") or {}
@@ -187,14 +198,20 @@ def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
 
 
 def _local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
-    if shape.last_frame - shape.first_frame < (2 if jitter else 1) or shape.point_count < 2 * neighbours + 1:
-        return np.zeros(0) if jitter else shape_boil(shape)
+    neighbours = min(neighbours, (shape.point_count - 1) // 2)
+    if shape.last_frame - shape.first_frame < (2 if jitter else 1) or neighbours < 1:
+        return np.zeros(0)
     idx = (np.arange(shape.point_count)[:, None] + np.arange(-neighbours, neighbours + 1)) % shape.point_count
     points = np.stack([shape.at(f)[:, POINT] for f in range(shape.first_frame, shape.last_frame + 1)])
     if jitter:
         sources, targets = 0.5 * (points[:-2] + points[2:]), points[1:-1]
     else:
         sources, targets = points[:-1], points[1:]
-    return np.asarray(
-        [similarity_residuals(a[row], b[row])[neighbours] for a, b in zip(sources, targets, strict=True) for row in idx]
-    )
+    # Every neighbourhood of every frame at once: (frames, points, 2 * neighbours + 1) complex coordinates.
+    zs = sources[:, idx, 0] + 1j * sources[:, idx, 1]
+    zd = targets[:, idx, 0] + 1j * targets[:, idx, 1]
+    zs = zs - zs.mean(axis=2, keepdims=True)
+    zd = zd - zd.mean(axis=2, keepdims=True)
+    denom = np.sum(np.abs(zs) ** 2, axis=2)
+    factor = np.where(denom > 1e-12, np.sum(np.conj(zs) * zd, axis=2) / np.maximum(denom, 1e-12), 1.0)
+    return np.abs(zd - factor[..., None] * zs)[:, :, neighbours].ravel()

@@ -238,6 +238,35 @@ def test_verdict_asks_for_review_when_segmentation_flags_frames() -> None:
     assert flagged["status"] == "review" and "re-key" in flagged["line"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("boil_px_rms", 0.8, "boil 0.80 px"),
+        ("edge_within_2px", 0.85, "85% of the matte edge"),
+        ("keys_per_100_frames_worst_shape", 75.0, "75 keys/100 frames on a shape"),
+    ],
+)
+def test_verdict_asks_for_review_on_boil_edge_and_the_worst_shapes_keys(field: str, value: float, words: str) -> None:
+    from roto_core.shapes.qa import verdict
+
+    summary = {
+        "shape_iou_median": 0.99,
+        "edge_within_2px": 0.97,
+        "points_per_shape_max": 12,
+        "keys_per_100_frames": 20.0,
+        "keys_per_100_frames_worst_shape": 30.0,
+        "boil_px_rms": 0.1,
+        "frames_with_shape_but_no_object": 0,
+        "shapes": 2,
+        "iou_by_frame": {"1": 0.99},
+    }
+    qa = {"summary": summary, "objects": {"hero": summary}}
+    assert verdict(qa, 24)["status"] == "pass"
+    summary[field] = value
+    result = verdict(qa, 24)
+    assert result["status"] == "review" and words in result["line"], result["line"]
+
+
 def test_finalize_carries_the_plates_pixel_aspect_into_nk_and_fxs(tmp_path: Path) -> None:
     """An anamorphic plate (pixel aspect 2): the .nk format says so, and the .fxs x axis is scaled by it."""
     manifest_path, job = _job(tmp_path)
