@@ -17,7 +17,7 @@ keys, and the fit is linear in the per-frame fits, so the chord ends two pieces 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +34,9 @@ ROBUST_PX = 1.5
 ROBUST_ROUNDS = 4
 # Weight of a key's pop (its change of velocity, px/frame, squared) against a frame's fit error (px, squared).
 KEY_POP_WEIGHT = 0.15
+RELAX_STEP = 0.25
+STUCK_EXCESS = 1.0
+RELAX_FLOOR = 0.01
 POSITION = slice(2, 4)
 
 
@@ -60,12 +63,13 @@ class Spline:
         shape = (-1,) + (1,) * (values.ndim - 1)
         return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.next]
 
-    def fit(self, target: np.ndarray) -> np.ndarray:
+    def fit(self, target: np.ndarray, relaxed: Mapping[int, float] | None = None) -> np.ndarray:
         """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point, with
-        the change of velocity at each key (the pop a linear key makes) penalised by KEY_POP_WEIGHT."""
+        the change of velocity at each key (the pop a linear key makes) penalised by KEY_POP_WEIGHT, scaled
+        down next to the key frames in ``relaxed`` (where smoothing would keep a frame off its edge)."""
         count_knots = len(self.knots)
         points = target.shape[1]
-        pop = self._pop_bands(points)
+        pop = self._pop_bands(points, relaxed or {})
         weights = np.ones(target.shape[:2])
         for _ in range(ROBUST_ROUNDS):
             early, late = weights * self.early[:, None], weights * self.late[:, None]
@@ -82,16 +86,19 @@ class Spline:
             weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
         return values
 
-    def _pop_bands(self, points: int) -> list[np.ndarray]:
+    def _pop_bands(self, points: int, relaxed: Mapping[int, float]) -> list[np.ndarray]:
         """The three bands (diagonal, first and second off-diagonal) of the key-pop penalty's normal matrix:
-        the sum over inner keys of the squared change of velocity (pixels per frame) across the key."""
+        the sum over inner keys of the squared change of velocity (pixels per frame) across the key; a term
+        touching a key in ``relaxed`` is scaled by that key's factor."""
         count = len(self.knots)
         bands = [np.zeros((max(count - d, 0), points)) for d in range(3)]
         if count < 3:
             return bands
         gaps = np.diff(self.knots).astype(np.float64)
         before, after = 1.0 / gaps[:-1], 1.0 / gaps[1:]
-        coef = np.stack((before, -(before + after), after), axis=1) * np.sqrt(KEY_POP_WEIGHT)
+        factor = np.array([relaxed.get(int(k), 1.0) for k in self.knots])
+        weight = np.sqrt(KEY_POP_WEIGHT * np.minimum(np.minimum(factor[:-2], factor[1:-1]), factor[2:]))
+        coef = np.stack((before, -(before + after), after), axis=1) * weight[:, None]
         for k, (a, b, c) in enumerate(coef, start=1):
             bands[0][k - 1 : k + 2] += np.array([a * a, b * b, c * c])[:, None]
             bands[1][k - 1 : k + 1] += np.array([a * b, b * c])[:, None]
@@ -165,9 +172,9 @@ class KeyFit:
                 break
         return worst
 
-    def evaluate(self, knots: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, knots: Sequence[int], relaxed: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
         spline = Spline(knots, self.count)
-        values = spline.fit(self.target)
+        values = spline.fit(self.target, relaxed)
         return values, spline.at(values)
 
     def holds(self, frames: np.ndarray, controls: np.ndarray) -> bool:
@@ -199,11 +206,22 @@ def fit_keys(
         return np.zeros(1, np.int64), [p.copy() for p in per_frame]
     fit = KeyFit(check, per_frame, tolerance, range(len(per_frame)) if indices is None else indices)
     knots = sorted({*range(0, count, START_SPAN_FRAMES), count - 1})
-    values, now = fit.evaluate(knots)
+    relaxed: dict[int, float] = {}
+    values, now = fit.evaluate(knots, relaxed)
     excess = np.array([fit.excess(f, now[f]) for f in range(count)])
-    while added := _halved(knots, excess) - set(knots):
+    while True:
+        added = _halved(knots, excess) - set(knots)
+        # A failing key with keys on the frames either side cannot be helped by more keys: its pop penalty is
+        # relaxed, a step at a time, until the key holds its edge.
+        stuck = {k for k in knots if excess[k] > STUCK_EXCESS and {k - 1, k + 1} & set(range(count)) <= set(knots)}
+        stuck = {k for k in stuck if relaxed.get(k, 1.0) > 0.0}
+        if not added and not stuck:
+            break
         knots = sorted({*knots, *added})
-        values, later = fit.evaluate(knots)
+        for k in stuck:
+            factor = RELAX_STEP * relaxed.get(k, 1.0)
+            relaxed[k] = factor if factor >= RELAX_FLOOR else 0.0
+        values, later = fit.evaluate(knots, relaxed)
         for f in _moved(now, later):
             excess[f] = fit.excess(int(f), later[f])
         now = later
@@ -211,7 +229,7 @@ def fit_keys(
         fewer = [k for k in knots if k != knot]
         if not fewer:
             break
-        trial_values, trial = fit.evaluate(fewer)
+        trial_values, trial = fit.evaluate(fewer, relaxed)
         if fit.holds(_moved(now, trial), trial):
             knots, values, now = fewer, trial_values, trial
     return np.asarray(knots, np.int64), _split_values(fit, values)
