@@ -96,47 +96,77 @@ class Piece:
         return sum(len(i) for i in self.inner) + (0 if self.closed else 2 * len(self.runs))
 
 
-def corner_arc(track: OutlineTrack, u: float, rows: Rows = None) -> np.ndarray:
-    """Arc lengths ``(F,)`` of the sharpest turn of the edge within CORNER_SPAN_PX of ``u`` on each frame: the
-    parameter carries a corner close to its tip, this puts it on the tip."""
-    s = track.arc_all(np.asarray(u), rows)[:, None] + CORNER_SEARCH
-    before = track.at_all(s - CORNER_SPAN_PX, rows)
-    here = track.at_all(s, rows)
-    after = track.at_all(s + CORNER_SPAN_PX, rows)
+def corner_arc(track: OutlineTrack, u: np.ndarray | float, rows: Rows = None) -> np.ndarray:
+    """Arc lengths ``(F, *u.shape)`` of the sharpest turn of the edge within CORNER_SPAN_PX of each ``u`` on each
+    frame: the parameter carries a corner close to its tip, this puts it on the tip."""
+    u = np.asarray(u, dtype=np.float64)
+    base = track.arc_all(u.reshape(-1), rows)
+    frames, count = base.shape
+    s = base[:, :, None] + CORNER_SEARCH
+    flat = s.reshape(frames, -1)
+    # One lookup for the three places of every candidate.
+    pts = track.at_all(np.concatenate((flat - CORNER_SPAN_PX, flat, flat + CORNER_SPAN_PX), axis=1), rows)
+    before, here, after = pts.reshape(frames, 3, count, len(CORNER_SEARCH), 2).transpose(1, 0, 2, 3, 4)
     a, b = here - before, after - here
-    cosine = np.sum(a * b, axis=2) / np.maximum(np.linalg.norm(a, axis=2) * np.linalg.norm(b, axis=2), 1e-9)
-    return s[np.arange(len(s)), np.argmin(cosine, axis=1)]
+    cosine = np.sum(a * b, axis=3) / np.maximum(np.linalg.norm(a, axis=3) * np.linalg.norm(b, axis=3), 1e-9)
+    best = np.take_along_axis(s, np.argmin(cosine, axis=2)[:, :, None], axis=2)[:, :, 0]
+    return best.reshape((frames, *u.shape))
 
 
 End = tuple[np.ndarray | None, np.ndarray, np.ndarray]
+Point = tuple[float, str]
+# Tangent chord (before, after) of a point on the edge by role: run ends read only their outline side.
+_SIDES = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}
+# The tip of a corner and the four chord ends of both its tangents.
+_CORNER_OFFSETS = np.array(
+    [0.0, -CORNER_GAP_PX - CORNER_TANGENT_PX, -CORNER_GAP_PX, CORNER_GAP_PX, CORNER_GAP_PX + CORNER_TANGENT_PX]
+)
+
+
+def point_ends(track: OutlineTrack, points: list[Point], rows: Rows = None) -> list[End]:
+    """Per point ``(u, role)``, what a segment needs of its end on every frame: the position ``(F, 2)`` for a
+    corner (None otherwise: the edge itself) and the (incoming, outgoing) unit directions ``(F, 2)``. A corner's
+    tip is found once and serves both. All points are looked up together (one lookup per kind of point: the
+    selection asks for a few new points at a time, and numpy's per-call cost outweighs the arithmetic)."""
+    out: list[End] = [(None, np.zeros(0), np.zeros(0))] * len(points)
+    smooth = [i for i, (_, role) in enumerate(points) if role != CORNER]
+    if smooth:
+        sides = np.array([_SIDES.get(points[i][1], (TANGENT_PX, TANGENT_PX)) for i in smooth])
+        s = track.arc_all(np.array([points[i][0] for i in smooth]), rows)
+        pts = track.at_all(np.concatenate((s - sides[:, 0], s + sides[:, 1]), axis=1), rows)
+        chord = pts[:, len(smooth) :] - pts[:, : len(smooth)]
+        norm = np.linalg.norm(chord, axis=-1, keepdims=True)
+        t = np.divide(chord, norm, out=np.zeros_like(chord), where=norm > 1e-12)
+        for k, i in enumerate(smooth):
+            out[i] = (None, t[:, k], t[:, k])
+    corners = [i for i, (_, role) in enumerate(points) if role == CORNER]
+    if corners:
+        s = corner_arc(track, np.array([points[i][0] for i in corners]), rows)
+        frames, count = s.shape
+        pts = track.at_all((s[:, :, None] + _CORNER_OFFSETS).reshape(frames, -1), rows)
+        pts = pts.reshape(frames, count, len(_CORNER_OFFSETS), 2)
+        point, a, b = pts[:, :, 0], pts[:, :, 2], pts[:, :, 3]
+        t_in, t_out = _unit(a - pts[:, :, 1]), _unit(pts[:, :, 4] - b)
+        cross = t_in[..., 0] * t_out[..., 1] - t_in[..., 1] * t_out[..., 0]
+        diff = b - a
+        along = (diff[..., 0] * t_out[..., 1] - diff[..., 1] * t_out[..., 0]) / np.where(
+            np.abs(cross) < 0.2, 1.0, cross
+        )
+        tip = a + along[..., None] * t_in
+        sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=-1) <= 2 * CORNER_SPAN_PX)
+        tip = np.where(sharp[..., None], tip, point)
+        for k, i in enumerate(corners):
+            out[i] = (tip[:, k], t_in[:, k], t_out[:, k])
+    return out
 
 
 def point_end(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> End:
-    """What a segment needs of its end point at ``u`` on every frame: the position ``(F, 2)`` for a corner (None
-    otherwise: the edge itself) and the (incoming, outgoing) unit directions ``(F, 2)``. A corner's tip is found
-    once and serves both."""
-    if role != CORNER:
-        s = track.arc_all(np.asarray(u), rows)
-        before, after = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}.get(role, (TANGENT_PX, TANGENT_PX))
-        t = track.direction_all(s, before, after, rows)
-        return None, t, t
-    s = corner_arc(track, u, rows)
-    # One lookup for the tip and the four chord ends of both tangents.
-    offsets = np.array([0.0, -CORNER_GAP_PX - CORNER_TANGENT_PX, -CORNER_GAP_PX, CORNER_GAP_PX])
-    offsets = np.append(offsets, CORNER_GAP_PX + CORNER_TANGENT_PX)
-    pts = track.at_all(s[:, None] + offsets, rows)
-    point, a, b = pts[:, 0], pts[:, 2], pts[:, 3]
-    t_in, t_out = _unit_rows(a - pts[:, 1]), _unit_rows(pts[:, 4] - b)
-    cross = t_in[:, 0] * t_out[:, 1] - t_in[:, 1] * t_out[:, 0]
-    diff = b - a
-    along = (diff[:, 0] * t_out[:, 1] - diff[:, 1] * t_out[:, 0]) / np.where(np.abs(cross) < 0.2, 1.0, cross)
-    tip = a + along[:, None] * t_in
-    sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=1) <= 2 * CORNER_SPAN_PX)
-    return np.where(sharp[:, None], tip, point), t_in, t_out
+    """``point_ends`` of one point."""
+    return point_ends(track, [(u, role)], rows)[0]
 
 
-def _unit_rows(v: np.ndarray) -> np.ndarray:
-    n = np.hypot(v[:, 0], v[:, 1])[:, None]
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.hypot(v[..., 0], v[..., 1])[..., None]
     return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-12)
 
 
@@ -157,51 +187,88 @@ def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.n
     return tip
 
 
-Segment = tuple[tuple[float, str], tuple[float, str]]
+Segment = tuple[Point, Point]
 Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Ends = Callable[[list[Point]], list[End]]
+# Padding (samples x frames) worth one more batch: a fit_segments call costs about what this many samples do.
+GROUP_WASTE = 2000
 
 
-def fit_runs(
-    track: OutlineTrack,
-    segments: list[Segment],
-    rows: Rows = None,
-    ends: Callable[[float, str], End] | None = None,
-) -> list[Fit]:
+def _width_groups(counts: np.ndarray, frames: int) -> list[np.ndarray]:
+    """Segments grouped by sample count so a batch pads little: runs range from a few samples to hundreds."""
+    order = np.argsort(counts, kind="stable")
+    groups: list[list[int]] = []
+    total = 0
+    for k in order.tolist():
+        c = int(counts[k])
+        if groups and (c * (len(groups[-1]) + 1) - total - c) * frames <= GROUP_WASTE:
+            groups[-1].append(k)
+            total += c
+        else:
+            groups.append([k])
+            total = c
+    return [np.array(g) for g in groups]
+
+
+def fit_runs(track: OutlineTrack, segments: list[Segment], rows: Rows = None, ends: Ends | None = None) -> list[Fit]:
     """Per segment ``(a, b)``, the bezier from point ``a`` to ``b`` along the edge on every frame: out handles
     ``(F, 2)``, in handles ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample
-    ``(F,)``. All segments are fitted in one batch. ``ends`` gives ``point_end`` of a point for these rows (a
-    cache: a point ends two segments and is tried in many)."""
-    end_of = ends or (lambda u, role: point_end(track, u, role, rows))
-    slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
+    ``(F,)``. Segments are fitted in a few batches of similar length. ``ends`` gives ``point_ends`` of points for
+    these rows (a cache: a point ends two segments and is tried in many)."""
+    end_of = ends or (lambda points: point_ends(track, points, rows))
     n = len(segments)
     spans = track.arc_all(np.array([u for (ua, _), (ub, _) in segments for u in (ua, ub)]), rows)
     start, extent = spans[:, 0::2], spans[:, 1::2] - spans[:, 0::2]
     counts = np.clip(np.ceil(extent.max(axis=0) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES).astype(np.int64) + 1
+    point_end_of = end_of([p for seg in segments for p in seg])
+    out: list[Fit] = [None] * n  # type: ignore[list-item]
+    for group in _width_groups(counts, len(spans)):
+        fits = _fit_group(
+            track,
+            [segments[k] for k in group],
+            rows,
+            start[:, group],
+            extent[:, group],
+            counts[group],
+            [(point_end_of[2 * k], point_end_of[2 * k + 1]) for k in group],
+        )
+        for k, fit in zip(group.tolist(), fits, strict=True):
+            out[k] = fit
+    return out
+
+
+def _fit_group(
+    track: OutlineTrack,
+    segments: list[Segment],
+    rows: Rows,
+    start: np.ndarray,
+    extent: np.ndarray,
+    counts: np.ndarray,
+    ends: list[tuple[End, End]],
+) -> list[Fit]:
+    """``fit_runs`` of one batch: arc starts and extents ``(F, n)``, sample counts ``(n,)``, both ends' End."""
+    slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
+    n = len(segments)
     width = int(counts.max())
-    frames = len(spans)
+    frames = len(start)
     # Arc lengths of every segment's samples, each padded to ``width`` by repeating its last one; one lookup.
-    fraction = np.ones((n, width))
-    for k, count in enumerate(counts):
-        fraction[k, :count] = np.linspace(0.0, 1.0, count)
+    # (k * step, the last one exactly 1: what np.linspace(0, 1, count) gives, for all segments at once.)
+    fraction = np.minimum(np.arange(width)[None, :] * (1.0 / (counts[:, None] - 1)), 1.0)
+    fraction[np.arange(width)[None, :] >= counts[:, None] - 1] = 1.0
     s = start[:, :, None] + extent[:, :, None] * fraction
     batch = track.at_all(s.reshape(frames, -1), rows).reshape(frames, n, width, 2).transpose(1, 0, 2, 3).copy()
-    t_out, t_in, skips = [], [], []
-    for k, ((ua, ra), (ub, rb)) in enumerate(segments):
-        tip_a, _, out_a = end_of(ua, ra)
-        tip_b, in_b, _ = end_of(ub, rb)
+    skips = np.zeros((n, 2), np.int64)
+    for k, (((_, ra), (_, rb)), ((tip_a, _, _), (tip_b, _, _))) in enumerate(zip(segments, ends, strict=True)):
         if tip_a is not None:
             batch[k, :, 0] = tip_a
         if tip_b is not None:
             batch[k, :, counts[k] - 1 :] = tip_b[:, None]
-        t_out.append(out_a)
-        t_in.append(in_b)
-        skips.append((slack if ra == CORNER else 0, slack if rb == CORNER else 0))
-    batch = batch.reshape(n * frames, width, 2)
+        skips[k] = (slack if ra == CORNER else 0, slack if rb == CORNER else 0)
     ctrl, err, worst = fit_segments(
-        batch,
-        np.concatenate(t_out),
-        np.concatenate(t_in),
-        np.repeat(np.array(skips), frames, axis=0),
+        batch.reshape(n * frames, width, 2),
+        np.concatenate([a[2] for a, _ in ends]),
+        np.concatenate([b[1] for _, b in ends]),
+        np.repeat(skips, frames, axis=0),
         np.repeat(counts, frames),
     )
     out: list[Fit] = []
@@ -259,7 +326,7 @@ class PieceFitter:
         missing = list(dict.fromkeys(s for s in segments if (*s, self.stage) not in self.cache))
         if not missing:
             return
-        fits = fit_runs(self.track, missing, self.rows, self._end)
+        fits = fit_runs(self.track, missing, self.rows, self._ends)
         err = np.stack([f[2] for f in fits])
         worst = np.argmax(err, axis=1)
         peak = err[np.arange(len(err)), worst]
@@ -269,11 +336,12 @@ class PieceFitter:
         for k, seg in enumerate(missing):
             self.cache[(*seg, self.stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
 
-    def _end(self, u: float, role: str) -> End:
-        key = (u, role, self.stage)
-        if key not in self.end_cache:
-            self.end_cache[key] = point_end(self.track, u, role, self.rows)
-        return self.end_cache[key]
+    def _ends(self, points: list[Point]) -> list[End]:
+        missing = list(dict.fromkeys(p for p in points if (*p, self.stage) not in self.end_cache))
+        if missing:
+            for p, end in zip(missing, point_ends(self.track, missing, self.rows), strict=True):
+                self.end_cache[(*p, self.stage)] = end
+        return [self.end_cache[(*p, self.stage)] for p in points]
 
     def _seed(self, piece: Piece) -> None:
         # Run ends and one point per run are needed anyway; corners take at most half of what is left.
@@ -301,11 +369,36 @@ class PieceFitter:
             if not inner:
                 inner.append((0.5 * (start + end), SMOOTH))
 
+    def _split_at(self, segment: Segment) -> float | None:
+        """Where ``segment`` gets a new point, or None when it holds (or is too short to split)."""
+        (ua, _), (ub, _) = segment
+        err, u = self.cache[(*segment, self.stage)]
+        if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
+            return None
+        # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
+        return u if ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua) else 0.5 * (ua + ub)
+
+    def _prefetch(self, piece: Piece) -> None:
+        """Fit, a level at a time, the segments the selection below will ask for: on a copy of ``piece``, every
+        segment that strays is split at once (the greedy loop splits them one by one, worst first, but each
+        split depends on its own segment only). One batch per level instead of one per point; the greedy loop
+        then finds its fits cached and takes the same decisions."""
+        trial = Piece(list(piece.runs), piece.closed, [list(inner) for inner in piece.inner])
+        while True:
+            segments = [s for s in _segments(trial, self.track) if s is not None]
+            self.fit_missing(segments)
+            if trial.point_count >= self.max_points:
+                return
+            splits = [u for u in map(self._split_at, segments) if u is not None]
+            if not splits or not all(trial.insert(u, lap=self.track.count) for u in splits):
+                return
+
     def select(self, piece: Piece) -> bool:
         """Add points until every frame holds within the tolerance; False when ``max_points`` is not enough."""
         self._seed(piece)
         for stage, rows in enumerate(self.stages):
             self.stage, self.rows = stage, rows
+            self._prefetch(piece)
             while True:
                 worst = (0.0, 0.0, 0.0, 0.0)
                 segments = _segments(piece, self.track)
