@@ -12,7 +12,7 @@ artist draws a limb as its own shape — and each piece is fitted again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,6 +190,9 @@ def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.n
 Segment = tuple[Point, Point]
 Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Ends = Callable[[list[Point]], list[End]]
+# A fit the selection asks for (stage, segments), and a failed selection's segment (None: the piece holds).
+Request = tuple[int, list[Segment]]
+Failure = tuple[float, float] | None
 # Padding (samples x frames) worth one more batch: a fit_segments call costs about what this many samples do.
 GROUP_WASTE = 2000
 
@@ -310,23 +313,16 @@ class PieceFitter:
         # Points are first chosen on the reference frame, then on every few frames, then on all: most points
         # are settled by the cheap passes, and a piece that needs cutting is found on the first.
         self.stages: list[Rows] = [ref_row, sampled, None]
-        self.stage = 0
-        self.rows: Rows = ref_row
-        self.failed: tuple[float, float] | None = None
-        self.masks: dict[int, np.ndarray] = {}
+        self.masks: dict[int, tuple[int, int, np.ndarray]] = {}
         ref_loop = track.loops[track.ref]
         self.corners = sorted(track.param(track.ref, float(ref_loop.cum[i])) for i in corner_indices(ref_loop.points))
 
-    def segment_error(self, a: tuple[float, str], b: tuple[float, str]) -> tuple[float, float]:
-        self.fit_missing([(a, b)])
-        return self.cache[(a, b, self.stage)]
-
-    def fit_missing(self, segments: list[Segment]) -> None:
-        """Worst error (robust over frames) and its place for each segment not yet fitted at this stage."""
-        missing = list(dict.fromkeys(s for s in segments if (*s, self.stage) not in self.cache))
+    def fit_missing(self, segments: list[Segment], stage: int) -> None:
+        """Worst error (robust over frames) and its place for each segment not yet fitted at ``stage``."""
+        missing = list(dict.fromkeys(s for s in segments if (*s, stage) not in self.cache))
         if not missing:
             return
-        fits = fit_runs(self.track, missing, self.rows, self._ends)
+        fits = fit_runs(self.track, missing, self.stages[stage], lambda points: self._ends(points, stage))
         err = np.stack([f[2] for f in fits])
         worst = np.argmax(err, axis=1)
         peak = err[np.arange(len(err)), worst]
@@ -334,14 +330,20 @@ class PieceFitter:
         # that does not fix them; they may stray up to twice the tolerance.
         robust = np.maximum(np.quantile(err, FRAME_QUANTILE, axis=1), peak / OUTLIER_FACTOR)
         for k, seg in enumerate(missing):
-            self.cache[(*seg, self.stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
+            self.cache[(*seg, stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
 
-    def _ends(self, points: list[Point]) -> list[End]:
-        missing = list(dict.fromkeys(p for p in points if (*p, self.stage) not in self.end_cache))
+    def _ends(self, points: list[Point], stage: int) -> list[End]:
+        missing = list(dict.fromkeys(p for p in points if (*p, stage) not in self.end_cache))
         if missing:
-            for p, end in zip(missing, point_ends(self.track, missing, self.rows), strict=True):
-                self.end_cache[(*p, self.stage)] = end
-        return [self.end_cache[(*p, self.stage)] for p in points]
+            for p, end in zip(missing, point_ends(self.track, missing, self.stages[stage]), strict=True):
+                self.end_cache[(*p, stage)] = end
+        return [self.end_cache[(*p, stage)] for p in points]
+
+    def _need(self, segments: list[Segment], stage: int) -> Iterator[Request]:
+        """Asks the driver (``select_all``) for the fits of ``segments`` not cached yet."""
+        missing = [s for s in segments if (*s, stage) not in self.cache]
+        if missing:
+            yield stage, missing
 
     def _seed(self, piece: Piece) -> None:
         # Run ends and one point per run are needed anyway; corners take at most half of what is left.
@@ -369,58 +371,80 @@ class PieceFitter:
             if not inner:
                 inner.append((0.5 * (start + end), SMOOTH))
 
-    def _split_at(self, segment: Segment) -> float | None:
+    def _split_at(self, segment: Segment, stage: int) -> float | None:
         """Where ``segment`` gets a new point, or None when it holds (or is too short to split)."""
         (ua, _), (ub, _) = segment
-        err, u = self.cache[(*segment, self.stage)]
+        err, u = self.cache[(*segment, stage)]
         if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
             return None
         # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
         return u if ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua) else 0.5 * (ua + ub)
 
-    def _prefetch(self, piece: Piece) -> None:
-        """Fit, a level at a time, the segments the selection below will ask for: on a copy of ``piece``, every
-        segment that strays is split at once (the greedy loop splits them one by one, worst first, but each
-        split depends on its own segment only). One batch per level instead of one per point; the greedy loop
-        then finds its fits cached and takes the same decisions."""
+    def _prefetch(self, piece: Piece, stage: int) -> Iterator[Request]:
+        """Asks, a level at a time, for the segments the selection will need: on a copy of ``piece``, every
+        segment that strays is split at once (the selection splits them one by one, worst first, but each split
+        depends on its own segment only). One batch per level instead of one per point."""
         trial = Piece(list(piece.runs), piece.closed, [list(inner) for inner in piece.inner])
         while True:
             segments = [s for s in _segments(trial, self.track) if s is not None]
-            self.fit_missing(segments)
+            yield from self._need(segments, stage)
             if trial.point_count >= self.max_points:
                 return
-            splits = [u for u in map(self._split_at, segments) if u is not None]
+            splits = [u for u in (self._split_at(s, stage) for s in segments) if u is not None]
             if not splits or not all(trial.insert(u, lap=self.track.count) for u in splits):
                 return
 
-    def select(self, piece: Piece) -> bool:
-        """Add points until every frame holds within the tolerance; False when ``max_points`` is not enough."""
+    def _selection(self, piece: Piece) -> Generator[Request, None, Failure]:
+        """Add points until every frame holds within the tolerance; returns None, or the segment ``(ua, ub)``
+        that still strays when ``max_points`` is not enough. Yields the fits it needs (see ``select_all``)."""
         self._seed(piece)
-        for stage, rows in enumerate(self.stages):
-            self.stage, self.rows = stage, rows
-            self._prefetch(piece)
+        for stage in range(len(self.stages)):
+            yield from self._prefetch(piece, stage)
             while True:
+                segments = [s for s in _segments(piece, self.track) if s is not None]
+                yield from self._need(segments, stage)
                 worst = (0.0, 0.0, 0.0, 0.0)
-                segments = _segments(piece, self.track)
-                self.fit_missing([s for s in segments if s is not None])
                 for seg in segments:
-                    if seg is not None:
-                        err, u = self.segment_error(*seg)
-                        if err > worst[0]:
-                            worst = (err, u, seg[0][0], seg[1][0])
+                    err, u = self.cache[(*seg, stage)]
+                    if err > worst[0]:
+                        worst = (err, u, seg[0][0], seg[1][0])
                 err, u, ua, ub = worst
                 if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
                     break
                 if piece.point_count >= self.max_points:
-                    self.failed = (ua, ub)
-                    return False
+                    return ua, ub
                 # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
                 if not ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua):
                     u = 0.5 * (ua + ub)
                 if not piece.insert(u, lap=self.track.count):
                     break
-        self._merge(piece)
-        return True
+        yield from self._merge(piece)
+        return None
+
+    def select_all(self, pieces: list[Piece]) -> list[Failure]:
+        """``_selection`` of every piece, run side by side: the fits all of them ask for at one step are done
+        in one batch per stage (numpy's per-call cost, not the arithmetic, dominates the selection)."""
+        runs = [self._selection(p) for p in pieces]
+        results: list[Failure] = [None] * len(pieces)
+        requests: dict[int, Request] = {}
+
+        def advance(i: int) -> None:
+            try:
+                requests[i] = next(runs[i])
+            except StopIteration as stop:
+                requests.pop(i, None)
+                results[i] = stop.value
+
+        for i in range(len(runs)):
+            advance(i)
+        while requests:
+            # The earliest stage first: the others wait for it, so one batch serves many pieces.
+            stage = min(r[0] for r in requests.values())
+            ready = [i for i, r in requests.items() if r[0] == stage]
+            self.fit_missing([s for i in ready for s in requests[i][1]], stage)
+            for i in ready:
+                advance(i)
+        return results
 
     def _merged(self, piece: Piece, u: float) -> Segment | None:
         """The segment that replaces the two either side of smooth point ``u`` (None where one is a chord)."""
@@ -434,32 +458,41 @@ class PieceFitter:
         ub = us[after] + (self.track.count if after < i else 0.0)
         return (float(ua), roles[before]), (float(ub), roles[after])
 
-    def _merge(self, piece: Piece) -> None:
+    def _merge(self, piece: Piece) -> Iterator[Request]:
         """Drop smooth points whose two segments hold as one on every frame."""
+        stage = len(self.stages) - 1
         smooth = sorted(u for inner in piece.inner for u, role in inner if role == SMOOTH)
         # Fitted together up front; after a point is dropped its next neighbour's merged segment is fitted anew.
-        self.fit_missing([s for s in (self._merged(piece, u) for u in smooth) if s is not None])
+        yield from self._need([s for s in (self._merged(piece, u) for u in smooth) if s is not None], stage)
         for u in smooth:
             if piece.point_count <= 3:
                 continue
             merged = self._merged(piece, u)
             if merged is None:
                 continue
-            err, _ = self.segment_error(*merged)
+            yield from self._need([merged], stage)
+            err, _ = self.cache[(*merged, stage)]
             if err <= MERGE_FRACTION * self.tolerance:
                 piece.remove(u)
 
-    def _masks(self, frames: list[int]) -> np.ndarray:
-        for f in frames:
-            if f not in self.masks:
-                mask = np.zeros(self.size, bool)
-                fill_polygon(mask, self.track.loops[f].points, True)
-                self.masks[f] = mask
-        return np.stack([self.masks[f] for f in frames])
+    def _mask(self, frame: int) -> tuple[int, int, np.ndarray]:
+        """The matte of ``frame`` (its outline filled) cut to the outline's bounding box: top, left, mask.
+        Filling and keeping only the box costs a fraction of the whole frame for most objects."""
+        if frame not in self.masks:
+            points = self.track.loops[frame].points
+            h, w = self.size
+            top = int(np.clip(np.floor(points[:, 1].min()), 0, h - 1))
+            left = int(np.clip(np.floor(points[:, 0].min()), 0, w - 1))
+            bottom = int(np.clip(np.ceil(points[:, 1].max()) + 1, top + 1, h))
+            right = int(np.clip(np.ceil(points[:, 0].max()) + 1, left + 1, w))
+            mask = np.zeros((bottom - top, right - left), bool)
+            fill_polygon(mask, points - np.array([left, top], dtype=np.float64), True)
+            self.masks[frame] = (top, left, mask)
+        return self.masks[frame]
 
     def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
         """Per chord ``(ua, ub)`` of ``chords (C, 2)``: inside the matte on every frame of ``frames`` (all but at
-        most one of its samples), all chords and frames looked up at once."""
+        most one of its samples), all chords looked up at once per frame."""
         if len(chords) == 0:
             return np.zeros(0, bool)
         h, w = self.size
@@ -469,7 +502,12 @@ class PieceFitter:
         pts = a[:, :, None] + CHORD_SAMPLES[:, None] * (b - a)[:, :, None]
         x = np.clip(pts[..., 0].astype(np.int64), 0, w - 1)
         y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
-        hits = self._masks(frames)[np.arange(len(rows))[:, None, None], y, x].sum(axis=2)
+        hits = np.zeros(x.shape[:2], np.int64)
+        for k, frame in enumerate(frames):
+            top, left, mask = self._mask(frame)
+            yy, xx = y[k] - top, x[k] - left
+            ok = (yy >= 0) & (yy < mask.shape[0]) & (xx >= 0) & (xx < mask.shape[1])
+            hits[k] = (ok & mask[np.where(ok, yy, 0), np.where(ok, xx, 0)]).sum(axis=1)
         return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
@@ -532,27 +570,66 @@ def build_pieces(
     """Pieces that together cover the component, each with at most ``max_points`` points, and None when every
     piece holds within ``tolerance`` on every frame, else the frame index where the outline changed most
     abruptly between two points of a piece that does not hold (new edge appeared: legs parting, an occluder
-    leaving) — where the caller cuts the frame range so each part gets shapes of its own."""
-    fitter = PieceFitter(track, tolerance, max_points, size)
+    leaving) — where the caller cuts the frame range so each part gets shapes of its own.
+
+    Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``); their points are
+    chosen ahead, a whole generation of the cutting at once (``_Explorer``), which changes no decision."""
+    explorer = _Explorer(PieceFitter(track, tolerance, max_points, size), max_pieces)
     pending = [Piece([(0.0, float(track.count))], True)]
     done: list[Piece] = []
     cut: int | None = None
     while pending:
         piece = pending.pop()
-        if fitter.select(piece):
+        failed = explorer.outcome(piece, [*pending, piece], len(done) + len(pending) + 1)
+        if failed is None:
             done.append(piece)
             continue
-        halves = None
-        if len(done) + len(pending) + 2 <= max_pieces:
-            halves = fitter.split(Piece(list(piece.runs), piece.closed))
+        halves = explorer.halves(piece) if len(done) + len(pending) + 2 <= max_pieces else None
         if halves is None:
             done.append(piece)
-            if cut is None and fitter.failed is not None:
-                span = np.diff(track.arc_all(np.array(fitter.failed)), axis=1)[:, 0]
+            if cut is None:
+                span = np.diff(track.arc_all(np.array(failed)), axis=1)[:, 0]
                 cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
         else:
             pending.extend(halves)
     return done, cut
+
+
+class _Explorer:
+    """Selections and cuts of pieces worked out ahead, a generation at a time: every piece still waiting is
+    selected in one ``select_all``, the failing ones cut, their halves selected together next, as long as the
+    pieces stay within ``max_pieces``. Each piece's outcome depends on that piece alone, so ``build_pieces``,
+    taking pieces one at a time, reads the same outcomes it would have computed."""
+
+    def __init__(self, fitter: PieceFitter, max_pieces: int) -> None:
+        self.fitter = fitter
+        self.max_pieces = max_pieces
+        self.failures: dict[int, Failure] = {}
+        self.cuts: dict[int, tuple[Piece, Piece] | None] = {}
+
+    def outcome(self, piece: Piece, waiting: list[Piece], alive: int) -> Failure:
+        """None when ``piece`` holds, else its failing segment; ``waiting`` are the pieces sure to be selected,
+        ``alive`` how many pieces there are now."""
+        if id(piece) not in self.failures:
+            level = [p for p in waiting if id(p) not in self.failures]
+            while level:
+                for p, failure in zip(level, self.fitter.select_all(level), strict=True):
+                    self.failures[id(p)] = failure
+                following: list[Piece] = []
+                for p in level:
+                    if self.failures[id(p)] is None or alive + 1 > self.max_pieces:
+                        continue
+                    halves = self.halves(p)
+                    if halves is not None:
+                        alive += 1
+                        following.extend(halves)
+                level = following
+        return self.failures[id(piece)]
+
+    def halves(self, piece: Piece) -> tuple[Piece, Piece] | None:
+        if id(piece) not in self.cuts:
+            self.cuts[id(piece)] = self.fitter.split(Piece(list(piece.runs), piece.closed))
+        return self.cuts[id(piece)]
 
 
 def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) -> np.ndarray:
