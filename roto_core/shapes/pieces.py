@@ -524,6 +524,8 @@ class PieceFitter:
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
         """Cut ``piece`` along its narrowest neck that stays inside the matte; None if there is none."""
+        if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
+            return None
         track = self.track
         ref = track.ref
         frames = [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
@@ -542,23 +544,11 @@ class PieceFitter:
                 cand = cand[:: int(np.ceil(len(cand) / MAX_CANDIDATE_MARKERS))]
             if len(cand) < 2:
                 continue
-            # The neck must be narrow on every frame checked, not just on the reference frame.
-            s = track.arc_all(cand, rows)
-            p = track.at_all(s, rows)
-            along = s[:, None, :] - s[:, :, None]
-            scale = (track.lengths[rows] / track.loops[ref].length)[:, None, None]
-            part = np.minimum(along, perimeter * scale - along)
-            chord = np.hypot(p[:, None, :, 0] - p[:, :, None, 0], p[:, None, :, 1] - p[:, :, None, 1])
-            ratio = (chord / np.maximum(part, 1e-9)).max(axis=0)
             ref_along = track.arc(ref, cand)
             ref_along = ref_along[None, :] - ref_along[:, None]
-            ref_part = np.minimum(ref_along, perimeter - ref_along)
-            ratio = np.where(ref_part >= MIN_PART * perimeter, ratio, np.inf)
-            order = np.argsort(ratio, axis=None)[:CHORD_CANDIDATES]
-            for flat in order:
-                i, j = np.unravel_index(flat, ratio.shape)
-                if np.isfinite(ratio[i, j]):
-                    best.append((float(ratio[i, j]), float(cand[i]), float(cand[j]), r))
+            first, second = np.nonzero(np.minimum(ref_along, perimeter - ref_along) >= MIN_PART * perimeter)
+            ratio, i, j = _narrowest(track, cand, rows, perimeter, first, second)
+            best.extend((float(q), float(cand[a]), float(cand[b]), r) for q, a, b in zip(ratio, i, j, strict=True))
         candidates = sorted(best)[:CHORD_CANDIDATES]
         # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
         # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
@@ -567,13 +557,48 @@ class PieceFitter:
         inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
         for _, ua, ub, r in inside:
             start, end = piece.runs[r]
-            if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
-                return None
             if piece.closed:
                 return Piece([(ua, ub)], False), Piece([(ub, ua + track.count)], False)
             rest = [*piece.runs[:r], (start, ua), (ub, end), *piece.runs[r + 1 :]]
             return Piece([(ua, ub)], False), Piece(rest, False)
         return None
+
+
+def _narrowest(
+    track: OutlineTrack, cand: np.ndarray, rows: np.ndarray, perimeter: float, first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the marker pairs ``(cand[first], cand[second])``, the CHORD_CANDIDATES narrowest over the frames
+    ``rows`` (chord over the shorter way round, the worst frame counting; the reference frame is the last
+    row): their ratios and indices into ``cand``, narrowest first.
+
+    The reference frame alone bounds each pair's ratio from below, so the pairs are measured on every frame in
+    the order of that bound until the rest cannot make the cut (a fraction of all pairs x frames)."""
+    if len(first) == 0:
+        return np.zeros(0), first, second
+    s = track.arc_all(cand, rows)
+    p = track.at_all(s, rows)
+    around = perimeter * (track.lengths[rows] / track.loops[track.ref].length)[:, None]
+
+    def ratios(at: slice, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        along = s[at, b] - s[at, a]
+        part = np.minimum(along, around[at] - along)
+        chord = np.hypot(p[at, b, 0] - p[at, a, 0], p[at, b, 1] - p[at, a, 1])
+        return (chord / np.maximum(part, 1e-9)).max(axis=0)
+
+    lower = ratios(slice(len(rows) - 1, None), first, second)
+    order = np.argsort(lower, kind="stable")
+    take = min(2 * CHORD_CANDIDATES, len(order))
+    while True:
+        exact = ratios(slice(None), first[order[:take]], second[order[:take]])
+        if take == len(order):
+            break
+        cutoff = np.partition(exact, CHORD_CANDIDATES - 1)[CHORD_CANDIDATES - 1]
+        if lower[order[take]] >= cutoff:
+            break
+        take = min(max(2 * take, int(np.count_nonzero(lower < cutoff))), len(order))
+    pick = np.argsort(exact, kind="stable")[:CHORD_CANDIDATES]
+    pick = pick[np.isfinite(exact[pick])]
+    return exact[pick], first[order[pick]], second[order[pick]]
 
 
 def build_pieces(
