@@ -49,9 +49,10 @@ MIN_FREE_POINTS = 6
 SMOOTH, CORNER, START, END = "smooth", "corner", "start", "end"
 
 
-@dataclass
+@dataclass(eq=False)
 class Piece:
-    """Runs ``(u_start, u_end)`` (unwrapped, end > start) joined by chords; ``closed`` is one run round the loop."""
+    """Runs ``(u_start, u_end)`` (unwrapped, end > start) joined by chords; ``closed`` is one run round the loop.
+    Pieces compare and hash by identity: the selection keeps its outcomes per piece object."""
 
     runs: list[tuple[float, float]]
     closed: bool
@@ -641,32 +642,32 @@ class _Explorer:
     def __init__(self, fitter: PieceFitter, max_pieces: int) -> None:
         self.fitter = fitter
         self.max_pieces = max_pieces
-        self.failures: dict[int, Failure] = {}
-        self.cuts: dict[int, tuple[Piece, Piece] | None] = {}
+        self.failures: dict[Piece, Failure] = {}
+        self.cuts: dict[Piece, tuple[Piece, Piece] | None] = {}
 
     def outcome(self, piece: Piece, waiting: list[Piece], alive: int) -> Failure:
         """None when ``piece`` holds, else its failing segment; ``waiting`` are the pieces sure to be selected,
         ``alive`` how many pieces there are now."""
-        if id(piece) not in self.failures:
-            level = [p for p in waiting if id(p) not in self.failures]
+        if piece not in self.failures:
+            level = [p for p in waiting if p not in self.failures]
             while level:
                 for p, failure in zip(level, self.fitter.select_all(level), strict=True):
-                    self.failures[id(p)] = failure
+                    self.failures[p] = failure
                 following: list[Piece] = []
                 for p in level:
-                    if self.failures[id(p)] is None or alive + 1 > self.max_pieces:
+                    if self.failures[p] is None or alive + 1 > self.max_pieces:
                         continue
                     halves = self.halves(p)
                     if halves is not None:
                         alive += 1
                         following.extend(halves)
                 level = following
-        return self.failures[id(piece)]
+        return self.failures[piece]
 
     def halves(self, piece: Piece) -> tuple[Piece, Piece] | None:
-        if id(piece) not in self.cuts:
-            self.cuts[id(piece)] = self.fitter.split(Piece(list(piece.runs), piece.closed))
-        return self.cuts[id(piece)]
+        if piece not in self.cuts:
+            self.cuts[piece] = self.fitter.split(Piece(list(piece.runs), piece.closed))
+        return self.cuts[piece]
 
 
 def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) -> np.ndarray:
