@@ -25,6 +25,8 @@ SLIDE_STEPS = (16, 4)
 FIT_STRIDE = 3  # outline samples are ~1 px apart; every third keeps the error check honest and the fit cheap
 MIN_OUTLINE_SAMPLES = 16
 NEWTON_STEPS = 2
+# np.sum's Python wrapper costs more than the reduction of a short run; the fitter calls it thousands of times.
+_add = np.add.reduce
 
 
 @dataclass
@@ -343,8 +345,8 @@ def fit_segments(
     sx, sy = samples[..., 0], samples[..., 1]
     p0x, p0y, p3x, p3y = sx[:, :1], sy[:, :1], sx[:, -1:], sy[:, -1:]
     tox, toy, tix, tiy = t_out[:, :1], t_out[:, 1:], t_in[:, :1], t_in[:, 1:]
-    seglen = np.hypot(np.diff(sx, axis=1), np.diff(sy, axis=1))
-    total = seglen.sum(axis=1)
+    seglen = np.hypot(sx[:, 1:] - sx[:, :-1], sy[:, 1:] - sy[:, :-1])
+    total = _add(seglen, axis=1)
     u = np.zeros(samples.shape[:2])
     np.cumsum(seglen, axis=1, out=u[:, 1:])
     u /= np.maximum(total, 1e-9)[:, None]
@@ -362,10 +364,10 @@ def fit_segments(
         uu, vv = u * u, v * v
         b1, b2 = 3.0 * (vv * u), 3.0 * (v * uu)
         e3 = b2 + uu * u
-        c00, c11 = np.sum(b1 * b1, axis=1), np.sum(b2 * b2, axis=1)
-        c01 = -np.sum(b1 * b2, axis=1) * cos_io
-        x0 = np.sum(b1 * (along_out - e3 * j_out), axis=1)
-        x1 = -np.sum(b2 * (along_in - e3 * j_in), axis=1)
+        c00, c11 = _add(b1 * b1, axis=1), _add(b2 * b2, axis=1)
+        c01 = -_add(b1 * b2, axis=1) * cos_io
+        x0 = _add(b1 * (along_out - e3 * j_out), axis=1)
+        x1 = -_add(b2 * (along_in - e3 * j_in), axis=1)
         det = c00 * c11 - c01 * c01
         ok = np.abs(det) > 1e-12
         safe = np.where(ok, det, 1.0)
@@ -388,7 +390,8 @@ def fit_segments(
         d2y = v * (6.0 * (q1y - q0y)) + u * (6.0 * (q2y - q1y))
         num = dx * d1x + dy * d1y
         den = d1x * d1x + d1y * d1y + dx * d2x + dy * d2y
-        u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
+        step = np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12)
+        u = np.minimum(np.maximum(u - step, 0.0), 1.0)
         u[:, 0] = 0.0
         u[last] = 1.0
     c1x, c1y, c2x, c2y = p0x + q0x, p0y + q0y, p3x - q2x, p3y - q2y
@@ -400,5 +403,5 @@ def fit_segments(
     real = np.full(len(samples), width) if counts is None else counts
     held = (skips[:, 0] + skips[:, 1] < real)[:, None]
     err[held & ((column < skips[:, :1]) | (column >= (real - skips[:, 1])[:, None]))] = 0.0
-    worst = np.argmax(err, axis=1)
+    worst = err.argmax(axis=1)
     return ctrl, err[np.arange(len(err)), worst], worst
