@@ -194,6 +194,8 @@ Ends = Callable[[list[Point]], list[End]]
 # A fit the selection asks for (stage, segments), and a failed selection's segment (None: the piece holds).
 Request = tuple[int, list[Segment]]
 Failure = tuple[float, float] | None
+# A selection given up early: the piece cannot hold (see PieceFitter._prefetch).
+HOPELESS: Failure = (float("nan"), float("nan"))
 # Padding (samples x frames) worth one more batch: a fit_segments call costs about what this many samples do.
 GROUP_WASTE = 2000
 
@@ -393,26 +395,41 @@ class PieceFitter:
         # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
         return u if ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua) else 0.5 * (ua + ub)
 
-    def _prefetch(self, piece: Piece, stage: int) -> Iterator[Request]:
+    def _prefetch(self, piece: Piece, stage: int) -> Generator[Request, None, bool]:
         """Asks, a level at a time, for the segments the selection will need: on a copy of ``piece``, every
         segment that strays is split at once (the selection splits them one by one, worst first, but each split
-        depends on its own segment only). One batch per level instead of one per point."""
+        depends on its own segment only). One batch per level instead of one per point.
+
+        Returns True when the piece cannot hold at this stage: the selection would have to split every segment
+        that strays here, and they are more than ``max_points`` leaves room for. (Unless a stray segment too
+        short to split turns up deeper and becomes the worst: then the selection would stop there, keeping the
+        piece. None is short here; the rare piece that would have been kept deeper is cut instead.)"""
         trial = Piece(list(piece.runs), piece.closed, [list(inner) for inner in piece.inner])
+        short = False
         while True:
             segments = [s for s in _segments(trial, self.track) if s is not None]
             yield from self._need(segments, stage)
-            if trial.point_count >= self.max_points:
-                return
             splits = [u for u in (self._split_at(s, stage) for s in segments) if u is not None]
-            if not splits or not all(trial.insert(u, lap=self.track.count) for u in splits):
-                return
+            short = short or any(
+                self.cache[(*s, stage)][0] > self.tolerance and s[1][0] - s[0][0] < MIN_SEGMENT_U for s in segments
+            )
+            if trial.point_count + len(splits) > self.max_points and splits and not short:
+                return True
+            if not splits or trial.point_count >= self.max_points:
+                return False
+            if not all(trial.insert(u, lap=self.track.count) for u in splits):
+                return False
 
-    def _selection(self, piece: Piece) -> Generator[Request, None, Failure]:
+    def _selection(self, piece: Piece, exact: bool) -> Generator[Request, None, Failure]:
         """Add points until every frame holds within the tolerance; returns None, or the segment ``(ua, ub)``
-        that still strays when ``max_points`` is not enough. Yields the fits it needs (see ``select_all``)."""
+        that still strays when ``max_points`` is not enough. Yields the fits it needs (see ``select_all``).
+        Unless ``exact``, a piece sure to fail (see ``_prefetch``) returns HOPELESS at once: a piece that is
+        then cut needs nothing more, one that is kept is selected again, exactly."""
         self._seed(piece)
         for stage in range(len(self.stages)):
-            yield from self._prefetch(piece, stage)
+            hopeless = yield from self._prefetch(piece, stage)
+            if hopeless and not exact:
+                return HOPELESS
             while True:
                 segments = [s for s in _segments(piece, self.track) if s is not None]
                 yield from self._need(segments, stage)
@@ -434,10 +451,10 @@ class PieceFitter:
         yield from self._merge(piece)
         return None
 
-    def select_all(self, pieces: list[Piece]) -> list[Failure]:
+    def select_all(self, pieces: list[Piece], exact: bool = False) -> list[Failure]:
         """``_selection`` of every piece, run side by side: the fits all of them ask for at one step are done
         in one batch per stage (numpy's per-call cost, not the arithmetic, dominates the selection)."""
-        runs = [self._selection(p) for p in pieces]
+        runs = [self._selection(p, exact) for p in pieces]
         results: list[Failure] = [None] * len(pieces)
         requests: dict[int, Request] = {}
 
@@ -624,7 +641,13 @@ def build_pieces(
             continue
         halves = explorer.halves(piece) if len(done) + len(pending) + 2 <= max_pieces else None
         if halves is None:
+            if failed is HOPELESS:
+                # Kept after all: its points (and where it fails) are chosen in full.
+                piece = Piece(list(piece.runs), piece.closed)
+                failed = explorer.fitter.select_all([piece], exact=True)[0]
             done.append(piece)
+            if failed is None:
+                continue
             if cut is None:
                 span = np.diff(track.arc_all(np.array(failed)), axis=1)[:, 0]
                 cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0

@@ -52,7 +52,7 @@ def _one_at_a_time(
         cut: int | None = None
         while pending:
             piece = pending.pop()
-            failed: Failure = fitter.select_all([piece])[0]
+            failed: Failure = fitter.select_all([piece], exact=True)[0]
             if failed is None:
                 done.append(piece)
                 continue
