@@ -196,13 +196,21 @@ class OutlineTrack:
         return start + (u - whole) * (self.marks_next[rows][:, k] - start) + laps * lengths
 
     def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
-        """Points ``(F, k, 2)`` at arc lengths ``s (F, k)``, row f on frame f (of ``rows`` when given)."""
+        """Points ``(..., F, k, 2)`` at arc lengths ``s (..., F, k)``, row f on frame f (of ``rows`` when given).
+        Called thousands of times per shot: in-place arithmetic, no numpy wrappers."""
         rows = slice(None) if rows is None else rows
-        g = self.base[rows, None] + np.mod(s, self.lengths[rows, None])
-        i = np.searchsorted(self.all_cum, g, side="right") - 1
-        i = np.clip(i, self.first_sample[rows, None], self.last_sample[rows, None])
-        t = (g - self.all_cum[i]) / self.all_seglen[i]
-        return self.all_points[i] + t[..., None] * self.all_step[i]
+        g = np.mod(s, self.lengths[rows, None])
+        g = np.add(self.base[rows, None], g, out=g)
+        i = self.all_cum.searchsorted(g, side="right")
+        i -= 1
+        np.maximum(i, self.first_sample[rows, None], out=i)
+        np.minimum(i, self.last_sample[rows, None], out=i)
+        t = np.subtract(g, self.all_cum[i], out=g)
+        t /= self.all_seglen[i]
+        out = self.all_step[i]
+        out *= t[..., None]
+        out += self.all_points[i]
+        return out
 
     def direction_all(self, s: np.ndarray, before: float, after: float, rows: Rows = None) -> np.ndarray:
         """Unit directions ``(F, 2)`` of the chords from ``s - before`` to ``s + after`` (``s`` is ``(F,)``)."""

@@ -261,8 +261,8 @@ def _fit_group(
     # (k * step, the last one exactly 1: what np.linspace(0, 1, count) gives, for all segments at once.)
     fraction = np.minimum(np.arange(width)[None, :] * (1.0 / (counts[:, None] - 1)), 1.0)
     fraction[np.arange(width)[None, :] >= counts[:, None] - 1] = 1.0
-    s = start[:, :, None] + extent[:, :, None] * fraction
-    batch = track.at_all(s.reshape(frames, -1), rows).reshape(frames, n, width, 2).transpose(1, 0, 2, 3).copy()
+    s = start.T[:, :, None] + extent.T[:, :, None] * fraction[:, None, :]
+    batch = track.at_all(s, rows)
     skips = np.zeros((n, 2), np.int64)
     for k, (((_, ra), (_, rb)), ((tip_a, _, _), (tip_b, _, _))) in enumerate(zip(segments, ends, strict=True)):
         if tip_a is not None:
@@ -277,12 +277,13 @@ def _fit_group(
         np.repeat(skips, frames, axis=0),
         np.repeat(counts, frames),
     )
-    out: list[Fit] = []
-    for k, ((ua, _), (ub, _)) in enumerate(segments):
-        part = slice(k * frames, (k + 1) * frames)
-        c = ctrl[part]
-        out.append((c[:, 1] - c[:, 0], c[:, 2] - c[:, 3], err[part], ua + (ub - ua) * worst[part] / (counts[k] - 1)))
-    return out
+    ctrl = ctrl.reshape(n, frames, 4, 2)
+    err = err.reshape(n, frames)
+    ua = np.array([a for (a, _), _ in segments])
+    ub = np.array([b for _, (b, _) in segments])
+    worst_u = ua[:, None] + (ub - ua)[:, None] * worst.reshape(n, frames) / (counts[:, None] - 1)
+    out_handle, in_handle = ctrl[:, :, 1] - ctrl[:, :, 0], ctrl[:, :, 2] - ctrl[:, :, 3]
+    return [(out_handle[k], in_handle[k], err[k], worst_u[k]) for k in range(n)]
 
 
 def _segments(piece: Piece, track: OutlineTrack) -> list[Segment | None]:
