@@ -14,8 +14,10 @@ import pytest
 
 from roto_core.shapes.contours import find_regions
 from roto_core.shapes.model import fill_polygon
+from roto_core.shapes.necks import NeckFinder
 from roto_core.shapes.outline_track import OutlineTrack
-from roto_core.shapes.pieces import Failure, Piece, PieceFitter, build_pieces
+from roto_core.shapes.piece_fitter import Failure, Piece, PieceFitter
+from roto_core.shapes.pieces import build_pieces
 from roto_core.shapes.synthetic import transform
 
 SIZE = (240, 320)
@@ -46,7 +48,8 @@ def _one_at_a_time(
     """build_pieces' rule without its batching: no fits ahead, each piece selected alone when its turn comes."""
     with monkeypatch.context() as patch:
         patch.setattr(PieceFitter, "_prefetch", lambda self, piece, stage: iter(()))
-        fitter = PieceFitter(track, TOLERANCE, max_points, SIZE)
+        fitter = PieceFitter(track, TOLERANCE, max_points)
+        necks = NeckFinder(track, max_points, SIZE)
         pending = [Piece([(0.0, float(track.count))], True)]
         done: list[Piece] = []
         cut: int | None = None
@@ -58,7 +61,7 @@ def _one_at_a_time(
                 continue
             halves = None
             if len(done) + len(pending) + 2 <= max_pieces:
-                halves = fitter.split(Piece(list(piece.runs), piece.closed))
+                halves = necks.split(Piece(list(piece.runs), piece.closed))
             if halves is None:
                 done.append(piece)
                 if cut is None:
