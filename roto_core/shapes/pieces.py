@@ -18,9 +18,46 @@ from roto_core.shapes.model import LEFT, POINT, RIGHT
 from roto_core.shapes.necks import NeckFinder
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import HOPELESS, Failure, Piece, PieceFitter, segments_of
-from roto_core.shapes.segment_fits import CORNER_SLACK_PX, END, SMOOTH, anchors, fit_runs
+from roto_core.shapes.segment_fits import (
+    CORNER,
+    CORNER_SLACK_PX,
+    END,
+    FIT_STEP_PX,
+    SMOOTH,
+    START,
+    End,
+    Fit,
+    Segment,
+    anchors,
+    corner_arc,
+    fit_runs,
+    point_end,
+    tangents,
+)
 
-__all__ = ["CORNER_SLACK_PX", "Piece", "build_pieces", "chord_mask", "corner_flags", "piece_controls"]
+# The names this module had before the selection and the fits moved out (keys.py and others import them here).
+__all__ = [
+    "CORNER",
+    "CORNER_SLACK_PX",
+    "END",
+    "FIT_STEP_PX",
+    "SMOOTH",
+    "START",
+    "End",
+    "Fit",
+    "Piece",
+    "PieceFitter",
+    "Segment",
+    "anchors",
+    "build_pieces",
+    "chord_mask",
+    "corner_arc",
+    "corner_flags",
+    "fit_runs",
+    "piece_controls",
+    "point_end",
+    "tangents",
+]
 
 
 def build_pieces(
