@@ -95,6 +95,9 @@ def build_pieces(
                 cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
         else:
             pending.extend(halves)
+    fitted = explorer.fitter.fits
+    for piece in done:
+        piece.fits = {s: fitted[s] for s in segments_of(piece, track) if s is not None and s in fitted}
     return done, cut
 
 
@@ -149,15 +152,15 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     for i, (u, role) in enumerate(zip(us, roles, strict=True)):
         ctrl[:, i, POINT] = anchors(track, float(u), role)
     segments = segments_of(piece, track)
-    on_edge = [s for s in segments if s is not None]
-    fits = iter(fit_runs(track, on_edge) if on_edge else [])
+    missing = [s for s in segments if s is not None and s not in piece.fits]
+    fits = {**piece.fits, **dict(zip(missing, fit_runs(track, missing) if missing else [], strict=True))}
     for i, seg in enumerate(segments):
         j = (i + 1) % n
         if seg is None:
             chord = ctrl[:, j, POINT] - ctrl[:, i, POINT]
             ctrl[:, i, RIGHT], ctrl[:, j, LEFT] = chord / 3.0, -chord / 3.0
         else:
-            out_handle, in_handle, err, _ = next(fits)
+            out_handle, in_handle, err, _ = fits[seg]
             chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
             lost = (err > straight_beyond)[:, None]
             ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
