@@ -11,7 +11,7 @@ one piece and one point at a time (tests/shapes/test_speed_pieces.py; bar the ra
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -251,10 +251,15 @@ class PieceFitter:
         yield from self._merge(piece)
         return None
 
-    def select_all(self, pieces: list[Piece], exact: bool = False) -> list[Failure]:
+    def select_all(
+        self, pieces: list[Piece], exact: bool = False, then: Callable[[Piece, Failure], list[Piece]] | None = None
+    ) -> list[Failure]:
         """``_selection`` of every piece, run side by side: the fits all of them ask for at one step are done
-        in one batch per stage (numpy's per-call cost, not the arithmetic, dominates the selection)."""
+        in one batch per stage (numpy's per-call cost, not the arithmetic, dominates the selection). ``then``
+        is told each outcome as it comes and may give more pieces to select alongside (their outcomes are not
+        returned)."""
         runs = [self._selection(p, exact) for p in pieces]
+        owners = list(pieces)
         results: list[Failure] = [None] * len(pieces)
         requests: dict[int, Request] = {}
 
@@ -263,7 +268,12 @@ class PieceFitter:
                 requests[i] = next(runs[i])
             except StopIteration as stop:
                 requests.pop(i, None)
-                results[i] = stop.value
+                if i < len(results):
+                    results[i] = stop.value
+                for more in then(owners[i], stop.value) if then is not None else []:
+                    owners.append(more)
+                    runs.append(self._selection(more, exact))
+                    advance(len(runs) - 1)
 
         for i in range(len(runs)):
             advance(i)

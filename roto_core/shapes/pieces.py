@@ -118,19 +118,20 @@ class _Explorer:
         """None when ``piece`` holds, else its failing segment; ``waiting`` are the pieces sure to be selected,
         ``alive`` how many pieces there are now."""
         if piece not in self.failures:
-            level = [p for p in waiting if p not in self.failures]
-            while level:
-                for p, failure in zip(level, self.fitter.select_all(level), strict=True):
-                    self.failures[p] = failure
-                following: list[Piece] = []
-                for p in level:
-                    if self.failures[p] is None or alive + 1 > self.max_pieces:
-                        continue
-                    halves = self.halves(p)
-                    if halves is not None:
-                        alive += 1
-                        following.extend(halves)
-                level = following
+            room = [self.max_pieces - alive]
+
+            def then(p: Piece, failure: Failure) -> list[Piece]:
+                # A piece that fails is cut at once and its halves join the selections under way.
+                self.failures[p] = failure
+                if failure is None or room[0] < 1:
+                    return []
+                halves = self.halves(p)
+                if halves is None:
+                    return []
+                room[0] -= 1
+                return list(halves)
+
+            self.fitter.select_all([p for p in waiting if p not in self.failures], then=then)
         return self.failures[piece]
 
     def halves(self, piece: Piece) -> tuple[Piece, Piece] | None:
