@@ -87,7 +87,10 @@ class Loop:
 
 
 def _increasing_subsequence(values: np.ndarray) -> list[int]:
-    """Indices of a longest strictly increasing subsequence (patience sorting)."""
+    """Indices of a longest strictly increasing subsequence (patience sorting; all of them, without the loop,
+    when the values already increase: markers mostly keep their order from frame to frame)."""
+    if np.all(values[1:] > values[:-1]):
+        return list(range(len(values)))
     tails: list[float] = []
     tail_index: list[int] = []
     parent = [-1] * len(values)
@@ -129,8 +132,9 @@ def in_loop_order(s: np.ndarray, residual: np.ndarray, length: float, previous_g
         fixed[a + 1 : b] = fixed[a] + (db - fixed[a]) * share / max(total, 1e-9)
     # Strictly increasing with room for the wrap.
     limit = length - MIN_GAP
-    for i in range(1, count):
-        fixed[i] = max(fixed[i], fixed[i - 1] + MIN_GAP)
+    if not np.all(fixed[1:] >= fixed[:-1] + MIN_GAP):
+        for i in range(1, count):
+            fixed[i] = max(fixed[i], fixed[i - 1] + MIN_GAP)
     fixed = np.minimum(fixed, limit - MIN_GAP * (count - 1 - np.arange(count)))
     out = np.empty(count)
     out[order] = s[r] + fixed
