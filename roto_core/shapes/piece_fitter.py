@@ -233,19 +233,15 @@ class PieceFitter:
             while True:
                 segments = [s for s in segments_of(piece, self.track) if s is not None]
                 yield from self._need(segments, stage)
-                worst = (0.0, 0.0, 0.0, 0.0)
+                worst, worst_err = None, 0.0
                 for seg in segments:
-                    err, u = self.cache[(*seg, stage)]
-                    if err > worst[0]:
-                        worst = (err, u, seg[0][0], seg[1][0])
-                err, u, ua, ub = worst
-                if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
+                    if self.cache[(*seg, stage)][0] > worst_err:
+                        worst, worst_err = seg, self.cache[(*seg, stage)][0]
+                u = None if worst is None else self._split_at(worst, stage)
+                if worst is None or u is None:
                     break
                 if piece.point_count >= self.max_points:
-                    return ua, ub
-                # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
-                if not ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua):
-                    u = 0.5 * (ua + ub)
+                    return worst[0][0], worst[1][0]
                 if not piece.insert(u, lap=self.track.count):
                     break
         yield from self._merge(piece)
