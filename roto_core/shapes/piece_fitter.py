@@ -18,7 +18,7 @@ import numpy as np
 
 from roto_core.shapes.fitting import corner_indices
 from roto_core.shapes.outline_track import OutlineTrack, Rows
-from roto_core.shapes.segment_fits import CORNER, END, SMOOTH, START, End, Fit, Point, Segment, fit_runs, point_ends
+from roto_core.shapes.segment_fits import CORNER, END, SMOOTH, START, End, Point, Segment, fit_runs, point_ends
 
 MERGE_FRACTION = 0.8
 SAMPLED_STRIDE = 4
@@ -41,8 +41,6 @@ class Piece:
     runs: list[tuple[float, float]]
     closed: bool
     inner: list[list[tuple[float, str]]] = field(default_factory=list)
-    # Segments already fitted on every frame by the selection, for the controls (pieces.piece_controls).
-    fits: dict[Segment, Fit] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.inner:
@@ -119,7 +117,6 @@ class PieceFitter:
         self.max_points = max_points
         self.cache: dict[tuple, tuple[float, float]] = {}
         self.end_cache: dict[tuple[float, str, int], End] = {}
-        self.fits: dict[Segment, Fit] = {}
         frames = len(track.frames)
         ref_row = np.array([track.frames.index(track.ref)])
         sampled = np.unique(np.append(np.arange(0, frames, SAMPLED_STRIDE), [frames - 1, ref_row[0]]))
@@ -143,9 +140,6 @@ class PieceFitter:
         robust = np.maximum(_row_quantile(err, FRAME_QUANTILE), peak / OUTLIER_FACTOR)
         for k, seg in enumerate(missing):
             self.cache[(*seg, stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
-        if self.stages[stage] is None:
-            # Fitted on every frame: what the final shapes' controls are made of (pieces.piece_controls).
-            self.fits.update(zip(missing, fits, strict=True))
 
     def _ends(self, points: list[Point], stage: int) -> list[End]:
         missing = list(dict.fromkeys(p for p in points if (*p, stage) not in self.end_cache))

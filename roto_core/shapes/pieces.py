@@ -95,9 +95,6 @@ def build_pieces(
                 cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
         else:
             pending.extend(halves)
-    fitted = explorer.fitter.fits
-    for piece in done:
-        piece.fits = {s: fitted[s] for s in segments_of(piece, track) if s is not None and s in fitted}
     return done, cut
 
 
@@ -153,15 +150,15 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     for i, (u, role) in enumerate(zip(us, roles, strict=True)):
         ctrl[:, i, POINT] = anchors(track, float(u), role)
     segments = segments_of(piece, track)
-    missing = [s for s in segments if s is not None and s not in piece.fits]
-    fits = {**piece.fits, **dict(zip(missing, fit_runs(track, missing) if missing else [], strict=True))}
+    on_edge = [s for s in segments if s is not None]
+    fits = iter(fit_runs(track, on_edge) if on_edge else [])
     for i, seg in enumerate(segments):
         j = (i + 1) % n
         if seg is None:
             chord = ctrl[:, j, POINT] - ctrl[:, i, POINT]
             ctrl[:, i, RIGHT], ctrl[:, j, LEFT] = chord / 3.0, -chord / 3.0
         else:
-            out_handle, in_handle, err, _ = fits[seg]
+            out_handle, in_handle, err, _ = next(fits)
             chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
             lost = (err > straight_beyond)[:, None]
             ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
