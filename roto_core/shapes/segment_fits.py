@@ -129,16 +129,21 @@ Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Ends = Callable[[list[Point]], list[End]]
 # Padding (samples x frames) worth one more batch: a fit_segments call costs about what this many samples do.
 GROUP_WASTE = 2000
+# Samples x frames in one batch at most: fit_segments holds a few dozen arrays of the batch's size at once, and
+# on a long shot many segments x every frame would take gigabytes (a few megabytes each at this size).
+MAX_BATCH = 250_000
 
 
 def _width_groups(counts: np.ndarray, frames: int) -> list[np.ndarray]:
-    """Segments grouped by sample count so a batch pads little: runs range from a few samples to hundreds."""
+    """Segments grouped by sample count so a batch pads little (runs range from a few samples to hundreds) and
+    stays within MAX_BATCH."""
     order = np.argsort(counts, kind="stable")
     groups: list[list[int]] = []
     total = 0
     for k in order.tolist():
         c = int(counts[k])
-        if groups and (c * (len(groups[-1]) + 1) - total - c) * frames <= GROUP_WASTE:
+        grown = c * (len(groups[-1]) + 1) * frames if groups else 0
+        if groups and grown - (total + c) * frames <= GROUP_WASTE and grown <= MAX_BATCH:
             groups[-1].append(k)
             total += c
         else:
