@@ -25,6 +25,8 @@ SLIDE_STEPS = (16, 4)
 FIT_STRIDE = 3  # outline samples are ~1 px apart; every third keeps the error check honest and the fit cheap
 MIN_OUTLINE_SAMPLES = 16
 NEWTON_STEPS = 2
+# np.sum's Python wrapper costs more than the reduction of a short run; the fitter calls it thousands of times.
+_add = np.add.reduce
 
 
 @dataclass
@@ -343,23 +345,29 @@ def fit_segments(
     sx, sy = samples[..., 0], samples[..., 1]
     p0x, p0y, p3x, p3y = sx[:, :1], sy[:, :1], sx[:, -1:], sy[:, -1:]
     tox, toy, tix, tiy = t_out[:, :1], t_out[:, 1:], t_in[:, :1], t_in[:, 1:]
-    seglen = np.hypot(np.diff(sx, axis=1), np.diff(sy, axis=1))
-    total = seglen.sum(axis=1)
+    seglen = np.hypot(sx[:, 1:] - sx[:, :-1], sy[:, 1:] - sy[:, :-1])
+    total = _add(seglen, axis=1)
     u = np.zeros(samples.shape[:2])
     np.cumsum(seglen, axis=1, out=u[:, 1:])
     u /= np.maximum(total, 1e-9)[:, None]
     u[last] = 1.0
     cos_io = (tox * tix + toy * tiy)[:, 0]
+    # Samples relative to the start, and their components along both end tangents: the curve minus its start
+    # is e3 (p3 - p0) + b1 a_out t_out - b2 a_in t_in (e3 = b2 + b3), so each step needs only a few products
+    # of whole arrays; the rest is per row.
+    rx, ry = sx - p0x, sy - p0y
+    along_out, along_in = rx * tox + ry * toy, rx * tix + ry * tiy
+    jx, jy = p3x - p0x, p3y - p0y
+    j_out, j_in = jx * tox + jy * toy, jx * tix + jy * tiy
     for iteration in range(NEWTON_STEPS + 1):
         v = 1.0 - u
         uu, vv = u * u, v * v
-        b0, b1, b2, b3 = vv * v, 3 * vv * u, 3 * v * uu, uu * u
-        e0, e3 = b0 + b1, b2 + b3
-        rx, ry = sx - e0 * p0x - e3 * p3x, sy - e0 * p0y - e3 * p3y
-        c00, c11 = np.sum(b1 * b1, axis=1), np.sum(b2 * b2, axis=1)
-        c01 = -np.sum(b1 * b2, axis=1) * cos_io
-        x0 = np.sum(b1 * (rx * tox + ry * toy), axis=1)
-        x1 = -np.sum(b2 * (rx * tix + ry * tiy), axis=1)
+        b1, b2 = 3.0 * (vv * u), 3.0 * (v * uu)
+        e3 = b2 + uu * u
+        c00, c11 = _add(b1 * b1, axis=1), _add(b2 * b2, axis=1)
+        c01 = -_add(b1 * b2, axis=1) * cos_io
+        x0 = _add(b1 * (along_out - e3 * j_out), axis=1)
+        x1 = -_add(b2 * (along_in - e3 * j_in), axis=1)
         det = c00 * c11 - c01 * c01
         ok = np.abs(det) > 1e-12
         safe = np.where(ok, det, 1.0)
@@ -368,23 +376,25 @@ def fit_segments(
         bad = (np.minimum(a_out, a_in) < 1e-3 * total) | (np.maximum(a_out, a_in) > 2.0 * total)
         a_out = np.where(bad, total / 3.0, a_out)[:, None]
         a_in = np.where(bad, total / 3.0, a_in)[:, None]
-        c1x, c1y = p0x + a_out * tox, p0y + a_out * toy
-        c2x, c2y = p3x - a_in * tix, p3y - a_in * tiy
-        dx = b0 * p0x + b1 * c1x + b2 * c2x + b3 * p3x - sx
-        dy = b0 * p0y + b1 * c1y + b2 * c2y + b3 * p3y - sy
+        # Handles relative to their end points (q0 = c1 - p0, q2 = p3 - c2) and the middle leg q1 = c2 - c1.
+        q0x, q0y, q2x, q2y = a_out * tox, a_out * toy, a_in * tix, a_in * tiy
+        dx = e3 * jx + b1 * q0x - b2 * q2x - rx
+        dy = e3 * jy + b1 * q0y - b2 * q2y - ry
         if iteration == NEWTON_STEPS:
             break
-        q0x, q0y, q1x, q1y, q2x, q2y = c1x - p0x, c1y - p0y, c2x - c1x, c2y - c1y, p3x - c2x, p3y - c2y
-        uv2 = 2 * v * u
-        d1x = 3 * (vv * q0x + uv2 * q1x + uu * q2x)
-        d1y = 3 * (vv * q0y + uv2 * q1y + uu * q2y)
-        d2x = 6 * (v * (q1x - q0x) + u * (q2x - q1x))
-        d2y = 6 * (v * (q1y - q0y) + u * (q2y - q1y))
+        q1x, q1y = jx - q0x - q2x, jy - q0y - q2y
+        uv2 = 2.0 * (v * u)
+        d1x = 3.0 * (vv * q0x + uv2 * q1x + uu * q2x)
+        d1y = 3.0 * (vv * q0y + uv2 * q1y + uu * q2y)
+        d2x = v * (6.0 * (q1x - q0x)) + u * (6.0 * (q2x - q1x))
+        d2y = v * (6.0 * (q1y - q0y)) + u * (6.0 * (q2y - q1y))
         num = dx * d1x + dy * d1y
         den = d1x * d1x + d1y * d1y + dx * d2x + dy * d2y
-        u = np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
+        step = np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12)
+        u = np.minimum(np.maximum(u - step, 0.0), 1.0)
         u[:, 0] = 0.0
         u[last] = 1.0
+    c1x, c1y, c2x, c2y = p0x + q0x, p0y + q0y, p3x - q2x, p3y - q2y
     ctrl = np.stack(
         [np.concatenate((p0x, c1x, c2x, p3x), axis=1), np.concatenate((p0y, c1y, c2y, p3y), axis=1)], axis=2
     )
@@ -393,5 +403,5 @@ def fit_segments(
     real = np.full(len(samples), width) if counts is None else counts
     held = (skips[:, 0] + skips[:, 1] < real)[:, None]
     err[held & ((column < skips[:, :1]) | (column >= (real - skips[:, 1])[:, None]))] = 0.0
-    worst = np.argmax(err, axis=1)
+    worst = err.argmax(axis=1)
     return ctrl, err[np.arange(len(err)), worst], worst

@@ -87,7 +87,10 @@ class Loop:
 
 
 def _increasing_subsequence(values: np.ndarray) -> list[int]:
-    """Indices of a longest strictly increasing subsequence (patience sorting)."""
+    """Indices of a longest strictly increasing subsequence (patience sorting; all of them, without the loop,
+    when the values already increase: markers mostly keep their order from frame to frame)."""
+    if np.all(values[1:] > values[:-1]):
+        return list(range(len(values)))
     tails: list[float] = []
     tail_index: list[int] = []
     parent = [-1] * len(values)
@@ -129,8 +132,9 @@ def in_loop_order(s: np.ndarray, residual: np.ndarray, length: float, previous_g
         fixed[a + 1 : b] = fixed[a] + (db - fixed[a]) * share / max(total, 1e-9)
     # Strictly increasing with room for the wrap.
     limit = length - MIN_GAP
-    for i in range(1, count):
-        fixed[i] = max(fixed[i], fixed[i - 1] + MIN_GAP)
+    if not np.all(fixed[1:] >= fixed[:-1] + MIN_GAP):
+        for i in range(1, count):
+            fixed[i] = max(fixed[i], fixed[i - 1] + MIN_GAP)
     fixed = np.minimum(fixed, limit - MIN_GAP * (count - 1 - np.arange(count)))
     out = np.empty(count)
     out[order] = s[r] + fixed
@@ -196,13 +200,21 @@ class OutlineTrack:
         return start + (u - whole) * (self.marks_next[rows][:, k] - start) + laps * lengths
 
     def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
-        """Points ``(F, k, 2)`` at arc lengths ``s (F, k)``, row f on frame f (of ``rows`` when given)."""
+        """Points ``(..., F, k, 2)`` at arc lengths ``s (..., F, k)``, row f on frame f (of ``rows`` when given).
+        Called thousands of times per shot: in-place arithmetic, no numpy wrappers."""
         rows = slice(None) if rows is None else rows
-        g = self.base[rows, None] + np.mod(s, self.lengths[rows, None])
-        i = np.searchsorted(self.all_cum, g, side="right") - 1
-        i = np.clip(i, self.first_sample[rows, None], self.last_sample[rows, None])
-        t = (g - self.all_cum[i]) / self.all_seglen[i]
-        return self.all_points[i] + t[..., None] * self.all_step[i]
+        g = np.mod(s, self.lengths[rows, None])
+        g = np.add(self.base[rows, None], g, out=g)
+        i = self.all_cum.searchsorted(g, side="right")
+        i -= 1
+        np.maximum(i, self.first_sample[rows, None], out=i)
+        np.minimum(i, self.last_sample[rows, None], out=i)
+        t = np.subtract(g, self.all_cum[i], out=g)
+        t /= self.all_seglen[i]
+        out = self.all_step[i]
+        out *= t[..., None]
+        out += self.all_points[i]
+        return out
 
     def direction_all(self, s: np.ndarray, before: float, after: float, rows: Rows = None) -> np.ndarray:
         """Unit directions ``(F, 2)`` of the chords from ``s - before`` to ``s + after`` (``s`` is ``(F,)``)."""

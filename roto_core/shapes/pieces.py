@@ -3,434 +3,61 @@
 A piece is a list of runs of the outline (ranges of the track parameter ``u``, see outline_track.py) joined by
 straight chords across the object; the whole outline is one closed run. A piece's points are fixed ``u`` values
 (the ends of every run among them), so one point count holds on every frame. Points are chosen as a
-constraint over all frames: wherever a segment strays from that frame's edge by more than the fit tolerance a
-point is added at the worst place, then points whose removal keeps every frame within tolerance are dropped.
-When an outline needs more than ``max_points``, the piece is cut along its narrowest neck that stays inside
-the matte on every frame (a swan's neck, a rider's leg) into two pieces that share the chord — the way a roto
-artist draws a limb as its own shape — and each piece is fitted again.
+constraint over all frames (piece_fitter.py): wherever a segment strays from that frame's edge by more than the
+fit tolerance a point is added at the worst place, then points whose removal keeps every frame within tolerance
+are dropped. When an outline needs more than ``max_points``, the piece is cut along its narrowest neck that
+stays inside the matte on every frame (necks.py) into two pieces that share the chord — the way a roto artist
+draws a limb as its own shape — and each piece is fitted again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from roto_core.shapes.fitting import corner_indices, fit_segments
-from roto_core.shapes.model import LEFT, POINT, RIGHT, fill_polygon
-from roto_core.shapes.outline_track import OutlineTrack, Rows
+from roto_core.shapes.model import LEFT, POINT, RIGHT
+from roto_core.shapes.necks import NeckFinder
+from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.piece_fitter import HOPELESS, Failure, Piece, PieceFitter, segments_of
+from roto_core.shapes.segment_fits import (
+    CORNER,
+    CORNER_SLACK_PX,
+    END,
+    FIT_STEP_PX,
+    SMOOTH,
+    START,
+    End,
+    Fit,
+    Segment,
+    anchors,
+    corner_arc,
+    fit_runs,
+    point_end,
+    tangents,
+)
 
-FIT_STEP_PX = 2.0
-TANGENT_PX = 16.0
-ONE_SIDED_PX = 4.0
-CORNER_GAP_PX = 2.0
-CORNER_SPAN_PX = 5.0
-# Tangents either side of a corner are read over a longer stretch: a few degrees off on a long straight side
-# bulge the curve by more than the tolerance.
-CORNER_TANGENT_PX = 10.0
-# Next to a sharpened corner the curve stands off the mask's rounded edge by design: errors there do not count.
-CORNER_SLACK_PX = 2.5
-CORNER_SEARCH = np.arange(-CORNER_SPAN_PX, CORNER_SPAN_PX + 0.5, 1.0)
-MERGE_FRACTION = 0.8
-MIN_PART = 0.12
-CHORD_CANDIDATES = 60
-CHORD_SAMPLES = np.linspace(0.1, 0.9, 9)
-CHECK_FRAMES = 12
-MAX_CANDIDATE_MARKERS = 160
-MAX_RUN_SAMPLES = 400
-SAMPLED_STRIDE = 4
-MIN_SEGMENT_U = 0.05
-FRAME_QUANTILE = 0.9
-OUTLIER_FACTOR = 1.4
-# A piece cut again must keep this many points free beyond its run ends and one point per run.
-MIN_FREE_POINTS = 6
-
-SMOOTH, CORNER, START, END = "smooth", "corner", "start", "end"
-
-
-@dataclass
-class Piece:
-    """Runs ``(u_start, u_end)`` (unwrapped, end > start) joined by chords; ``closed`` is one run round the loop."""
-
-    runs: list[tuple[float, float]]
-    closed: bool
-    inner: list[list[tuple[float, str]]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not self.inner:
-            self.inner = [[] for _ in self.runs]
-
-    def layout(self) -> tuple[np.ndarray, list[str]]:
-        """Point parameters in boundary order and their roles."""
-        us: list[float] = []
-        roles: list[str] = []
-        for (start, end), inner in zip(self.runs, self.inner, strict=True):
-            if not self.closed:
-                us.append(start)
-                roles.append(START)
-            for u, role in sorted(inner):
-                us.append(u)
-                roles.append(role)
-            if not self.closed:
-                us.append(end)
-                roles.append(END)
-        return np.asarray(us), roles
-
-    def insert(self, u: float, role: str = SMOOTH, lap: float = 0.0) -> bool:
-        """Add a point at ``u`` (or ``u ± lap``, the same place one loop round) inside a run."""
-        for (start, end), inner in zip(self.runs, self.inner, strict=True):
-            for v in (u, u - lap, u + lap):
-                inside = start <= v < end if self.closed else start < v < end
-                if inside and all(v != w for w, _ in inner):
-                    inner.append((v, role))
-                    return True
-        return False
-
-    def remove(self, u: float) -> None:
-        for inner in self.inner:
-            inner[:] = [p for p in inner if p[0] != u]
-
-    @property
-    def point_count(self) -> int:
-        return sum(len(i) for i in self.inner) + (0 if self.closed else 2 * len(self.runs))
-
-
-def corner_arc(track: OutlineTrack, u: float, rows: Rows = None) -> np.ndarray:
-    """Arc lengths ``(F,)`` of the sharpest turn of the edge within CORNER_SPAN_PX of ``u`` on each frame: the
-    parameter carries a corner close to its tip, this puts it on the tip."""
-    s = track.arc_all(np.asarray(u), rows)[:, None] + CORNER_SEARCH
-    before = track.at_all(s - CORNER_SPAN_PX, rows)
-    here = track.at_all(s, rows)
-    after = track.at_all(s + CORNER_SPAN_PX, rows)
-    a, b = here - before, after - here
-    cosine = np.sum(a * b, axis=2) / np.maximum(np.linalg.norm(a, axis=2) * np.linalg.norm(b, axis=2), 1e-9)
-    return s[np.arange(len(s)), np.argmin(cosine, axis=1)]
-
-
-End = tuple[np.ndarray | None, np.ndarray, np.ndarray]
-
-
-def point_end(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> End:
-    """What a segment needs of its end point at ``u`` on every frame: the position ``(F, 2)`` for a corner (None
-    otherwise: the edge itself) and the (incoming, outgoing) unit directions ``(F, 2)``. A corner's tip is found
-    once and serves both."""
-    if role != CORNER:
-        s = track.arc_all(np.asarray(u), rows)
-        before, after = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}.get(role, (TANGENT_PX, TANGENT_PX))
-        t = track.direction_all(s, before, after, rows)
-        return None, t, t
-    s = corner_arc(track, u, rows)
-    # One lookup for the tip and the four chord ends of both tangents.
-    offsets = np.array([0.0, -CORNER_GAP_PX - CORNER_TANGENT_PX, -CORNER_GAP_PX, CORNER_GAP_PX])
-    offsets = np.append(offsets, CORNER_GAP_PX + CORNER_TANGENT_PX)
-    pts = track.at_all(s[:, None] + offsets, rows)
-    point, a, b = pts[:, 0], pts[:, 2], pts[:, 3]
-    t_in, t_out = _unit_rows(a - pts[:, 1]), _unit_rows(pts[:, 4] - b)
-    cross = t_in[:, 0] * t_out[:, 1] - t_in[:, 1] * t_out[:, 0]
-    diff = b - a
-    along = (diff[:, 0] * t_out[:, 1] - diff[:, 1] * t_out[:, 0]) / np.where(np.abs(cross) < 0.2, 1.0, cross)
-    tip = a + along[:, None] * t_in
-    sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=1) <= 2 * CORNER_SPAN_PX)
-    return np.where(sharp[:, None], tip, point), t_in, t_out
-
-
-def _unit_rows(v: np.ndarray) -> np.ndarray:
-    n = np.hypot(v[:, 0], v[:, 1])[:, None]
-    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-12)
-
-
-def tangents(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> tuple[np.ndarray, np.ndarray]:
-    """(incoming, outgoing) unit directions ``(F, 2)`` of the edge at ``u`` on every frame; the chord side of
-    a run end is not used."""
-    _, t_in, t_out = point_end(track, u, role, rows)
-    return t_in, t_out
-
-
-def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.ndarray:
-    """Positions ``(F, 2)`` of the point at ``u``: on the edge, or for a corner where the straight runs either
-    side of it meet (the mask's pixels and the edge smoothing round a real tip off)."""
-    if role != CORNER:
-        return track.at_all(track.arc_all(np.asarray(u), rows)[:, None], rows)[:, 0]
-    tip, _, _ = point_end(track, u, role, rows)
-    assert tip is not None
-    return tip
-
-
-Segment = tuple[tuple[float, str], tuple[float, str]]
-Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def fit_runs(
-    track: OutlineTrack,
-    segments: list[Segment],
-    rows: Rows = None,
-    ends: Callable[[float, str], End] | None = None,
-) -> list[Fit]:
-    """Per segment ``(a, b)``, the bezier from point ``a`` to ``b`` along the edge on every frame: out handles
-    ``(F, 2)``, in handles ``(F, 2)``, worst distances ``(F,)`` and the parameter of each frame's worst sample
-    ``(F,)``. All segments are fitted in one batch. ``ends`` gives ``point_end`` of a point for these rows (a
-    cache: a point ends two segments and is tried in many)."""
-    end_of = ends or (lambda u, role: point_end(track, u, role, rows))
-    slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
-    n = len(segments)
-    spans = track.arc_all(np.array([u for (ua, _), (ub, _) in segments for u in (ua, ub)]), rows)
-    start, extent = spans[:, 0::2], spans[:, 1::2] - spans[:, 0::2]
-    counts = np.clip(np.ceil(extent.max(axis=0) / FIT_STEP_PX), 1, MAX_RUN_SAMPLES).astype(np.int64) + 1
-    width = int(counts.max())
-    frames = len(spans)
-    # Arc lengths of every segment's samples, each padded to ``width`` by repeating its last one; one lookup.
-    fraction = np.ones((n, width))
-    for k, count in enumerate(counts):
-        fraction[k, :count] = np.linspace(0.0, 1.0, count)
-    s = start[:, :, None] + extent[:, :, None] * fraction
-    batch = track.at_all(s.reshape(frames, -1), rows).reshape(frames, n, width, 2).transpose(1, 0, 2, 3).copy()
-    t_out, t_in, skips = [], [], []
-    for k, ((ua, ra), (ub, rb)) in enumerate(segments):
-        tip_a, _, out_a = end_of(ua, ra)
-        tip_b, in_b, _ = end_of(ub, rb)
-        if tip_a is not None:
-            batch[k, :, 0] = tip_a
-        if tip_b is not None:
-            batch[k, :, counts[k] - 1 :] = tip_b[:, None]
-        t_out.append(out_a)
-        t_in.append(in_b)
-        skips.append((slack if ra == CORNER else 0, slack if rb == CORNER else 0))
-    batch = batch.reshape(n * frames, width, 2)
-    ctrl, err, worst = fit_segments(
-        batch,
-        np.concatenate(t_out),
-        np.concatenate(t_in),
-        np.repeat(np.array(skips), frames, axis=0),
-        np.repeat(counts, frames),
-    )
-    out: list[Fit] = []
-    for k, ((ua, _), (ub, _)) in enumerate(segments):
-        part = slice(k * frames, (k + 1) * frames)
-        c = ctrl[part]
-        out.append((c[:, 1] - c[:, 0], c[:, 2] - c[:, 3], err[part], ua + (ub - ua) * worst[part] / (counts[k] - 1)))
-    return out
-
-
-def _segments(piece: Piece, track: OutlineTrack) -> list[Segment | None]:
-    """Per point, the outline segment it starts (None for a chord)."""
-    us, roles = piece.layout()
-    n = len(us)
-    out: list[Segment | None] = []
-    for i in range(n):
-        if roles[i] == END:
-            out.append(None)
-            continue
-        j = (i + 1) % n
-        ub = us[j] + (track.count if j == 0 else 0.0)
-        out.append(((float(us[i]), roles[i]), (float(ub), roles[j])))
-    return out
-
-
-class PieceFitter:
-    """Chooses the points of pieces over all frames of one track, caching each segment's worst error."""
-
-    def __init__(self, track: OutlineTrack, tolerance: float, max_points: int, size: tuple[int, int]) -> None:
-        self.track = track
-        self.tolerance = tolerance
-        self.max_points = max_points
-        self.size = size
-        self.cache: dict[tuple, tuple[float, float]] = {}
-        self.end_cache: dict[tuple[float, str, int], End] = {}
-        frames = len(track.frames)
-        ref_row = np.array([track.frames.index(track.ref)])
-        sampled = np.unique(np.append(np.arange(0, frames, SAMPLED_STRIDE), [frames - 1, ref_row[0]]))
-        # Points are first chosen on the reference frame, then on every few frames, then on all: most points
-        # are settled by the cheap passes, and a piece that needs cutting is found on the first.
-        self.stages: list[Rows] = [ref_row, sampled, None]
-        self.stage = 0
-        self.rows: Rows = ref_row
-        self.failed: tuple[float, float] | None = None
-        self.masks: dict[int, np.ndarray] = {}
-        ref_loop = track.loops[track.ref]
-        self.corners = sorted(track.param(track.ref, float(ref_loop.cum[i])) for i in corner_indices(ref_loop.points))
-
-    def segment_error(self, a: tuple[float, str], b: tuple[float, str]) -> tuple[float, float]:
-        self.fit_missing([(a, b)])
-        return self.cache[(a, b, self.stage)]
-
-    def fit_missing(self, segments: list[Segment]) -> None:
-        """Worst error (robust over frames) and its place for each segment not yet fitted at this stage."""
-        missing = list(dict.fromkeys(s for s in segments if (*s, self.stage) not in self.cache))
-        if not missing:
-            return
-        fits = fit_runs(self.track, missing, self.rows, self._end)
-        err = np.stack([f[2] for f in fits])
-        worst = np.argmax(err, axis=1)
-        peak = err[np.arange(len(err)), worst]
-        # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a point
-        # that does not fix them; they may stray up to twice the tolerance.
-        robust = np.maximum(np.quantile(err, FRAME_QUANTILE, axis=1), peak / OUTLIER_FACTOR)
-        for k, seg in enumerate(missing):
-            self.cache[(*seg, self.stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
-
-    def _end(self, u: float, role: str) -> End:
-        key = (u, role, self.stage)
-        if key not in self.end_cache:
-            self.end_cache[key] = point_end(self.track, u, role, self.rows)
-        return self.end_cache[key]
-
-    def _seed(self, piece: Piece) -> None:
-        # Run ends and one point per run are needed anyway; corners take at most half of what is left.
-        base = 0 if piece.closed else 3 * len(piece.runs)
-        budget = max((self.max_points - base) // 2, 0)
-        count = self.track.count
-        for u in self.corners:
-            if piece.point_count - (0 if piece.closed else 2 * len(piece.runs)) >= budget:
-                break
-            if piece.closed:
-                piece.insert(u, CORNER, lap=count)
-                continue
-            for shift in (0.0, count):
-                for start, end in piece.runs:
-                    if start + 1.0 < u + shift < end - 1.0:
-                        piece.insert(u + shift, CORNER)
-        if piece.closed and piece.point_count < 4:
-            start = piece.runs[0][0]
-            taken = [u for u, _ in piece.inner[0]]
-            for k in range(4):
-                u = start + (k + 0.5) * count / 4
-                if all(abs(u - t) > 2.0 for t in taken):
-                    piece.insert(u)
-        for (start, end), inner in zip(piece.runs, piece.inner, strict=True):
-            if not inner:
-                inner.append((0.5 * (start + end), SMOOTH))
-
-    def select(self, piece: Piece) -> bool:
-        """Add points until every frame holds within the tolerance; False when ``max_points`` is not enough."""
-        self._seed(piece)
-        for stage, rows in enumerate(self.stages):
-            self.stage, self.rows = stage, rows
-            while True:
-                worst = (0.0, 0.0, 0.0, 0.0)
-                segments = _segments(piece, self.track)
-                self.fit_missing([s for s in segments if s is not None])
-                for seg in segments:
-                    if seg is not None:
-                        err, u = self.segment_error(*seg)
-                        if err > worst[0]:
-                            worst = (err, u, seg[0][0], seg[1][0])
-                err, u, ua, ub = worst
-                if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
-                    break
-                if piece.point_count >= self.max_points:
-                    self.failed = (ua, ub)
-                    return False
-                # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
-                if not ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua):
-                    u = 0.5 * (ua + ub)
-                if not piece.insert(u, lap=self.track.count):
-                    break
-        self._merge(piece)
-        return True
-
-    def _merged(self, piece: Piece, u: float) -> Segment | None:
-        """The segment that replaces the two either side of smooth point ``u`` (None where one is a chord)."""
-        us, roles = piece.layout()
-        i = int(np.flatnonzero(us == u)[0])
-        n = len(us)
-        before, after = (i - 1) % n, (i + 1) % n
-        if roles[before] == END or roles[i] == END:
-            return None
-        ua = us[before] - (self.track.count if before > i else 0.0)
-        ub = us[after] + (self.track.count if after < i else 0.0)
-        return (float(ua), roles[before]), (float(ub), roles[after])
-
-    def _merge(self, piece: Piece) -> None:
-        """Drop smooth points whose two segments hold as one on every frame."""
-        smooth = sorted(u for inner in piece.inner for u, role in inner if role == SMOOTH)
-        # Fitted together up front; after a point is dropped its next neighbour's merged segment is fitted anew.
-        self.fit_missing([s for s in (self._merged(piece, u) for u in smooth) if s is not None])
-        for u in smooth:
-            if piece.point_count <= 3:
-                continue
-            merged = self._merged(piece, u)
-            if merged is None:
-                continue
-            err, _ = self.segment_error(*merged)
-            if err <= MERGE_FRACTION * self.tolerance:
-                piece.remove(u)
-
-    def _masks(self, frames: list[int]) -> np.ndarray:
-        for f in frames:
-            if f not in self.masks:
-                mask = np.zeros(self.size, bool)
-                fill_polygon(mask, self.track.loops[f].points, True)
-                self.masks[f] = mask
-        return np.stack([self.masks[f] for f in frames])
-
-    def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
-        """Per chord ``(ua, ub)`` of ``chords (C, 2)``: inside the matte on every frame of ``frames`` (all but at
-        most one of its samples), all chords and frames looked up at once."""
-        if len(chords) == 0:
-            return np.zeros(0, bool)
-        h, w = self.size
-        rows = np.array([self.track.frames.index(f) for f in frames])
-        ends = self.track.at_all(self.track.arc_all(chords.reshape(-1), rows), rows).reshape(len(rows), -1, 2, 2)
-        a, b = ends[:, :, 0], ends[:, :, 1]
-        pts = a[:, :, None] + CHORD_SAMPLES[:, None] * (b - a)[:, :, None]
-        x = np.clip(pts[..., 0].astype(np.int64), 0, w - 1)
-        y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
-        hits = self._masks(frames)[np.arange(len(rows))[:, None, None], y, x].sum(axis=2)
-        return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
-
-    def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
-        """Cut ``piece`` along its narrowest neck that stays inside the matte; None if there is none."""
-        track = self.track
-        ref = track.ref
-        frames = [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
-        chords = 0.0
-        if not piece.closed:
-            starts = track.points(ref, np.array([a for a, _ in piece.runs]))
-            ends = track.points(ref, np.array([b for _, b in piece.runs]))
-            chords = float(np.linalg.norm(ends - np.roll(starts, -1, axis=0), axis=1).sum())
-        arcs = [float(np.diff(track.arc(ref, np.array(r)))[0]) for r in piece.runs]
-        perimeter = sum(arcs) + chords
-        best: list[tuple[float, float, float, int]] = []
-        rows = np.array([track.frames.index(f) for f in frames])
-        for r, (start, end) in enumerate(piece.runs):
-            cand = np.arange(np.ceil(start + 1.0), np.floor(end - 1.0) + 1.0)
-            if len(cand) > MAX_CANDIDATE_MARKERS:
-                cand = cand[:: int(np.ceil(len(cand) / MAX_CANDIDATE_MARKERS))]
-            if len(cand) < 2:
-                continue
-            # The neck must be narrow on every frame checked, not just on the reference frame.
-            s = track.arc_all(cand, rows)
-            p = track.at_all(s, rows)
-            along = s[:, None, :] - s[:, :, None]
-            scale = (track.lengths[rows] / track.loops[ref].length)[:, None, None]
-            part = np.minimum(along, perimeter * scale - along)
-            chord = np.hypot(p[:, None, :, 0] - p[:, :, None, 0], p[:, None, :, 1] - p[:, :, None, 1])
-            ratio = (chord / np.maximum(part, 1e-9)).max(axis=0)
-            ref_along = track.arc(ref, cand)
-            ref_along = ref_along[None, :] - ref_along[:, None]
-            ref_part = np.minimum(ref_along, perimeter - ref_along)
-            ratio = np.where(ref_part >= MIN_PART * perimeter, ratio, np.inf)
-            order = np.argsort(ratio, axis=None)[:CHORD_CANDIDATES]
-            for flat in order:
-                i, j = np.unravel_index(flat, ratio.shape)
-                if np.isfinite(ratio[i, j]):
-                    best.append((float(ratio[i, j]), float(cand[i]), float(cand[j]), r))
-        candidates = sorted(best)[:CHORD_CANDIDATES]
-        # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
-        # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
-        chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
-        inside = [c for c, ok in zip(candidates, self._inside(chords_u, frames), strict=True) if ok]
-        inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
-        for _, ua, ub, r in inside:
-            start, end = piece.runs[r]
-            if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
-                return None
-            if piece.closed:
-                return Piece([(ua, ub)], False), Piece([(ub, ua + track.count)], False)
-            rest = [*piece.runs[:r], (start, ua), (ub, end), *piece.runs[r + 1 :]]
-            return Piece([(ua, ub)], False), Piece(rest, False)
-        return None
+# The names this module had before the selection and the fits moved out (keys.py and others import them here).
+__all__ = [
+    "CORNER",
+    "CORNER_SLACK_PX",
+    "END",
+    "FIT_STEP_PX",
+    "SMOOTH",
+    "START",
+    "End",
+    "Fit",
+    "Piece",
+    "PieceFitter",
+    "Segment",
+    "anchors",
+    "build_pieces",
+    "chord_mask",
+    "corner_arc",
+    "corner_flags",
+    "fit_runs",
+    "piece_controls",
+    "point_end",
+    "tangents",
+]
 
 
 def build_pieces(
@@ -439,27 +66,75 @@ def build_pieces(
     """Pieces that together cover the component, each with at most ``max_points`` points, and None when every
     piece holds within ``tolerance`` on every frame, else the frame index where the outline changed most
     abruptly between two points of a piece that does not hold (new edge appeared: legs parting, an occluder
-    leaving) — where the caller cuts the frame range so each part gets shapes of its own."""
-    fitter = PieceFitter(track, tolerance, max_points, size)
+    leaving) — where the caller cuts the frame range so each part gets shapes of its own.
+
+    Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``); their points are
+    chosen ahead, a whole generation of the cutting at once (``_Explorer``), with the decisions of taking them
+    one by one (bar the rare case in ``PieceFitter._prefetch``)."""
+    explorer = _Explorer(PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size), max_pieces)
     pending = [Piece([(0.0, float(track.count))], True)]
     done: list[Piece] = []
     cut: int | None = None
     while pending:
         piece = pending.pop()
-        if fitter.select(piece):
+        failed = explorer.outcome(piece, [*pending, piece], len(done) + len(pending) + 1)
+        if failed is None:
             done.append(piece)
             continue
-        halves = None
-        if len(done) + len(pending) + 2 <= max_pieces:
-            halves = fitter.split(Piece(list(piece.runs), piece.closed))
+        halves = explorer.halves(piece) if len(done) + len(pending) + 2 <= max_pieces else None
         if halves is None:
+            if failed is HOPELESS:
+                # Kept after all: its points (and where it fails) are chosen in full.
+                piece = Piece(list(piece.runs), piece.closed)
+                failed = explorer.fitter.select_all([piece], exact=True)[0]
             done.append(piece)
-            if cut is None and fitter.failed is not None:
-                span = np.diff(track.arc_all(np.array(fitter.failed)), axis=1)[:, 0]
+            if failed is None:
+                continue
+            if cut is None:
+                span = np.diff(track.arc_all(np.array(failed)), axis=1)[:, 0]
                 cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
         else:
             pending.extend(halves)
     return done, cut
+
+
+class _Explorer:
+    """Selections and cuts of pieces worked out ahead, a generation at a time: every piece still waiting is
+    selected in one ``select_all``, the failing ones cut, their halves selected together next, as long as the
+    pieces stay within ``max_pieces``. Each piece's outcome depends on that piece alone, so ``build_pieces``,
+    taking pieces one at a time, reads the same outcomes it would have computed."""
+
+    def __init__(self, fitter: PieceFitter, necks: NeckFinder, max_pieces: int) -> None:
+        self.fitter = fitter
+        self.necks = necks
+        self.max_pieces = max_pieces
+        self.failures: dict[Piece, Failure] = {}
+        self.cuts: dict[Piece, tuple[Piece, Piece] | None] = {}
+
+    def outcome(self, piece: Piece, waiting: list[Piece], alive: int) -> Failure:
+        """None when ``piece`` holds, else its failing segment; ``waiting`` are the pieces sure to be selected,
+        ``alive`` how many pieces there are now."""
+        if piece not in self.failures:
+            room = [self.max_pieces - alive]
+
+            def then(p: Piece, failure: Failure) -> list[Piece]:
+                # A piece that fails is cut at once and its halves join the selections under way.
+                self.failures[p] = failure
+                if failure is None or room[0] < 1:
+                    return []
+                halves = self.halves(p)
+                if halves is None:
+                    return []
+                room[0] -= 1
+                return list(halves)
+
+            self.fitter.select_all([p for p in waiting if p not in self.failures], then=then)
+        return self.failures[piece]
+
+    def halves(self, piece: Piece) -> tuple[Piece, Piece] | None:
+        if piece not in self.cuts:
+            self.cuts[piece] = self.necks.split(Piece(list(piece.runs), piece.closed))
+        return self.cuts[piece]
 
 
 def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) -> np.ndarray:
@@ -474,7 +149,7 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     ctrl = np.zeros((len(track.frames), n, 3, 2))
     for i, (u, role) in enumerate(zip(us, roles, strict=True)):
         ctrl[:, i, POINT] = anchors(track, float(u), role)
-    segments = _segments(piece, track)
+    segments = segments_of(piece, track)
     on_edge = [s for s in segments if s is not None]
     fits = iter(fit_runs(track, on_edge) if on_edge else [])
     for i, seg in enumerate(segments):

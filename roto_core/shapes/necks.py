@@ -1,0 +1,143 @@
+"""Where a piece that needs more points than it may have is cut: its narrowest neck that stays inside the matte on
+every frame checked (a swan's neck, a rider's leg), the way a roto artist draws a limb as its own shape. The two
+pieces share the chord and are fitted again (piece_fitter.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roto_core.shapes.model import fill_polygon
+from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.piece_fitter import Piece
+
+MIN_PART = 0.12
+CHORD_CANDIDATES = 60
+CHORD_SAMPLES = np.linspace(0.1, 0.9, 9)
+CHECK_FRAMES = 12
+MAX_CANDIDATE_MARKERS = 160
+# A piece cut again must keep this many points free beyond its run ends and one point per run.
+MIN_FREE_POINTS = 6
+
+
+class NeckFinder:
+    """Cuts pieces of one track; keeps each checked frame's matte (filled outline, cut to its box)."""
+
+    def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int]) -> None:
+        self.track = track
+        self.max_points = max_points
+        self.size = size
+        self.masks: dict[int, tuple[int, int, np.ndarray]] = {}
+
+    def _mask(self, frame: int) -> tuple[int, int, np.ndarray]:
+        """The matte of ``frame`` (its outline filled) cut to the outline's bounding box: top, left, mask.
+        Filling and keeping only the box costs a fraction of the whole frame for most objects."""
+        if frame not in self.masks:
+            points = self.track.loops[frame].points
+            h, w = self.size
+            top = int(np.clip(np.floor(points[:, 1].min()), 0, h - 1))
+            left = int(np.clip(np.floor(points[:, 0].min()), 0, w - 1))
+            bottom = int(np.clip(np.ceil(points[:, 1].max()) + 1, top + 1, h))
+            right = int(np.clip(np.ceil(points[:, 0].max()) + 1, left + 1, w))
+            mask = np.zeros((bottom - top, right - left), bool)
+            fill_polygon(mask, points - np.array([left, top], dtype=np.float64), True)
+            self.masks[frame] = (top, left, mask)
+        return self.masks[frame]
+
+    def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
+        """Per chord ``(ua, ub)`` of ``chords (C, 2)``: inside the matte on every frame of ``frames`` (all but at
+        most one of its samples), all chords looked up at once per frame."""
+        if len(chords) == 0:
+            return np.zeros(0, bool)
+        h, w = self.size
+        rows = np.array([self.track.frames.index(f) for f in frames])
+        ends = self.track.at_all(self.track.arc_all(chords.reshape(-1), rows), rows).reshape(len(rows), -1, 2, 2)
+        a, b = ends[:, :, 0], ends[:, :, 1]
+        pts = a[:, :, None] + CHORD_SAMPLES[:, None] * (b - a)[:, :, None]
+        x = np.clip(pts[..., 0].astype(np.int64), 0, w - 1)
+        y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
+        hits = np.zeros(x.shape[:2], np.int64)
+        for k, frame in enumerate(frames):
+            top, left, mask = self._mask(frame)
+            yy, xx = y[k] - top, x[k] - left
+            ok = (yy >= 0) & (yy < mask.shape[0]) & (xx >= 0) & (xx < mask.shape[1])
+            hits[k] = (ok & mask[np.where(ok, yy, 0), np.where(ok, xx, 0)]).sum(axis=1)
+        return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
+
+    def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
+        """Cut ``piece`` along its narrowest neck that stays inside the matte; None if there is none."""
+        if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
+            return None
+        track = self.track
+        ref = track.ref
+        frames = [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
+        chords = 0.0
+        if not piece.closed:
+            starts = track.points(ref, np.array([a for a, _ in piece.runs]))
+            ends = track.points(ref, np.array([b for _, b in piece.runs]))
+            chords = float(np.linalg.norm(ends - np.roll(starts, -1, axis=0), axis=1).sum())
+        arcs = [float(np.diff(track.arc(ref, np.array(r)))[0]) for r in piece.runs]
+        perimeter = sum(arcs) + chords
+        best: list[tuple[float, float, float, int]] = []
+        rows = np.array([track.frames.index(f) for f in frames])
+        for r, (start, end) in enumerate(piece.runs):
+            cand = np.arange(np.ceil(start + 1.0), np.floor(end - 1.0) + 1.0)
+            if len(cand) > MAX_CANDIDATE_MARKERS:
+                cand = cand[:: int(np.ceil(len(cand) / MAX_CANDIDATE_MARKERS))]
+            if len(cand) < 2:
+                continue
+            ref_along = track.arc(ref, cand)
+            ref_along = ref_along[None, :] - ref_along[:, None]
+            first, second = np.nonzero(np.minimum(ref_along, perimeter - ref_along) >= MIN_PART * perimeter)
+            ratio, i, j = _narrowest(track, cand, rows, perimeter, first, second)
+            best.extend((float(q), float(cand[a]), float(cand[b]), r) for q, a, b in zip(ratio, i, j, strict=True))
+        candidates = sorted(best)[:CHORD_CANDIDATES]
+        # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
+        # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
+        chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
+        inside = [c for c, ok in zip(candidates, self._inside(chords_u, frames), strict=True) if ok]
+        inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
+        for _, ua, ub, r in inside:
+            start, end = piece.runs[r]
+            if piece.closed:
+                return Piece([(ua, ub)], False), Piece([(ub, ua + track.count)], False)
+            rest = [*piece.runs[:r], (start, ua), (ub, end), *piece.runs[r + 1 :]]
+            return Piece([(ua, ub)], False), Piece(rest, False)
+        return None
+
+
+def _narrowest(
+    track: OutlineTrack, cand: np.ndarray, rows: np.ndarray, perimeter: float, first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the marker pairs ``(cand[first], cand[second])``, the CHORD_CANDIDATES narrowest over the frames
+    ``rows`` (chord over the shorter way round, the worst frame counting; the reference frame is the last
+    row): their ratios and indices into ``cand``, narrowest first.
+
+    The reference frame alone bounds each pair's ratio from below, so the pairs are measured on every frame in
+    the order of that bound until the rest cannot make the cut (a fraction of all pairs x frames)."""
+    if len(first) == 0:
+        return np.zeros(0), first, second
+    s = track.arc_all(cand, rows)
+    p = track.at_all(s, rows)
+    around = perimeter * (track.lengths[rows] / track.loops[track.ref].length)[:, None]
+
+    def ratios(at: slice, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        along = s[at, b] - s[at, a]
+        part = np.minimum(along, around[at] - along)
+        chord = np.hypot(p[at, b, 0] - p[at, a, 0], p[at, b, 1] - p[at, a, 1])
+        return (chord / np.maximum(part, 1e-9)).max(axis=0)
+
+    lower = ratios(slice(len(rows) - 1, None), first, second)
+    order = np.argsort(lower, kind="stable")
+    take = min(2 * CHORD_CANDIDATES, len(order))
+    while True:
+        exact = ratios(slice(None), first[order[:take]], second[order[:take]])
+        if take == len(order):
+            break
+        cutoff = np.partition(exact, CHORD_CANDIDATES - 1)[CHORD_CANDIDATES - 1]
+        if lower[order[take]] >= cutoff:
+            break
+        take = min(max(2 * take, int(np.count_nonzero(lower < cutoff))), len(order))
+    pick = np.argsort(exact, kind="stable")[:CHORD_CANDIDATES]
+    pick = pick[np.isfinite(exact[pick])]
+    return exact[pick], first[order[pick]], second[order[pick]]
