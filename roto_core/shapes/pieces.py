@@ -61,7 +61,12 @@ __all__ = [
 
 
 def build_pieces(
-    track: OutlineTrack, tolerance: float, max_points: int, max_pieces: int, size: tuple[int, int]
+    track: OutlineTrack,
+    tolerance: float,
+    max_points: int,
+    max_pieces: int,
+    size: tuple[int, int],
+    stop_at_cut: bool = False,
 ) -> tuple[list[Piece], int | None]:
     """Pieces that together cover the component, each with at most ``max_points`` points, and None when every
     piece holds within ``tolerance`` on every frame, else the frame index where the outline changed most
@@ -70,7 +75,8 @@ def build_pieces(
 
     Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``); their points are
     chosen ahead, a whole generation of the cutting at once (``_Explorer``), with the decisions of taking them
-    one by one (bar the rare case in ``PieceFitter._prefetch``)."""
+    one by one (bar the rare case in ``PieceFitter._prefetch``). With ``stop_at_cut`` (the caller will cut the
+    frame range there and build each part afresh) it returns as soon as the cut is known, the pieces unfinished."""
     explorer = _Explorer(PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size), max_pieces)
     pending = [Piece([(0.0, float(track.count))], True)]
     done: list[Piece] = []
@@ -93,6 +99,8 @@ def build_pieces(
             if cut is None:
                 span = np.diff(track.arc_all(np.array(failed)), axis=1)[:, 0]
                 cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
+                if stop_at_cut:
+                    break
         else:
             pending.extend(halves)
     return done, cut

@@ -87,8 +87,9 @@ def _shapes_of_track(
     frames = sorted(outlines)
     track = OutlineTrack(outlines, _reference_frame(outlines), size)
     fit_tolerance = FIT_FRACTION * settings.tolerance_px
-    pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size)
-    if cut is not None and len(frames) >= 2 * MIN_SHAPE_FRAMES:
+    can_cut = len(frames) >= 2 * MIN_SHAPE_FRAMES
+    pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size, stop_at_cut=can_cut)
+    if cut is not None and can_cut:
         # Where the outline changed most abruptly, or the middle when that is too close to an end.
         if not MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
             cut = len(frames) // 2
