@@ -24,8 +24,12 @@ import numpy as np
 from roto_core.shapes.keys import EdgeCheck
 
 START_SPAN_FRAMES = 12
-# A frame is checked again after a refit only where its shape moved by more than this.
+# A frame is checked again after a refit only where its shape moved by more than this, and where its error could
+# have crossed its limit: errors move by at most LIPSCHITZ times the control points' shift (the mean counts
+# 1 / MEAN_FRACTION = 2 times), kept under SAFE_EXCESS for the sampling's sake.
 RECHECK_PX = 0.05
+LIPSCHITZ = 2.0
+SAFE_EXCESS = 0.9
 # Where a piece's own per-frame fit is off its edge by more than the tolerance (an outline its points cannot
 # follow there), its in-between may be off by that much plus this many tolerances: keying every frame would
 # not bring it closer.
@@ -144,16 +148,22 @@ class KeyFit:
     """The per-frame fits of a component's pieces and the frames' edges, for trying sets of keys."""
 
     def __init__(
-        self, check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float, indices: Sequence[int]
+        self,
+        check: EdgeCheck,
+        per_frame: Sequence[np.ndarray],
+        tolerance: float,
+        indices: Sequence[int],
+        own: np.ndarray | None = None,
     ) -> None:
         self.check = check
         self.indices = list(indices)
         self.count = len(per_frame[0])
         self.shapes = [p.shape[1:] for p in per_frame]
         self.sizes = np.cumsum([p.shape[1] for p in per_frame])[:-1]
-        own = np.array(
-            [[check.error(p, f, c[f]) for p, c in zip(indices, per_frame, strict=True)] for f in range(self.count)]
-        )
+        if own is None:
+            own = np.array(
+                [[check.error(p, f, c[f]) for p, c in zip(indices, per_frame, strict=True)] for f in range(self.count)]
+            )
         self.allowed = np.maximum(tolerance, own + FIT_SLACK * tolerance)
         self.target = np.concatenate([p.reshape(self.count, p.shape[1], -1) for p in per_frame], axis=1)
 
@@ -177,9 +187,14 @@ class KeyFit:
         values = spline.fit(self.target, relaxed)
         return values, spline.at(values)
 
-    def holds(self, frames: np.ndarray, controls: np.ndarray) -> bool:
-        """Every frame of ``frames`` holds (the ones whose shape moved most first, so a failure ends early)."""
-        return all(self.excess(int(f), controls[f]) <= 1.0 for f in frames)
+    def holds(self, frames: np.ndarray, controls: np.ndarray, excess: np.ndarray) -> bool:
+        """Every frame of ``frames`` holds, their ``excess`` measured on the way (taken in order, so the most
+        moved frames first and a failure ends early)."""
+        for f in frames:
+            excess[f] = self.excess(int(f), controls[f])
+            if excess[f] > 1.0:
+                return False
+        return True
 
 
 def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:
@@ -187,24 +202,46 @@ def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:
     return {(a + b) // 2 for a, b in itertools.pairwise(knots) if b - a > 1 and (excess[a : b + 1] > 1.0).any()}
 
 
-def _moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Frames whose controls moved by more than RECHECK_PX, the most moved first."""
-    shift = np.abs(after - before).max(axis=(1, 2))
-    frames = np.nonzero(shift > RECHECK_PX)[0]
+def _shift(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Per frame, how far any absolute control point (a point or either handle) moved: no curve sample moves
+    further (a bezier sample is a weighted mean of its segment's control points)."""
+    delta = (after - before).reshape(*after.shape[:2], 3, 2)
+    point = delta[:, :, 1]
+    moved = np.stack((point, point + delta[:, :, 0], point + delta[:, :, 2]), axis=2)
+    return np.linalg.norm(moved, axis=3).max(axis=(1, 2))
+
+
+def _recheck(fit: KeyFit, excess: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Frames to measure again after the controls moved from ``before`` to ``after``, the most moved first.
+
+    The others cannot have crossed their limit: an error moves by at most LIPSCHITZ times the largest control
+    point shift, so a frame whose old excess plus that stays under SAFE_EXCESS is kept, its excess raised to
+    that bound. A successful key removal otherwise measures every frame of the shape again.
+    """
+    shift = _shift(before, after)
+    bound = excess + LIPSCHITZ * shift / fit.allowed.min(axis=1)
+    safe = (bound <= SAFE_EXCESS) | (shift <= RECHECK_PX)
+    excess[safe] = np.maximum(excess[safe], np.where(shift[safe] <= RECHECK_PX, excess[safe], bound[safe]))
+    frames = np.nonzero(~safe)[0]
     return frames[np.argsort(-shift[frames])]
 
 
 def fit_keys(
-    check: EdgeCheck, per_frame: Sequence[np.ndarray], tolerance: float, indices: Sequence[int] | None = None
+    check: EdgeCheck,
+    per_frame: Sequence[np.ndarray],
+    tolerance: float,
+    indices: Sequence[int] | None = None,
+    own: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Key frames and each piece's key values ``(K, N, 3, 2)`` for per-frame fits ``per_frame`` (one
-    ``(F, N, 3, 2)`` array per piece, pieces ``indices`` of ``check``, by default all of them in order). The
+    ``(F, N, 3, 2)`` array per piece, pieces ``indices`` of ``check``, by default all of them in order; ``own``,
+    when known, their errors ``(F, pieces)`` as ``EdgeCheck.error`` measures them). The
     first and last frames are keyed unless holding the nearest key there stays on the edge (a hole that does
     not move over its few frames gets one key)."""
     count = len(per_frame[0])
     if count == 1:
         return np.zeros(1, np.int64), [p.copy() for p in per_frame]
-    fit = KeyFit(check, per_frame, tolerance, range(len(per_frame)) if indices is None else indices)
+    fit = KeyFit(check, per_frame, tolerance, range(len(per_frame)) if indices is None else indices, own)
     knots = sorted({*range(0, count, START_SPAN_FRAMES), count - 1})
     relaxed: dict[int, float] = {}
     values, now = fit.evaluate(knots, relaxed)
@@ -222,7 +259,7 @@ def fit_keys(
             factor = RELAX_STEP * relaxed.get(k, 1.0)
             relaxed[k] = factor if factor >= RELAX_FLOOR else 0.0
         values, later = fit.evaluate(knots, relaxed)
-        for f in _moved(now, later):
+        for f in _recheck(fit, excess, now, later):
             excess[f] = fit.excess(int(f), later[f])
         now = later
     for knot in list(knots):
@@ -230,8 +267,9 @@ def fit_keys(
         if not fewer:
             break
         trial_values, trial = fit.evaluate(fewer, relaxed)
-        if fit.holds(_moved(now, trial), trial):
-            knots, values, now = fewer, trial_values, trial
+        trial_excess = excess.copy()
+        if fit.holds(_recheck(fit, trial_excess, now, trial), trial, trial_excess):
+            knots, values, now, excess = fewer, trial_values, trial, trial_excess
     return np.asarray(knots, np.int64), _split_values(fit, values)
 
 

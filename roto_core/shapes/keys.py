@@ -1,17 +1,16 @@
-"""Per-frame shapes → the few keys an artist has to touch, with the matte as a hard constraint.
+"""The matte edge as the constraint on a piece's curve, and the smoothing of per-frame fits over time.
 
-The per-frame fits of one component's pieces are smoothed over time (a small Gaussian whose strength comes from
-ShapeSettings.smoothing), so the frame-to-frame jitter of a segmenter's mask is not keyed; a frame whose
-smoothed shape strays from its own edge by more than the tolerance keeps its unsmoothed fit. Keys are then
-chosen greedily: a span between two keys is accepted only while the linear in-between (how Nuke and Silhouette
-draw a shape between linear keys) stays within the tolerance of that frame's edge, both ways (no curve sample
-further than the tolerance from the edge, no edge sample further than the tolerance from the curve). All
-pieces of a component share their keys, so the chords they share never open a gap between them.
+``EdgeCheck`` measures how far a piece's curve is from its stretch of a frame's edge, both ways (curve to edge,
+edge to curve), to the polylines through the samples: a piece holds when 95 % of it is within the tolerance,
+none of it beyond twice that and the mean within half of it (keyfit.py keys against it). The per-frame fits
+are first smoothed over time (a small Gaussian whose strength comes from ShapeSettings.smoothing), so the
+frame-to-frame jitter of a segmenter's mask is not keyed; a frame where smoothing would take a piece off its
+edge keeps that piece's unsmoothed fit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -136,28 +135,19 @@ class EdgeCheck:
         # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
         return float(max(np.quantile(both, HOLD_QUANTILE), both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
 
-    def frame_error(self, frame_index: int, ctrls: Iterable[np.ndarray], bound: float = np.inf) -> float:
-        """The worst piece's error on this frame; stops at the first piece beyond ``bound``."""
-        worst = 0.0
-        for p, c in enumerate(ctrls):
-            worst = max(worst, self.error(p, frame_index, c, bound))
-            if worst > bound:
-                break
-        return worst
-
-    def holds(self, frame_index: int, ctrls: Iterable[np.ndarray], tolerance: float) -> bool:
-        """Every piece within ``tolerance`` on this frame (``ctrls`` may be a generator, so a failing frame does
-        not even build the later pieces' shapes)."""
-        return self.frame_error(frame_index, ctrls, tolerance) <= tolerance
-
 
 def smoothed_within(
     check: EdgeCheck, raw: Sequence[np.ndarray], smoothing: float, tolerance: float
-) -> list[np.ndarray]:
-    """Smoothed per-frame controls, except on frames where smoothing would leave the edge."""
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each piece's per-frame controls smoothed over time, except on the frames where smoothing would take that
+    piece off its edge; and the error ``(F, pieces)`` of what is returned (the key fit's starting point)."""
     smooth = [smooth_trajectories(c, smoothing) for c in raw]
-    for f in range(len(raw[0])):
-        if not check.holds(f, (c[f] for c in smooth), tolerance):
-            for s, r in zip(smooth, raw, strict=True):
+    errors = np.zeros((len(raw[0]), len(raw)))
+    for p, (s, r) in enumerate(zip(smooth, raw, strict=True)):
+        for f in range(len(r)):
+            # Exact up to the tolerance: beyond it the frame is measured again unsmoothed.
+            errors[f, p] = check.error(p, f, s[f], tolerance)
+            if errors[f, p] > tolerance:
                 s[f] = r[f]
-    return smooth
+                errors[f, p] = check.error(p, f, r[f])
+    return smooth, errors

@@ -103,10 +103,10 @@ def _shapes_of_track(
         pieces = [_overlapping(p, track) for p in pieces]
     raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
     check = EdgeCheck(track, pieces, size)
-    per_frame = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
+    per_frame, own = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
     shapes = []
     for number, (piece, ctrl) in enumerate(zip(pieces, per_frame, strict=True), start=1):
-        keys, (values,) = fit_keys(check, [ctrl], settings.tolerance_px, [number - 1])
+        keys, (values,) = fit_keys(check, [ctrl], settings.tolerance_px, [number - 1], own[:, number - 1 : number])
         label = name if len(pieces) == 1 else f"{name}p{number}"
         key_frames = np.asarray(frames)[keys]
         shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, values, corner_flags(piece)))
