@@ -7,8 +7,9 @@ in-betweens lie on the edge as well as the keys, and one frame's mask noise is n
 per point and frame (Huber): a point that slipped along the outline on some frames (a corner re-found on a
 neighbouring bump, a marker caught on a passing edge) does not drag its neighbours' in-betweens.
 
-Keys start every START_SPAN_FRAMES; every span holding a frame off its edge (keys included: a key fails when
-its spans are too long for one value to serve both) is halved until all frames hold or every frame is keyed;
+Keys start where the per-frame fits' points stray from a straight blend (at most START_SPAN_FRAMES apart); every
+span holding a frame off its edge (keys included: a key fails when its spans are too long for one value to serve
+both) is halved until all frames hold or every frame is keyed;
 then each key whose removal keeps every frame on its edge is removed (an end key too: the shape holds its
 first and last keys beyond them). All pieces of a component share the
 keys, and the fit is linear in the per-frame fits, so the chord ends two pieces share stay together.
@@ -197,6 +198,27 @@ class KeyFit:
         return True
 
 
+def _first_knots(target: np.ndarray, tolerance: float) -> list[int]:
+    """Keys to start from, read off the per-frame fits alone (no edge measured): from each key, the furthest
+    frame (at most START_SPAN_FRAMES on) whose straight blend with it keeps every in-between's points within the
+    tolerance of their own fits. Fast motion starts dense, a still shape sparse, so the halving that follows
+    measures few frames in vain."""
+    count = len(target)
+    points = target[:, :, POSITION]
+    knots = [0]
+    while knots[-1] < count - 1:
+        start = knots[-1]
+        end = start + 1
+        for candidate in range(start + 2, min(start + START_SPAN_FRAMES, count - 1) + 1):
+            w = (np.arange(start + 1, candidate) - start) / (candidate - start)
+            blend = (1.0 - w)[:, None, None] * points[start] + w[:, None, None] * points[candidate]
+            if np.linalg.norm(blend - points[start + 1 : candidate], axis=2).max() > tolerance:
+                break
+            end = candidate
+        knots.append(end)
+    return knots
+
+
 def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:
     """The middle of each span holding a failing frame, its keys included."""
     return {(a + b) // 2 for a, b in itertools.pairwise(knots) if b - a > 1 and (excess[a : b + 1] > 1.0).any()}
@@ -242,7 +264,7 @@ def fit_keys(
     if count == 1:
         return np.zeros(1, np.int64), [p.copy() for p in per_frame]
     fit = KeyFit(check, per_frame, tolerance, range(len(per_frame)) if indices is None else indices, own)
-    knots = sorted({*range(0, count, START_SPAN_FRAMES), count - 1})
+    knots = _first_knots(fit.target, tolerance)
     relaxed: dict[int, float] = {}
     values, now = fit.evaluate(knots, relaxed)
     excess = np.array([fit.excess(f, now[f]) for f in range(count)])
