@@ -24,7 +24,7 @@ import numpy as np
 
 from roto_core.shapes.keys import EdgeCheck
 
-START_SPAN_FRAMES = 12
+START_SPAN_FRAMES = 24
 # A frame is checked again after a refit only where its shape moved by more than this, and where its error could
 # have crossed its limit: errors move by at most LIPSCHITZ times the control points' shift (the mean counts
 # 1 / MEAN_FRACTION = 2 times), kept under SAFE_EXCESS for the sampling's sake.
