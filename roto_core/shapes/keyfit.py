@@ -31,12 +31,14 @@ START_SPAN_FRAMES = 24
 RECHECK_PX = 0.05
 LIPSCHITZ = 2.0
 SAFE_EXCESS = 0.9
+# A key whose neighbours' blend misses its frame's own fit by this many tolerances is not tried for removal.
+PLAINLY_OFF = 4.0
 # Where a piece's own per-frame fit is off its edge by more than the tolerance (an outline its points cannot
 # follow there), its in-between may be off by that much plus this many tolerances: keying every frame would
 # not bring it closer.
 FIT_SLACK = 0.5
 ROBUST_PX = 1.5
-ROBUST_ROUNDS = 4
+ROBUST_ROUNDS = 2
 # Weight of a key's pop (its change of velocity, px/frame, squared) against a frame's fit error (px, squared).
 KEY_POP_WEIGHT = 0.15
 RELAX_STEP = 0.25
@@ -219,6 +221,19 @@ def _first_knots(target: np.ndarray, tolerance: float) -> list[int]:
     return knots
 
 
+def _plainly_needed(target: np.ndarray, now: np.ndarray, fewer: Sequence[int], knot: int, tolerance: float) -> bool:
+    """Whether removing ``knot`` would plainly leave its frame off the edge, without fitting or measuring: the
+    straight blend of the neighbouring keys' current values misses the frame's own fit by more than
+    PLAINLY_OFF tolerances somewhere (a fast limb keyed on every frame)."""
+    before = max((k for k in fewer if k < knot), default=None)
+    after = min((k for k in fewer if k > knot), default=None)
+    if before is None or after is None:
+        return False
+    w = (knot - before) / (after - before)
+    blend = ((1.0 - w) * now[before] + w * now[after]).reshape(target.shape[1], -1)[:, POSITION]
+    return bool(np.linalg.norm(blend - target[knot][:, POSITION], axis=1).max() > PLAINLY_OFF * tolerance)
+
+
 def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:
     """The middle of each span holding a failing frame, its keys included."""
     return {(a + b) // 2 for a, b in itertools.pairwise(knots) if b - a > 1 and (excess[a : b + 1] > 1.0).any()}
@@ -288,6 +303,8 @@ def fit_keys(
         fewer = [k for k in knots if k != knot]
         if not fewer:
             break
+        if _plainly_needed(fit.target, now, fewer, knot, tolerance):
+            continue
         trial_values, trial = fit.evaluate(fewer, relaxed)
         trial_excess = excess.copy()
         if fit.holds(_recheck(fit, trial_excess, now, trial), trial, trial_excess):
