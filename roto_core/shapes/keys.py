@@ -48,6 +48,12 @@ def smooth_trajectories(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
     return gaussian_filter1d(padded, sigma, axis=0, mode="nearest")[pad : pad + len(ctrl)]
 
 
+def _tree(points: np.ndarray) -> cKDTree:
+    """A k-d tree for a few hundred points queried once or a few times: the sliding-midpoint build without
+    balancing or node compaction costs less, and nearest-neighbour answers are exact either way."""
+    return cKDTree(points, balanced_tree=False, compact_nodes=False)
+
+
 def _path_distance(line: np.ndarray, linked: np.ndarray, tree: cKDTree, points: np.ndarray) -> np.ndarray:
     """Distance of each point to the polyline through ``line``, whose piece ``i → i+1`` (wrapping) exists where
     ``linked[i]``: to the pieces either side of its nearest vertex. A nearest-vertex distance alone overstates a
@@ -90,7 +96,7 @@ class EdgeCheck:
                 # Edge along the image border is where the frame cuts the object, not the object's edge: the
                 # shape may run anywhere outside the picture there.
                 kept = edge[inside] if inside.sum() >= 2 else edge
-                per_frame.append((kept, edge, linked, cKDTree(edge)))
+                per_frame.append((kept, edge, linked, _tree(edge)))
             self.edges.append(per_frame)
         self.links = [self._curve_links(chords) for chords in self.chords]
 
@@ -129,7 +135,7 @@ class EdgeCheck:
             return worst / OUTLIER_FACTOR
         curve_linked = np.ones((len(seg), count), bool)
         curve_linked[:, -1] = self.links[piece]
-        back = _path_distance(curve, curve_linked.ravel(), cKDTree(curve), kept)
+        back = _path_distance(curve, curve_linked.ravel(), _tree(curve), kept)
         both = np.concatenate((out, back))
         # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
