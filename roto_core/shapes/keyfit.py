@@ -1,18 +1,20 @@
-"""Keys for a component's pieces: the fewest key frames whose linear in-betweens stay on every frame's edge.
+"""Keys for a piece: the fewest key frames whose linear in-betweens stay on every frame's edge.
 
 Nuke and Silhouette draw a shape between two linear keys as the straight blend of the keys' control points.
 The key values are therefore not copied from single frames: they are the least-squares fit of that blend to the
-per-frame fits of all frames (a hat-function spline in time, per point: a tridiagonal system), so the
+per-frame fits of all frames (a hat-function spline in time per point, solved as a banded system), so the
 in-betweens lie on the edge as well as the keys, and one frame's mask noise is not keyed. The fit is re-weighted
 per point and frame (Huber): a point that slipped along the outline on some frames (a corner re-found on a
-neighbouring bump, a marker caught on a passing edge) does not drag its neighbours' in-betweens.
+neighbouring bump, a marker caught on a passing edge) does not drag its neighbours' in-betweens. A small penalty
+on each key's change of velocity keeps keys from popping; it is relaxed at a key that stays off its edge with
+keys on both neighbouring frames, the edge being the constraint.
 
 Keys start where the per-frame fits' points stray from a straight blend (at most START_SPAN_FRAMES apart); every
 span holding a frame off its edge (keys included: a key fails when its spans are too long for one value to serve
-both) is halved until all frames hold or every frame is keyed;
-then each key whose removal keeps every frame on its edge is removed (an end key too: the shape holds its
-first and last keys beyond them). All pieces of a component share the
-keys, and the fit is linear in the per-frame fits, so the chord ends two pieces share stay together.
+both) is halved until all frames hold or every frame is keyed; then each key whose removal keeps every frame on
+its edge is removed (an end key too: the shape holds its first and last keys beyond them). trace.py keys each
+piece on its own; pieces given together share their keys, and as the fit is linear in the per-frame fits, the
+chord ends they share stay together.
 """
 
 from __future__ import annotations
