@@ -170,6 +170,7 @@ class KeyFit:
                 [[check.error(p, f, c[f]) for p, c in zip(indices, per_frame, strict=True)] for f in range(self.count)]
             )
         self.allowed = np.maximum(tolerance, own + FIT_SLACK * tolerance)
+        self.own_excess = (own / self.allowed).max(axis=1)
         self.target = np.concatenate([p.reshape(self.count, p.shape[1], -1) for p in per_frame], axis=1)
 
     def pieces(self, controls: np.ndarray) -> Iterator[np.ndarray]:
@@ -284,7 +285,10 @@ def fit_keys(
     knots = _first_knots(fit.target, tolerance)
     relaxed: dict[int, float] = {}
     values, now = fit.evaluate(knots, relaxed)
-    excess = np.array([fit.excess(f, now[f]) for f in range(count)])
+    # The per-frame fits' own errors are known: only frames the first keys moved far from them are measured.
+    excess = fit.own_excess.copy()
+    for f in _recheck(fit, excess, fit.target, now):
+        excess[f] = fit.excess(int(f), now[f])
     while True:
         added = _halved(knots, excess) - set(knots)
         # A failing key with keys on the frames either side cannot be helped by more keys: its pop penalty is
