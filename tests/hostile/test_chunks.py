@@ -293,16 +293,24 @@ def test_worker_answers_failed_for_a_chunk_rendered_elsewhere(shot: SyntheticSho
     assert_no_traceback(ended)
 
 
+def _rendered_and_fresh(
+    tmp_path: Path, frames: int, seed: int
+) -> tuple[SyntheticShot, JobFolder, JobFolder, list[str], dict[str, str]]:
+    """A shot, its job rendered once cleanly (the reference), a fresh job of the same shot, and the ``run-chunk``
+    command line and environment that render the fresh job's whole range in a subprocess."""
+    shot = make_shot(tmp_path / "shot", frames=frames, width=160, height=96, seed=seed)
+    _, reference, _ = job_for(tmp_path / "ref", shot)
+    span = f"{shot.first_frame}-{shot.last_frame}"
+    assert _run_chunk(reference.manifest, span, tmp_path).code == 0
+    _, job, _ = job_for(tmp_path / "job", shot)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    return shot, reference, job, [*ROTOFARM, "run-chunk", str(job.manifest), "--frames", span, "--device", "cpu"], env
+
+
 def test_four_renders_of_one_chunk_at_once_leave_the_clean_files(tmp_path: Path) -> None:
     """A real race (a longer chunk, four processes started together): each either renders the chunk or exits
     75 saying it is rendered elsewhere; the files are those of one clean run."""
-    shot = make_shot(tmp_path / "shot", frames=40, width=160, height=96, seed=9)
-    _, reference, _ = job_for(tmp_path / "ref", shot)
-    frames = f"{shot.first_frame}-{shot.last_frame}"
-    assert _run_chunk(reference.manifest, frames, tmp_path).code == 0
-    _, job, _ = job_for(tmp_path / "race", shot)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
-    args = [*ROTOFARM, "run-chunk", str(job.manifest), "--frames", frames, "--device", "cpu"]
+    _, reference, job, args, env = _rendered_and_fresh(tmp_path, frames=40, seed=9)
     procs = [
         subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
     ]
@@ -318,19 +326,13 @@ def test_four_renders_of_one_chunk_at_once_leave_the_clean_files(tmp_path: Path)
 
 
 def test_chunk_killed_mid_way_reruns_byte_identical(tmp_path: Path) -> None:
-    shot = make_shot(tmp_path / "shot", frames=48, width=160, height=96, seed=4)
-    _, reference, _ = job_for(tmp_path / "ref", shot)
-    frames = f"{shot.first_frame}-{shot.last_frame}"
-    assert _run_chunk(reference.manifest, frames, tmp_path).code == 0
-    _, job, _ = job_for(tmp_path / "killed", shot)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
-    args = [*ROTOFARM, "run-chunk", str(job.manifest), "--frames", frames, "--device", "cpu"]
+    shot, reference, job, args, env = _rendered_and_fresh(tmp_path, frames=48, seed=4)
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     kill_at_progress(proc, 40)
     finals = list(job.masks_dir.glob("*.exr"))  # a glob without a leading dot skips the temporaries
     assert 0 < len(finals) < 48, "the kill must land mid-chunk"
     assert all(read_mask_exr(p) for p in finals) and not job.chunk_report(shot.first_frame, shot.last_frame).exists()
-    assert _run_chunk(job.manifest, frames, tmp_path).code == 0
+    assert _run_chunk(job.manifest, f"{shot.first_frame}-{shot.last_frame}", tmp_path).code == 0
     assert _files(job) == _files(reference)
     assert_job_consistent(job, reports=1)
 
