@@ -17,6 +17,9 @@ from scipy.ndimage import gaussian_filter1d
 from roto_core.shapes.model import signed_area
 
 EDGE_SMOOTHING_PX = 1.0
+# Structures this wide or less are thin (see thin_parts): a 3x3 opening removes them.
+THIN_WIDTH_PX = 2
+_THIN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_WIDTH_PX + 1, THIN_WIDTH_PX + 1))
 
 
 @dataclass
@@ -135,6 +138,27 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
         regions.append(Region(outer, holes, max(float(area), 1.0), centroid, bool(touches)))
     regions.sort(key=lambda r: -r.area)
     return regions
+
+
+def thin_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
+    """The parts of ``mask`` at most THIN_WIDTH_PX wide (rigging lines, wires, antennas) that cover at least
+    ``min_area`` pixels each, or None where there are none.
+
+    Traced with the bulk, a line a pixel or two wide makes the outline run up and down it: the shared outline
+    parameter then maps one line onto another from frame to frame and the pieces fill the wedges between lines.
+    Traced on their own, the bulk keeps a clean outline and each line becomes a thin shape of its own. Only
+    parts that survive ``min_area`` are split off, so a mask without such lines is traced exactly as before.
+    """
+    binary = np.ascontiguousarray(mask).astype(np.uint8)
+    opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _THIN_KERNEL)
+    residue = binary & (1 - opened)
+    if not residue.any():
+        return None
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(residue, connectivity=8)
+    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1
+    if len(keep) == 0:
+        return None
+    return np.isin(labels, keep)
 
 
 def polygon_centroid(poly: np.ndarray) -> np.ndarray:

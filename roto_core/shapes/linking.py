@@ -22,6 +22,13 @@ class Blob:
 
     centroid: np.ndarray
     area: float
+    # How far the centroid may move is measured in this length: sqrt(area) for a compact region, more for a
+    # long thin one whose centroid slides along it as it breaks and rejoins (see trace.thin_parts).
+    extent: float = 0.0
+
+    @property
+    def scale(self) -> float:
+        return max(float(np.sqrt(self.area)), self.extent)
 
 
 @dataclass
@@ -45,7 +52,7 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     if prev_index is None:
         return last
     prev = blobs[frame - 1][prev_index]
-    return Blob(2 * last.centroid - prev.centroid, last.area)
+    return Blob(2 * last.centroid - prev.centroid, last.area, last.extent)
 
 
 def link(blobs: dict[int, list[Blob]]) -> list[Track]:
@@ -65,7 +72,7 @@ def link(blobs: dict[int, list[Blob]]) -> list[Track]:
                 pred = _predict(track, blobs, frame - 1)
                 for c, blob in enumerate(current):
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
-                    scale = np.sqrt(max(blob.area, pred.area))
+                    scale = max(blob.scale, pred.scale)
                     shift = float(np.linalg.norm(blob.centroid - pred.centroid)) / scale
                     if ratio <= MAX_AREA_RATIO and shift <= MAX_CENTROID_SHIFT:
                         cost[a, c] = shift + 0.1 * np.log(ratio)

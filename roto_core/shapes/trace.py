@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes.contours import Outline, Region, find_regions
+from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
 from roto_core.shapes.keys import EdgeCheck, smoothed_within
 from roto_core.shapes.linking import Blob, link
@@ -122,10 +122,15 @@ def _overlapping(piece: Piece, track: OutlineTrack) -> Piece:
     return Piece([(a - reach, b + reach) for a, b in piece.runs], False, [list(i) for i in piece.inner])
 
 
+def _extent(outline: Outline) -> float:
+    """Half the length of a thin part (a quarter of its outline)."""
+    return 0.25 * float(np.hypot(*np.diff(outline.points, axis=0).T).sum())
+
+
 def _object_shapes(
-    obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int]
+    obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int], kind: str = ""
 ) -> list[Shape]:
-    blobs = {f: [Blob(r.centroid, r.area) for r in rs] for f, rs in regions.items()}
+    blobs = {f: [Blob(r.centroid, r.area, _extent(r.outer) if kind else 0.0) for r in rs] for f, rs in regions.items()}
     shortest = min(settings.min_lifetime_frames, len(regions))
     tracks = sorted(
         (t for t in link(blobs) if len(t.members) >= shortest),
@@ -134,7 +139,7 @@ def _object_shapes(
     shapes: list[Shape] = []
     for number, track in enumerate(tracks, start=1):
         members = {f: regions[f][i] for f, i in track.members.items()}
-        name = f"{shape_prefix(obj)}_{number}"
+        name = f"{shape_prefix(obj)}_{kind}{number}"
         shapes.extend(_shapes_of_track(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
         hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted((t for t in link(hole_blobs) if len(t.members) >= shortest), key=lambda t: t.first)
@@ -156,12 +161,19 @@ def trace_shapes(
     frames = list(source.frames)
     size = (source.height, source.width)
     regions: dict[str, dict[int, list[Region]]] = {}
+    thin: dict[str, dict[int, list[Region]]] = {}
     for done, frame in enumerate(frames, start=1):
         for obj, mask in source.read(frame).items():
-            regions.setdefault(obj, {f: [] for f in frames})[frame] = find_regions(mask, settings.min_area_px)
+            lines = thin_parts(mask, settings.min_area_px)
+            bulk = mask if lines is None else mask & ~lines
+            regions.setdefault(obj, {f: [] for f in frames})[frame] = find_regions(bulk, settings.min_area_px)
+            found = [] if lines is None else find_regions(lines, settings.min_area_px)
+            thin.setdefault(obj, {f: [] for f in frames})[frame] = found
         if progress is not None:
             progress(done, len(frames))
     shapes: list[Shape] = []
     for obj, per_frame in regions.items():
         shapes.extend(_object_shapes(obj, per_frame, settings, size))
+        if any(thin[obj].values()):
+            shapes.extend(_object_shapes(obj, thin[obj], settings, size, kind="thin"))
     return ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)
