@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from roto_core.contracts import ShapeSettings
+from roto_core.shapes.area_guard import guard_cut
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
 from roto_core.shapes.keys import EdgeCheck, smoothed_within
@@ -79,12 +80,20 @@ def _reference_frame(outlines: dict[int, Outline]) -> int:
 
 
 def _shapes_of_track(
-    name: str, obj: str, mode: Mode, outlines: dict[int, Outline], settings: ShapeSettings, size: tuple[int, int]
+    name: str,
+    obj: str,
+    mode: Mode,
+    outlines: dict[int, Outline],
+    settings: ShapeSettings,
+    size: tuple[int, int],
+    guard: bool = True,
 ) -> list[Shape]:
-    """One component (or hole) over its frames → its pieces, each keyed on the frames all pieces share.
+    """One component (or hole) over its frames → its pieces, each keyed on its own frames.
 
     Where the outline changes too much for ``max_points`` points per piece to follow it (legs crossing, an
-    occluder), the frame range is cut in two and each part gets its own shapes, with lifetimes.
+    occluder), the frame range is cut in two and each part gets its own shapes, with lifetimes. With ``guard``,
+    a range whose shapes fill the component badly on some frame (area_guard.py) is cut there as well; thin
+    parts go without, since a line a pixel wide has no area a bezier within the tolerance could hold.
     """
     frames = sorted(outlines)
     track = OutlineTrack(outlines, _reference_frame(outlines), size)
@@ -95,12 +104,7 @@ def _shapes_of_track(
         # Where the outline changed most abruptly, or the middle when that is too close to an end.
         if not MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
             cut = len(frames) // 2
-        middle = frames[cut]
-        early = {f: o for f, o in outlines.items() if f < middle}
-        late = {f: o for f, o in outlines.items() if f >= middle}
-        return _shapes_of_track(f"{name}a", obj, mode, early, settings, size) + _shapes_of_track(
-            f"{name}b", obj, mode, late, settings, size
-        )
+        return _cut(name, obj, mode, outlines, frames[cut], settings, size, guard)
     if len(pieces) > 1:
         pieces = [_overlapping(p, track) for p in pieces]
     raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
@@ -112,7 +116,28 @@ def _shapes_of_track(
         label = name if len(pieces) == 1 else f"{name}p{number}"
         key_frames = np.asarray(frames)[keys]
         shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, values, corner_flags(piece)))
+    at = guard_cut(shapes, outlines) if guard else None
+    if at is not None:
+        return _cut(name, obj, mode, outlines, frames[at], settings, size, guard)
     return shapes
+
+
+def _cut(
+    name: str,
+    obj: str,
+    mode: Mode,
+    outlines: dict[int, Outline],
+    middle: int,
+    settings: ShapeSettings,
+    size: tuple[int, int],
+    guard: bool,
+) -> list[Shape]:
+    """The shapes of the frames before ``middle`` and of the rest, each traced on its own."""
+    early = {f: o for f, o in outlines.items() if f < middle}
+    late = {f: o for f, o in outlines.items() if f >= middle}
+    return _shapes_of_track(f"{name}a", obj, mode, early, settings, size, guard) + _shapes_of_track(
+        f"{name}b", obj, mode, late, settings, size, guard
+    )
 
 
 def _overlapping(piece: Piece, track: OutlineTrack) -> Piece:
@@ -142,12 +167,14 @@ def _object_shapes(
     for number, track in enumerate(tracks, start=1):
         members = {f: regions[f][i] for f, i in track.members.items()}
         name = f"{shape_prefix(obj)}_{kind}{number}"
-        shapes.extend(_shapes_of_track(name, obj, "add", {f: r.outer for f, r in members.items()}, settings, size))
+        outers = {f: r.outer for f, r in members.items()}
+        shapes.extend(_shapes_of_track(name, obj, "add", outers, settings, size, guard=not kind))
         hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted((t for t in link(hole_blobs) if len(t.members) >= shortest), key=lambda t: t.first)
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}
-            shapes.extend(_shapes_of_track(f"{name}_hole{hole_number}", obj, "subtract", outlines, settings, size))
+            hole_name = f"{name}_hole{hole_number}"
+            shapes.extend(_shapes_of_track(hole_name, obj, "subtract", outlines, settings, size, guard=not kind))
     return shapes
 
 

@@ -1,0 +1,80 @@
+"""The area guard: frames whose shapes fill their component badly are found and the range is cut there.
+
+Unit cases on circles (IoU of a matching and of a displaced shape, where the cut falls), then the real case:
+DAVIS 2016 camel, frames 58-75, where the legs close and open within a few frames and a short range's pieces
+filled the gap between them (IoU 0.86 on frames 64-69 before the guard).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto_core.contracts import ShapeSettings
+from roto_core.shapes.area_guard import GUARD_IOU, GUARD_MIN_FRAMES, frame_ious, guard_cut
+from roto_core.shapes.contours import Outline
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.model import Shape, rasterise
+from roto_core.shapes.trace import trace_shapes
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
+
+
+def _circle(centre: tuple[float, float], radius: float, count: int = 200) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    return np.stack([centre[0] + radius * np.cos(t), centre[1] + radius * np.sin(t)], axis=1)
+
+
+def _outline(centre: tuple[float, float]) -> Outline:
+    pts = _circle(centre, 20.0)
+    return Outline(pts, np.zeros(len(pts), bool), np.zeros_like(pts))
+
+
+def _shape_through(centres: list[tuple[float, float]]) -> Shape:
+    """A 4-point bezier circle of radius 20 keyed on every frame at ``centres``."""
+    k = 0.5523 * 20.0
+    unit = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], float)
+    keys = []
+    for cx, cy in centres:
+        pts = np.array([cx, cy]) + 20.0 * unit
+        tangent = np.stack([-unit[:, 1], unit[:, 0]], axis=1) * k
+        keys.append(np.stack([-tangent, pts, tangent], axis=1))  # handles are offsets from their point
+    return Shape("s", "o", "add", 0, len(centres) - 1, np.arange(len(centres)), np.array(keys))
+
+
+def test_a_matching_shape_scores_one_and_a_displaced_one_does_not() -> None:
+    outlines = {0: _outline((50, 50)), 1: _outline((50, 50))}
+    ious = frame_ious([_shape_through([(50, 50), (65, 50)])], outlines)
+    assert ious[0] > 0.97
+    assert ious[1] < 0.6
+
+
+@pytest.mark.parametrize(
+    ("bad", "count", "cut"),
+    [
+        ((), 10, None),
+        ((5, 6), 10, 5),
+        ((0, 1, 2, 3), 10, 4),
+        ((0,), 10, GUARD_MIN_FRAMES),
+        (tuple(range(10)), 10, 10 - GUARD_MIN_FRAMES),
+        ((1, 2), 2 * GUARD_MIN_FRAMES - 1, None),
+    ],
+)
+def test_the_cut_falls_at_the_first_failing_run(bad: tuple[int, ...], count: int, cut: int | None) -> None:
+    outlines = {f: _outline((50, 50)) for f in range(count)}
+    centres = [(70.0, 50.0) if f in bad else (50.0, 50.0) for f in range(count)]
+    assert guard_cut([_shape_through(centres)], outlines) == cut
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_camel_legs_closing_and_opening_keep_their_iou() -> None:
+    truth = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 58, 75, default_object="matte")
+    doc = trace_shapes(truth, ShapeSettings())
+    ious = []
+    for f in truth.frames:
+        mask = truth.read(f)["matte"]
+        raster = rasterise(doc.shapes, f, mask.shape)
+        ious.append((raster & mask).sum() / (raster | mask).sum())
+    assert min(ious) >= GUARD_IOU
