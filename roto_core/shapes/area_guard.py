@@ -6,6 +6,10 @@ sides all lie on edges. A frame range short enough that it may no longer be cut 
 (``trace.MIN_SHAPE_FRAMES``) still ends up with such wedges where the legs close and open within a few frames
 (DAVIS camel, frames 63-69 and 83-84: IoU 0.86 on a body whose other frames score 0.97). Filled and compared
 with the component's own outline, those frames show; the caller cuts the range there, down to a few frames.
+
+A frame fails when the pixels wrongly filled or left out, spread along the outline, make a band wider than the
+edge tolerance: the same measure for a body and for a hoof, where an IoU threshold would cut small parts for a
+few pixels and let a wedge on a large body through.
 """
 
 from __future__ import annotations
@@ -15,16 +19,15 @@ import numpy as np
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.model import Shape, fill_polygon, sample_outline
 
-# A frame whose shapes cover the component with an IoU under this is a failure worth a cut.
-GUARD_IOU = 0.9
 # The parts left on either side of a cut have at least this many frames.
 GUARD_MIN_FRAMES = 3
 
 
-def frame_ious(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, float]:
-    """Per frame, the IoU of the union of ``shapes`` with the area inside that frame's outline (pixel centres,
-    the exporters' rasteriser), over a box around both."""
-    ious: dict[int, float] = {}
+def frame_bands(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, float]:
+    """Per frame, the pixels where the union of ``shapes`` and the area inside that frame's outline differ
+    (pixel centres, the exporters' rasteriser), divided by the outline's length: the mean width of the error
+    band along the edge, in pixels."""
+    bands: dict[int, float] = {}
     for frame, outline in outlines.items():
         polys = [sample_outline(s.at(frame)) for s in shapes if s.alive(frame)]
         every = np.concatenate([outline.points, *polys])
@@ -38,23 +41,24 @@ def frame_ious(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, f
             piece = np.zeros(size, bool)
             fill_polygon(piece, poly - low, True)
             drawn |= piece
-        ious[frame] = float((inside & drawn).sum()) / max(int((inside | drawn).sum()), 1)
-    return ious
+        length = float(np.hypot(*np.diff(outline.points, axis=0, append=outline.points[:1]).T).sum())
+        bands[frame] = float((inside ^ drawn).sum()) / max(length, 1.0)
+    return bands
 
 
-def guard_cut(shapes: list[Shape], outlines: dict[int, Outline]) -> int | None:
-    """Index into the sorted frames where the range should be cut, or None when every frame's IoU holds or the
-    range is too short to cut: at the start of the first run of failing frames, else just after that run, at
-    least GUARD_MIN_FRAMES from either end."""
+def guard_cut(shapes: list[Shape], outlines: dict[int, Outline], tolerance: float) -> int | None:
+    """Index into the sorted frames where the range should be cut, or None when every frame's error band is
+    within ``tolerance`` or the range is too short to cut: at the start of the first run of failing frames,
+    else just after that run, at least GUARD_MIN_FRAMES from either end."""
     frames = sorted(outlines)
     if len(frames) < 2 * GUARD_MIN_FRAMES:
         return None
-    ious = frame_ious(shapes, outlines)
-    failing = [i for i, f in enumerate(frames) if ious[f] < GUARD_IOU]
+    bands = frame_bands(shapes, outlines)
+    failing = [i for i, f in enumerate(frames) if bands[f] > tolerance]
     if not failing:
         return None
     cut = failing[0]
     if cut < GUARD_MIN_FRAMES:
-        while cut < len(frames) and ious[frames[cut]] < GUARD_IOU:
+        while cut < len(frames) and bands[frames[cut]] > tolerance:
             cut += 1
     return min(max(cut, GUARD_MIN_FRAMES), len(frames) - GUARD_MIN_FRAMES)

@@ -116,7 +116,7 @@ def _shapes_of_track(
         label = name if len(pieces) == 1 else f"{name}p{number}"
         key_frames = np.asarray(frames)[keys]
         shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, values, corner_flags(piece)))
-    at = guard_cut(shapes, outlines) if guard else None
+    at = guard_cut(shapes, outlines, settings.tolerance_px) if guard else None
     if at is not None:
         return _cut(name, obj, mode, outlines, frames[at], settings, size, guard)
     return shapes

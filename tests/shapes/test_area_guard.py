@@ -2,7 +2,7 @@
 
 Unit cases on circles (IoU of a matching and of a displaced shape, where the cut falls), then the real case:
 DAVIS 2016 camel, frames 58-75, where the legs close and open within a few frames and a short range's pieces
-filled the gap between them (IoU 0.86 on frames 64-69 before the guard).
+filled the gap between them (IoU 0.86 on frames 64-69 before the guard, 0.97 on the frames around them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes.area_guard import GUARD_IOU, GUARD_MIN_FRAMES, frame_ious, guard_cut
+from roto_core.shapes.area_guard import GUARD_MIN_FRAMES, frame_bands, guard_cut
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import Shape, rasterise
@@ -44,11 +44,13 @@ def _shape_through(centres: list[tuple[float, float]]) -> Shape:
     return Shape("s", "o", "add", 0, len(centres) - 1, np.arange(len(centres)), np.array(keys))
 
 
-def test_a_matching_shape_scores_one_and_a_displaced_one_does_not() -> None:
-    outlines = {0: _outline((50, 50)), 1: _outline((50, 50))}
-    ious = frame_ious([_shape_through([(50, 50), (65, 50)])], outlines)
-    assert ious[0] > 0.97
-    assert ious[1] < 0.6
+def test_the_error_band_is_thin_on_a_match_and_wide_off_it() -> None:
+    outlines = {0: _outline((50, 50)), 1: _outline((50, 50)), 2: _outline((50, 50))}
+    bands = frame_bands([_shape_through([(50, 50), (51, 50), (65, 50)])], outlines)
+    assert bands[0] < 0.3
+    # Shifted by 1 px: the xor is two crescents, about 2 x 2r pixels over a perimeter of 2 pi r.
+    assert 0.5 < bands[1] < 0.8
+    assert bands[2] > 5.0
 
 
 @pytest.mark.parametrize(
@@ -65,7 +67,7 @@ def test_a_matching_shape_scores_one_and_a_displaced_one_does_not() -> None:
 def test_the_cut_falls_at_the_first_failing_run(bad: tuple[int, ...], count: int, cut: int | None) -> None:
     outlines = {f: _outline((50, 50)) for f in range(count)}
     centres = [(70.0, 50.0) if f in bad else (50.0, 50.0) for f in range(count)]
-    assert guard_cut([_shape_through(centres)], outlines) == cut
+    assert guard_cut([_shape_through(centres)], outlines, 1.5) == cut
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
@@ -77,4 +79,4 @@ def test_camel_legs_closing_and_opening_keep_their_iou() -> None:
         mask = truth.read(f)["matte"]
         raster = rasterise(doc.shapes, f, mask.shape)
         ious.append((raster & mask).sum() / (raster | mask).sum())
-    assert min(ious) >= GUARD_IOU
+    assert min(ious) >= 0.90
