@@ -14,7 +14,8 @@ one core).
 ``--source roto`` first runs ``rotofarm roto`` (classical backend, a box prompt from the first ground-truth
 matte) on the JPEG frames and traces its masks (noisy segmenter output); the shapes are then measured against
 those masks, which is what the shapes stage has to reproduce.
-Run: ``nice -n 10 .venv/bin/python bench/shapes_real.py [--frames N] [--source gt|roto] [--write] [SEQ ...]``;
+Run: ``nice -n 10 .venv/bin/python bench/shapes_real.py [--frames N] [--source gt|roto|both] [--roto-cache DIR]
+[--write] [SEQ ...]``;
 ``--write`` replaces this benchmark's section in bench/RESULTS.md.
 """
 
@@ -96,8 +97,14 @@ HEADER = (
 )
 
 
-def _roto_masks(sequence: str, frames: int, work: Path) -> str:
-    """``rotofarm roto`` (classical) on the JPEG frames with a box around the first ground-truth matte."""
+def _roto_masks(sequence: str, frames: int, work: Path, cache: Path | None = None) -> str:
+    """``rotofarm roto`` (classical) on the JPEG frames with a box around the first ground-truth matte; with
+    ``cache``, kept under ``cache/<sequence>-<frames>`` and reused (the masks do not depend on the shapes code)."""
+    if cache is not None:
+        work = cache / f"{sequence}-{frames}"
+        found = sorted((work / "roto" / "masks").glob("*.exr"))
+        if found:
+            return _pattern(found[0])
     first = cv2.imread(str(DATA / sequence / "Annotations" / "00000.png"), cv2.IMREAD_GRAYSCALE) > 0
     ys, xs = np.nonzero(first)
     box = f"obj@0={xs.min()},{ys.min()},{xs.max() + 1},{ys.max() + 1}"
@@ -109,18 +116,24 @@ def _roto_masks(sequence: str, frames: int, work: Path) -> str:
     found = sorted((out / "masks").glob("*.exr"))
     if not found:
         raise RuntimeError(f"rotofarm roto wrote no masks for {sequence}")
-    name = found[0].name
-    digits = name.split(".")[-2]
-    return str(out / "masks" / (name[: -len(digits) - 4] + "#" * len(digits) + ".exr"))
+    return _pattern(found[0])
 
 
-def measure_sequence(sequence: str, frames: int | None, source: str, settings: ShapeSettings) -> Row:
+def _pattern(mask: Path) -> str:
+    """``name.00012.exr`` → ``name.#####.exr`` beside it."""
+    digits = mask.name.split(".")[-2]
+    return str(mask.parent / (mask.name[: -len(digits) - 4] + "#" * len(digits) + ".exr"))
+
+
+def measure_sequence(
+    sequence: str, frames: int | None, source: str, settings: ShapeSettings, cache: Path | None = None
+) -> Row:
     count = len(list((DATA / sequence / "Annotations").glob("*.png")))
     count = min(count, frames) if frames else count
     truth = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, count - 1, default_object="matte")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        pattern = str(truth.pattern) if source == "gt" else _roto_masks(sequence, count, work)
+        pattern = str(truth.pattern) if source == "gt" else _roto_masks(sequence, count, work, cache)
         masks = MaskSequence(pattern, 0, count - 1, default_object="matte")
         c0 = time.process_time()
         doc = trace_shapes(masks, settings, name=sequence)
@@ -211,6 +224,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=None, help="cut each sequence to its first N frames")
     parser.add_argument("--source", choices=("gt", "roto", "both"), default="gt")
     parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
+    parser.add_argument("--roto-cache", type=Path, default=None, help="keep rotofarm roto's masks here and reuse them")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
@@ -221,7 +235,7 @@ def main() -> None:
     for source in sources:
         for seq in sequences:
             try:
-                row = measure_sequence(seq, args.frames, source, settings)
+                row = measure_sequence(seq, args.frames, source, settings, args.roto_cache)
             except (subprocess.CalledProcessError, RuntimeError) as exc:
                 print(f"| {seq} | {source} | failed: {exc} |", flush=True)
                 continue
