@@ -169,9 +169,7 @@ def _object_shapes(
         name = f"{shape_prefix(obj)}_{kind}{number}"
         outers = {f: r.outer for f, r in members.items()}
         shapes.extend(_shapes_of_track(name, obj, "add", outers, settings, size, guard=not kind))
-        # A hole moves with its component: linked on its place within it, a small hole in a fast object (a wheel's
-        # spokes) still links, where its own centroid jumps further than its size each frame.
-        hole_blobs = {f: [Blob(h.centroid - r.centroid, h.area) for h in r.holes] for f, r in members.items()}
+        hole_blobs = {f: [Blob(h.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted((t for t in link(hole_blobs) if len(t.members) >= shortest), key=lambda t: t.first)
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}
