@@ -14,19 +14,25 @@ few pixels and let a wedge on a large body through.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from roto_core.shapes.contours import Outline
-from roto_core.shapes.model import Shape, fill_polygon, sample_outline
+from roto_core.shapes.model import Shape, sample_outline
 
 # The parts left on either side of a cut have at least this many frames.
 GUARD_MIN_FRAMES = 3
+# Polygon vertices to 1/16 px for OpenCV's filler.
+_SHIFT = 4
 
 
 def frame_bands(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, float]:
-    """Per frame, the pixels where the union of ``shapes`` and the area inside that frame's outline differ
-    (pixel centres, the exporters' rasteriser), divided by the outline's length: the mean width of the error
-    band along the edge, in pixels."""
+    """Per frame, the pixels where the union of ``shapes`` and the area inside that frame's outline differ,
+    divided by the outline's length: the mean width of the error band along the edge, in pixels.
+
+    Both are filled by OpenCV, which is several times faster than the exporters' exact rasteriser
+    (model.fill_polygon) and grows every polygon by about half a pixel: the outline and the shapes alike, so
+    the difference between them keeps its size."""
     bands: dict[int, float] = {}
     for frame, outline in outlines.items():
         polys = [sample_outline(s.at(frame)) for s in shapes if s.alive(frame)]
@@ -34,16 +40,21 @@ def frame_bands(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, 
         low = np.floor(every.min(axis=0)).astype(int) - 1
         high = np.ceil(every.max(axis=0)).astype(int) + 1
         size = (int(high[1] - low[1]), int(high[0] - low[0]))
-        inside = np.zeros(size, bool)
-        fill_polygon(inside, outline.points - low, True)
-        drawn = np.zeros(size, bool)
+        inside = _filled(size, outline.points - low)
+        drawn = np.zeros(size, np.uint8)
         for poly in polys:
-            piece = np.zeros(size, bool)
-            fill_polygon(piece, poly - low, True)
-            drawn |= piece
+            drawn |= _filled(size, poly - low)
         length = float(np.hypot(*np.diff(outline.points, axis=0, append=outline.points[:1]).T).sum())
-        bands[frame] = float((inside ^ drawn).sum()) / max(length, 1.0)
+        bands[frame] = float(cv2.countNonZero(inside ^ drawn)) / max(length, 1.0)
     return bands
+
+
+def _filled(size: tuple[int, int], poly: np.ndarray) -> np.ndarray:
+    """0/1 image of ``size`` with ``poly`` (pixel centres at +0.5, as everywhere in the shapes) filled."""
+    out = np.zeros(size, np.uint8)
+    vertices = np.round((poly - 0.5) * (1 << _SHIFT)).astype(np.int32)
+    cv2.fillPoly(out, [vertices], 1, cv2.LINE_8, _SHIFT)
+    return out
 
 
 def guard_cut(shapes: list[Shape], outlines: dict[int, Outline], tolerance: float) -> int | None:
