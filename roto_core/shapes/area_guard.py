@@ -22,6 +22,8 @@ from roto_core.shapes.model import Shape, sample_outline
 
 # The parts left on either side of a cut have at least this many frames.
 GUARD_MIN_FRAMES = 3
+# A band this many tolerances wide means the shapes lost the object on that frame: cut down to single frames.
+SEVERE = 3.0
 # Polygon vertices to 1/16 px for OpenCV's filler.
 _SHIFT = 4
 
@@ -60,16 +62,20 @@ def _filled(size: tuple[int, int], poly: np.ndarray) -> np.ndarray:
 def guard_cut(shapes: list[Shape], outlines: dict[int, Outline], tolerance: float) -> int | None:
     """Index into the sorted frames where the range should be cut, or None when every frame's error band is
     within ``tolerance`` or the range is too short to cut: at the start of the first run of failing frames,
-    else just after that run, at least GUARD_MIN_FRAMES from either end."""
+    else just after that run, at least GUARD_MIN_FRAMES from either end — or a single frame where some frame's
+    band is SEVERE times the tolerance (shapes that lost the object: a one-frame shape that holds beats that)."""
     frames = sorted(outlines)
-    if len(frames) < 2 * GUARD_MIN_FRAMES:
+    if len(frames) < 2:
         return None
     bands = frame_bands(shapes, outlines)
     failing = [i for i, f in enumerate(frames) if bands[f] > tolerance]
     if not failing:
         return None
+    least = 1 if max(bands.values()) > SEVERE * tolerance else GUARD_MIN_FRAMES
+    if len(frames) < 2 * least:
+        return None
     cut = failing[0]
-    if cut < GUARD_MIN_FRAMES:
+    if cut < least:
         while cut < len(frames) and bands[frames[cut]] > tolerance:
             cut += 1
-    return min(max(cut, GUARD_MIN_FRAMES), len(frames) - GUARD_MIN_FRAMES)
+    return min(max(cut, least), len(frames) - least)
