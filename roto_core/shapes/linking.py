@@ -23,7 +23,7 @@ class Blob:
     centroid: np.ndarray
     area: float
     # How far the centroid may move is measured in this length: sqrt(area) for a compact region, more for a
-    # long thin one whose centroid slides along it as it breaks and rejoins (see trace.thin_parts).
+    # long thin one whose centroid slides along it as it breaks and rejoins (see contours.thin_parts).
     extent: float = 0.0
 
     @property
