@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from roto_core.shapes.model import POINT, bernstein, segment_controls
 from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.piece_fitter import row_quantile
 from roto_core.shapes.pieces import CORNER_SLACK_PX, Piece, chord_mask, corner_flags
 
 MAX_SMOOTHING_SIGMA_FRAMES = 2.0
@@ -139,7 +140,8 @@ class EdgeCheck:
         both = np.concatenate((out, back))
         # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
-        return float(max(np.quantile(both, HOLD_QUANTILE), both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
+        quantile = float(row_quantile(both[None, :], HOLD_QUANTILE)[0])
+        return float(max(quantile, both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
 
 
 def smoothed_within(

@@ -96,7 +96,7 @@ def segments_of(piece: Piece, track: OutlineTrack) -> list[Segment | None]:
     return out
 
 
-def _row_quantile(values: np.ndarray, q: float) -> np.ndarray:
+def row_quantile(values: np.ndarray, q: float) -> np.ndarray:
     """``np.quantile(values, q, axis=1)`` (linear, the same arithmetic) by one sort: np.quantile's own checks
     cost more than the sort of a few dozen frames, and the selection asks hundreds of times."""
     count = values.shape[1]
@@ -137,7 +137,7 @@ class PieceFitter:
         peak = err[np.arange(len(err)), worst]
         # A few frames whose pixel staircase tilts the edge tangents by a few degrees would each cost a point
         # that does not fix them; they may stray up to twice the tolerance.
-        robust = np.maximum(_row_quantile(err, FRAME_QUANTILE), peak / OUTLIER_FACTOR)
+        robust = np.maximum(row_quantile(err, FRAME_QUANTILE), peak / OUTLIER_FACTOR)
         for k, seg in enumerate(missing):
             self.cache[(*seg, stage)] = (float(robust[k]), float(fits[k][3][worst[k]]))
 
