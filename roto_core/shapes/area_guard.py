@@ -46,8 +46,7 @@ def frame_bands(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, 
         drawn = np.zeros(size, np.uint8)
         for poly in polys:
             drawn |= _filled(size, poly - low)
-        length = float(np.hypot(*np.diff(outline.points, axis=0, append=outline.points[:1]).T).sum())
-        bands[frame] = float(cv2.countNonZero(inside ^ drawn)) / max(length, 1.0)
+        bands[frame] = float(cv2.countNonZero(inside ^ drawn)) / max(outline.length, 1.0)
     return bands
 
 

@@ -35,6 +35,11 @@ class Outline:
         return abs(signed_area(self.points))
 
     @cached_property
+    def length(self) -> float:
+        """Perimeter of the closed loop."""
+        return float(np.hypot(*np.diff(self.points, axis=0, append=self.points[:1]).T).sum())
+
+    @cached_property
     def centroid(self) -> np.ndarray:
         return polygon_centroid(self.points)
 

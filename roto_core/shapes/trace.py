@@ -153,7 +153,7 @@ def _overlapping(piece: Piece, track: OutlineTrack) -> Piece:
 
 def _extent(outline: Outline) -> float:
     """Half the length of a thin part (a quarter of its outline)."""
-    return 0.25 * float(np.hypot(*np.diff(outline.points, axis=0).T).sum())
+    return 0.25 * outline.length
 
 
 def _object_shapes(
