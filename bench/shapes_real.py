@@ -12,8 +12,9 @@ which also counts real bending: ``qa.local_motion``), and CPU seconds per 100 fr
 one core).
 
 ``--source roto`` first runs ``rotofarm roto`` (classical backend, a box prompt from the first ground-truth
-matte) on the JPEG frames and traces its masks (noisy segmenter output); the shapes are then measured against
-those masks, which is what the shapes stage has to reproduce.
+matte) on the JPEG frames and traces its masks (noisy segmenter output) with the shape settings the farm uses for
+them (configs/pipeline.yaml); the shapes are then measured against those masks, which is what the shapes stage has
+to reproduce. Ground-truth mattes are traced with ShapeSettings' defaults, as ``rotofarm shapes`` traces any masks.
 Run: ``nice -n 10 .venv/bin/python bench/shapes_real.py [--frames N] [--source gt|roto|both] [--roto-cache DIR]
 [--write] [SEQ ...]``;
 ``--write`` replaces this benchmark's section in bench/RESULTS.md.
@@ -37,7 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from roto_core.contracts import ShapeSettings
+from roto_core.config import load_config
+from roto_core.contracts import PipelineSettings, ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_json_text
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
@@ -78,9 +80,10 @@ class Row:
 
 
 NOTE = (
-    "DAVIS 2016 dev set (whole sequences unless `frames` says otherwise), ShapeSettings defaults (tolerance 1.5 px, "
-    "max 24 points); masks: gt = the real ground-truth mattes, roto = `rotofarm roto` classical backend with a box "
-    "prompt from the first ground-truth matte (shapes measured against those masks, which they were traced from; "
+    "DAVIS 2016 dev set (whole sequences unless `frames` says otherwise), max 24 points; masks: gt = the real "
+    "ground-truth mattes (ShapeSettings defaults: tolerance 1.5 px), roto = `rotofarm roto` classical backend with a "
+    "box prompt from the first ground-truth matte, traced with the farm's settings for segmenter masks "
+    "(configs/pipeline.yaml: tolerance 2.5 px) and measured against those masks, which they were traced from ("
     'their own distance to the ground truth is the segmentation\'s figure, in "Real footage" below). Measured '
     "from the exported .fxs (and .nk) read back and rasterised. Keys per 100 frames of lifetime: the worst shape "
     "and all shapes together. Boil: RMS residual of each point against its neighbourhood's steady motion "
@@ -229,13 +232,13 @@ def main() -> None:
     cv2.setNumThreads(1)
     sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
     sources = ("gt", "roto") if args.source == "both" else (args.source,)
-    settings = ShapeSettings()
+    settings = {"gt": ShapeSettings(), "roto": load_config(PipelineSettings, "pipeline.yaml").shapes}
     rows: list[Row] = []
     print(HEADER)
     for source in sources:
         for seq in sequences:
             try:
-                row = measure_sequence(seq, args.frames, source, settings, args.roto_cache)
+                row = measure_sequence(seq, args.frames, source, settings[source], args.roto_cache)
             except (subprocess.CalledProcessError, RuntimeError) as exc:
                 print(f"| {seq} | {source} | failed: {exc} |", flush=True)
                 continue
