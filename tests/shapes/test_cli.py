@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from roto_core.contracts import JobManifest, TrackerTarget
+from roto_core.contracts import JobManifest, ShapeSettings, TrackerTarget
 from roto_core.exporters import read_fxs, read_nk, read_shapes_json
 from roto_core.jobfolder import JobFolder
 from roto_core.maskio import write_mask_exr
@@ -161,6 +161,26 @@ def test_finalize_fills_the_job_folder(tmp_path: Path, capsys: pytest.CaptureFix
     thumb = cv2.imread(str(job.thumbnail))
     assert thumb is not None and max(thumb.shape[:2]) == 256
     assert job.thumbnail.read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_shapes_on_a_jobs_masks_take_that_jobs_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Masks written by a rotofarm job (``rotofarm roto``, the farm) are traced at the tolerance its manifest
+    records, as finalize would; ``--tolerance`` still wins, and masks elsewhere get the 1.5 px default."""
+    manifest_path, job = _job(tmp_path)
+    manifest = JobManifest.load(manifest_path)
+    manifest.pipeline = manifest.pipeline.model_copy(update={"shapes": ShapeSettings(tolerance_px=2.5)})
+    manifest.save(manifest_path)
+    args = ["shapes", str(job.mask_pattern), "--frames", "1001-1012"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--name", "a"]) == 0
+    assert read_shapes_json(tmp_path / "a" / "a.json").tolerance_px == pytest.approx(2.5)
+    assert f"({manifest_path}): tolerance 2.5 px" in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "b"), "--name", "b", "--tolerance", "1"]) == 0
+    assert read_shapes_json(tmp_path / "b" / "b.json").tolerance_px == pytest.approx(1.0)
+    elsewhere = tmp_path / "copy" / "masks"
+    shutil.copytree(job.masks_dir, elsewhere)
+    copied = str(elsewhere / job.mask_pattern.name)
+    assert main(["shapes", copied, "--frames", "1001-1012", "--out", str(tmp_path / "c"), "--name", "c"]) == 0
+    assert read_shapes_json(tmp_path / "c" / "c.json").tolerance_px == pytest.approx(1.5)
 
 
 def test_finalize_with_a_missing_mask_names_it_and_writes_nothing(

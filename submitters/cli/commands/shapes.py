@@ -99,7 +99,12 @@ def shapes(
     out: Annotated[Path, typer.Option("--out", help="Output folder (created if needed).")],
     name: Annotated[str, typer.Option("--name", help="Base name of the output files and of the object.")] = "roto",
     tolerance: Annotated[
-        float | None, typer.Option("--tolerance", help="Fit tolerance in pixels at mask resolution (default 1.5).")
+        float | None,
+        typer.Option(
+            "--tolerance",
+            help="Fit tolerance in pixels at mask resolution (default: that of the rotofarm job whose masks these"
+            " are, else 1.5).",
+        ),
     ] = None,
 ) -> None:
     """Turn a mask sequence into editable roto: NAME.nk, NAME.fxs, NAME.json and qa.json in OUT.
@@ -117,13 +122,37 @@ def shapes(
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise InputError(f"--name {name!r} must use only letters, digits, '_' and '-'")
     try:
-        settings = ShapeSettings() if tolerance is None else ShapeSettings(tolerance_px=tolerance)
+        settings = _settings_for(masks) if tolerance is None else ShapeSettings(tolerance_px=tolerance)
     except ValueError:
         raise InputError(f"--tolerance {tolerance} must be above 0 and at most 10 pixels") from None
     kept = [f"nothing: {target} is written only once every frame is traced"]
     with kept_on_interrupt(lambda: kept), _progress() as progress:
         result = shapes_from_sequence(masks, first, last, out, name, settings, progress)
     _report(result.written, result.qa)
+
+
+def _settings_for(masks: str) -> ShapeSettings:
+    """The shape settings of the rotofarm job that wrote ``masks`` (``rotofarm roto`` and farm jobs keep their
+    manifest beside the ``masks`` folder; the pipeline traces its segmenter's masks at a wider tolerance than a
+    hand-made matte needs, so the shapes do not key the masks' frame-to-frame jitter), else ShapeSettings'
+    defaults. A manifest that does not load is not ours to judge here: the defaults stand."""
+    from roto_core.contracts import JobManifest
+    from roto_core.jobfolder import JobFolder
+
+    folder = Path(masks).parent
+    manifest = folder.parent / "manifest.json"
+    if folder.name != "masks" or not manifest.is_file():
+        return ShapeSettings()
+    try:
+        job = JobManifest.load(manifest)
+    except InputError:
+        return ShapeSettings()
+    written = JobFolder(folder.parent, job.shot.name).mask_pattern.name
+    if not Path(masks).name.startswith(written[: written.index("#")]):
+        return ShapeSettings()
+    settings = job.pipeline.shapes
+    typer.echo(f"shape settings of the job that wrote the masks ({manifest}): tolerance {settings.tolerance_px} px")
+    return settings
 
 
 def finalize(
