@@ -8,7 +8,10 @@ Per object (``objects``) and overall (``summary``):
 - ``points_per_shape_max``; ``keys_per_100_frames`` (keys per 100 frames of shape lifetime, all shapes) and
   ``keys_per_100_frames_worst_shape``;
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
-  the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part.
+  the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
+- per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
+  tolerance (``fast_motion_share``), which need a key whatever the shapes: the verdict says so beside a keys figure
+  above its limit, so a coordinator knows a hand re-key would not make the shot sparser.
 """
 
 from __future__ import annotations
@@ -55,6 +58,24 @@ def _summary(ious: list[float], edges: list[float], shapes: list[Shape]) -> dict
     }
 
 
+def fast_motion_share(centroids: dict[int, np.ndarray], tolerance: float | None) -> float | None:
+    """Share of the frames with the object on both neighbouring frames whose mask centroid accelerates by more
+    than twice ``tolerance`` (px per frame²). A straight blend of keys either side misses such a frame by half the
+    acceleration, beyond the tolerance, so a shape following the object needs a key there (camera shake, a
+    running animal). None when no frame has both neighbours or the tolerance is unknown."""
+    inner = [f for f in centroids if f - 1 in centroids and f + 1 in centroids]
+    if not inner or tolerance is None:
+        return None
+    acceleration = [float(np.linalg.norm(centroids[f - 1] - 2 * centroids[f] + centroids[f + 1])) for f in inner]
+    return float(np.mean(np.array(acceleration) > 2.0 * tolerance))
+
+
+def mask_centroid(mask: np.ndarray) -> np.ndarray:
+    """Centroid (x, y) of a non-empty boolean mask."""
+    m = cv2.moments(mask.view(np.uint8), binaryImage=True)
+    return np.array([m["m10"] / m["m00"], m["m01"] / m["m00"]])
+
+
 def measure(
     doc: ShapeDocument,
     read_masks: Callable[[int], dict[str, np.ndarray]],
@@ -70,6 +91,7 @@ def measure(
     edges: dict[str, list[float]] = {}
     by_object: dict[str, list[tuple[int, float]]] = {}
     stray: dict[str, int] = {}
+    centroids: dict[str, dict[int, np.ndarray]] = {}
     for done, frame in enumerate(frames, start=1):
         masks = read_masks(frame)
         for obj in sorted(set(masks) | set(doc.objects)):
@@ -84,6 +106,7 @@ def measure(
             iou = float((raster & mask).sum()) / union
             by_object.setdefault(obj, []).append((frame, iou))
             ious_all.append(iou)
+            centroids.setdefault(obj, {})[frame] = mask_centroid(mask)
             edges.setdefault(obj, []).append(edge_recall(raster, mask))
             edges_all.append(edges[obj][-1])
         if progress is not None:
@@ -93,6 +116,7 @@ def measure(
         summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj))
         summary["frames_with_shape_but_no_object"] = stray.get(obj, 0)
         summary["iou_by_frame"] = {str(f): round(iou, 5) for f, iou in pairs}
+        summary["fast_motion_share"] = fast_motion_share(centroids.get(obj, {}), doc.tolerance_px)
         per_object[obj] = summary
     overall = _summary(ious_all, edges_all, doc.shapes)
     overall["frames_with_shape_but_no_object"] = sum(stray.values())
@@ -137,7 +161,9 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
             problems.append(f"{obj}: {summary['points_per_shape_max']} points on a shape > {max_points}")
         keys = summary.get("keys_per_100_frames_worst_shape", summary["keys_per_100_frames"])
         if keys > KEYS_PER_100_MAX:
-            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {KEYS_PER_100_MAX:.0f}")
+            fast = summary.get("fast_motion_share")
+            why = f" (fast motion: {fast:.0%} of frames need a key whatever the shapes)" if fast and fast >= 0.5 else ""
+            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {KEYS_PER_100_MAX:.0f}{why}")
         edge = summary.get("edge_within_2px")
         if edge is not None and edge < EDGE_MIN:
             problems.append(f"{obj}: {100 * edge:.0f}% of the matte edge within 2 px < {100 * EDGE_MIN:.0f}%")
