@@ -95,17 +95,23 @@ def _chunk_checkpoints(job: JobFolder) -> dict[str, Any]:
     return found
 
 
+def job_shape_settings(manifest: JobManifest, masks_width: int) -> ShapeSettings:
+    """A job's shape settings for its masks: the tolerance is meant at plate resolution, so masks computed
+    smaller get a proportionally finer one."""
+    settings = manifest.pipeline.shapes
+    if manifest.shot.width and masks_width != manifest.shot.width:
+        finer = settings.tolerance_px * masks_width / manifest.shot.width
+        settings = settings.model_copy(update={"tolerance_px": max(finer, 0.05)})
+    return settings
+
+
 def finalize_job(manifest_path: str | Path, progress: Progress | None = None) -> ShapesResult:
     """``rotofarm finalize``: shapes, exports, QA report and thumbnail of a farm job, in its job folder."""
     manifest = JobManifest.load(manifest_path)
     shot = manifest.shot
     job = JobFolder(Path(manifest.output_dir), shot.name)
-    settings = manifest.pipeline.shapes
     masks = MaskSequence(job.mask_pattern, shot.first_frame, shot.last_frame, default_object="matte")
-    if shot.width and masks.width != shot.width:
-        # The tolerance is meant at plate resolution; masks computed smaller get a proportionally finer one.
-        finer = settings.tolerance_px * masks.width / shot.width
-        settings = settings.model_copy(update={"tolerance_px": max(finer, 0.05)})
+    settings = job_shape_settings(manifest, masks.width)
     doc, qa = _trace_and_measure(masks, settings, str(job.mask_pattern), progress)
     checkpoints = _chunk_checkpoints(job)
     if checkpoints:

@@ -10,8 +10,8 @@ Per object (``objects``) and overall (``summary``):
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
   the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
 - per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
-  tolerance (``fast_motion_share``), which need a key whatever the shapes: the verdict says so beside a keys figure
-  above its limit, so a coordinator knows a hand re-key would not make the shot sparser.
+  tolerance, which need a key whatever the shapes: the verdict says so beside a keys figure above its limit, so
+  a coordinator knows a hand re-key would not make the shot sparser.
 """
 
 from __future__ import annotations

@@ -165,7 +165,8 @@ def test_finalize_fills_the_job_folder(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_shapes_on_a_jobs_masks_take_that_jobs_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Masks written by a rotofarm job (``rotofarm roto``, the farm) are traced at the tolerance its manifest
-    records, as finalize would; ``--tolerance`` still wins, and masks elsewhere get the 1.5 px default."""
+    records, scaled to the masks' resolution as finalize does; ``--tolerance`` still wins, and masks elsewhere get
+    the 1.5 px default."""
     manifest_path, job = _job(tmp_path)
     manifest = JobManifest.load(manifest_path)
     manifest.pipeline = manifest.pipeline.model_copy(update={"shapes": ShapeSettings(tolerance_px=2.5)})
@@ -176,6 +177,11 @@ def test_shapes_on_a_jobs_masks_take_that_jobs_settings(tmp_path: Path, capsys: 
     assert f"({manifest_path}): tolerance 2.5 px" in capsys.readouterr().out
     assert main([*args, "--out", str(tmp_path / "b"), "--name", "b", "--tolerance", "1"]) == 0
     assert read_shapes_json(tmp_path / "b" / "b.json").tolerance_px == pytest.approx(1.0)
+    manifest.shot = manifest.shot.model_copy(update={"width": 2 * manifest.shot.width})
+    manifest.save(manifest_path)
+    assert main([*args, "--out", str(tmp_path / "half"), "--name", "h"]) == 0
+    # Masks at half the plate's width: the plate-resolution tolerance halves, as finalize does it.
+    assert read_shapes_json(tmp_path / "half" / "h.json").tolerance_px == pytest.approx(1.25)
     elsewhere = tmp_path / "copy" / "masks"
     shutil.copytree(job.masks_dir, elsewhere)
     copied = str(elsewhere / job.mask_pattern.name)

@@ -122,7 +122,7 @@ def shapes(
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise InputError(f"--name {name!r} must use only letters, digits, '_' and '-'")
     try:
-        settings = _settings_for(masks) if tolerance is None else ShapeSettings(tolerance_px=tolerance)
+        settings = _settings_for(masks, first) if tolerance is None else ShapeSettings(tolerance_px=tolerance)
     except ValueError:
         raise InputError(f"--tolerance {tolerance} must be above 0 and at most 10 pixels") from None
     kept = [f"nothing: {target} is written only once every frame is traced"]
@@ -131,13 +131,15 @@ def shapes(
     _report(result.written, result.qa)
 
 
-def _settings_for(masks: str) -> ShapeSettings:
+def _settings_for(masks: str, first: int) -> ShapeSettings:
     """The shape settings of the rotofarm job that wrote ``masks`` (``rotofarm roto`` and farm jobs keep their
     manifest beside the ``masks`` folder; the pipeline traces its segmenter's masks at a wider tolerance than a
     hand-made matte needs, so the shapes do not key the masks' frame-to-frame jitter), else ShapeSettings'
     defaults. A manifest that does not load is not ours to judge here: the defaults stand."""
     from roto_core.contracts import JobManifest
     from roto_core.jobfolder import JobFolder
+    from roto_core.shapes.jobs import job_shape_settings
+    from roto_core.shapes.maskseq import MaskSequence
 
     folder = Path(masks).parent
     manifest = folder.parent / "manifest.json"
@@ -150,7 +152,7 @@ def _settings_for(masks: str) -> ShapeSettings:
     written = JobFolder(folder.parent, job.shot.name).mask_pattern.name
     if not Path(masks).name.startswith(written[: written.index("#")]):
         return ShapeSettings()
-    settings = job.pipeline.shapes
+    settings = job_shape_settings(job, MaskSequence(masks, first, first).width)
     typer.echo(f"shape settings of the job that wrote the masks ({manifest}): tolerance {settings.tolerance_px} px")
     return settings
 
