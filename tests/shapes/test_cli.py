@@ -264,6 +264,21 @@ def test_verdict_asks_for_review_when_segmentation_flags_frames() -> None:
     assert flagged["status"] == "review" and "re-key" in flagged["line"]
 
 
+def _passing_summary() -> dict:
+    """A QA summary that meets every target of the verdict."""
+    return {
+        "shape_iou_median": 0.99,
+        "edge_within_2px": 0.97,
+        "points_per_shape_max": 12,
+        "keys_per_100_frames": 20.0,
+        "keys_per_100_frames_worst_shape": 30.0,
+        "boil_px_rms": 0.1,
+        "frames_with_shape_but_no_object": 0,
+        "shapes": 2,
+        "iou_by_frame": {"1": 0.99},
+    }
+
+
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
@@ -275,22 +290,25 @@ def test_verdict_asks_for_review_when_segmentation_flags_frames() -> None:
 def test_verdict_asks_for_review_on_boil_edge_and_the_worst_shapes_keys(field: str, value: float, words: str) -> None:
     from roto_core.shapes.qa import verdict
 
-    summary = {
-        "shape_iou_median": 0.99,
-        "edge_within_2px": 0.97,
-        "points_per_shape_max": 12,
-        "keys_per_100_frames": 20.0,
-        "keys_per_100_frames_worst_shape": 30.0,
-        "boil_px_rms": 0.1,
-        "frames_with_shape_but_no_object": 0,
-        "shapes": 2,
-        "iou_by_frame": {"1": 0.99},
-    }
+    summary = _passing_summary()
     qa = {"summary": summary, "objects": {"hero": summary}}
     assert verdict(qa, 24)["status"] == "pass"
     summary[field] = value
     result = verdict(qa, 24)
     assert result["status"] == "review" and words in result["line"], result["line"]
+
+
+def test_verdict_names_fast_motion_beside_the_keys() -> None:
+    """Where the object accelerates too fast for sparse keys (qa.fast_motion_share), the keys problem says so."""
+    from roto_core.shapes.qa import verdict
+
+    summary = {**_passing_summary(), "keys_per_100_frames_worst_shape": 90.0, "fast_motion_share": 0.8}
+    qa = {"summary": summary, "objects": {"dog": summary}}
+    line = verdict(qa, 24)["line"]
+    assert "90 keys/100 frames on a shape > 50 (fast motion: 80% of frames need a key" in line
+    summary["fast_motion_share"] = 0.1
+    line = verdict(qa, 24)["line"]
+    assert "90 keys/100 frames on a shape > 50" in line and "fast motion" not in line
 
 
 def test_finalize_carries_the_plates_pixel_aspect_into_nk_and_fxs(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The QA's ``fast_motion_share``: frames whose object accelerates so much that a linear in-between of any shape
 misses them by more than the tolerance, read off the real DAVIS 2016 mattes (a running dog and a car on a
-roundabout, 30 frames each), and the verdict that says so beside a keys figure above its limit."""
+roundabout, 30 frames each). The verdict's use of it is tested with the other verdict tests (test_cli.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.qa import fast_motion_share, mask_centroid, verdict
+from roto_core.shapes.qa import fast_motion_share, mask_centroid
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 FRAMES = 30
@@ -37,24 +37,3 @@ def test_share_counts_only_frames_with_both_neighbours() -> None:
     assert fast_motion_share(shaken, 1.5) == 1.0
     assert fast_motion_share({0: np.zeros(2), 2: np.ones(2)}, 1.5) is None
     assert fast_motion_share(steady, None) is None
-
-
-def test_verdict_names_fast_motion_beside_the_keys() -> None:
-    summary = {
-        "shape_iou_median": 0.99,
-        "edge_within_2px": 0.97,
-        "points_per_shape_max": 12,
-        "keys_per_100_frames": 80.0,
-        "keys_per_100_frames_worst_shape": 90.0,
-        "boil_px_rms": 0.1,
-        "frames_with_shape_but_no_object": 0,
-        "shapes": 2,
-        "iou_by_frame": {"1": 0.99},
-        "fast_motion_share": 0.8,
-    }
-    qa = {"summary": summary, "objects": {"dog": summary}}
-    line = verdict(qa, 24)["line"]
-    assert "90 keys/100 frames on a shape > 50 (fast motion: 80% of frames need a key" in line
-    summary["fast_motion_share"] = 0.1
-    line = verdict(qa, 24)["line"]
-    assert "90 keys/100 frames on a shape > 50" in line and "fast motion" not in line
