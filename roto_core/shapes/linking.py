@@ -14,6 +14,9 @@ from scipy.optimize import linear_sum_assignment
 
 MAX_CENTROID_SHIFT = 0.6
 MAX_AREA_RATIO = 3.0
+# Where both regions touch the image border the object is crossing it: what is visible shrinks or grows by
+# the object's speed against its width (a car leaving frame: 11,000 px one frame, 2,800 the next).
+MAX_BORDER_AREA_RATIO = 25.0
 
 
 @dataclass
@@ -25,6 +28,7 @@ class Blob:
     # How far the centroid may move is measured in this length: sqrt(area) for a compact region, more for a
     # long thin one whose centroid slides along it as it breaks and rejoins (see contours.thin_parts).
     extent: float = 0.0
+    at_border: bool = False
 
     @property
     def scale(self) -> float:
@@ -52,7 +56,7 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     if prev_index is None:
         return last
     prev = blobs[frame - 1][prev_index]
-    return Blob(2 * last.centroid - prev.centroid, last.area, last.extent)
+    return Blob(2 * last.centroid - prev.centroid, last.area, last.extent, last.at_border)
 
 
 def link(blobs: dict[int, list[Blob]]) -> list[Track]:
@@ -74,7 +78,8 @@ def link(blobs: dict[int, list[Blob]]) -> list[Track]:
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
                     scale = max(blob.scale, pred.scale)
                     shift = float(np.linalg.norm(blob.centroid - pred.centroid)) / scale
-                    if ratio <= MAX_AREA_RATIO and shift <= MAX_CENTROID_SHIFT:
+                    limit = MAX_BORDER_AREA_RATIO if blob.at_border and pred.at_border else MAX_AREA_RATIO
+                    if ratio <= limit and shift <= MAX_CENTROID_SHIFT:
                         cost[a, c] = shift + 0.1 * np.log(ratio)
             finite = np.where(np.isfinite(cost), cost, 1e6)
             rows, cols = linear_sum_assignment(finite)

@@ -159,7 +159,12 @@ def _extent(outline: Outline) -> float:
 def _object_shapes(
     obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int], kind: str = ""
 ) -> list[Shape]:
-    blobs = {f: [Blob(r.centroid, r.area, _extent(r.outer) if kind else 0.0) for r in rs] for f, rs in regions.items()}
+    # Thin parts break and rejoin wherever they are; the border rule of linking.py is for bodies crossing it
+    # (on DAVIS paragliding-launch's rigging lines it lowered IoU p10 0.629 -> 0.615).
+    blobs = {
+        f: [Blob(r.centroid, r.area, _extent(r.outer) if kind else 0.0, r.touches_border and not kind) for r in rs]
+        for f, rs in regions.items()
+    }
     shortest = min(settings.min_lifetime_frames, len(regions))
     tracks = sorted(
         (t for t in link(blobs) if len(t.members) >= shortest),
