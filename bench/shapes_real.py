@@ -44,7 +44,7 @@ from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_jso
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
 from roto_core.shapes.qa import edge_recall, local_boil, local_motion
-from roto_core.shapes.trace import trace_shapes
+from roto_core.shapes.trace import MaskSource, trace_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
@@ -153,20 +153,21 @@ def measure_sequence(
         # Shapes are held to the masks they were traced from: the ground truth, or rotofarm roto's masks (whose
         # own distance to the ground truth is the segmentation's figure, not the shapes').
         reference = truth if source == "gt" else MaskSequence(pattern, 0, count - 1, default_object="matte")
-        row = _row(sequence, source, count, reference, fxs, nk, cpu, len(doc.objects) or 1)
+        row = measured_row(sequence, source, count, reference, fxs, nk, cpu, len(doc.objects) or 1)
     return row
 
 
-def _row(
+def measured_row(
     sequence: str,
     source: str,
     count: int,
-    truth: MaskSequence,
+    truth: MaskSource,
     fxs: ShapeDocument,
     nk: ShapeDocument,
     cpu: float,
     objects: int,
 ) -> Row:
+    """The table's figures for shapes read back from the exports, against the masks of ``truth``."""
     size = (truth.height, truth.width)
     ious, ious_nk, edges = [], [], []
     for f in truth.frames:

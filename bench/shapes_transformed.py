@@ -1,0 +1,171 @@
+"""Benchmark: shapes traced from real mattes changed the way a camera or an edit changes footage.
+
+The DAVIS dev set has twelve shots, all 854x480, objects mostly in frame. Studio footage is not like that:
+objects enter and leave frame, cameras shake, an occluder crosses the object, plates come at other
+resolutions. Each variant here is the real ground-truth matte of a DAVIS sequence (first ``--frames`` frames)
+moved, cut or resampled as such footage would be, traced with ShapeSettings' defaults (as ``rotofarm shapes``
+traces any masks) and measured exactly as bench/shapes_real.py measures (.fxs and .nk written, read back with
+our readers and rasterised by our own rasteriser, against the transformed matte):
+
+- ``plain``: the matte as it is;
+- ``exits left`` / ``enters right``: the matte slid out through the left border (in through the right one)
+  over the clip, so the visible part shrinks (grows) several-fold between frames;
+- ``shake``: every frame moved by a random whole-pixel offset of up to 15 px (seeded);
+- ``pole``: a 24 px wide vertical bar sweeping across the frame, cutting the matte in two as it passes;
+- ``half size``: area-resampled to 427x240; ``double size``: bilinear to 1708x960 then thresholded after a
+  1 px blur (the annotation's own 1 px jitter doubles with it, so this is harder than a native 2x matte);
+- ``reversed``: the frames in reverse order.
+
+Run: ``nice -n 10 .venv/bin/python bench/shapes_transformed.py [--frames N] [--write] [SEQ ...]``;
+``--write`` replaces this benchmark's section in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from shapes_real import DATA, RESULTS, Row, measured_row
+
+from roto_core.contracts import ShapeSettings
+from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.trace import InMemoryMasks, trace_shapes
+
+SECTION = "## Shapes on transformed real mattes (bench/shapes_transformed.py)"
+SEQUENCES = ("car-roundabout", "dog", "camel")
+SHAKE_PX = 15
+POLE_PX = 24
+Masks = list[np.ndarray]
+
+
+def _slide(masks: Masks, entering: bool) -> Masks:
+    """The object slid out through the left border over the clip (in through the right one when entering)."""
+    width = masks[0].shape[1]
+    cols = np.nonzero(masks[-1 if entering else 0].any(axis=0))[0]
+    span = width - int(cols.min()) + 5 if entering else int(cols.max()) + 5
+    out = []
+    for i, mask in enumerate(masks):
+        dx = int(span * ((len(masks) - 1 - i) if entering else i) / max(len(masks) - 1, 1))
+        moved = np.zeros_like(mask)
+        if entering:
+            moved[:, dx:] = mask[:, : width - dx]
+        else:
+            moved[:, : width - dx] = mask[:, dx:]
+        out.append(moved)
+    return out
+
+
+def _shake(masks: Masks) -> Masks:
+    rng = np.random.default_rng(7)
+    out = []
+    for mask in masks:
+        dy, dx = (int(v) for v in rng.integers(-SHAKE_PX, SHAKE_PX + 1, 2))
+        moved = np.zeros_like(mask)
+        h, w = mask.shape
+        moved[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = mask[
+            max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+        ]
+        out.append(moved)
+    return out
+
+
+def _pole(masks: Masks) -> Masks:
+    width = masks[0].shape[1]
+    out = []
+    for i, mask in enumerate(masks):
+        x = int(width * i / max(len(masks) - 1, 1))
+        cut = mask.copy()
+        cut[:, max(0, x - POLE_PX // 2) : x + POLE_PX // 2] = False
+        out.append(cut)
+    return out
+
+
+def _resized(masks: Masks, factor: float) -> Masks:
+    h, w = masks[0].shape
+    size = (round(w * factor), round(h * factor))
+    if factor < 1:
+        return [cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5 for m in masks]
+    return [
+        cv2.GaussianBlur(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), (0, 0), 1.0) > 0.5
+        for m in masks
+    ]
+
+
+VARIANTS: dict[str, Callable[[Masks], Masks]] = {
+    "plain": lambda m: m,
+    "exits left": lambda m: _slide(m, entering=False),
+    "enters right": lambda m: _slide(m, entering=True),
+    "shake": _shake,
+    "pole": _pole,
+    "half size": lambda m: _resized(m, 0.5),
+    "double size": lambda m: _resized(m, 2.0),
+    "reversed": lambda m: m[::-1],
+}
+
+
+def measure_variant(sequence: str, frames: int, variant: str) -> Row:
+    count = min(len(list((DATA / sequence / "Annotations").glob("*.png"))), frames)
+    truth = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, count - 1, default_object="matte")
+    masks = VARIANTS[variant]([truth.read(f)["matte"] for f in truth.frames])
+    h, w = masks[0].shape
+    source = InMemoryMasks({f: {"matte": m} for f, m in enumerate(masks)}, w, h)
+    settings = ShapeSettings()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        c0 = time.process_time()
+        doc = trace_shapes(source, settings, name=sequence)
+        (work / "s.nk").write_text(nk_text(doc, "Roto1", None), encoding="utf-8")
+        (work / "s.fxs").write_bytes(fxs_text(doc, frame_offset=settings.fxs_frame_offset))
+        cpu = time.process_time() - c0
+        fxs = read_fxs(work / "s.fxs", frame_offset=settings.fxs_frame_offset)
+        nk, _ = read_nk(work / "s.nk")
+    return measured_row(sequence, variant, count, source, fxs, nk, cpu, 1)
+
+
+def _write(rows: list[Row]) -> None:
+    text = RESULTS.read_text(encoding="utf-8")
+    header = (
+        "| sequence | variant | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | "
+        "points max | keys/100 f worst shape | keys/100 f all | boil px | local motion px | CPU s/100 f |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    body = f"{SECTION}\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n{header}\n" + "\n".join(r.markdown() for r in rows)
+    if SECTION in text:
+        start = text.index(SECTION)
+        nxt = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + body + "\n" + (text[nxt:] if nxt != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + body + "\n"
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sequences", nargs="*", help=f"DAVIS sequences (default: {', '.join(SEQUENCES)})")
+    parser.add_argument("--frames", type=int, default=30, help="first N frames of each sequence (default 30)")
+    parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    rows = []
+    for sequence in args.sequences or SEQUENCES:
+        for variant in VARIANTS:
+            row = measure_variant(sequence, args.frames, variant)
+            rows.append(row)
+            print(row.markdown(), flush=True)
+    if args.write:
+        _write(rows)
+
+
+if __name__ == "__main__":
+    main()
