@@ -166,14 +166,19 @@ def measured_row(
     nk: ShapeDocument,
     cpu: float,
     objects: int,
+    min_area: float = ShapeSettings().min_area_px,
 ) -> Row:
-    """The table's figures for shapes read back from the exports, against the masks of ``truth``."""
+    """The table's figures for shapes read back from the exports, against the masks of ``truth``, over the
+    frames where the object is present (at least ``min_area`` pixels) or a shape is drawn."""
     size = (truth.height, truth.width)
     ious, ious_nk, edges = [], [], []
     for f in truth.frames:
         mask = next(iter(truth.read(f).values()), np.zeros(size, bool))
         raster = rasterise(fxs.shapes, f, size)
         raster_nk = rasterise(nk.shapes, f, size)
+        if mask.sum() < min_area and not raster.any():
+            # As in qa.measure: the object is absent (or smaller than min_area_px) and no shape claims it.
+            continue
         union = max(int((raster | mask).sum()), 1)
         ious.append(float((raster & mask).sum()) / union)
         ious_nk.append(float((raster_nk & mask).sum()) / max(int((raster_nk | mask).sum()), 1))

@@ -16,7 +16,10 @@ our readers and rasterised by our own rasteriser, against the transformed matte)
   1 px blur (the annotation's own 1 px jitter doubles with it, so this is harder than a native 2x matte);
 - ``reversed``: the frames in reverse order.
 
-Run: ``nice -n 10 .venv/bin/python bench/shapes_transformed.py [--frames N] [--write] [SEQ ...]``;
+IoU and edge are taken over the frames where the object covers at least ``min_area_px`` pixels or a shape is
+drawn (a frame the object has left, with no shape on it, is right, not IoU 0).
+
+Run: ``nice -n 10 .venv/bin/python bench/shapes_transformed.py [--frames N] [--variant NAME ...] [--write] [SEQ ...]``;
 ``--write`` replaces this benchmark's section in bench/RESULTS.md.
 """
 
@@ -140,7 +143,8 @@ def _write(rows: list[Row]) -> None:
         "points max | keys/100 f worst shape | keys/100 f all | boil px | local motion px | CPU s/100 f |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
-    body = f"{SECTION}\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n{header}\n" + "\n".join(r.markdown() for r in rows)
+    note = __doc__.split("\n\n", 1)[1].split("\nRun:")[0].strip()
+    body = f"{SECTION}\n\n{note}\n\n{header}\n" + "\n".join(r.markdown() for r in rows)
     if SECTION in text:
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
@@ -154,12 +158,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sequences", nargs="*", help=f"DAVIS sequences (default: {', '.join(SEQUENCES)})")
     parser.add_argument("--frames", type=int, default=30, help="first N frames of each sequence (default 30)")
+    parser.add_argument("--variant", action="append", choices=list(VARIANTS), help="only these (default: all)")
     parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     rows = []
     for sequence in args.sequences or SEQUENCES:
-        for variant in VARIANTS:
+        for variant in args.variant or VARIANTS:
             row = measure_variant(sequence, args.frames, variant)
             rows.append(row)
             print(row.markdown(), flush=True)
