@@ -43,6 +43,7 @@ from shapes_real import DATA, RESULTS, Row, measured_row
 from roto_core.contracts import ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.synthetic import slid_through_border
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 SECTION = "## Shapes on transformed real mattes (bench/shapes_transformed.py)"
@@ -50,23 +51,6 @@ SEQUENCES = ("car-roundabout", "dog", "camel")
 SHAKE_PX = 15
 POLE_PX = 24
 Masks = list[np.ndarray]
-
-
-def _slide(masks: Masks, entering: bool) -> Masks:
-    """The object slid out through the left border over the clip (in through the right one when entering)."""
-    width = masks[0].shape[1]
-    cols = np.nonzero(masks[-1 if entering else 0].any(axis=0))[0]
-    span = width - int(cols.min()) + 5 if entering else int(cols.max()) + 5
-    out = []
-    for i, mask in enumerate(masks):
-        dx = int(span * ((len(masks) - 1 - i) if entering else i) / max(len(masks) - 1, 1))
-        moved = np.zeros_like(mask)
-        if entering:
-            moved[:, dx:] = mask[:, : width - dx]
-        else:
-            moved[:, : width - dx] = mask[:, dx:]
-        out.append(moved)
-    return out
 
 
 def _shake(masks: Masks) -> Masks:
@@ -107,8 +91,8 @@ def _resized(masks: Masks, factor: float) -> Masks:
 
 VARIANTS: dict[str, Callable[[Masks], Masks]] = {
     "plain": lambda m: m,
-    "exits left": lambda m: _slide(m, entering=False),
-    "enters right": lambda m: _slide(m, entering=True),
+    "exits left": lambda m: slid_through_border(m, entering=False),
+    "enters right": lambda m: slid_through_border(m, entering=True),
     "shake": _shake,
     "pole": _pole,
     "half size": lambda m: _resized(m, 0.5),

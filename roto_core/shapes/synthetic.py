@@ -1,4 +1,5 @@
-"""Synthetic mask sequences with exact ground truth: outlines moved by known similarity transforms.
+"""Synthetic mask sequences with exact ground truth: outlines moved by known similarity transforms; and real
+masks slid through the frame border, as a pan moves them.
 
 Used by the shapes tests and bench/shapes.py to measure IoU, point count, keys and boil against motion we
 know (rigid, rotation, scaling, leaving and re-entering the frame, a donut). Masks are sampled at pixel
@@ -73,3 +74,22 @@ def sequence(
 ) -> dict[int, dict[str, np.ndarray]]:
     """``{frame: {object: bool mask}}`` for an InMemoryMasks source."""
     return {f: {name: obj.mask(f, size) for name, obj in objects.items()} for f in frames}
+
+
+def slid_through_border(masks: list[np.ndarray], entering: bool) -> list[np.ndarray]:
+    """Real masks moved as a camera pan moves them: slid out through the left border over the clip, or in through
+    the right one when ``entering`` (the object fully outside at the far end). Used by the border tests and
+    bench/shapes_transformed.py."""
+    width = masks[0].shape[1]
+    cols = np.nonzero(masks[-1 if entering else 0].any(axis=0))[0]
+    span = width - int(cols.min()) + 5 if entering else int(cols.max()) + 5
+    out = []
+    for i, mask in enumerate(masks):
+        dx = int(span * ((len(masks) - 1 - i) if entering else i) / max(len(masks) - 1, 1))
+        moved = np.zeros_like(mask)
+        if entering:
+            moved[:, dx:] = mask[:, : width - dx]
+        else:
+            moved[:, : width - dx] = mask[:, dx:]
+        out.append(moved)
+    return out

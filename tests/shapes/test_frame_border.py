@@ -17,6 +17,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
+from roto_core.shapes.synthetic import slid_through_border
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -32,28 +33,11 @@ def test_a_region_shrinking_at_the_border_stays_one_track() -> None:
     assert len(link(inside)) > 1
 
 
-def _slid(masks: list[np.ndarray], entering: bool) -> list[np.ndarray]:
-    width = masks[0].shape[1]
-    cols = np.nonzero(masks[0 if not entering else -1].any(axis=0))[0]
-    span = (cols.max() + 5) if not entering else (width - cols.min() + 5)
-    out = []
-    for i, mask in enumerate(masks):
-        step = i if not entering else len(masks) - 1 - i
-        dx = int(span * step / (len(masks) - 1))
-        moved = np.zeros_like(mask)
-        if entering:
-            moved[:, dx:] = mask[:, : width - dx]
-        else:
-            moved[:, : width - dx] = mask[:, dx:]
-        out.append(moved)
-    return out
-
-
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 @pytest.mark.parametrize("entering", [False, True], ids=["leaving", "entering"])
 def test_an_object_crossing_the_border_has_shapes_on_every_frame_it_is_seen(entering: bool) -> None:
     truth = MaskSequence(str(DATA / "car-roundabout" / "Annotations" / "#####.png"), 0, FRAMES - 1)
-    masks = _slid([truth.read(f)["matte"] for f in truth.frames], entering)
+    masks = slid_through_border([truth.read(f)["matte"] for f in truth.frames], entering)
     settings = ShapeSettings()
     doc = trace_shapes(InMemoryMasks({f: {"car": m} for f, m in enumerate(masks)}, truth.width, truth.height), settings)
     seen = [f for f, m in enumerate(masks) if m.sum() >= settings.min_area_px]
