@@ -175,10 +175,10 @@ def measured_row(
     for f in truth.frames:
         mask = next(iter(truth.read(f).values()), np.zeros(size, bool))
         raster = rasterise(fxs.shapes, f, size)
-        raster_nk = rasterise(nk.shapes, f, size)
         if mask.sum() < min_area and not raster.any():
             # As in qa.measure: the object is absent (or smaller than min_area_px) and no shape claims it.
             continue
+        raster_nk = rasterise(nk.shapes, f, size)
         union = max(int((raster | mask).sum()), 1)
         ious.append(float((raster & mask).sum()) / union)
         ious_nk.append(float((raster_nk & mask).sum()) / max(int((raster_nk | mask).sum()), 1))

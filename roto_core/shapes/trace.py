@@ -43,7 +43,7 @@ OVERLAP_PX = 3.0
 # of a small object's size (the square root of its area), but never below CLEAN_MATTE_TOLERANCE_PX: a disk
 # whose outline is off by half the tolerance on average keeps IoU ~0.95 when the tolerance is 0.028 of its size.
 SIZE_FRACTION = 0.028
-CLEAN_MATTE_TOLERANCE_PX = 1.5
+CLEAN_MATTE_TOLERANCE_PX: float = ShapeSettings.model_fields["tolerance_px"].default
 
 
 class MaskSource(Protocol):
