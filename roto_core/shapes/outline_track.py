@@ -20,6 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
+from roto_core.shapes.fitting import corner_indices
 from roto_core.shapes.tracking import EdgeField, icp, identity
 
 MARKER_SPACING_PX = 6.0
@@ -170,6 +171,8 @@ class OutlineTrack:
                 motion = self._step(f - direction, f, motion, size)
                 f += direction
         self._pack()
+        # The reference frame's sharp turns, in ``u`` order: where pieces get corner points.
+        self.corners = np.array(sorted(self.param(ref, float(base.cum[i])) for i in corner_indices(base.points)))
 
     def _pack(self) -> None:
         """All frames' loops in flat arrays, so one lookup serves every frame at once (``*_all`` methods)."""

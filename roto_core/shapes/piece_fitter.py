@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from roto_core.shapes.fitting import corner_indices
 from roto_core.shapes.outline_track import OutlineTrack, Rows
 from roto_core.shapes.segment_fits import CORNER, END, SMOOTH, START, End, Point, Segment, fit_runs, point_ends
 
@@ -123,8 +122,6 @@ class PieceFitter:
         # Points are first chosen on the reference frame, then on every few frames, then on all: most points
         # are settled by the cheap passes, and a piece that needs cutting is found on the first.
         self.stages: list[Rows] = [ref_row, sampled, None]
-        ref_loop = track.loops[track.ref]
-        self.corners = sorted(track.param(track.ref, float(ref_loop.cum[i])) for i in corner_indices(ref_loop.points))
 
     def fit_missing(self, segments: list[Segment], stage: int) -> None:
         """Worst error (robust over frames) and its place for each segment not yet fitted at ``stage``."""
@@ -159,7 +156,7 @@ class PieceFitter:
         base = 0 if piece.closed else 3 * len(piece.runs)
         budget = max((self.max_points - base) // 2, 0)
         count = self.track.count
-        for u in self.corners:
+        for u in self.track.corners.tolist():
             if piece.point_count - (0 if piece.closed else 2 * len(piece.runs)) >= budget:
                 break
             if piece.closed:

@@ -32,6 +32,7 @@ from roto_core.shapes.segment_fits import (
     corner_arc,
     fit_runs,
     point_end,
+    point_ends,
     tangents,
 )
 
@@ -154,12 +155,24 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     """
     us, roles = piece.layout()
     n = len(us)
+    points = [(float(u), role) for u, role in zip(us, roles, strict=True)]
+    # A corner's tip stays between its neighbours on every frame (the selection fitted corners on their own).
+    beside = [
+        (
+            float(us[i - 1]) - (track.count if i == 0 else 0.0),
+            float(us[(i + 1) % n]) + (track.count if i == n - 1 else 0.0),
+        )
+        for i in range(n)
+    ]
+    ends = point_ends(track, points, None, beside)
+    table = {p: e for p, e in zip(points, ends, strict=True)}
+    table.update({(u + track.count, role): e for (u, role), e in zip(points, ends, strict=True)})
     ctrl = np.zeros((len(track.frames), n, 3, 2))
-    for i, (u, role) in enumerate(zip(us, roles, strict=True)):
-        ctrl[:, i, POINT] = anchors(track, float(u), role)
+    for i, ((u, role), (tip, _, _)) in enumerate(zip(points, ends, strict=True)):
+        ctrl[:, i, POINT] = anchors(track, u, role) if tip is None else tip
     segments = segments_of(piece, track)
     on_edge = [s for s in segments if s is not None]
-    fits = iter(fit_runs(track, on_edge) if on_edge else [])
+    fits = iter(fit_runs(track, on_edge, ends=lambda wanted: [table[p] for p in wanted]) if on_edge else [])
     for i, seg in enumerate(segments):
         j = (i + 1) % n
         if seg is None:

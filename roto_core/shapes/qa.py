@@ -9,6 +9,8 @@ Per object (``objects``) and overall (``summary``):
   ``keys_per_100_frames_worst_shape``;
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
   the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
+- ``self_crossing_share``: the share of shape-frames on which a shape crosses itself (a loop of at least a
+  pixel), and per object ``frames_self_crossing``, those frames;
 - per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
   tolerance, which need a key whatever the shapes: the verdict says so beside a keys figure above its limit, so
   a coordinator knows a hand re-key would not make the shot sparser.
@@ -22,10 +24,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from roto_core.shapes.model import POINT, Shape, ShapeDocument, rasterise
+from roto_core.shapes.model import POINT, Shape, ShapeDocument, rasterise, sample_outline
+from roto_core.shapes.untangle import crossing_loops
 
 QA_SCHEMA = "rotofarm.shapes.qa"
 QA_VERSION = 1
+# A shape crossing itself in a loop smaller than a pixel changes no pixel of the render; the check samples each
+# segment this many times.
+CURL_MIN_PX2 = 1.0
+CURL_SAMPLES = 8
 
 
 def similarity_residuals(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -39,8 +46,19 @@ def similarity_residuals(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.abs(zd - factor * zs)
 
 
-def _summary(ious: list[float], edges: list[float], shapes: list[Shape]) -> dict[str, Any]:
+def curl_frames(shape: Shape) -> list[int]:
+    """The frames on which ``shape`` crosses itself in a loop of at least CURL_MIN_PX2: a knot an artist has
+    to undo (untangle.py takes out those beside a point, on the keys)."""
+    return [
+        f
+        for f in range(shape.first_frame, shape.last_frame + 1)
+        if (crossing_loops(sample_outline(shape.at(f), CURL_SAMPLES)) >= CURL_MIN_PX2).any()
+    ]
+
+
+def _summary(ious: list[float], edges: list[float], shapes: list[Shape], curls: dict[int, list[int]]) -> dict[str, Any]:
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in shapes)
+    crossing = sum(len(curls[id(s)]) for s in shapes)
     keys = sum(len(s.key_frames) for s in shapes)
     boil = np.concatenate([np.zeros(0), *(local_boil(s) for s in shapes)])
     return {
@@ -53,6 +71,7 @@ def _summary(ious: list[float], edges: list[float], shapes: list[Shape]) -> dict
             (100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in shapes), default=0.0
         ),
         "boil_px_rms": float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
+        "self_crossing_share": crossing / lifetime if lifetime else 0.0,
         "shapes": len(shapes),
         "frames_measured": len(ious),
     }
@@ -111,14 +130,16 @@ def measure(
             edges_all.append(edges[obj][-1])
         if progress is not None:
             progress(done, len(frames))
+    curls = {id(s): curl_frames(s) for s in doc.shapes}
     for obj in sorted(set(by_object) | set(doc.objects)):
         pairs = by_object.get(obj, [])
-        summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj))
+        summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj), curls)
+        summary["frames_self_crossing"] = sorted({f for s in doc.shapes_of(obj) for f in curls[id(s)]})
         summary["frames_with_shape_but_no_object"] = stray.get(obj, 0)
         summary["iou_by_frame"] = {str(f): round(iou, 5) for f, iou in pairs}
         summary["fast_motion_share"] = fast_motion_share(centroids.get(obj, {}), doc.tolerance_px)
         per_object[obj] = summary
-    overall = _summary(ious_all, edges_all, doc.shapes)
+    overall = _summary(ious_all, edges_all, doc.shapes, curls)
     overall["frames_with_shape_but_no_object"] = sum(stray.values())
     return {
         "schema": QA_SCHEMA,
@@ -145,7 +166,8 @@ BOIL_MAX_PX = 0.5
 def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
     """``qa["verdict"]``: "pass" or "review", one line for people, and per object the frames whose IoU is
     below IOU_FRAME_MIN. Review when any of the issue's targets fails — IoU per frame and median, matte edge
-    within 2 px, points per shape, keys per 100 frames on the worst shape, boil — or when the segmentation
+    within 2 px, points per shape, keys per 100 frames on the worst shape, boil, a shape crossing itself — or
+    when the segmentation
     flagged frames to re-key (``qa["segmentation"]``)."""
     frames_below: dict[str, list[int]] = {}
     problems: list[str] = []
@@ -170,6 +192,9 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
         boil = summary.get("boil_px_rms", 0.0)
         if boil > BOIL_MAX_PX:
             problems.append(f"{obj}: boil {boil:.2f} px > {BOIL_MAX_PX}")
+        crossing = summary.get("frames_self_crossing") or []
+        if crossing:
+            problems.append(f"{obj}: a shape crosses itself on {len(crossing)} frame(s) from {crossing[0]}")
         if summary["frames_with_shape_but_no_object"]:
             problems.append(f"{obj}: shape on {summary['frames_with_shape_but_no_object']} frame(s) without object")
     rekey = (qa.get("segmentation") or {}).get("rekey_frames") or {}

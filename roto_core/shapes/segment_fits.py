@@ -27,27 +27,59 @@ CORNER_SPAN_PX = 5.0
 CORNER_TANGENT_PX = 10.0
 # Next to a sharpened corner the curve stands off the mask's rounded edge by design: errors there do not count.
 CORNER_SLACK_PX = 2.5
+# A corner's tip is looked for no nearer than this to the middle between it and the next corner.
+CORNER_MARGIN_PX = 1.0
 CORNER_SEARCH = np.arange(-CORNER_SPAN_PX, CORNER_SPAN_PX + 0.5, 1.0)
 MAX_RUN_SAMPLES = 400
 
 SMOOTH, CORNER, START, END = "smooth", "corner", "start", "end"
 
 
-def corner_arc(track: OutlineTrack, u: np.ndarray | float, rows: Rows = None) -> np.ndarray:
+def corner_arc(
+    track: OutlineTrack, u: np.ndarray | float, rows: Rows = None, beside: np.ndarray | None = None
+) -> np.ndarray:
     """Arc lengths ``(F, *u.shape)`` of the sharpest turn of the edge within CORNER_SPAN_PX of each ``u`` on each
-    frame: the parameter carries a corner close to its tip, this puts it on the tip."""
+    frame: the parameter carries a corner close to its tip, this puts it on the tip. ``beside`` (``(*u.shape,
+    2)``, optional) are the parameters of the points before and after each corner in its shape, which its tip
+    does not pass either."""
     u = np.asarray(u, dtype=np.float64)
-    base = track.arc_all(u.reshape(-1), rows)
-    frames, count = base.shape
+    flat_u = u.reshape(-1)
+    gap_before, gap_after = _neighbour_gaps(track, flat_u)
+    if beside is not None:
+        around = np.asarray(beside, dtype=np.float64).reshape(-1, 2)
+        gap_before = np.minimum(gap_before, flat_u - around[:, 0])
+        gap_after = np.minimum(gap_after, around[:, 1] - flat_u)
+    arcs = track.arc_all(np.concatenate((flat_u - gap_before, flat_u, flat_u + gap_after)), rows)
+    frames = arcs.shape[0]
+    s_before, base, s_after = arcs.reshape(frames, 3, -1).transpose(1, 0, 2)
+    count = base.shape[1]
     s = base[:, :, None] + CORNER_SEARCH
+    # Never past the middle to the next corner either way: two corners a few pixels apart would both take the
+    # sharper turn (a zero-length segment whose handles loop) or pass each other (the curve folds back).
+    low = 0.5 * (s_before - base)[:, :, None] + CORNER_MARGIN_PX
+    high = 0.5 * (s_after - base)[:, :, None] - CORNER_MARGIN_PX
+    allowed = ((low <= CORNER_SEARCH) & (high >= CORNER_SEARCH)) | (CORNER_SEARCH == 0.0)
     flat = s.reshape(frames, -1)
     # One lookup for the three places of every candidate.
     pts = track.at_all(np.concatenate((flat - CORNER_SPAN_PX, flat, flat + CORNER_SPAN_PX), axis=1), rows)
     before, here, after = pts.reshape(frames, 3, count, len(CORNER_SEARCH), 2).transpose(1, 0, 2, 3, 4)
     a, b = here - before, after - here
     cosine = np.sum(a * b, axis=3) / np.maximum(np.linalg.norm(a, axis=3) * np.linalg.norm(b, axis=3), 1e-9)
+    cosine = np.where(allowed, cosine, np.inf)
     best = np.take_along_axis(s, np.argmin(cosine, axis=2)[:, :, None], axis=2)[:, :, 0]
     return best.reshape((frames, *u.shape))
+
+
+def _neighbour_gaps(track: OutlineTrack, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per corner parameter ``u``, the distances in ``u`` back to the previous corner of the track and on to the
+    next (a whole loop where it is the only one)."""
+    count = float(track.count)
+    others = track.corners
+    offset = np.mod(others[None, :] - u[:, None], count)
+    itself = (offset < 1e-6) | (offset > count - 1e-6)
+    after = np.where(itself, count, offset).min(axis=1, initial=count)
+    before = np.where(itself, count, count - offset).min(axis=1, initial=count)
+    return before, after
 
 
 End = tuple[np.ndarray | None, np.ndarray, np.ndarray]
@@ -60,11 +92,14 @@ _CORNER_OFFSETS = np.array(
 )
 
 
-def point_ends(track: OutlineTrack, points: list[Point], rows: Rows = None) -> list[End]:
+def point_ends(
+    track: OutlineTrack, points: list[Point], rows: Rows = None, beside: list[tuple[float, float]] | None = None
+) -> list[End]:
     """Per point ``(u, role)``, what a segment needs of its end on every frame: the position ``(F, 2)`` for a
     corner (None otherwise: the edge itself) and the (incoming, outgoing) unit directions ``(F, 2)``. A corner's
     tip is found once and serves both. All points are looked up together (one lookup per kind of point: the
-    selection asks for a few new points at a time, and numpy's per-call cost outweighs the arithmetic)."""
+    selection asks for a few new points at a time, and numpy's per-call cost outweighs the arithmetic).
+    ``beside``, per point, the parameters of its neighbours in a finished shape (see ``corner_arc``)."""
     out: list[End] = [(None, np.zeros(0), np.zeros(0))] * len(points)
     smooth = [i for i, (_, role) in enumerate(points) if role != CORNER]
     if smooth:
@@ -78,7 +113,8 @@ def point_ends(track: OutlineTrack, points: list[Point], rows: Rows = None) -> l
             out[i] = (None, t[:, k], t[:, k])
     corners = [i for i, (_, role) in enumerate(points) if role == CORNER]
     if corners:
-        s = corner_arc(track, np.array([points[i][0] for i in corners]), rows)
+        around = None if beside is None else np.array([beside[i] for i in corners])
+        s = corner_arc(track, np.array([points[i][0] for i in corners]), rows, around)
         frames, count = s.shape
         pts = track.at_all((s[:, :, None] + _CORNER_OFFSETS).reshape(frames, -1), rows)
         pts = pts.reshape(frames, count, len(_CORNER_OFFSETS), 2)

@@ -77,6 +77,9 @@ def _report(written: list[Path], qa: dict) -> None:
     typer.echo(f"verdict {verdict['line']}")
     for obj, frames in verdict["frames_below"].items():
         typer.echo(f"frames below threshold ({obj}): {_ranges(frames)}")
+    for obj, summary in qa["objects"].items():
+        if summary.get("frames_self_crossing"):
+            typer.echo(f"frames where a shape crosses itself ({obj}): {_ranges(summary['frames_self_crossing'])}")
 
 
 def _ranges(frames: list[int]) -> str:

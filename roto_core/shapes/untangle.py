@@ -1,0 +1,111 @@
+"""Curls taken out of keyed beziers: handles shortened where a curve crosses itself beside a point.
+
+A point's handles are fitted to its stretch of edge on each side; where that stretch turns back on itself (a
+run's end meeting its chord at a sharp angle, a corner whose tip was re-found past the rounded edge, a segment
+a few pixels long between two close points) the fitted handles can overshoot, and the curve crosses itself
+in a small curl beside the point. An artist sees a knot at the point and a shape the renderer fills twice
+there. On the DAVIS dev set's ground-truth mattes (first 30 frames) 32-68 % of the shape-frames crossed
+themselves before this step, most by a curl of a few square pixels beside one point (bench/RESULTS.md).
+
+``untangle`` finds, on each key, a segment crossing its neighbour or itself and halves the handles at that
+point (both of them, so a smooth point stays smooth), a few times, then drops them: a point with no handles
+meets its segments at an angle and cannot curl. Crossings between segments further apart (a chord through a
+sliver of a piece, the two sides of a strand a pixel wide) are not curls and are left to the measures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roto_core.shapes.model import LEFT, RIGHT, segment_controls, signed_area
+
+# Samples per segment for the crossing test: a curl beside a point spans a few of them.
+SAMPLES = 8
+# Segments apart that a curl may join: a segment a few pixels long between two close points is jumped over.
+REACH = 3
+# Halvings of a curling point's handles before they are dropped.
+HALVINGS = 3
+
+
+def _crossing(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
+    """Whether segments ``a0-a1`` and ``b0-b1`` cross (strictly: touching ends do not count)."""
+    r, s, q = a1 - a0, b1 - b0, b0 - a0
+    denom = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
+    safe = np.where(denom == 0.0, 1.0, denom)
+    t = (q[..., 0] * s[..., 1] - q[..., 1] * s[..., 0]) / safe
+    u = (q[..., 0] * r[..., 1] - q[..., 1] * r[..., 0]) / safe
+    eps = 1e-9
+    return (denom != 0.0) & (t > eps) & (t < 1 - eps) & (u > eps) & (u < 1 - eps)
+
+
+def _polylines(ctrl: np.ndarray) -> np.ndarray:
+    """Each segment sampled with both ends, ``(..., N, SAMPLES + 1, 2)``."""
+    seg = segment_controls(ctrl)
+    t = np.linspace(0.0, 1.0, SAMPLES + 1)
+    v = 1.0 - t
+    w = np.stack([v**3, 3 * v * v * t, 3 * v * t * t, t**3], axis=1)
+    return np.matmul(w, seg)
+
+
+def knots(ctrl: np.ndarray) -> np.ndarray:
+    """For control points ``(..., N, 3, 2)``, per point whether the curve crosses itself within REACH segments
+    of it: a segment crossing itself, or one of the next REACH crossing it (the points between them are
+    marked; a segment crossing itself marks both its ends)."""
+    count = ctrl.shape[-3]
+    lines = _polylines(ctrl)
+    start, end = lines[..., :-1, :], lines[..., 1:, :]
+    a0, a1 = start[..., :, :, None, :], end[..., :, :, None, :]
+    k, m = np.indices((SAMPLES, SAMPLES))
+    marked = np.zeros(ctrl.shape[:-2], bool)
+    for d in range(min(REACH, count - 1) + 1):
+        b0 = np.roll(start, -d, axis=-3)[..., :, None, :, :]
+        b1 = np.roll(end, -d, axis=-3)[..., :, None, :, :]
+        hit = _crossing(a0, a1, b0, b1)
+        # Sub-segments that share an end do not cross: within a segment, its neighbours; the point between
+        # two segments; and, all the way round a small shape, the point before the first.
+        if d == 0:
+            hit &= m > k + 1
+        if d == 1:
+            hit &= ~((k == SAMPLES - 1) & (m == 0))
+        if d == count - 1:
+            hit &= ~((k == 0) & (m == SAMPLES - 1))
+        crossed = hit.any(axis=(-2, -1))
+        for j in range(0, 2) if d == 0 else range(1, d + 1):
+            marked |= np.roll(crossed, j, axis=-1)
+    return marked
+
+
+def untangle(ctrl: np.ndarray) -> np.ndarray:
+    """A copy of ``ctrl`` ``(..., N, 3, 2)`` whose curls beside points are taken out (see the module)."""
+    out = np.array(ctrl, dtype=np.float64, copy=True)
+    if out.shape[-3] < 3:
+        return out
+    for halving in range(HALVINGS + 1):
+        shorten = knots(out)
+        if not shorten.any():
+            break
+        factor = np.where(shorten, 0.0 if halving == HALVINGS else 0.5, 1.0)[..., None]
+        out[..., LEFT, :] *= factor
+        out[..., RIGHT, :] *= factor
+    return out
+
+
+def crossing_loops(poly: np.ndarray) -> np.ndarray:
+    """Per crossing of the closed polyline ``poly`` ``(M, 2)`` with itself, the area (px²) of the smaller of the
+    two loops it makes; empty where it does not cross itself."""
+    start, end = poly, np.concatenate((poly[1:], poly[:1]))
+    count = len(poly)
+    hit = _crossing(start[:, None, :], end[:, None, :], start[None, :, :], end[None, :, :])
+    i, j = np.nonzero(np.triu(hit, 2))
+    keep = ~((i == 0) & (j == count - 1))
+    # The two loops' signed areas add up to the whole's (a figure eight's lobes turn opposite ways).
+    whole = signed_area(poly)
+    areas = []
+    for a, b in zip(i[keep].tolist(), j[keep].tolist(), strict=True):
+        r, s = end[a] - start[a], end[b] - start[b]
+        q = start[b] - start[a]
+        t = (q[0] * s[1] - q[1] * s[0]) / (r[0] * s[1] - r[1] * s[0])
+        loop = np.vstack((start[a] + t * r, poly[a + 1 : b + 1]))
+        inner = signed_area(loop)
+        areas.append(min(abs(inner), abs(whole - inner)))
+    return np.asarray(areas, dtype=np.float64)
