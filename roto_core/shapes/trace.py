@@ -3,7 +3,8 @@
 The masks are read once and reduced to edge outlines straight away, so a long shot never holds its full-size
 masks in memory. Components and holes are linked over time (linking.py); per track the outline gets a shared
 parameter over its frames (outline_track.py), the outline is cut into articulated pieces whose fixed points hold
-the edge on every frame (pieces.py), and the pieces are smoothed and keyed under the matte constraint (keys.py).
+the edge on every frame (pieces.py), and the pieces are smoothed and keyed under the matte constraint (keys.py),
+with curls beside a point taken out of the keys (untangle.py).
 Parts of a matte a pixel or two wide (contours.thin_parts) are traced as components of their own, and a range
 whose shapes fill their component badly on some frame is cut there (area_guard.py).
 """
@@ -95,6 +96,7 @@ def _shapes_of_track(
     settings: ShapeSettings,
     size: tuple[int, int],
     guard: bool = True,
+    parent: OutlineTrack | None = None,
 ) -> list[Shape]:
     """One component (or hole) over its frames → its pieces, each keyed on its own frames.
 
@@ -104,7 +106,7 @@ def _shapes_of_track(
     parts go without, since a line a pixel wide has no area a bezier within the tolerance could hold.
     """
     frames = sorted(outlines)
-    track = OutlineTrack(outlines, _reference_frame(outlines), size)
+    track = OutlineTrack(outlines, _reference_frame(outlines), size, parent)
     fit_tolerance = FIT_FRACTION * settings.tolerance_px
     can_cut = len(frames) >= 2 * MIN_SHAPE_FRAMES
     pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size, stop_at_cut=can_cut)
@@ -112,7 +114,7 @@ def _shapes_of_track(
         # Where the outline changed most abruptly, or the middle when that is too close to an end.
         if not MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
             cut = len(frames) // 2
-        return _cut(name, obj, mode, outlines, frames[cut], settings, size, guard)
+        return _cut(name, obj, mode, outlines, frames[cut], settings, size, guard, track)
     if len(pieces) > 1:
         pieces = [_overlapping(p, track) for p in pieces]
     raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
@@ -126,7 +128,7 @@ def _shapes_of_track(
         shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, untangle(values), corner_flags(piece)))
     at = guard_cut(shapes, outlines, settings.tolerance_px) if guard else None
     if at is not None:
-        return _cut(name, obj, mode, outlines, frames[at], settings, size, guard)
+        return _cut(name, obj, mode, outlines, frames[at], settings, size, guard, track)
     return shapes
 
 
@@ -139,12 +141,14 @@ def _cut(
     settings: ShapeSettings,
     size: tuple[int, int],
     guard: bool,
+    track: OutlineTrack,
 ) -> list[Shape]:
-    """The shapes of the frames before ``middle`` and of the rest, each traced on its own."""
+    """The shapes of the frames before ``middle`` and of the rest, each traced on its own (on ``track``'s loops,
+    and where a part keeps its reference frame, its markers)."""
     early = {f: o for f, o in outlines.items() if f < middle}
     late = {f: o for f, o in outlines.items() if f >= middle}
-    return _shapes_of_track(f"{name}a", obj, mode, early, settings, size, guard) + _shapes_of_track(
-        f"{name}b", obj, mode, late, settings, size, guard
+    return _shapes_of_track(f"{name}a", obj, mode, early, settings, size, guard, track) + _shapes_of_track(
+        f"{name}b", obj, mode, late, settings, size, guard, track
     )
 
 

@@ -1,17 +1,24 @@
 """The shortcuts the tracer takes for speed give exactly what the plain computation gives.
 
-Contours are traced on a padded crop around the set pixels instead of the whole frame, and fitting runs are
-gathered already thinned; both must be invisible in the results.
+Contours are traced on a padded crop around the set pixels instead of the whole frame, fitting runs are
+gathered already thinned, and the parts of a cut frame range are tracked on their parent's loops and markers;
+all must be invisible in the results.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from roto_core.shapes.contours import _occupied_box
+from roto_core.shapes.contours import _occupied_box, find_regions
 from roto_core.shapes.fitting import FIT_STRIDE, thinned_run
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.outline_track import OutlineTrack
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
 
 def _blobs(seed: int, size: tuple[int, int]) -> np.ndarray:
@@ -56,3 +63,23 @@ def test_thinned_run_keeps_every_third_sample_and_both_ends(count: int) -> None:
     assert np.array_equal(run, whole[keep])
     run[0] = -1.0
     assert points[start, 0] == start
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_a_part_of_a_cut_range_tracked_on_its_parents_loops_and_markers_is_tracked_alike() -> None:
+    """A frame range cut in two lends its loops, and where a part keeps the reference frame its markers, to the
+    part's track: the same markers and corners as tracking the part afresh (a real camel, its legs crossing)."""
+    masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 11, default_object="matte")
+    outlines = {f: find_regions(masks.read(f)["matte"], 64)[0].outer for f in masks.frames}
+    size = (masks.height, masks.width)
+    parent = OutlineTrack(outlines, 3, size)
+    for part, ref in (
+        ({f: o for f, o in outlines.items() if f < 6}, 3),
+        ({f: o for f, o in outlines.items() if f >= 6}, 8),
+    ):
+        lent, fresh = OutlineTrack(part, ref, size, parent), OutlineTrack(part, ref, size)
+        assert lent.count == fresh.count
+        np.testing.assert_array_equal(lent.corners, fresh.corners)
+        np.testing.assert_array_equal(lent.marks, fresh.marks)
+        np.testing.assert_array_equal(lent.all_points, fresh.all_points)
+        assert all(lent.loops[f] is parent.loops[f] for f in part)
