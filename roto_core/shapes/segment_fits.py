@@ -27,7 +27,8 @@ CORNER_SPAN_PX = 5.0
 CORNER_TANGENT_PX = 10.0
 # Next to a sharpened corner the curve stands off the mask's rounded edge by design: errors there do not count.
 CORNER_SLACK_PX = 2.5
-# A corner's tip is looked for no nearer than this to the middle between it and the next corner.
+# In a finished shape, a corner's tip is looked for no nearer than this to the middle between it and the points
+# beside it.
 CORNER_MARGIN_PX = 1.0
 CORNER_SEARCH = np.arange(-CORNER_SPAN_PX, CORNER_SPAN_PX + 0.5, 1.0)
 MAX_RUN_SAMPLES = 400
@@ -40,25 +41,23 @@ def corner_arc(
 ) -> np.ndarray:
     """Arc lengths ``(F, *u.shape)`` of the sharpest turn of the edge within CORNER_SPAN_PX of each ``u`` on each
     frame: the parameter carries a corner close to its tip, this puts it on the tip. ``beside`` (``(*u.shape,
-    2)``, optional) are the parameters of the points before and after each corner in its shape, which its tip
-    does not pass either."""
+    2)``, optional) are the parameters of the points before and after each corner in its shape: the tip is not
+    looked for past the middle to either, less CORNER_MARGIN_PX (a corner that passed its neighbour folded the
+    curve back; two corners a few pixels apart took the same tip, and the segment between them curled)."""
     u = np.asarray(u, dtype=np.float64)
     flat_u = u.reshape(-1)
-    gap_before, gap_after = _neighbour_gaps(track, flat_u)
-    if beside is not None:
+    if beside is None:
+        base = track.arc_all(flat_u, rows)
+        allowed = np.ones((1, 1, len(CORNER_SEARCH)), bool)
+    else:
         around = np.asarray(beside, dtype=np.float64).reshape(-1, 2)
-        gap_before = np.minimum(gap_before, flat_u - around[:, 0])
-        gap_after = np.minimum(gap_after, around[:, 1] - flat_u)
-    arcs = track.arc_all(np.concatenate((flat_u - gap_before, flat_u, flat_u + gap_after)), rows)
-    frames = arcs.shape[0]
-    s_before, base, s_after = arcs.reshape(frames, 3, -1).transpose(1, 0, 2)
-    count = base.shape[1]
+        arcs = track.arc_all(np.concatenate((around[:, 0], flat_u, around[:, 1])), rows)
+        s_before, base, s_after = arcs.reshape(arcs.shape[0], 3, -1).transpose(1, 0, 2)
+        low = 0.5 * (s_before - base)[:, :, None] + CORNER_MARGIN_PX
+        high = 0.5 * (s_after - base)[:, :, None] - CORNER_MARGIN_PX
+        allowed = ((low <= CORNER_SEARCH) & (high >= CORNER_SEARCH)) | (CORNER_SEARCH == 0.0)
+    frames, count = base.shape
     s = base[:, :, None] + CORNER_SEARCH
-    # Never past the middle to the next corner either way: two corners a few pixels apart would both take the
-    # sharper turn (a zero-length segment whose handles loop) or pass each other (the curve folds back).
-    low = 0.5 * (s_before - base)[:, :, None] + CORNER_MARGIN_PX
-    high = 0.5 * (s_after - base)[:, :, None] - CORNER_MARGIN_PX
-    allowed = ((low <= CORNER_SEARCH) & (high >= CORNER_SEARCH)) | (CORNER_SEARCH == 0.0)
     flat = s.reshape(frames, -1)
     # One lookup for the three places of every candidate.
     pts = track.at_all(np.concatenate((flat - CORNER_SPAN_PX, flat, flat + CORNER_SPAN_PX), axis=1), rows)
@@ -68,18 +67,6 @@ def corner_arc(
     cosine = np.where(allowed, cosine, np.inf)
     best = np.take_along_axis(s, np.argmin(cosine, axis=2)[:, :, None], axis=2)[:, :, 0]
     return best.reshape((frames, *u.shape))
-
-
-def _neighbour_gaps(track: OutlineTrack, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per corner parameter ``u``, the distances in ``u`` back to the previous corner of the track and on to the
-    next (a whole loop where it is the only one)."""
-    count = float(track.count)
-    others = track.corners
-    offset = np.mod(others[None, :] - u[:, None], count)
-    itself = (offset < 1e-6) | (offset > count - 1e-6)
-    after = np.where(itself, count, offset).min(axis=1, initial=count)
-    before = np.where(itself, count, count - offset).min(axis=1, initial=count)
-    return before, after
 
 
 End = tuple[np.ndarray | None, np.ndarray, np.ndarray]

@@ -112,9 +112,9 @@ def test_shapes_on_real_mattes_hardly_cross_themselves(sequence: str, share_max:
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_a_corner_tip_is_found_between_its_neighbours_on_every_frame() -> None:
-    """A corner's tip is searched a few pixels either side of where the track carries it; it never passes the
-    points beside it in its shape, nor the middle to the next corner of the track (two corners a few pixels
-    apart used to take the same tip)."""
+    """A corner's tip is searched a few pixels either side of where the track carries it; in a finished shape
+    it stays short of the middle to the points beside it (two corners a few pixels apart used to take the same
+    tip, and a corner that passed its neighbour folded the curve back)."""
     masks = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 9, default_object="matte")
     outlines = {f: find_regions(masks.read(f)["matte"], 64)[0].outer for f in masks.frames}
     track = OutlineTrack(outlines, 0, (masks.height, masks.width))
@@ -131,6 +131,3 @@ def test_a_corner_tip_is_found_between_its_neighbours_on_every_frame() -> None:
     assert np.all(((moved >= low - 1e-9) & (moved <= high + 1e-9)) | (moved == 0.0))
     assert np.any(moved != 0.0)
     assert np.any(free != held)
-    # Neighbouring corners never share a tip, nor pass each other.
-    order = np.argsort(corners)
-    assert np.all(np.diff(free[:, order], axis=1) > 0)
