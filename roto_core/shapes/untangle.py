@@ -80,13 +80,18 @@ def untangle(ctrl: np.ndarray) -> np.ndarray:
     out = np.array(ctrl, dtype=np.float64, copy=True)
     if out.shape[-3] < 3:
         return out
+    flat = out.reshape(-1, *out.shape[-3:])
+    # Only the keys that curled are looked at again: most keys have no curl at all.
+    todo = np.arange(len(flat))
     for halving in range(HALVINGS + 1):
-        shorten = knots(out)
-        if not shorten.any():
+        shorten = knots(flat[todo])
+        curled = shorten.any(axis=1)
+        if not curled.any():
             break
+        todo, shorten = todo[curled], shorten[curled]
         factor = np.where(shorten, 0.0 if halving == HALVINGS else 0.5, 1.0)[..., None]
-        out[..., LEFT, :] *= factor
-        out[..., RIGHT, :] *= factor
+        flat[todo, :, LEFT] *= factor
+        flat[todo, :, RIGHT] *= factor
     return out
 
 
