@@ -8,7 +8,8 @@ IoU median and 10th percentile (of the .fxs; the .nk's median beside it), matte 
 shape edge, shapes, points max (and whether every shape keeps one point count), keys per 100 frames of
 lifetime (worst shape), boil (RMS of each point's residual against its neighbourhood's steady motion:
 ``qa.local_boil``), local motion (the plain frame-to-frame residual after the neighbourhood's similarity transform,
-which also counts real bending: ``qa.local_motion``), and CPU seconds per 100 frames per object (trace + exports,
+which also counts real bending: ``qa.local_motion``), the share of shape-frames crossing themselves in a loop of a
+pixel or more (``qa.curl_frames``), and CPU seconds per 100 frames per object (trace + exports,
 one core).
 
 ``--source roto`` first runs ``rotofarm roto`` (classical backend, a box prompt from the first ground-truth
@@ -43,7 +44,7 @@ from roto_core.contracts import PipelineSettings, ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_json_text
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
-from roto_core.shapes.qa import edge_recall, local_boil, local_motion
+from roto_core.shapes.qa import curl_frames, edge_recall, local_boil, local_motion
 from roto_core.shapes.trace import MaskSource, trace_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ class Row:
     keys_per_100_all: float
     boil: float
     motion: float
+    crossing: float
     seconds_per_100: float
 
     def markdown(self) -> str:
@@ -75,7 +77,7 @@ class Row:
             f"| {self.sequence} | {self.source} | {self.frames} | {self.iou_median:.3f} | {self.iou_p10:.3f} | "
             f"{self.iou_median_nk:.3f} | {self.edge:.3f} | {self.shapes} | {self.points_max}"
             f"{'' if self.points_constant else ' (varies)'} | {self.keys_per_100:.0f} | {self.keys_per_100_all:.0f} | "
-            f"{self.boil:.2f} | {self.motion:.2f} | {self.seconds_per_100:.2f} |"
+            f"{self.boil:.2f} | {self.motion:.2f} | {100 * self.crossing:.1f} | {self.seconds_per_100:.2f} |"
         )
 
 
@@ -88,16 +90,23 @@ NOTE = (
     "from the exported .fxs (and .nk) read back and rasterised. Keys per 100 frames of lifetime: the worst shape "
     "and all shapes together. Boil: RMS residual of each point against its neighbourhood's steady motion "
     "(`qa.local_boil`); local motion: the plain frame-to-frame residual after the neighbourhood's similarity "
-    "(`qa.local_motion`, counts real bending too). Targets: IoU median ≥ 0.95, p10 ≥ 0.90, edge ≥ 0.90, ≤ 24 "
+    "(`qa.local_motion`, counts real bending too). Crossing: the share of shape-frames on which a shape crosses "
+    "itself in a loop of a pixel or more (`qa.curl_frames`). Targets: IoU median ≥ 0.95, p10 ≥ 0.90, edge ≥ 0.90, ≤ 24 "
     "points, ≤ 50 keys/100 f on any shape, boil ≤ 0.5 px, ≤ 2 CPU s/100 f per object. CPU seconds on a shared "
     "2-core machine (two benchmark processes at once)."
 )
 
-HEADER = (
-    "| sequence | masks | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | points max | "
-    "keys/100 f worst shape | keys/100 f all | boil px | local motion px | CPU s/100 f |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-)
+
+def table_header(second: str) -> str:
+    """The table's header, ``second`` naming the column after the sequence (masks, or a variant)."""
+    names = (
+        f"sequence | {second} | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | points max | "
+        "keys/100 f worst shape | keys/100 f all | boil px | local motion px | crossing % | CPU s/100 f"
+    )
+    return f"| {names} |\n|" + "---|" * len(names.split(" | "))
+
+
+HEADER = table_header("masks")
 
 
 def _roto_masks(sequence: str, frames: int, work: Path, cache: Path | None = None) -> str:
@@ -184,6 +193,7 @@ def measured_row(
         ious_nk.append(float((raster_nk & mask).sum()) / max(int((raster_nk | mask).sum()), 1))
         edges.append(edge_recall(raster, mask))
     keys = [100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in fxs.shapes]
+    lifetime = sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes)
     boil = np.concatenate([np.zeros(0), *(local_boil(s) for s in fxs.shapes)])
     motion = np.concatenate([np.zeros(0), *(local_motion(s) for s in fxs.shapes)])
     return Row(
@@ -198,11 +208,10 @@ def measured_row(
         max((s.point_count for s in fxs.shapes), default=0),
         all(s.keys.shape[1] == s.point_count for s in fxs.shapes),
         max(keys, default=0.0),
-        100.0
-        * sum(len(s.key_frames) for s in fxs.shapes)
-        / max(sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes), 1),
+        100.0 * sum(len(s.key_frames) for s in fxs.shapes) / max(lifetime, 1),
         float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
         float(np.sqrt(np.mean(motion**2))) if motion.size else 0.0,
+        sum(len(curl_frames(s)) for s in fxs.shapes) / max(lifetime, 1),
         100.0 * cpu / count / objects,
     )
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, RESULTS, Row, measured_row
+from shapes_real import DATA, RESULTS, Row, measured_row, table_header
 
 from roto_core.contracts import ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
@@ -122,11 +122,7 @@ def measure_variant(sequence: str, frames: int, variant: str) -> Row:
 
 def _write(rows: list[Row]) -> None:
     text = RESULTS.read_text(encoding="utf-8")
-    header = (
-        "| sequence | variant | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | "
-        "points max | keys/100 f worst shape | keys/100 f all | boil px | local motion px | CPU s/100 f |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    )
+    header = table_header("variant")
     note = __doc__.split("\n\n", 1)[1].split("\nRun:")[0].strip()
     body = f"{SECTION}\n\n{note}\n\n{header}\n" + "\n".join(r.markdown() for r in rows)
     if SECTION in text:
