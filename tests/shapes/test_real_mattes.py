@@ -8,7 +8,9 @@ Two figures miss their target here, and are held at what the product reaches ins
 them; issue 11 stays open for them), so a regression still fails: the roundabout's matte edge within 2 px is
 0.8997 (the missed edge is the rims of small holes in the wheels, below ``min_area_px``, which get no shape by
 design) and the drifting car's boil is 0.64 px (keys whose smoothed fit left the edge keep their pop: the edge is
-the constraint).
+the constraint). Shapes crossing themselves (a loop of a pixel or more) are held to what the product reaches too:
+none on the roundabout, and on the drifting car one piece whose chord runs across a notch of the matte on most
+frames (15 % of the shape-frames; 25 % before curls were taken out of the keys, bench/RESULTS.md).
 
 The mattes are in ``../shared/data/davis2016-dev`` (real footage, nobody on this project made them); the test
 skips where that folder is absent (a checkout without the shared data).
@@ -24,7 +26,7 @@ import pytest
 from roto_core.exporters import read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
-from roto_core.shapes.qa import edge_recall, local_boil
+from roto_core.shapes.qa import curl_frames, edge_recall, local_boil
 from submitters.cli.app import main
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -37,11 +39,11 @@ BOIL_TARGET_PX = 0.5
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 @pytest.mark.parametrize(
-    ("sequence", "edge_min", "boil_max"),
-    [("car-roundabout", 0.895, BOIL_TARGET_PX), ("drift-chicane", EDGE_TARGET, 0.70)],
+    ("sequence", "edge_min", "boil_max", "crossing_max"),
+    [("car-roundabout", 0.895, BOIL_TARGET_PX, 0.02), ("drift-chicane", EDGE_TARGET, 0.70, 0.20)],
 )
 def test_real_mattes_hold_the_thresholds_in_the_exported_files(
-    tmp_path: Path, sequence: str, edge_min: float, boil_max: float
+    tmp_path: Path, sequence: str, edge_min: float, boil_max: float, crossing_max: float
 ) -> None:
     pattern = str(DATA / sequence / "Annotations" / "#####.png")
     out = tmp_path / "out"
@@ -68,5 +70,7 @@ def test_real_mattes_hold_the_thresholds_in_the_exported_files(
             assert 100.0 * len(shape.key_frames) / lifetime <= MAX_KEYS_PER_100, (sequence, shape.name)
         boil = np.concatenate([local_boil(s) for s in doc.shapes])
         assert np.sqrt(np.mean(boil**2)) <= boil_max, (sequence, np.sqrt(np.mean(boil**2)))
+        crossing = sum(len(curl_frames(s)) for s in doc.shapes)
+        assert crossing <= crossing_max * sum(s.last_frame - s.first_frame + 1 for s in doc.shapes), sequence
     # Every shape is grouped under its object in both files.
     assert {s.object for s in fxs.shapes} == {"obj"} and {s.object for s in nk.shapes} == {"obj"}
