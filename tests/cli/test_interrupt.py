@@ -22,6 +22,13 @@ from tests.hostile.harness import REPO
 pytestmark = pytest.mark.slow
 
 
+def _as_from_a_terminal() -> None:
+    """Child setup: SIGINT handled by default, as in a terminal. A test run started in the background of a
+    non-interactive shell has SIGINT ignored, every child inherits that, and Python then never raises
+    KeyboardInterrupt: the interrupt these tests send would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _descendants(proc: psutil.Process) -> dict[int, float]:
     """pid → create time of every living descendant (the create time tells a reused pid apart)."""
     found: dict[int, float] = {}
@@ -58,6 +65,7 @@ def test_ctrl_c_during_the_demo_ends_every_child_and_keeps_only_finished_files(t
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
     demo = psutil.Process(proc.pid)
     seen: dict[int, float] = {}
@@ -97,7 +105,15 @@ def _interrupt_when(args: list[str], cwd: Path, ready: Callable[[str], bool]) ->
     took to stop."""
     env = {**os.environ, "HOME": str(cwd), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     command = [sys.executable, "-m", "submitters.cli", *args]
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_from_a_terminal,
+    )
     printed: list[str] = []
     reader = threading.Thread(target=lambda: printed.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()
