@@ -28,6 +28,7 @@ from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 from roto_core.shapes.untangle import untangle
+from roto_core.shapes.upright import upright
 
 Progress = Callable[[int, int], None]
 
@@ -125,7 +126,8 @@ def _shapes_of_track(
         keys, (values,) = fit_keys(check, [ctrl], settings.tolerance_px, [number - 1], own[:, number - 1 : number])
         label = name if len(pieces) == 1 else f"{name}p{number}"
         key_frames = np.asarray(frames)[keys]
-        shapes.append(Shape(label, obj, mode, frames[0], frames[-1], key_frames, untangle(values), corner_flags(piece)))
+        shape = Shape(label, obj, mode, frames[0], frames[-1], key_frames, untangle(values), corner_flags(piece))
+        shapes.extend(upright(shape, settings.tolerance_px) if len(pieces) > 1 else [shape])
     at = guard_cut(shapes, outlines, settings.tolerance_px) if guard else None
     if at is not None:
         return _cut(name, obj, mode, outlines, frames[at], settings, size, guard, track)
