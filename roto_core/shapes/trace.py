@@ -4,7 +4,8 @@ The masks are read once and reduced to edge outlines straight away, so a long sh
 masks in memory. Components and holes are linked over time (linking.py); per track the outline gets a shared
 parameter over its frames (outline_track.py), the outline is cut into articulated pieces whose fixed points hold
 the edge on every frame (pieces.py), and the pieces are smoothed and keyed under the matte constraint (keys.py),
-with curls beside a point taken out of the keys (untangle.py).
+with curls beside a point taken out of the keys (untangle.py) and a piece's lifetime kept to the frames on which
+it is not turned over (upright.py).
 Parts of a matte a pixel or two wide (contours.thin_parts) are traced as components of their own, and a range
 whose shapes fill their component badly on some frame is cut there (area_guard.py).
 """
