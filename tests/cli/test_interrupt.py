@@ -29,6 +29,20 @@ def _as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _rotofarm(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``rotofarm ARGS`` started as a user would, from ``cwd`` (also its HOME), output piped."""
+    env = {**os.environ, "HOME": str(cwd), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "submitters.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_from_a_terminal,
+    )
+
+
 def _descendants(proc: psutil.Process) -> dict[int, float]:
     """pid → create time of every living descendant (the create time tells a reused pid apart)."""
     found: dict[int, float] = {}
@@ -57,16 +71,7 @@ def _survivors(seen: dict[int, float]) -> list[str]:
 
 def test_ctrl_c_during_the_demo_ends_every_child_and_keeps_only_finished_files(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "submitters.cli", "demo", "--out", str(out)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_as_from_a_terminal,
-    )
+    proc = _rotofarm(["demo", "--out", str(out)], tmp_path)
     demo = psutil.Process(proc.pid)
     seen: dict[int, float] = {}
     worker_seen = False
@@ -103,17 +108,7 @@ def test_ctrl_c_during_the_demo_ends_every_child_and_keeps_only_finished_files(t
 def _interrupt_when(args: list[str], cwd: Path, ready: Callable[[str], bool]) -> tuple[int, str, float]:
     """Run ``rotofarm ARGS``, send SIGINT once ``ready(stdout so far)`` holds; exit code, stderr and the seconds it
     took to stop."""
-    env = {**os.environ, "HOME": str(cwd), "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "submitters.cli", *args]
-    proc = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_as_from_a_terminal,
-    )
+    proc = _rotofarm(args, cwd)
     printed: list[str] = []
     reader = threading.Thread(target=lambda: printed.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()
