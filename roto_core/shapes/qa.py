@@ -167,8 +167,7 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
     """``qa["verdict"]``: "pass" or "review", one line for people, and per object the frames whose IoU is
     below IOU_FRAME_MIN. Review when any of the issue's targets fails — IoU per frame and median, matte edge
     within 2 px, points per shape, keys per 100 frames on the worst shape, boil, a shape crossing itself — or
-    when the segmentation
-    flagged frames to re-key (``qa["segmentation"]``)."""
+    when the segmentation flagged frames to re-key (``qa["segmentation"]``)."""
     frames_below: dict[str, list[int]] = {}
     problems: list[str] = []
     for obj, summary in qa["objects"].items():

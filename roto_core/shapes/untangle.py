@@ -4,8 +4,9 @@ A point's handles are fitted to its stretch of edge on each side; where that str
 run's end meeting its chord at a sharp angle, a corner whose tip was re-found past the rounded edge, a segment
 a few pixels long between two close points) the fitted handles can overshoot, and the curve crosses itself
 in a small curl beside the point. An artist sees a knot at the point and a shape the renderer fills twice
-there. On the DAVIS dev set's ground-truth mattes (first 30 frames) 32-68 % of the shape-frames crossed
-themselves before this step, most by a curl of a few square pixels beside one point (bench/RESULTS.md).
+there. On the DAVIS dev set's ground-truth mattes (whole sequences) 20-42 % of the shape-frames crossed
+themselves in a loop of a pixel or more before this step, most of them in a curl beside one point; 1-20 %
+after it (bench/RESULTS.md, sixth pass).
 
 ``untangle`` finds, on each key, a segment crossing its neighbour or itself and halves the handles at that
 point (both of them, so a smooth point stays smooth), a few times, then drops them: a point with no handles
