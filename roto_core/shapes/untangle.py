@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roto_core.shapes.model import LEFT, RIGHT, segment_controls, signed_area
+from roto_core.shapes.model import LEFT, RIGHT, bernstein, segment_controls, signed_area
 
 # Samples per segment for the crossing test: a curl beside a point spans a few of them.
 SAMPLES = 8
@@ -42,10 +42,7 @@ def _crossing(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) ->
 def _polylines(ctrl: np.ndarray) -> np.ndarray:
     """Each segment sampled with both ends, ``(..., N, SAMPLES + 1, 2)``."""
     seg = segment_controls(ctrl)
-    t = np.linspace(0.0, 1.0, SAMPLES + 1)
-    v = 1.0 - t
-    w = np.stack([v**3, 3 * v * v * t, 3 * v * t * t, t**3], axis=1)
-    return np.matmul(w, seg)
+    return np.concatenate((np.matmul(bernstein(SAMPLES), seg), seg[..., 3:, :]), axis=-2)
 
 
 def knots(ctrl: np.ndarray) -> np.ndarray:
