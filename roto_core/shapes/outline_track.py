@@ -6,7 +6,8 @@ self-crossing of the control polygon) and every frame's shape can be fitted stra
 
 ``u`` runs over ``[0, M)`` around the loop: M markers spaced evenly by arc length on the reference frame, then
 tracked frame by frame. A tracking step lays the previous markers onto the new edge with the similarity-plus-
-stretch ICP of tracking.py, takes for each marker the nearest new edge sample whose normal agrees, and keeps
+stretch ICP of tracking.py, then moves the stretches that motion leaves off the edge on their own (a swinging
+leg: ``tracking.local_shift``), takes for each marker the nearest new edge sample whose normal agrees, and keeps
 the markers in loop order (the longest run of markers that stayed in order keeps its match; the others are
 placed between their neighbours in the proportions of the previous frame).
 """
@@ -21,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.fitting import corner_indices
-from roto_core.shapes.tracking import EdgeField, icp, identity
+from roto_core.shapes.tracking import EdgeField, icp, identity, local_shift
 
 MARKER_SPACING_PX = 6.0
 MIN_MARKERS = 32
@@ -248,6 +249,8 @@ class OutlineTrack:
         moved = points @ transform[:, :2].T + transform[:, 2]
         idx = np.clip(np.searchsorted(before.cum, np.mod(s_prev, before.length), side="right") - 1, 0, None)
         normals = _unit(before.normals[np.minimum(idx, len(before.normals) - 1)] @ transform[:, :2].T)
+        if field.usable and len(points) >= 3:
+            moved = moved + local_shift(moved, normals, field, before.length / len(points), size)
         s, residual = after.project(moved, normals)
         gaps = np.diff(np.concatenate((s_prev, [s_prev[0] + before.length])))
         self.markers[frame] = in_loop_order(s, residual, after.length, gaps)
