@@ -156,7 +156,7 @@ def local_shift(
     it: the shift is weighed by the window's misfit before it, from nothing at MISFIT_PX[0] to all of it at
     MISFIT_PX[1]. Measured on the DAVIS dev set's real mattes (bench/RESULTS.md, seventh pass): markers' boil
     on camel's first 20 frames 0.65 -> 0.33 px, spans between markers off their reference length by 3 times or
-    more on 60 -> 47 % of camel's, 81 -> 66 % of parkour's, 6.4 -> 6.8 % of car-roundabout's.
+    more on 60 -> 48 % of camel's, 81 -> 65 % of parkour's, 6.4 -> 6.6 % of car-roundabout's (whole sequences).
     """
     assert field.tree is not None
     count = len(points)
