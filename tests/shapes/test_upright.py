@@ -54,7 +54,7 @@ def test_a_sliver_that_only_grazes_zero_area_is_not_turned_over() -> None:
     sliver[:, RIGHT] = 0.0
     grazing = sliver.copy()
     grazing[:, POINT, 1] = np.array([100.05, 100.05, 100.0, 100.0])
-    assert -1.5**2 < signed_area(sample_outline(grazing, 8)) < 0
+    assert -(1.5**2) < signed_area(sample_outline(grazing, 8)) < 0
     shape = Shape("s", "obj", "add", 1, 3, np.array([1, 3]), np.stack([sliver, grazing]), np.zeros(4, bool))
     assert not turned_over(shape, 1.5).any()
 
