@@ -149,12 +149,14 @@ def local_shift(
 
     One similarity for the whole outline follows the body; a swinging leg or a turning head is left off its
     edge, and the nearest-edge match then crowds that stretch's markers onto a few places and spreads others over
-    the rest (DAVIS camel, a hind leg moving 15 px a frame under a body moving 4). Here each window of the loop
+    the rest (DAVIS camel: hind legs moving 10-40 px a frame under a body moving 3-4). Here each window of the loop
     (a Gaussian of each scale in LOCAL_SCALES_PX, coarse to fine) gets its own translation: point-to-plane least
     squares over the window, each point matched to its nearest edge sample whose normal agrees, damped like a
     Levenberg-Marquardt step. A stretch the whole outline's motion already lays on the edge (a rigid car) keeps
     it: the shift is weighed by the window's misfit before it, from nothing at MISFIT_PX[0] to all of it at
-    MISFIT_PX[1]. Measured on the DAVIS dev set's real mattes (bench/RESULTS.md, seventh pass): markers' boil
+    MISFIT_PX[1]. Points outside the image count for nothing (an object leaving frame: pulled to the edge left
+    inside, a leaving ellipse's shapes fell to IoU 0.93). Measured on the DAVIS dev set's real mattes
+    (bench/outline_tracking.py, bench/RESULTS.md seventh pass), at 2-3 times the tracking's cost: markers' boil
     on camel's first 20 frames 0.65 -> 0.33 px, spans between markers off their reference length by 3 times or
     more on 60 -> 48 % of camel's, 81 -> 65 % of parkour's, 6.4 -> 6.6 % of car-roundabout's (whole sequences).
     """
