@@ -108,7 +108,8 @@ def _shapes_of_track(
     parts go without, since a line a pixel wide has no area a bezier within the tolerance could hold.
     """
     frames = sorted(outlines)
-    track = OutlineTrack(outlines, _reference_frame(outlines), size, parent)
+    # Thin parts (traced without the guard) keep the whole outline's motion: see OutlineTrack's ``local``.
+    track = OutlineTrack(outlines, _reference_frame(outlines), size, parent, local=guard)
     fit_tolerance = FIT_FRACTION * settings.tolerance_px
     can_cut = len(frames) >= 2 * MIN_SHAPE_FRAMES
     pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size, stop_at_cut=can_cut)

@@ -48,6 +48,17 @@ def test_markers_on_a_swinging_leg_move_with_the_leg() -> None:
     assert np.abs(moved[top, 0] - 2.0).max() < 1.0
 
 
+def test_thin_part_tracks_keep_the_whole_outline_motion() -> None:
+    """``local=False`` (lines a pixel or two wide) leaves the leg's foot where the body's motion puts it."""
+    masks = [_body_and_leg(0, 0), _body_and_leg(2, 14)]
+    outlines = {f: find_regions(m, 64)[0].outer for f, m in enumerate(masks)}
+    track = OutlineTrack(outlines, 0, SIZE, local=False)
+    u = np.arange(track.count, dtype=np.float64)
+    before, after = track.points(0, u), track.points(1, u)
+    foot = before[:, 1] > 287
+    assert np.abs((after - before)[foot, 0] - 14.0).max() > 5.0
+
+
 def test_an_outline_on_its_edge_is_left_alone() -> None:
     """Where the whole outline's motion already lays the markers on the edge, nothing is shifted."""
     outline = find_regions(_body_and_leg(0, 0), 64)[0].outer
