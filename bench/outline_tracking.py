@@ -28,10 +28,10 @@ import argparse
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import cv2
 import numpy as np
+from shapes_real import DATA, replace_section
 
 import roto_core.shapes.outline_track as outline_track
 from roto_core.shapes.contours import Outline, find_regions, thin_parts
@@ -40,9 +40,6 @@ from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import Shape
 from roto_core.shapes.qa import local_boil
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Outline tracking on real mattes (bench/outline_tracking.py)"
 MIN_AREA = 64.0
 HEADER = (
@@ -121,18 +118,6 @@ def row(sequence: str, frames: int | None) -> str:
     )
 
 
-def _write(rows: list[str]) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    body = f"{SECTION}\n\n{NOTE}\n\n{HEADER}\n" + "\n".join(rows) + "\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[nxt:] if nxt != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")
@@ -147,7 +132,7 @@ def main() -> None:
         rows.append(row(seq, args.frames))
         print(rows[-1], flush=True)
     if args.write and rows:
-        _write(rows)
+        replace_section(SECTION, f"{SECTION}\n\n{NOTE}\n\n{HEADER}\n" + "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -228,8 +228,16 @@ def _write(rows: list[Row], note: str) -> None:
             if line.startswith("| ") and len(cells) > 2 and cells[1] in ("gt", "roto"):
                 lines.setdefault((cells[0], cells[1]), line)
     ordered = [lines[k] for k in sorted(lines, key=lambda k: (k[1] != "gt", k[0]))]
-    body = f"{SECTION}\n\n{note}\n\n{HEADER}\n" + "\n".join(ordered) + "\n"
-    if SECTION in text:
+    replace_section(SECTION, f"{SECTION}\n\n{note}\n\n{HEADER}\n" + "\n".join(ordered) + "\n")
+
+
+def replace_section(section: str, body: str) -> None:
+    """``body`` (its first line the heading ``section``, its last ending in a newline) in place of that section of
+    bench/RESULTS.md, or at its end; the benchmarks that write their own table share this."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if section in text:
+        start = text.index(section)
+        nxt = text.find("\n## ", start + len(section))
         text = text[:start] + body + (text[nxt:] if nxt != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + body

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, RESULTS, Row, measured_row, table_header
+from shapes_real import DATA, Row, measured_row, replace_section, table_header
 
 from roto_core.contracts import ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
@@ -121,17 +121,9 @@ def measure_variant(sequence: str, frames: int, variant: str) -> Row:
 
 
 def _write(rows: list[Row]) -> None:
-    text = RESULTS.read_text(encoding="utf-8")
     header = table_header("variant")
     note = __doc__.split("\n\n", 1)[1].split("\nRun:")[0].strip()
-    body = f"{SECTION}\n\n{note}\n\n{header}\n" + "\n".join(r.markdown() for r in rows)
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + "\n" + (text[nxt:] if nxt != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    replace_section(SECTION, f"{SECTION}\n\n{note}\n\n{header}\n" + "\n".join(r.markdown() for r in rows) + "\n")
 
 
 def main() -> None:
