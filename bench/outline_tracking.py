@@ -3,8 +3,8 @@
 Every shape point is a fixed place ``u`` on the tracked outline (roto_core/shapes/outline_track.py), so a marker
 that slides or bunches moves every point built on it. Per sequence, the longest-lived component of the real
 ground-truth matte (thin parts left out, as the tracer does) is tracked over the whole sequence, once with the
-tracker as shipped and once with its local step off (the whole outline's ICP only: ``tracking.local_shift``
-replaced by no shift), and measured on the markers themselves:
+tracker as shipped and once with its local step off (the whole outline's ICP only: ``OutlineTrack(local=False)``,
+as thin parts are tracked), and measured on the markers themselves:
 
 - marker boil: RMS of each marker's distance from where its neighbourhood's steady motion puts it
   (``qa.local_boil`` on the markers as one shape keyed every frame), and its 95th percentile;
@@ -26,19 +26,18 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import cv2
 import numpy as np
 from shapes_real import DATA, replace_section
 
-import roto_core.shapes.outline_track as outline_track
 from roto_core.shapes.contours import Outline, find_regions, thin_parts
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import Shape
+from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.qa import local_boil
+from roto_core.shapes.trace import _reference_frame
 
 SECTION = "## Outline tracking on real mattes (bench/outline_tracking.py)"
 MIN_AREA = 64.0
@@ -68,23 +67,11 @@ def longest_track(masks: MaskSequence) -> dict[int, Outline]:
     return {f: regions[f][i].outer for f, i in track.members.items()}
 
 
-@contextmanager
-def icp_only() -> Iterator[None]:
-    """The tracker with its local step off: every stretch keeps the whole outline's motion."""
-    shipped = outline_track.local_shift
-    outline_track.local_shift = lambda points, *_: np.zeros_like(points)
-    try:
-        yield
-    finally:
-        outline_track.local_shift = shipped
-
-
-def measure(outlines: dict[int, Outline], size: tuple[int, int]) -> tuple[float, float, float, float, int]:
+def measure(outlines: dict[int, Outline], size: tuple[int, int], local: bool) -> tuple[float, float, float, float, int]:
     """Marker boil RMS and 95th percentile, spans-off share, CPU ms per frame, marker count."""
-    whole = [f for f, o in outlines.items() if not o.on_border.any()] or list(outlines)
-    ref = max(whole, key=lambda f: (outlines[f].area, -f))
+    ref = _reference_frame(outlines)
     start = time.process_time()
-    track = outline_track.OutlineTrack(outlines, ref, size)
+    track = OutlineTrack(outlines, ref, size, local=local)
     cpu = 1000.0 * (time.process_time() - start) / len(outlines)
     u = np.arange(track.count, dtype=np.float64)
     points = np.stack([track.points(f, u) for f in track.frames])
@@ -108,9 +95,8 @@ def row(sequence: str, frames: int | None) -> str:
     masks = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, count - 1, default_object="matte")
     outlines = longest_track(masks)
     size = (masks.height, masks.width)
-    with icp_only():
-        before = measure(outlines, size)
-    after = measure(outlines, size)
+    before = measure(outlines, size, local=False)
+    after = measure(outlines, size, local=True)
     return (
         f"| {sequence} | {len(outlines)} | {after[4]} | {before[0]:.2f} → {after[0]:.2f} | "
         f"{before[1]:.2f} → {after[1]:.2f} | {100 * before[2]:.1f} → {100 * after[2]:.1f} | "

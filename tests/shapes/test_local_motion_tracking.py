@@ -16,6 +16,7 @@ from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import Shape
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.qa import local_boil
+from roto_core.shapes.trace import _reference_frame
 from roto_core.shapes.tracking import EdgeField, local_shift
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -86,8 +87,7 @@ def test_markers_hold_their_place_on_a_walking_camel() -> None:
     motion alone, 0.33 px now."""
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 19, default_object="matte")
     outlines = {f: find_regions(masks.read(f)["matte"], 64)[0].outer for f in masks.frames}
-    ref = max(outlines, key=lambda f: (outlines[f].area, -f))
-    track = OutlineTrack(outlines, ref, (masks.height, masks.width))
+    track = OutlineTrack(outlines, _reference_frame(outlines), (masks.height, masks.width))
     u = np.arange(track.count, dtype=np.float64)
     points = np.stack([track.points(f, u) for f in track.frames])
     keys = np.repeat(points[:, :, None, :], 3, axis=2)
