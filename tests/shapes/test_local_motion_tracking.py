@@ -30,9 +30,9 @@ def _body_and_leg(body_x: int, leg_x: int) -> np.ndarray:
     return mask
 
 
-def _track(masks: list[np.ndarray]) -> OutlineTrack:
+def _track(masks: list[np.ndarray], local: bool = True) -> OutlineTrack:
     outlines = {f: find_regions(m, 64)[0].outer for f, m in enumerate(masks)}
-    return OutlineTrack(outlines, 0, SIZE)
+    return OutlineTrack(outlines, 0, SIZE, local=local)
 
 
 def test_markers_on_a_swinging_leg_move_with_the_leg() -> None:
@@ -51,9 +51,7 @@ def test_markers_on_a_swinging_leg_move_with_the_leg() -> None:
 
 def test_thin_part_tracks_keep_the_whole_outline_motion() -> None:
     """``local=False`` (lines a pixel or two wide) leaves the leg's foot where the body's motion puts it."""
-    masks = [_body_and_leg(0, 0), _body_and_leg(2, 14)]
-    outlines = {f: find_regions(m, 64)[0].outer for f, m in enumerate(masks)}
-    track = OutlineTrack(outlines, 0, SIZE, local=False)
+    track = _track([_body_and_leg(0, 0), _body_and_leg(2, 14)], local=False)
     u = np.arange(track.count, dtype=np.float64)
     before, after = track.points(0, u), track.points(1, u)
     foot = before[:, 1] > 287
