@@ -59,8 +59,9 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     return Blob(2 * last.centroid - prev.centroid, last.area, last.extent, last.at_border)
 
 
-def link(blobs: dict[int, list[Blob]]) -> list[Track]:
-    """Chain blobs of consecutive frames into tracks; frames must be consecutive integers."""
+def link(blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT) -> list[Track]:
+    """Chain blobs of consecutive frames into tracks; frames must be consecutive integers. A blob follows on
+    when its centroid is within ``max_shift`` of its size from where it was predicted."""
     frames = sorted(blobs)
     tracks: list[Track] = []
     alive: list[Track] = []
@@ -79,7 +80,7 @@ def link(blobs: dict[int, list[Blob]]) -> list[Track]:
                     scale = max(blob.scale, pred.scale)
                     shift = float(np.linalg.norm(blob.centroid - pred.centroid)) / scale
                     limit = MAX_BORDER_AREA_RATIO if blob.at_border and pred.at_border else MAX_AREA_RATIO
-                    if ratio <= limit and shift <= MAX_CENTROID_SHIFT:
+                    if ratio <= limit and shift <= max_shift:
                         cost[a, c] = shift + 0.1 * np.log(ratio)
             finite = np.where(np.isfinite(cost), cost, 1e6)
             rows, cols = linear_sum_assignment(finite)
