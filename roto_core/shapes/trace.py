@@ -54,6 +54,7 @@ SIZE_FRACTION = 0.028
 # at this shift, 86 %, and edge recall 0.852 -> 0.891 (bench/RESULTS.md).
 HOLE_SHIFT = 1.0
 FLICKER_AREA_FACTOR = 2.0
+SILHOUETTE_AREA_FACTOR = 16.0
 CLEAN_MATTE_TOLERANCE_PX: float = ShapeSettings.model_fields["tolerance_px"].default
 
 
@@ -213,18 +214,19 @@ def _object_shapes(
 
 
 def _lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:
-    """Whether a hole track gets shapes: it lives ``shortest`` frames, and one shorter-lived than a cut range
-    (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region. A gap between a wheel's
-    rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px, each keyed
-    on every frame); the light between a horse's legs for three frames is part of its silhouette."""
+    """Whether a hole track gets shapes. A hole as large as SILHOUETTE_AREA_FACTOR times the smallest region
+    does however briefly it is open (DAVIS horsejump-high: legs crossing close a 2,200 px gap for one frame,
+    filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames, and one shorter-lived than a cut
+    range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a gap between a
+    wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px,
+    each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette."""
     frames = len(track.members)
+    area = float(np.median([members[f].holes[i].area for f, i in track.members.items()]))
+    if area >= SILHOUETTE_AREA_FACTOR * min_area:
+        return True
     if frames < shortest:
         return False
-    if frames >= MIN_SHAPE_FRAMES:
-        return True
-    return (
-        float(np.median([members[f].holes[i].area for f, i in track.members.items()])) >= FLICKER_AREA_FACTOR * min_area
-    )
+    return frames >= MIN_SHAPE_FRAMES or area >= FLICKER_AREA_FACTOR * min_area
 
 
 def _sized(settings: ShapeSettings, members: list[Region]) -> ShapeSettings:
