@@ -51,7 +51,7 @@ SIZE_FRACTION = 0.028
 # (a wheel's gaps, the light between a rider's arm and body) change shape and place by about that much between
 # frames. DAVIS scooter-black (43 frames): linked on the image at linking.MAX_CENTROID_SHIFT, 121 of its 130 hole
 # tracks were one frame long and 58 % of the hole area fell in tracks long enough for a shape; on the component
-# at this shift, 86 %, and edge recall 0.852 -> 0.891 (bench/RESULTS.md).
+# at this shift, 86 %; with the flicker rule of _lasting_hole, edge recall 0.851 -> 0.881 (bench/RESULTS.md).
 HOLE_SHIFT = 1.0
 FLICKER_AREA_FACTOR = 2.0
 SILHOUETTE_AREA_FACTOR = 16.0
