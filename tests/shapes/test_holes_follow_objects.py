@@ -2,7 +2,8 @@
 
 Holes are linked over time where they sit on their component (trace.HOLE_SHIFT), so a small hole in an object
 that moves faster than the hole's own size per frame still becomes one hole shape; a small hole that opens for
-fewer frames than a cut range is flicker and gets none (trace._lasting_hole).
+fewer frames than a cut range is flicker and gets none, a large one gets a shape however briefly it is open
+(trace._lasting_hole).
 """
 
 from __future__ import annotations
