@@ -25,14 +25,12 @@ class Blob:
 
     centroid: np.ndarray
     area: float
-    # How far the centroid may move is measured in this length: sqrt(area) for a compact region, more for a
-    # long thin one whose centroid slides along it as it breaks and rejoins (see contours.thin_parts).
-    extent: float = 0.0
     at_border: bool = False
 
     @property
     def scale(self) -> float:
-        return max(float(np.sqrt(self.area)), self.extent)
+        """How far the centroid may move is measured in this length."""
+        return float(np.sqrt(self.area))
 
 
 @dataclass
@@ -56,7 +54,7 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     if prev_index is None:
         return last
     prev = blobs[frame - 1][prev_index]
-    return Blob(2 * last.centroid - prev.centroid, last.area, last.extent, last.at_border)
+    return Blob(2 * last.centroid - prev.centroid, last.area, last.at_border)
 
 
 def link(blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT) -> list[Track]:

@@ -162,19 +162,13 @@ class OutlineTrack:
         ref: int,
         size: tuple[int, int],
         parent: OutlineTrack | None = None,
-        local: bool = True,
     ) -> None:
         """``parent``, a track over more frames, lends its loops; where it has the same reference frame, its
         markers too (a track is carried from the reference frame outward, so on the frames both have they are
         the same): a frame range cut in two is not tracked again (DAVIS camel, 90 frames: 45 tracks took 2.1 s,
-        now 7 tracked afresh and the rest lent take 1.0 s, of a 10-12 s trace).
-
-        ``local`` False keeps every stretch on the whole outline's motion (no ``tracking.local_shift``): for
-        lines a pixel or two wide, whose two sides a pixel apart give a window nothing to hold on to (DAVIS
-        paragliding-launch's rigging lines, 80 frames: boil of their shapes 7.3 px without it, 7.8 with)."""
+        now 7 tracked afresh and the rest lent take 1.0 s, of a 10-12 s trace)."""
         self.frames = sorted(outlines)
         self.ref = ref
-        self.local = local
         lent = parent.loops if parent is not None else {}
         self.loops = {f: lent[f] if f in lent else Loop(o) for f, o in outlines.items()}
         base = self.loops[ref]
@@ -259,7 +253,7 @@ class OutlineTrack:
         moved = points @ transform[:, :2].T + transform[:, 2]
         idx = np.clip(np.searchsorted(before.cum, np.mod(s_prev, before.length), side="right") - 1, 0, None)
         normals = _unit(before.normals[np.minimum(idx, len(before.normals) - 1)] @ transform[:, :2].T)
-        if self.local and field.usable and len(points) >= 3:
+        if field.usable and len(points) >= 3:
             moved = moved + local_shift(moved, normals, field, before.length / len(points), size)
         s, residual = after.project(moved, normals)
         gaps = np.diff(np.concatenate((s_prev, [s_prev[0] + before.length])))

@@ -6,8 +6,8 @@ parameter over its frames (outline_track.py), the outline is cut into articulate
 the edge on every frame (pieces.py), and the pieces are smoothed and keyed under the matte constraint (keys.py),
 with curls beside a point taken out of the keys (untangle.py) and a piece's lifetime kept to the frames on which
 it is not turned over (upright.py).
-Parts of a matte a pixel or two wide (contours.thin_parts) are traced as components of their own, and a range
-whose shapes fill their component badly on some frame is cut there (area_guard.py).
+Parts of a matte a pixel or two wide (contours.thin_parts) become ribbons along their centre lines
+(ribbons.py), and a range whose shapes fill their component badly on some frame is cut there (area_guard.py).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from roto_core.shapes.linking import Blob, Track, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
+from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shape, strands
 from roto_core.shapes.untangle import untangle
 from roto_core.shapes.upright import upright
 
@@ -105,19 +106,16 @@ def _shapes_of_track(
     outlines: dict[int, Outline],
     settings: ShapeSettings,
     size: tuple[int, int],
-    guard: bool = True,
     parent: OutlineTrack | None = None,
 ) -> list[Shape]:
     """One component (or hole) over its frames → its pieces, each keyed on its own frames.
 
     Where the outline changes too much for ``max_points`` points per piece to follow it (legs crossing, an
-    occluder), the frame range is cut in two and each part gets its own shapes, with lifetimes. With ``guard``,
-    a range whose shapes fill the component badly on some frame (area_guard.py) is cut there as well; thin
-    parts go without, since a line a pixel wide has no area a bezier within the tolerance could hold.
+    occluder), the frame range is cut in two and each part gets its own shapes, with lifetimes; so is a range
+    whose shapes fill the component badly on some frame (area_guard.py).
     """
     frames = sorted(outlines)
-    # Thin parts (traced without the guard) keep the whole outline's motion: see OutlineTrack's ``local``.
-    track = OutlineTrack(outlines, _reference_frame(outlines), size, parent, local=guard)
+    track = OutlineTrack(outlines, _reference_frame(outlines), size, parent)
     fit_tolerance = FIT_FRACTION * settings.tolerance_px
     can_cut = len(frames) >= 2 * MIN_SHAPE_FRAMES
     pieces, cut = build_pieces(track, fit_tolerance, settings.max_points, MAX_PIECES, size, stop_at_cut=can_cut)
@@ -125,7 +123,7 @@ def _shapes_of_track(
         # Where the outline changed most abruptly, or the middle when that is too close to an end.
         if not MIN_SHAPE_FRAMES <= cut <= len(frames) - MIN_SHAPE_FRAMES:
             cut = len(frames) // 2
-        return _cut(name, obj, mode, outlines, frames[cut], settings, size, guard, track)
+        return _cut(name, obj, mode, outlines, frames[cut], settings, size, track)
     if len(pieces) > 1:
         pieces = [_overlapping(p, track) for p in pieces]
     raw = [piece_controls(p, track, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
@@ -138,9 +136,9 @@ def _shapes_of_track(
         key_frames = np.asarray(frames)[keys]
         shape = Shape(label, obj, mode, frames[0], frames[-1], key_frames, untangle(values), corner_flags(piece))
         shapes.extend(upright(shape, settings.tolerance_px) if len(pieces) > 1 else [shape])
-    at = guard_cut(shapes, outlines, settings.tolerance_px) if guard else None
+    at = guard_cut(shapes, outlines, settings.tolerance_px)
     if at is not None:
-        return _cut(name, obj, mode, outlines, frames[at], settings, size, guard, track)
+        return _cut(name, obj, mode, outlines, frames[at], settings, size, track)
     return shapes
 
 
@@ -152,15 +150,14 @@ def _cut(
     middle: int,
     settings: ShapeSettings,
     size: tuple[int, int],
-    guard: bool,
     track: OutlineTrack,
 ) -> list[Shape]:
     """The shapes of the frames before ``middle`` and of the rest, each traced on its own (on ``track``'s loops,
     and where a part keeps its reference frame, its markers)."""
     early = {f: o for f, o in outlines.items() if f < middle}
     late = {f: o for f, o in outlines.items() if f >= middle}
-    return _shapes_of_track(f"{name}a", obj, mode, early, settings, size, guard, track) + _shapes_of_track(
-        f"{name}b", obj, mode, late, settings, size, guard, track
+    return _shapes_of_track(f"{name}a", obj, mode, early, settings, size, track) + _shapes_of_track(
+        f"{name}b", obj, mode, late, settings, size, track
     )
 
 
@@ -173,20 +170,10 @@ def _overlapping(piece: Piece, track: OutlineTrack) -> Piece:
     return Piece([(a - reach, b + reach) for a, b in piece.runs], False, [list(i) for i in piece.inner])
 
 
-def _extent(outline: Outline) -> float:
-    """Half the length of a thin part (a quarter of its outline)."""
-    return 0.25 * outline.length
-
-
 def _object_shapes(
-    obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int], kind: str = ""
+    obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int]
 ) -> list[Shape]:
-    # Thin parts break and rejoin wherever they are; the border rule of linking.py is for bodies crossing it
-    # (on DAVIS paragliding-launch's rigging lines it lowered IoU p10 0.629 -> 0.615).
-    blobs = {
-        f: [Blob(r.centroid, r.area, _extent(r.outer) if kind else 0.0, r.touches_border and not kind) for r in rs]
-        for f, rs in regions.items()
-    }
+    blobs = {f: [Blob(r.centroid, r.area, r.touches_border) for r in rs] for f, rs in regions.items()}
     shortest = min(settings.min_lifetime_frames, len(regions))
     tracks = sorted(
         (t for t in link(blobs) if len(t.members) >= shortest),
@@ -195,11 +182,10 @@ def _object_shapes(
     shapes: list[Shape] = []
     for number, track in enumerate(tracks, start=1):
         members = {f: regions[f][i] for f, i in track.members.items()}
-        name = f"{shape_prefix(obj)}_{kind}{number}"
+        name = f"{shape_prefix(obj)}_{number}"
         outers = {f: r.outer for f, r in members.items()}
-        # Thin parts have no area to hold; their shapes follow their edge whatever the size.
-        own = settings if kind else _sized(settings, list(members.values()))
-        shapes.extend(_shapes_of_track(name, obj, "add", outers, own, size, guard=not kind))
+        own = _sized(settings, list(members.values()))
+        shapes.extend(_shapes_of_track(name, obj, "add", outers, own, size))
         # A hole rides on its component: it is followed where it sits on the component, not on the image.
         hole_blobs = {f: [Blob(h.centroid - r.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted(
@@ -209,8 +195,15 @@ def _object_shapes(
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}
             hole_name = f"{name}_hole{hole_number}"
-            shapes.extend(_shapes_of_track(hole_name, obj, "subtract", outlines, own, size, guard=not kind))
+            shapes.extend(_shapes_of_track(hole_name, obj, "subtract", outlines, own, size))
     return shapes
+
+
+def _line_shapes(obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings) -> list[Shape]:
+    """The ribbons of an object's thin parts: one per strand followed for ``min_lifetime_frames`` or more."""
+    shortest = min(settings.min_lifetime_frames, len(lines))
+    tracks = sorted((t for t in link_strands(lines) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
+    return [ribbon_shape(f"{shape_prefix(obj)}_thin{n}", obj, t) for n, t in enumerate(tracks, start=1)]
 
 
 def _lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:
@@ -252,19 +245,18 @@ def trace_shapes(
     frames = list(source.frames)
     size = (source.height, source.width)
     regions: dict[str, dict[int, list[Region]]] = {}
-    thin: dict[str, dict[int, list[Region]]] = {}
+    thin: dict[str, dict[int, list[Strand]]] = {}
     for done, frame in enumerate(frames, start=1):
         for obj, mask in source.read(frame).items():
             lines = thin_parts(mask, settings.min_area_px)
             bulk = mask if lines is None else mask & ~lines
             regions.setdefault(obj, {f: [] for f in frames})[frame] = find_regions(bulk, settings.min_area_px)
-            found = [] if lines is None else find_regions(lines, settings.min_area_px)
-            thin.setdefault(obj, {f: [] for f in frames})[frame] = found
+            thin.setdefault(obj, {f: [] for f in frames})[frame] = [] if lines is None else strands(lines)
         if progress is not None:
             progress(done, len(frames))
     shapes: list[Shape] = []
     for obj, per_frame in regions.items():
         shapes.extend(_object_shapes(obj, per_frame, settings, size))
         if any(thin[obj].values()):
-            shapes.extend(_object_shapes(obj, thin[obj], settings, size, kind="thin"))
+            shapes.extend(_line_shapes(obj, thin[obj], settings))
     return ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)

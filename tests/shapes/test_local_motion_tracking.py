@@ -30,9 +30,9 @@ def _body_and_leg(body_x: int, leg_x: int) -> np.ndarray:
     return mask
 
 
-def _track(masks: list[np.ndarray], local: bool = True) -> OutlineTrack:
+def _track(masks: list[np.ndarray]) -> OutlineTrack:
     outlines = {f: find_regions(m, 64)[0].outer for f, m in enumerate(masks)}
-    return OutlineTrack(outlines, 0, SIZE, local=local)
+    return OutlineTrack(outlines, 0, SIZE)
 
 
 def test_markers_on_a_swinging_leg_move_with_the_leg() -> None:
@@ -47,15 +47,6 @@ def test_markers_on_a_swinging_leg_move_with_the_leg() -> None:
     assert np.abs(moved[foot, 0] - 14.0).max() < 1.5
     assert np.abs(moved[foot, 1]).max() < 1.0
     assert np.abs(moved[top, 0] - 2.0).max() < 1.0
-
-
-def test_thin_part_tracks_keep_the_whole_outline_motion() -> None:
-    """``local=False`` (lines a pixel or two wide) leaves the leg's foot where the body's motion puts it."""
-    track = _track([_body_and_leg(0, 0), _body_and_leg(2, 14)], local=False)
-    u = np.arange(track.count, dtype=np.float64)
-    before, after = track.points(0, u), track.points(1, u)
-    foot = before[:, 1] > 287
-    assert np.abs((after - before)[foot, 0] - 14.0).max() > 5.0
 
 
 def test_an_outline_on_its_edge_is_left_alone() -> None:

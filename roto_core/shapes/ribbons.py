@@ -1,0 +1,340 @@
+"""Thin parts of a matte (rigging lines, wires, antennas) as ribbons: a centre line with a width.
+
+A line one or two pixels wide has no inside that an outline fitted within the tolerance can hold: traced as a
+closed outline (both sides a pixel apart) and fitted at 1.5 px, the bezier lands beside the line as often as on
+it, and a shape a pixel off a one-pixel line covers none of it (DAVIS paragliding-launch: the thin shapes covered
+65-70 % of the lines' pixels, and a third of what they filled was background). A roto artist draws such a line
+as a narrow shape along its middle. So each thin part is thinned to its skeleton (Zhang & Suen's two-pass
+thinning), cut at its junctions into strands (a fan of lines meeting at a harness is several lines), and each
+strand becomes a closed polygon (points with zero tangents, all cusps) at half the line's width either side of
+its smoothed centre line, reaching past its ends by that much. A strand is followed from frame to frame by
+its distance to the nearest strand of the next frame; its points sit at fixed fractions of its length, so a
+line that lengthens or shortens as the matte breaks it keeps its point count and order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order
+
+from roto_core.shapes.model import Shape, signed_area
+
+# Strands shorter than this are the stubs thinning leaves across a line's width, not lines.
+MIN_STRAND_PX = 8.0
+# Staircase of a pixel line smoothed away along the strand (pixels of arc).
+CENTRE_SMOOTHING_PX = 2.0
+# 2 x 12 vertices = the configured 24 points; a curve needing more is cut in two strands.
+MAX_VERTICES = 12
+# A centre line holds where every point of the strand lies within this of its polyline. Measured on DAVIS
+# paragliding-launch frames 40-59: at 0.5 px the ribbons took 0.76 of the lines' pixels and drew 0.11 of them
+# again off the matte, at 0.15 px 0.81 and 0.05 (a sagging line a pixel wide is lost by half a pixel).
+VERTEX_FIT_PX = 0.15
+# Keys: an in-between holds where every vertex is within this of the frame's own: a ribbon over a one-pixel line
+# a pixel off misses it.
+KEY_TOLERANCE_PX = 0.5
+# A strand follows on where its mean distance to the next frame's strand (both ways) is at most this, or this
+# fraction of its length for long lines swinging at their far end.
+LINK_PX = 6
+LINK_LENGTH_FRACTION = 0.05
+SAMPLES = 16
+# Width of a line (pixels over centre line length) is held between a diagonal pixel line's and a wide riser's.
+MIN_WIDTH_PX = 0.7
+MAX_WIDTH_PX = 3.0
+# Pieces of one line broken by the matte are joined where one goes on from the other's end: across a gap of at
+# most JOIN_GAP_PX, heading the same way within JOIN_ANGLE_DEG, off its line by at most JOIN_OFFSET_PX.
+JOIN_GAP_PX = 12.0
+JOIN_ANGLE_DEG = 12.0
+JOIN_OFFSET_PX = 1.5
+# The heading at an end is taken over this much of the line.
+HEADING_PX = 8.0
+# Strands of consecutive frames are the same line where the shorter is at least this fraction of the longer.
+LINK_LENGTH_RATIO = 0.4
+_NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+
+
+@dataclass
+class Strand:
+    """One line of a frame: its centre line from one end to the other (pixels, centres at +0.5) and width."""
+
+    centre: np.ndarray
+    width: float
+
+    @cached_property
+    def arc(self) -> np.ndarray:
+        steps = np.hypot(*np.diff(self.centre, axis=0).T)
+        return np.concatenate(([0.0], np.cumsum(steps)))
+
+    @property
+    def length(self) -> float:
+        return float(self.arc[-1])
+
+    def at(self, fractions: np.ndarray) -> np.ndarray:
+        """Points at ``fractions`` (0 = first end, 1 = last) of the length along the centre line."""
+        s = np.asarray(fractions) * self.length
+        return np.stack([np.interp(s, self.arc, self.centre[:, k]) for k in (0, 1)], axis=-1)
+
+    def reversed(self) -> Strand:
+        return Strand(self.centre[::-1].copy(), self.width)
+
+    def heading(self) -> np.ndarray:
+        """Unit direction in which the line leaves its last end."""
+        back = self.at(np.array([max(1.0 - HEADING_PX / max(self.length, 1e-9), 0.0)]))[0]
+        d = self.centre[-1] - back
+        return d / max(float(np.linalg.norm(d)), 1e-9)
+
+
+def _joined(found: list[Strand]) -> list[Strand]:
+    """Pieces of one line that the matte broke, joined end to end (see JOIN_GAP_PX), nearest gap first."""
+    found = list(found)
+    cos_limit = np.cos(np.radians(JOIN_ANGLE_DEG))
+    while len(found) > 1:
+        # Per strand and end (0 first, 1 last): the end point and the heading out of it.
+        point = np.array([[s.centre[0], s.centre[-1]] for s in found])
+        out = np.array([[s.reversed().heading(), s.heading()] for s in found])
+        gap = point[None, None] - point[:, :, None, None]  # [i, end i, j, end j]
+        length = np.linalg.norm(gap, axis=-1)
+        along = np.einsum("iek,iejfk->iejf", out, np.broadcast_to(gap, gap.shape))
+        facing = -np.einsum("iek,jfk->iejf", out, out)
+        offset = np.abs(out[:, :, None, None, 0] * gap[..., 1] - out[:, :, None, None, 1] * gap[..., 0])
+        ok = (length <= JOIN_GAP_PX) & (facing >= cos_limit) & (offset <= JOIN_OFFSET_PX) & (along >= 0)
+        idx = np.arange(len(found))
+        ok[idx, :, idx, :] = False
+        if not ok.any():
+            break
+        i, ei, j, ej = np.unravel_index(np.argmin(np.where(ok, length, np.inf)), ok.shape)
+        a = found[i] if ei == 1 else found[i].reversed()
+        b = found[j] if ej == 0 else found[j].reversed()
+        width = (a.width * a.length + b.width * b.length) / max(a.length + b.length, 1e-9)
+        joined = Strand(np.concatenate([a.centre, b.centre]), width)
+        found = [s for k, s in enumerate(found) if k not in (i, j)] + [joined]
+    return found
+
+
+def skeleton(binary: np.ndarray) -> np.ndarray:
+    """Zhang & Suen thinning of a bool image to one-pixel-wide, 8-connected lines; worked on the set pixels
+    only (a frame's lines are a few thousand pixels of a large box)."""
+    s = np.pad(binary.astype(np.uint8), 1)
+    ys, xs = np.nonzero(s)
+    while len(ys):
+        changed = False
+        for step in (0, 1):
+            p = [s[ys + dy, xs + dx] for dy, dx in _NEIGHBOURS]
+            count = sum(q.astype(np.int32) for q in p)
+            turns = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
+            north, east, south, west = p[0], p[2], p[4], p[6]
+            if step == 0:
+                side = (north * east * south == 0) & (east * south * west == 0)
+            else:
+                side = (north * east * west == 0) & (north * south * west == 0)
+            drop = (count >= 2) & (count <= 6) & (turns == 1) & side
+            if drop.any():
+                s[ys[drop], xs[drop]] = 0
+                ys, xs = ys[~drop], xs[~drop]
+                changed = True
+        if not changed:
+            break
+    return s[1:-1, 1:-1].astype(bool)
+
+
+def _junctions(skel: np.ndarray) -> np.ndarray:
+    """Skeleton pixels where three or more lines meet: three or more runs of set pixels around them (a
+    staircase step has three neighbours in one run and is not a junction)."""
+    s = np.pad(skel.astype(np.uint8), 1)
+    ys, xs = np.nonzero(s)
+    p = [s[ys + dy, xs + dx] for dy, dx in _NEIGHBOURS]
+    runs = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
+    out = np.zeros_like(skel)
+    out[ys[runs >= 3] - 1, xs[runs >= 3] - 1] = True
+    return out
+
+
+def _ordered(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A chain's pixels in order along it: breadth-first from the pixel furthest (in steps) from an arbitrary
+    one, so the walk starts at an end; pixels the same number of steps along are averaged."""
+    n = len(ys)
+    index = np.full((shape[0] + 2, shape[1] + 2), -1, np.int64)
+    index[ys + 1, xs + 1] = np.arange(n)
+    rows, cols = [], []
+    for dy, dx in _NEIGHBOURS:
+        j = index[ys + 1 + dy, xs + 1 + dx]
+        rows.append(np.flatnonzero(j >= 0))
+        cols.append(j[j >= 0])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
+    order, _ = breadth_first_order(graph, 0, directed=False)
+    order, parents = breadth_first_order(graph, int(order[-1]), directed=False)
+    depth = np.zeros(n, np.int64)
+    for i in order[1:]:
+        depth[i] = depth[parents[i]] + 1
+    pts = np.stack([xs[order] + 0.5, ys[order] + 0.5], axis=1).astype(np.float64)
+    d = depth[order]
+    sums = np.zeros((d.max() + 1, 2))
+    np.add.at(sums, d, pts)
+    return sums / np.bincount(d)[:, None]
+
+
+def strands(lines: np.ndarray) -> list[Strand]:
+    """The thin parts of one frame (``contours.thin_parts``) as strands, cut at junctions."""
+    ys, xs = np.nonzero(lines)
+    if len(ys) == 0:
+        return []
+    y0, x0 = max(int(ys.min()) - 1, 0), max(int(xs.min()) - 1, 0)
+    crop = lines[y0 : int(ys.max()) + 2, x0 : int(xs.max()) + 2]
+    skel = skeleton(crop)
+    cut = cv2.dilate(_junctions(skel).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    chains = (skel & ~cut).view(np.uint8)
+    _, labels = cv2.connectedComponents(chains, connectivity=8)
+    cy, cx = np.nonzero(labels)
+    order = np.argsort(labels[cy, cx], kind="stable")
+    cy, cx = cy[order], cx[order]
+    bounds = np.flatnonzero(np.diff(labels[cy, cx])) + 1
+    _, parts = cv2.connectedComponents(crop.view(np.uint8), connectivity=8)
+    pieces: list[tuple[int, np.ndarray]] = []
+    for py, px in zip(np.split(cy, bounds), np.split(cx, bounds), strict=True):
+        if len(py) >= MIN_STRAND_PX:
+            pieces.append((int(parts[py[0], px[0]]), _ordered(py, px, crop.shape) + np.array([x0, y0])))
+    # A line's width: its pixels over the length of its centre lines (one for a pixel line drawn along a row,
+    # 0.71 drawn diagonally, two for a riser).
+    area = np.bincount(parts.ravel())
+    length = np.zeros(len(area))
+    for part, centre in pieces:
+        length[part] += np.hypot(*np.diff(centre, axis=0).T).sum()
+    found: list[Strand] = []
+    for part, centre in pieces:
+        smooth = gaussian_filter1d(centre, CENTRE_SMOOTHING_PX, axis=0, mode="nearest") if len(centre) >= 3 else centre
+        strand = Strand(smooth, float(np.clip(area[part] / max(length[part], 1.0), MIN_WIDTH_PX, MAX_WIDTH_PX)))
+        if strand.length >= MIN_STRAND_PX:
+            found.append(strand)
+    return _joined(found)
+
+
+def _distance(a: Strand, b: Strand) -> float:
+    """Mean distance of the shorter strand's samples to the longer one's centre line; infinite where the shorter
+    is under LINK_LENGTH_RATIO of the longer or their boxes are further apart than a link allows."""
+    short, long = (a, b) if a.length <= b.length else (b, a)
+    if short.length < LINK_LENGTH_RATIO * long.length:
+        return np.inf
+    reach = max(LINK_PX, LINK_LENGTH_FRACTION * long.length)
+    lo_a, hi_a = a.centre.min(0) - reach, a.centre.max(0) + reach
+    if (b.centre.max(0) < lo_a).any() or (b.centre.min(0) > hi_a).any():
+        return np.inf
+    return float(_to_polyline(short.at(np.linspace(0.0, 1.0, SAMPLES)), long.centre).mean())
+
+
+def _to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    t = np.clip(np.einsum("pk,sk->ps", points, ab) - np.einsum("sk,sk->s", a, ab), 0, None)
+    t = np.minimum(t / np.maximum(np.einsum("sk,sk->s", ab, ab), 1e-12), 1.0)
+    nearest = a[None] + t[..., None] * ab[None]
+    return np.sqrt(((points[:, None] - nearest) ** 2).sum(-1)).min(axis=1)
+
+
+def link_strands(per_frame: dict[int, list[Strand]]) -> list[dict[int, Strand]]:
+    """Chain the strands of consecutive frames (one-to-one, nearest first), each turned to run the way its
+    predecessor ran."""
+    tracks: list[dict[int, Strand]] = []
+    alive: list[dict[int, Strand]] = []
+    previous: int | None = None
+    for frame in sorted(per_frame):
+        current = per_frame[frame]
+        if previous is None or frame != previous + 1:
+            alive = []
+        survivors: list[dict[int, Strand]] = []
+        taken: set[int] = set()
+        if alive and current:
+            cost = np.full((len(alive), len(current)), np.inf)
+            for i, track in enumerate(alive):
+                last = track[frame - 1]
+                for j, strand in enumerate(current):
+                    d = _distance(last, strand)
+                    if d <= max(LINK_PX, LINK_LENGTH_FRACTION * max(last.length, strand.length)):
+                        cost[i, j] = d
+            rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e9))
+            for i, j in zip(rows, cols, strict=True):
+                if np.isfinite(cost[i, j]):
+                    last, strand = alive[i][frame - 1], current[j]
+                    ends = np.array([[0.0], [1.0]])
+                    same = np.abs(last.at(ends[:, 0]) - strand.at(ends[:, 0])).sum()
+                    flipped = np.abs(last.at(ends[:, 0]) - strand.at(ends[::-1, 0])).sum()
+                    alive[i][frame] = strand if same <= flipped else strand.reversed()
+                    taken.add(int(j))
+                    survivors.append(alive[i])
+        for j, strand in enumerate(current):
+            if j not in taken:
+                track = {frame: strand}
+                tracks.append(track)
+                survivors.append(track)
+        alive = survivors
+        previous = frame
+    return tracks
+
+
+def _fractions(track: dict[int, Strand]) -> np.ndarray:
+    """Where the vertices sit along the line (fractions of its length), from the frame needing the most:
+    the line simplified (Douglas-Peucker) until every point of it is within VERTEX_FIT_PX."""
+    best = np.array([0.0, 1.0])
+    for strand in track.values():
+        kept = cv2.approxPolyDP(strand.centre.astype(np.float32).reshape(-1, 1, 2), VERTEX_FIT_PX, False)
+        idx = [int(np.argmin(np.abs(strand.centre - p).sum(1))) for p in kept.reshape(-1, 2)]
+        fractions = np.unique(strand.arc[sorted(set(idx) | {0, len(strand.centre) - 1})] / max(strand.length, 1e-9))
+        if len(fractions) > len(best):
+            best = fractions
+    if len(best) > MAX_VERTICES:
+        best = np.linspace(0.0, 1.0, MAX_VERTICES)
+    return best
+
+
+def _outline(vertices: np.ndarray, half: float) -> np.ndarray:
+    """The closed polygon half a width either side of the centre line, its ends pushed out by as much; the
+    same way round on every frame the centre line runs the same way."""
+    tangent = np.gradient(vertices, axis=0)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    v = vertices.copy()
+    v[0] -= half * tangent[0]
+    v[-1] += half * tangent[-1]
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    return np.concatenate([v + half * normal, (v - half * normal)[::-1]])
+
+
+def _keys(vertices: np.ndarray) -> list[int]:
+    """Frames to key: the ends, then wherever a straight blend between keys leaves some frame's vertices by more
+    than KEY_TOLERANCE_PX, the frame it leaves most."""
+    keys = {0, len(vertices) - 1}
+    spans = [(0, len(vertices) - 1)]
+    while spans:
+        a, b = spans.pop()
+        if b - a < 2:
+            continue
+        w = (np.arange(a + 1, b) - a)[:, None, None] / (b - a)
+        blend = (1 - w) * vertices[a] + w * vertices[b]
+        error = np.linalg.norm(blend - vertices[a + 1 : b], axis=-1).max(axis=1)
+        worst = int(np.argmax(error))
+        if error[worst] > KEY_TOLERANCE_PX:
+            k = a + 1 + worst
+            keys.add(k)
+            spans += [(a, k), (k, b)]
+    return sorted(keys)
+
+
+def ribbon_shape(name: str, obj: str, track: dict[int, Strand]) -> Shape:
+    """One strand track → one keyed closed polygon of 2 x vertices points."""
+    frames = sorted(track)
+    fractions = _fractions(track)
+    vertices = np.stack([track[f].at(fractions) for f in frames])
+    half = 0.5 * float(np.median([s.width for s in track.values()]))
+    keys = _keys(vertices)
+    polys = np.stack([_outline(vertices[k], half) for k in keys])
+    if signed_area(polys[0]) < 0:
+        polys = polys[:, ::-1].copy()
+    ctrl = np.zeros((len(keys), polys.shape[1], 3, 2))
+    ctrl[:, :, 1] = polys
+    key_frames = np.asarray(frames)[keys]
+    return Shape(name, obj, "add", frames[0], frames[-1], key_frames, ctrl, np.ones(polys.shape[1], bool))
