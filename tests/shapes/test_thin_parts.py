@@ -50,6 +50,20 @@ def test_thin_parts_are_the_lines_and_nothing_else() -> None:
     assert thin_parts(short, 64) is None, "a line under min_area stays with the bulk"
 
 
+@pytest.mark.parametrize(("radius", "fragment_split"), [(18, True), (60, False)])
+def test_broken_pieces_of_lines_go_with_the_lines_where_lines_are_a_part(radius: int, fragment_split: bool) -> None:
+    """A 20 px piece of line goes with a 130 px line where lines are 9 % of the matte (rigging), and stays with
+    the bulk where they are 1 % (a wisp off a body)."""
+    mask = np.zeros((260, 300), np.uint8)
+    cv2.circle(mask, (150, 190), radius, 1, -1)
+    cv2.line(mask, (140, 188 - radius), (80, 60), 1, 1)
+    cv2.line(mask, (220, 40), (232, 56), 1, 1)
+    lines = thin_parts(mask.astype(bool), 64)
+    assert lines is not None
+    assert lines[40:57, 218:235].any() == fragment_split
+    assert lines[60:120, 80:140].sum() >= 55
+
+
 def test_lines_get_ribbons_of_their_own_and_the_bulk_stays_whole() -> None:
     masks = {f: {"pilot": _pilot(f)} for f in range(8)}
     doc = trace_shapes(InMemoryMasks(masks, 240, 200), ShapeSettings())
