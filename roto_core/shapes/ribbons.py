@@ -22,7 +22,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.csgraph import connected_components, shortest_path
 
 from roto_core.shapes.model import Shape, signed_area
 
@@ -88,11 +88,22 @@ class Strand:
     def reversed(self) -> Strand:
         return Strand(self.centre[::-1].copy(), self.width)
 
-    def heading(self) -> np.ndarray:
-        """Unit direction in which the line leaves its last end."""
-        back = self.at(np.array([max(1.0 - HEADING_PX / max(self.length, 1e-9), 0.0)]))[0]
-        d = self.centre[-1] - back
-        return d / max(float(np.linalg.norm(d)), 1e-9)
+    @cached_property
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Its two end points (first, last) and the unit headings out of them, taken over HEADING_PX."""
+        reach = min(HEADING_PX / max(self.length, 1e-9), 1.0)
+        inner = self.at(np.array([reach, 1.0 - reach]))
+        points = self.centre[[0, -1]]
+        out = points - inner
+        return points, out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    @cached_property
+    def samples(self) -> np.ndarray:
+        return self.at(np.linspace(0.0, 1.0, SAMPLES))
+
+    @cached_property
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.centre.min(axis=0), self.centre.max(axis=0)
 
 
 def _joined(found: list[Strand]) -> list[Strand]:
@@ -101,11 +112,11 @@ def _joined(found: list[Strand]) -> list[Strand]:
     cos_limit = np.cos(np.radians(JOIN_ANGLE_DEG))
     while len(found) > 1:
         # Per strand and end (0 first, 1 last): the end point and the heading out of it.
-        point = np.array([[s.centre[0], s.centre[-1]] for s in found])
-        out = np.array([[s.reversed().heading(), s.heading()] for s in found])
+        point = np.array([s.ends[0] for s in found])
+        out = np.array([s.ends[1] for s in found])
         gap = point[None, None] - point[:, :, None, None]  # [i, end i, j, end j]
         length = np.linalg.norm(gap, axis=-1)
-        along = np.einsum("iek,iejfk->iejf", out, np.broadcast_to(gap, gap.shape))
+        along = np.einsum("iek,iejfk->iejf", out, gap)
         facing = -np.einsum("iek,jfk->iejf", out, out)
         offset = np.abs(out[:, :, None, None, 0] * gap[..., 1] - out[:, :, None, None, 1] * gap[..., 0])
         ok = (length <= JOIN_GAP_PX) & (facing >= cos_limit) & (offset <= JOIN_OFFSET_PX) & (along >= 0)
@@ -160,11 +171,16 @@ def _junctions(skel: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ordered(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A chain's pixels in order along it: breadth-first from the pixel furthest (in steps) from an arbitrary
-    one, so the walk starts at an end; pixels the same number of steps along are averaged."""
+def _chains(chains: np.ndarray) -> list[np.ndarray]:
+    """The pixel chains of a skeleton without junctions, each as its pixel centres in order along it: by steps
+    from the pixel furthest (in steps) from an arbitrary one, so the walk starts at an end; pixels the same
+    number of steps along are averaged. All chains of a frame in one graph (a chain at a time cost a frame's
+    index image per chain)."""
+    ys, xs = np.nonzero(chains)
     n = len(ys)
-    index = np.full((shape[0] + 2, shape[1] + 2), -1, np.int64)
+    if n == 0:
+        return []
+    index = np.full((chains.shape[0] + 2, chains.shape[1] + 2), -1, np.int64)
     index[ys + 1, xs + 1] = np.arange(n)
     rows, cols = [], []
     for dy, dx in _NEIGHBOURS:
@@ -173,16 +189,24 @@ def _ordered(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> np.ndarr
         cols.append(j[j >= 0])
     r, c = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
-    order, _ = breadth_first_order(graph, 0, directed=False)
-    order, parents = breadth_first_order(graph, int(order[-1]), directed=False)
-    depth = np.zeros(n, np.int64)
-    for i in order[1:]:
-        depth[i] = depth[parents[i]] + 1
-    pts = np.stack([xs[order] + 0.5, ys[order] + 0.5], axis=1).astype(np.float64)
-    d = depth[order]
-    sums = np.zeros((d.max() + 1, 2))
-    np.add.at(sums, d, pts)
-    return sums / np.bincount(d)[:, None]
+    _, label = connected_components(graph, directed=False)
+    sizes = np.bincount(label)
+    big = np.flatnonzero(sizes >= MIN_STRAND_PX)
+    if len(big) == 0:
+        return []
+    first = np.argmax(label[None, :] == big[:, None], axis=1)
+    steps = shortest_path(graph, unweighted=True, indices=first)
+    starts = np.argmax(np.where(np.isfinite(steps), steps, -1.0), axis=1)
+    depth = shortest_path(graph, unweighted=True, indices=starts)
+    pts = np.stack([xs + 0.5, ys + 0.5], axis=1).astype(np.float64)
+    ordered = []
+    for row, component in enumerate(big):
+        members = np.flatnonzero(label == component)
+        d = depth[row, members].astype(np.int64)
+        sums = np.zeros((d.max() + 1, 2))
+        np.add.at(sums, d, pts[members])
+        ordered.append(sums / np.bincount(d)[:, None])
+    return ordered
 
 
 def strands(lines: np.ndarray) -> list[Strand]:
@@ -194,17 +218,8 @@ def strands(lines: np.ndarray) -> list[Strand]:
     crop = lines[y0 : int(ys.max()) + 2, x0 : int(xs.max()) + 2]
     skel = skeleton(crop)
     cut = cv2.dilate(_junctions(skel).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    chains = (skel & ~cut).view(np.uint8)
-    _, labels = cv2.connectedComponents(chains, connectivity=8)
-    cy, cx = np.nonzero(labels)
-    order = np.argsort(labels[cy, cx], kind="stable")
-    cy, cx = cy[order], cx[order]
-    bounds = np.flatnonzero(np.diff(labels[cy, cx])) + 1
     _, parts = cv2.connectedComponents(crop.view(np.uint8), connectivity=8)
-    pieces: list[tuple[int, np.ndarray]] = []
-    for py, px in zip(np.split(cy, bounds), np.split(cx, bounds), strict=True):
-        if len(py) >= MIN_STRAND_PX:
-            pieces.append((int(parts[py[0], px[0]]), _ordered(py, px, crop.shape) + np.array([x0, y0])))
+    pieces = [(int(parts[int(c[0, 1]), int(c[0, 0])]), c + np.array([x0, y0])) for c in _chains(skel & ~cut)]
     # A line's width: its pixels over the length of its centre lines (one for a pixel line drawn along a row,
     # 0.71 drawn diagonally, two for a riser).
     area = np.bincount(parts.ravel())
@@ -220,17 +235,23 @@ def strands(lines: np.ndarray) -> list[Strand]:
     return _joined(found)
 
 
-def _distance(a: Strand, b: Strand) -> float:
-    """Mean distance of the shorter strand's samples to the longer one's centre line; infinite where the shorter
-    is under LINK_LENGTH_RATIO of the longer or their boxes are further apart than a link allows."""
-    short, long = (a, b) if a.length <= b.length else (b, a)
-    if short.length < LINK_LENGTH_RATIO * long.length:
-        return np.inf
-    reach = max(LINK_PX, LINK_LENGTH_FRACTION * long.length)
-    lo_a, hi_a = a.centre.min(0) - reach, a.centre.max(0) + reach
-    if (b.centre.max(0) < lo_a).any() or (b.centre.min(0) > hi_a).any():
-        return np.inf
-    return float(_to_polyline(short.at(np.linspace(0.0, 1.0, SAMPLES)), long.centre).mean())
+def _link_costs(before: list[Strand], after: list[Strand]) -> np.ndarray:
+    """``(len(before), len(after))``: the shorter strand's mean distance to the longer one's centre line where
+    they may be one line (the shorter at least LINK_LENGTH_RATIO of the longer, within LINK_PX or
+    LINK_LENGTH_FRACTION of the longer's length), else infinite. The cheap tests go first, on all pairs at once."""
+    la, lb = np.array([s.length for s in before]), np.array([s.length for s in after])
+    short, long = np.minimum(la[:, None], lb[None]), np.maximum(la[:, None], lb[None])
+    reach = np.maximum(LINK_PX, LINK_LENGTH_FRACTION * long)
+    lo_a, hi_a = (np.array([s.box[k] for s in before]) for k in (0, 1))
+    lo_b, hi_b = (np.array([s.box[k] for s in after]) for k in (0, 1))
+    apart = ((hi_b[None] < lo_a[:, None] - reach[..., None]) | (lo_b[None] > hi_a[:, None] + reach[..., None])).any(-1)
+    cost = np.full(short.shape, np.inf)
+    for i, j in np.argwhere((short >= LINK_LENGTH_RATIO * long) & ~apart):
+        a, b = (before[i], after[j]) if la[i] <= lb[j] else (after[j], before[i])
+        d = float(_to_polyline(a.samples, b.centre).mean())
+        if d <= reach[i, j]:
+            cost[i, j] = d
+    return cost
 
 
 def _to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
@@ -255,21 +276,14 @@ def link_strands(per_frame: dict[int, list[Strand]]) -> list[dict[int, Strand]]:
         survivors: list[dict[int, Strand]] = []
         taken: set[int] = set()
         if alive and current:
-            cost = np.full((len(alive), len(current)), np.inf)
-            for i, track in enumerate(alive):
-                last = track[frame - 1]
-                for j, strand in enumerate(current):
-                    d = _distance(last, strand)
-                    if d <= max(LINK_PX, LINK_LENGTH_FRACTION * max(last.length, strand.length)):
-                        cost[i, j] = d
+            cost = _link_costs([track[frame - 1] for track in alive], current)
             rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e9))
             for i, j in zip(rows, cols, strict=True):
                 if np.isfinite(cost[i, j]):
-                    last, strand = alive[i][frame - 1], current[j]
-                    ends = np.array([[0.0], [1.0]])
-                    same = np.abs(last.at(ends[:, 0]) - strand.at(ends[:, 0])).sum()
-                    flipped = np.abs(last.at(ends[:, 0]) - strand.at(ends[::-1, 0])).sum()
-                    alive[i][frame] = strand if same <= flipped else strand.reversed()
+                    before, after = alive[i][frame - 1].ends[0], current[j].ends[0]
+                    same = np.abs(before - after).sum()
+                    flipped = np.abs(before - after[::-1]).sum()
+                    alive[i][frame] = current[j] if same <= flipped else current[j].reversed()
                     taken.add(int(j))
                     survivors.append(alive[i])
         for j, strand in enumerate(current):
