@@ -20,10 +20,11 @@ EDGE_SMOOTHING_PX = 1.0
 # Structures this wide or less are thin (see thin_parts): a 3x3 opening removes them.
 THIN_WIDTH_PX = 2
 # Where lines make LINE_SHARE of a matte or more (rigging, not a wisp of a body's outline), the pieces the matte
-# broke them into go with them down to FRAGMENT_AREA_FACTOR of ``min_area``: left in the bulk, they were dropped
-# or ran as spikes off its outline. DAVIS paragliding-launch (18 % lines): IoU median 0.807 -> 0.834; taken on
-# horsejump-high too (a tail, under 1 %), its tail's wisps left the body's outline and edge recall fell
-# 0.889 -> 0.882 (bench/RESULTS.md, ninth pass).
+# broke them into go with them down to FRAGMENT_AREA_FACTOR of ``min_area``, and so do the bits under
+# ``min_area`` the split leaves of them (where lines touch or run side by side): left in the bulk, they were
+# dropped or ran as spikes off its outline. DAVIS paragliding-launch (18 % lines): IoU median 0.807 -> 0.832 ->
+# 0.841; the pieces taken on horsejump-high too (a tail, under 1 %), its tail's wisps left the body's outline
+# and edge recall fell 0.889 -> 0.882 (bench/RESULTS.md, ninth pass).
 LINE_SHARE = 0.05
 FRAGMENT_AREA_FACTOR = 0.25
 _THIN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_WIDTH_PX + 1, THIN_WIDTH_PX + 1))
@@ -178,10 +179,16 @@ def thin_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
     lines_area = int(areas[areas >= min_area].sum())
     if lines_area == 0:
         return None
-    floor = FRAGMENT_AREA_FACTOR * min_area if lines_area >= LINE_SHARE * cv2.countNonZero(crop) else min_area
-    keep = np.flatnonzero(areas >= floor) + 1
+    rigging = lines_area >= LINE_SHARE * cv2.countNonZero(crop)
+    keep = np.flatnonzero(areas >= (FRAGMENT_AREA_FACTOR * min_area if rigging else min_area)) + 1
+    found = np.isin(labels, keep)
+    if rigging:
+        # What the split leaves of the lines where they touch or run side by side: bits under ``min_area``
+        # that the bulk would drop.
+        _, rest, rest_stats, _ = cv2.connectedComponentsWithStats(crop & ~found.view(np.uint8), connectivity=8)
+        found |= np.isin(rest, np.flatnonzero(rest_stats[1:, cv2.CC_STAT_AREA] < min_area) + 1)
     lines = np.zeros(binary.shape, bool)
-    lines[y0:y1, x0:x1] = np.isin(labels, keep)
+    lines[y0:y1, x0:x1] = found
     return lines
 
 

@@ -52,15 +52,17 @@ def test_thin_parts_are_the_lines_and_nothing_else() -> None:
 
 @pytest.mark.parametrize(("radius", "fragment_split"), [(18, True), (60, False)])
 def test_broken_pieces_of_lines_go_with_the_lines_where_lines_are_a_part(radius: int, fragment_split: bool) -> None:
-    """A 20 px piece of line goes with a 130 px line where lines are 9 % of the matte (rigging), and stays with
-    the bulk where they are 1 % (a wisp off a body)."""
+    """A 20 px piece of line and a 5x5 px bit (two lines touching) go with a 130 px line where lines are 9 % of
+    the matte (rigging), and stay with the bulk where they are 1 % (a wisp off a body)."""
     mask = np.zeros((260, 300), np.uint8)
     cv2.circle(mask, (150, 190), radius, 1, -1)
     cv2.line(mask, (140, 188 - radius), (80, 60), 1, 1)
     cv2.line(mask, (220, 40), (232, 56), 1, 1)
+    mask[200:205, 30:35] = 1
     lines = thin_parts(mask.astype(bool), 64)
     assert lines is not None
     assert lines[40:57, 218:235].any() == fragment_split
+    assert lines[200:205, 30:35].all() == fragment_split
     assert lines[60:120, 80:140].sum() >= 55
 
 
