@@ -30,7 +30,7 @@ from roto_core.shapes.model import Shape, signed_area
 MIN_STRAND_PX = 8.0
 # Staircase of a pixel line smoothed away along the strand (pixels of arc).
 CENTRE_SMOOTHING_PX = 2.0
-# 2 x 12 vertices = the configured 24 points; a curve needing more is cut in two strands.
+# 2 x 12 vertices = the configured 24 points; a line bending more is drawn as several ribbons.
 MAX_VERTICES = 12
 # A centre line holds where every point of the strand lies within this of its polyline. Measured on DAVIS
 # paragliding-launch frames 40-59: at 0.5 px the ribbons took 0.76 of the lines' pixels and drew 0.11 of them
@@ -190,6 +190,16 @@ def _chains(chains: np.ndarray) -> list[np.ndarray]:
     r, c = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(len(r)), (r, c)), shape=(n, n)).tocsr()
     _, label = connected_components(graph, directed=False)
+    # A closed loop (a ring of wire) has no end to walk from: walked from any pixel, its two halves would be
+    # averaged into a line across it. It is opened at one pixel.
+    degree = np.diff(graph.indptr)
+    ends = np.bincount(label, weights=degree <= 1, minlength=label.max() + 1)
+    loops = np.flatnonzero(ends == 0)
+    if len(loops):
+        opened = np.argmax(label[None, :] == loops[:, None], axis=1)
+        keep = ~np.isin(r, opened) & ~np.isin(c, opened)
+        graph = coo_matrix((np.ones(int(keep.sum())), (r[keep], c[keep])), shape=(n, n)).tocsr()
+        _, label = connected_components(graph, directed=False)
     sizes = np.bincount(label)
     big = np.flatnonzero(sizes >= MIN_STRAND_PX)
     if len(big) == 0:
@@ -306,8 +316,6 @@ def _fractions(track: dict[int, Strand]) -> np.ndarray:
         fractions = np.unique(strand.arc[sorted(set(idx) | {0, len(strand.centre) - 1})] / max(strand.length, 1e-9))
         if len(fractions) > len(best):
             best = fractions
-    if len(best) > MAX_VERTICES:
-        best = np.linspace(0.0, 1.0, MAX_VERTICES)
     return best
 
 
@@ -343,17 +351,25 @@ def _keys(vertices: np.ndarray) -> list[int]:
     return sorted(keys)
 
 
-def ribbon_shape(name: str, obj: str, track: dict[int, Strand]) -> Shape:
-    """One strand track → one keyed closed polygon of 2 x vertices points."""
+def ribbon_shapes(name: str, obj: str, track: dict[int, Strand]) -> list[Shape]:
+    """One strand track → keyed closed polygons of 2 x vertices points: one, or for a line that bends more than
+    MAX_VERTICES vertices follow, one per run of MAX_VERTICES along it (named ``<name>p<n>``), each reaching
+    past the vertex it shares with the next."""
     frames = sorted(track)
     fractions = _fractions(track)
-    vertices = np.stack([track[f].at(fractions) for f in frames])
+    step = MAX_VERTICES - 1
+    runs = [fractions[i : i + step + 1] for i in range(0, len(fractions) - 1, step)]
     half = 0.5 * float(np.median([s.width for s in track.values()]))
-    keys = _keys(vertices)
-    polys = np.stack([_outline(vertices[k], half) for k in keys])
-    if signed_area(polys[0]) < 0:
-        polys = polys[:, ::-1].copy()
-    ctrl = np.zeros((len(keys), polys.shape[1], 3, 2))
-    ctrl[:, :, 1] = polys
-    key_frames = np.asarray(frames)[keys]
-    return Shape(name, obj, "add", frames[0], frames[-1], key_frames, ctrl, np.ones(polys.shape[1], bool))
+    shapes = []
+    for number, run in enumerate(runs, start=1):
+        vertices = np.stack([track[f].at(run) for f in frames])
+        keys = _keys(vertices)
+        polys = np.stack([_outline(vertices[k], half) for k in keys])
+        if signed_area(polys[0]) < 0:
+            polys = polys[:, ::-1].copy()
+        ctrl = np.zeros((len(keys), polys.shape[1], 3, 2))
+        ctrl[:, :, 1] = polys
+        label = name if len(runs) == 1 else f"{name}p{number}"
+        corners = np.ones(polys.shape[1], bool)
+        shapes.append(Shape(label, obj, "add", frames[0], frames[-1], np.asarray(frames)[keys], ctrl, corners))
+    return shapes

@@ -28,7 +28,7 @@ from roto_core.shapes.linking import Blob, Track, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
-from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shape, strands
+from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shapes, strands
 from roto_core.shapes.untangle import untangle
 from roto_core.shapes.upright import upright
 
@@ -203,7 +203,7 @@ def _line_shapes(obj: str, lines: dict[int, list[Strand]], settings: ShapeSettin
     """The ribbons of an object's thin parts: one per strand followed for ``min_lifetime_frames`` or more."""
     shortest = min(settings.min_lifetime_frames, len(lines))
     tracks = sorted((t for t in link_strands(lines) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
-    return [ribbon_shape(f"{shape_prefix(obj)}_thin{n}", obj, t) for n, t in enumerate(tracks, start=1)]
+    return [s for n, t in enumerate(tracks, start=1) for s in ribbon_shapes(f"{shape_prefix(obj)}_thin{n}", obj, t)]
 
 
 def _lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:

@@ -18,7 +18,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import thin_parts
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
-from roto_core.shapes.ribbons import link_strands, skeleton, strands
+from roto_core.shapes.ribbons import link_strands, ribbon_shapes, skeleton, strands
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -121,6 +121,21 @@ def test_crossing_lines_are_two_strands_and_a_broken_line_is_one() -> None:
     cv2.line(broken, (97, 111), (180, 123), 1, 1)
     (line,) = strands(broken.astype(bool))
     assert line.length > 150
+
+
+def test_a_ring_of_wire_is_walked_round_not_across() -> None:
+    """A one-pixel ring (no end to start from) is opened at one pixel and walked round: one strand as long as
+    the ring, drawn as ribbons of at most 24 points that cover it (a ring bends more than 12 vertices follow)."""
+    mask = np.zeros((200, 200), np.uint8)
+    cv2.circle(mask, (100, 100), 60, 1, 1)
+    ring = mask.astype(bool)
+    (strand,) = strands(ring)
+    assert strand.length > 0.95 * 2 * np.pi * 60
+    drawn = ribbon_shapes("ring", "wire", {0: strand})
+    assert len(drawn) > 1 and all(s.point_count <= 24 for s in drawn)
+    raster = rasterise(drawn, 0, ring.shape)
+    assert (raster & ring).sum() >= 0.85 * ring.sum()
+    assert (raster & ~ring).sum() <= 0.1 * ring.sum()
 
 
 def test_a_line_is_followed_while_the_matte_breaks_it() -> None:
