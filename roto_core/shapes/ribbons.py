@@ -7,9 +7,10 @@ it, and a shape a pixel off a one-pixel line covers none of it (DAVIS paraglidin
 as a narrow shape along its middle. So each thin part is thinned to its skeleton (Zhang & Suen's two-pass
 thinning), cut at its junctions into strands (a fan of lines meeting at a harness is several lines), and each
 strand becomes a closed polygon (points with zero tangents, all cusps) at half the line's width either side of
-its smoothed centre line, reaching past its ends by that much. A strand is followed from frame to frame by
-its distance to the nearest strand of the next frame; its points sit at fixed fractions of its length, so a
-line that lengthens or shortens as the matte breaks it keeps its point count and order.
+its smoothed centre line, reaching past its ends by that much and a pixel. A strand is followed from frame to
+frame by its distance to the nearest strand of the next frame; its points sit at fixed fractions of its length,
+so a line that lengthens or shortens as the matte breaks it keeps its point count and order. Keys go where a
+straight blend between keys leaves a frame's own vertices by more than half a pixel.
 """
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ def _object_shapes(
 
 
 def _line_shapes(obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings) -> list[Shape]:
-    """The ribbons of an object's thin parts: one per strand followed for ``min_lifetime_frames`` or more."""
+    """The ribbons of an object's thin parts: for each strand followed ``min_lifetime_frames`` or more, one (or
+    one per run of vertices along a line that bends more than a ribbon holds)."""
     shortest = min(settings.min_lifetime_frames, len(lines))
     tracks = sorted((t for t in link_strands(lines) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
     return [s for n, t in enumerate(tracks, start=1) for s in ribbon_shapes(f"{shape_prefix(obj)}_thin{n}", obj, t)]
