@@ -181,7 +181,7 @@ def _chains(chains: np.ndarray) -> list[np.ndarray]:
     n = len(ys)
     if n == 0:
         return []
-    index = np.full((chains.shape[0] + 2, chains.shape[1] + 2), -1, np.int64)
+    index = np.full((chains.shape[0] + 2, chains.shape[1] + 2), -1, np.int32)
     index[ys + 1, xs + 1] = np.arange(n)
     rows, cols = [], []
     for dy, dx in _NEIGHBOURS:
