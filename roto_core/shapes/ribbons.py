@@ -134,6 +134,14 @@ def _joined(found: list[Strand]) -> list[Strand]:
     return found
 
 
+def _ring(padded: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The eight neighbours of pixels ``(ys, xs)`` of a padded 0/1 image, clockwise from north, and how many
+    runs of set pixels lie around each (one for a line's inner pixel or a staircase step, three at a junction)."""
+    ring = [padded[ys + dy, xs + dx] for dy, dx in _NEIGHBOURS]
+    runs = sum(((ring[i] == 0) & (ring[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
+    return ring, runs
+
+
 def skeleton(binary: np.ndarray) -> np.ndarray:
     """Zhang & Suen thinning of a bool image to one-pixel-wide, 8-connected lines; worked on the set pixels
     only (a frame's lines are a few thousand pixels of a large box)."""
@@ -142,9 +150,8 @@ def skeleton(binary: np.ndarray) -> np.ndarray:
     while len(ys):
         changed = False
         for step in (0, 1):
-            p = [s[ys + dy, xs + dx] for dy, dx in _NEIGHBOURS]
+            p, turns = _ring(s, ys, xs)
             count = sum(q.astype(np.int32) for q in p)
-            turns = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
             north, east, south, west = p[0], p[2], p[4], p[6]
             if step == 0:
                 side = (north * east * south == 0) & (east * south * west == 0)
@@ -165,8 +172,7 @@ def _junctions(skel: np.ndarray) -> np.ndarray:
     staircase step has three neighbours in one run and is not a junction)."""
     s = np.pad(skel.astype(np.uint8), 1)
     ys, xs = np.nonzero(s)
-    p = [s[ys + dy, xs + dx] for dy, dx in _NEIGHBOURS]
-    runs = sum(((p[i] == 0) & (p[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
+    _, runs = _ring(s, ys, xs)
     out = np.zeros_like(skel)
     out[ys[runs >= 3] - 1, xs[runs >= 3] - 1] = True
     return out
