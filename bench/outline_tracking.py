@@ -3,8 +3,8 @@
 Every shape point is a fixed place ``u`` on the tracked outline (roto_core/shapes/outline_track.py), so a marker
 that slides or bunches moves every point built on it. Per sequence, the longest-lived component of the real
 ground-truth matte (thin parts left out, as the tracer does) is tracked over the whole sequence, once with the
-tracker as shipped and once with its local step off (the whole outline's ICP only: ``OutlineTrack(local=False)``,
-as thin parts are tracked), and measured on the markers themselves:
+tracker as shipped and once with its local step off (the whole outline's ICP only: ``tracking.local_shift``
+replaced by no shift for that run), and measured on the markers themselves:
 
 - marker boil: RMS of each marker's distance from where its neighbourhood's steady motion puts it
   (``qa.local_boil`` on the markers as one shape keyed every frame), and its 95th percentile;
@@ -26,11 +26,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
 from shapes_real import DATA, replace_section
 
+import roto_core.shapes.outline_track as outline_track
 from roto_core.shapes.contours import Outline, find_regions, thin_parts
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.maskseq import MaskSequence
@@ -62,16 +65,29 @@ def longest_track(masks: MaskSequence) -> dict[int, Outline]:
         mask = next(iter(masks.read(f).values()))
         lines = thin_parts(mask, MIN_AREA)
         regions[f] = find_regions(mask if lines is None else mask & ~lines, MIN_AREA)
-    blobs = {f: [Blob(r.centroid, r.area, 0.0, r.touches_border) for r in rs] for f, rs in regions.items()}
+    blobs = {f: [Blob(r.centroid, r.area, r.touches_border) for r in rs] for f, rs in regions.items()}
     track = max(link(blobs), key=lambda t: len(t.members))
     return {f: regions[f][i].outer for f, i in track.members.items()}
+
+
+@contextmanager
+def icp_only(off: bool) -> Iterator[None]:
+    """With ``off``, the tracker's local step moves nothing: the whole outline's ICP alone places the markers."""
+    shipped = outline_track.local_shift
+    if off:
+        outline_track.local_shift = lambda moved, *_: np.zeros_like(moved)
+    try:
+        yield
+    finally:
+        outline_track.local_shift = shipped
 
 
 def measure(outlines: dict[int, Outline], size: tuple[int, int], local: bool) -> tuple[float, float, float, float, int]:
     """Marker boil RMS and 95th percentile, spans-off share, CPU ms per frame, marker count."""
     ref = _reference_frame(outlines)
     start = time.process_time()
-    track = OutlineTrack(outlines, ref, size, local=local)
+    with icp_only(not local):
+        track = OutlineTrack(outlines, ref, size)
     cpu = 1000.0 * (time.process_time() - start) / len(outlines)
     u = np.arange(track.count, dtype=np.float64)
     points = np.stack([track.points(f, u) for f in track.frames])
