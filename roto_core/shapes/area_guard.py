@@ -9,13 +9,15 @@ with the component's own outline, those frames show; the caller cuts the range t
 
 A frame fails when the pixels wrongly filled or left out, spread along the outline, make a band wider than the
 edge tolerance: the same measure for a body and for a hoof, where an IoU threshold would cut small parts for a
-few pixels and let a wedge on a large body through.
+few pixels and let a wedge on a large body through. ``PieceGuard`` names the pieces to blame, so only their
+lifetimes are cut and the pieces around them keep theirs.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.model import Shape, sample_outline
@@ -78,3 +80,89 @@ def guard_cut(shapes: list[Shape], outlines: dict[int, Outline], tolerance: floa
         while cut < len(frames) and bands[frames[cut]] > tolerance:
             cut += 1
     return min(max(cut, least), len(frames) - least)
+
+
+# A piece is to blame for a failing frame when the wrong pixels charged to it alone make a band this share of
+# the tolerance.
+BLAME_SHARE = 0.5
+# Where the error is spread, the piece charged most is to blame if its share is at least this.
+LEAST_SHARE = 0.2
+
+
+class PieceGuard:
+    """The guard for a range whose pieces live over different frames (trace._placed): instead of cutting the
+    whole range, it names the pieces to blame for each failing frame, and each is cut (fitted again over the
+    two parts of its frames) while the pieces around it keep theirs. Bands are kept per frame and measured
+    again only on the frames whose shapes changed."""
+
+    def __init__(self, outlines: dict[int, Outline], tolerance: float) -> None:
+        self.outlines = outlines
+        self.tolerance = tolerance
+        self.bands: dict[int, float] = {}
+        # Set by ``cuts``: some failing frame has no piece to blame that may be cut.
+        self.stuck = False
+
+    def cuts(self, pieces: list[list[Shape]], changed: set[int] | None = None) -> list[tuple[int, int]]:
+        """``(piece index, first frame of its second part)`` for each piece to blame (``pieces``: each piece's
+        shapes), none when every frame holds; ``changed``: the frames whose shapes changed since the last call.
+
+        On each failing frame every wrong pixel is charged to a piece: one it fills outside the component to the
+        piece that fills it (a wedge across a gap), one left out to the piece whose outline passes nearest. A
+        piece charged a band of BLAME_SHARE of the tolerance on a frame is to blame there (where none is, the
+        piece charged most, from LEAST_SHARE); it is cut at the first of its frames it is to blame for, or just
+        after them when they open its range, keeping GUARD_MIN_FRAMES (one frame where a band is SEVERE) on
+        either side. Where a failing frame has no piece to blame, or one too short to cut, ``stuck`` is set and
+        nothing is returned: the caller cuts the whole range instead (``guard_cut``)."""
+        shapes = [s for group in pieces for s in group]
+        again = self.outlines if changed is None else {f: self.outlines[f] for f in changed if f in self.outlines}
+        self.bands.update(frame_bands(shapes, again))
+        blamed: dict[int, list[int]] = {}
+        self.stuck = False
+        for frame in sorted(f for f, band in self.bands.items() if band > self.tolerance):
+            outline = self.outlines[frame]
+            charge = _charges(pieces, outline, frame)
+            band = self.tolerance * max(outline.length, 1.0)
+            to_blame = np.flatnonzero(charge >= BLAME_SHARE * band)
+            if len(to_blame) == 0 and charge.max() >= LEAST_SHARE * band:
+                to_blame = np.array([int(np.argmax(charge))])
+            self.stuck |= len(to_blame) == 0
+            for index in to_blame:
+                blamed.setdefault(int(index), []).append(frame)
+        out = []
+        for index, frames in blamed.items():
+            alive = sorted({f for s in pieces[index] for f in range(s.first_frame, s.last_frame + 1)})
+            least = 1 if max(self.bands[f] for f in frames) > SEVERE * self.tolerance else GUARD_MIN_FRAMES
+            if len(alive) < 2 * least:
+                self.stuck = True
+                continue
+            cut = alive.index(frames[0])
+            if cut < least:
+                while cut < len(alive) and alive[cut] in frames:
+                    cut += 1
+            out.append((index, alive[min(max(cut, least), len(alive) - least)]))
+        return [] if self.stuck else out
+
+
+def _charges(pieces: list[list[Shape]], outline: Outline, frame: int) -> np.ndarray:
+    """Wrong pixels of ``frame`` charged to each piece (see ``PieceGuard.cuts``)."""
+    polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
+    every = np.concatenate([outline.points, *(p for ps in polys for p in ps)])
+    low = np.floor(every.min(axis=0)).astype(int) - 1
+    high = np.ceil(every.max(axis=0)).astype(int) + 1
+    size = (int(high[1] - low[1]), int(high[0] - low[0]))
+    inside = _filled(size, outline.points - low).astype(bool)
+    drawn = np.zeros(size, bool)
+    out = np.zeros(len(pieces))
+    for i, ps in enumerate(polys):
+        mine = np.zeros(size, bool)
+        for poly in ps:
+            mine |= _filled(size, poly - low).astype(bool)
+        out[i] += np.count_nonzero(mine & ~inside)
+        drawn |= mine
+    missing = np.argwhere(inside & ~drawn)[:, ::-1] + 0.5
+    owners = [i for i, ps in enumerate(polys) for p in ps for _ in range(len(p))]
+    if len(missing) and owners:
+        edge = np.concatenate([p for ps in polys for p in ps]) - low
+        _, nearest = cKDTree(edge).query(missing)
+        out += np.bincount(np.asarray(owners)[nearest], minlength=len(pieces))
+    return out

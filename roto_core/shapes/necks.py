@@ -23,7 +23,12 @@ MIN_FREE_POINTS = 6
 class NeckFinder:
     """Cuts pieces of one track; keeps each checked frame's matte (filled outline, cut to its box)."""
 
-    def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int]) -> None:
+    def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int], every_frame: bool = False) -> None:
+        """With ``every_frame`` a neck must stay inside the matte on each frame of the track: the caller can
+        still cut the frame range of a piece that finds none (trace._placed), and a piece kept over many
+        frames with a chord that leaves the matte on some of them fills the gap it crosses (a wedge between two
+        legs). Without it, a few frames are checked and the reference frame alone is the fallback."""
+        self.every_frame = every_frame
         self.track = track
         self.max_points = max_points
         self.size = size
@@ -70,7 +75,9 @@ class NeckFinder:
             return None
         track = self.track
         ref = track.ref
-        frames = [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
+        frames = (
+            track.frames if self.every_frame else [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
+        )
         chords = 0.0
         if not piece.closed:
             starts = track.points(ref, np.array([a for a, _ in piece.runs]))
@@ -96,7 +103,8 @@ class NeckFinder:
         # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
         chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
         inside = [c for c, ok in zip(candidates, self._inside(chords_u, frames), strict=True) if ok]
-        inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
+        if not self.every_frame:
+            inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
         for _, ua, ub, r in inside:
             start, end = piece.runs[r]
             if piece.closed:

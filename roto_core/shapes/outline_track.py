@@ -169,6 +169,8 @@ class OutlineTrack:
         now 7 tracked afresh and the rest lent take 1.0 s, of a 10-12 s trace)."""
         self.frames = sorted(outlines)
         self.ref = ref
+        # Tracks over some of these frames, built once for every piece re-fitted there (trace._retracked).
+        self.parts: dict[tuple[int, ...], OutlineTrack] = {}
         lent = parent.loops if parent is not None else {}
         self.loops = {f: lent[f] if f in lent else Loop(o) for f, o in outlines.items()}
         base = self.loops[ref]

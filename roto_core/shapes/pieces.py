@@ -67,44 +67,42 @@ def build_pieces(
     max_points: int,
     max_pieces: int,
     size: tuple[int, int],
-    stop_at_cut: bool = False,
-) -> tuple[list[Piece], int | None]:
-    """Pieces that together cover the component, each with at most ``max_points`` points, and None when every
-    piece holds within ``tolerance`` on every frame, else the frame index where the outline changed most
-    abruptly between two points of a piece that does not hold (new edge appeared: legs parting, an occluder
-    leaving) — where the caller cuts the frame range so each part gets shapes of its own.
+    starts: list[Piece] | None = None,
+    can_cut: bool = False,
+) -> list[tuple[Piece, bool, int]]:
+    """Pieces that together cover ``starts`` (by default the whole outline), each with at most ``max_points``
+    points, and for each whether it holds within ``tolerance`` on every frame and which of ``starts`` it is part of.
 
     Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``); their points are
     chosen ahead, a whole generation of the cutting at once (``_Explorer``), with the decisions of taking them
-    one by one (bar the rare case in ``PieceFitter._prefetch``). With ``stop_at_cut`` (the caller will cut the
-    frame range there and build each part afresh) it returns as soon as the cut is known, the pieces unfinished."""
-    explorer = _Explorer(PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size), max_pieces)
-    pending = [Piece([(0.0, float(track.count))], True)]
-    done: list[Piece] = []
-    cut: int | None = None
+    one by one (bar the rare case in ``PieceFitter._prefetch``). ``can_cut``: the caller fits a piece that does
+    not hold again over parts of the frames (trace._placed), so its points need not be chosen in full, and a
+    neck must stay inside the matte on every frame (see NeckFinder)."""
+    explorer = _Explorer(
+        PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size, can_cut), max_pieces
+    )
+    pending = list(starts or [Piece([(0.0, float(track.count))], True)])
+    origin = {id(p): k for k, p in enumerate(pending)}
+    done: list[tuple[Piece, bool, int]] = []
     while pending:
         piece = pending.pop()
         failed = explorer.outcome(piece, [*pending, piece], len(done) + len(pending) + 1)
         if failed is None:
-            done.append(piece)
+            done.append((piece, True, origin[id(piece)]))
             continue
         halves = explorer.halves(piece) if len(done) + len(pending) + 2 <= max_pieces else None
         if halves is None:
-            if failed is HOPELESS:
-                # Kept after all: its points (and where it fails) are chosen in full.
-                piece = Piece(list(piece.runs), piece.closed)
+            if failed is HOPELESS and not can_cut:
+                # Kept after all: its points are chosen in full.
+                kept = Piece(list(piece.runs), piece.closed)
+                origin[id(kept)] = origin[id(piece)]
+                piece = kept
                 failed = explorer.fitter.select_all([piece], exact=True)[0]
-            done.append(piece)
-            if failed is None:
-                continue
-            if cut is None:
-                span = np.diff(track.arc_all(np.array(failed)), axis=1)[:, 0]
-                cut = int(np.argmax(np.abs(np.diff(span)))) + 1 if len(span) > 1 else 0
-                if stop_at_cut:
-                    break
+            done.append((piece, failed is None, origin[id(piece)]))
         else:
+            origin.update({id(h): origin[id(piece)] for h in halves})
             pending.extend(halves)
-    return done, cut
+    return done
 
 
 class _Explorer:

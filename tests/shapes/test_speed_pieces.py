@@ -1,6 +1,7 @@
 """The point selection's batching changes no decision: ``build_pieces`` (all waiting pieces selected side by
 side, a level of splits fitted ahead, a generation of cuts worked out ahead) gives the same pieces, points and
-frame cut as the plain rule written out here — one piece at a time, one point at a time, worst segment first.
+verdicts (holds or not) as the plain rule written out here — one piece at a time, one point at a time, worst
+segment first.
 
 The outline is a star whose arms bend differently on every frame, traced from its masks, with a point budget
 small enough that pieces fail and are cut several times, and piece limits that stop the cutting (the paths
@@ -44,39 +45,35 @@ def _track() -> OutlineTrack:
 
 def _one_at_a_time(
     track: OutlineTrack, max_points: int, max_pieces: int, monkeypatch: pytest.MonkeyPatch
-) -> tuple[list[Piece], int | None]:
+) -> list[tuple[Piece, bool]]:
     """build_pieces' rule without its batching: no fits ahead, each piece selected alone when its turn comes."""
     with monkeypatch.context() as patch:
         patch.setattr(PieceFitter, "_prefetch", lambda self, piece, stage: iter(()))
         fitter = PieceFitter(track, TOLERANCE, max_points)
         necks = NeckFinder(track, max_points, SIZE)
         pending = [Piece([(0.0, float(track.count))], True)]
-        done: list[Piece] = []
-        cut: int | None = None
+        done: list[tuple[Piece, bool]] = []
         while pending:
             piece = pending.pop()
             failed: Failure = fitter.select_all([piece], exact=True)[0]
             if failed is None:
-                done.append(piece)
+                done.append((piece, True))
                 continue
             halves = None
             if len(done) + len(pending) + 2 <= max_pieces:
                 halves = necks.split(Piece(list(piece.runs), piece.closed))
             if halves is None:
-                done.append(piece)
-                if cut is None:
-                    span = np.diff(track.arc_all(np.array(failed)), axis=1)[:, 0]
-                    cut = int(np.argmax(np.abs(np.diff(span)))) + 1
+                done.append((piece, False))
             else:
                 pending.extend(halves)
-    return done, cut
+    return done
 
 
-def _described(pieces: list[Piece]) -> list[tuple]:
+def _described(pieces: list[tuple[Piece, bool]]) -> list[tuple]:
     out = []
-    for p in pieces:
+    for p, holds in pieces:
         us, roles = p.layout()
-        out.append((p.closed, tuple(p.runs), tuple(np.round(us, 9)), tuple(roles)))
+        out.append((p.closed, tuple(p.runs), tuple(np.round(us, 9)), tuple(roles), holds))
     return out
 
 
@@ -85,10 +82,10 @@ def test_batched_selection_takes_the_same_decisions(
     max_points: int, max_pieces: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     track = _track()
-    pieces, cut = build_pieces(track, TOLERANCE, max_points, max_pieces, SIZE)
-    expected, expected_cut = _one_at_a_time(track, max_points, max_pieces, monkeypatch)
-    assert _described(pieces) == _described(expected)
-    assert cut == expected_cut
-    assert all(p.point_count <= max_points for p in pieces)
+    built = build_pieces(track, TOLERANCE, max_points, max_pieces, SIZE)
+    assert {origin for _, _, origin in built} == {0}
+    pieces = [(p, holds) for p, holds, _ in built]
+    assert _described(pieces) == _described(_one_at_a_time(track, max_points, max_pieces, monkeypatch))
+    assert all(p.point_count <= max_points for p, _ in pieces)
     # Pieces fail and are cut (the paths where pieces are selected side by side are exercised).
     assert len(pieces) > 1
