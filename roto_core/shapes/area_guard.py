@@ -40,16 +40,21 @@ def frame_bands(shapes: list[Shape], outlines: dict[int, Outline]) -> dict[int, 
     bands: dict[int, float] = {}
     for frame, outline in outlines.items():
         polys = [sample_outline(s.at(frame)) for s in shapes if s.alive(frame)]
-        every = np.concatenate([outline.points, *polys])
-        low = np.floor(every.min(axis=0)).astype(int) - 1
-        high = np.ceil(every.max(axis=0)).astype(int) + 1
-        size = (int(high[1] - low[1]), int(high[0] - low[0]))
+        low, size = _box([outline.points, *polys])
         inside = _filled(size, outline.points - low)
         drawn = np.zeros(size, np.uint8)
         for poly in polys:
             drawn |= _filled(size, poly - low)
         bands[frame] = float(cv2.countNonZero(inside ^ drawn)) / max(outline.length, 1.0)
     return bands
+
+
+def _box(polys: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The corner and size (rows, columns) of an image holding ``polys`` with a pixel to spare."""
+    every = np.concatenate(polys)
+    low = np.floor(every.min(axis=0)).astype(int) - 1
+    high = np.ceil(every.max(axis=0)).astype(int) + 1
+    return low, (int(high[1] - low[1]), int(high[0] - low[0]))
 
 
 def _filled(size: tuple[int, int], poly: np.ndarray) -> np.ndarray:
@@ -146,10 +151,7 @@ class PieceGuard:
 def _charges(pieces: list[list[Shape]], outline: Outline, frame: int) -> np.ndarray:
     """Wrong pixels of ``frame`` charged to each piece (see ``PieceGuard.cuts``)."""
     polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
-    every = np.concatenate([outline.points, *(p for ps in polys for p in ps)])
-    low = np.floor(every.min(axis=0)).astype(int) - 1
-    high = np.ceil(every.max(axis=0)).astype(int) + 1
-    size = (int(high[1] - low[1]), int(high[0] - low[0]))
+    low, size = _box([outline.points, *(p for ps in polys for p in ps)])
     inside = _filled(size, outline.points - low).astype(bool)
     drawn = np.zeros(size, bool)
     out = np.zeros(len(pieces))
