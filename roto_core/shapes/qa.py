@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from roto_core.shapes.model import POINT, Shape, ShapeDocument, rasterise, sample_outline
+from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise, sample_outline
 from roto_core.shapes.untangle import crossing_loops
 
 QA_SCHEMA = "rotofarm.shapes.qa"
@@ -232,7 +232,7 @@ def local_motion(shape: Shape, neighbours: int = 2) -> np.ndarray:
     """Frame-to-frame residual of each point after the similarity transform of its own neighbourhood (the point
     and ``neighbours`` points either side): what is left once a part's rigid motion is taken out — the boil of
     a rigid part, but also a part's real bending (a leg swinging about its knee)."""
-    return _local_residuals(shape, neighbours, jitter=False)
+    return np.abs(_local_residuals(shape, neighbours, jitter=False))
 
 
 def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
@@ -244,13 +244,32 @@ def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
     nothing; a point that shivers, slides back and forth or pops at a key does. ``local_motion`` gives the
     plain frame-to-frame residual, which also counts real bending.
     """
-    return _local_residuals(shape, neighbours, jitter=True)
+    return np.abs(_local_residuals(shape, neighbours, jitter=True))
+
+
+def boil_along_across(shape: Shape, neighbours: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """``local_boil`` split at each point into its part along the outline (the point sliding on its edge, which
+    changes no pixel of the render) and across it (the outline moving against its neighbourhood, which does):
+    the first can be smoothed away without leaving the matte, the second only as far as the matte's own edge
+    allows. The outline's direction at a point is its handles' (the chord to its neighbours where it has none)."""
+    residual = _local_residuals(shape, neighbours, jitter=True)
+    if residual.size == 0:
+        return np.zeros(0), np.zeros(0)
+    ctrl = np.stack([shape.at(f) for f in range(shape.first_frame + 1, shape.last_frame)])
+    tangent = ctrl[:, :, RIGHT] - ctrl[:, :, LEFT]
+    chord = np.roll(ctrl[:, :, POINT], -1, axis=1) - np.roll(ctrl[:, :, POINT], 1, axis=1)
+    flat = np.hypot(tangent[..., 0], tangent[..., 1]) < 1e-6
+    tangent[flat] = chord[flat]
+    direction = (tangent[..., 0] + 1j * tangent[..., 1]).ravel()
+    turned = residual * np.conj(direction) / np.maximum(np.abs(direction), 1e-9)
+    return np.abs(turned.real), np.abs(turned.imag)
 
 
 def _local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
+    """Each point's residual (complex x + iy) against its neighbourhood's similarity, per inner frame."""
     neighbours = min(neighbours, (shape.point_count - 1) // 2)
     if shape.last_frame - shape.first_frame < (2 if jitter else 1) or neighbours < 1:
-        return np.zeros(0)
+        return np.zeros(0, complex)
     idx = (np.arange(shape.point_count)[:, None] + np.arange(-neighbours, neighbours + 1)) % shape.point_count
     points = np.stack([shape.at(f)[:, POINT] for f in range(shape.first_frame, shape.last_frame + 1)])
     if jitter:
@@ -264,4 +283,4 @@ def _local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
     zd = zd - zd.mean(axis=2, keepdims=True)
     denom = np.sum(np.abs(zs) ** 2, axis=2)
     factor = np.where(denom > 1e-12, np.sum(np.conj(zs) * zd, axis=2) / np.maximum(denom, 1e-12), 1.0)
-    return np.abs(zd - factor[..., None] * zs)[:, :, neighbours].ravel()
+    return (zd - factor[..., None] * zs)[:, :, neighbours].ravel()
