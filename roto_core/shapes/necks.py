@@ -1,6 +1,13 @@
 """Where a piece that needs more points than it may have is cut: its narrowest neck that stays inside the matte on
-every frame checked (a swan's neck, a rider's leg), the way a roto artist draws a limb as its own shape. The two
-pieces share the chord and are fitted again (piece_fitter.py).
+every frame of the track (a swan's neck, a rider's leg), the way a roto artist draws a limb as its own shape. The
+two pieces share the chord and are fitted again (piece_fitter.py).
+
+A chord that leaves the matte on some frame closes the gap it crosses there: the piece on the other side turns
+over (upright.py drops it on those frames) and the piece across fills the gap as a wedge, which the area guard
+then blames on frames where the range can no longer be cut. Checked on 12 sampled frames with the reference frame
+alone as the fallback, such necks made half of DAVIS camel's CPU go to ranges traced and thrown away (the front
+legs' gap closed by a chord inside the matte on the reference frame only); on every frame, camel's IoU p10 rose
+0.945 -> 0.968 with fewer shapes (bench/RESULTS.md, eleventh pass).
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ from roto_core.shapes.piece_fitter import Piece
 MIN_PART = 0.12
 CHORD_CANDIDATES = 60
 CHORD_SAMPLES = np.linspace(0.1, 0.9, 9)
-CHECK_FRAMES = 12
 MAX_CANDIDATE_MARKERS = 160
 # A piece cut again must keep this many points free beyond its run ends and one point per run.
 MIN_FREE_POINTS = 6
@@ -23,12 +29,7 @@ MIN_FREE_POINTS = 6
 class NeckFinder:
     """Cuts pieces of one track; keeps each checked frame's matte (filled outline, cut to its box)."""
 
-    def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int], every_frame: bool = False) -> None:
-        """With ``every_frame`` a neck must stay inside the matte on each frame of the track: the caller can
-        still cut the frame range of a piece that finds none (trace._placed), and a piece kept over many
-        frames with a chord that leaves the matte on some of them fills the gap it crosses (a wedge between two
-        legs). Without it, a few frames are checked and the reference frame alone is the fallback."""
-        self.every_frame = every_frame
+    def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int]) -> None:
         self.track = track
         self.max_points = max_points
         self.size = size
@@ -70,14 +71,12 @@ class NeckFinder:
         return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
-        """Cut ``piece`` along its narrowest neck that stays inside the matte; None if there is none."""
+        """Cut ``piece`` along its narrowest neck that stays inside the matte on every frame; None if there is
+        none (the piece keeps more outline than its points may follow, or its frame range is cut)."""
         if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
             return None
         track = self.track
         ref = track.ref
-        frames = (
-            track.frames if self.every_frame else [*track.frames[:: max(1, len(track.frames) // CHECK_FRAMES)], ref]
-        )
         chords = 0.0
         if not piece.closed:
             starts = track.points(ref, np.array([a for a, _ in piece.runs]))
@@ -86,7 +85,7 @@ class NeckFinder:
         arcs = [float(np.diff(track.arc(ref, np.array(r)))[0]) for r in piece.runs]
         perimeter = sum(arcs) + chords
         best: list[tuple[float, float, float, int]] = []
-        rows = np.array([track.frames.index(f) for f in frames])
+        rows = np.arange(len(track.frames))
         for r, (start, end) in enumerate(piece.runs):
             cand = np.arange(np.ceil(start + 1.0), np.floor(end - 1.0) + 1.0)
             if len(cand) > MAX_CANDIDATE_MARKERS:
@@ -99,12 +98,8 @@ class NeckFinder:
             ratio, i, j = _narrowest(track, cand, rows, perimeter, first, second)
             best.extend((float(q), float(cand[a]), float(cand[b]), r) for q, a, b in zip(ratio, i, j, strict=True))
         candidates = sorted(best)[:CHORD_CANDIDATES]
-        # A neck inside the matte on every frame checked; failing that, one inside on the reference frame (it
-        # may cross the edge on other frames, which costs less than a piece too coarse for its outline).
         chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
-        inside = [c for c, ok in zip(candidates, self._inside(chords_u, frames), strict=True) if ok]
-        if not self.every_frame:
-            inside = inside or [c for c, ok in zip(candidates, self._inside(chords_u, [ref]), strict=True) if ok]
+        inside = [c for c, ok in zip(candidates, self._inside(chords_u, track.frames), strict=True) if ok]
         for _, ua, ub, r in inside:
             start, end = piece.runs[r]
             if piece.closed:
@@ -118,11 +113,11 @@ def _narrowest(
     track: OutlineTrack, cand: np.ndarray, rows: np.ndarray, perimeter: float, first: np.ndarray, second: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of the marker pairs ``(cand[first], cand[second])``, the CHORD_CANDIDATES narrowest over the frames
-    ``rows`` (chord over the shorter way round, the worst frame counting; the reference frame is the last
-    row): their ratios and indices into ``cand``, narrowest first.
+    ``rows`` (chord over the shorter way round, the worst frame counting): their ratios and indices into
+    ``cand``, narrowest first.
 
-    The reference frame alone bounds each pair's ratio from below, so the pairs are measured on every frame in
-    the order of that bound until the rest cannot make the cut (a fraction of all pairs x frames)."""
+    The last row alone bounds each pair's ratio from below, so the pairs are measured on every frame in the order
+    of that bound until the rest cannot make the cut (a fraction of all pairs x frames)."""
     if len(first) == 0:
         return np.zeros(0), first, second
     s = track.arc_all(cand, rows)

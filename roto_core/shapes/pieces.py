@@ -76,11 +76,9 @@ def build_pieces(
     Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``); their points are
     chosen ahead, a whole generation of the cutting at once (``_Explorer``), with the decisions of taking them
     one by one (bar the rare case in ``PieceFitter._prefetch``). ``can_cut``: the caller fits a piece that does
-    not hold again over parts of the frames (trace._placed), so its points need not be chosen in full, and a
-    neck must stay inside the matte on every frame (see NeckFinder)."""
-    explorer = _Explorer(
-        PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size, can_cut), max_pieces
-    )
+    not hold again over parts of the frames (trace._placed), so its points need not be chosen in full. A piece is
+    cut only along a neck inside the matte on every frame (NeckFinder)."""
+    explorer = _Explorer(PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size), max_pieces)
     pending = list(starts or [Piece([(0.0, float(track.count))], True)])
     origin = {id(p): k for k, p in enumerate(pending)}
     done: list[tuple[Piece, bool, int]] = []
