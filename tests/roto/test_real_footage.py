@@ -36,6 +36,7 @@ def _key_args(seq: Path, kind: str, tmp_path: Path) -> list[str]:
     return ["--box", f"obj@0={xs.min()},{ys.min()},{xs.max() + 1},{ys.max() + 1}"]
 
 
+@pytest.mark.skipif(not DAVIS.is_dir(), reason="shared DAVIS data not present")
 @pytest.mark.parametrize("kind", ["mask", "box"])
 @pytest.mark.parametrize("name", list(FLOORS))
 def test_holds_on_real_footage(tmp_path: Path, name: str, kind: str) -> None:
