@@ -7,7 +7,7 @@ over (upright.py drops it on those frames) and the piece across fills the gap as
 then blames on frames where the range can no longer be cut. Checked on 12 sampled frames with the reference frame
 alone as the fallback, such necks made half of DAVIS camel's CPU go to ranges traced and thrown away (the front
 legs' gap closed by a chord inside the matte on the reference frame only); on every frame, camel's IoU p10 rose
-0.945 -> 0.968 with fewer shapes (bench/RESULTS.md, eleventh pass).
+0.945 -> 0.968, and 9 of the 12 dev sequences have fewer shapes (bench/RESULTS.md, eleventh pass).
 """
 
 from __future__ import annotations
