@@ -55,11 +55,13 @@ def _tree(points: np.ndarray) -> cKDTree:
     return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
-def _path_distance(line: np.ndarray, linked: np.ndarray, tree: cKDTree, points: np.ndarray) -> np.ndarray:
+def _path_distance(
+    line: np.ndarray, linked: np.ndarray, tree: cKDTree, points: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance of each point to the polyline through ``line``, whose piece ``i → i+1`` (wrapping) exists where
-    ``linked[i]``: to the pieces either side of its nearest vertex. A nearest-vertex distance alone overstates a
-    point lying on the line by up to half the sample spacing, which would eat a third of a 1.5 px tolerance.
-    Both pieces of every point are measured in one pass (called thousands of times per shot)."""
+    ``linked[i]``: to the pieces either side of its nearest vertex, and that vertex. A nearest-vertex distance
+    alone overstates a point lying on the line by up to half the sample spacing, which would eat a third of a
+    1.5 px tolerance. Both pieces of every point are measured in one pass (called thousands of times per shot)."""
     vertex, nearest = tree.query(points)
     count = len(points)
     # Index -1 is the last vertex: the piece before vertex 0 is the wrapping one.
@@ -72,7 +74,7 @@ def _path_distance(line: np.ndarray, linked: np.ndarray, tree: cKDTree, points: 
     rel -= t[:, None] * d
     along = np.hypot(rel[:, 0], rel[:, 1])
     along[~linked[piece]] = np.inf
-    return np.minimum(vertex, np.minimum(along[:count], along[count:]))
+    return np.minimum(vertex, np.minimum(along[:count], along[count:])), nearest
 
 
 class EdgeCheck:
@@ -84,7 +86,9 @@ class EdgeCheck:
         self.high = np.array([w - BORDER_PX, h - BORDER_PX])
         self.chords = [chord_mask(p) for p in pieces]
         self.corners = [corner_flags(p) for p in pieces]
-        self.edges: list[list[tuple[np.ndarray, np.ndarray, np.ndarray, cKDTree]]] = []
+        # Per piece and frame: the edge samples inside the picture (indices, points), all samples, their links,
+        # and a k-d tree of them.
+        self.edges: list[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, cKDTree]]] = []
         for piece in pieces:
             per_frame = []
             for f in track.frames:
@@ -100,8 +104,8 @@ class EdgeCheck:
                 inside = self._inside(edge)
                 # Edge along the image border is where the frame cuts the object, not the object's edge: the
                 # shape may run anywhere outside the picture there.
-                kept = edge[inside] if inside.sum() >= 2 else edge
-                per_frame.append((kept, edge, linked, _tree(edge)))
+                kept = np.flatnonzero(inside) if inside.sum() >= 2 else np.arange(len(edge))
+                per_frame.append((kept, edge[kept], edge, linked, _tree(edge)))
             self.edges.append(per_frame)
         self.links = [self._curve_links(chords) for chords in self.chords]
 
@@ -114,20 +118,55 @@ class EdgeCheck:
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
 
-    def error(self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf) -> float:
+    def error(
+        self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: np.ndarray | None = None
+    ) -> float:
         """The piece's error on this frame; any value above ``bound`` once it is certain to exceed it (then the
-        edge-to-curve half, the costlier one, is skipped)."""
+        edge-to-curve half, the costlier one, is skipped). With ``allowance`` (per edge sample, see
+        ``sample_errors``) each distance is taken as a share of what its stretch of edge allows, and the error is
+        that share (1 at the limit)."""
+        measured = self._distances(piece, frame_index, ctrl, bound * OUTLIER_FACTOR, allowance)
+        if measured is None:
+            return 0.0
+        out, back = measured[0], measured[2]
+        worst = float(out.max())
+        if back is None:
+            return worst / OUTLIER_FACTOR
+        both = np.concatenate((out, back))
+        # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
+        # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
+        quantile = float(row_quantile(both[None, :], HOLD_QUANTILE)[0])
+        return float(max(quantile, both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
+
+    def sample_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
+        """Per sample of the piece's edge on this frame, how far ``ctrl``'s curve is from it there (either way:
+        the sample's distance to the curve, and the curve's distance to the edge where that sample is nearest)."""
+        kept, _, edge, _, _ = self.edges[piece][frame_index]
+        errors = np.zeros(len(edge))
+        measured = self._distances(piece, frame_index, ctrl, np.inf, None)
+        if measured is not None:
+            out, nearest, back = measured
+            errors[kept] = back
+            np.maximum.at(errors, nearest, out)
+        return errors
+
+    def _distances(
+        self, piece: int, frame_index: int, ctrl: np.ndarray, stop: float, allowance: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """Curve-to-edge distances and their nearest edge samples, and edge-to-curve distances (None when the
+        first already exceed ``stop``); each divided by its sample's ``allowance`` when given. None where no
+        curve is inside the picture."""
         seg = segment_controls(ctrl)[~self.chords[piece]]
         if len(seg) == 0:
-            return 0.0
+            return None
         hull = seg[:, 1:] - seg[:, :-1]
         reach = float(np.max(np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)))
         count = int(np.clip(np.ceil(reach / CURVE_STEP_PX), 4, MAX_CURVE_SAMPLES))
         curve = np.matmul(bernstein(count), seg).reshape(-1, 2)
-        kept, edge, linked, tree = self.edges[piece][frame_index]
+        kept, kept_points, edge, linked, tree = self.edges[piece][frame_index]
         inside = self._inside(curve)
         if not inside.any():
-            return 0.0
+            return None
         within = curve[inside]
         tips = ctrl[self.corners[piece], POINT]
         if len(tips):
@@ -136,18 +175,20 @@ class EdgeCheck:
             gap = within[:, None, :] - tips[None, :, :]
             near = np.min(np.einsum("nkd,nkd->nk", gap, gap), axis=1)
             within = within[near > CORNER_SLACK_PX**2]
-        out = _path_distance(edge, linked, tree, within) if len(within) else np.zeros(1)
-        worst = float(out.max())
-        if worst / OUTLIER_FACTOR > bound:
-            return worst / OUTLIER_FACTOR
+        if len(within):
+            out, nearest = _path_distance(edge, linked, tree, within)
+        else:
+            out, nearest = np.zeros(1), np.zeros(1, np.int64)
+        if allowance is not None:
+            out = out / allowance[nearest]
+        if out.max() > stop:
+            return out, nearest, None
         curve_linked = np.ones((len(seg), count), bool)
         curve_linked[:, -1] = self.links[piece]
-        back = _path_distance(curve, curve_linked.ravel(), _tree(curve), kept)
-        both = np.concatenate((out, back))
-        # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
-        # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
-        quantile = float(row_quantile(both[None, :], HOLD_QUANTILE)[0])
-        return float(max(quantile, both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
+        back = _path_distance(curve, curve_linked.ravel(), _tree(curve), kept_points)[0]
+        if allowance is not None:
+            back = back / allowance[kept]
+        return out, nearest, back
 
 
 def smoothed_within(

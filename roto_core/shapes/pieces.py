@@ -146,8 +146,9 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     """Control points ``(F, N, 3, 2)`` of ``piece`` fitted on every frame.
 
     On a frame where a segment cannot follow its stretch of edge (a piece that could not hold: more edge than
-    points), a curve with the edge's end tangents can loop far outside the object; there the segment is a
-    straight line between its two points on the edge instead (error beyond ``straight_beyond`` pixels).
+    points), a curve with the edge's end tangents can loop far outside the object; there (error beyond
+    ``straight_beyond`` pixels) the segment is a straight line between its two points on the edge instead, where
+    that line is the closer to the edge.
     """
     us, roles = piece.layout()
     n = len(us)
@@ -177,10 +178,35 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
         else:
             out_handle, in_handle, err, _ = next(fits)
             chord = (ctrl[:, j, POINT] - ctrl[:, i, POINT]) / 3.0
-            lost = (err > straight_beyond)[:, None]
-            ctrl[:, i, RIGHT] = np.where(lost, chord, out_handle)
-            ctrl[:, j, LEFT] = np.where(lost, -chord, in_handle)
+            lost = err > straight_beyond
+            for f in np.flatnonzero(lost):
+                a, b = ctrl[f, i, POINT], ctrl[f, j, POINT]
+                lost[f] = _straight_is_closer(track, seg, f, np.stack([a, a + out_handle[f], b + in_handle[f], b]))
+            ctrl[:, i, RIGHT] = np.where(lost[:, None], chord, out_handle)
+            ctrl[:, j, LEFT] = np.where(lost[:, None], -chord, in_handle)
     return ctrl
+
+
+def _straight_is_closer(track: OutlineTrack, segment: Segment, row: int, curve: np.ndarray) -> bool:
+    """Whether the straight line between the segment's ends is closer to its edge on frame ``row`` than the
+    curve ``(4, 2)`` that cannot follow it, both ways round (the edge's furthest place from the line or curve,
+    the line's or curve's furthest place from the edge): the line is the fallback for a curve that loops outside
+    the object, not for one that follows a bulge the line would cut off (DAVIS paragliding-launch: a body
+    piece's curve that missed the head by a few pixels was replaced by a line across the neck)."""
+    frame = track.frames[row]
+    (ua, _), (ub, _) = segment
+    s0, s1 = (float(x) for x in track.arc(frame, np.array([ua, ub])))
+    edge = track.loops[frame].samples(s0, max(s1, s0 + 1e-6), FIT_STEP_PX)
+    t = np.linspace(0.0, 1.0, max(len(edge), 2))[:, None]
+    bezier = (1 - t) ** 3 * curve[0] + 3 * (1 - t) ** 2 * t * curve[1] + 3 * (1 - t) * t**2 * curve[2] + t**3 * curve[3]
+    line = (1 - t) * curve[0] + t * curve[3]
+    return _both_ways(edge, line) < _both_ways(edge, bezier)
+
+
+def _both_ways(a: np.ndarray, b: np.ndarray) -> float:
+    """The larger of the two one-sided distances between point sets ``a`` and ``b`` (their Hausdorff distance)."""
+    gap = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))
+    return float(max(gap.min(axis=1).max(), gap.min(axis=0).max()))
 
 
 def corner_flags(piece: Piece) -> np.ndarray:
