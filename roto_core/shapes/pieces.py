@@ -13,8 +13,9 @@ draws a limb as its own shape — and each piece is fitted again.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import directed_hausdorff
 
-from roto_core.shapes.model import LEFT, POINT, RIGHT
+from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein
 from roto_core.shapes.necks import NeckFinder
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import HOPELESS, Failure, Piece, PieceFitter, segments_of
@@ -197,16 +198,12 @@ def _straight_is_closer(track: OutlineTrack, segment: Segment, row: int, curve: 
     (ua, _), (ub, _) = segment
     s0, s1 = (float(x) for x in track.arc(frame, np.array([ua, ub])))
     edge = track.loops[frame].samples(s0, max(s1, s0 + 1e-6), FIT_STEP_PX)
-    t = np.linspace(0.0, 1.0, max(len(edge), 2))[:, None]
-    bezier = (1 - t) ** 3 * curve[0] + 3 * (1 - t) ** 2 * t * curve[1] + 3 * (1 - t) * t**2 * curve[2] + t**3 * curve[3]
-    line = (1 - t) * curve[0] + t * curve[3]
-    return _both_ways(edge, line) < _both_ways(edge, bezier)
-
-
-def _both_ways(a: np.ndarray, b: np.ndarray) -> float:
-    """The larger of the two one-sided distances between point sets ``a`` and ``b`` (their Hausdorff distance)."""
-    gap = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))
-    return float(max(gap.min(axis=1).max(), gap.min(axis=0).max()))
+    a, b = curve[0], curve[3]
+    line = np.stack([a, a + (b - a) / 3.0, b - (b - a) / 3.0, b])
+    weights = bernstein(max(len(edge), 2))
+    drawn = [np.vstack((weights @ c, c[3])) for c in (line, curve)]
+    line_off, curve_off = (max(directed_hausdorff(edge, d)[0], directed_hausdorff(d, edge)[0]) for d in drawn)
+    return line_off < curve_off
 
 
 def corner_flags(piece: Piece) -> np.ndarray:
