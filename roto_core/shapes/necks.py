@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roto_core.shapes.model import fill_polygon
+from roto_core.shapes.model import PixelsInside
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece
 
@@ -27,28 +27,19 @@ MIN_FREE_POINTS = 6
 
 
 class NeckFinder:
-    """Cuts pieces of one track; keeps each checked frame's matte (filled outline, cut to its box)."""
+    """Cuts pieces of one track; keeps each checked frame's matte (its outline's crossings per pixel row)."""
 
     def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int]) -> None:
         self.track = track
         self.max_points = max_points
         self.size = size
-        self.masks: dict[int, tuple[int, int, np.ndarray]] = {}
+        self.mattes: dict[int, PixelsInside] = {}
 
-    def _mask(self, frame: int) -> tuple[int, int, np.ndarray]:
-        """The matte of ``frame`` (its outline filled) cut to the outline's bounding box: top, left, mask.
-        Filling and keeping only the box costs a fraction of the whole frame for most objects."""
-        if frame not in self.masks:
-            points = self.track.loops[frame].points
-            h, w = self.size
-            top = int(np.clip(np.floor(points[:, 1].min()), 0, h - 1))
-            left = int(np.clip(np.floor(points[:, 0].min()), 0, w - 1))
-            bottom = int(np.clip(np.ceil(points[:, 1].max()) + 1, top + 1, h))
-            right = int(np.clip(np.ceil(points[:, 0].max()) + 1, left + 1, w))
-            mask = np.zeros((bottom - top, right - left), bool)
-            fill_polygon(mask, points - np.array([left, top], dtype=np.float64), True)
-            self.masks[frame] = (top, left, mask)
-        return self.masks[frame]
+    def _matte(self, frame: int) -> PixelsInside:
+        """The matte of ``frame``: the pixels its outline fills, as the exporters' rasteriser fills them."""
+        if frame not in self.mattes:
+            self.mattes[frame] = PixelsInside(self.track.loops[frame].points)
+        return self.mattes[frame]
 
     def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
         """Per chord ``(ua, ub)`` of ``chords (C, 2)``: inside the matte on every frame of ``frames`` (all but at
@@ -64,10 +55,7 @@ class NeckFinder:
         y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
         hits = np.zeros(x.shape[:2], np.int64)
         for k, frame in enumerate(frames):
-            top, left, mask = self._mask(frame)
-            yy, xx = y[k] - top, x[k] - left
-            ok = (yy >= 0) & (yy < mask.shape[0]) & (xx >= 0) & (xx < mask.shape[1])
-            hits[k] = (ok & mask[np.where(ok, yy, 0), np.where(ok, xx, 0)]).sum(axis=1)
+            hits[k] = self._matte(frame)(x[k], y[k]).sum(axis=1)
         return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
