@@ -47,6 +47,37 @@ def _curled(ctrl: np.ndarray) -> np.ndarray:
     return out
 
 
+def _spiked() -> np.ndarray:
+    """A polygon (no handles) whose top side runs out to a spike's tip and back across its own way out: the
+    point before the tip lies past the way back, as where the points of a horn a pixel wide come out of order."""
+    points = np.array([[100, 100], [142, 100], [139, 70], [141, 101], [180, 100], [180, 180], [100, 180]], dtype=float)
+    ctrl = np.zeros((len(points), 3, 2))
+    ctrl[:, POINT] = points
+    return ctrl
+
+
+def test_points_out_of_order_across_a_spike_are_moved_onto_the_crossing() -> None:
+    spiked = _spiked()
+    loops = crossing_loops(sample_outline(spiked, 8))
+    assert len(loops) == 1 and 1.0 < loops[0] < 40.0
+    fixed = untangle(spiked)
+    assert len(crossing_loops(sample_outline(fixed, 8))) == 0
+    # The two points inside the loop sit on the crossing of the way out and the way back; the rest stay.
+    np.testing.assert_allclose(fixed[1, POINT], fixed[2, POINT])
+    assert fixed[1, POINT, 1] == pytest.approx(100.0) and 140.0 < fixed[1, POINT, 0] < 142.0
+    np.testing.assert_array_equal(np.delete(fixed, [1, 2], axis=0), np.delete(spiked, [1, 2], axis=0))
+
+
+def test_a_loop_larger_than_the_rest_of_the_shape_is_left() -> None:
+    """Collapsing the points inside a crossing's loop is only right where that loop is the small one: a shape
+    whose points inside the loop carry most of its area keeps them (and stays reported by the QA)."""
+    points = np.array([[100, 100], [200, 100], [200, 200], [150, 99], [100, 98]], dtype=float)
+    ctrl = np.zeros((len(points), 3, 2))
+    ctrl[:, POINT] = points
+    assert len(crossing_loops(sample_outline(ctrl, 8))) > 0
+    np.testing.assert_array_equal(untangle(ctrl), ctrl)
+
+
 def test_a_curl_beside_a_point_is_found_and_taken_out_without_moving_the_points() -> None:
     curled = _curled(_square())
     assert len(crossing_loops(sample_outline(curled, 8))) > 0
@@ -99,12 +130,12 @@ def test_qa_lists_the_frames_a_shape_crosses_itself_and_the_verdict_says_so() ->
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
-@pytest.mark.parametrize(("sequence", "share_max"), [("car-roundabout", 0.02), ("camel", 0.08)])
+@pytest.mark.parametrize(("sequence", "share_max"), [("car-roundabout", 0.02), ("camel", 0.04)])
 def test_shapes_on_real_mattes_hardly_cross_themselves(sequence: str, share_max: float) -> None:
     """Before: 19 % of the shape-frames of the first 20 frames crossed themselves in a loop of a pixel or more
-    on both; now none (car-roundabout) and 6.4 % (camel: 9.5 % while a short range's necks could cross the
-    matte between its reference frame and the others, closing a gap with a chord; bench/RESULTS.md eleventh
-    pass)."""
+    on both; now none (car-roundabout) and 2.3 % (camel: 9.5 % while a short range's necks could cross the
+    matte between its reference frame and the others, closing a gap with a chord, bench/RESULTS.md eleventh
+    pass; 6.4 % while points out of order across a spike were left, fourteenth pass)."""
     masks = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, 19, default_object="matte")
     doc = trace_shapes(masks, ShapeSettings())
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in doc.shapes)
