@@ -12,6 +12,8 @@ our readers and rasterised by our own rasteriser, against the transformed matte)
   over the clip, so the visible part shrinks (grows) several-fold between frames;
 - ``shake``: every frame moved by a random whole-pixel offset of up to 15 px (seeded);
 - ``pole``: a 24 px wide vertical bar sweeping across the frame, cutting the matte in two as it passes;
+- ``fence``: still vertical posts 6 px wide every 48 px in front of the object (a dog running behind a fence):
+  the matte comes in stripes whose number and widths change on every frame;
 - ``half size``: area-resampled to 427x240; ``double size``: bilinear to 1708x960 then thresholded after a
   1 px blur (the annotation's own 1 px jitter doubles with it, so this is harder than a native 2x matte);
 - ``reversed``: the frames in reverse order.
@@ -50,6 +52,8 @@ SECTION = "## Shapes on transformed real mattes (bench/shapes_transformed.py)"
 SEQUENCES = ("car-roundabout", "dog", "camel")
 SHAKE_PX = 15
 POLE_PX = 24
+FENCE_POST_PX = 6
+FENCE_GAP_PX = 48
 Masks = list[np.ndarray]
 
 
@@ -78,6 +82,16 @@ def _pole(masks: Masks) -> Masks:
     return out
 
 
+def _fence(masks: Masks) -> Masks:
+    out = []
+    for mask in masks:
+        cut = mask.copy()
+        for x in range(FENCE_GAP_PX // 2, mask.shape[1], FENCE_GAP_PX):
+            cut[:, x : x + FENCE_POST_PX] = False
+        out.append(cut)
+    return out
+
+
 def _resized(masks: Masks, factor: float) -> Masks:
     h, w = masks[0].shape
     size = (round(w * factor), round(h * factor))
@@ -95,6 +109,7 @@ VARIANTS: dict[str, Callable[[Masks], Masks]] = {
     "enters right": lambda m: slid_through_border(m, entering=True),
     "shake": _shake,
     "pole": _pole,
+    "fence": _fence,
     "half size": lambda m: _resized(m, 0.5),
     "double size": lambda m: _resized(m, 2.0),
     "reversed": lambda m: m[::-1],

@@ -12,10 +12,11 @@ after it (bench/RESULTS.md, sixth pass).
 point (both of them, so a smooth point stays smooth), a few times, then drops them: a point with no handles
 meets its segments at an angle and cannot curl. Where the curve still crosses itself within a few segments, the
 points themselves are out of order across a spike a pixel or two wide (a horn's tip, a corner tip re-found past
-its neighbour), and the points inside the smaller loop are moved onto the crossing (DAVIS dev set, first 30
-frames of eight sequences: shape-frames crossing themselves 4.2-12.5 % -> 0-5.3 %, IoU, edge and boil unchanged;
-bench/RESULTS.md, fourteenth pass). Crossings between segments further apart (a chord through a sliver of a
-piece, the two sides of a strand a pixel wide) are not curls and are left to the measures.
+its neighbour), and the points inside the smaller loop are moved onto the crossing (DAVIS dev set, whole
+sequences: shape-frames crossing themselves 1.3-12.5 % -> 0-6.9 % on the ground-truth mattes, 0.6-13.0 % ->
+0.6-5.3 % on the segmenter's; the matte edge within 2 px 0.001-0.002 lower on five sequences; bench/RESULTS.md,
+fourteenth pass). Crossings between segments further apart (a chord through a sliver of a piece, the two sides
+of a strand a pixel wide) are not curls and are left to the measures.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ SAMPLES = 8
 REACH = 3
 # Halvings of a curling point's handles before they are dropped.
 HALVINGS = 3
-# Points out of order across a spike: loops over at most this many segments are collapsed (6 on DAVIS cows,
-# first 30 frames, moved whole stretches of keys whose neighbouring keys kept them, and raised the boil 0.72 ->
-# 0.89 px), a loop at most this share of the shape's area (the smaller of the two a crossing makes), at most
-# COLLAPSES loops per key.
-COLLAPSE_REACH = 4
+# Points out of order across a spike: loops over at most REACH segments are collapsed, a loop at most this share
+# of the shape's area (the smaller of the two a crossing makes), at most COLLAPSES loops per key. A collapsed
+# spike's tip is no longer drawn (a figure eight fills both its lobes): over 4 segments, DAVIS horsejump-high's
+# matte edge within 2 px fell 0.9016 -> 0.8998 (0.9002 over 3); over 6, whole stretches of keys moved that their
+# neighbouring keys kept (cows' boil 0.72 -> 0.89 px).
 COLLAPSE_SHARE = 0.5
 COLLAPSES = 4
 
@@ -56,7 +57,7 @@ def _polylines(ctrl: np.ndarray) -> np.ndarray:
     return np.concatenate((np.matmul(bernstein(SAMPLES), seg), seg[..., 3:, :]), axis=-2)
 
 
-def knots(ctrl: np.ndarray, reach: int = REACH) -> np.ndarray:
+def knots(ctrl: np.ndarray) -> np.ndarray:
     """For control points ``(..., N, 3, 2)``, per point whether the curve crosses itself within REACH segments
     of it: a segment crossing itself, or one of the next REACH crossing it (the points between them are
     marked; a segment crossing itself marks both its ends)."""
@@ -66,7 +67,7 @@ def knots(ctrl: np.ndarray, reach: int = REACH) -> np.ndarray:
     a0, a1 = start[..., :, :, None, :], end[..., :, :, None, :]
     k, m = np.indices((SAMPLES, SAMPLES))
     marked = np.zeros(ctrl.shape[:-2], bool)
-    for d in range(min(reach, count - 1) + 1):
+    for d in range(min(REACH, count - 1) + 1):
         b0 = np.roll(start, -d, axis=-3)[..., :, None, :, :]
         b1 = np.roll(end, -d, axis=-3)[..., :, None, :, :]
         hit = _crossing(a0, a1, b0, b1)
@@ -101,13 +102,13 @@ def untangle(ctrl: np.ndarray) -> np.ndarray:
         factor = np.where(shorten, 0.0 if halving == HALVINGS else 0.5, 1.0)[..., None]
         flat[todo, :, LEFT] *= factor
         flat[todo, :, RIGHT] *= factor
-    for key in np.flatnonzero(knots(flat, COLLAPSE_REACH).any(axis=1)):
+    for key in np.flatnonzero(knots(flat).any(axis=1)):
         _collapse(flat[key])
     return out
 
 
 def _collapse(ctrl: np.ndarray) -> None:
-    """In place: where ``ctrl`` ``(N, 3, 2)`` still crosses itself within COLLAPSE_REACH segments once the handles
+    """In place: where ``ctrl`` ``(N, 3, 2)`` still crosses itself within REACH segments once the handles
     there are shortened or dropped, its points are out of order across a spike a pixel or two wide (a horn's tip,
     a corner re-found past its neighbour: DAVIS goat, 85 of 1379 shape-frames): the points inside the smaller
     loop are moved onto the crossing, which takes out the loop and changes the render by no more than the loop's
@@ -125,7 +126,7 @@ def _collapse(ctrl: np.ndarray) -> None:
 
 
 def _local_crossing(ctrl: np.ndarray) -> tuple[int, int, np.ndarray] | None:
-    """The first crossing between segments ``i`` and ``i + d`` (1 <= d <= COLLAPSE_REACH, closest first) whose
+    """The first crossing between segments ``i`` and ``i + d`` (1 <= d <= REACH, closest first) whose
     loop over the points between them is at most COLLAPSE_SHARE of the shape: ``(i, d, crossing point)``; None
     where there is none."""
     count = len(ctrl)
@@ -133,7 +134,7 @@ def _local_crossing(ctrl: np.ndarray) -> tuple[int, int, np.ndarray] | None:
     start, end = lines[:, :-1], lines[:, 1:]
     whole = signed_area(lines[:, :-1].reshape(-1, 2))
     k, m = np.indices((SAMPLES, SAMPLES))
-    for d in range(1, min(COLLAPSE_REACH, count - 3) + 1):
+    for d in range(1, min(REACH, count - 3) + 1):
         b0, b1 = np.roll(start, -d, axis=0), np.roll(end, -d, axis=0)
         hit = _crossing(start[:, :, None], end[:, :, None], b0[:, None], b1[:, None])
         if d == 1:

@@ -12,8 +12,8 @@ the drifting car's shapes keys 6 of its 10 frames (a piece that cannot hold over
 half of them while the others keep all 20; over half the frames of a car accelerating through the turn its
 straight blends need those keys). Shapes crossing themselves (a loop of a pixel or more) are held to what the
 product reaches too: none on the roundabout, and on the drifting car one piece whose chord runs across a notch of
-the matte on most frames (6 % of the shape-frames; 25 % before curls were taken out of the keys,
-bench/RESULTS.md).
+the matte on most frames (4.8 % of the shape-frames; 6 % before points out of order across a spike were moved
+onto the crossing, 25 % before curls were taken out of the keys, bench/RESULTS.md).
 
 The mattes are in ``../shared/data/davis2016-dev`` (real footage, nobody on this project made them); the test
 skips where that folder is absent (a checkout without the shared data).
@@ -45,7 +45,7 @@ BOIL_TARGET_PX = 0.5
     ("sequence", "edge_min", "boil_max", "crossing_max", "keys_max"),
     [
         ("car-roundabout", 0.895, BOIL_TARGET_PX, 0.02, MAX_KEYS_PER_100),
-        ("drift-chicane", EDGE_TARGET, 0.55, 0.10, 60.0),
+        ("drift-chicane", EDGE_TARGET, 0.55, 0.07, 60.0),
     ],
 )
 def test_real_mattes_hold_the_thresholds_in_the_exported_files(
