@@ -7,7 +7,10 @@ over (upright.py drops it on those frames) and the piece across fills the gap as
 then blames on frames where the range can no longer be cut. Checked on 12 sampled frames with the reference frame
 alone as the fallback, such necks made half of DAVIS camel's CPU go to ranges traced and thrown away (the front
 legs' gap closed by a chord inside the matte on the reference frame only); on every frame, camel's IoU p10 rose
-0.945 -> 0.968, and 9 of the 12 dev sequences have fewer shapes (bench/RESULTS.md, eleventh pass).
+0.945 -> 0.968, and 9 of the 12 dev sequences have fewer shapes (bench/RESULTS.md, eleventh pass). A chord may
+still have one of its samples outside on some frame, but only where no chord wholly inside is found: a chord that
+dips into the gap between two legs leaves their edge poking past it, a shape crossing itself (goat: 6.9 -> 3.2 % of
+the shape-frames, matte edge within 2 px 0.903 -> 0.915; bench/RESULTS.md, fourteenth pass).
 """
 
 from __future__ import annotations
@@ -42,10 +45,10 @@ class NeckFinder:
         return self.mattes[frame]
 
     def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
-        """Per chord ``(ua, ub)`` of ``chords (C, 2)``: inside the matte on every frame of ``frames`` (all but at
-        most one of its samples), all chords looked up at once per frame."""
+        """Per chord ``(ua, ub)`` of ``chords (C, 2)``: how many of its samples are inside the matte on the worst
+        frame of ``frames``, all chords looked up at once per frame."""
         if len(chords) == 0:
-            return np.zeros(0, bool)
+            return np.zeros(0, np.int64)
         h, w = self.size
         rows = np.array([self.track.frames.index(f) for f in frames])
         ends = self.track.at_all(self.track.arc_all(chords.reshape(-1), rows), rows).reshape(len(rows), -1, 2, 2)
@@ -56,11 +59,13 @@ class NeckFinder:
         hits = np.zeros(x.shape[:2], np.int64)
         for k, frame in enumerate(frames):
             hits[k] = self._matte(frame)(x[k], y[k]).sum(axis=1)
-        return np.all(hits >= len(CHORD_SAMPLES) - 1, axis=0)
+        return hits.min(axis=0)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
         """Cut ``piece`` along its narrowest neck that stays inside the matte on every frame; None if there is
-        none (the piece keeps more outline than its points may follow, or its frame range is cut)."""
+        none (the piece keeps more outline than its points may follow, or its frame range is cut). A neck whose
+        every sample is inside comes first; one with a sample outside on some frame (the gap between two legs
+        reaching up to it) only where there is no such neck."""
         if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
             return None
         track = self.track
@@ -87,7 +92,10 @@ class NeckFinder:
             best.extend((float(q), float(cand[a]), float(cand[b]), r) for q, a, b in zip(ratio, i, j, strict=True))
         candidates = sorted(best)[:CHORD_CANDIDATES]
         chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
-        inside = [c for c, ok in zip(candidates, self._inside(chords_u, track.frames), strict=True) if ok]
+        counts = self._inside(chords_u, track.frames)
+        full = len(CHORD_SAMPLES)
+        inside = [c for c, n in zip(candidates, counts, strict=True) if n == full]
+        inside += [c for c, n in zip(candidates, counts, strict=True) if n == full - 1]
         for _, ua, ub, r in inside:
             start, end = piece.runs[r]
             if piece.closed:
