@@ -102,8 +102,10 @@ def untangle(ctrl: np.ndarray) -> np.ndarray:
         factor = np.where(shorten, 0.0 if halving == HALVINGS else 0.5, 1.0)[..., None]
         flat[todo, :, LEFT] *= factor
         flat[todo, :, RIGHT] *= factor
-    for key in np.flatnonzero(knots(flat).any(axis=1)):
-        _collapse(flat[key])
+    else:
+        # Every halving found curls: those left once the handles are dropped are points out of order.
+        for key in todo[knots(flat[todo]).any(axis=1)]:
+            _collapse(flat[key])
     return out
 
 
@@ -112,7 +114,7 @@ def _collapse(ctrl: np.ndarray) -> None:
     there are shortened or dropped, its points are out of order across a spike a pixel or two wide (a horn's tip,
     a corner re-found past its neighbour: DAVIS goat, 85 of 1379 shape-frames): the points inside the smaller
     loop are moved onto the crossing, which takes out the loop and changes the render by no more than the loop's
-    area, which was filled wrongly anyway."""
+    area (the spike's tip, which the figure eight still filled)."""
     count = len(ctrl)
     for _ in range(COLLAPSES):
         found = _local_crossing(ctrl)
