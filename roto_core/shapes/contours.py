@@ -27,6 +27,10 @@ THIN_WIDTH_PX = 2
 # and edge recall fell 0.889 -> 0.882 (bench/RESULTS.md, ninth pass).
 LINE_SHARE = 0.05
 FRAGMENT_AREA_FACTOR = 0.25
+# Holes are found down to this fraction of ``min_area``: the gaps between a rider's arm and body or a wheel's rims
+# are often under ``min_area`` in a matte this size, and whether such a speck lasts long enough for a shape is
+# trace.py's decision (``_lasting_hole``), taken over its whole track, not frame by frame.
+SPECK_AREA_FACTOR = 0.25
 _THIN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_WIDTH_PX + 1, THIN_WIDTH_PX + 1))
 
 
@@ -112,7 +116,8 @@ def _occupied_box(binary: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
-    """Connected components of a bool mask whose area is at least ``min_area`` pixels, largest first."""
+    """Connected components of a bool mask whose area is at least ``min_area`` pixels, largest first, with their
+    holes of at least SPECK_AREA_FACTOR times that."""
     contiguous = np.ascontiguousarray(mask)
     binary = contiguous.view(np.uint8) if contiguous.dtype == bool else (contiguous != 0).view(np.uint8)
     box = _occupied_box(binary)
@@ -138,7 +143,7 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
         while child != -1:
             hole = contours[child]
             hole_area = cv2.contourArea(hole) + 0.5 * cv2.arcLength(hole, True)
-            if hole_area >= min_area:
+            if hole_area >= SPECK_AREA_FACTOR * min_area:
                 holes.append(_edge_outline(hole, size, -1.0))
                 area -= hole_area
             child = links[child][0]

@@ -330,13 +330,18 @@ def _lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_a
     filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames, and one shorter-lived than a cut
     range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a gap between a
     wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px,
-    each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette."""
+    each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette. A
+    speck under ``min_area`` (contours.SPECK_AREA_FACTOR) must outlive a cut range: open longer than the shortest
+    range a piece is fitted over, it is a gap in the object (a rider's elbow, a bent knee), not flicker; car-
+    roundabout's spoke gaps, open five frames as they turn, would each be keyed on every frame."""
     frames = len(track.members)
     area = float(np.median([members[f].holes[i].area for f, i in track.members.items()]))
     if area >= SILHOUETTE_AREA_FACTOR * min_area:
         return True
     if frames < shortest:
         return False
+    if area < min_area:
+        return frames > MIN_SHAPE_FRAMES
     return frames >= MIN_SHAPE_FRAMES or area >= FLICKER_AREA_FACTOR * min_area
 
 

@@ -2,8 +2,8 @@
 
 Holes are linked over time where they sit on their component (trace.HOLE_SHIFT), so a small hole in an object
 that moves faster than the hole's own size per frame still becomes one hole shape; a small hole that opens for
-fewer frames than a cut range is flicker and gets none, a large one gets a shape however briefly it is open
-(trace._lasting_hole).
+fewer frames than a cut range is flicker and gets none, a large one gets a shape however briefly it is open, and a
+speck under ``min_area_px`` gets one only when it is open longer than a cut range (trace._lasting_hole).
 """
 
 from __future__ import annotations
@@ -88,3 +88,31 @@ def test_a_small_hole_open_for_three_frames_is_flicker() -> None:
         assert np.linalg.norm(hole.at(hole.first_frame)[:, 1].mean(axis=0) - centre) < 8.0
     gap = masks[8]["disk"] != rasterise(doc.shapes, 8, SIZE)
     assert gap.sum() < 0.1 * (~masks[8]["disk"][220:270, 190:240]).sum()
+
+
+def test_a_speck_hole_gets_a_shape_only_when_it_outlasts_a_cut_range() -> None:
+    """Two holes of about 30 px (under ``min_area_px``, over a quarter of it) in a still disk: the one open on
+    frames 2-9 (8 frames, an elbow's gap) gets a hole shape over exactly those frames, the one open on frames 3-7
+    (5 frames, a cut range: a spoke gap passing) gets none."""
+    frames = range(1, 12)
+    settings = ShapeSettings()
+    lasting = syn.ellipse(3.5, 3, 30) + np.array([170, 190])
+    passing = syn.ellipse(3.5, 3, 150) + np.array([240, 215])
+    masks = {}
+    for f in frames:
+        mask = np.zeros(SIZE, bool)
+        fill_polygon(mask, syn.ellipse(90, 70) + np.array([200, 200]), True)
+        if 2 <= f <= 9:
+            fill_polygon(mask, lasting, False)
+        if 3 <= f <= 7:
+            fill_polygon(mask, passing, False)
+        masks[f] = {"disk": mask}
+    gap = (~masks[5]["disk"][180:200, 160:180]).sum()
+    assert settings.min_area_px / 4 < gap + 0.5 * 4 * np.sqrt(gap) < settings.min_area_px
+    doc = trace_shapes(InMemoryMasks(masks, SIZE[1], SIZE[0]), settings)
+    holes = [s for s in doc.shapes if s.mode == "subtract"]
+    assert [(s.first_frame, s.last_frame) for s in holes] == [(2, 9)]
+    assert np.linalg.norm(holes[0].at(5)[:, 1].mean(axis=0) - (170, 190)) < 2.0
+    for f in range(2, 10):
+        speck = ~masks[f]["disk"][180:200, 160:180]
+        assert (~rasterise(doc.shapes, f, SIZE)[180:200, 160:180] & speck).sum() >= 0.5 * speck.sum()
