@@ -29,10 +29,9 @@ from roto_core.shapes.keys import EdgeCheck
 
 START_SPAN_FRAMES = 24
 # A frame is checked again after a refit only where its shape moved by more than this, and where its error could
-# have crossed its limit: errors move by at most LIPSCHITZ times the control points' shift (the mean counts
-# 1 / MEAN_FRACTION = 2 times), kept under SAFE_EXCESS for the sampling's sake.
+# have crossed its limit: errors move by at most EdgeCheck.lipschitz times the control points' shift, kept under
+# SAFE_EXCESS for the sampling's sake.
 RECHECK_PX = 0.05
-LIPSCHITZ = 2.0
 SAFE_EXCESS = 0.9
 # A key whose neighbours' blend misses its frame's own fit by this many tolerances is not tried for removal.
 PLAINLY_OFF = 4.0
@@ -274,12 +273,12 @@ def _shift(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 def _recheck(fit: KeyFit, excess: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Frames to measure again after the controls moved from ``before`` to ``after``, the most moved first.
 
-    The others cannot have crossed their limit: an error moves by at most LIPSCHITZ times the largest control
-    point shift, so a frame whose old excess plus that stays under SAFE_EXCESS is kept, its excess raised to
-    that bound. A successful key removal otherwise measures every frame of the shape again.
+    The others cannot have crossed their limit: an error moves by at most ``EdgeCheck.lipschitz`` times the
+    largest control point shift, so a frame whose old excess plus that stays under SAFE_EXCESS is kept, its
+    excess raised to that bound. A successful key removal otherwise measures every frame of the shape again.
     """
     shift = _shift(before, after)
-    bound = excess + LIPSCHITZ * shift / fit.allowed.min(axis=1)
+    bound = excess + fit.check.lipschitz * shift / fit.allowed.min(axis=1)
     safe = (bound <= SAFE_EXCESS) | (shift <= RECHECK_PX)
     excess[safe] = np.maximum(excess[safe], np.where(shift[safe] <= RECHECK_PX, excess[safe], bound[safe]))
     frames = np.nonzero(~safe)[0]

@@ -28,8 +28,9 @@ EDGE_STEP_PX = 2.0
 CURVE_STEP_PX = 2.0
 MAX_CURVE_SAMPLES = 48
 BORDER_PX = 1.0
-# Besides the worst sample, the mean distance stays within this fraction of the tolerance: a rotation
-# interpolated linearly shrinks the whole outline a little, which costs more area than one bump.
+# Besides the worst sample, the mean distance stays within this fraction of the tolerance (or less on a thin
+# object: budgets.py): a rotation interpolated linearly shrinks the whole outline a little, which costs more area
+# than one bump.
 MEAN_FRACTION = 0.5
 HOLD_QUANTILE = 0.95
 OUTLIER_FACTOR = 2.0
@@ -80,7 +81,19 @@ def _path_distance(
 class EdgeCheck:
     """How far a piece's curve is from its stretch of edge on one frame (both ways)."""
 
-    def __init__(self, track: OutlineTrack, pieces: Sequence[Piece], size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        track: OutlineTrack,
+        pieces: Sequence[Piece],
+        size: tuple[int, int],
+        mean_fraction: np.ndarray | None = None,
+    ) -> None:
+        """``mean_fraction``: per frame of ``track``, the mean distance allowed as a fraction of the tolerance
+        (MEAN_FRACTION where not given; budgets.py holds it lower on a thin object)."""
+        self.mean_fraction = np.full(len(track.frames), MEAN_FRACTION) if mean_fraction is None else mean_fraction
+        # How much a frame's error can move per pixel its control points move: the quantile and the halved
+        # outlier by at most that pixel, the mean by 1 / mean_fraction of it.
+        self.lipschitz = np.maximum(1.0, 1.0 / self.mean_fraction)
         h, w = size
         self.low = np.array([BORDER_PX, BORDER_PX])
         self.high = np.array([w - BORDER_PX, h - BORDER_PX])
@@ -136,7 +149,7 @@ class EdgeCheck:
         # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
         quantile = float(row_quantile(both[None, :], HOLD_QUANTILE)[0])
-        return float(max(quantile, both.max() / OUTLIER_FACTOR, both.mean() / MEAN_FRACTION))
+        return float(max(quantile, both.max() / OUTLIER_FACTOR, both.mean() / self.mean_fraction[frame_index]))
 
     def sample_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per sample of the piece's edge on this frame, how far ``ctrl``'s curve is from it there (either way:

@@ -22,6 +22,7 @@ import numpy as np
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.area_guard import PieceGuard, guard_cut
+from roto_core.shapes.budgets import Budget, component_budget
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
 from roto_core.shapes.keys import EdgeCheck, smoothed_within
@@ -51,10 +52,6 @@ MIN_SHAPE_FRAMES = 5
 STRAIGHT_BEYOND = 3.0
 # Pieces are keyed on their own; each reaches this far past its chords into the next (see _overlapping).
 OVERLAP_PX = 3.0
-# A tolerance loosened beyond a clean matte's (the farm's for jittery segmenter masks) is held to this fraction
-# of a small object's size (the square root of its area), but never below CLEAN_MATTE_TOLERANCE_PX: a disk
-# whose outline is off by half the tolerance on average keeps IoU ~0.95 when the tolerance is 0.028 of its size.
-SIZE_FRACTION = 0.028
 # A hole follows on where its centroid, relative to its component's, moved by up to its own size: small holes
 # (a wheel's gaps, the light between a rider's arm and body) change shape and place by about that much between
 # frames. DAVIS scooter-black (43 frames): linked on the image at linking.MAX_CENTROID_SHIFT, 121 of its 130 hole
@@ -63,7 +60,6 @@ SIZE_FRACTION = 0.028
 HOLE_SHIFT = 1.0
 FLICKER_AREA_FACTOR = 2.0
 SILHOUETTE_AREA_FACTOR = 16.0
-CLEAN_MATTE_TOLERANCE_PX: float = ShapeSettings.model_fields["tolerance_px"].default
 
 
 class MaskSource(Protocol):
@@ -120,7 +116,7 @@ def _shapes_of_track(
     obj: str,
     mode: Mode,
     outlines: dict[int, Outline],
-    settings: ShapeSettings,
+    budget: Budget,
     size: tuple[int, int],
     parent: OutlineTrack | None = None,
 ) -> list[Shape]:
@@ -133,15 +129,16 @@ def _shapes_of_track(
     piece to blame that can still be cut, the range is cut in two as a whole and each part traced afresh.
     """
     frames = sorted(outlines)
+    settings = budget.settings
     track = OutlineTrack(outlines, _reference_frame(outlines), size, parent)
     tolerance = FIT_FRACTION * settings.tolerance_px
     placed = _placed(track, None, [name], tolerance, settings, size, MAX_PIECES, GIVE_UP)
     if placed is None:
-        return _cut(name, obj, mode, outlines, frames[len(frames) // 2], settings, size, track)
+        return _cut(name, obj, mode, outlines, frames[len(frames) // 2], budget, size, track)
     # Where the shapes fill the component badly, the pieces to blame live over less of the range; where no piece
     # can be blamed, the range is cut as a whole.
     several = len(placed) > 1
-    keyed = _keyed(placed, obj, mode, settings, size, several)
+    keyed = _keyed(placed, obj, mode, budget, size, several)
     guard = PieceGuard(outlines, settings.tolerance_px)
     changed: set[int] | None = None
     while cuts := guard.cuts(keyed, changed):
@@ -155,11 +152,11 @@ def _shapes_of_track(
                 sub, start = _retracked(piece.track, part, piece.piece, size)
                 again += _placed(sub, [start], [piece.label + suffix], tolerance, settings, size, REPLACED_ROOM)
             placed[index : index + 1] = again
-            keyed[index : index + 1] = _keyed(again, obj, mode, settings, size, several)
+            keyed[index : index + 1] = _keyed(again, obj, mode, budget, size, several)
     shapes = [s for group in keyed for s in group]
     at = guard_cut(shapes, outlines, settings.tolerance_px) if guard.stuck else None
     if at is not None:
-        return _cut(name, obj, mode, outlines, frames[at], settings, size, track)
+        return _cut(name, obj, mode, outlines, frames[at], budget, size, track)
     return shapes
 
 
@@ -195,10 +192,12 @@ def _fresh(piece: Piece) -> Piece:
 
 
 def _keyed(
-    placed: list[_Placed], obj: str, mode: Mode, settings: ShapeSettings, size: tuple[int, int], several: bool
+    placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tuple[int, int], several: bool
 ) -> list[list[Shape]]:
     """Each placed piece's shapes (one, or one per run of frames on which it is upright): fitted on each of its
-    frames, smoothed and keyed under the matte constraint, pieces over the same frames checked together."""
+    frames, smoothed and keyed under the matte constraint (the component's budget), pieces over the same frames
+    checked together."""
+    settings = budget.settings
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(placed):
         groups.setdefault(id(p.track), []).append(i)
@@ -207,7 +206,7 @@ def _keyed(
         part = placed[members[0]].track
         pieces = [_overlapping(placed[i].piece, part) for i in members]
         raw = [piece_controls(p, part, STRAIGHT_BEYOND * settings.tolerance_px) for p in pieces]
-        check = EdgeCheck(part, pieces, size)
+        check = EdgeCheck(part, pieces, size, budget.mean_fractions(part.frames))
         per_frame, own = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
         for number, (i, ctrl) in enumerate(zip(members, per_frame, strict=True)):
             keys, (values,) = fit_keys(check, [ctrl], settings.tolerance_px, [number], own[:, number : number + 1])
@@ -265,7 +264,7 @@ def _cut(
     mode: Mode,
     outlines: dict[int, Outline],
     middle: int,
-    settings: ShapeSettings,
+    budget: Budget,
     size: tuple[int, int],
     track: OutlineTrack,
 ) -> list[Shape]:
@@ -273,8 +272,8 @@ def _cut(
     and where a part keeps its reference frame, its markers)."""
     early = {f: o for f, o in outlines.items() if f < middle}
     late = {f: o for f, o in outlines.items() if f >= middle}
-    return _shapes_of_track(f"{name}a", obj, mode, early, settings, size, track) + _shapes_of_track(
-        f"{name}b", obj, mode, late, settings, size, track
+    return _shapes_of_track(f"{name}a", obj, mode, early, budget, size, track) + _shapes_of_track(
+        f"{name}b", obj, mode, late, budget, size, track
     )
 
 
@@ -301,8 +300,8 @@ def _object_shapes(
         members = {f: regions[f][i] for f, i in track.members.items()}
         name = f"{shape_prefix(obj)}_{number}"
         outers = {f: r.outer for f, r in members.items()}
-        own = _sized(settings, list(members.values()))
-        shapes.extend(_shapes_of_track(name, obj, "add", outers, own, size))
+        budget = component_budget(settings, members)
+        shapes.extend(_shapes_of_track(name, obj, "add", outers, budget, size))
         # A hole rides on its component: it is followed where it sits on the component, not on the image.
         hole_blobs = {f: [Blob(h.centroid - r.centroid, h.area) for h in r.holes] for f, r in members.items()}
         hole_tracks = sorted(
@@ -312,7 +311,7 @@ def _object_shapes(
         for hole_number, hole in enumerate(hole_tracks, start=1):
             outlines = {f: members[f].holes[i] for f, i in hole.members.items()}
             hole_name = f"{name}_hole{hole_number}"
-            shapes.extend(_shapes_of_track(hole_name, obj, "subtract", outlines, own, size))
+            shapes.extend(_shapes_of_track(hole_name, obj, "subtract", outlines, budget, size))
     return shapes
 
 
@@ -343,17 +342,6 @@ def _lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_a
     if area < min_area:
         return frames > MIN_SHAPE_FRAMES
     return frames >= MIN_SHAPE_FRAMES or area >= FLICKER_AREA_FACTOR * min_area
-
-
-def _sized(settings: ShapeSettings, members: list[Region]) -> ShapeSettings:
-    """``settings`` for one component: a tolerance above a clean matte's is held to SIZE_FRACTION of the
-    component's size (median over its frames), so a small object is not traced at a slack meant for large ones
-    (a 30 px car at the farm's 2.5 px misses a tenth of its width)."""
-    if settings.tolerance_px <= CLEAN_MATTE_TOLERANCE_PX:
-        return settings
-    extent = float(np.median([np.sqrt(r.area) for r in members]))
-    held = max(min(settings.tolerance_px, SIZE_FRACTION * extent), CLEAN_MATTE_TOLERANCE_PX)
-    return settings if held == settings.tolerance_px else settings.model_copy(update={"tolerance_px": held})
 
 
 def trace_shapes(
