@@ -29,7 +29,7 @@ CLEAN_MATTE_TOLERANCE_PX: float = ShapeSettings.model_fields["tolerance_px"].def
 SIZE_FRACTION = 0.028
 # The mean distance of a clean matte's in-betweens from the edge, as a fraction of the component's thickness:
 # at most about 4.5 % of its area in the band. DAVIS dev set, ground truth: horsejump-high IoU median 0.946 ->
-# 0.951, the rest within 0.003, for up to 5 more keys per 100 frames. Held at 0.03 the IoU rises further
+# 0.9505, the rest within 0.003, for up to 5 more keys per 100 frames. Held at 0.03 the IoU rises further
 # (horsejump-high 0.954, soapbox p10 0.966) but the keys follow: drift-chicane's first 20 frames key their worst
 # shape on 80 frames in 100 instead of 60 (bench/RESULTS.md, fifteenth pass).
 THICKNESS_FRACTION = 0.045
