@@ -51,8 +51,12 @@ MAX_WIDTH_PX = 3.0
 # Pieces of one line broken by the matte are joined where one goes on from the other's end: across a gap of at
 # most JOIN_GAP_PX, heading the same way within JOIN_ANGLE_DEG, off its line by at most JOIN_OFFSET_PX. With the
 # length ratio below, measured on paragliding-launch frames 40-59 (lines' pixels taken by ribbons living 3
-# frames or more): gap 12 px and ratio 0.4, 0.789; ratio 0.3, 0.804; gap 24 px, 0.803; both, 0.817.
-JOIN_GAP_PX = 24.0
+# frames or more): gap 12 px and ratio 0.4, 0.789; ratio 0.3, 0.804; gap 24 px, 0.803; both, 0.817. Over the
+# whole shot, where its first frames break the lines into dashes (contours.LINE_SHARE), gaps of 24 / 48 / 96 /
+# 128 px: IoU median 0.865 / 0.870 / 0.869 / 0.869, p10 0.820 / 0.827 / 0.831 / 0.834, edge 0.790 / 0.819 /
+# 0.835 / 0.837, 461 / 441 / 423 / 416 shapes; the heading and the offset keep neighbouring lines of a fan apart
+# (bench/RESULTS.md, fifteenth pass).
+JOIN_GAP_PX = 96.0
 JOIN_ANGLE_DEG = 12.0
 JOIN_OFFSET_PX = 1.5
 # A ribbon reaches this far past its strand's ends, over the pixel a junction cut off (DAVIS paragliding-launch,

@@ -161,6 +161,18 @@ def test_crossing_lines_are_two_strands_and_a_broken_line_is_one() -> None:
     assert line.length > 150
 
 
+def test_dashes_of_one_line_are_one_strand_and_a_neighbour_in_the_fan_is_not() -> None:
+    """A line the matte broke into three dashes with gaps of 40 and 80 px is one strand; a line of the same fan
+    starting 4 px beside it and heading 3 degrees apart stays a strand of its own."""
+    mask = np.zeros((200, 400), np.uint8)
+    for x0, x1 in ((10, 90), (130, 190), (270, 390)):
+        cv2.line(mask, (x0, 100 + x0 // 20), (x1, 100 + x1 // 20), 1, 1)
+    cv2.line(mask, (10, 96), (390, 95), 1, 1)
+    found = sorted(strands(mask.astype(bool)), key=lambda s: s.length)
+    assert len(found) == 2
+    assert found[0].length > 370 and found[1].length > 370
+
+
 def test_a_ring_of_wire_is_walked_round_not_across() -> None:
     """A one-pixel ring (no end to start from) is opened at one pixel and walked round: one strand as long as
     the ring, drawn as ribbons of at most 24 points that cover it (a ring bends more than 12 vertices follow)."""
