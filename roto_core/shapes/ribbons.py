@@ -15,6 +15,8 @@ straight blend between keys leaves a frame's own vertices by more than half a pi
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -112,30 +114,54 @@ class Strand:
 
 
 def _joined(found: list[Strand]) -> list[Strand]:
-    """Pieces of one line that the matte broke, joined end to end (see JOIN_GAP_PX), nearest gap first."""
-    found = list(found)
-    cos_limit = np.cos(np.radians(JOIN_ANGLE_DEG))
-    while len(found) > 1:
-        # Per strand and end (0 first, 1 last): the end point and the heading out of it.
-        point = np.array([s.ends[0] for s in found])
-        out = np.array([s.ends[1] for s in found])
-        gap = point[None, None] - point[:, :, None, None]  # [i, end i, j, end j]
-        length = np.linalg.norm(gap, axis=-1)
-        along = np.einsum("iek,iejfk->iejf", out, gap)
-        facing = -np.einsum("iek,jfk->iejf", out, out)
-        offset = np.abs(out[:, :, None, None, 0] * gap[..., 1] - out[:, :, None, None, 1] * gap[..., 0])
-        ok = (length <= JOIN_GAP_PX) & (facing >= cos_limit) & (offset <= JOIN_OFFSET_PX) & (along >= 0)
-        idx = np.arange(len(found))
-        ok[idx, :, idx, :] = False
-        if not ok.any():
-            break
-        i, ei, j, ej = np.unravel_index(np.argmin(np.where(ok, length, np.inf)), ok.shape)
-        a = found[i] if ei == 1 else found[i].reversed()
-        b = found[j] if ej == 0 else found[j].reversed()
+    """Pieces of one line that the matte broke, joined end to end (see JOIN_GAP_PX), nearest gap first (ties in
+    list order, a joined strand going to the end of the list). A fan of lines comes in a few hundred dashes per
+    frame: the possible joins are found once, and after each join only the joined strand's are added."""
+    strands = list(found)
+    alive = [True] * len(strands)
+    ends = [s.ends for s in strands]
+    heap = _join_candidates(range(len(strands)), range(len(strands)), ends) if len(strands) > 1 else []
+    heapq.heapify(heap)
+    while heap:
+        _, i, ei, j, ej = heapq.heappop(heap)
+        if not (alive[i] and alive[j]):
+            continue
+        a = strands[i] if ei == 1 else strands[i].reversed()
+        b = strands[j] if ej == 0 else strands[j].reversed()
         width = (a.width * a.length + b.width * b.length) / max(a.length + b.length, 1e-9)
         joined = Strand(np.concatenate([a.centre, b.centre]), width)
-        found = [s for k, s in enumerate(found) if k not in (i, j)] + [joined]
-    return found
+        alive[i] = alive[j] = False
+        strands.append(joined)
+        alive.append(True)
+        ends.append(joined.ends)
+        others = [n for n in range(len(strands) - 1) if alive[n]]
+        if others:
+            new = [len(strands) - 1]
+            for candidate in _join_candidates(new, others, ends) + _join_candidates(others, new, ends):
+                heapq.heappush(heap, candidate)
+    return [s for s, keep in zip(strands, alive, strict=True) if keep]
+
+
+def _join_candidates(
+    first: Sequence[int], second: Sequence[int], ends: list[tuple[np.ndarray, np.ndarray]]
+) -> list[tuple[float, int, int, int, int]]:
+    """``(gap, i, end of i, j, end of j)`` for every end of a strand ``i`` in ``first`` that an end of a strand
+    ``j`` in ``second`` goes on from: within JOIN_GAP_PX ahead of it, heading back at it within JOIN_ANGLE_DEG,
+    at most JOIN_OFFSET_PX off its line (``ends``: each strand's end points and headings)."""
+    ids_a, ids_b = np.asarray(first), np.asarray(second)
+    point_a, out_a = (np.array([ends[n][k] for n in ids_a]) for k in (0, 1))
+    point_b, out_b = (np.array([ends[n][k] for n in ids_b]) for k in (0, 1))
+    gap = point_b[None, None] - point_a[:, :, None, None]  # [i, end i, j, end j]
+    length = np.linalg.norm(gap, axis=-1)
+    along = np.einsum("iek,iejfk->iejf", out_a, gap)
+    facing = -np.einsum("iek,jfk->iejf", out_a, out_b)
+    offset = np.abs(out_a[:, :, None, None, 0] * gap[..., 1] - out_a[:, :, None, None, 1] * gap[..., 0])
+    ok = (length <= JOIN_GAP_PX) & (facing >= np.cos(np.radians(JOIN_ANGLE_DEG))) & (offset <= JOIN_OFFSET_PX)
+    ok &= (along >= 0) & (ids_a[:, None, None, None] != ids_b[None, None, :, None])
+    return [
+        (float(length[i, ei, j, ej]), int(ids_a[i]), int(ei), int(ids_b[j]), int(ej))
+        for i, ei, j, ej in np.argwhere(ok)
+    ]
 
 
 def _ring(padded: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
