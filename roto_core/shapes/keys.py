@@ -10,6 +10,7 @@ edge keeps that piece's unsmoothed fit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -56,26 +57,38 @@ def _tree(points: np.ndarray) -> cKDTree:
     return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
-def _path_distance(
-    line: np.ndarray, linked: np.ndarray, tree: cKDTree, points: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance of each point to the polyline through ``line``, whose piece ``i → i+1`` (wrapping) exists where
-    ``linked[i]``: to the pieces either side of its nearest vertex, and that vertex. A nearest-vertex distance
-    alone overstates a point lying on the line by up to half the sample spacing, which would eat a third of a
-    1.5 px tolerance. Both pieces of every point are measured in one pass (called thousands of times per shot)."""
-    vertex, nearest = tree.query(points)
-    count = len(points)
-    # Index -1 is the last vertex: the piece before vertex 0 is the wrapping one.
-    piece = np.concatenate((nearest, nearest - 1))
-    a = line[piece]
-    d = line[(piece + 1) % len(line)] - a
-    rel = np.concatenate((points, points)) - a
-    t = np.einsum("nd,nd->n", rel, d) / np.maximum(np.einsum("nd,nd->n", d, d), 1e-12)
-    np.clip(t, 0.0, 1.0, out=t)
-    rel -= t[:, None] * d
-    along = np.hypot(rel[:, 0], rel[:, 1])
-    along[~linked[piece]] = np.inf
-    return np.minimum(vertex, np.minimum(along[:count], along[count:])), nearest
+class Polyline:
+    """Samples joined into a polyline whose piece ``i → i+1`` (wrapping) exists where ``linked[i]``, with what
+    measuring points against it needs: each piece's vector and squared length, and a k-d tree of the samples.
+    An edge's is built once per piece and frame and measured against many times."""
+
+    def __init__(self, line: np.ndarray, linked: np.ndarray) -> None:
+        self.line = line
+        self.step = np.concatenate((line[1:], line[:1])) - line
+        self.step_squared = np.einsum("nd,nd->n", self.step, self.step)
+        self.unlinked = np.flatnonzero(~linked)
+        self.tree = _tree(line)
+
+    def distance(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance of each point to the polyline: to the pieces either side of its nearest vertex, and that
+        vertex; and that vertex's index. A nearest-vertex distance alone overstates a point lying on the line by
+        up to half the sample spacing, which would eat a third of a 1.5 px tolerance. Both pieces of every point
+        are measured in one pass (called thousands of times per shot)."""
+        vertex, nearest = self.tree.query(points)
+        count = len(points)
+        # The piece before vertex 0 is the wrapping one, from the last vertex.
+        piece = np.concatenate((nearest, nearest - 1))
+        piece[count:][nearest == 0] = len(self.line) - 1
+        a = self.line[piece]
+        d = self.step[piece]
+        rel = np.concatenate((points, points)) - a
+        t = np.einsum("nd,nd->n", rel, d) / np.maximum(self.step_squared[piece], 1e-12)
+        np.clip(t, 0.0, 1.0, out=t)
+        rel -= t[:, None] * d
+        along = np.hypot(rel[:, 0], rel[:, 1])
+        for gap in self.unlinked:
+            along[piece == gap] = np.inf
+        return np.minimum(vertex, np.minimum(along[:count], along[count:])), nearest
 
 
 class EdgeCheck:
@@ -98,10 +111,10 @@ class EdgeCheck:
         self.low = np.array([BORDER_PX, BORDER_PX])
         self.high = np.array([w - BORDER_PX, h - BORDER_PX])
         self.chords = [chord_mask(p) for p in pieces]
-        self.corners = [corner_flags(p) for p in pieces]
-        # Per piece and frame: the edge samples inside the picture (indices, points), all samples, their links,
-        # and a k-d tree of them.
-        self.edges: list[list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, cKDTree]]] = []
+        self.tips = [np.flatnonzero(corner_flags(p)) for p in pieces]
+        # Per piece and frame: the edge samples inside the picture (indices, points) and the polyline through
+        # all samples.
+        self.edges: list[list[tuple[np.ndarray, np.ndarray, Polyline]]] = []
         for piece in pieces:
             per_frame = []
             for f in track.frames:
@@ -118,7 +131,7 @@ class EdgeCheck:
                 # Edge along the image border is where the frame cuts the object, not the object's edge: the
                 # shape may run anywhere outside the picture there.
                 kept = np.flatnonzero(inside) if inside.sum() >= 2 else np.arange(len(edge))
-                per_frame.append((kept, edge[kept], edge, linked, _tree(edge)))
+                per_frame.append((kept, edge[kept], Polyline(edge, linked)))
             self.edges.append(per_frame)
         self.links = [self._curve_links(chords) for chords in self.chords]
 
@@ -130,6 +143,12 @@ class EdgeCheck:
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
+
+    def _within(self, points: np.ndarray) -> np.ndarray:
+        """The points inside the picture (all of them, the common case, told by their box alone)."""
+        if (points.min(axis=0) > self.low).all() and (points.max(axis=0) < self.high).all():
+            return points
+        return points[self._inside(points)]
 
     def error(
         self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: np.ndarray | None = None
@@ -154,8 +173,8 @@ class EdgeCheck:
     def sample_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per sample of the piece's edge on this frame, how far ``ctrl``'s curve is from it there (either way:
         the sample's distance to the curve, and the curve's distance to the edge where that sample is nearest)."""
-        kept, _, edge, _, _ = self.edges[piece][frame_index]
-        errors = np.zeros(len(edge))
+        kept, _, edge = self.edges[piece][frame_index]
+        errors = np.zeros(len(edge.line))
         measured = self._distances(piece, frame_index, ctrl, np.inf, None)
         if measured is not None:
             out, nearest, back = measured
@@ -174,22 +193,21 @@ class EdgeCheck:
             return None
         hull = seg[:, 1:] - seg[:, :-1]
         reach = float(np.max(np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)))
-        count = int(np.clip(np.ceil(reach / CURVE_STEP_PX), 4, MAX_CURVE_SAMPLES))
+        count = min(max(math.ceil(reach / CURVE_STEP_PX), 4), MAX_CURVE_SAMPLES)
         curve = np.matmul(bernstein(count), seg).reshape(-1, 2)
-        kept, kept_points, edge, linked, tree = self.edges[piece][frame_index]
-        inside = self._inside(curve)
-        if not inside.any():
+        kept, kept_points, edge = self.edges[piece][frame_index]
+        within = self._within(curve)
+        if not len(within):
             return None
-        within = curve[inside]
-        tips = ctrl[self.corners[piece], POINT]
+        tips = self.tips[piece]
         if len(tips):
             # A sharpened corner stands off the rounded edge of the mask by design; away from the corners the
             # curve must lie on the edge.
-            gap = within[:, None, :] - tips[None, :, :]
-            near = np.min(np.einsum("nkd,nkd->nk", gap, gap), axis=1)
-            within = within[near > CORNER_SLACK_PX**2]
+            dx = within[:, 0:1] - ctrl[tips, POINT, 0]
+            dy = within[:, 1:2] - ctrl[tips, POINT, 1]
+            within = within[(dx * dx + dy * dy).min(axis=1) > CORNER_SLACK_PX**2]
         if len(within):
-            out, nearest = _path_distance(edge, linked, tree, within)
+            out, nearest = edge.distance(within)
         else:
             out, nearest = np.zeros(1), np.zeros(1, np.int64)
         if allowance is not None:
@@ -198,7 +216,7 @@ class EdgeCheck:
             return out, nearest, None
         curve_linked = np.ones((len(seg), count), bool)
         curve_linked[:, -1] = self.links[piece]
-        back = _path_distance(curve, curve_linked.ravel(), _tree(curve), kept_points)[0]
+        back = Polyline(curve, curve_linked.ravel()).distance(kept_points)[0]
         if allowance is not None:
             back = back / allowance[kept]
         return out, nearest, back
