@@ -16,7 +16,11 @@ our readers and rasterised by our own rasteriser, against the transformed matte)
   the matte comes in stripes whose number and widths change on every frame;
 - ``half size``: area-resampled to 427x240; ``double size``: bilinear to 1708x960 then thresholded after a
   1 px blur (the annotation's own 1 px jitter doubles with it, so this is harder than a native 2x matte);
-- ``reversed``: the frames in reverse order.
+- ``reversed``: the frames in reverse order;
+- ``spin``: the matte turned about its first frame's centroid, 4 degrees further on each frame (a motocross
+  jump's flip, a dancer's twirl): resampled linearly and thresholded at one half;
+- ``hidden``: the object gone on frames 10-12 (a tree or a passer-by in front of all of it): its shapes end
+  before the gap and new ones begin after it, and none may be drawn on the empty frames.
 
 IoU and edge are taken over the frames where the object covers at least ``min_area_px`` pixels or a shape is
 drawn (a frame the object has left, with no shape on it, is right, not IoU 0).
@@ -54,6 +58,8 @@ SHAKE_PX = 15
 POLE_PX = 24
 FENCE_POST_PX = 6
 FENCE_GAP_PX = 48
+SPIN_DEG = 4.0
+HIDDEN_FRAMES = range(10, 13)
 Masks = list[np.ndarray]
 
 
@@ -92,6 +98,20 @@ def _fence(masks: Masks) -> Masks:
     return out
 
 
+def _spin(masks: Masks) -> Masks:
+    ys, xs = np.nonzero(masks[0])
+    centre = (float(xs.mean()), float(ys.mean()))
+    h, w = masks[0].shape
+    return [
+        cv2.warpAffine(m.astype(np.float32), cv2.getRotationMatrix2D(centre, SPIN_DEG * i, 1.0), (w, h)) > 0.5
+        for i, m in enumerate(masks)
+    ]
+
+
+def _hidden(masks: Masks) -> Masks:
+    return [np.zeros_like(m) if i in HIDDEN_FRAMES else m for i, m in enumerate(masks)]
+
+
 def _resized(masks: Masks, factor: float) -> Masks:
     h, w = masks[0].shape
     size = (round(w * factor), round(h * factor))
@@ -113,6 +133,8 @@ VARIANTS: dict[str, Callable[[Masks], Masks]] = {
     "half size": lambda m: _resized(m, 0.5),
     "double size": lambda m: _resized(m, 2.0),
     "reversed": lambda m: m[::-1],
+    "spin": _spin,
+    "hidden": _hidden,
 }
 
 
