@@ -117,7 +117,8 @@ class PieceGuard:
         piece charged most, from LEAST_SHARE); it is cut at the first of its frames it is to blame for, or just
         after them when they open its range, keeping GUARD_MIN_FRAMES (one frame where a band is SEVERE) on
         either side. Where a failing frame has no piece to blame, or one too short to cut, ``stuck`` is set and
-        nothing is returned: the caller cuts the whole range instead (``guard_cut``)."""
+        nothing is returned: the caller cuts the whole range instead (``guard_cut``), keeping the shapes on a part
+        of it they fill well (``bands``)."""
         shapes = [s for group in pieces for s in group]
         again = self.outlines if changed is None else {f: self.outlines[f] for f in changed if f in self.outlines}
         self.bands.update(frame_bands(shapes, again))

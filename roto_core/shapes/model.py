@@ -107,6 +107,16 @@ class Shape:
         w = (frame - kf[i]) / float(kf[i + 1] - kf[i])
         return (1.0 - w) * self.keys[i] + w * self.keys[i + 1]
 
+    def clipped(self, first: int, last: int) -> Shape | None:
+        """This shape alive over ``first``..``last`` only (None where it is not alive there), drawn as before on
+        every frame it keeps: keyed at its new ends with its values there, its keys between them kept."""
+        start, end = max(self.first_frame, first), min(self.last_frame, last)
+        if start > end:
+            return None
+        frames = sorted({start, end, *(int(k) for k in self.key_frames if start < k < end)})
+        keys = np.stack([self.at(f) for f in frames])
+        return Shape(self.name, self.object, self.mode, start, end, np.asarray(frames), keys, self.corners.copy())
+
 
 @dataclass
 class ShapeDocument:
