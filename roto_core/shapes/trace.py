@@ -47,7 +47,7 @@ GIVE_UP = 0.5
 # Where the area guard cuts a range as a whole, the part of it on which the range's shapes fill the component
 # within this fraction of the tolerance (of a clean matte's, where it is loosened) keeps them, and only the other
 # part is traced again: fitted afresh, that part would fit little better. DAVIS dev set, whole sequences: CPU
-# soapbox 11.4 -> 10.1 s, drift-chicane 3.4 -> 3.0 s, quality the same or better (soapbox edge 0.946 -> 0.949,
+# soapbox 11.4 -> 10.2 s, drift-chicane 3.4 -> 3.0 s, quality the same or better (soapbox edge 0.946 -> 0.948,
 # boil 0.69 -> 0.64 px). Kept at any band within the tolerance, the segmenter's masks of drift-straight kept
 # frames whose band was 1.9 px at its loosened 2.5 px: IoU 0.89-0.95 there instead of 0.95-0.98 traced afresh,
 # p10 0.920 -> 0.888 (bench/RESULTS.md, sixteenth pass).
