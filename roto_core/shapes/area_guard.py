@@ -65,15 +65,15 @@ def _filled(size: tuple[int, int], poly: np.ndarray) -> np.ndarray:
     return out
 
 
-def guard_cut(shapes: list[Shape], outlines: dict[int, Outline], tolerance: float) -> int | None:
-    """Index into the sorted frames where the range should be cut, or None when every frame's error band is
-    within ``tolerance`` or the range is too short to cut: at the start of the first run of failing frames,
-    else just after that run, at least GUARD_MIN_FRAMES from either end — or a single frame where some frame's
-    band is SEVERE times the tolerance (shapes that lost the object: a one-frame shape that holds beats that)."""
-    frames = sorted(outlines)
+def cut_at(bands: dict[int, float], tolerance: float) -> int | None:
+    """Index into the sorted frames of ``bands`` (each frame's error band, ``frame_bands``) where the range
+    should be cut, or None when every band is within ``tolerance`` or the range is too short to cut: at the start
+    of the first run of failing frames, else just after that run, at least GUARD_MIN_FRAMES from either end — or
+    a single frame where some frame's band is SEVERE times the tolerance (shapes that lost the object: a
+    one-frame shape that holds beats that)."""
+    frames = sorted(bands)
     if len(frames) < 2:
         return None
-    bands = frame_bands(shapes, outlines)
     failing = [i for i, f in enumerate(frames) if bands[f] > tolerance]
     if not failing:
         return None
@@ -117,7 +117,7 @@ class PieceGuard:
         piece charged most, from LEAST_SHARE); it is cut at the first of its frames it is to blame for, or just
         after them when they open its range, keeping GUARD_MIN_FRAMES (one frame where a band is SEVERE) on
         either side. Where a failing frame has no piece to blame, or one too short to cut, ``stuck`` is set and
-        nothing is returned: the caller cuts the whole range instead (``guard_cut``), keeping the shapes on a part
+        nothing is returned: the caller cuts the whole range instead (``cut_at``), keeping the shapes on a part
         of it they fill well (``bands``)."""
         shapes = [s for group in pieces for s in group]
         again = self.outlines if changed is None else {f: self.outlines[f] for f in changed if f in self.outlines}

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes.area_guard import PieceGuard, guard_cut
+from roto_core.shapes.area_guard import PieceGuard, cut_at
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX, Budget, component_budget
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
@@ -163,7 +163,8 @@ def _shapes_of_track(
             placed[index : index + 1] = again
             keyed[index : index + 1] = _keyed(again, obj, mode, budget, size, several)
     shapes = [s for group in keyed for s in group]
-    at = guard_cut(shapes, outlines, settings.tolerance_px) if guard.stuck else None
+    # The guard's bands are those of ``shapes``: it measured them again on every frame whose shapes changed.
+    at = cut_at(guard.bands, settings.tolerance_px) if guard.stuck else None
     if at is None:
         return shapes
     limit = KEEP_FRACTION * min(settings.tolerance_px, CLEAN_MATTE_TOLERANCE_PX)
@@ -171,6 +172,7 @@ def _shapes_of_track(
         if max(guard.bands[f] for f in kept) <= limit:
             rest = {f: outlines[f] for f in again}
             clipped = [c for s in shapes if (c := s.clipped(kept[0], kept[-1])) is not None]
+            # "r": no other name of this range has it, so the clipped shapes keep theirs without a clash.
             return clipped + _shapes_of_track(f"{name}r", obj, mode, rest, budget, size, track)
     return _cut(name, obj, mode, outlines, frames[at], budget, size, track)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes.area_guard import GUARD_MIN_FRAMES, SEVERE, frame_bands, guard_cut
+from roto_core.shapes.area_guard import GUARD_MIN_FRAMES, SEVERE, cut_at, frame_bands
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import Shape, rasterise
@@ -70,7 +70,7 @@ def test_the_cut_falls_at_the_first_failing_run(bad: tuple[int, ...], count: int
     centres = [(53.0, 50.0) if f in bad else (50.0, 50.0) for f in range(count)]
     bands = frame_bands([_shape_through(centres)], outlines)
     assert all(1.5 < bands[f] < SEVERE * 1.5 for f in bad)
-    assert guard_cut([_shape_through(centres)], outlines, 1.5) == cut
+    assert cut_at(frame_bands([_shape_through(centres)], outlines), 1.5) == cut
 
 
 @pytest.mark.parametrize(("bad", "count", "cut"), [((1, 2), 5, 1), ((0,), 4, 1), ((3,), 4, 3), ((0,), 1, None)])
@@ -79,7 +79,7 @@ def test_shapes_that_lost_the_object_are_cut_to_single_frames(
 ) -> None:
     outlines = {f: _outline((50, 50)) for f in range(count)}
     centres = [(75.0, 50.0) if f in bad else (50.0, 50.0) for f in range(count)]
-    assert guard_cut([_shape_through(centres)], outlines, 1.5) == cut
+    assert cut_at(frame_bands([_shape_through(centres)], outlines), 1.5) == cut
 
 
 def _worst_iou(truth: MaskSequence, shapes: list[Shape]) -> float:
