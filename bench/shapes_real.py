@@ -7,7 +7,8 @@ minus subtracts), and compared per frame with the real matte:
 IoU median and 10th percentile (of the .fxs; the .nk's median beside it), matte edge pixels within 2 px of the
 shape edge, shapes, points max (and whether every shape keeps one point count), keys per 100 frames of
 lifetime (worst shape), boil (RMS of each point's residual against its neighbourhood's steady motion:
-``qa.local_boil``), local motion (the plain frame-to-frame residual after the neighbourhood's similarity transform,
+``qa.local_boil``; over all points, and over the points where the matte moves rigidly, rigidity.py, with their
+share), local motion (the plain frame-to-frame residual after the neighbourhood's similarity transform,
 which also counts real bending: ``qa.local_motion``), the share of shape-frames crossing themselves in a loop of a
 pixel or more (``qa.curl_frames``), and CPU seconds per 100 frames per object (trace + exports,
 one core).
@@ -44,7 +45,8 @@ from roto_core.contracts import PipelineSettings, ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_json_text
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
-from roto_core.shapes.qa import curl_frames, edge_recall, local_boil, local_motion
+from roto_core.shapes.qa import curl_frames, edge_recall, local_motion, mark_rigid, rigid_boil, rigid_tables
+from roto_core.shapes.rigidity import Matte
 from roto_core.shapes.trace import MaskSource, trace_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +70,8 @@ class Row:
     keys_per_100: float
     keys_per_100_all: float
     boil: float
+    boil_rigid: float
+    rigid_share: float
     motion: float
     crossing: float
     seconds_per_100: float
@@ -77,7 +81,8 @@ class Row:
             f"| {self.sequence} | {self.source} | {self.frames} | {self.iou_median:.3f} | {self.iou_p10:.3f} | "
             f"{self.iou_median_nk:.3f} | {self.edge:.3f} | {self.shapes} | {self.points_max}"
             f"{'' if self.points_constant else ' (varies)'} | {self.keys_per_100:.0f} | {self.keys_per_100_all:.0f} | "
-            f"{self.boil:.2f} | {self.motion:.2f} | {100 * self.crossing:.1f} | {self.seconds_per_100:.2f} |"
+            f"{self.boil:.2f} | {self.boil_rigid:.2f} | {100 * self.rigid_share:.0f} | "
+            f"{self.motion:.2f} | {100 * self.crossing:.1f} | {self.seconds_per_100:.2f} |"
         )
 
 
@@ -89,11 +94,15 @@ NOTE = (
     'their own distance to the ground truth is the segmentation\'s figure, in "Real footage" below). Measured '
     "from the exported .fxs (and .nk) read back and rasterised. Keys per 100 frames of lifetime: the worst shape "
     "and all shapes together. Boil: RMS residual of each point against its neighbourhood's steady motion "
-    "(`qa.local_boil`); local motion: the plain frame-to-frame residual after the neighbourhood's similarity "
+    "(`qa.local_boil`), over all points and over the points on rigid parts (where the ground-truth matte moves by "
+    "one rotation and translation around the point and its neighbours from the frame before and to the frame "
+    "after, within 0.75 px, half a hand-drawn matte's tolerance: `rigidity.py`; the object's rigid parts for both "
+    "kinds of masks; rigid %: their share of the points); local motion: the plain "
+    "frame-to-frame residual after the neighbourhood's similarity "
     "(`qa.local_motion`, counts real bending too). Crossing: the share of shape-frames on which a shape crosses "
     "itself in a loop of a pixel or more (`qa.curl_frames`). Targets: IoU median ≥ 0.95, p10 ≥ 0.90, edge ≥ 0.90, ≤ 24 "
-    "points, ≤ 50 keys/100 f on any shape, boil ≤ 0.5 px, ≤ 2 CPU s/100 f per object. CPU seconds on a shared "
-    "2-core machine (two benchmark processes at once)."
+    "points, ≤ 50 keys/100 f on any shape, boil on rigid parts ≤ 0.5 px, ≤ 2 CPU s/100 f per object. CPU seconds "
+    "on a shared 2-core machine (two benchmark processes at once)."
 )
 
 
@@ -101,7 +110,8 @@ def table_header(second: str) -> str:
     """The table's header, ``second`` naming the column after the sequence (masks, or a variant)."""
     names = (
         f"sequence | {second} | frames | IoU median | IoU p10 | IoU median (.nk) | edge ≤ 2 px | shapes | points max | "
-        "keys/100 f worst shape | keys/100 f all | boil px | local motion px | crossing % | CPU s/100 f"
+        "keys/100 f worst shape | keys/100 f all | boil px | boil px, rigid parts | rigid % | "
+        "local motion px | crossing % | CPU s/100 f"
     )
     return f"| {names} |\n|" + "---|" * len(names.split(" | "))
 
@@ -162,7 +172,8 @@ def measure_sequence(
         # Shapes are held to the masks they were traced from: the ground truth, or rotofarm roto's masks (whose
         # own distance to the ground truth is the segmentation's figure, not the shapes').
         reference = truth if source == "gt" else MaskSequence(pattern, 0, count - 1, default_object="matte")
-        row = measured_row(sequence, source, count, reference, fxs, nk, cpu, len(doc.objects) or 1)
+        objects = len(doc.objects) or 1
+        row = measured_row(sequence, source, count, reference, fxs, nk, cpu, objects, settings.min_area_px, truth)
     return row
 
 
@@ -176,13 +187,25 @@ def measured_row(
     cpu: float,
     objects: int,
     min_area: float = ShapeSettings().min_area_px,
+    rigid_from: MaskSource | None = None,
 ) -> Row:
     """The table's figures for shapes read back from the exports, against the masks of ``truth``, over the
-    frames where the object is present (at least ``min_area`` pixels) or a shape is drawn."""
+    frames where the object is present (at least ``min_area`` pixels) or a shape is drawn. Boil on rigid parts
+    where the masks of ``rigid_from`` (by default ``truth``), hand-drawn mattes, move rigidly (rigidity.py, the
+    band of a hand-drawn matte's tolerance): the object's rigid parts, also for shapes traced from a segmenter's
+    masks, whose jitter there is boil the shapes were to smooth."""
     size = (truth.height, truth.width)
     ious, ious_nk, edges = [], [], []
+    rigid = rigid_tables(fxs.shapes)
+    previous: Matte | None = None
+    tolerance = ShapeSettings().tolerance_px
     for f in truth.frames:
         mask = next(iter(truth.read(f).values()), np.zeros(size, bool))
+        hand_drawn = mask if rigid_from is None else next(iter(rigid_from.read(f).values()), np.zeros(size, bool))
+        matte = Matte.of(hand_drawn) if hand_drawn.sum() >= min_area else None
+        if matte is not None and previous is not None:
+            mark_rigid(rigid, fxs.shapes, f, previous, matte, tolerance)
+        previous = matte
         raster = rasterise(fxs.shapes, f, size)
         if mask.sum() < min_area and not raster.any():
             # As in qa.measure: the object is absent (or smaller than min_area_px) and no shape claims it.
@@ -194,7 +217,9 @@ def measured_row(
         edges.append(edge_recall(raster, mask))
     keys = [100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in fxs.shapes]
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes)
-    boil = np.concatenate([np.zeros(0), *(local_boil(s) for s in fxs.shapes)])
+    measured = [rigid_boil(s, rigid[id(s)]) for s in fxs.shapes]
+    boil = np.concatenate([np.zeros(0), *(b for b, _ in measured)])
+    on_rigid = np.concatenate([np.zeros(0, bool), *(r for _, r in measured)])
     motion = np.concatenate([np.zeros(0), *(local_motion(s) for s in fxs.shapes)])
     return Row(
         sequence,
@@ -210,6 +235,8 @@ def measured_row(
         max(keys, default=0.0),
         100.0 * sum(len(s.key_frames) for s in fxs.shapes) / max(lifetime, 1),
         float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
+        float(np.sqrt(np.mean(boil[on_rigid] ** 2))) if on_rigid.any() else 0.0,
+        float(on_rigid.mean()) if on_rigid.size else 0.0,
         float(np.sqrt(np.mean(motion**2))) if motion.size else 0.0,
         sum(len(curl_frames(s)) for s in fxs.shapes) / max(lifetime, 1),
         100.0 * cpu / count / objects,

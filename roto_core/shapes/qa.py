@@ -9,6 +9,10 @@ Per object (``objects``) and overall (``summary``):
   ``keys_per_100_frames_worst_shape``;
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
   the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
+  ``boil_rigid_px_rms``, the same over the points where the matte itself moves rigidly from the frame before to
+  the frame after (rigidity.py; ``rigid_share``, their share): a part changing shape (a gap closing, a paw
+  unfolding) moves its points against their neighbours however well they follow it, so the verdict's boil is
+  this one;
 - ``self_crossing_share``: the share of shape-frames on which a shape crosses itself (a loop of at least a
   pixel), and per object ``frames_self_crossing``, those frames;
 - per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
@@ -24,7 +28,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from roto_core.contracts import ShapeSettings
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise, sample_outline
+from roto_core.shapes.rigidity import Matte, rigid_between, rigid_samples
 from roto_core.shapes.untangle import crossing_loops
 
 QA_SCHEMA = "rotofarm.shapes.qa"
@@ -56,11 +62,44 @@ def curl_frames(shape: Shape) -> list[int]:
     ]
 
 
-def _summary(ious: list[float], edges: list[float], shapes: list[Shape], curls: dict[int, list[int]]) -> dict[str, Any]:
+def rigid_tables(shapes: list[Shape]) -> dict[int, np.ndarray]:
+    """Per shape (by id), ``(lifetime - 1, points)``: whether the matte carries each point rigidly from each
+    frame to the next, all False until ``mark_rigid`` measures it."""
+    return {id(s): np.zeros((s.last_frame - s.first_frame, s.point_count), bool) for s in shapes}
+
+
+def mark_rigid(
+    rigid: dict[int, np.ndarray], shapes: list[Shape], frame: int, before: Matte, after: Matte, tolerance: float
+) -> None:
+    """For each shape living on ``frame - 1`` and ``frame``: which of its points the matte carries rigidly
+    between them (within the band shapes held to ``tolerance`` smooth, rigidity.BAND_FRACTION)."""
+    for s in shapes:
+        if s.first_frame < frame <= s.last_frame:
+            points = (s.at(frame - 1)[:, POINT], s.at(frame)[:, POINT])
+            rigid[id(s)][frame - 1 - s.first_frame] = rigid_between(before, after, *points, tolerance)
+
+
+def rigid_boil(shape: Shape, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``local_boil`` of ``shape`` and, per sample, whether it lies on a rigid part (``pairs``: the shape's
+    ``(lifetime - 1, points)`` rigidity from each frame to the next, rigidity.rigid_between)."""
+    boil = local_boil(shape)
+    on_rigid = rigid_samples(pairs) if boil.size else np.zeros(0, bool)
+    return boil, on_rigid
+
+
+def _summary(
+    ious: list[float],
+    edges: list[float],
+    shapes: list[Shape],
+    curls: dict[int, list[int]],
+    rigid: dict[int, np.ndarray],
+) -> dict[str, Any]:
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in shapes)
     crossing = sum(len(curls[id(s)]) for s in shapes)
     keys = sum(len(s.key_frames) for s in shapes)
-    boil = np.concatenate([np.zeros(0), *(local_boil(s) for s in shapes)])
+    measured = [rigid_boil(s, rigid[id(s)]) for s in shapes]
+    boil = np.concatenate([np.zeros(0), *(b for b, _ in measured)])
+    on_rigid = np.concatenate([np.zeros(0, bool), *(r for _, r in measured)])
     return {
         "shape_iou_median": float(np.median(ious)) if ious else None,
         "shape_iou_min": float(np.min(ious)) if ious else None,
@@ -71,6 +110,8 @@ def _summary(ious: list[float], edges: list[float], shapes: list[Shape], curls: 
             (100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in shapes), default=0.0
         ),
         "boil_px_rms": float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
+        "boil_rigid_px_rms": float(np.sqrt(np.mean(boil[on_rigid] ** 2))) if on_rigid.any() else 0.0,
+        "rigid_share": float(on_rigid.mean()) if on_rigid.size else None,
         "self_crossing_share": crossing / lifetime if lifetime else 0.0,
         "shapes": len(shapes),
         "frames_measured": len(ious),
@@ -111,6 +152,10 @@ def measure(
     by_object: dict[str, list[tuple[int, float]]] = {}
     stray: dict[str, int] = {}
     centroids: dict[str, dict[int, np.ndarray]] = {}
+    # Per shape, (lifetime - 1, points): whether the matte around each point moves rigidly to the next frame.
+    rigid = rigid_tables(doc.shapes)
+    tolerance = doc.tolerance_px if doc.tolerance_px is not None else ShapeSettings().tolerance_px
+    previous: dict[str, Matte] = {}
     for done, frame in enumerate(frames, start=1):
         masks = read_masks(frame)
         for obj in sorted(set(masks) | set(doc.objects)):
@@ -118,9 +163,14 @@ def measure(
             shapes = doc.shapes_of(obj)
             raster = rasterise(shapes, frame, size) if shapes else np.zeros(size, bool)
             if mask is None or int(mask.sum()) < min_area_px:
+                previous.pop(obj, None)
                 if raster.any():
                     stray[obj] = stray.get(obj, 0) + 1
                 continue
+            matte = Matte.of(mask)
+            if obj in previous:
+                mark_rigid(rigid, shapes, frame, previous[obj], matte, tolerance)
+            previous[obj] = matte
             union = int((raster | mask).sum())
             iou = float((raster & mask).sum()) / union
             by_object.setdefault(obj, []).append((frame, iou))
@@ -133,13 +183,13 @@ def measure(
     curls = {id(s): curl_frames(s) for s in doc.shapes}
     for obj in sorted(set(by_object) | set(doc.objects)):
         pairs = by_object.get(obj, [])
-        summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj), curls)
+        summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj), curls, rigid)
         summary["frames_self_crossing"] = sorted({f for s in doc.shapes_of(obj) for f in curls[id(s)]})
         summary["frames_with_shape_but_no_object"] = stray.get(obj, 0)
         summary["iou_by_frame"] = {str(f): round(iou, 5) for f, iou in pairs}
         summary["fast_motion_share"] = fast_motion_share(centroids.get(obj, {}), doc.tolerance_px)
         per_object[obj] = summary
-    overall = _summary(ious_all, edges_all, doc.shapes, curls)
+    overall = _summary(ious_all, edges_all, doc.shapes, curls, rigid)
     overall["frames_with_shape_but_no_object"] = sum(stray.values())
     return {
         "schema": QA_SCHEMA,
@@ -188,9 +238,14 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
         edge = summary.get("edge_within_2px")
         if edge is not None and edge < EDGE_MIN:
             problems.append(f"{obj}: {100 * edge:.0f}% of the matte edge within 2 px < {100 * EDGE_MIN:.0f}%")
-        boil = summary.get("boil_px_rms", 0.0)
+        # A qa.json written before the rigid parts were told apart carries the boil of all points.
+        boil, where = (
+            (summary["boil_rigid_px_rms"], "boil on rigid parts")
+            if "boil_rigid_px_rms" in summary
+            else (summary.get("boil_px_rms", 0.0), "boil")
+        )
         if boil > BOIL_MAX_PX:
-            problems.append(f"{obj}: boil {boil:.2f} px > {BOIL_MAX_PX}")
+            problems.append(f"{obj}: {where} {boil:.2f} px > {BOIL_MAX_PX}")
         crossing = summary.get("frames_self_crossing") or []
         if crossing:
             problems.append(f"{obj}: a shape crosses itself on {len(crossing)} frame(s) from {crossing[0]}")

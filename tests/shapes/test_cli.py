@@ -273,6 +273,7 @@ def _passing_summary() -> dict:
         "keys_per_100_frames": 20.0,
         "keys_per_100_frames_worst_shape": 30.0,
         "boil_px_rms": 0.1,
+        "boil_rigid_px_rms": 0.1,
         "frames_with_shape_but_no_object": 0,
         "shapes": 2,
         "iou_by_frame": {"1": 0.99},
@@ -282,7 +283,7 @@ def _passing_summary() -> dict:
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("boil_px_rms", 0.8, "boil 0.80 px"),
+        ("boil_rigid_px_rms", 0.8, "boil on rigid parts 0.80 px"),
         ("edge_within_2px", 0.85, "85% of the matte edge"),
         ("keys_per_100_frames_worst_shape", 75.0, "75 keys/100 frames on a shape"),
     ],
@@ -296,6 +297,19 @@ def test_verdict_asks_for_review_on_boil_edge_and_the_worst_shapes_keys(field: s
     summary[field] = value
     result = verdict(qa, 24)
     assert result["status"] == "review" and words in result["line"], result["line"]
+
+
+def test_verdict_reads_the_boil_on_rigid_parts() -> None:
+    """Points following a part that changes shape move against their neighbours (boil_px_rms, all points): the
+    verdict's boil is the one on the parts the matte carries rigidly; a qa.json without it is read as before."""
+    from roto_core.shapes.qa import verdict
+
+    summary = {**_passing_summary(), "boil_px_rms": 1.5, "boil_rigid_px_rms": 0.3}
+    qa = {"summary": summary, "objects": {"dog": summary}}
+    assert verdict(qa, 24)["status"] == "pass"
+    del summary["boil_rigid_px_rms"]
+    result = verdict(qa, 24)
+    assert result["status"] == "review" and "dog: boil 1.50 px > 0.5" in result["line"]
 
 
 def test_verdict_names_fast_motion_beside_the_keys() -> None:

@@ -1,13 +1,15 @@
 """Two real DAVIS 2016 sequences (cut to 20 frames) through ``rotofarm shapes``, measured from the exported
 files with our own rasteriser: the issue's thresholds on real ground-truth mattes, not on synthetic masks —
 IoU median and 10th percentile, matte edge within 2 px, points per shape (constant within a shape), keys per
-100 frames on every shape, and boil (``qa.local_boil``: residual against each neighbourhood's steady motion).
+100 frames on every shape, and boil on rigid parts (``qa.local_boil``: residual against each neighbourhood's
+steady motion, over the points where the matte moves rigidly, rigidity.py; the boil of all points is held too).
 A car on a roundabout (slow, turning) and a car drifting through a chicane in smoke (fast, accelerating).
 
 Three figures are held near their targets rather than at them, so a regression still fails (bench/RESULTS.md reports
 them; issue 11 stays open): the roundabout's matte edge within 2 px is 0.90004 and the drifting car's boil 0.51 px,
-each at its target or past it by less than one key decision moves it (held at 0.895 and 0.55 px; the missed edge is
-the rims of the wheels' spoke gaps, open five frames or fewer as the wheels turn, which get no shape by design), and
+each at its target or past it by less than one key decision moves it (held at 0.895 and 0.55 px; on the drifting
+car's rigid parts (93 % of its samples) the boil is 0.30 px, the rest where its matte changes shape; the missed edge
+is the rims of the wheels' spoke gaps, open five frames or fewer as the wheels turn, which get no shape by design), and
 two of the drifting car's shapes key more than half their frames: a piece that cannot hold over the 20 frames lives
 over each half of them while the others keep all 20 (6 keys in its last 10 frames: over half the frames of a car
 accelerating through the turn its straight blends need those keys), and a hole open on frames 12-18 is keyed on 4 of
@@ -30,7 +32,8 @@ import pytest
 from roto_core.exporters import read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
-from roto_core.shapes.qa import curl_frames, edge_recall, local_boil
+from roto_core.shapes.qa import curl_frames, edge_recall, local_boil, mark_rigid, rigid_boil, rigid_tables
+from roto_core.shapes.rigidity import Matte
 from submitters.cli.app import main
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -39,6 +42,8 @@ MAX_POINTS = 24
 MAX_KEYS_PER_100 = 50.0
 EDGE_TARGET = 0.90
 BOIL_TARGET_PX = 0.5
+# rotofarm shapes' default tolerance, which the shapes below are traced at (the rigid parts' band is half of it).
+TOLERANCE_PX = 1.5
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
@@ -62,8 +67,14 @@ def test_real_mattes_hold_the_thresholds_in_the_exported_files(
     nk, _ = read_nk(out / "obj.nk")
     for doc in (fxs, nk):
         ious, edges = [], []
+        rigid = rigid_tables(doc.shapes)
+        previous = None
         for f in truth.frames:
             mask = truth.read(f)["matte"]
+            matte = Matte.of(mask)
+            if previous is not None:
+                mark_rigid(rigid, doc.shapes, f, previous, matte, TOLERANCE_PX)
+            previous = matte
             raster = rasterise(doc.shapes, f, size)
             ious.append(float((raster & mask).sum()) / float((raster | mask).sum()))
             edges.append(edge_recall(raster, mask))
@@ -77,6 +88,10 @@ def test_real_mattes_hold_the_thresholds_in_the_exported_files(
             assert 100.0 * len(shape.key_frames) / lifetime <= keys_max, (sequence, shape.name)
         boil = np.concatenate([local_boil(s) for s in doc.shapes])
         assert np.sqrt(np.mean(boil**2)) <= boil_max, (sequence, np.sqrt(np.mean(boil**2)))
+        measured = [rigid_boil(s, rigid[id(s)]) for s in doc.shapes]
+        on_rigid = np.concatenate([b[r] for b, r in measured])
+        assert on_rigid.size >= 0.5 * boil.size, sequence
+        assert np.sqrt(np.mean(on_rigid**2)) <= BOIL_TARGET_PX, (sequence, np.sqrt(np.mean(on_rigid**2)))
         crossing = sum(len(curl_frames(s)) for s in doc.shapes)
         assert crossing <= crossing_max * sum(s.last_frame - s.first_frame + 1 for s in doc.shapes), sequence
     # Every shape is grouped under its object in both files.

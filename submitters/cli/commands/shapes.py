@@ -68,7 +68,8 @@ def _report(written: list[Path], qa: dict) -> None:
     iou_med, iou_min = summary["shape_iou_median"], summary["shape_iou_min"]
     typer.echo(
         f"shapes {summary['shapes']}  points/shape max {summary['points_per_shape_max']}  "
-        f"keys/100 frames {summary['keys_per_100_frames']:.1f}  boil {summary['boil_px_rms']:.3f} px  "
+        f"keys/100 frames {summary['keys_per_100_frames']:.1f}  boil {summary['boil_px_rms']:.3f} px "
+        f"(on rigid parts {summary['boil_rigid_px_rms']:.3f})  "
         f"IoU median {iou_med:.4f} min {iou_min:.4f}"
         if iou_med is not None
         else f"shapes {summary['shapes']}  (no frame to measure)"

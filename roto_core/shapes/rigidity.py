@@ -1,0 +1,160 @@
+"""Where a matte moves rigidly: the test that tells a shape's boil on rigid parts from a part changing shape.
+
+``qa.local_boil`` takes each point's residual against its neighbourhood's steady motion. Where the object itself
+changes shape over three frames — a gap between a rider's legs closing, a dog's paw unfolding — the matte does
+not move rigidly there either, and a shape that follows it shows that change as "boil" however well it is drawn.
+The issue's boil target is on rigid parts; this module says which points are on them, from the matte alone.
+
+Around a point, a window of the matte on one frame is compared with the window around the same point on the next
+frame: the matte is rigid there when one rotation and translation lays the first onto the second within half the
+shapes' tolerance (the area they still disagree on over the length of edge in the window; BAND_FRACTION says
+why). The windows are only placed by the shape's points: each is centred on the matte's edge pixel nearest its
+point and the two are matched over a few pixels before they are aligned (OpenCV template matching, then ECC), so a
+point off its edge or sliding along it — the boil being measured — does not move one window against the other,
+and a shape that boils on a rigid part is still counted. A sample of the boil (a point on an inner frame) is on a
+rigid part when the matte is rigid around the point and around the neighbours its boil is measured against, from
+the frame before and to the frame after. A change of shape gentler than the window (25 px) passes as rigid: the
+boil on rigid parts errs towards counting.
+
+Checked (bench/RESULTS.md, seventeenth pass): a DAVIS matte moved rigidly and rasterised afresh on every frame,
+traced, is rigid on 98-100 % of its samples, and still so with every point of its shapes jittered by 0.5-2 px (the
+boil on rigid parts then equals the boil of all points, 0.74-2.9 px).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from roto_core.shapes.keys import MEAN_FRACTION
+
+# Half the window's side: a neighbourhood of a few points on a 480-line matte (the boil is measured against the
+# point and two neighbours either side).
+RADIUS_PX = 12
+# How far apart (area over edge length) two windows may stay after the best rigid motion and count as one part,
+# as a fraction of the shapes' tolerance: the mean distance the shapes keep from the edge (keys.MEAN_FRACTION).
+# A matte changing by less than that is what the shapes are to smooth (its jitter counts as boil); one changing
+# by more moves the shapes with it, held to the edge, and that is following the matte, not boil. A hand-drawn
+# matte's 1.5 px tolerance gives 0.75 px; the farm's 2.5 px for a segmenter's masks, 1.25 px.
+BAND_FRACTION = MEAN_FRACTION
+# How far apart the two windows may be placed and still be found: a shape's point may slide along its edge from
+# one frame to the next (the boil being measured) by a few pixels. The windows are first matched over this many
+# pixels either way (OpenCV template matching), then aligned finely.
+SEARCH_PX = 6
+# ECC follows the gradient of its images, which a hard matte has only on its edge pixels: both windows are
+# blurred this much for the matching and alignment (not for the band).
+ALIGN_BLUR_SIGMA = 1.0
+ECC_ITERATIONS = 40
+ECC_EPSILON = 1e-4
+# The band is read inside this margin of the window, where the warped window has no border to fill.
+MARGIN_PX = 3
+
+
+@dataclass(frozen=True)
+class Matte:
+    """One frame's matte as the rigidity test reads it: the mask as floats, sharp (for the band) and blurred
+    (for the alignment), and its edge pixels."""
+
+    sharp: np.ndarray
+    soft: np.ndarray
+    edge: cKDTree | None
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> Matte:
+        sharp = np.ascontiguousarray(mask, dtype=np.float32)
+        solid = mask.astype(np.uint8)
+        edge = np.argwhere(solid ^ cv2.erode(solid, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE))
+        soft = cv2.GaussianBlur(sharp, (0, 0), ALIGN_BLUR_SIGMA)
+        return cls(sharp, soft, cKDTree(edge[:, ::-1].astype(np.float64)) if len(edge) else None)
+
+    def on_edge(self, points: np.ndarray) -> np.ndarray:
+        """Each point moved to the nearest edge pixel: the window is placed by the matte, so a point off its
+        edge (the boil being measured) does not shift one window against the other."""
+        if self.edge is None:
+            return points
+        return self.edge.data[self.edge.query(points)[1]]
+
+    def window(self, centre: np.ndarray, radius: int = RADIUS_PX) -> tuple[np.ndarray, np.ndarray]:
+        """The sharp and the blurred window of side ``2 * radius + 1`` around ``centre``."""
+        side = (2 * radius + 1, 2 * radius + 1)
+        at = (float(centre[0]), float(centre[1]))
+        return cv2.getRectSubPix(self.sharp, side, at), cv2.getRectSubPix(self.soft, side, at)
+
+
+def band_px(moved: np.ndarray, target: np.ndarray) -> float:
+    """The width of the band on which two windows disagree: their differing area over the length of the target
+    window's edge, inside MARGIN_PX (0 where neither holds an edge and both agree)."""
+    inner = (slice(MARGIN_PX, -MARGIN_PX),) * 2
+    differ = float(np.abs(moved[inner] - target[inner]).sum())
+    solid = target[inner] > 0.5
+    edge = solid ^ cv2.erode(solid.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if not edge.any():
+        return 0.0 if differ < 1.0 else np.inf
+    return differ / float(edge.sum())
+
+
+def _matched(before: Matte, after: Matte, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``before``'s window moved by the whole pixels (up to SEARCH_PX) that best match it to ``after``'s at
+    ``b``, and ``after``'s window."""
+    target = after.window(b)
+    region = before.window(a, RADIUS_PX + SEARCH_PX)[1]
+    _, _, best, _ = cv2.minMaxLoc(cv2.matchTemplate(region, target[1], cv2.TM_SQDIFF))
+    return before.window(a + np.array(best) - SEARCH_PX), target
+
+
+def _aligned_band(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray]) -> float:
+    """The least band left by the motions ECC finds laying ``before``'s window onto ``after``'s, from where they
+    were matched: a translation, then a rotation with it, started from it (the lesser of the two: on a window
+    whose edge is nearly straight ECC may wander off). Not an affine: its scales and shears bend a window's
+    curve flat, so a bump growing on the edge would pass for rigid (a part's own scale change from one frame to
+    the next moves a window's rim by a few tenths of a pixel)."""
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPSILON)
+    side = before[0].shape[::-1]
+    best = np.inf
+    for motion in (cv2.MOTION_TRANSLATION, cv2.MOTION_EUCLIDEAN):
+        try:
+            _, warp = cv2.findTransformECC(after[1], before[1], warp.copy(), motion, criteria, None, 1)
+        except cv2.error:
+            # ECC stops with an error where it cannot converge (windows that share no edge to align).
+            break
+        moved = cv2.warpAffine(before[0], warp, side, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        best = min(best, band_px(moved, after[0]))
+    return best
+
+
+def rigid_between(
+    before: Matte, after: Matte, points_before: np.ndarray, points_after: np.ndarray, tolerance: float
+) -> np.ndarray:
+    """Per point (``(N, 2)`` positions on each frame): whether the matte around it moves from ``before`` to
+    ``after`` by one rotation and translation within BAND_FRACTION of the shapes' ``tolerance``. Each window is centred
+    on the matte's edge pixel nearest the point, the earlier one moved by the whole pixels that match it best
+    to the later; most rigid parts need no alignment beyond that, the others are aligned by ECC."""
+    limit = BAND_FRACTION * tolerance
+    rigid = np.zeros(len(points_after), bool)
+    placed = zip(before.on_edge(points_before), after.on_edge(points_after), strict=True)
+    for i, (a, b) in enumerate(placed):
+        first, second = _matched(before, after, a, b)
+        if band_px(first[0], second[0]) <= limit:
+            rigid[i] = True
+        else:
+            rigid[i] = _aligned_band(first, second) <= limit
+    return rigid
+
+
+def rigid_samples(pairs: np.ndarray, neighbours: int = 2) -> np.ndarray:
+    """``(frames - 1, points)`` rigidity from each frame to the next → the inner frames' samples, in
+    ``qa.local_boil``'s order. A point's boil is its residual against its neighbourhood (``neighbours`` points
+    either side, as ``local_boil`` takes them), so its sample is on a rigid part when the matte carries every
+    point of that neighbourhood rigidly from the frame before and to the frame after: one point on a growing bump
+    moves its neighbours' residuals too."""
+    count = pairs.shape[1]
+    neighbours = min(neighbours, (count - 1) // 2)
+    through = pairs[:-1] & pairs[1:]
+    held = through.copy()
+    for offset in range(1, neighbours + 1):
+        held &= np.roll(through, offset, axis=1) & np.roll(through, -offset, axis=1)
+    return held.ravel()

@@ -1,0 +1,147 @@
+"""``rigidity.py``: which points lie where the matte moves rigidly, the parts the boil target is about.
+
+A star moved, turned and scaled is rigid everywhere; a bump growing on one side of a disk is not rigid there and
+is elsewhere. In the QA, a point that shivers on a steady matte is boil on a rigid part and fails the verdict; a
+point that follows a bump the matte grows for one frame moves against its neighbours (all-points boil) without
+boiling on a rigid part. On real mattes (DAVIS 2016), a car turning on a roundabout is rigid almost everywhere
+from frame to frame, a running dog's legs much less.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from roto_core.shapes import synthetic as syn
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, fill_polygon, rasterise
+from roto_core.shapes.qa import measure, verdict
+from roto_core.shapes.rigidity import Matte, rigid_between, rigid_samples
+
+SIZE = (240, 320)
+TOLERANCE = 1.5
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
+
+
+def _filled(outline: np.ndarray) -> np.ndarray:
+    mask = np.zeros(SIZE, bool)
+    fill_polygon(mask, outline, True)
+    return mask
+
+
+def _star_points(motion: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    outline = syn.transform(syn.star(60.0, 30.0, 5), motion)
+    return _filled(outline), outline
+
+
+def test_a_star_moved_turned_and_scaled_is_rigid_everywhere() -> None:
+    motions = [(150.0 + 6.0 * f, 120.0 + 2.0 * f, 0.05 * f, 1.0 + 0.02 * f) for f in range(3)]
+    frames = [_star_points(m) for m in motions]
+    for (mask_a, points_a), (mask_b, points_b) in itertools.pairwise(frames):
+        assert rigid_between(Matte.of(mask_a), Matte.of(mask_b), points_a, points_b, TOLERANCE).all()
+
+
+def test_a_growing_bump_is_not_rigid_where_it_grows() -> None:
+    angle = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+    points = np.stack([160.0 + 70.0 * np.cos(angle), 120.0 + 70.0 * np.sin(angle)], axis=1)
+    disk = _filled(syn.transform(syn.ellipse(70.0, 70.0), (160.0, 120.0, 0.0, 1.0)))
+    bump = _filled(syn.transform(syn.ellipse(14.0, 14.0), (230.0, 120.0, 0.0, 1.0)))
+    rigid = rigid_between(Matte.of(disk), Matte.of(disk | bump), points, points, TOLERANCE)
+    assert not rigid[0]
+    assert rigid[6:19].all()
+
+
+def test_a_sample_is_rigid_with_its_neighbourhood_from_the_frame_before_and_to_the_frame_after() -> None:
+    pairs = np.ones((3, 7), bool)
+    pairs[0, 0] = False
+    pairs[2, 5] = False
+    samples = rigid_samples(pairs).reshape(2, 7)
+    # Point 0 is not carried rigidly into the first inner frame: it and its two neighbours either side (with
+    # wrap) are off there; point 5 not out of the second: 3 to 6 and, wrapping, 0 are off on that one.
+    np.testing.assert_array_equal(samples[0], [False, False, False, True, True, False, False])
+    np.testing.assert_array_equal(samples[1], [False, True, True, False, False, False, False])
+
+
+POINTS = 24
+RADIUS = 50.0
+
+
+def _ring(frame: int, push: np.ndarray) -> np.ndarray:
+    """A ring of POINTS points moving steadily, each pushed out by ``push`` (px, per point)."""
+    angle = np.linspace(0.0, 2 * np.pi, POINTS, endpoint=False) + 0.01 * frame
+    centre = np.array([150.0 + 3.0 * frame, 120.0 + 1.0 * frame])
+    radial = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    tangent = np.stack([-np.sin(angle), np.cos(angle)], axis=1)
+    ctrl = np.zeros((POINTS, 3, 2))
+    ctrl[:, POINT] = centre + (RADIUS + push)[:, None] * radial
+    handle = RADIUS * 4.0 / 3.0 * np.tan(np.pi / (2 * POINTS))
+    ctrl[:, LEFT] = -handle * tangent
+    ctrl[:, RIGHT] = handle * tangent
+    return ctrl
+
+
+def _qa(shape_push: np.ndarray, matte_push: np.ndarray) -> dict:
+    """QA of a ring keyed on 5 frames whose points are pushed out by ``shape_push`` (frames, points), against
+    the mattes of the same ring pushed by ``matte_push``."""
+    frames = np.arange(5)
+    keys = np.stack([_ring(int(f), shape_push[f]) for f in frames])
+    truth = np.stack([_ring(int(f), matte_push[f]) for f in frames])
+    shape = Shape("ring", "obj", "add", 0, 4, frames, keys)
+    drawn = Shape("ring", "obj", "add", 0, 4, frames, truth)
+    doc = ShapeDocument(SIZE[1], SIZE[0], 0, 4, [shape], "rings", TOLERANCE)
+    qa = measure(doc, lambda f: {"obj": rasterise([drawn], f, SIZE)}, 64)
+    qa["verdict"] = verdict(qa, 24)
+    return qa
+
+
+def test_points_shivering_on_a_steady_matte_are_boil_on_a_rigid_part() -> None:
+    # Every other point out and in by 1.5 px from frame to frame, on a matte moving steadily.
+    shiver = 1.5 * np.where((np.arange(5)[:, None] + np.arange(POINTS)[None]) % 2 == 0, 1.0, -1.0)
+    qa = _qa(shiver, np.zeros((5, POINTS)))
+    summary = qa["summary"]
+    assert summary["boil_rigid_px_rms"] > 0.5
+    assert qa["verdict"]["status"] == "review" and "boil on rigid parts" in qa["verdict"]["line"]
+
+
+def test_a_point_following_a_bump_of_the_matte_is_not_boil_on_a_rigid_part() -> None:
+    bump = np.zeros((5, POINTS))
+    bump[2, 0] = 6.0
+    qa = _qa(bump, bump)
+    summary = qa["summary"]
+    assert summary["boil_px_rms"] > 0.5
+    assert summary["boil_rigid_px_rms"] < 0.2
+    assert 0.5 < summary["rigid_share"] < 1.0
+    assert "boil" not in qa["verdict"]["line"]
+
+
+def _matte_rigid_share(sequence: str, first: int, count: int) -> float:
+    """The share of a matte's outline points (every 8th contour pixel) that move rigidly to the next frame,
+    each placed on the next frame at the nearest contour pixel after the whole matte's shift."""
+    masks = MaskSequence(DATA / sequence / "Annotations" / "#####.png", first, first + count)
+    shares = []
+    for f in range(first, first + count):
+        a, b = masks.read(f)["matte"], masks.read(f + 1)["matte"]
+        contour_a = _contour(a)[::8]
+        contour_b = _contour(b)
+        shift = np.argwhere(b).mean(axis=0)[::-1] - np.argwhere(a).mean(axis=0)[::-1]
+        moved = contour_a + shift
+        nearest = contour_b[np.argmin(((moved[:, None] - contour_b[None]) ** 2).sum(axis=2), axis=1)]
+        shares.append(rigid_between(Matte.of(a), Matte.of(b), contour_a, nearest, TOLERANCE).mean())
+    return float(np.mean(shares))
+
+
+def _contour(mask: np.ndarray) -> np.ndarray:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    return max(contours, key=len)[:, 0].astype(np.float64)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_a_car_turning_is_rigid_where_a_running_dogs_legs_are_not() -> None:
+    car = _matte_rigid_share("car-roundabout", 10, 4)
+    dog = _matte_rigid_share("dog", 10, 4)
+    assert car > 0.8
+    assert dog < car - 0.2
