@@ -17,8 +17,8 @@ the frame before and to the frame after. A change of shape gentler than the wind
 boil on rigid parts errs towards counting.
 
 Checked (bench/RESULTS.md, seventeenth pass): a DAVIS matte moved rigidly and rasterised afresh on every frame,
-traced, is rigid on 98-100 % of its samples, and still so with every point of its shapes jittered by 0.5-2 px (the
-boil on rigid parts then equals the boil of all points, 0.74-2.9 px).
+traced, is rigid on all of its samples, and on 97-100 % with every point of its shapes jittered by 0.5-2 px (the
+boil on rigid parts then equals the boil of all points, 0.70-2.9 px).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def _vertex(scores: np.ndarray, at: tuple[int, int]) -> np.ndarray:
     return offset
 
 
-def _aligned_band(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], limit: float) -> float:
+def _aligned_band(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray]) -> float:
     """The band left after the rotation and translation ECC finds laying ``before``'s window onto ``after``'s,
     from where they were matched. Not an affine: its scales and shears bend a window's curve flat, so a bump
     growing on the edge would pass for rigid (a part's own scale change from one frame to the next moves a
@@ -150,9 +150,9 @@ def rigid_between(
     before: Matte, after: Matte, points_before: np.ndarray, points_after: np.ndarray, tolerance: float
 ) -> np.ndarray:
     """Per point (``(N, 2)`` positions on each frame): whether the matte around it moves from ``before`` to
-    ``after`` by one rotation and translation within BAND_FRACTION of the shapes' ``tolerance``. Each window is centred
-    on the matte's edge pixel nearest the point, the earlier one moved by the whole pixels that match it best
-    to the later; most rigid parts need no alignment beyond that, the others are aligned by ECC."""
+    ``after`` by one rotation and translation within BAND_FRACTION of the shapes' ``tolerance``. Each window is
+    centred on the matte's edge pixel nearest the point, the earlier one moved by the shift that matches it best
+    to the later; most rigid parts need no alignment beyond that, the others are turned into place by ECC."""
     limit = BAND_FRACTION * tolerance
     rigid = np.zeros(len(points_after), bool)
     placed = zip(before.on_edge(points_before), after.on_edge(points_after), strict=True)
@@ -162,7 +162,7 @@ def rigid_between(
         if matched <= limit:
             rigid[i] = True
         elif matched <= limit + ALIGNABLE_PX:
-            rigid[i] = _aligned_band(first, second, limit) <= limit
+            rigid[i] = _aligned_band(first, second) <= limit
     return rigid
 
 
