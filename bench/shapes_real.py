@@ -45,8 +45,7 @@ from roto_core.contracts import PipelineSettings, ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk, shapes_json_text
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
-from roto_core.shapes.qa import curl_frames, edge_recall, local_motion, mark_rigid, rigid_boil, rigid_tables
-from roto_core.shapes.rigidity import Matte
+from roto_core.shapes.qa import RigidParts, curl_frames, edge_recall, local_motion
 from roto_core.shapes.trace import MaskSource, trace_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,16 +195,11 @@ def measured_row(
     masks, whose jitter there is boil the shapes were to smooth."""
     size = (truth.height, truth.width)
     ious, ious_nk, edges = [], [], []
-    rigid = rigid_tables(fxs.shapes)
-    previous: Matte | None = None
-    tolerance = ShapeSettings().tolerance_px
+    rigid = RigidParts(fxs.shapes, ShapeSettings().tolerance_px)
     for f in truth.frames:
         mask = next(iter(truth.read(f).values()), np.zeros(size, bool))
         hand_drawn = mask if rigid_from is None else next(iter(rigid_from.read(f).values()), np.zeros(size, bool))
-        matte = Matte.of(hand_drawn) if hand_drawn.sum() >= min_area else None
-        if matte is not None and previous is not None:
-            mark_rigid(rigid, fxs.shapes, f, previous, matte, tolerance)
-        previous = matte
+        rigid.read(f, hand_drawn if hand_drawn.sum() >= min_area else None)
         raster = rasterise(fxs.shapes, f, size)
         if mask.sum() < min_area and not raster.any():
             # As in qa.measure: the object is absent (or smaller than min_area_px) and no shape claims it.
@@ -217,9 +211,7 @@ def measured_row(
         edges.append(edge_recall(raster, mask))
     keys = [100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in fxs.shapes]
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes)
-    measured = [rigid_boil(s, rigid[id(s)]) for s in fxs.shapes]
-    boil = np.concatenate([np.zeros(0), *(b for b, _ in measured)])
-    on_rigid = np.concatenate([np.zeros(0, bool), *(r for _, r in measured)])
+    boil, on_rigid = rigid.boil()
     motion = np.concatenate([np.zeros(0), *(local_motion(s) for s in fxs.shapes)])
     return Row(
         sequence,

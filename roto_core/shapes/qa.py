@@ -62,29 +62,41 @@ def curl_frames(shape: Shape) -> list[int]:
     ]
 
 
-def rigid_tables(shapes: list[Shape]) -> dict[int, np.ndarray]:
-    """Per shape (by id), ``(lifetime - 1, points)``: whether the matte carries each point rigidly from each
-    frame to the next, all False until ``mark_rigid`` measures it."""
-    return {id(s): np.zeros((s.last_frame - s.first_frame, s.point_count), bool) for s in shapes}
+class RigidParts:
+    """Which points of one object's ``shapes`` its matte carries rigidly from each frame to the next (rigidity.py,
+    within the band shapes held to ``tolerance`` smooth), filled as the frames' masks are read in order (a long
+    shot's masks are never all held), and the shapes' boil on those parts."""
 
+    def __init__(self, shapes: list[Shape], tolerance: float) -> None:
+        self.shapes = shapes
+        self.tolerance = tolerance
+        # Per shape, (lifetime - 1, points): whether the matte carries each point rigidly to the next frame.
+        self.pairs = {id(s): np.zeros((s.last_frame - s.first_frame, s.point_count), bool) for s in shapes}
+        self._previous: tuple[int, Matte] | None = None
 
-def mark_rigid(
-    rigid: dict[int, np.ndarray], shapes: list[Shape], frame: int, before: Matte, after: Matte, tolerance: float
-) -> None:
-    """For each shape living on ``frame - 1`` and ``frame``: which of its points the matte carries rigidly
-    between them (within the band shapes held to ``tolerance`` smooth, rigidity.BAND_FRACTION)."""
-    for s in shapes:
-        if s.first_frame < frame <= s.last_frame:
-            points = (s.at(frame - 1)[:, POINT], s.at(frame)[:, POINT])
-            rigid[id(s)][frame - 1 - s.first_frame] = rigid_between(before, after, *points, tolerance)
+    def read(self, frame: int, mask: np.ndarray | None) -> None:
+        """The object's mask on ``frame`` (None where it is absent: nothing is carried rigidly across that)."""
+        if mask is None:
+            self._previous = None
+            return
+        matte = Matte.of(mask)
+        if self._previous is not None and self._previous[0] == frame - 1:
+            before = self._previous[1]
+            for s in self.shapes:
+                if s.first_frame < frame <= s.last_frame:
+                    points = (s.at(frame - 1)[:, POINT], s.at(frame)[:, POINT])
+                    self.pairs[id(s)][frame - 1 - s.first_frame] = rigid_between(before, matte, *points, self.tolerance)
+        self._previous = (frame, matte)
 
-
-def rigid_boil(shape: Shape, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``local_boil`` of ``shape`` and, per sample, whether it lies on a rigid part (``pairs``: the shape's
-    ``(lifetime - 1, points)`` rigidity from each frame to the next, rigidity.rigid_between)."""
-    boil = local_boil(shape)
-    on_rigid = rigid_samples(pairs) if boil.size else np.zeros(0, bool)
-    return boil, on_rigid
+    def boil(self) -> tuple[np.ndarray, np.ndarray]:
+        """The shapes' boil samples (``local_boil``'s, shape after shape) and, per sample, whether it lies on a
+        rigid part (rigidity.rigid_samples)."""
+        boils, rigid = [np.zeros(0)], [np.zeros(0, bool)]
+        for s in self.shapes:
+            boil = local_boil(s)
+            boils.append(boil)
+            rigid.append(rigid_samples(self.pairs[id(s)]) if boil.size else np.zeros(0, bool))
+        return np.concatenate(boils), np.concatenate(rigid)
 
 
 def _summary(
@@ -92,14 +104,12 @@ def _summary(
     edges: list[float],
     shapes: list[Shape],
     curls: dict[int, list[int]],
-    rigid: dict[int, np.ndarray],
+    boil: np.ndarray,
+    on_rigid: np.ndarray,
 ) -> dict[str, Any]:
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in shapes)
     crossing = sum(len(curls[id(s)]) for s in shapes)
     keys = sum(len(s.key_frames) for s in shapes)
-    measured = [rigid_boil(s, rigid[id(s)]) for s in shapes]
-    boil = np.concatenate([np.zeros(0), *(b for b, _ in measured)])
-    on_rigid = np.concatenate([np.zeros(0, bool), *(r for _, r in measured)])
     return {
         "shape_iou_median": float(np.median(ious)) if ious else None,
         "shape_iou_min": float(np.min(ious)) if ious else None,
@@ -152,25 +162,21 @@ def measure(
     by_object: dict[str, list[tuple[int, float]]] = {}
     stray: dict[str, int] = {}
     centroids: dict[str, dict[int, np.ndarray]] = {}
-    # Per shape, (lifetime - 1, points): whether the matte around each point moves rigidly to the next frame.
-    rigid = rigid_tables(doc.shapes)
     tolerance = doc.tolerance_px if doc.tolerance_px is not None else ShapeSettings().tolerance_px
-    previous: dict[str, Matte] = {}
+    rigid = {obj: RigidParts(doc.shapes_of(obj), tolerance) for obj in doc.objects}
     for done, frame in enumerate(frames, start=1):
         masks = read_masks(frame)
         for obj in sorted(set(masks) | set(doc.objects)):
             mask = masks.get(obj)
             shapes = doc.shapes_of(obj)
             raster = rasterise(shapes, frame, size) if shapes else np.zeros(size, bool)
-            if mask is None or int(mask.sum()) < min_area_px:
-                previous.pop(obj, None)
+            present = mask is not None and int(mask.sum()) >= min_area_px
+            if obj in rigid:
+                rigid[obj].read(frame, mask if present else None)
+            if not present:
                 if raster.any():
                     stray[obj] = stray.get(obj, 0) + 1
                 continue
-            matte = Matte.of(mask)
-            if obj in previous:
-                mark_rigid(rigid, shapes, frame, previous[obj], matte, tolerance)
-            previous[obj] = matte
             union = int((raster | mask).sum())
             iou = float((raster & mask).sum()) / union
             by_object.setdefault(obj, []).append((frame, iou))
@@ -181,15 +187,20 @@ def measure(
         if progress is not None:
             progress(done, len(frames))
     curls = {id(s): curl_frames(s) for s in doc.shapes}
+    boils = {obj: parts.boil() for obj, parts in rigid.items()}
+    none = (np.zeros(0), np.zeros(0, bool))
     for obj in sorted(set(by_object) | set(doc.objects)):
         pairs = by_object.get(obj, [])
-        summary = _summary([iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj), curls, rigid)
+        summary = _summary(
+            [iou for _, iou in pairs], edges.get(obj, []), doc.shapes_of(obj), curls, *boils.get(obj, none)
+        )
         summary["frames_self_crossing"] = sorted({f for s in doc.shapes_of(obj) for f in curls[id(s)]})
         summary["frames_with_shape_but_no_object"] = stray.get(obj, 0)
         summary["iou_by_frame"] = {str(f): round(iou, 5) for f, iou in pairs}
         summary["fast_motion_share"] = fast_motion_share(centroids.get(obj, {}), doc.tolerance_px)
         per_object[obj] = summary
-    overall = _summary(ious_all, edges_all, doc.shapes, curls, rigid)
+    every = [np.concatenate([none[i], *(b[i] for b in boils.values())]) for i in range(2)]
+    overall = _summary(ious_all, edges_all, doc.shapes, curls, *every)
     overall["frames_with_shape_but_no_object"] = sum(stray.values())
     return {
         "schema": QA_SCHEMA,

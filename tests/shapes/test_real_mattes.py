@@ -32,8 +32,7 @@ import pytest
 from roto_core.exporters import read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
-from roto_core.shapes.qa import curl_frames, edge_recall, local_boil, mark_rigid, rigid_boil, rigid_tables
-from roto_core.shapes.rigidity import Matte
+from roto_core.shapes.qa import RigidParts, curl_frames, edge_recall
 from submitters.cli.app import main
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -67,14 +66,10 @@ def test_real_mattes_hold_the_thresholds_in_the_exported_files(
     nk, _ = read_nk(out / "obj.nk")
     for doc in (fxs, nk):
         ious, edges = [], []
-        rigid = rigid_tables(doc.shapes)
-        previous = None
+        rigid = RigidParts(doc.shapes, TOLERANCE_PX)
         for f in truth.frames:
             mask = truth.read(f)["matte"]
-            matte = Matte.of(mask)
-            if previous is not None:
-                mark_rigid(rigid, doc.shapes, f, previous, matte, TOLERANCE_PX)
-            previous = matte
+            rigid.read(f, mask)
             raster = rasterise(doc.shapes, f, size)
             ious.append(float((raster & mask).sum()) / float((raster | mask).sum()))
             edges.append(edge_recall(raster, mask))
@@ -86,12 +81,11 @@ def test_real_mattes_hold_the_thresholds_in_the_exported_files(
             assert shape.keys.shape[1] == shape.point_count and np.isfinite(shape.keys).all()
             lifetime = shape.last_frame - shape.first_frame + 1
             assert 100.0 * len(shape.key_frames) / lifetime <= keys_max, (sequence, shape.name)
-        boil = np.concatenate([local_boil(s) for s in doc.shapes])
+        boil, on_rigid = rigid.boil()
         assert np.sqrt(np.mean(boil**2)) <= boil_max, (sequence, np.sqrt(np.mean(boil**2)))
-        measured = [rigid_boil(s, rigid[id(s)]) for s in doc.shapes]
-        on_rigid = np.concatenate([b[r] for b, r in measured])
-        assert on_rigid.size >= 0.5 * boil.size, sequence
-        assert np.sqrt(np.mean(on_rigid**2)) <= BOIL_TARGET_PX, (sequence, np.sqrt(np.mean(on_rigid**2)))
+        assert on_rigid.mean() >= 0.5, sequence
+        rigid_boil = float(np.sqrt(np.mean(boil[on_rigid] ** 2)))
+        assert rigid_boil <= BOIL_TARGET_PX, (sequence, rigid_boil)
         crossing = sum(len(curl_frames(s)) for s in doc.shapes)
         assert crossing <= crossing_max * sum(s.last_frame - s.first_frame + 1 for s in doc.shapes), sequence
     # Every shape is grouped under its object in both files.
