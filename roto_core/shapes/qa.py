@@ -63,21 +63,25 @@ def curl_frames(shape: Shape) -> list[int]:
 
 
 class RigidParts:
-    """Which points of one object's ``shapes`` its matte carries rigidly from each frame to the next (rigidity.py,
-    within the band shapes held to ``tolerance`` smooth), filled as the frames' masks are read in order (a long
-    shot's masks are never all held), and the shapes' boil on those parts."""
+    """Which points of one object's ``shapes`` its matte carries rigidly from each frame to the next and to the one
+    after next (rigidity.py, within the band shapes held to ``tolerance`` smooth), filled as the frames' masks are
+    read in order (a long shot's masks are never all held, only the last two), and the shapes' boil on those
+    parts."""
 
     def __init__(self, shapes: list[Shape], tolerance: float) -> None:
         self.shapes = shapes
         self.tolerance = tolerance
         # Per shape, (lifetime - 1, points): whether the matte carries each point rigidly to the next frame.
         self.pairs = {id(s): np.zeros((s.last_frame - s.first_frame, s.point_count), bool) for s in shapes}
+        # Per shape, (lifetime - 2, points): whether the matte carries each point rigidly over two frames.
+        self.skips = {id(s): np.zeros((max(s.last_frame - s.first_frame - 1, 0), s.point_count), bool) for s in shapes}
         self._previous: tuple[int, Matte] | None = None
+        self._earlier: tuple[int, Matte] | None = None
 
     def read(self, frame: int, mask: np.ndarray | None) -> None:
         """The object's mask on ``frame`` (None where it is absent: nothing is carried rigidly across that)."""
         if mask is None:
-            self._previous = None
+            self._previous = self._earlier = None
             return
         matte = Matte.of(mask)
         if self._previous is not None and self._previous[0] == frame - 1:
@@ -86,6 +90,17 @@ class RigidParts:
                 if s.first_frame < frame <= s.last_frame:
                     points = (s.at(frame - 1)[:, POINT], s.at(frame)[:, POINT])
                     self.pairs[id(s)][frame - 1 - s.first_frame] = rigid_between(before, matte, *points, self.tolerance)
+        if self._earlier is not None and self._earlier[0] == frame - 2:
+            before = self._earlier[1]
+            for s in self.shapes:
+                if s.first_frame < frame - 1 and frame <= s.last_frame:
+                    # Only where the frame in between is not carried rigidly both ways does a jitter matter.
+                    index = frame - 2 - s.first_frame
+                    needed = ~(self.pairs[id(s)][index] & self.pairs[id(s)][index + 1])
+                    if needed.any():
+                        points = (s.at(frame - 2)[needed, POINT], s.at(frame)[needed, POINT])
+                        self.skips[id(s)][index, needed] = rigid_between(before, matte, *points, self.tolerance)
+        self._earlier = self._previous
         self._previous = (frame, matte)
 
     def boil(self) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +110,7 @@ class RigidParts:
         for s in self.shapes:
             boil = local_boil(s)
             boils.append(boil)
-            rigid.append(rigid_samples(self.pairs[id(s)]) if boil.size else np.zeros(0, bool))
+            rigid.append(rigid_samples(self.pairs[id(s)], self.skips[id(s)]) if boil.size else np.zeros(0, bool))
         return np.concatenate(boils), np.concatenate(rigid)
 
 

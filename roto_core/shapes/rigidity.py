@@ -13,8 +13,9 @@ point and the two are matched over a few pixels before they are aligned (OpenCV 
 point off its edge or sliding along it — the boil being measured — does not move one window against the other,
 and a shape that boils on a rigid part is still counted. A sample of the boil (a point on an inner frame) is on a
 rigid part when the matte is rigid around the point and around the neighbours its boil is measured against, from
-the frame before and to the frame after. A change of shape gentler than the window (25 px) passes as rigid: the
-boil on rigid parts errs towards counting.
+the frame before and to the frame after, or from the frame before straight to the frame after (a change that comes
+back is jitter, which the shapes are to smooth). A change of shape gentler than the window (25 px), or undone a
+frame later, passes as rigid: the boil on rigid parts errs towards counting.
 
 Checked (bench/RESULTS.md, seventeenth pass): a DAVIS matte moved rigidly and rasterised afresh on every frame,
 traced, is rigid on all of its samples, and on 97-100 % with every point of its shapes jittered by 0.5-2 px (the
@@ -166,15 +167,19 @@ def rigid_between(
     return rigid
 
 
-def rigid_samples(pairs: np.ndarray, neighbours: int = 2) -> np.ndarray:
-    """``(frames - 1, points)`` rigidity from each frame to the next → the inner frames' samples, in
-    ``qa.local_boil``'s order. A point's boil is its residual against its neighbourhood (``neighbours`` points
-    either side, as ``local_boil`` takes them), so its sample is on a rigid part when the matte carries every
-    point of that neighbourhood rigidly from the frame before and to the frame after: one point on a growing bump
-    moves its neighbours' residuals too."""
+def rigid_samples(pairs: np.ndarray, skips: np.ndarray, neighbours: int = 2) -> np.ndarray:
+    """Rigidity from each frame to the next, ``pairs`` ``(frames - 1, points)``, and from each frame to the one
+    after next, ``skips`` ``(frames - 2, points)`` → the inner frames' samples, in ``qa.local_boil``'s order.
+
+    A point on an inner frame is on a rigid part when the matte carries it rigidly from the frame before and to
+    the frame after, or straight from the frame before to the frame after: a matte that changes on one frame and
+    comes back on the next is jitter (a segmenter's mask, a hand-drawn edge redrawn), which the shapes are to
+    smooth, not a change of shape they must follow. A point's boil is its residual against its neighbourhood
+    (``neighbours`` points either side, as ``local_boil`` takes them), so its sample is on a rigid part when
+    every point of that neighbourhood is: one point on a growing bump moves its neighbours' residuals too."""
     count = pairs.shape[1]
     neighbours = min(neighbours, (count - 1) // 2)
-    through = pairs[:-1] & pairs[1:]
+    through = (pairs[:-1] & pairs[1:]) | skips
     held = through.copy()
     for offset in range(1, neighbours + 1):
         held &= np.roll(through, offset, axis=1) & np.roll(through, -offset, axis=1)

@@ -2,9 +2,10 @@
 
 A star moved, turned and scaled is rigid everywhere; a bump growing on one side of a disk is not rigid there and
 is elsewhere. In the QA, points shivering on a steady matte are boil on a rigid part and fail the verdict; a
-point that follows a bump the matte grows for one frame moves against its neighbours (all-points boil) without
-boiling on a rigid part. On real mattes (DAVIS 2016), a car turning on a roundabout is rigid from frame to frame
-all along its outline (frames 10-14: 100 %), a running dog's outline much less (69 %).
+point that follows a bump the matte grows moves against its neighbours (all-points boil) without boiling on a
+rigid part, while one that follows a bump the matte has for one frame only (jitter) does. On real mattes (DAVIS
+2016), a car turning on a roundabout is rigid from frame to frame all along its outline (frames 10-14: 100 %), a
+running dog's outline much less (70 %).
 """
 
 from __future__ import annotations
@@ -59,11 +60,20 @@ def test_a_sample_is_rigid_with_its_neighbourhood_from_the_frame_before_and_to_t
     pairs = np.ones((3, 7), bool)
     pairs[0, 0] = False
     pairs[2, 5] = False
-    samples = rigid_samples(pairs).reshape(2, 7)
+    samples = rigid_samples(pairs, np.zeros((2, 7), bool)).reshape(2, 7)
     # Point 0 is not carried rigidly into the first inner frame: it and its two neighbours either side (with
     # wrap) are off there; point 5 not out of the second: 3 to 6 and, wrapping, 0 are off on that one.
     np.testing.assert_array_equal(samples[0], [False, False, False, True, True, False, False])
     np.testing.assert_array_equal(samples[1], [False, True, True, False, False, False, False])
+
+
+def test_a_change_undone_a_frame_later_is_jitter_on_a_rigid_part() -> None:
+    pairs = np.ones((2, 7), bool)
+    pairs[:, 3] = False
+    skips = np.zeros((1, 7), bool)
+    assert not rigid_samples(pairs, skips)[1:6].any()
+    skips[0, 3] = True
+    assert rigid_samples(pairs, skips).all()
 
 
 POINTS = 24
@@ -107,15 +117,26 @@ def test_points_shivering_on_a_steady_matte_are_boil_on_a_rigid_part() -> None:
     assert qa["verdict"]["status"] == "review" and "boil on rigid parts" in qa["verdict"]["line"]
 
 
-def test_a_point_following_a_bump_of_the_matte_is_not_boil_on_a_rigid_part() -> None:
+def test_a_point_following_a_bump_the_matte_grows_is_not_boil_on_a_rigid_part() -> None:
     bump = np.zeros((5, POINTS))
-    bump[2, 0] = 6.0
+    bump[2:, 0] = 10.0
     qa = _qa(bump, bump)
     summary = qa["summary"]
     assert summary["boil_px_rms"] > 0.5
     assert summary["boil_rigid_px_rms"] < 0.2
     assert 0.5 < summary["rigid_share"] < 1.0
     assert "boil" not in qa["verdict"]["line"]
+
+
+def test_a_point_following_a_bump_the_matte_has_for_one_frame_is_boil_on_a_rigid_part() -> None:
+    # The matte's edge jumps out on frame 2 and back on frame 3 (jitter): the shape was to smooth it.
+    bump = np.zeros((5, POINTS))
+    bump[2, 0] = 6.0
+    qa = _qa(bump, bump)
+    summary = qa["summary"]
+    # Its own frame counts; the frames either side, whose steady motion it throws off, are not carried rigidly.
+    assert summary["boil_rigid_px_rms"] > 0.5
+    assert "boil on rigid parts" in qa["verdict"]["line"]
 
 
 def _matte_rigid_share(sequence: str, first: int, count: int) -> float:
