@@ -18,8 +18,8 @@ back is jitter, which the shapes are to smooth). A change of shape gentler than 
 frame later, passes as rigid: the boil on rigid parts errs towards counting.
 
 Checked (bench/RESULTS.md, seventeenth pass): a DAVIS matte moved rigidly and rasterised afresh on every frame,
-traced, is rigid on all of its samples, and on 97-100 % with every point of its shapes jittered by 0.5-2 px (the
-boil on rigid parts then equals the boil of all points, 0.70-2.9 px).
+traced, is rigid on all of its samples, and on 99-100 % with every point of its shapes jittered by 0.5-2 px (the
+boil on rigid parts then equals the boil of all points, 0.74-2.9 px).
 """
 
 from __future__ import annotations
