@@ -53,8 +53,8 @@ ECC_ITERATIONS = 10
 ECC_EPSILON = 1e-3
 # Matched windows that still disagree by this much more than the limit are not aligned further: a turn of up to
 # 10 degrees between frames (a motocross flip) moves the edge of a 25 px window by about a pixel on average. ECC
-# is most of the test's cost (DAVIS soapbox: the QA 1.8 s without the rigid parts, 3.9 s with them; paragliding-
-# launch, 423 shapes, most of them rigging lines: 4.4 s, 16 s).
+# is most of the test's cost (DAVIS soapbox: the QA 1.5 s without the rigid parts, 4.2 s with them; paragliding-
+# launch, 423 shapes, most of them rigging lines: 4.1 s, 26 s).
 ALIGNABLE_PX = 1.5
 # The band is read inside this margin of the window, where the warped window has no border to fill.
 MARGIN_PX = 3
