@@ -10,9 +10,9 @@ Per object (``objects``) and overall (``summary``):
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
   the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
   ``boil_rigid_px_rms``, the same over the points where the matte itself moves rigidly from the frame before to
-  the frame after (rigidity.py; ``rigid_share``, their share): a part changing shape (a gap closing, a paw
-  unfolding) moves its points against their neighbours however well they follow it, so the verdict's boil is
-  this one;
+  the frame after, or straight across when it changes for one frame only (jitter, which counts; rigidity.py;
+  ``rigid_share``, their share): a part changing shape (a gap closing, a paw unfolding) moves its points against
+  their neighbours however well they follow it, so the verdict's boil is this one;
 - ``self_crossing_share``: the share of shape-frames on which a shape crosses itself (a loop of at least a
   pixel), and per object ``frames_self_crossing``, those frames;
 - per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
