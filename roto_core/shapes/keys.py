@@ -1,11 +1,9 @@
-"""The matte edge as the constraint on a piece's curve, and the smoothing of per-frame fits over time.
+"""The matte edge as the constraint on a piece's curve.
 
 ``EdgeCheck`` measures how far a piece's curve is from its stretch of a frame's edge, both ways (curve to edge,
 edge to curve), to the polylines through the samples: a piece holds when 95 % of it is within the tolerance,
-none of it beyond twice that and the mean within half of it (keyfit.py keys against it). The per-frame fits
-are first smoothed over time (a small Gaussian whose strength comes from ShapeSettings.smoothing), so the
-frame-to-frame jitter of a segmenter's mask is not keyed; a frame where smoothing would take a piece off its
-edge keeps that piece's unsmoothed fit.
+none of it beyond twice that and the mean within half of it (keyfit.py keys against it; smoothing.py smooths
+the per-frame fits over time under it).
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from roto_core.shapes.model import POINT, bernstein, segment_controls
@@ -22,7 +19,6 @@ from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import row_quantile
 from roto_core.shapes.pieces import CORNER_SLACK_PX, Piece, chord_mask, corner_flags
 
-MAX_SMOOTHING_SIGMA_FRAMES = 2.0
 # Samples of the edge and of the curve: distances are taken to the polyline through them, not to the samples,
 # so 2 px spacing measures within a few hundredths of a pixel on outlines this smooth.
 EDGE_STEP_PX = 2.0
@@ -35,20 +31,6 @@ BORDER_PX = 1.0
 MEAN_FRACTION = 0.5
 HOLD_QUANTILE = 0.95
 OUTLIER_FACTOR = 2.0
-
-
-def smooth_trajectories(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
-    """Gaussian smoothing over time of ``(F, N, 3, 2)`` control points; ``smoothing`` in 0..1."""
-    sigma = MAX_SMOOTHING_SIGMA_FRAMES * smoothing
-    if sigma <= 0 or len(ctrl) < 3:
-        return ctrl.copy()
-    # Pad by point reflection about the end frames: steady motion continues through the ends instead of the
-    # ends being pulled toward the inside, which a plain "nearest" pad does.
-    pad = min(len(ctrl) - 1, int(np.ceil(4 * sigma)))
-    head = 2 * ctrl[0] - ctrl[pad:0:-1]
-    tail = 2 * ctrl[-1] - ctrl[-2 : -pad - 2 : -1]
-    padded = np.concatenate([head, ctrl, tail])
-    return gaussian_filter1d(padded, sigma, axis=0, mode="nearest")[pad : pad + len(ctrl)]
 
 
 def _tree(points: np.ndarray) -> cKDTree:
@@ -220,20 +202,3 @@ class EdgeCheck:
         if allowance is not None:
             back = back / allowance[kept]
         return out, nearest, back
-
-
-def smoothed_within(
-    check: EdgeCheck, raw: Sequence[np.ndarray], smoothing: float, tolerance: float
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Each piece's per-frame controls smoothed over time, except on the frames where smoothing would take that
-    piece off its edge; and the error ``(F, pieces)`` of what is returned (the key fit's starting point)."""
-    smooth = [smooth_trajectories(c, smoothing) for c in raw]
-    errors = np.zeros((len(raw[0]), len(raw)))
-    for p, (s, r) in enumerate(zip(smooth, raw, strict=True)):
-        for f in range(len(r)):
-            # Exact up to the tolerance: beyond it the frame is measured again unsmoothed.
-            errors[f, p] = check.error(p, f, s[f], tolerance)
-            if errors[f, p] > tolerance:
-                s[f] = r[f]
-                errors[f, p] = check.error(p, f, r[f])
-    return smooth, errors

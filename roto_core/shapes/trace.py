@@ -25,12 +25,13 @@ from roto_core.shapes.area_guard import PieceGuard, cut_at
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX, Budget, component_budget
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
-from roto_core.shapes.keys import EdgeCheck, smoothed_within
+from roto_core.shapes.keys import EdgeCheck
 from roto_core.shapes.linking import Blob, Track, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shapes, strands
+from roto_core.shapes.smoothing import smoothed_within
 from roto_core.shapes.untangle import untangle
 from roto_core.shapes.upright import upright
 
@@ -146,8 +147,7 @@ def _shapes_of_track(
         return _cut(name, obj, mode, outlines, frames[len(frames) // 2], budget, size, track)
     # Where the shapes fill the component badly, the pieces to blame live over less of the range; where no piece
     # can be blamed, the range is cut as a whole.
-    several = len(placed) > 1
-    keyed = _keyed(placed, obj, mode, budget, size, several)
+    keyed = _keyed(placed, obj, mode, budget, size)
     guard = PieceGuard(outlines, settings.tolerance_px)
     changed: set[int] | None = None
     while cuts := guard.cuts(keyed, changed):
@@ -161,7 +161,7 @@ def _shapes_of_track(
                 sub, start = _retracked(piece.track, part, piece.piece, size)
                 again += _placed(sub, [start], [piece.label + suffix], tolerance, settings, size, REPLACED_ROOM)
             placed[index : index + 1] = again
-            keyed[index : index + 1] = _keyed(again, obj, mode, budget, size, several)
+            keyed[index : index + 1] = _keyed(again, obj, mode, budget, size)
     shapes = [s for group in keyed for s in group]
     # The guard's bands are those of ``shapes``: it measured them again on every frame whose shapes changed.
     at = cut_at(guard.bands, settings.tolerance_px) if guard.stuck else None
@@ -208,9 +208,7 @@ def _fresh(piece: Piece) -> Piece:
     return Piece(list(piece.runs), piece.closed)
 
 
-def _keyed(
-    placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tuple[int, int], several: bool
-) -> list[list[Shape]]:
+def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tuple[int, int]) -> list[list[Shape]]:
     """Each placed piece's shapes (one, or one per run of frames on which it is upright): fitted on each of its
     frames, smoothed and keyed under the matte constraint (the component's budget), pieces over the same frames
     checked together."""
@@ -231,7 +229,7 @@ def _keyed(
             first, last = part.frames[0], part.frames[-1]
             corners = corner_flags(placed[i].piece)
             shape = Shape(placed[i].label, obj, mode, first, last, key_frames, untangle(values), corners)
-            out[i] = upright(shape, settings.tolerance_px) if several else [shape]
+            out[i] = upright(shape, settings.tolerance_px)
     return out
 
 

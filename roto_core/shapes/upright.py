@@ -6,7 +6,9 @@ piece's chords, the piece turns inside out: its chord lies outside the object an
 gap beside it (DAVIS soapbox: a sliver between a wheel arch and a chord that for 18 frames encloses 75-106 px²
 of background). It covers nothing of the object there and an artist sees a shape turned over, so the shape's
 lifetime leaves those frames out: it is split into the runs of frames on which it is upright, each keyed at
-its own ends by the original in-between (the curve on its frames does not change).
+its own ends by the original in-between (the curve on its frames does not change). A shape traced as one piece is
+held to the same: a hole of 20-30 px² fitted with nine points can cross itself inside out on a few frames (DAVIS
+soapbox, frames 8-9 of a hole between the wheel and the body).
 """
 
 from __future__ import annotations

@@ -5,18 +5,19 @@ IoU median and 10th percentile, matte edge within 2 px, points per shape (consta
 steady motion, over the points where the matte moves rigidly, rigidity.py; the boil of all points is held too).
 A car on a roundabout (slow, turning) and a car drifting through a chicane in smoke (fast, accelerating).
 
-Three figures are held near their targets rather than at them, so a regression still fails (bench/RESULTS.md reports
-them; issue 11 stays open): the roundabout's matte edge within 2 px is 0.90004 and the drifting car's boil 0.51 px,
-each at its target or past it by less than one key decision moves it (held at 0.895 and 0.55 px; on the drifting
-car's rigid parts (92 % of its samples) the boil is 0.30 px, the rest where its matte changes shape; the missed edge
-is the rims of the wheels' spoke gaps, open five frames or fewer as the wheels turn, which get no shape by design), and
-two of the drifting car's shapes key more than half their frames: a piece that cannot hold over the 20 frames lives
-over each half of them while the others keep all 20 (6 keys in its last 10 frames: over half the frames of a car
-accelerating through the turn its straight blends need those keys), and a hole open on frames 12-18 is keyed on 4 of
-its 7. Shapes crossing themselves (a loop of a pixel or more) are held to what the product reaches too: none on the
-roundabout, and on the drifting car one piece whose chord runs across a notch of the matte on most frames (2.4 % of
-the shape-frames; 6 % before points out of order across a spike were moved onto the crossing, 25 % before curls were
-taken out of the keys, bench/RESULTS.md).
+Two figures are held near their targets rather than at them, so a regression still fails (bench/RESULTS.md reports
+them; issue 11 stays open): the roundabout's matte edge within 2 px is 0.9008, at its target by less than one key
+decision moves it (held at 0.895; the missed edge is the rims of the wheels' spoke gaps, open five frames or fewer as
+the wheels turn, which get no shape by design), and two of the drifting car's shapes key more than half their frames:
+a piece that cannot hold over the 20 frames lives over each half of them while the others keep all 20 (8 keys in its
+first 10 frames, 7 in its last 10: a car accelerating through the turn, whose straight blends need those keys; the
+smoothing over time keeps each frame's motion and takes out only its jitter, smoothing.py, where a plain average of
+positions had flattened the acceleration where it still held the edge, 5 and 6 keys, and left the jitter), and a
+hole open on frames 12-18 is keyed on 4 of its 7. The drifting car's boil is 0.47 px over all its points, 0.30 px on
+its rigid parts (92 % of its samples). Shapes crossing themselves (a loop of a pixel or more) are held to what the
+product reaches too: none on the roundabout, and on the drifting car one piece whose chord runs across a notch of the
+matte on most frames (2.4 % of the shape-frames; 6 % before points out of order across a spike were moved onto the
+crossing, 25 % before curls were taken out of the keys, bench/RESULTS.md).
 
 The mattes are in ``../shared/data/davis2016-dev`` (real footage, nobody on this project made them); the test
 skips where that folder is absent (a checkout without the shared data).
@@ -50,7 +51,7 @@ TOLERANCE_PX = 1.5
     ("sequence", "edge_min", "boil_max", "crossing_max", "keys_max"),
     [
         ("car-roundabout", 0.895, BOIL_TARGET_PX, 0.02, MAX_KEYS_PER_100),
-        ("drift-chicane", EDGE_TARGET, 0.55, 0.07, 60.0),
+        ("drift-chicane", EDGE_TARGET, BOIL_TARGET_PX, 0.07, 80.0),
     ],
 )
 def test_real_mattes_hold_the_thresholds_in_the_exported_files(
