@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from roto_core.shapes.keys import EdgeCheck
-from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
+from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline, signed_area
 from roto_core.shapes.upright import SAMPLES, TURNED_AREA
 
 MAX_SMOOTHING_SIGMA_FRAMES = 2.0
@@ -84,9 +84,7 @@ def slid_along(ctrl: np.ndarray, smooth: np.ndarray) -> np.ndarray:
 
 def _areas(ctrl: np.ndarray) -> np.ndarray:
     """Per frame, the signed area a piece's ``(F, N, 3, 2)`` controls enclose (negative: turned over)."""
-    poly = sample_outline(ctrl, SAMPLES)
-    x, y = poly[..., 0], poly[..., 1]
-    return 0.5 * np.sum(x * np.roll(y, -1, axis=-1) - np.roll(x, -1, axis=-1) * y, axis=-1)
+    return np.array([signed_area(outline) for outline in sample_outline(ctrl, SAMPLES)])
 
 
 def smoothed_within(
