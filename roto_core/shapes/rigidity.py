@@ -17,6 +17,13 @@ the frame before and to the frame after, or from the frame before straight to th
 back is jitter, which the shapes are to smooth). A change of shape gentler than the window (25 px), or undone a
 frame later, passes as rigid: the boil on rigid parts errs towards counting.
 
+Where the picture's border cuts the object, the matte's outline is the frame's edge, which stays where it is while
+the object moves past it; a point there (and a window reaching it) is on no part of the object, rigid or not, and
+is not judged rigid. Without this a point lying on the frame's edge got the window of the object's nearest edge
+elsewhere, and the steady motion of its neighbours on the frame's edge against those on the object counted as boil:
+DAVIS drift-straight, a car entering across the right border, 12 % of its rigid samples and over half of their
+squared boil (bench/RESULTS.md, nineteenth pass).
+
 Checked (bench/RESULTS.md, seventeenth pass): a DAVIS matte moved rigidly and rasterised afresh on every frame,
 traced, is rigid on all of its samples, and on 99-100 % with every point of its shapes jittered by 0.5-2 px (the
 boil on rigid parts then equals the boil of all points, 0.74-2.9 px).
@@ -68,14 +75,31 @@ class Matte:
     sharp: np.ndarray
     soft: np.ndarray
     edge: cKDTree | None
+    # The mask's pixels on the picture's outermost rows and columns: where the frame cuts the object.
+    cut: cKDTree | None
 
     @classmethod
     def of(cls, mask: np.ndarray) -> Matte:
         sharp = np.ascontiguousarray(mask, dtype=np.float32)
         solid = mask.astype(np.uint8)
         edge = np.argwhere(solid ^ cv2.erode(solid, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE))
+        rim = np.zeros(mask.shape, bool)
+        rim[[0, -1], :] = mask[[0, -1], :]
+        rim[:, [0, -1]] = mask[:, [0, -1]]
+        cut = np.argwhere(rim)
         soft = cv2.GaussianBlur(sharp, (0, 0), ALIGN_BLUR_SIGMA)
-        return cls(sharp, soft, cKDTree(edge[:, ::-1].astype(np.float64)) if len(edge) else None)
+        return cls(
+            sharp,
+            soft,
+            cKDTree(edge[:, ::-1].astype(np.float64)) if len(edge) else None,
+            cKDTree(cut[:, ::-1].astype(np.float64)) if len(cut) else None,
+        )
+
+    def near_cut(self, points: np.ndarray, radius: int = RADIUS_PX) -> np.ndarray:
+        """Per point, whether its window (side ``2 * radius + 1``) reaches where the frame cuts the object."""
+        if self.cut is None:
+            return np.zeros(len(points), bool)
+        return self.cut.query(points, p=np.inf)[0] <= radius + 0.5
 
     def on_edge(self, points: np.ndarray) -> np.ndarray:
         """Each point moved to the nearest edge pixel: the window is placed by the matte, so a point off its
@@ -153,11 +177,17 @@ def rigid_between(
     """Per point (``(N, 2)`` positions on each frame): whether the matte around it moves from ``before`` to
     ``after`` by one rotation and translation within BAND_FRACTION of the shapes' ``tolerance``. Each window is
     centred on the matte's edge pixel nearest the point, the earlier one moved by the shift that matches it best
-    to the later; most rigid parts need no alignment beyond that, the others are turned into place by ECC."""
+    to the later; most rigid parts need no alignment beyond that, the others are turned into place by ECC. A
+    point whose window, at the point or at that edge pixel, reaches where the frame cuts the object is not
+    rigid (the module's docstring says why)."""
     limit = BAND_FRACTION * tolerance
     rigid = np.zeros(len(points_after), bool)
-    placed = zip(before.on_edge(points_before), after.on_edge(points_after), strict=True)
-    for i, (a, b) in enumerate(placed):
+    centres = (before.on_edge(points_before), after.on_edge(points_after))
+    cut = before.near_cut(points_before) | after.near_cut(points_after)
+    cut |= before.near_cut(centres[0]) | after.near_cut(centres[1])
+    for i, (a, b) in enumerate(zip(*centres, strict=True)):
+        if cut[i]:
+            continue
         first, second = _matched(before, after, a, b)
         matched = band_px(first[0], second[0])
         if matched <= limit:

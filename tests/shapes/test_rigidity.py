@@ -56,6 +56,29 @@ def test_a_growing_bump_is_not_rigid_where_it_grows() -> None:
     assert rigid[6:19].all()
 
 
+def test_where_the_frame_cuts_an_object_its_outline_is_on_no_rigid_part() -> None:
+    """A car-like box entering across the right border, 8 px a frame: the part of its outline that is the frame's
+    edge stays put while the box moves, so a point there (and one whose window reaches it) is on no part of the
+    object. Without the rule the point on the frame's edge got the window of the box's top edge beside it, whose
+    straight edge and cut look the same on both frames, and counted as rigid (DAVIS drift-straight)."""
+    width = SIZE[1]
+
+    def box(left: float) -> np.ndarray:
+        mask = np.zeros(SIZE, bool)
+        mask[100:140, int(left) :] = True
+        return mask
+
+    before, after = Matte.of(box(200)), Matte.of(box(192))
+    on_frame_edge = np.array([[width - 0.5, 120.0]])
+    beside_the_cut = np.array([[width - 6.0, 100.0]])
+    far_from_it = np.array([[260.0, 100.0]])
+    points_before = np.concatenate((on_frame_edge, beside_the_cut, far_from_it, [[200.0, 120.0]]))
+    points_after = np.concatenate((on_frame_edge, beside_the_cut, far_from_it - [8.0, 0.0], [[192.0, 120.0]]))
+    rigid = rigid_between(before, after, points_before, points_after, TOLERANCE)
+    assert rigid.tolist() == [False, False, True, True]
+    assert before.near_cut(points_before).tolist() == [True, True, False, False]
+
+
 def test_a_sample_is_rigid_with_its_neighbourhood_from_the_frame_before_and_to_the_frame_after() -> None:
     pairs = np.ones((3, 7), bool)
     pairs[0, 0] = False
