@@ -9,7 +9,8 @@ tracked frame by frame. A tracking step lays the previous markers onto the new e
 stretch ICP of tracking.py, then moves the stretches that motion leaves off the edge on their own (a swinging
 leg: ``tracking.local_shift``), takes for each marker the nearest new edge sample whose normal agrees, and keeps
 the markers in loop order (the longest run of markers that stayed in order keeps its match; the others are
-placed between their neighbours in the proportions of the previous frame).
+placed between their neighbours in the proportions of the previous frame). Once every frame is tracked, a marker
+caught for one frame by a passing part of the outline (a line joining it) is put back (``_put_back``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ MIN_MARKERS = 32
 MAX_MARKERS = 400
 CANDIDATES = 8
 MIN_GAP = 1e-3
+# A marker this far from the midpoint of its places on the frames either side, which agree, has been caught for
+# one frame by a passing part of the outline (OutlineTrack._put_back): over ten marker spacings.
+SPIKE_PX = 20.0
 Rows = np.ndarray | None
 
 
@@ -190,9 +194,39 @@ class OutlineTrack:
             while f in outlines:
                 motion = self._step(f - direction, f, motion, size)
                 f += direction
+        for f in self.frames:
+            self._put_back(f)
         self._pack()
         # The reference frame's sharp turns, in ``u`` order: where pieces get corner points.
         self.corners = np.array(sorted(self.param(ref, float(base.cum[i])) for i in corner_indices(base.points)))
+
+    def _put_back(self, frame: int) -> None:
+        """Markers caught for this one frame by a passing part of the outline put back on its edge.
+
+        Where a rigging line joins the outline for a frame, markers beside it lie up the line on that frame and
+        beside it on the frames either side, and the shape points between them go up the line and back (DAVIS
+        paragliding-launch, frame 62, the reference frame of the track over frames 60-79, its area the largest
+        with the line joined: 82 markers 40-145 px up the line; 64 % of the sequence's squared boil on rigid
+        parts). A marker whose place on this frame is more than SPIKE_PX from the midpoint of its places on the
+        frames either side, and more than twice as far as those two are apart, is moved to this frame's edge
+        nearest that midpoint, the markers kept in loop order as a tracking step keeps them. Only a one-frame
+        excursion is undone: a part of the object that stays out on the next frame takes the marker there too."""
+        if frame - 1 not in self.markers or frame + 1 not in self.markers:
+            return
+        here = self.loops[frame]
+        before = self.loops[frame - 1].at(self.markers[frame - 1])
+        after = self.loops[frame + 1].at(self.markers[frame + 1])
+        middle = 0.5 * (before + after)
+        away = np.linalg.norm(here.at(self.markers[frame]) - middle, axis=1)
+        caught = (away > SPIKE_PX) & (away > 2.0 * np.linalg.norm(after - before, axis=1))
+        if not caught.any():
+            return
+        s = self.markers[frame].copy()
+        nearest = here.cum[here.tree.query(middle[caught])[1]]
+        s[caught] = nearest + np.round((s[caught] - nearest) / here.length) * here.length
+        previous = self.markers[frame - 1]
+        gaps = np.diff(np.concatenate((previous, [previous[0] + self.loops[frame - 1].length])))
+        self.markers[frame] = in_loop_order(s, caught.astype(np.float64), here.length, gaps)
 
     def _pack(self) -> None:
         """All frames' loops in flat arrays, so one lookup serves every frame at once (``*_all`` methods)."""
