@@ -33,6 +33,9 @@ MIN_GAP = 1e-3
 # A marker this far from the midpoint of its places on the frames either side, which agree, has been caught for
 # one frame by a passing part of the outline (OutlineTrack._put_back): over ten marker spacings.
 SPIKE_PX = 20.0
+# Markers whose offsets from those places agree within this much, when they are most of the outline's, moved
+# with the whole outline (a camera shake: DAVIS car-roundabout shaken by up to 15 px a frame).
+JOLT_AGREE_PX = 3.0
 Rows = np.ndarray | None
 
 
@@ -208,8 +211,9 @@ class OutlineTrack:
         paragliding-launch, frame 62, the reference frame of the track over frames 60-79, its area the largest
         with the line joined: 82 markers 40-145 px up the line; 64 % of the sequence's squared boil on rigid
         parts). A marker whose place on this frame is more than SPIKE_PX from the midpoint of its places on the
-        frames either side, and more than twice as far as those two are apart, is moved to this frame's edge
-        nearest that midpoint, the markers kept in loop order as a tracking step keeps them. Only a one-frame
+        frames either side (moved by the offset most markers share, if they do: a camera shake jolts the whole
+        outline for a frame), and more than twice as far as those two are apart, is moved to this frame's
+        edge nearest that point, the markers kept in loop order as a tracking step keeps them. Only a one-frame
         excursion is undone: a part of the object that stays out on the next frame takes the marker there too."""
         if frame - 1 not in self.markers or frame + 1 not in self.markers:
             return
@@ -217,7 +221,14 @@ class OutlineTrack:
         before = self.loops[frame - 1].at(self.markers[frame - 1])
         after = self.loops[frame + 1].at(self.markers[frame + 1])
         middle = 0.5 * (before + after)
-        away = np.linalg.norm(here.at(self.markers[frame]) - middle, axis=1)
+        offset = here.at(self.markers[frame]) - middle
+        # The whole outline jolted on this frame (a camera shake) is motion, not markers caught: where most
+        # markers share one offset, that is the frame's, and only markers off it are caught.
+        jolt = np.median(offset, axis=0)
+        if np.mean(np.linalg.norm(offset - jolt, axis=1) < JOLT_AGREE_PX) > 0.5:
+            middle = middle + jolt
+            offset = offset - jolt
+        away = np.linalg.norm(offset, axis=1)
         caught = (away > SPIKE_PX) & (away > 2.0 * np.linalg.norm(after - before, axis=1))
         if not caught.any():
             return

@@ -39,3 +39,20 @@ def test_markers_a_line_catches_for_one_frame_are_put_back() -> None:
     away = np.linalg.norm(here - 0.5 * (before + after), axis=1)
     caught = (away > SPIKE_PX) & (away > 2.0 * np.linalg.norm(after - before, axis=1))
     assert caught.sum() <= 4, (int(caught.sum()), len(u))
+
+
+def test_a_whole_outline_jolted_for_one_frame_keeps_its_markers() -> None:
+    """A camera shake moves the whole outline for a frame: every marker is as far off the midpoint of its places
+    either side, and all by the same offset; that is motion, and the markers follow it."""
+    size = (200, 260)
+    jolt = np.array([18, -14])
+    outlines = {}
+    for f in range(7):
+        mask = np.zeros(size, np.uint8)
+        centre = np.array([100 + 2 * f, 110]) + (jolt if f == 3 else 0)
+        cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (50, 30), 20, 0, 360, 1, -1)
+        outlines[f] = find_regions(mask, MIN_AREA)[0].outer
+    track = OutlineTrack(outlines, 0, size)
+    u = np.arange(track.count, dtype=np.float64)
+    before, here, after = (track.points(f, u) for f in (2, 3, 4))
+    assert np.linalg.norm(here - jolt - 0.5 * (before + after), axis=1).max() < 2.0
