@@ -1,6 +1,7 @@
 """Smoothing the per-frame fits over time in the frame of each point's neighbourhood (smoothing.py): a rigid part
 keeps its motion at any speed and loses its jitter; a part bending steadily keeps its bend; a slide along the
-outline moves no point across it."""
+outline moves no point across it; where the whole sigma leaves the edge, half of it is tried before a frame keeps
+its own fit."""
 
 from __future__ import annotations
 
