@@ -122,11 +122,18 @@ class Strand:
 def _joined(found: list[Strand]) -> list[Strand]:
     """Pieces of one line that the matte broke, joined end to end (see JOIN_GAP_PX), nearest gap first (ties in
     list order, a joined strand going to the end of the list). A fan of lines comes in a few hundred dashes per
-    frame: the possible joins are found once, and after each join only the joined strand's are added."""
+    frame: the possible joins are found once, and after each join only the joined strand's are added, the ends
+    of all strands kept in arrays (each join adds one strand for two, so there are never more than twice as many
+    as found)."""
     strands = list(found)
-    alive = [True] * len(strands)
-    ends = [s.ends for s in strands]
-    heap = _join_candidates(range(len(strands)), range(len(strands)), ends) if len(strands) > 1 else []
+    room = 2 * len(strands)
+    alive = np.zeros(room, bool)
+    alive[: len(strands)] = True
+    points, heads = np.zeros((room, 2, 2)), np.zeros((room, 2, 2))
+    for n, s in enumerate(strands):
+        points[n], heads[n] = s.ends
+    every = np.arange(len(strands))
+    heap = _join_candidates(every, every, points, heads) if len(strands) > 1 else []
     heapq.heapify(heap)
     while heap:
         _, i, ei, j, ej = heapq.heappop(heap)
@@ -137,26 +144,29 @@ def _joined(found: list[Strand]) -> list[Strand]:
         width = (a.width * a.length + b.width * b.length) / max(a.length + b.length, 1e-9)
         joined = Strand(np.concatenate([a.centre, b.centre]), width)
         alive[i] = alive[j] = False
+        new = len(strands)
         strands.append(joined)
-        alive.append(True)
-        ends.append(joined.ends)
-        others = [n for n in range(len(strands) - 1) if alive[n]]
-        if others:
-            new = [len(strands) - 1]
-            for candidate in _join_candidates(new, others, ends) + _join_candidates(others, new, ends):
+        points[new], heads[new] = joined.ends
+        others = np.flatnonzero(alive[:new])
+        alive[new] = True
+        if len(others):
+            for candidate in _join_candidates([new], others, points, heads) + _join_candidates(
+                others, [new], points, heads
+            ):
                 heapq.heappush(heap, candidate)
-    return [s for s, keep in zip(strands, alive, strict=True) if keep]
+    return [s for n, s in enumerate(strands) if alive[n]]
 
 
 def _join_candidates(
-    first: Sequence[int], second: Sequence[int], ends: list[tuple[np.ndarray, np.ndarray]]
+    first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray, points: np.ndarray, heads: np.ndarray
 ) -> list[tuple[float, int, int, int, int]]:
     """``(gap, i, end of i, j, end of j)`` for every end of a strand ``i`` in ``first`` that an end of a strand
     ``j`` in ``second`` goes on from: within JOIN_GAP_PX ahead of it, heading back at it within JOIN_ANGLE_DEG,
-    at most JOIN_OFFSET_PX off its line (``ends``: each strand's end points and headings)."""
+    at most JOIN_OFFSET_PX off its line (``points``, ``heads``: per strand, its end points and the unit headings
+    out of them, ``Strand.ends``)."""
     ids_a, ids_b = np.asarray(first), np.asarray(second)
-    point_a, out_a = (np.array([ends[n][k] for n in ids_a]) for k in (0, 1))
-    point_b, out_b = (np.array([ends[n][k] for n in ids_b]) for k in (0, 1))
+    point_a, out_a = points[ids_a], heads[ids_a]
+    point_b, out_b = points[ids_b], heads[ids_b]
     gap = point_b[None, None] - point_a[:, :, None, None]  # [i, end i, j, end j]
     length = np.linalg.norm(gap, axis=-1)
     along = np.einsum("iek,iejfk->iejf", out_a, gap)
