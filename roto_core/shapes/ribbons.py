@@ -5,7 +5,8 @@ closed outline (both sides a pixel apart) and fitted at 1.5 px, the bezier lands
 it, and a shape a pixel off a one-pixel line covers none of it (DAVIS paragliding-launch: the thin shapes covered
 65-70 % of the lines' pixels, and a third of what they filled was background). A roto artist draws such a line
 as a narrow shape along its middle. So each thin part is thinned to its skeleton (Zhang & Suen's two-pass
-thinning), cut at its junctions into strands (a fan of lines meeting at a harness is several lines), and each
+thinning), cut at its junctions into strands (a fan of lines meeting at a harness is several lines; the pieces,
+down to dashes of two pixels, of a line the matte broke are joined into one), and each
 strand becomes a closed polygon (points with zero tangents, all cusps) at half the line's width either side of
 its smoothed centre line, reaching past its ends by that much and a pixel. A strand is followed from frame to
 frame by its distance to the nearest strand of the next frame; its points sit at fixed fractions of its length,
