@@ -2,7 +2,8 @@
 
 A component keeps its shape (and its points) while it can be followed; one that appears, splits off or comes
 back after leaving starts a new shape with its own lifetime. Matching is by predicted centroid (constant
-velocity), normalised by the component's size, with a one-to-one assignment.
+velocity), normalised by the component's size, with a one-to-one assignment; at the image border, where only a
+slice of the object shows, by area and box overlap as well (MAX_BORDER_AREA_RATIO, BORDER_BOX_OVERLAP).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ MAX_AREA_RATIO = 3.0
 # Where both regions touch the image border the object is crossing it: what is visible shrinks or grows by
 # the object's speed against its width (a car leaving frame: 11,000 px one frame, 2,800 the next).
 MAX_BORDER_AREA_RATIO = 25.0
+# There, too, the visible slice's centroid moves along the border as the slice grows or shrinks, by more than its
+# size allows (DAVIS paragliding-launch slid in through the right border: the pilot's visible part 845 px on one
+# frame and 3,123 px the next, its centroid 52 px up, 0.93 of its size): two such regions also follow on where
+# their boxes overlap by at least this share of the smaller box.
+BORDER_BOX_OVERLAP = 0.5
 
 
 @dataclass
@@ -26,6 +32,16 @@ class Blob:
     centroid: np.ndarray
     area: float
     at_border: bool = False
+    box: np.ndarray | None = None  # (x0, y0, x1, y1), where known
+
+    def overlap(self, other: Blob) -> float:
+        """How much of the smaller of the two boxes the other covers (0 where either box is unknown)."""
+        if self.box is None or other.box is None:
+            return 0.0
+        low, high = np.maximum(self.box[:2], other.box[:2]), np.minimum(self.box[2:], other.box[2:])
+        shared = float(np.prod(np.clip(high - low, 0.0, None)))
+        smaller = min(float(np.prod(b[2:] - b[:2])) for b in (self.box, other.box))
+        return shared / smaller if smaller > 0 else 0.0
 
     @property
     def scale(self) -> float:
@@ -54,7 +70,7 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     if prev_index is None:
         return last
     prev = blobs[frame - 1][prev_index]
-    return Blob(2 * last.centroid - prev.centroid, last.area, last.at_border)
+    return Blob(2 * last.centroid - prev.centroid, last.area, last.at_border, last.box)
 
 
 def link(blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT) -> list[Track]:
@@ -77,8 +93,10 @@ def link(blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT) ->
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
                     scale = max(blob.scale, pred.scale)
                     shift = float(np.linalg.norm(blob.centroid - pred.centroid)) / scale
-                    limit = MAX_BORDER_AREA_RATIO if blob.at_border and pred.at_border else MAX_AREA_RATIO
-                    if ratio <= limit and shift <= max_shift:
+                    border = blob.at_border and pred.at_border
+                    limit = MAX_BORDER_AREA_RATIO if border else MAX_AREA_RATIO
+                    near = shift <= max_shift or (border and pred.overlap(blob) >= BORDER_BOX_OVERLAP)
+                    if ratio <= limit and near:
                         cost[a, c] = shift + 0.1 * np.log(ratio)
             finite = np.where(np.isfinite(cost), cost, 1e6)
             rows, cols = linear_sum_assignment(finite)

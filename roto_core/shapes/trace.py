@@ -304,7 +304,7 @@ def _overlapping(piece: Piece, track: OutlineTrack) -> Piece:
 def _object_shapes(
     obj: str, regions: dict[int, list[Region]], settings: ShapeSettings, size: tuple[int, int]
 ) -> list[Shape]:
-    blobs = {f: [Blob(r.centroid, r.area, r.touches_border) for r in rs] for f, rs in regions.items()}
+    blobs = {f: [Blob(r.centroid, r.area, r.touches_border, _box(r.outer)) for r in rs] for f, rs in regions.items()}
     shortest = min(settings.min_lifetime_frames, len(regions))
     tracks = sorted(
         (t for t in link(blobs) if len(t.members) >= shortest),
@@ -328,6 +328,11 @@ def _object_shapes(
             hole_name = f"{name}_hole{hole_number}"
             shapes.extend(_shapes_of_track(hole_name, obj, "subtract", outlines, budget, size))
     return shapes
+
+
+def _box(outline: Outline) -> np.ndarray:
+    """An outline's box (x0, y0, x1, y1)."""
+    return np.concatenate((outline.points.min(axis=0), outline.points.max(axis=0)))
 
 
 def _line_shapes(obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings) -> list[Shape]:
