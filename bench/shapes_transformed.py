@@ -53,7 +53,7 @@ from roto_core.shapes.synthetic import slid_through_border
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 SECTION = "## Shapes on transformed real mattes (bench/shapes_transformed.py)"
-SEQUENCES = ("car-roundabout", "dog", "camel")
+SEQUENCES = ("car-roundabout", "dog", "camel", "paragliding-launch")
 SHAKE_PX = 15
 POLE_PX = 24
 FENCE_POST_PX = 6
