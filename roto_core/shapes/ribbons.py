@@ -36,7 +36,7 @@ MIN_STRAND_PX = 8.0
 # touch neither diagonally nor side by side (DAVIS paragliding-launch: most of its rigging lines, dashes of 4-7
 # pixels). Chains of skeleton down to this many pixels are joined into lines (_joined) before MIN_STRAND_PX is
 # asked of what they make. Dropped first as stubs, such lines had no ribbon: paragliding-launch's matte edge within
-# 2 px 0.834 -> 0.914, IoU median 0.868 -> 0.889 (bench/RESULTS.md, twentieth pass).
+# 2 px 0.834 -> 0.915, IoU median 0.868 -> 0.889 (bench/RESULTS.md, twentieth pass).
 MIN_PIECE_PX = 2
 # Staircase of a pixel line smoothed away along the strand (pixels of arc).
 CENTRE_SMOOTHING_PX = 2.0
