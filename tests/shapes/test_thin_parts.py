@@ -19,7 +19,8 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import thin_parts
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
-from roto_core.shapes.ribbons import link_strands, ribbon_shapes, skeleton, strands
+from roto_core.shapes.ribbons import link_strands, ribbon_shapes, strands
+from roto_core.shapes.skeleton import skeleton
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
