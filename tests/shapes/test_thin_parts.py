@@ -233,6 +233,18 @@ def test_a_line_is_followed_while_the_matte_breaks_it() -> None:
     assert sorted(track) == list(range(6))
 
 
+def test_a_line_swinging_faster_than_the_link_reach_stays_one_track() -> None:
+    """A 200 px line drifting sideways 6 px, then 12 px a frame: 12 px is beyond how far a strand may be from the
+    line's last place (LINK_PX, or 5 % of its length); where it would be moving on at the same speed, it is found."""
+    lines = {}
+    for f, x in enumerate((20, 26, 38, 50, 62, 74)):
+        mask = np.zeros((240, 160), np.uint8)
+        cv2.line(mask, (x, 20), (x + 20, 220), 1, 1)
+        lines[f] = strands(mask.astype(bool))
+    (track,) = link_strands(lines)
+    assert sorted(track) == list(range(6))
+
+
 def _largest_blob(mask: np.ndarray) -> np.ndarray:
     """The pilot: the largest part of the matte that survives an opening wider than any line or riser."""
     opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))
