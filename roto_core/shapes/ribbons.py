@@ -9,7 +9,8 @@ thinning), cut at its junctions into strands (a fan of lines meeting at a harnes
 down to dashes of two pixels, of a line the matte broke are joined into one), and each
 strand becomes a closed polygon (points with zero tangents, all cusps) at half the line's width either side of
 its smoothed centre line, reaching past its ends by that much and a pixel. A strand is followed from frame to
-frame by its distance to the nearest strand of the next frame; its points sit at fixed fractions of its length,
+frame by its distance to the nearest strand of the next frame (from its last place, or from where it would be
+moving on as it moved); its points sit at fixed fractions of its length,
 so a line that lengthens or shortens as the matte breaks it keeps its point count and order. Keys go where a
 straight blend between keys leaves a frame's own vertices by more than half a pixel.
 """
