@@ -254,8 +254,8 @@ def link_strands(per_frame: dict[int, list[Strand]]) -> list[dict[int, Strand]]:
             # A line that swings or drifts is also looked for where it would be moving on as it moved.
             ahead = [(k, guess) for k, track in enumerate(alive) if (guess := _moved_on(track, frame)) is not None]
             if ahead:
-                rows = [k for k, _ in ahead]
-                cost[rows] = np.minimum(cost[rows], _link_costs([guess for _, guess in ahead], current))
+                moving = [k for k, _ in ahead]
+                cost[moving] = np.minimum(cost[moving], _link_costs([guess for _, guess in ahead], current))
             rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e9))
             for i, j in zip(rows, cols, strict=True):
                 if np.isfinite(cost[i, j]):
