@@ -31,6 +31,8 @@ BORDER_PX = 1.0
 MEAN_FRACTION = 0.5
 HOLD_QUANTILE = 0.95
 OUTLIER_FACTOR = 2.0
+# Samples per segment where each segment's own distance from the edge is wanted (smoothing.py).
+SEGMENT_SAMPLES = 12
 
 
 def _tree(points: np.ndarray) -> cKDTree:
@@ -163,6 +165,23 @@ class EdgeCheck:
             errors[kept] = back
             np.maximum.at(errors, nearest, out)
         return errors
+
+    def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
+        """Per segment of ``ctrl`` (starting at each point), how far its curve strays from the piece's edge on
+        this frame at worst (its samples inside the picture; 0 on a chord)."""
+        seg = segment_controls(ctrl)
+        kept = np.flatnonzero(~self.chords[piece])
+        out = np.zeros(len(seg))
+        if not len(kept):
+            return out
+        curve = np.matmul(bernstein(SEGMENT_SAMPLES), seg[kept]).reshape(-1, 2)
+        edge = self.edges[piece][frame_index][2]
+        inside = self._inside(curve)
+        distance = np.zeros(len(curve))
+        if inside.any():
+            distance[inside] = edge.distance(curve[inside])[0]
+        np.maximum.at(out, kept[np.arange(len(curve)) // SEGMENT_SAMPLES], distance)
+        return out
 
     def _distances(
         self, piece: int, frame_index: int, ctrl: np.ndarray, stop: float, allowance: np.ndarray | None

@@ -1,7 +1,7 @@
 """Smoothing the per-frame fits over time in the frame of each point's neighbourhood (smoothing.py): a rigid part
 keeps its motion at any speed and loses its jitter; a part bending steadily keeps its bend; a slide along the
 outline moves no point across it; where the whole sigma leaves the edge, half of it is tried before a frame keeps
-its own fit."""
+its own fit; where the smoothing strays beside a part that changes shape, the rest of the piece keeps it."""
 
 from __future__ import annotations
 
@@ -142,3 +142,51 @@ def test_where_the_smoothing_leaves_the_edge_half_its_sigma_is_tried(monkeypatch
     (whole_kept, whole_boil), (half_kept, half_boil) = taken.values()
     assert half_kept < whole_kept
     assert half_boil < whole_boil - 0.02
+
+
+def _jittered_lump_piece() -> tuple[EdgeCheck, np.ndarray]:
+    """The disk and lump of ``_lump_piece``, its outline drawn as a hand-drawn matte is: each frame's edge off the
+    true circle by its own noise (0.5 px, smoothed over a few degrees), rasterised at sub-pixel precision."""
+    size = (200, 260)
+    lump = [0, 0, 0, 0, 0, 0, 6, 12, 16, 18, 18, 16, 12, 6, 0, 0]
+    rng = np.random.default_rng(3)
+    angles = np.linspace(0.0, 2.0 * np.pi, 90, endpoint=False)
+    outlines = {}
+    for f, radius in enumerate(lump):
+        noise = rng.normal(0.0, 0.5, len(angles))
+        r = 50.0 + np.convolve(np.concatenate((noise[-3:], noise, noise[:3])), np.ones(7) / 7.0, "valid")
+        disk = np.stack((110.0 + 2 * f + r * np.cos(angles), 100.0 + r * np.sin(angles)), axis=1)
+        mask = np.zeros(size, np.uint8)
+        cv2.fillPoly(mask, [np.round(disk * 16).astype(np.int32)], 1, shift=4)
+        if radius:
+            cv2.circle(mask, (160 + 2 * f, 100), radius, 1, -1)
+        outlines[f] = find_regions(mask, 64)[0].outer
+    track = OutlineTrack(outlines, 0, size)
+    params = np.linspace(0.0, track.count, 14, endpoint=False)
+    piece = Piece([(0.0, float(track.count))], True, [[(float(u), SMOOTH) for u in params]])
+    return EdgeCheck(track, [piece], size), piece_controls(piece, track, 4.5)
+
+
+def test_beside_a_part_changing_shape_the_rest_of_the_piece_keeps_its_smoothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check, raw = _jittered_lump_piece()
+    far = raw[0, :, POINT, 0] < 110.0
+    smooth = smooth_local(raw, 1.0)
+    results = []
+    for mixing in (False, True):
+        if not mixing:
+            monkeypatch.setattr(smoothing, "_mixed", lambda *args: None)
+        (out,), errors = smoothed_within(check, [raw], 1.0, 1.5)
+        monkeypatch.undo()
+        as_fitted = [f for f in range(len(raw)) if np.array_equal(out[f], raw[f])]
+        assert all(errors[f, 0] <= 1.5 for f in range(len(raw)) if f not in as_fitted)
+        shape = Shape("s", "o", "add", 0, len(out) - 1, np.arange(len(out)), out, np.zeros(out.shape[1], bool))
+        boil = local_boil(shape).reshape(len(out) - 2, -1)[:, far]
+        kept = np.all(np.isclose(out[:, far, POINT], smooth[:, far, POINT]), axis=(1, 2))
+        results.append((float(np.sqrt(np.mean(boil**2))), int(kept.sum())))
+    # Measured: the far side's points keep their smoothed places on 9 frames instead of 5 (the lump's frames
+    # failed the piece's smoothing as a whole); their boil 0.21 -> 0.14 px.
+    (before, kept_before), (after, kept_after) = results
+    assert kept_after > kept_before
+    assert after < 0.8 * before
