@@ -47,12 +47,12 @@ SIGMA_STEPS = (1.0, 0.5)
 # Where the smoothed fit as a whole strays, the points at either end of each segment further than the accepted
 # limit (and never further than a clean matte's tolerance, MIX_PX) from the edge are moved back towards their
 # slid places, MIX_STEP of the way at a time for MIX_ROUNDS rounds, the segments measured again each round. DAVIS
-# dev set, whole sequences: boil on rigid parts lower on all 24 rows (ground truth: parkour 0.56 -> 0.53, dog
-# 0.83 -> 0.80, drift-straight 0.48 -> 0.45; segmenter masks: goat 0.56 -> 0.51, horsejump-high 1.05 -> 0.97),
-# IoU and edge within 0.002. Held to the whole tolerance instead of the accepted limit, parkour reached 0.51 but
-# horsejump-high's IoU median fell under 0.95; moved back at once (no half way), 0.535; without the MIX_PX bound
-# the segmenter's horsejump-high kept its shapes 2 px off and its edge fell to 0.900 (bench/RESULTS.md,
-# twenty-first pass).
+# dev set, whole sequences: boil on rigid parts lower on 21 of the 24 rows, the same on three (ground truth:
+# parkour 0.56 -> 0.53, dog 0.83 -> 0.80, drift-straight 0.48 -> 0.45; segmenter masks: goat 0.56 -> 0.51,
+# horsejump-high 1.05 -> 0.97), IoU and edge within 0.002. Held to the whole tolerance instead of the accepted
+# limit, parkour reached 0.51 but horsejump-high's IoU median fell under 0.95; moved back at once (no half way),
+# 0.535; without the MIX_PX bound the segmenter's horsejump-high kept its shapes 2 px off and its edge fell to
+# 0.900 (bench/RESULTS.md, twenty-first pass).
 MIX_ROUNDS = 3
 MIX_PX = CLEAN_MATTE_TOLERANCE_PX
 MIX_STEP = 0.5
@@ -121,8 +121,8 @@ class _Step:
     slid_upright: np.ndarray
 
 
-def _steps(raw: np.ndarray, smoothing: float, turned: float) -> list[_Step]:
-    upright = _areas(raw) >= turned
+def _steps(raw: np.ndarray, smoothing: float, turned: float, upright: np.ndarray) -> list[_Step]:
+    """The steps of ``raw`` ``(F, N, 3, 2)``, whose frames ``upright`` are the ones it is upright on."""
     out = []
     for step in SIGMA_STEPS:
         smooth = smooth_local(raw, smoothing * step)
@@ -187,8 +187,8 @@ def smoothed_within(
     errors = np.zeros((len(raw[0]), len(raw)))
     turned = -TURNED_AREA * tolerance**2
     for p, r in enumerate(raw):
-        steps = _steps(r, smoothing, turned)
         upright = _areas(r) >= turned
+        steps = _steps(r, smoothing, turned, upright)
         for f in range(len(r)):
             held = _held(check, p, f, steps, tolerance, turned, bool(upright[f]))
             if held is None:
