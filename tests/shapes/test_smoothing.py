@@ -109,15 +109,25 @@ def test_a_slide_moves_points_only_along_the_outline() -> None:
     assert np.array_equal(slid[:, :, [LEFT, RIGHT]], noisy[:, :, [LEFT, RIGHT]])
 
 
-def _lump_piece() -> tuple[EdgeCheck, np.ndarray]:
+def _lump_piece(jitter: float = 0.0) -> tuple[EdgeCheck, np.ndarray]:
     """A disk 100 px across moving 2 px a frame, a lump on its leading side growing to 18 px and back over eight
-    frames: traced by the outline tracker, one piece of 14 points fitted on every frame."""
+    frames: traced by the outline tracker, one piece of 14 points fitted on every frame. With ``jitter`` the disk
+    is drawn as a hand-drawn matte is: each frame's edge off the true circle by its own noise (``jitter`` px,
+    smoothed over a few degrees), rasterised at sub-pixel precision."""
     size = (200, 260)
     lump = [0, 0, 0, 0, 0, 0, 6, 12, 16, 18, 18, 16, 12, 6, 0, 0]
+    rng = np.random.default_rng(3)
+    angles = np.linspace(0.0, 2.0 * np.pi, 90, endpoint=False)
     outlines = {}
     for f, radius in enumerate(lump):
         mask = np.zeros(size, np.uint8)
-        cv2.circle(mask, (110 + 2 * f, 100), 50, 1, -1)
+        if jitter:
+            noise = rng.normal(0.0, jitter, len(angles))
+            r = 50.0 + np.convolve(np.concatenate((noise[-3:], noise, noise[:3])), np.ones(7) / 7.0, "valid")
+            disk = np.stack((110.0 + 2 * f + r * np.cos(angles), 100.0 + r * np.sin(angles)), axis=1)
+            cv2.fillPoly(mask, [np.round(disk * 16).astype(np.int32)], 1, shift=4)
+        else:
+            cv2.circle(mask, (110 + 2 * f, 100), 50, 1, -1)
         if radius:
             cv2.circle(mask, (160 + 2 * f, 100), radius, 1, -1)
         outlines[f] = find_regions(mask, 64)[0].outer
@@ -144,33 +154,10 @@ def test_where_the_smoothing_leaves_the_edge_half_its_sigma_is_tried(monkeypatch
     assert half_boil < whole_boil - 0.02
 
 
-def _jittered_lump_piece() -> tuple[EdgeCheck, np.ndarray]:
-    """The disk and lump of ``_lump_piece``, its outline drawn as a hand-drawn matte is: each frame's edge off the
-    true circle by its own noise (0.5 px, smoothed over a few degrees), rasterised at sub-pixel precision."""
-    size = (200, 260)
-    lump = [0, 0, 0, 0, 0, 0, 6, 12, 16, 18, 18, 16, 12, 6, 0, 0]
-    rng = np.random.default_rng(3)
-    angles = np.linspace(0.0, 2.0 * np.pi, 90, endpoint=False)
-    outlines = {}
-    for f, radius in enumerate(lump):
-        noise = rng.normal(0.0, 0.5, len(angles))
-        r = 50.0 + np.convolve(np.concatenate((noise[-3:], noise, noise[:3])), np.ones(7) / 7.0, "valid")
-        disk = np.stack((110.0 + 2 * f + r * np.cos(angles), 100.0 + r * np.sin(angles)), axis=1)
-        mask = np.zeros(size, np.uint8)
-        cv2.fillPoly(mask, [np.round(disk * 16).astype(np.int32)], 1, shift=4)
-        if radius:
-            cv2.circle(mask, (160 + 2 * f, 100), radius, 1, -1)
-        outlines[f] = find_regions(mask, 64)[0].outer
-    track = OutlineTrack(outlines, 0, size)
-    params = np.linspace(0.0, track.count, 14, endpoint=False)
-    piece = Piece([(0.0, float(track.count))], True, [[(float(u), SMOOTH) for u in params]])
-    return EdgeCheck(track, [piece], size), piece_controls(piece, track, 4.5)
-
-
 def test_beside_a_part_changing_shape_the_rest_of_the_piece_keeps_its_smoothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    check, raw = _jittered_lump_piece()
+    check, raw = _lump_piece(jitter=0.5)
     far = raw[0, :, POINT, 0] < 110.0
     smooth = smooth_local(raw, 1.0)
     results = []
