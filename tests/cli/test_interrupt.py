@@ -57,6 +57,15 @@ def _descendants(proc: psutil.Process) -> dict[int, float]:
     return found
 
 
+def _is_worker(pid: int) -> bool:
+    """Whether ``pid`` is a ``rotofarm worker``; a child that ended (or is a zombie not yet reaped) between
+    listing and asking is not, and is asked again on the next poll."""
+    try:
+        return "worker" in psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False
+
+
 def _survivors(seen: dict[int, float]) -> list[str]:
     alive = []
     for pid, created in seen.items():
@@ -80,9 +89,7 @@ def test_ctrl_c_during_the_demo_ends_every_child_and_keeps_only_finished_files(t
         while time.monotonic() < deadline and proc.poll() is None:
             now = _descendants(demo)
             seen.update(now)
-            worker_seen = worker_seen or any(
-                "worker" in psutil.Process(pid).cmdline() for pid in now if psutil.pid_exists(pid)
-            )
+            worker_seen = worker_seen or any(_is_worker(pid) for pid in now)
             if worker_seen and any((out / "jobs").rglob("*.exr")):
                 break
             time.sleep(0.2)
