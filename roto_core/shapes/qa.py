@@ -313,7 +313,7 @@ def local_motion(shape: Shape, neighbours: int = 2) -> np.ndarray:
     """Frame-to-frame residual of each point after the similarity transform of its own neighbourhood (the point
     and ``neighbours`` points either side): what is left once a part's rigid motion is taken out — the boil of
     a rigid part, but also a part's real bending (a leg swinging about its knee)."""
-    return np.abs(_local_residuals(shape, neighbours, jitter=False))
+    return np.abs(local_residuals(shape, neighbours, jitter=False))
 
 
 def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
@@ -325,7 +325,7 @@ def local_boil(shape: Shape, neighbours: int = 2) -> np.ndarray:
     nothing; a point that shivers, slides back and forth or pops at a key does. ``local_motion`` gives the
     plain frame-to-frame residual, which also counts real bending.
     """
-    return np.abs(_local_residuals(shape, neighbours, jitter=True))
+    return np.abs(local_residuals(shape, neighbours, jitter=True))
 
 
 def boil_along_across(shape: Shape, neighbours: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -333,7 +333,7 @@ def boil_along_across(shape: Shape, neighbours: int = 2) -> tuple[np.ndarray, np
     changes no pixel of the render) and across it (the outline moving against its neighbourhood, which does):
     the first can be smoothed away without leaving the matte, the second only as far as the matte's own edge
     allows. The outline's direction at a point is its handles' (the chord to its neighbours where it has none)."""
-    residual = _local_residuals(shape, neighbours, jitter=True)
+    residual = local_residuals(shape, neighbours, jitter=True)
     if residual.size == 0:
         return np.zeros(0), np.zeros(0)
     ctrl = np.stack([shape.at(f) for f in range(shape.first_frame + 1, shape.last_frame)])
@@ -346,7 +346,7 @@ def boil_along_across(shape: Shape, neighbours: int = 2) -> tuple[np.ndarray, np
     return np.abs(turned.real), np.abs(turned.imag)
 
 
-def _local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
+def local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
     """Each point's residual (complex x + iy) against its neighbourhood's similarity, per inner frame."""
     neighbours = min(neighbours, (shape.point_count - 1) // 2)
     if shape.last_frame - shape.first_frame < (2 if jitter else 1) or neighbours < 1:

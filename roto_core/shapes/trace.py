@@ -32,6 +32,7 @@ from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shapes, strands
 from roto_core.shapes.smoothing import smoothed_within
+from roto_core.shapes.tears import untorn
 from roto_core.shapes.untangle import untangle
 from roto_core.shapes.upright import upright
 
@@ -209,9 +210,9 @@ def _fresh(piece: Piece) -> Piece:
 
 
 def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tuple[int, int]) -> list[list[Shape]]:
-    """Each placed piece's shapes (one, or one per run of frames on which it is upright): fitted on each of its
-    frames, smoothed and keyed under the matte constraint (the component's budget), pieces over the same frames
-    checked together."""
+    """Each placed piece's shapes (one, or one per run of frames on which it is upright, cut where it tears):
+    fitted on each of its frames, smoothed and keyed under the matte constraint (the component's budget), pieces
+    over the same frames checked together."""
     settings = budget.settings
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(placed):
@@ -229,7 +230,7 @@ def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tu
             first, last = part.frames[0], part.frames[-1]
             corners = corner_flags(placed[i].piece)
             shape = Shape(placed[i].label, obj, mode, first, last, key_frames, untangle(values), corners)
-            out[i] = upright(shape, settings.tolerance_px)
+            out[i] = [part for s in upright(shape, settings.tolerance_px) for part in untorn(s, settings.tolerance_px)]
     return out
 
 
