@@ -5,10 +5,10 @@ what the carrying can follow in one step (a hand meeting the hip closes the gap 
 piece's points jump along the outline to another part of the object: on DAVIS parkour's ground truth (frame 95) a
 shoulder piece's first five points move 45 px from the armpit down to the hand while its other four move 3, every
 frame still on its edge. The render is right on every frame, but the points no longer keep their place on the
-object, and an artist who edits the shape before and after the jump edits two different parts of it. The issue
-asks for lifetimes instead: the shape is cut at the tear into two shapes, each drawn on its frames exactly as
-before (keyed at its new ends with the original in-between, as upright.py cuts a shape that turns over), so what
-the shapes cover on every frame is unchanged and each shape's points keep their place.
+object, and an artist who edits the shape before and after the jump edits two different parts of it. Where the
+topology changes, shapes get lifetimes instead: the shape is cut at the tear into two shapes, each drawn on its
+frames exactly as before (keyed at its new ends with the original in-between, as upright.py cuts a shape that
+turns over), so what the shapes cover on every frame is unchanged and each shape's points keep their place.
 
 A tear is told from boil by its size and its shape in time. ``qa.local_residuals`` gives each point's residual
 against where its neighbourhood's steady motion puts it (the midpoint of the frames either side, laid on by a

@@ -230,7 +230,7 @@ def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tu
             first, last = part.frames[0], part.frames[-1]
             corners = corner_flags(placed[i].piece)
             shape = Shape(placed[i].label, obj, mode, first, last, key_frames, untangle(values), corners)
-            out[i] = [part for s in upright(shape, settings.tolerance_px) for part in untorn(s, settings.tolerance_px)]
+            out[i] = [cut for s in upright(shape, settings.tolerance_px) for cut in untorn(s, settings.tolerance_px)]
     return out
 
 
