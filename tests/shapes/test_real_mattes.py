@@ -13,7 +13,7 @@ a piece that cannot hold over the 20 frames lives over each half of them while t
 first 10 frames, 7 in its last 10: a car accelerating through the turn, whose straight blends need those keys; the
 smoothing over time keeps each frame's motion and takes out only its jitter, smoothing.py, where a plain average of
 positions had flattened the acceleration where it still held the edge, 5 and 6 keys, and left the jitter), and a
-hole open on frames 12-18 is keyed on 4 of its 7. The drifting car's boil is 0.47 px over all its points, 0.30 px on
+hole open on frames 12-18 is keyed on 4 of its 7. The drifting car's boil is 0.45 px over all its points, 0.28 px on
 its rigid parts (92 % of its samples). Shapes crossing themselves (a loop of a pixel or more) are held to what the
 product reaches too: none on the roundabout, and on the drifting car one piece whose chord runs across a notch of the
 matte on most frames (2.4 % of the shape-frames; 6 % before points out of order across a spike were moved onto the
