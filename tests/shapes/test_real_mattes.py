@@ -2,7 +2,8 @@
 files with our own rasteriser: the issue's thresholds on real ground-truth mattes, not on synthetic masks —
 IoU median and 10th percentile, matte edge within 2 px, points per shape (constant within a shape), keys per
 100 frames on every shape, and boil on rigid parts (``qa.local_boil``: residual against each neighbourhood's
-steady motion, over the points where the matte moves rigidly, rigidity.py; the boil of all points is held too).
+steady motion, over the points where the matte moves rigidly, rigidity.py; the boil of all points is held too),
+and no shape torn (points jumping along the outline end the shape there, tears.py).
 A car on a roundabout (slow, turning) and a car drifting through a chicane in smoke (fast, accelerating).
 
 Two figures are held near their targets rather than at them, so a regression still fails (bench/RESULTS.md reports
@@ -34,6 +35,7 @@ from roto_core.exporters import read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
 from roto_core.shapes.qa import RigidParts, curl_frames, edge_recall
+from roto_core.shapes.tears import tears
 from submitters.cli.app import main
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -82,6 +84,8 @@ def test_real_mattes_hold_the_thresholds_in_the_exported_files(
             assert shape.keys.shape[1] == shape.point_count and np.isfinite(shape.keys).all()
             lifetime = shape.last_frame - shape.first_frame + 1
             assert 100.0 * len(shape.key_frames) / lifetime <= keys_max, (sequence, shape.name)
+            # Points keep their place: a shape whose points jump along the outline ends there (tears.py).
+            assert tears(shape, TOLERANCE_PX) == [], (sequence, shape.name)
         boil, on_rigid = rigid.boil()
         assert np.sqrt(np.mean(boil**2)) <= boil_max, (sequence, np.sqrt(np.mean(boil**2)))
         assert on_rigid.mean() >= 0.5, sequence
