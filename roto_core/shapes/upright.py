@@ -13,6 +13,8 @@ soapbox, frames 8-9 of a hole between the wheel and the body).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from roto_core.shapes.model import Shape, sample_outline, signed_area
@@ -49,10 +51,7 @@ def upright(shape: Shape, tolerance: float) -> list[Shape]:
     runs = [(a, b) for a, b in runs if b - a + 1 >= MIN_RUN_FRAMES]
     out = []
     for number, (a, b) in enumerate(runs, start=1):
-        first, last = shape.first_frame + a, shape.first_frame + b
-        inside = (shape.key_frames >= first) & (shape.key_frames <= last)
-        frames = sorted({first, last, *shape.key_frames[inside].tolist()})
-        keys = np.stack([shape.at(f) for f in frames])
-        name = shape.name if number == 1 else f"{shape.name}_{number}"
-        out.append(Shape(name, shape.object, shape.mode, first, last, np.array(frames), keys, shape.corners.copy()))
+        part = shape.clipped(shape.first_frame + a, shape.first_frame + b)
+        assert part is not None, "an upright run lies inside the shape's lifetime"
+        out.append(replace(part, name=shape.name if number == 1 else f"{shape.name}_{number}"))
     return out
