@@ -22,6 +22,22 @@ from roto_core.native_stderr import capture_about, detail
 from roto_core.sequences import check_exr_header, check_frame_file
 
 COMBINED = "A"
+# Where a soft mask's edge is: half way up its ramp. A binary mask linearly upscaled to the plate (the chunk
+# runner's _plate_masks) crosses 0.5 on the upscaled binary edge and is non-zero up to a working pixel beyond it;
+# SAM 2 binarises its own mask logits at 0 (SAM2ImagePredictor's mask_threshold), probability 0.5; an antialiased
+# render of a shape covers its edge pixels by half.
+EDGE_LEVEL = 0.5
+
+
+def inside(mask: np.ndarray) -> np.ndarray:
+    """A mask's pixels that are inside the object, bool H×W: float data from ``EDGE_LEVEL`` up, so a soft edge is
+    cut where the matte's edge is; integer data wherever non-zero (label images store 1, not 255)."""
+    arr = np.asarray(mask)
+    if arr.dtype == bool:
+        return arr
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr > 0
+    return arr >= EDGE_LEVEL
 
 
 def _as_half(mask: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ from roto_core.errors import InputError
 
 def read_mask_prompt(path: str | Path, obj: str | None = None, where: str | None = None) -> np.ndarray:
     """The mask file as a bool H×W at its own size."""
+    from roto_core.maskio import inside
+
     p = Path(path)
     if not p.is_file():
         raise InputError("mask file not found", path=p, where=where)
@@ -31,15 +33,13 @@ def read_mask_prompt(path: str | Path, obj: str | None = None, where: str | None
             channels = read_mask_exr(p)
         except FrameError as exc:
             raise InputError(f"cannot read mask: {exc.message}", path=p, where=where) from None
-        return channels.get(obj or "", channels[COMBINED]) >= 0.5
+        return inside(channels.get(obj or "", channels[COMBINED]))
     img = _quiet_imread(p)
     if img is None:
         raise InputError("cannot read mask image (PNG, TIFF, JPEG or EXR)", path=p, where=where)
     if img.ndim == 3:
         img = img[..., :3].max(axis=2) if img.shape[2] >= 3 else img[..., 0]
-    if np.issubdtype(img.dtype, np.integer):
-        return img > 0
-    return img >= 0.5
+    return inside(img)
 
 
 def _quiet_imread(path: Path) -> np.ndarray | None:

@@ -1,8 +1,10 @@
 """Any mask sequence on disk as a MaskSource: ``####`` / ``%04d`` patterns of PNG, TIFF or EXR.
 
-Rules (``rotofarm shapes`` documents them): non-zero is inside. PNG/TIFF: a single channel, or the alpha of a
-two- or four-channel image, or any non-zero channel of a colour image; the sequence is one object. EXR: the
-per-object channels ``<obj>.A`` of roto_core.maskio when present, else the single/``A`` channel as one object.
+Rules (``rotofarm shapes`` documents them): integer images are inside where non-zero, float data (EXR, float
+TIFF) from 0.5 up (roto_core.maskio.inside: a soft edge, such as the chunk runner's masks linearly upscaled to the
+plate, is cut half way up its ramp, not at its outer foot). PNG/TIFF: a single channel, or the alpha of a two- or
+four-channel image, or the largest channel of a colour image; the sequence is one object. EXR: the per-object
+channels ``<obj>.A`` of roto_core.maskio when present, else the single/``A`` channel as one object.
 Every problem is a FrameError naming the file: no file at all, a missing frame, a size that differs from the
 first frame, a file that cannot be decoded.
 """
@@ -15,7 +17,7 @@ import cv2
 import numpy as np
 
 from roto_core.errors import FrameError
-from roto_core.maskio import COMBINED, read_mask_exr
+from roto_core.maskio import COMBINED, inside, read_mask_exr
 from roto_core.sequences import (
     check_frame_count,
     check_frame_file,
@@ -56,8 +58,8 @@ class MaskSequence:
         check_frame_file(path, "mask")
         if path.suffix.lower() == ".exr":
             channels = read_mask_exr(path)
-            combined = channels[COMBINED] > 0
-            objects = {k: v > 0 for k, v in channels.items() if k != COMBINED}
+            combined = inside(channels[COMBINED])
+            objects = {k: inside(v) for k, v in channels.items() if k != COMBINED}
             if objects:
                 return objects, combined.shape
             # The chunk runner writes a frame where no object was found as a lone all-zero A: no object there,
@@ -70,7 +72,7 @@ class MaskSequence:
             img = img[..., -1]
         elif img.ndim == 3:
             img = img.max(axis=2)
-        return {self.default_object: img > 0}, img.shape
+        return {self.default_object: inside(img)}, img.shape
 
     def read(self, frame: int) -> dict[str, np.ndarray]:
         path = self.path(frame)

@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from roto_core.contracts import ShapeSettings
+from roto_core.maskio import inside
 from roto_core.shapes.area_guard import PieceGuard, cut_at
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX, Budget, component_budget
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
@@ -95,9 +96,7 @@ class InMemoryMasks:
         return sorted(self.masks)
 
     def read(self, frame: int) -> dict[str, np.ndarray]:
-        return {
-            k: v if v.dtype == bool else v > 0 for k, v in ((k, np.asarray(v)) for k, v in self.masks[frame].items())
-        }
+        return {k: inside(v) for k, v in self.masks[frame].items()}
 
 
 def shape_prefix(obj: str) -> str:
