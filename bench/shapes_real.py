@@ -16,7 +16,9 @@ one core).
 ``--source roto`` first runs ``rotofarm roto`` (classical backend, a box prompt from the first ground-truth
 matte) on the JPEG frames and traces its masks (noisy segmenter output) with the shape settings the farm uses for
 them (configs/pipeline.yaml); the shapes are then measured against those masks, which is what the shapes stage has
-to reproduce. Ground-truth mattes are traced with ShapeSettings' defaults, as ``rotofarm shapes`` traces any masks.
+to reproduce; each roto row is followed by the same shapes' IoU median and edge against the ground truth (what an
+artist gets of the real object; not in the table). Ground-truth mattes are traced with ShapeSettings' defaults, as
+``rotofarm shapes`` traces any masks.
 Run: ``nice -n 10 .venv/bin/python bench/shapes_real.py [--frames N] [--source gt|roto|both] [--roto-cache DIR]
 [--write] [SEQ ...]``;
 ``--write`` replaces this benchmark's section in bench/RESULTS.md.
@@ -74,6 +76,9 @@ class Row:
     motion: float
     crossing: float
     seconds_per_100: float
+    # The shapes against the ground truth where they were traced from other masks (roto rows).
+    truth_iou_median: float | None = None
+    truth_edge: float | None = None
 
     def markdown(self) -> str:
         return (
@@ -195,7 +200,7 @@ def measured_row(
     band of a hand-drawn matte's tolerance): the object's rigid parts, also for shapes traced from a segmenter's
     masks, whose jitter there is boil the shapes were to smooth."""
     size = (truth.height, truth.width)
-    ious, ious_nk, edges = [], [], []
+    ious, ious_nk, edges, truth_ious, truth_edges = [], [], [], [], []
     rigid = RigidParts(fxs.shapes, ShapeSettings().tolerance_px)
     for f in truth.frames:
         mask = next(iter(truth.read(f).values()), np.zeros(size, bool))
@@ -210,6 +215,9 @@ def measured_row(
         ious.append(float((raster & mask).sum()) / union)
         ious_nk.append(float((raster_nk & mask).sum()) / max(int((raster_nk | mask).sum()), 1))
         edges.append(edge_recall(raster, mask))
+        if rigid_from is not None and rigid_from is not truth:
+            truth_ious.append(float((raster & hand_drawn).sum()) / max(int((raster | hand_drawn).sum()), 1))
+            truth_edges.append(edge_recall(raster, hand_drawn))
     keys = [100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in fxs.shapes]
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in fxs.shapes)
     boil, on_rigid = rigid.boil()
@@ -233,6 +241,8 @@ def measured_row(
         float(np.sqrt(np.mean(motion**2))) if motion.size else 0.0,
         sum(len(curl_frames(s)) for s in fxs.shapes) / max(lifetime, 1),
         100.0 * cpu / count / objects,
+        float(np.median(truth_ious)) if truth_ious else None,
+        float(np.mean(truth_edges)) if truth_edges else None,
     )
 
 
@@ -287,6 +297,8 @@ def main() -> None:
                 continue
             rows.append(row)
             print(row.markdown(), flush=True)
+            if row.truth_iou_median is not None:
+                print(f"  against the ground truth: IoU median {row.truth_iou_median:.3f}, edge {row.truth_edge:.3f}")
     if args.write and rows:
         _write(rows, NOTE)
 
