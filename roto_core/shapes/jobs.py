@@ -46,7 +46,8 @@ def _trace_and_measure(
     doc = trace_shapes(masks, settings, name=source, progress=_stage(progress, "tracing"))
     if not doc.shapes:
         raise InputError(
-            f"no mask component of at least {settings.min_area_px} px in frames {doc.first_frame}-{doc.last_frame}",
+            f"no mask component of at least {settings.min_area_px} px in frames {doc.first_frame}-{doc.last_frame}"
+            " (float masks are inside from 0.5)",
             path=source,
         )
     qa = measure(doc, masks.read, settings.min_area_px, progress=_stage(progress, "measuring"))
