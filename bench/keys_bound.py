@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from shapes_real import DATA, replace_section
+from shapes_real import DATA, write_table
 
 import roto_core.shapes.trace as trace
 from roto_core.contracts import ShapeSettings
@@ -122,21 +122,18 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
-    lines = [
-        SECTION,
-        "",
-        (__doc__ or "").split("\n\n")[1].replace("\n", " "),
-        "",
+    header = [
         "| sequence | pieces | keys/100 f, shipped key fit (all shapes) | keys/100 f, straight blend in the image | "
         "keys/100 f, straight blend in a tracked layer | % of pieces ≤ 50 keys/100 f, in the image | "
         "% of pieces ≤ 50 keys/100 f, in a tracked layer |",
         "|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for sequence in sequences:
-        lines.append(measure(sequence, ShapeSettings()))
-        print(lines[-1], flush=True)
+        rows.append(measure(sequence, ShapeSettings()))
+        print(rows[-1], flush=True)
     if args.write:
-        replace_section(SECTION, "\n".join(lines) + "\n")
+        write_table(SECTION, __doc__, header, rows)
 
 
 if __name__ == "__main__":

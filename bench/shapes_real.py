@@ -274,6 +274,13 @@ def replace_section(section: str, body: str) -> None:
     RESULTS.write_text(text, encoding="utf-8")
 
 
+def write_table(section: str, doc: str | None, header: list[str], rows: list[str]) -> None:
+    """Replace ``section`` of bench/RESULTS.md with a table: the heading, the second paragraph of the writing
+    script's docstring ``doc`` (what the table measures) on one line, the header lines and the rows."""
+    about = (doc or "").split("\n\n")[1].replace("\n", " ")
+    replace_section(section, "\n".join([section, "", about, "", *header, *rows]) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, replace_section
+from shapes_real import DATA, write_table
 
 from roto_core.chunks.runner import _plate_masks
 from roto_core.config import load_config
@@ -106,22 +106,19 @@ def main() -> None:
     cv2.setNumThreads(1)
     settings = load_config(PipelineSettings, "pipeline.yaml").shapes
     sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
-    lines = [
-        SECTION,
-        "",
-        (__doc__ or "").split("\n\n")[1].replace("\n", " "),
-        "",
+    header = [
         "| sequence | upscale | frames | masks (IoU) | shapes IoU, every non-zero pixel | shapes IoU, from 0.5 "
         "(shipped) | area % over the matte, every non-zero pixel | area % over the matte, from 0.5 (shipped) | "
         "boil px on rigid parts, every non-zero pixel | boil px on rigid parts, from 0.5 (shipped) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for factor in args.factor or [854 / 640, 2.0, 4.0]:
         for sequence in sequences:
-            lines.append(measure(sequence, args.frames, factor, settings))
-            print(lines[-1], flush=True)
+            rows.append(measure(sequence, args.frames, factor, settings))
+            print(rows[-1], flush=True)
     if args.write:
-        replace_section(SECTION, "\n".join(lines) + "\n")
+        write_table(SECTION, __doc__, header, rows)
 
 
 if __name__ == "__main__":
