@@ -64,7 +64,7 @@ class Prompt(_Model):
     frame: int
     points: list[tuple[float, float, int]] | None = None
     box: tuple[float, float, float, float] | None = None
-    mask: str | None = None  # a file of the plate's size, PNG/TIFF/JPEG/EXR, non-zero inside (backends.mask_prompt)
+    mask: str | None = None  # a file of the plate's size, PNG/TIFF/JPEG/EXR (maskio.inside)
     text: str | None = None
 
     @field_validator("object")

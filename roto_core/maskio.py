@@ -31,13 +31,34 @@ EDGE_LEVEL = 0.5
 
 def inside(mask: np.ndarray) -> np.ndarray:
     """A mask's pixels that are inside the object, bool H×W: float data from ``EDGE_LEVEL`` up, so a soft edge is
-    cut where the matte's edge is; integer data wherever non-zero (label images store 1, not 255)."""
+    cut where the matte's edge is; an 8- or 16-bit matte (``is_integer_matte``) from half its full scale up (128 of
+    255, 32768 of 65535: the same cut as float data); any other integer data wherever non-zero (label images store
+    1, not 255)."""
     arr = np.asarray(mask)
     if arr.dtype == bool:
         return arr
     if np.issubdtype(arr.dtype, np.integer):
+        if is_integer_matte(arr):
+            return arr > np.iinfo(arr.dtype).max // 2
         return arr > 0
     return arr >= EDGE_LEVEL
+
+
+def is_integer_matte(arr: np.ndarray) -> bool:
+    """Whether unsigned 8- or 16-bit data is a matte (full scale inside, a soft edge) rather than a label image.
+
+    A matte written from a comp to PNG or TIFF (an antialiased render of shapes, a key, the farm's own upscaled mask
+    saved at 8 or 16 bits) holds its object at full scale (255, 65535) with a rim of partial values a pixel or a few
+    wide, so most of its non-zero pixels are at full scale. A label image stores small ids (1, 2, ...), and a palette
+    image (DAVIS 2017's indexed PNGs, read as colours: PASCAL VOC's colour map, at most 224 in any channel) never
+    reaches full scale. A binary 0/255 matte (DAVIS 2016's own reader, davis-matlab db_read_annot.m, asserts its
+    annotations hold only 0 and 255) reads the same either way. A matte whose rim outnumbers its full-scale pixels (a
+    line a pixel or two wide) is read wherever non-zero."""
+    if arr.dtype not in (np.uint8, np.uint16):
+        return False
+    full = np.iinfo(arr.dtype).max
+    solid = int(np.count_nonzero(arr == full))
+    return solid > 0 and solid >= int(np.count_nonzero(arr)) - solid
 
 
 def _as_half(mask: np.ndarray) -> np.ndarray:

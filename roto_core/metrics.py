@@ -4,7 +4,7 @@ J is region similarity (IoU; 1 when both masks are empty). F is the boundary F-m
 mask count as matched when the other's boundary lies within a tolerance — DAVIS uses 0.8 % of the image
 diagonal, which at 1080p forgives 18 px, far too loose for roto, so F at a fixed 2 px tolerance is reported too.
 Masks are binarised at 0.5. Either side may be mask EXRs or images (PNG, TIFF, JPEG: datasets and other tools
-write those), read as mask prompts are: non-zero inside (roto_core.backends.mask_prompt).
+write those), read as mask prompts are (roto_core.backends.mask_prompt, roto_core.maskio.inside).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def _trace_and_measure(
     if not doc.shapes:
         raise InputError(
             f"no mask component of at least {settings.min_area_px} px in frames {doc.first_frame}-{doc.last_frame}"
-            " (float masks are inside from 0.5)",
+            " (mattes are inside from half way up their edge)",
             path=source,
         )
     qa = measure(doc, masks.read, settings.min_area_px, progress=_stage(progress, "measuring"))

@@ -1,9 +1,10 @@
 """Any mask sequence on disk as a MaskSource: ``####`` / ``%04d`` patterns of PNG, TIFF or EXR.
 
-Rules (``rotofarm shapes`` documents them): integer images are inside where non-zero, float data (EXR, float
-TIFF) from 0.5 up (roto_core.maskio.inside: a soft edge, such as the chunk runner's masks linearly upscaled to the
-plate, is cut half way up its ramp, not at its outer foot). PNG/TIFF: a single channel, or the alpha of a two- or
-four-channel image, or the largest channel of a colour image; the sequence is one object. EXR: the per-object
+Rules (``rotofarm shapes`` documents them; roto_core.maskio.inside): float data (EXR, float TIFF) is inside from 0.5 up
+and an 8- or 16-bit matte (most of its non-zero pixels at full scale) from half its full scale up, so a soft edge (the
+chunk runner's masks linearly upscaled to the plate, an antialiased matte) is cut half way up its ramp, not at its outer
+foot; other integer images (label images store 1) are inside where non-zero. PNG/TIFF: a single channel, or the alpha of
+a two- or four-channel image, or the largest channel of a colour image; the sequence is one object. EXR: the per-object
 channels ``<obj>.A`` of roto_core.maskio when present, else the single/``A`` channel as one object.
 Every problem is a FrameError naming the file: no file at all, a missing frame, a size that differs from the
 first frame, a file that cannot be decoded.

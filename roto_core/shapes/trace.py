@@ -86,7 +86,8 @@ class MaskSource(Protocol):
 @dataclass
 class InMemoryMasks:
     """A MaskSource over arrays already in memory (tests, benchmarks, the chunk runner), read as mask files are
-    (roto_core.maskio.inside: float data inside from 0.5, integer data wherever non-zero)."""
+    (roto_core.maskio.inside: float data and 8/16-bit mattes inside from half way up, label images wherever
+    non-zero)."""
 
     masks: Mapping[int, Mapping[str, np.ndarray]]
     width: int

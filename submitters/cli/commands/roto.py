@@ -179,7 +179,11 @@ def roto_cmd(
     text: Annotated[list[str] | None, typer.Option("--text", help='OBJ@FRAME="a prompt" (Grounding DINO).')] = None,
     mask: Annotated[
         list[str] | None,
-        typer.Option("--mask", help="OBJ@FRAME=PATH: a mask image (PNG/TIFF/JPEG/EXR, non-zero inside) as key."),
+        typer.Option(
+            "--mask",
+            help="OBJ@FRAME=PATH: a mask image (PNG/TIFF/JPEG/EXR; a matte from half way up its edge, labels where"
+            " non-zero) as key.",
+        ),
     ] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="classical, sam2 or cutie.")] = None,
     chunk_size: Annotated[int | None, typer.Option("--chunk-size", help="Frames per chunk.")] = None,

@@ -113,9 +113,9 @@ def shapes(
 ) -> None:
     """Turn a mask sequence into editable roto: NAME.nk, NAME.fxs, NAME.json and qa.json in OUT.
 
-    Integer images are inside where non-zero; float data (EXR, float TIFF) from 0.5 up, where a soft edge is
-    half way. PNG/TIFF: one channel, or the alpha. EXR: one object per `<obj>.A` channel, else the `A` (or only)
-    channel.
+    Float data (EXR, float TIFF) is inside from 0.5 up, and an 8- or 16-bit matte (mostly at full scale) from half its
+    full scale up, where a soft edge is half way; other integer images (labels) wherever non-zero. PNG/TIFF: one
+    channel, or the alpha. EXR: one object per `<obj>.A` channel, else the `A` (or only) channel.
     """
     from roto_core.shapes.jobs import shapes_from_sequence
     from submitters.cli.checks import frame_pattern, output_dir
