@@ -149,6 +149,22 @@ def test_a_two_pixel_line_thins_to_one_pixel() -> None:
     assert (skel.sum(axis=0) <= 1).all() and 95 <= skel.sum() <= 101
 
 
+def test_a_strand_runs_down_the_middle_of_its_line() -> None:
+    """Thinning keeps one of a two-pixel line's rows, half a pixel off its middle, and a ribbon there misses a
+    quarter of the line and draws as much beside it; the strand is moved onto the middle of the line's pixels."""
+    mask = np.zeros((100, 160), bool)
+    mask[50:52, 20:140] = True  # pixel centres at y 50.5 and 51.5: the middle is y = 51
+    (two,) = strands(mask)
+    inner = two.centre[(two.centre[:, 0] > 30) & (two.centre[:, 0] < 130)]
+    assert np.abs(inner[:, 1] - 51.0).max() < 0.05
+    # A one-pixel line of slope 0.1 (steps every 10 px) stays within a third of a pixel of its true line.
+    line = np.zeros((100, 200), np.uint8)
+    cv2.line(line, (10, 40), (190, 58), 1, 1)
+    (one,) = strands(line.astype(bool))
+    inner = one.centre[(one.centre[:, 0] > 30) & (one.centre[:, 0] < 170)]
+    assert np.abs(inner[:, 1] - (40.5 + (inner[:, 0] - 10.5) * 0.1)).max() < 0.33
+
+
 def test_crossing_lines_are_two_strands_and_a_broken_line_is_one() -> None:
     mask = np.zeros((200, 200), np.uint8)
     cv2.line(mask, (20, 30), (180, 170), 1, 1)
