@@ -1,11 +1,11 @@
 """Mask prompts: a painted or exported matte file that keys an object on one frame.
 
-Artists bring masks from everywhere (a Nuke write, a paint package, a dataset), so any of PNG, TIFF, JPEG or EXR
-at any bit depth is read (roto_core.maskio.inside): float data (EXR, float TIFF) from 0.5 up and an 8- or 16-bit matte
-(mostly at full scale) from half its full scale up, so a soft edge is cut where a matte's edge is; any other integer
-image (label images store 1, not 255) wherever non-zero. An EXR takes
-the object's own ``<object>.A`` channel when it has one, else the combined ``A`` (roto_core.maskio).
-A mask must be of the plate's size (a mask of another shot or resolution would key the wrong place silently).
+Artists bring masks from everywhere (a Nuke write, a paint package, a dataset), so any of PNG, TIFF, JPEG or EXR at any
+bit depth is read (roto_core.maskio.inside): float data (EXR, float TIFF) from 0.5 up and an 8- or 16-bit matte (mostly
+at full scale) from half its full scale up, so a soft edge is cut where a matte's edge is; any other integer image
+(label images store 1, not 255) wherever non-zero. An EXR takes the object's own ``<object>.A`` channel when it has one,
+else the combined ``A`` (roto_core.maskio). A mask must be of the plate's size (a mask of another shot or resolution
+would key the wrong place silently).
 """
 
 from __future__ import annotations

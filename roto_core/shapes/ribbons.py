@@ -236,15 +236,14 @@ def _mass_centred(
     tangent = np.gradient(centre, axis=0)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
-    n = len(pixels)
-    distance, near = tree.query(centre, k=min(MASS_NEIGHBOURS, n), distance_upper_bound=MASS_ALONG_PX)
+    distance, near = tree.query(centre, k=min(MASS_NEIGHBOURS, len(pixels)), distance_upper_bound=MASS_ALONG_PX)
     distance, near = distance.reshape(len(centre), -1), near.reshape(len(centre), -1)
     found = np.isfinite(distance)
     near = np.where(found, near, 0)
     across = np.einsum("pkd,pd->pk", pixels[near] - centre[:, None], normal)
     counted = found & (owner[near] == part) & (np.abs(across) <= 0.5 * width + 1.0)
     offset = np.where(counted, across, 0.0).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
-    if MASS_SMOOTHING_PX > 0 and len(offset) >= 3:
+    if len(offset) >= 3:
         offset = gaussian_filter1d(offset, MASS_SMOOTHING_PX, mode="nearest")
     return centre + offset[:, None] * normal
 
