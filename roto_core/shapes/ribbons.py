@@ -269,11 +269,17 @@ def _link_costs(before: list[Strand], after: list[Strand]) -> np.ndarray:
     lo_b, hi_b = (np.array([s.box[k] for s in after]) for k in (0, 1))
     apart = ((hi_b[None] < lo_a[:, None] - reach[..., None]) | (lo_b[None] > hi_a[:, None] + reach[..., None])).any(-1)
     cost = np.full(short.shape, np.inf)
+    # The pairs left, grouped by their longer strand: each group's shorter strands measured against it at once.
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for i, j in np.argwhere((short >= LINK_LENGTH_RATIO * long) & ~apart):
-        a, b = (before[i], after[j]) if la[i] <= lb[j] else (after[j], before[i])
-        d = float(_to_polyline(a.samples, b.centre).mean())
-        if d <= reach[i, j]:
-            cost[i, j] = d
+        groups.setdefault((1, int(j)) if la[i] <= lb[j] else (0, int(i)), []).append((int(i), int(j)))
+    for (side, k), pairs in groups.items():
+        longer = after[k] if side else before[k]
+        samples = np.concatenate([(before[i] if side else after[j]).samples for i, j in pairs])
+        mean = _to_polyline(samples, longer.centre).reshape(len(pairs), -1).mean(axis=1)
+        for (i, j), d in zip(pairs, mean.tolist(), strict=True):
+            if d <= reach[i, j]:
+                cost[i, j] = d
     return cost
 
 
