@@ -21,12 +21,11 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from shapes_real import DATA, write_table
+from shapes_real import DATA, chosen_sequences, table_parser, write_table
 
 import roto_core.shapes.trace as trace
 from roto_core.contracts import ShapeSettings
@@ -116,12 +115,10 @@ def measure(sequence: str, settings: ShapeSettings) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")
-    parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
+    parser = table_parser(__doc__)
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    sequences = chosen_sequences(args.sequences)
     header = [
         "| sequence | pieces | keys/100 f, shipped key fit (all shapes) | keys/100 f, straight blend in the image | "
         "keys/100 f, straight blend in a tracked layer | % of pieces ≤ 50 keys/100 f, in the image | "

@@ -274,6 +274,19 @@ def replace_section(section: str, body: str) -> None:
     RESULTS.write_text(text, encoding="utf-8")
 
 
+def table_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line the benchmarks that write their own table share: DAVIS sequences and ``--write``."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")
+    parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
+    return parser
+
+
+def chosen_sequences(names: list[str]) -> list[str]:
+    """``names``, or every sequence of the dev set."""
+    return names or sorted(p.name for p in DATA.iterdir() if p.is_dir())
+
+
 def write_table(section: str, doc: str | None, header: list[str], rows: list[str]) -> None:
     """Replace ``section`` of bench/RESULTS.md with a table: the heading, the second paragraph of the writing
     script's docstring ``doc`` (what the table measures) on one line, the header lines and the rows."""

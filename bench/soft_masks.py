@@ -24,13 +24,12 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, write_table
+from shapes_real import DATA, chosen_sequences, table_parser, write_table
 
 from roto_core.chunks.runner import _plate_masks
 from roto_core.config import load_config
@@ -95,17 +94,15 @@ def measure(sequence: str, frames: int, factor: float, settings: ShapeSettings) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")
+    parser = table_parser(__doc__)
     parser.add_argument("--frames", type=int, default=20, help="the first N frames of each sequence")
     parser.add_argument(
         "--factor", type=float, action="append", help="upscale factors (default: 854/640 (1.33), 2 and 4)"
     )
-    parser.add_argument("--write", action="store_true", help="replace this section of bench/RESULTS.md")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     settings = load_config(PipelineSettings, "pipeline.yaml").shapes
-    sequences = args.sequences or sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    sequences = chosen_sequences(args.sequences)
     header = [
         "| sequence | upscale | frames | masks (IoU) | shapes IoU, every non-zero pixel | shapes IoU, from 0.5 "
         "(shipped) | area % over the matte, every non-zero pixel | area % over the matte, from 0.5 (shipped) | "
