@@ -45,8 +45,8 @@ CENTRE_SMOOTHING_PX = 2.0
 # centre point (at most MASS_NEIGHBOURS of them, more than a 3 px wide line has there), their mean offset along
 # its normal smoothed along the line by MASS_SMOOTHING_PX (pixels of arc). DAVIS paragliding-launch, IoU median /
 # p10 / edge within 2 px / shapes: 0.891 / 0.849 / 0.918 / 476 before; 0.896 / 0.859 / 0.925 / 446 now (with
-# VERTEX_FIT_PX 0.2); the offsets unsmoothed 0.901 / 0.867 / 0.925 / 676 shapes (bench/RESULTS.md, twenty-fourth
-# pass).
+# VERTEX_FIT_PX 0.2); the offsets unsmoothed (vertex fit 0.15 px) 0.901 / 0.867 / 0.925 / 676 (bench/RESULTS.md,
+# twenty-fourth pass).
 MASS_ALONG_PX = 2.0
 MASS_NEIGHBOURS = 24
 MASS_SMOOTHING_PX = 2.0
@@ -231,7 +231,8 @@ def _mass_centred(
     their component). Thinning leaves the skeleton of a line two pixels wide on one of its two rows, half a pixel off
     its middle, and smoothing along a pixel line's staircase leaves it off where the steps are longer than the
     smoothing: a ribbon half a pixel off a line one or two pixels wide misses a quarter to a half of it and draws as
-    much beside it. All strands of a frame are measured in one query (paragliding-launch: 11,000 strands)."""
+    much beside it. All strands of a frame are measured in one query (paragliding-launch: 11,000 strands over 80
+    frames)."""
     if not centres:
         return centres
     points = np.concatenate(centres)
