@@ -79,6 +79,23 @@ def test_where_the_frame_cuts_an_object_its_outline_is_on_no_rigid_part() -> Non
     assert before.near_cut(points_before).tolist() == [True, True, False, False]
 
 
+def test_a_point_beyond_its_window_from_the_matte_is_on_no_part_of_the_object() -> None:
+    """A disk moving 4 px a frame, rigid all round. Points of a shape that follows it within a few pixels are on
+    its rigid part; one that follows a segmenter's blob 20 px outside the disk (further than the 12 px the
+    window around its nearest edge pixel reaches) is not, whatever that window finds: before the rule it took the
+    disk's verdict (DAVIS scooter-black, the classical backend's masks)."""
+
+    def disk(x: float) -> np.ndarray:
+        return _filled(syn.transform(syn.ellipse(50.0, 50.0), (x, 120.0, 0.0, 1.0)))
+
+    before, after = Matte.of(disk(140.0)), Matte.of(disk(144.0))
+    offsets = np.array([0.0, 3.0, 11.0, 14.0, 20.0])
+    points_before = np.stack([140.0 + 50.0 + offsets, np.full(len(offsets), 120.0)], axis=1)
+    points_after = points_before + np.array([4.0, 0.0])
+    rigid = rigid_between(before, after, points_before, points_after, TOLERANCE)
+    assert rigid.tolist() == [True, True, True, False, False]
+
+
 def test_a_sample_is_rigid_with_its_neighbourhood_from_the_frame_before_and_to_the_frame_after() -> None:
     pairs = np.ones((3, 7), bool)
     pairs[0, 0] = False
