@@ -8,6 +8,7 @@ where Ctrl-C ends every child process, says what was kept and exits 130.
 
 from __future__ import annotations
 
+import inspect
 import re
 import signal
 import sys
@@ -80,8 +81,20 @@ def _plain(param: object) -> None:
         param.__class__ = _Flag
 
 
+def _reflowed(help_text: str | None) -> str | None:
+    """A docstring's paragraphs each made one line, for the terminal to wrap. Typer (0.29) joins the lines of the
+    first paragraph but prints the others with the docstring's own line breaks, which a terminal narrower than
+    the source wraps again mid-line. A paragraph opening with click's ``\b`` keeps its lines."""
+    if not help_text:
+        return help_text
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
+
+
 def _tidy(command: Command) -> Command:
-    """Give every argument and flag of the command tree (``--help`` too) the plain help display above."""
+    """Give every argument and flag of the command tree (``--help`` too) the plain help display above, and its
+    help text paragraphs the terminal can wrap."""
+    command.help = _reflowed(command.help)
     for param in command.params:
         _plain(param)
     make_help_option = command.get_help_option

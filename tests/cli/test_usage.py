@@ -20,6 +20,15 @@ def test_help_has_no_value_placeholder_on_flags_nor_braces_on_arguments(command:
     assert "{" not in usage
 
 
+def test_help_paragraphs_are_wrapped_by_the_terminal_not_by_the_source(monkeypatch, capsys) -> None:
+    """The shapes command's second paragraph spans three source lines; on an 80-column terminal each of them used
+    to end a printed line too, leaving stubs like "... from half its" on lines of their own."""
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["shapes", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert any("from half its full scale up" in line for line in out.splitlines())
+
+
 def test_farm_commands_default_to_the_farm_of_farm_yaml(tmp_path: Path, monkeypatch, capsys) -> None:
     folder = tmp_path / "configs"
     folder.mkdir()
