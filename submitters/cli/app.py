@@ -84,7 +84,7 @@ def _plain(param: object) -> None:
 def _reflowed(help_text: str | None) -> str | None:
     """A docstring's paragraphs each made one line, for the terminal to wrap. Typer (0.29) joins the lines of the
     first paragraph but prints the others with the docstring's own line breaks, which a terminal narrower than
-    the source wraps again mid-line. A paragraph opening with click's ``\b`` keeps its lines."""
+    the source wraps again mid-line. A paragraph opening with click's ``\\b`` keeps its lines."""
     if not help_text:
         return help_text
     paragraphs = inspect.cleandoc(help_text).split("\n\n")
