@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -33,6 +34,8 @@ HOLD_QUANTILE = 0.95
 OUTLIER_FACTOR = 2.0
 # Samples per segment where each segment's own distance from the edge is wanted (smoothing.py).
 SEGMENT_SAMPLES = 12
+# Up to this many point-sample pairs, a distance compares every pair instead of querying a k-d tree.
+BRUTE_FORCE_PAIRS = 20_000
 
 
 def _tree(points: np.ndarray) -> cKDTree:
@@ -43,35 +46,49 @@ def _tree(points: np.ndarray) -> cKDTree:
 
 class Polyline:
     """Samples joined into a polyline whose piece ``i → i+1`` (wrapping) exists where ``linked[i]``, with what
-    measuring points against it needs: each piece's vector and squared length, and a k-d tree of the samples.
-    An edge's is built once per piece and frame and measured against many times."""
+    measuring points against it needs: each piece's vector and squared length, and a k-d tree of the samples
+    where there are enough of them to pay for one. An edge's is built once per piece and frame and measured
+    against many times."""
 
     def __init__(self, line: np.ndarray, linked: np.ndarray) -> None:
         self.line = line
         self.step = np.concatenate((line[1:], line[:1])) - line
-        self.step_squared = np.einsum("nd,nd->n", self.step, self.step)
-        self.unlinked = np.flatnonzero(~linked)
-        self.tree = _tree(line)
+        self.step_squared = np.maximum(np.einsum("nd,nd->n", self.step, self.step), 1e-12)
+        self.gap = ~linked
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        return _tree(self.line)
+
+    def nearest_vertex(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each point's distance to its nearest sample and that sample's index. Most pieces and curves are a few
+        dozen samples (DAVIS car-roundabout: median 47 points against 54 samples), where comparing every pair
+        costs a fraction of building and querying a k-d tree; the answer is the same either way."""
+        if len(points) * len(self.line) > BRUTE_FORCE_PAIRS:
+            return self.tree.query(points)
+        dx = points[:, 0, None] - self.line[None, :, 0]
+        dy = points[:, 1, None] - self.line[None, :, 1]
+        squared = dx * dx + dy * dy
+        nearest = squared.argmin(axis=1)
+        return np.sqrt(squared[np.arange(len(points)), nearest]), nearest
 
     def distance(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance of each point to the polyline: to the pieces either side of its nearest vertex, and that
         vertex; and that vertex's index. A nearest-vertex distance alone overstates a point lying on the line by
         up to half the sample spacing, which would eat a third of a 1.5 px tolerance. Both pieces of every point
         are measured in one pass (called thousands of times per shot)."""
-        vertex, nearest = self.tree.query(points)
+        vertex, nearest = self.nearest_vertex(points)
         count = len(points)
         # The piece before vertex 0 is the wrapping one, from the last vertex.
         piece = np.concatenate((nearest, nearest - 1))
         piece[count:][nearest == 0] = len(self.line) - 1
-        a = self.line[piece]
         d = self.step[piece]
-        rel = np.concatenate((points, points)) - a
-        t = np.einsum("nd,nd->n", rel, d) / np.maximum(self.step_squared[piece], 1e-12)
+        rel = np.concatenate((points, points)) - self.line[piece]
+        t = np.einsum("nd,nd->n", rel, d) / self.step_squared[piece]
         np.clip(t, 0.0, 1.0, out=t)
         rel -= t[:, None] * d
         along = np.hypot(rel[:, 0], rel[:, 1])
-        for gap in self.unlinked:
-            along[piece == gap] = np.inf
+        along[self.gap[piece]] = np.inf
         return np.minimum(vertex, np.minimum(along[:count], along[count:])), nearest
 
 

@@ -1,8 +1,9 @@
 """The shortcuts the tracer takes for speed give exactly what the plain computation gives.
 
 Contours are traced on a padded crop around the set pixels instead of the whole frame, fitting runs are
-gathered already thinned, and the parts of a cut frame range are tracked on their parent's loops and markers;
-all must be invisible in the results.
+gathered already thinned, the parts of a cut frame range are tracked on their parent's loops and markers, and
+short polylines are measured by comparing every pair instead of querying a k-d tree; all must be invisible in
+the results.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
+import roto_core.shapes.keys as keys
 from roto_core.shapes.contours import _occupied_box, find_regions
 from roto_core.shapes.fitting import FIT_STRIDE, thinned_run
+from roto_core.shapes.keys import Polyline
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import OutlineTrack
 
@@ -83,3 +86,23 @@ def test_a_part_of_a_cut_range_tracked_on_its_parents_loops_and_markers_is_track
         np.testing.assert_array_equal(lent.marks, fresh.marks)
         np.testing.assert_array_equal(lent.all_points, fresh.all_points)
         assert all(lent.loops[f] is parent.loops[f] for f in part)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_polyline_measured_pair_by_pair_gives_what_its_tree_gives(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    turn = np.sort(rng.uniform(0.0, 2.0 * np.pi, 60))
+    radius = 40.0 + 8.0 * np.sin(3.0 * turn)
+    line = np.stack((100.0 + radius * np.cos(turn), 80.0 + radius * np.sin(turn)), axis=1)
+    linked = np.ones(len(line), bool)
+    linked[[7, 31]] = False  # two runs joined by chords, as a piece's edge is
+    points = line[rng.integers(0, len(line), 45)] + rng.normal(0.0, 3.0, (45, 2))
+    monkeypatch.setattr(keys, "BRUTE_FORCE_PAIRS", 10**9)
+    pairwise, pairwise_nearest = Polyline(line, linked).distance(points)
+    monkeypatch.setattr(keys, "BRUTE_FORCE_PAIRS", 0)
+    tree, tree_nearest = Polyline(line, linked).distance(points)
+    np.testing.assert_array_equal(pairwise_nearest, tree_nearest)
+    np.testing.assert_allclose(pairwise, tree, rtol=0.0, atol=1e-12)
+    # And what it measures is the distance to the polyline's linked pieces, not to its samples.
+    on_piece = 0.5 * (line[2] + line[3])
+    assert Polyline(line, linked).distance(on_piece[None])[0][0] < 1e-9
