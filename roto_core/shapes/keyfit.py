@@ -70,6 +70,11 @@ class Spline:
             length = self.knots[self.next] - self.knots[self.span]
             self.late = np.clip((frames - self.knots[self.span]) / length, 0.0, 1.0)
         self.early = 1.0 - self.late
+        # Frame → key sums as products with 0/1 matrices ``(K, F)``: one matmul instead of an unbuffered add.
+        self.to_span = np.zeros((len(self.knots), count))
+        self.to_span[self.span, frames] = 1.0
+        self.to_next = np.zeros((len(self.knots), count))
+        self.to_next[self.next, frames] = 1.0
 
     def at(self, values: np.ndarray) -> np.ndarray:
         """Per-frame values ``(F, ...)`` from key values ``(K, ...)``."""
@@ -81,20 +86,21 @@ class Spline:
         the change of velocity at each key (the pop a linear key makes) penalised by KEY_POP_WEIGHT, scaled
         down next to the key frames in ``relaxed`` (where smoothing would keep a frame off its edge)."""
         count_knots = len(self.knots)
-        points = target.shape[1]
+        points, channels = target.shape[1], target.shape[2]
         pop = self._pop_bands(points, relaxed or {})
         weights = np.ones(target.shape[:2])
         for _ in range(ROBUST_ROUNDS):
             early, late = weights * self.early[:, None], weights * self.late[:, None]
-            bands = [band.copy() for band in pop]
-            right = np.zeros((count_knots, *target.shape[1:]))
-            np.add.at(bands[0], self.span, early * self.early[:, None])
-            np.add.at(bands[0], self.next, late * self.late[:, None])
-            if count_knots > 1:
-                np.add.at(bands[1], self.span, early * self.late[:, None])
-            np.add.at(right, self.span, early[..., None] * target)
-            np.add.at(right, self.next, late[..., None] * target)
-            values = _banded_solve(bands, right)
+            bands = [
+                pop[0] + self.to_span @ (early * self.early[:, None]) + self.to_next @ (late * self.late[:, None]),
+                pop[1] + self.to_span[:-1] @ (early * self.late[:, None]),
+                pop[2],
+            ]
+            flat = target.reshape(len(target), -1)
+            right = self.to_span @ (early.repeat(channels, axis=1) * flat) + self.to_next @ (
+                late.repeat(channels, axis=1) * flat
+            )
+            values = _banded_solve(bands, right.reshape(count_knots, *target.shape[1:]))
             miss = np.linalg.norm((self.at(values) - target)[..., POSITION], axis=2)
             weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
         return values
@@ -111,11 +117,15 @@ class Spline:
         before, after = 1.0 / gaps[:-1], 1.0 / gaps[1:]
         factor = np.array([relaxed.get(int(k), 1.0) for k in self.knots])
         weight = np.sqrt(KEY_POP_WEIGHT * np.minimum(np.minimum(factor[:-2], factor[1:-1]), factor[2:]))
-        coef = np.stack((before, -(before + after), after), axis=1) * weight[:, None]
-        for k, (a, b, c) in enumerate(coef, start=1):
-            bands[0][k - 1 : k + 2] += np.array([a * a, b * b, c * c])[:, None]
-            bands[1][k - 1 : k + 1] += np.array([a * b, b * c])[:, None]
-            bands[2][k - 1] += a * c
+        a, b, c = (np.stack((before, -(before + after), after), axis=1) * weight[:, None]).T
+        # Inner key k adds a², b², c² to the diagonal at k-1, k, k+1, ab and bc to the first band at k-1 and k,
+        # ac to the second at k-1: added here in the order a loop over k would add them.
+        bands[0][2:] += (c * c)[:, None]
+        bands[0][1:-1] += (b * b)[:, None]
+        bands[0][:-2] += (a * a)[:, None]
+        bands[1][1:] += (b * c)[:, None]
+        bands[1][:-1] += (a * b)[:, None]
+        bands[2] += (a * c)[:, None]
         return bands
 
 
