@@ -44,6 +44,19 @@ def _tree(points: np.ndarray) -> cKDTree:
     return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
+def squared_distances(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """``(len(points), len(line))`` squared distances between every point and every sample, x and y apart."""
+    dx = points[:, 0, None] - line[None, :, 0]
+    dy = points[:, 1, None] - line[None, :, 1]
+    return dx * dx + dy * dy
+
+
+def _nearest(squared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``squared``, the distance to its nearest column and that column (the first of ties)."""
+    nearest = squared.argmin(axis=1)
+    return np.sqrt(squared[np.arange(len(squared)), nearest]), nearest
+
+
 class Polyline:
     """Samples joined into a polyline whose piece ``i → i+1`` (wrapping) exists where ``linked[i]``, with what
     measuring points against it needs: each piece's vector and squared length, and a k-d tree of the samples
@@ -66,11 +79,7 @@ class Polyline:
         costs a fraction of building and querying a k-d tree; the answer is the same either way."""
         if len(points) * len(self.line) > BRUTE_FORCE_PAIRS:
             return self.tree.query(points)
-        dx = points[:, 0, None] - self.line[None, :, 0]
-        dy = points[:, 1, None] - self.line[None, :, 1]
-        squared = dx * dx + dy * dy
-        nearest = squared.argmin(axis=1)
-        return np.sqrt(squared[np.arange(len(points)), nearest]), nearest
+        return _nearest(squared_distances(points, self.line))
 
     def distance(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance of each point to the polyline: to the pieces either side of its nearest vertex, and that
@@ -78,20 +87,21 @@ class Polyline:
         up to half the sample spacing, which would eat a third of a 1.5 px tolerance. Both pieces of every point
         are measured in one pass (called thousands of times per shot)."""
         vertex, nearest = self.nearest_vertex(points)
-        # The piece before vertex 0 is the wrapping one, from the last vertex (index -1).
-        after, before = self._to_piece(points, nearest), self._to_piece(points, nearest - 1)
-        return np.minimum(vertex, np.minimum(after, before)), nearest
+        return self.beside(points, vertex, nearest), nearest
 
-    def _to_piece(self, points: np.ndarray, piece: np.ndarray) -> np.ndarray:
-        """Each point's distance to its piece ``piece`` (infinite where that piece is a gap); x and y apart,
-        as numpy reduces a length-2 axis far slower than it multiplies two arrays."""
+    def beside(self, points: np.ndarray, vertex: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+        """``distance`` from each point's nearest vertex (index ``nearest``, at distance ``vertex``)."""
+        # The pieces after and before each point's nearest vertex, as two rows (the piece before vertex 0 is the
+        # wrapping one, from the last vertex: index -1); x and y apart, as numpy reduces a length-2 axis far
+        # slower than it multiplies two arrays.
+        piece = np.stack((nearest, nearest - 1))
         x, y = points[:, 0] - self.line[piece, 0], points[:, 1] - self.line[piece, 1]
         dx, dy = self.step[piece, 0], self.step[piece, 1]
         t = (x * dx + y * dy) / self.step_squared[piece]
         np.clip(t, 0.0, 1.0, out=t)
         along = np.hypot(x - t * dx, y - t * dy)
         along[self.gap[piece]] = np.inf
-        return along
+        return np.minimum(vertex, np.minimum(along[0], along[1]))
 
 
 class EdgeCheck:
@@ -147,11 +157,11 @@ class EdgeCheck:
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
 
-    def _within(self, points: np.ndarray) -> np.ndarray:
-        """The points inside the picture (all of them, the common case, told by their box alone)."""
+    def _within_rows(self, points: np.ndarray) -> np.ndarray:
+        """The indices of the points inside the picture (all of them, the common case, told by their box alone)."""
         if (points.min(axis=0) > self.low).all() and (points.max(axis=0) < self.high).all():
-            return points
-        return points[self._inside(points)]
+            return np.arange(len(points))
+        return np.flatnonzero(self._inside(points))
 
     def error(
         self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: np.ndarray | None = None
@@ -216,27 +226,37 @@ class EdgeCheck:
         count = min(max(math.ceil(reach / CURVE_STEP_PX), 4), MAX_CURVE_SAMPLES)
         curve = np.matmul(bernstein(count), seg).reshape(-1, 2)
         kept, kept_points, edge = self.edges[piece][frame_index]
-        within = self._within(curve)
-        if not len(within):
+        rows = self._within_rows(curve)
+        if not len(rows):
             return None
         tips = self.tips[piece]
         if len(tips):
             # A sharpened corner stands off the rounded edge of the mask by design; away from the corners the
             # curve must lie on the edge.
-            dx = within[:, 0:1] - ctrl[tips, POINT, 0]
-            dy = within[:, 1:2] - ctrl[tips, POINT, 1]
-            within = within[(dx * dx + dy * dy).min(axis=1) > CORNER_SLACK_PX**2]
-        if len(within):
-            out, nearest = edge.distance(within)
-        else:
+            dx = curve[rows, 0:1] - ctrl[tips, POINT, 0]
+            dy = curve[rows, 1:2] - ctrl[tips, POINT, 1]
+            rows = rows[(dx * dx + dy * dy).min(axis=1) > CORNER_SLACK_PX**2]
+        # Both ways compare the same pairs of curve and edge samples: where there are few, compared once.
+        pairs = squared_distances(curve, edge.line) if len(curve) * len(edge.line) <= BRUTE_FORCE_PAIRS else None
+        if not len(rows):
             out, nearest = np.zeros(1), np.zeros(1, np.int64)
+        elif pairs is None:
+            out, nearest = edge.distance(curve[rows])
+        else:
+            vertex, nearest = _nearest(pairs[rows])
+            out = edge.beside(curve[rows], vertex, nearest)
         if allowance is not None:
             out = out / allowance[nearest]
         if out.max() > stop:
             return out, nearest, None
         curve_linked = np.ones((len(seg), count), bool)
         curve_linked[:, -1] = self.links[piece]
-        back = Polyline(curve, curve_linked.ravel()).distance(kept_points)[0]
+        line = Polyline(curve, curve_linked.ravel())
+        if pairs is None:
+            back = line.distance(kept_points)[0]
+        else:
+            vertex, closest = _nearest(pairs[:, kept].T)
+            back = line.beside(kept_points, vertex, closest)
         if allowance is not None:
             back = back / allowance[kept]
         return out, nearest, back
