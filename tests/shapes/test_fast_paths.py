@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 
 import roto_core.shapes.keys as keys
+from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import _occupied_box, find_regions
 from roto_core.shapes.fitting import FIT_STRIDE, thinned_run
 from roto_core.shapes.keys import Polyline
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
@@ -106,3 +108,19 @@ def test_a_polyline_measured_pair_by_pair_gives_what_its_tree_gives(seed: int, m
     # And what it measures is the distance to the polyline's linked pieces, not to its samples.
     on_piece = 0.5 * (line[2] + line[3])
     assert Polyline(line, linked).distance(on_piece[None])[0][0] < 1e-9
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_shapes_traced_with_pairwise_distances_equal_shapes_traced_with_k_d_trees(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The edge check measured pair by pair (a curve and its edge sharing one matrix of pairs both ways) keys and
+    places every point exactly where k-d trees do (a real dog, 8 frames: pieces with corners and chords)."""
+    masks = MaskSequence(DATA / "dog" / "Annotations" / "#####.png", 0, 7, default_object="matte")
+    pairwise = trace_shapes(masks, ShapeSettings(), name="dog").shapes
+    monkeypatch.setattr(keys, "BRUTE_FORCE_PAIRS", 0)
+    trees = trace_shapes(masks, ShapeSettings(), name="dog").shapes
+    assert [s.name for s in pairwise] == [s.name for s in trees]
+    for a, b in zip(pairwise, trees, strict=True):
+        np.testing.assert_array_equal(a.key_frames, b.key_frames)
+        np.testing.assert_array_equal(a.keys, b.keys)

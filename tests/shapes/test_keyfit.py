@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roto_core.shapes.keyfit import Spline, _banded_solve, _first_knots
+from roto_core.shapes.keyfit import KEY_POP_WEIGHT, Spline, _banded_solve, _first_knots
 
 
 def test_banded_solve_matches_a_dense_solve_for_every_column() -> None:
@@ -19,6 +19,22 @@ def test_banded_solve_matches_a_dense_solve_for_every_column() -> None:
         for d in (1, 2):
             dense += np.diag(bands[d][:, c], d) + np.diag(bands[d][:, c], -d)
         np.testing.assert_allclose(got[:, c], np.linalg.solve(dense, right[:, c]), atol=1e-10)
+
+
+def test_key_pop_bands_are_the_normal_matrix_of_each_inner_keys_change_of_velocity() -> None:
+    knots = [0, 2, 3, 7, 8, 12, 20]
+    spline = Spline(knots, 21)
+    relaxed = {7: 0.25}
+    bands = spline._pop_bands(2, relaxed)
+    rows = np.zeros((len(knots) - 2, len(knots)))
+    for k in range(1, len(knots) - 1):
+        before, after = 1.0 / (knots[k] - knots[k - 1]), 1.0 / (knots[k + 1] - knots[k])
+        factor = min(relaxed.get(knots[j], 1.0) for j in (k - 1, k, k + 1))
+        rows[k - 1, k - 1 : k + 2] = np.sqrt(KEY_POP_WEIGHT * factor) * np.array([before, -(before + after), after])
+    normal = rows.T @ rows
+    for d in range(3):
+        for column in range(2):
+            np.testing.assert_allclose(bands[d][:, column], np.diag(normal, d), atol=1e-12)
 
 
 def _trajectory(frames: int, points: int = 3) -> np.ndarray:
