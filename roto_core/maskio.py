@@ -107,8 +107,13 @@ def write_mask_exr(
     return write_bytes(path, encoded.getvalue())
 
 
-def read_mask_exr(path: str | Path) -> dict[str, np.ndarray]:
-    """Return ``{object: float32 H×W}`` plus ``"A"`` (combined). A single-channel matte gives only ``"A"``."""
+def read_mask_exr(path: str | Path, *, native: bool = False) -> dict[str, np.ndarray]:
+    """Return ``{object: float32 H×W}`` plus ``"A"`` (combined). A single-channel matte gives only ``"A"``.
+
+    ``native``: float channels in the file's own precision (half for the farm's masks) instead of float32, for a
+    reader that only cuts them at ``EDGE_LEVEL`` (``inside``, exact on half data): the shapes tracer reads every
+    frame, and a frame of the segmenter's masks (DAVIS drift-chicane, 854x480, an object and "A") took 7.2 ms to
+    read and cut with the conversion, 4.0 without it and without cutting "A" where objects are named."""
     p = Path(path)
     check_frame_file(p, "mask")
     check_exr_header(p)
@@ -120,15 +125,19 @@ def read_mask_exr(path: str | Path) -> dict[str, np.ndarray]:
     shapes = {arr.shape for arr in raw.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise FrameError(f"mask channels are not one H×W size (shapes: {sorted(shapes)})", path=p)
+
+    def converted(arr: np.ndarray) -> np.ndarray:
+        return arr if native and np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float32)
+
     out: dict[str, np.ndarray] = {}
     for name, arr in raw.items():
         if name == COMBINED:
-            out[COMBINED] = arr.astype(np.float32)
+            out[COMBINED] = converted(arr)
         elif name.endswith(f".{COMBINED}"):
-            out[name[: -len(COMBINED) - 1]] = arr.astype(np.float32)
+            out[name[: -len(COMBINED) - 1]] = converted(arr)
     if COMBINED not in out:
         if len(raw) == 1:
-            out[COMBINED] = next(iter(raw.values())).astype(np.float32)
+            out[COMBINED] = converted(next(iter(raw.values())))
         else:
             raise FrameError(f"no 'A' channel (channels: {', '.join(sorted(raw))})", path=p)
     return out

@@ -58,11 +58,11 @@ class MaskSequence:
         """Object masks of one file and the file's image shape."""
         check_frame_file(path, "mask")
         if path.suffix.lower() == ".exr":
-            channels = read_mask_exr(path)
-            combined = inside(channels[COMBINED])
+            channels = read_mask_exr(path, native=True)
             objects = {k: inside(v) for k, v in channels.items() if k != COMBINED}
             if objects:
-                return objects, combined.shape
+                return objects, channels[COMBINED].shape
+            combined = inside(channels[COMBINED])
             # The chunk runner writes a frame where no object was found as a lone all-zero A: no object there,
             # rather than an extra object named after the sequence.
             return ({self.default_object: combined} if combined.any() else {}), combined.shape

@@ -1,9 +1,9 @@
 """The shortcuts the tracer takes for speed give exactly what the plain computation gives.
 
 Contours are traced on a padded crop around the set pixels instead of the whole frame, fitting runs are
-gathered already thinned, the parts of a cut frame range are tracked on their parent's loops and markers, and
-short polylines are measured by comparing every pair instead of querying a k-d tree; all must be invisible in
-the results.
+gathered already thinned, the parts of a cut frame range are tracked on their parent's loops and markers,
+short polylines are measured by comparing every pair instead of querying a k-d tree, and half EXR masks are cut
+without converting them to float32; all must be invisible in the results.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 import roto_core.shapes.keys as keys
 from roto_core.contracts import ShapeSettings
+from roto_core.maskio import COMBINED, inside, read_mask_exr, write_mask_exr
 from roto_core.shapes.contours import _occupied_box, find_regions
 from roto_core.shapes.fitting import FIT_STRIDE, thinned_run
 from roto_core.shapes.keys import Polyline
@@ -124,3 +125,25 @@ def test_shapes_traced_with_pairwise_distances_equal_shapes_traced_with_k_d_tree
     for a, b in zip(pairwise, trees, strict=True):
         np.testing.assert_array_equal(a.key_frames, b.key_frames)
         np.testing.assert_array_equal(a.keys, b.keys)
+
+
+def test_half_exr_masks_cut_in_their_own_precision_equal_the_float32_reading(tmp_path: Path) -> None:
+    """The shapes tracer cuts the farm's half-float masks at 0.5 as read; the float32 reading cuts them alike,
+    soft edges a hair either side of 0.5 included, with several objects, a lone "A", and a frame without objects."""
+    rng = np.random.default_rng(5)
+    ramp = np.array([0.0, 0.25, 0.4995, 0.5, 0.5005, 0.75, 1.0], np.float16)
+    soft = ramp[rng.integers(0, len(ramp), (4, 40, 60))]
+    write_mask_exr(tmp_path / "m.0001.exr", {"hero": soft[0], "prop": soft[1]})
+    write_mask_exr(tmp_path / "m.0002.exr", {"hero": soft[2], "prop": np.zeros((40, 60), np.float16)})
+    write_mask_exr(tmp_path / "m.0003.exr", {}, shape=(40, 60))
+    sequence = MaskSequence(tmp_path / "m.####.exr", 1, 3, default_object="matte")
+    for frame in (1, 2):
+        path = tmp_path / f"m.{frame:04d}.exr"
+        assert read_mask_exr(path, native=True)["hero"].dtype == np.float16
+        wide = read_mask_exr(path)
+        assert wide["hero"].dtype == np.float32
+        read = sequence.read(frame)
+        assert sorted(read) == sorted(k for k in wide if k != COMBINED)
+        for name, mask in read.items():
+            np.testing.assert_array_equal(mask, inside(wide[name]))
+    assert sequence.read(3) == {}
