@@ -60,15 +60,27 @@ def parse_number(token: str) -> float:
     return float(token)
 
 
-def _entry(value: float) -> str:
-    text = nk_float(value)
+def nk_words(values: np.ndarray) -> np.ndarray:
+    """``nk_float`` of every value at once (the same words, an array of ``values``' shape): a shape's keys are
+    thousands of numbers, and one ``struct.pack`` each was most of writing a script."""
+    single = np.asarray(values, dtype=np.float32)
+    raw = single.astype(">f4").tobytes().hex()
+    words = np.array(["x" + raw[i : i + 8] for i in range(0, len(raw), 8)], dtype=object).reshape(single.shape)
+    words[single == 0.0] = "0"
+    words[single == 1.0] = "1"
+    return words
+
+
+def _entry(text: str) -> str:
     return f"{{{text} -}}" if KEY_ENTRY == "auto" else text
 
 
-def _curve(values: np.ndarray) -> str:
-    if np.all(np.float32(values) == np.float32(values[0])):
-        return "{" + _entry(values[0]) + "}"
-    return "{" + " ".join(_entry(v) for v in values) + "}"
+def _curve(words: np.ndarray, constant: bool) -> str:
+    """One coordinate's animation curve from its keys' ``words``: one entry where all keys hold the same
+    single-precision value (``constant``)."""
+    if constant:
+        return "{" + _entry(words[0]) + "}"
+    return "{" + " ".join(_entry(w) for w in words) + "}"
 
 
 def _to_nuke(keys: np.ndarray, height: int) -> np.ndarray:
@@ -81,12 +93,16 @@ def _to_nuke(keys: np.ndarray, height: int) -> np.ndarray:
 
 def _curvegroup(shape: Shape, doc: ShapeDocument) -> str:
     keys = _to_nuke(shape.keys, doc.height)
+    words = nk_words(keys)
+    single = np.float32(keys)
+    constant = np.all(single == single[:1], axis=0)
     times = [str(int(f)) for f in shape.key_frames]
     header = times[0] if len(times) == 1 else "{" + " ".join(times) + "}"
     slots = []
     for i in range(shape.point_count):
         for slot in (LEFT, POINT, RIGHT):
-            slots.append("{" + _curve(keys[:, i, slot, 0]) + " " + _curve(keys[:, i, slot, 1]) + "}")
+            x, y = (_curve(words[:, i, slot, k], bool(constant[i, slot, k])) for k in (0, 1))
+            slots.append("{" + x + " " + y + "}")
     centre = keys[0, :, POINT].mean(axis=0)
     attrs = [
         ("osw", nk_float(10.0)),

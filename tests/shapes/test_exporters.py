@@ -20,7 +20,7 @@ from roto_core.exporters import (
     write_nk,
     write_shapes_json,
 )
-from roto_core.exporters.nuke import nk_float, parse_tcl
+from roto_core.exporters.nuke import nk_float, nk_words, parse_tcl
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise
 
 
@@ -108,6 +108,18 @@ def test_nuke_round_trip_and_format_facts(tmp_path: Path) -> None:
     assert nk_float(0.0) == "0" and nk_float(1.0) == "1" and nk_float(1.2) == "x3f99999a"
     assert "{px {1001 1020 1050}" in text and "{px 1011" in text
     assert "ltn 1005 ltm 1040" in text
+
+
+def test_nuke_words_for_a_whole_shape_are_each_values_own_spelling() -> None:
+    rng = np.random.default_rng(2)
+    values = np.concatenate(
+        ([0.0, -0.0, 1.0, 1.0 + 1e-9, 0.999999999, 1.2, -1.0, 853.25, 1e-7], rng.normal(0, 500, 40))
+    )
+    keys = values.reshape(7, 1, 1, 7)
+    words = nk_words(keys)
+    assert words.shape == keys.shape
+    assert [str(w) for w in words.ravel()] == [nk_float(v) for v in values]
+    assert list(words.ravel()[:4]) == ["0", "0", "1", "1"]
 
 
 def test_nuke_reader_refuses_foreign_scripts(tmp_path: Path) -> None:
