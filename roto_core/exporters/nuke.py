@@ -93,8 +93,8 @@ def _to_nuke(keys: np.ndarray, height: int) -> np.ndarray:
 
 def _curvegroup(shape: Shape, doc: ShapeDocument) -> str:
     keys = _to_nuke(shape.keys, doc.height)
-    words = nk_words(keys)
     single = np.float32(keys)
+    words = nk_words(single)
     constant = np.all(single == single[:1], axis=0)
     times = [str(int(f)) for f in shape.key_frames]
     header = times[0] if len(times) == 1 else "{" + " ".join(times) + "}"
