@@ -17,7 +17,9 @@ Per object (``objects``) and overall (``summary``):
   pixel), and per object ``frames_self_crossing``, those frames;
 - per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
   tolerance, which need a key whatever the shapes: the verdict says so beside a keys figure above its limit, so
-  a coordinator knows a hand re-key would not make the shot sparser.
+  a coordinator knows a hand re-key would not make the shot sparser; ``motion_per_frame``, how far the object
+  travels a frame as a share of its size, and ``keys_limit``, the keys per 100 frames its worst shape is held to
+  (30 on slow motion, else 50: motion.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ import numpy as np
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise, sample_outline
+from roto_core.shapes.motion import (
+    KEYS_PER_100_MAX,
+    fast_motion_share,
+    is_slow,
+    keys_limit,
+    mask_centroid,
+    motion_per_frame,
+)
 from roto_core.shapes.rigidity import Matte, rigid_between, rigid_samples
 from roto_core.shapes.untangle import crossing_loops
 
@@ -143,24 +153,6 @@ def _summary(
     }
 
 
-def fast_motion_share(centroids: dict[int, np.ndarray], tolerance: float | None) -> float | None:
-    """Share of the frames with the object on both neighbouring frames whose mask centroid accelerates by more
-    than twice ``tolerance`` (px per frame²). A straight blend of keys either side misses such a frame by half the
-    acceleration, beyond the tolerance, so a shape following the object needs a key there (camera shake, a
-    running animal). None when no frame has both neighbours or the tolerance is unknown."""
-    inner = [f for f in centroids if f - 1 in centroids and f + 1 in centroids]
-    if not inner or tolerance is None:
-        return None
-    acceleration = [float(np.linalg.norm(centroids[f - 1] - 2 * centroids[f] + centroids[f + 1])) for f in inner]
-    return float(np.mean(np.array(acceleration) > 2.0 * tolerance))
-
-
-def mask_centroid(mask: np.ndarray) -> np.ndarray:
-    """Centroid (x, y) of a non-empty boolean mask."""
-    m = cv2.moments(mask.view(np.uint8), binaryImage=True)
-    return np.array([m["m10"] / m["m00"], m["m01"] / m["m00"]])
-
-
 def measure(
     doc: ShapeDocument,
     read_masks: Callable[[int], dict[str, np.ndarray]],
@@ -177,6 +169,7 @@ def measure(
     by_object: dict[str, list[tuple[int, float]]] = {}
     stray: dict[str, int] = {}
     centroids: dict[str, dict[int, np.ndarray]] = {}
+    areas: dict[str, dict[int, float]] = {}
     tolerance = doc.tolerance_px if doc.tolerance_px is not None else ShapeSettings().tolerance_px
     rigid = {obj: RigidParts(doc.shapes_of(obj), tolerance) for obj in doc.objects}
     for done, frame in enumerate(frames, start=1):
@@ -185,7 +178,8 @@ def measure(
             mask = masks.get(obj)
             shapes = doc.shapes_of(obj)
             raster = rasterise(shapes, frame, size) if shapes else np.zeros(size, bool)
-            present = mask is not None and int(mask.sum()) >= min_area_px
+            area = int(mask.sum()) if mask is not None else 0
+            present = area >= min_area_px
             if obj in rigid:
                 rigid[obj].read(frame, mask if present else None)
             if not present:
@@ -197,6 +191,7 @@ def measure(
             by_object.setdefault(obj, []).append((frame, iou))
             ious_all.append(iou)
             centroids.setdefault(obj, {})[frame] = mask_centroid(mask)
+            areas.setdefault(obj, {})[frame] = float(area)
             edges.setdefault(obj, []).append(edge_recall(raster, mask))
             edges_all.append(edges[obj][-1])
         if progress is not None:
@@ -213,6 +208,8 @@ def measure(
         summary["frames_with_shape_but_no_object"] = stray.get(obj, 0)
         summary["iou_by_frame"] = {str(f): round(iou, 5) for f, iou in pairs}
         summary["fast_motion_share"] = fast_motion_share(centroids.get(obj, {}), doc.tolerance_px)
+        summary["motion_per_frame"] = motion_per_frame(centroids.get(obj, {}), areas.get(obj, {}))
+        summary["keys_limit"] = keys_limit(summary["motion_per_frame"])
         per_object[obj] = summary
     every = [np.concatenate([none[i], *(b[i] for b in boils.values())]) for i in range(2)]
     overall = _summary(ious_all, edges_all, doc.shapes, curls, *every)
@@ -235,7 +232,6 @@ def measure(
 IOU_MEDIAN_MIN = 0.95
 IOU_FRAME_MIN = 0.90
 EDGE_MIN = 0.90
-KEYS_PER_100_MAX = 50.0
 BOIL_MAX_PX = 0.5
 
 
@@ -257,10 +253,14 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
         if summary["points_per_shape_max"] > max_points:
             problems.append(f"{obj}: {summary['points_per_shape_max']} points on a shape > {max_points}")
         keys = summary.get("keys_per_100_frames_worst_shape", summary["keys_per_100_frames"])
-        if keys > KEYS_PER_100_MAX:
+        # A qa.json written before slow motion was told apart holds every object to KEYS_PER_100_MAX.
+        limit = summary.get("keys_limit", KEYS_PER_100_MAX)
+        if keys > limit:
             fast = summary.get("fast_motion_share")
             why = f" (fast motion: {fast:.0%} of frames need a key whatever the shapes)" if fast and fast >= 0.5 else ""
-            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {KEYS_PER_100_MAX:.0f}{why}")
+            if is_slow(summary.get("motion_per_frame")):
+                why = f" (slow motion: {summary['motion_per_frame']:.1%} of its size a frame)"
+            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {limit:.0f}{why}")
         edge = summary.get("edge_within_2px")
         if edge is not None and edge < EDGE_MIN:
             problems.append(f"{obj}: {100 * edge:.0f}% of the matte edge within 2 px < {100 * EDGE_MIN:.0f}%")

@@ -325,6 +325,29 @@ def test_verdict_names_fast_motion_beside_the_keys() -> None:
     assert "90 keys/100 frames on a shape > 50" in line and "fast motion" not in line
 
 
+def test_verdict_holds_slow_motion_to_30_keys() -> None:
+    """An object that barely moves (qa.motion_per_frame, motion.py) is held to 30 keys per 100 frames on its worst
+    shape, one that moves to 50; a qa.json written before the figure existed is held to 50."""
+    from roto_core.shapes.qa import verdict
+
+    summary = {
+        **_passing_summary(),
+        "keys_per_100_frames_worst_shape": 37.0,
+        "motion_per_frame": 0.005,
+        "keys_limit": 30.0,
+    }
+    qa = {"summary": summary, "objects": {"car": summary}}
+    result = verdict(qa, 24)
+    assert result["status"] == "review", result
+    assert "car: 37 keys/100 frames on a shape > 30 (slow motion: 0.5% of its size a frame)" in result["line"]
+    summary["keys_per_100_frames_worst_shape"] = 30.0
+    assert verdict(qa, 24)["status"] == "pass"
+    summary.update({"keys_per_100_frames_worst_shape": 37.0, "motion_per_frame": 0.04, "keys_limit": 50.0})
+    assert verdict(qa, 24)["status"] == "pass"
+    del summary["keys_limit"], summary["motion_per_frame"]
+    assert verdict(qa, 24)["status"] == "pass"
+
+
 def test_finalize_carries_the_plates_pixel_aspect_into_nk_and_fxs(tmp_path: Path) -> None:
     """An anamorphic plate (pixel aspect 2): the .nk format says so, and the .fxs x axis is scaled by it."""
     manifest_path, job = _job(tmp_path)
