@@ -1,9 +1,12 @@
 """Which region on this frame is the same component as which region on the previous one.
 
 A component keeps its shape (and its points) while it can be followed; one that appears, splits off or comes
-back after leaving starts a new shape with its own lifetime. Matching is by predicted centroid (constant
-velocity), normalised by the component's size, with a one-to-one assignment; at the image border, where only a
-slice of the object shows, by area and box overlap as well (MAX_BORDER_AREA_RATIO, BORDER_BOX_OVERLAP).
+back after leaving starts a new shape with its own lifetime. Matching is by centroid, normalised by the
+component's size, with a one-to-one assignment: near where constant velocity puts it, or near where it last was (a
+camera shaking by whole pixels breaks the velocity, and the prediction from two shaken frames misses by twice the
+shake); at the image border, where only a slice of the object shows, by area and box overlap as well
+(MAX_BORDER_AREA_RATIO, BORDER_BOX_OVERLAP). An object that is one region on both frames may move further
+(SOLE_MAX_SHIFT).
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from scipy.optimize import linear_sum_assignment
 
 MAX_CENTROID_SHIFT = 0.6
 MAX_AREA_RATIO = 3.0
+# An object that is one region on the frame before and one on this is the same body where it moved by up to this
+# many sizes: a small object in a shaking frame jumps by more than MAX_CENTROID_SHIFT (DAVIS drift-chicane's car,
+# 49 px, its frames moved by up to 15 px each way: 0.61-0.81 of its size, and 4 of 30 frames had no shape); further
+# it is a segmenter's mask jumping onto something else (drift-chicane's rotofarm roto masks, frame 37: 11 sizes).
+SOLE_MAX_SHIFT = 2.0
 # Where both regions touch the image border the object is crossing it: what is visible shrinks or grows by
 # the object's speed against its width (a car leaving frame: 11,000 px one frame, 2,800 the next).
 MAX_BORDER_AREA_RATIO = 25.0
@@ -73,9 +81,12 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     return Blob(2 * last.centroid - prev.centroid, last.area, last.at_border, last.box)
 
 
-def link(blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT) -> list[Track]:
+def link(
+    blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT, sole_shift: float = SOLE_MAX_SHIFT
+) -> list[Track]:
     """Chain blobs of consecutive frames into tracks; frames must be consecutive integers. A blob follows on
-    when its centroid is within ``max_shift`` of its size from where it was predicted."""
+    when its centroid is within ``max_shift`` of its size from where it was predicted or last was, within
+    ``sole_shift`` where it is the only blob on both frames."""
     frames = sorted(blobs)
     tracks: list[Track] = []
     alive: list[Track] = []
@@ -89,13 +100,19 @@ def link(blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT) ->
             cost = np.full((len(alive), len(current)), np.inf)
             for a, track in enumerate(alive):
                 pred = _predict(track, blobs, frame - 1)
+                last = blobs[frame - 1][track.members[frame - 1]]
+                sole = len(alive) == 1 and len(current) == 1 and len(blobs[frame - 1]) == 1
+                reach = max(sole_shift, max_shift) if sole else max_shift
                 for c, blob in enumerate(current):
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
                     scale = max(blob.scale, pred.scale)
-                    shift = float(np.linalg.norm(blob.centroid - pred.centroid)) / scale
+                    gap = min(
+                        np.linalg.norm(blob.centroid - pred.centroid), np.linalg.norm(blob.centroid - last.centroid)
+                    )
+                    shift = float(gap) / scale
                     border = blob.at_border and pred.at_border
                     limit = MAX_BORDER_AREA_RATIO if border else MAX_AREA_RATIO
-                    near = shift <= max_shift or (border and pred.overlap(blob) >= BORDER_BOX_OVERLAP)
+                    near = shift <= reach or (border and pred.overlap(blob) >= BORDER_BOX_OVERLAP)
                     if ratio <= limit and near:
                         cost[a, c] = shift + 0.1 * np.log(ratio)
             finite = np.where(np.isfinite(cost), cost, 1e6)

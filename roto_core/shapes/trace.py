@@ -321,8 +321,10 @@ def _object_shapes(
         shapes.extend(_shapes_of_track(name, obj, "add", outers, budget, size))
         # A hole rides on its component: it is followed where it sits on the component, not on the image.
         hole_blobs = {f: [Blob(h.centroid - r.centroid, h.area) for h in r.holes] for f, r in members.items()}
+        # Held to HOLE_SHIFT even where a hole is the only one: on the component, no camera shake moves it.
+        hole_links = link(hole_blobs, HOLE_SHIFT, HOLE_SHIFT)
         hole_tracks = sorted(
-            (t for t in link(hole_blobs, HOLE_SHIFT) if _lasting_hole(t, members, shortest, settings.min_area_px)),
+            (t for t in hole_links if _lasting_hole(t, members, shortest, settings.min_area_px)),
             key=lambda t: t.first,
         )
         for hole_number, hole in enumerate(hole_tracks, start=1):
