@@ -69,6 +69,13 @@ OVERLAP_PX = 3.0
 # tracks were one frame long and 58 % of the hole area fell in tracks long enough for a shape; on the component
 # at this shift, 86 %; with the flicker rule of _lasting_hole, edge recall 0.851 -> 0.881 (bench/RESULTS.md).
 HOLE_SHIFT = 1.0
+# A region this share of its object or more gets shapes however briefly it is seen (under min_lifetime_frames):
+# left out, it takes its frames' IoU below 1 - this, the verdict's per-frame floor (qa.IOU_FRAME_MIN 0.90). A
+# matte whose neck breaks for a frame as the object turns (DAVIS horsejump-high spun 4 degrees a frame: the lower
+# half, 43 % of the object, a region of its own on frame 25 and again on 28-29, which had no shape, IoU 0.55-0.81),
+# or the whole object seen for a frame or two (rotofarm roto's masks of drift-straight, frames 47 and 49, as the
+# car leaves: IoU 0 and no edge there). Specks beside the object are still flicker.
+BRIEF_REGION_SHARE = 0.1
 FLICKER_AREA_FACTOR = 2.0
 SILHOUETTE_AREA_FACTOR = 16.0
 
@@ -308,8 +315,14 @@ def _object_shapes(
 ) -> list[Shape]:
     blobs = {f: [Blob(r.centroid, r.area, r.touches_border, _box(r.outer)) for r in rs] for f, rs in regions.items()}
     shortest = min(settings.min_lifetime_frames, len(regions))
+    totals = {f: sum(r.area for r in rs) for f, rs in regions.items()}
     tracks = sorted(
-        (t for t in link(blobs) if len(t.members) >= shortest),
+        (
+            t
+            for t in link(blobs)
+            if len(t.members) >= shortest
+            or any(regions[f][i].area >= BRIEF_REGION_SHARE * totals[f] for f, i in t.members.items())
+        ),
         key=lambda t: (t.first, -regions[t.first][t.members[t.first]].area),
     )
     shapes: list[Shape] = []
