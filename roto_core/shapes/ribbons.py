@@ -298,10 +298,15 @@ def _to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
     return np.sqrt(dx * dx + dy * dy).min(axis=1)
 
 
-def link_strands(per_frame: dict[int, list[Strand]]) -> list[dict[int, Strand]]:
+def link_strands(
+    per_frame: dict[int, list[Strand]], carried: dict[int, np.ndarray] | None = None
+) -> list[dict[int, Strand]]:
     """Chain the strands of consecutive frames (one-to-one, nearest first), each turned to run the way its
     predecessor ran. A strand is measured against the line's last place and against where it would be moving on
-    at the same speed, the nearer counting: rigging lines swing. DAVIS paragliding-launch (80 frames): 489 -> 464
+    at the same speed, the nearer counting: rigging lines swing. With ``carried`` (per frame, how far the object's
+    body moved from the frame before), also against its last place moved as the body moved: lines hang from their
+    body, and a camera shaking by 15 px a frame (bench/shapes_transformed.py ``shake``) moves them further between
+    frames than LINK_PX. DAVIS paragliding-launch (80 frames): 489 -> 464
     shapes, edge recall 0.916 -> 0.918; its lines turning 4 degrees a frame (bench/shapes_transformed.py `spin`),
     edge 0.677 -> 0.689; edge recall higher on 9 of its 11 variants and the same on the other two (bench/RESULTS.md,
     twentieth pass)."""
@@ -321,10 +326,14 @@ def link_strands(per_frame: dict[int, list[Strand]]) -> list[dict[int, Strand]]:
             if ahead:
                 moving = [k for k, _ in ahead]
                 cost[moving] = np.minimum(cost[moving], _link_costs([guess for _, guess in ahead], current))
+            shift = np.zeros(2) if carried is None else carried.get(frame, np.zeros(2))
+            if shift.any():
+                moved = [Strand(track[frame - 1].centre + shift, track[frame - 1].width) for track in alive]
+                cost = np.minimum(cost, _link_costs(moved, current))
             rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e9))
             for i, j in zip(rows, cols, strict=True):
                 if np.isfinite(cost[i, j]):
-                    before, after = alive[i][frame - 1].ends[0], current[j].ends[0]
+                    before, after = alive[i][frame - 1].ends[0] + shift, current[j].ends[0]
                     same = np.abs(before - after).sum()
                     flipped = np.abs(before - after[::-1]).sum()
                     alive[i][frame] = current[j] if same <= flipped else current[j].reversed()

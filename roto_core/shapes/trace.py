@@ -352,11 +352,24 @@ def _box(outline: Outline) -> np.ndarray:
     return np.concatenate((outline.points.min(axis=0), outline.points.max(axis=0)))
 
 
-def _line_shapes(obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings) -> list[Shape]:
+def _body_motion(regions: dict[int, list[Region]]) -> dict[int, np.ndarray]:
+    """Per frame, how far the object's body (its regions' centre of mass) moved from the frame before, where the
+    body is on both."""
+    centres = {
+        f: np.sum([r.centroid * r.area for r in rs], axis=0) / sum(r.area for r in rs)
+        for f, rs in regions.items()
+        if rs
+    }
+    return {f: c - centres[f - 1] for f, c in centres.items() if f - 1 in centres}
+
+
+def _line_shapes(
+    obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings, carried: dict[int, np.ndarray]
+) -> list[Shape]:
     """The ribbons of an object's thin parts: for each strand followed ``min_lifetime_frames`` or more, one (or
     one per run of vertices along a line that bends more than a ribbon holds)."""
     shortest = min(settings.min_lifetime_frames, len(lines))
-    tracks = sorted((t for t in link_strands(lines) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
+    tracks = sorted((t for t in link_strands(lines, carried) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
     return [s for n, t in enumerate(tracks, start=1) for s in ribbon_shapes(f"{shape_prefix(obj)}_thin{n}", obj, t)]
 
 
@@ -406,5 +419,5 @@ def trace_shapes(
     for obj, per_frame in regions.items():
         shapes.extend(_object_shapes(obj, per_frame, settings, size))
         if any(thin[obj].values()):
-            shapes.extend(_line_shapes(obj, thin[obj], settings))
+            shapes.extend(_line_shapes(obj, thin[obj], settings, _body_motion(per_frame)))
     return ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)
