@@ -3,7 +3,7 @@
 The fit holds each piece's outline to the matte's edge, which does not see a piece whose outline runs along
 edges but encloses the wrong side of them: the gap between two legs, between two lines, filled as a wedge whose
 sides all lie on edges. A frame range short enough that it may no longer be cut for an edge failure
-(``trace.MIN_SHAPE_FRAMES``) still ends up with such wedges where the legs close and open within a few frames
+(``lifetimes.MIN_SHAPE_FRAMES``) still ends up with such wedges where the legs close and open within a few frames
 (DAVIS camel, frames 63-69 and 83-84: IoU 0.86 on a body whose other frames score 0.97). Filled and compared
 with the component's own outline, those frames show; the caller cuts the range there, down to a few frames.
 

@@ -33,7 +33,7 @@ LINE_SHARE = 0.05
 FRAGMENT_AREA_FACTOR = 0.25
 # Holes are found down to this fraction of ``min_area``: the gaps between a rider's arm and body or a wheel's rims
 # are often under ``min_area`` in a matte this size, and whether such a speck lasts long enough for a shape is
-# trace.py's decision (``_lasting_hole``), taken over its whole track, not frame by frame.
+# lifetimes.py's decision (``lasting_hole``), taken over its whole track, not frame by frame.
 SPECK_AREA_FACTOR = 0.25
 _THIN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_WIDTH_PX + 1, THIN_WIDTH_PX + 1))
 

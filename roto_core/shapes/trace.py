@@ -9,6 +9,7 @@ with curls beside a point taken out of the keys (untangle.py) and a piece's life
 it is not turned over (upright.py).
 Parts of a matte a pixel or two wide (contours.thin_parts) become ribbons along their centre lines
 (ribbons.py), and a range whose shapes fill their component badly on some frame is cut there (area_guard.py).
+Which tracks live long enough for shapes is lifetimes.py's rule.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX, Budget, component
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
 from roto_core.shapes.keys import EdgeCheck
-from roto_core.shapes.linking import Blob, Track, link
+from roto_core.shapes.lifetimes import (
+    HOLE_SHIFT,
+    MIN_SHAPE_FRAMES,
+    body_motion,
+    lasting_hole,
+    lasting_region,
+)
+from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
@@ -55,29 +63,10 @@ GIVE_UP = 0.5
 # frames whose band was 1.9 px at its loosened 2.5 px: IoU 0.89-0.95 there instead of 0.95-0.98 traced afresh,
 # p10 0.920 -> 0.888 (bench/RESULTS.md, sixteenth pass).
 KEEP_FRACTION = 0.75
-# A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
-# Measured on the DAVIS dev set (bench/RESULTS.md): 5 instead of 10 lifts IoU p10 by up to 0.14 and edge recall
-# by up to 0.12 (parkour, dog, horsejump) for about twice the shapes; 3 adds little more for twice as many again.
-MIN_SHAPE_FRAMES = 5
 # A segment further than this many tolerances from its edge is drawn straight (see pieces.piece_controls).
 STRAIGHT_BEYOND = 3.0
 # Pieces are keyed on their own; each reaches this far past its chords into the next (see _overlapping).
 OVERLAP_PX = 3.0
-# A hole follows on where its centroid, relative to its component's, moved by up to its own size: small holes
-# (a wheel's gaps, the light between a rider's arm and body) change shape and place by about that much between
-# frames. DAVIS scooter-black (43 frames): linked on the image at linking.MAX_CENTROID_SHIFT, 121 of its 130 hole
-# tracks were one frame long and 58 % of the hole area fell in tracks long enough for a shape; on the component
-# at this shift, 86 %; with the flicker rule of _lasting_hole, edge recall 0.851 -> 0.881 (bench/RESULTS.md).
-HOLE_SHIFT = 1.0
-# A region this share of its object or more gets shapes however briefly it is seen (under min_lifetime_frames):
-# left out, it takes its frames' IoU below 1 - this, the verdict's per-frame floor (qa.IOU_FRAME_MIN 0.90). A
-# matte whose neck breaks for a frame as the object turns (DAVIS horsejump-high spun 4 degrees a frame: the lower
-# half, 43 % of the object, a region of its own on frame 25 and again on 28-29, which had no shape, IoU 0.55-0.81),
-# or the whole object seen for a frame or two (rotofarm roto's masks of drift-straight, frames 47 and 49, as the
-# car leaves: IoU 0 and no edge there). Specks beside the object are still flicker.
-BRIEF_REGION_SHARE = 0.1
-FLICKER_AREA_FACTOR = 2.0
-SILHOUETTE_AREA_FACTOR = 16.0
 
 
 class MaskSource(Protocol):
@@ -315,14 +304,8 @@ def _object_shapes(
 ) -> list[Shape]:
     blobs = {f: [Blob(r.centroid, r.area, r.touches_border, _box(r.outer)) for r in rs] for f, rs in regions.items()}
     shortest = min(settings.min_lifetime_frames, len(regions))
-    totals = {f: sum(r.area for r in rs) for f, rs in regions.items()}
     tracks = sorted(
-        (
-            t
-            for t in link(blobs)
-            if len(t.members) >= shortest
-            or any(regions[f][i].area >= BRIEF_REGION_SHARE * totals[f] for f, i in t.members.items())
-        ),
+        (t for t in link(blobs) if lasting_region(t, regions, shortest)),
         key=lambda t: (t.first, -regions[t.first][t.members[t.first]].area),
     )
     shapes: list[Shape] = []
@@ -337,7 +320,7 @@ def _object_shapes(
         # Held to HOLE_SHIFT even where a hole is the only one: on the component, no camera shake moves it.
         hole_links = link(hole_blobs, HOLE_SHIFT, HOLE_SHIFT)
         hole_tracks = sorted(
-            (t for t in hole_links if _lasting_hole(t, members, shortest, settings.min_area_px)),
+            (t for t in hole_links if lasting_hole(t, members, shortest, settings.min_area_px)),
             key=lambda t: t.first,
         )
         for hole_number, hole in enumerate(hole_tracks, start=1):
@@ -352,17 +335,6 @@ def _box(outline: Outline) -> np.ndarray:
     return np.concatenate((outline.points.min(axis=0), outline.points.max(axis=0)))
 
 
-def _body_motion(regions: dict[int, list[Region]]) -> dict[int, np.ndarray]:
-    """Per frame, how far the object's body (its regions' centre of mass) moved from the frame before, where the
-    body is on both."""
-    centres = {
-        f: np.sum([r.centroid * r.area for r in rs], axis=0) / sum(r.area for r in rs)
-        for f, rs in regions.items()
-        if rs
-    }
-    return {f: c - centres[f - 1] for f, c in centres.items() if f - 1 in centres}
-
-
 def _line_shapes(
     obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings, carried: dict[int, np.ndarray]
 ) -> list[Shape]:
@@ -371,27 +343,6 @@ def _line_shapes(
     shortest = min(settings.min_lifetime_frames, len(lines))
     tracks = sorted((t for t in link_strands(lines, carried) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
     return [s for n, t in enumerate(tracks, start=1) for s in ribbon_shapes(f"{shape_prefix(obj)}_thin{n}", obj, t)]
-
-
-def _lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:
-    """Whether a hole track gets shapes. A hole as large as SILHOUETTE_AREA_FACTOR times the smallest region
-    does however briefly it is open (DAVIS horsejump-high: legs crossing close a 2,200 px gap for one frame,
-    filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames, and one shorter-lived than a cut
-    range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a gap between a
-    wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px,
-    each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette. A
-    speck under ``min_area`` (contours.SPECK_AREA_FACTOR) must outlive a cut range: open longer than the shortest
-    range a piece is fitted over, it is a gap in the object (a rider's elbow, a bent knee), not flicker; car-
-    roundabout's spoke gaps, open five frames as they turn, would each be keyed on every frame."""
-    frames = len(track.members)
-    area = float(np.median([members[f].holes[i].area for f, i in track.members.items()]))
-    if area >= SILHOUETTE_AREA_FACTOR * min_area:
-        return True
-    if frames < shortest:
-        return False
-    if area < min_area:
-        return frames > MIN_SHAPE_FRAMES
-    return frames >= MIN_SHAPE_FRAMES or area >= FLICKER_AREA_FACTOR * min_area
 
 
 def trace_shapes(
@@ -419,5 +370,5 @@ def trace_shapes(
     for obj, per_frame in regions.items():
         shapes.extend(_object_shapes(obj, per_frame, settings, size))
         if any(thin[obj].values()):
-            shapes.extend(_line_shapes(obj, thin[obj], settings, _body_motion(per_frame)))
+            shapes.extend(_line_shapes(obj, thin[obj], settings, body_motion(per_frame)))
     return ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)

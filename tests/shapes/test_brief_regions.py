@@ -1,4 +1,4 @@
-"""A region that is a tenth of its object or more gets shapes however briefly it is seen (trace.BRIEF_REGION_SHARE).
+"""A region that is a tenth of its object or more gets shapes however briefly it is seen (lifetimes.BRIEF_REGION_SHARE).
 
 Components living fewer than ``min_lifetime_frames`` frames are mask flicker and get no shapes: a speck beside the
 body for a frame or two. But a matte whose neck breaks for a frame as the object turns puts half the object in a

@@ -1,9 +1,9 @@
 """Holes that ride on a moving object keep their shapes.
 
-Holes are linked over time where they sit on their component (trace.HOLE_SHIFT), so a small hole in an object
+Holes are linked over time where they sit on their component (lifetimes.HOLE_SHIFT), so a small hole in an object
 that moves faster than the hole's own size per frame still becomes one hole shape; a small hole that opens for
 fewer frames than a cut range is flicker and gets none, a large one gets a shape however briefly it is open, and a
-speck under ``min_area_px`` gets one only when it is open longer than a cut range (trace._lasting_hole).
+speck under ``min_area_px`` gets one only when it is open longer than a cut range (lifetimes.lasting_hole).
 """
 
 from __future__ import annotations

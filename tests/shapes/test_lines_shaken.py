@@ -1,4 +1,4 @@
-"""Lines move with the body they hang from (ribbons.link_strands' ``carried``, trace._body_motion).
+"""Lines move with the body they hang from (ribbons.link_strands' ``carried``, lifetimes.body_motion).
 
 A camera shaking by up to 15 px a frame moves every rigging line further between frames than a strand may be from
 the line's last place (LINK_PX), and further than the line's own speed predicts: its strands lived a frame or two

@@ -1,0 +1,74 @@
+"""How long a track must live to get shapes, and how regions, holes and lines are followed from frame to frame.
+
+A track of a component, hole or line that lives fewer than ``min_lifetime_frames`` frames is mask flicker, with
+the exceptions below: a region too large a share of its object to leave out, a hole as large as a silhouette's gap.
+trace.py asks these rules of every track linking.py and ribbons.link_strands make.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roto_core.shapes.contours import Region
+from roto_core.shapes.linking import Track
+
+# A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
+# Measured on the DAVIS dev set (bench/RESULTS.md): 5 instead of 10 lifts IoU p10 by up to 0.14 and edge recall
+# by up to 0.12 (parkour, dog, horsejump) for about twice the shapes; 3 adds little more for twice as many again.
+MIN_SHAPE_FRAMES = 5
+# A hole follows on where its centroid, relative to its component's, moved by up to its own size: small holes
+# (a wheel's gaps, the light between a rider's arm and body) change shape and place by about that much between
+# frames. DAVIS scooter-black (43 frames): linked on the image at linking.MAX_CENTROID_SHIFT, 121 of its 130 hole
+# tracks were one frame long and 58 % of the hole area fell in tracks long enough for a shape; on the component
+# at this shift, 86 %; with the flicker rule of lasting_hole, edge recall 0.851 -> 0.881 (bench/RESULTS.md).
+HOLE_SHIFT = 1.0
+# A region this share of its object or more gets shapes however briefly it is seen (under min_lifetime_frames):
+# left out, it takes its frames' IoU below 1 - this, the verdict's per-frame floor (qa.IOU_FRAME_MIN 0.90). A
+# matte whose neck breaks for a frame as the object turns (DAVIS horsejump-high spun 4 degrees a frame: the lower
+# half, 43 % of the object, a region of its own on frame 25 and again on 28-29, which had no shape, IoU 0.55-0.81),
+# or the whole object seen for a frame or two (rotofarm roto's masks of drift-straight, frames 47 and 49, as the
+# car leaves: IoU 0 and no edge there). Specks beside the object are still flicker.
+BRIEF_REGION_SHARE = 0.1
+FLICKER_AREA_FACTOR = 2.0
+SILHOUETTE_AREA_FACTOR = 16.0
+
+
+def lasting_region(track: Track, regions: dict[int, list[Region]], shortest: int) -> bool:
+    """Whether a component track gets shapes: it lives ``shortest`` frames, or on some frame its region is
+    BRIEF_REGION_SHARE of its object or more."""
+    if len(track.members) >= shortest:
+        return True
+    members = track.members.items()
+    return any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members)
+
+
+def lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:
+    """Whether a hole track gets shapes. A hole as large as SILHOUETTE_AREA_FACTOR times the smallest region
+    does however briefly it is open (DAVIS horsejump-high: legs crossing close a 2,200 px gap for one frame,
+    filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames, and one shorter-lived than a cut
+    range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a gap between a
+    wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px,
+    each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette. A
+    speck under ``min_area`` (contours.SPECK_AREA_FACTOR) must outlive a cut range: open longer than the shortest
+    range a piece is fitted over, it is a gap in the object (a rider's elbow, a bent knee), not flicker; car-
+    roundabout's spoke gaps, open five frames as they turn, would each be keyed on every frame."""
+    frames = len(track.members)
+    area = float(np.median([members[f].holes[i].area for f, i in track.members.items()]))
+    if area >= SILHOUETTE_AREA_FACTOR * min_area:
+        return True
+    if frames < shortest:
+        return False
+    if area < min_area:
+        return frames > MIN_SHAPE_FRAMES
+    return frames >= MIN_SHAPE_FRAMES or area >= FLICKER_AREA_FACTOR * min_area
+
+
+def body_motion(regions: dict[int, list[Region]]) -> dict[int, np.ndarray]:
+    """Per frame, how far the object's body (its regions' centre of mass) moved from the frame before, where the
+    body is on both."""
+    centres = {
+        f: np.sum([r.centroid * r.area for r in rs], axis=0) / sum(r.area for r in rs)
+        for f, rs in regions.items()
+        if rs
+    }
+    return {f: c - centres[f - 1] for f, c in centres.items() if f - 1 in centres}
