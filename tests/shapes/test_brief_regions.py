@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from roto_core.contracts import ShapeSettings
+from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
@@ -42,6 +43,19 @@ def test_an_object_seen_on_one_frame_is_drawn_there() -> None:
     empty = np.zeros(SIZE, bool)
     masks = {0: empty, 1: empty, 2: _disc((80, 60), 12), 3: empty, 4: empty}
     assert _ious(masks)[2] >= 0.95
+
+
+def test_a_part_seen_on_one_frame_is_drawn_on_that_frame_only_in_the_exports(tmp_path: Path) -> None:
+    """A body on five frames and, on frame 2 only, a second part a quarter of the object: the .fxs and the .nk,
+    read back, draw the part on frame 2 and on no other frame."""
+    part = _disc((120, 60), 12)
+    masks = {f: _disc((40 + 2 * f, 60), 20) | (part if f == 2 else np.zeros(SIZE, bool)) for f in range(5)}
+    doc = trace_shapes(InMemoryMasks({f: {"m": m} for f, m in masks.items()}, SIZE[1], SIZE[0]), ShapeSettings())
+    (tmp_path / "s.fxs").write_bytes(fxs_text(doc))
+    (tmp_path / "s.nk").write_text(nk_text(doc, "Roto1", None), encoding="utf-8")
+    for read in (read_fxs(tmp_path / "s.fxs"), read_nk(tmp_path / "s.nk")[0]):
+        drawn = [int((rasterise(read.shapes, f, SIZE) & part).sum()) for f in range(5)]
+        assert drawn[2] >= 0.95 * part.sum() and drawn[:2] + drawn[3:] == [0, 0, 0, 0], drawn
 
 
 def test_a_speck_beside_the_body_for_one_frame_is_not_drawn() -> None:
