@@ -98,11 +98,11 @@ def link(
         survivors: list[Track] = []
         if alive and current:
             cost = np.full((len(alive), len(current)), np.inf)
+            sole = len(alive) == 1 and len(current) == 1 and len(blobs[frame - 1]) == 1
+            reach = max(sole_shift, max_shift) if sole else max_shift
             for a, track in enumerate(alive):
                 pred = _predict(track, blobs, frame - 1)
                 last = blobs[frame - 1][track.members[frame - 1]]
-                sole = len(alive) == 1 and len(current) == 1 and len(blobs[frame - 1]) == 1
-                reach = max(sole_shift, max_shift) if sole else max_shift
                 for c, blob in enumerate(current):
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
                     scale = max(blob.scale, pred.scale)
