@@ -5,8 +5,8 @@ Per object (``objects``) and overall (``summary``):
   centres) with the mask, over the frames where the object is present — i.e. has at least ``min_area_px``
   pixels, the same rule that decides which components get shapes;
 - ``edge_within_2px``: the share of the mask's edge pixels within 2 px of the shapes' edge (mean over frames);
-- ``points_per_shape_max``; ``keys_per_100_frames`` (keys per 100 frames of shape lifetime, all shapes) and
-  ``keys_per_100_frames_worst_shape``;
+- ``points_per_shape_max``; ``keys_per_100_frames`` (keys per 100 frames of shape lifetime, all shapes),
+  ``keys_per_100_frames_worst_shape`` and ``keys_worst_shape`` (its name, keys and frames, which the verdict names);
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
   the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
   ``boil_rigid_px_rms``, the same over the points where the matte itself moves rigidly from the frame before to
@@ -124,6 +124,14 @@ class RigidParts:
         return np.concatenate(boils), np.concatenate(rigid)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _keys_per_100(shape: Shape) -> float:
+    return 100.0 * len(shape.key_frames) / (shape.last_frame - shape.first_frame + 1)
+
+
 def _summary(
     ious: list[float],
     edges: list[float],
@@ -135,15 +143,18 @@ def _summary(
     lifetime = sum(s.last_frame - s.first_frame + 1 for s in shapes)
     crossing = sum(len(curls[id(s)]) for s in shapes)
     keys = sum(len(s.key_frames) for s in shapes)
+    worst = max(shapes, key=_keys_per_100, default=None)
     return {
         "shape_iou_median": float(np.median(ious)) if ious else None,
         "shape_iou_min": float(np.min(ious)) if ious else None,
         "edge_within_2px": float(np.mean(edges)) if edges else None,
         "points_per_shape_max": max((s.point_count for s in shapes), default=0),
         "keys_per_100_frames": 100.0 * keys / lifetime if lifetime else 0.0,
-        "keys_per_100_frames_worst_shape": max(
-            (100.0 * len(s.key_frames) / (s.last_frame - s.first_frame + 1) for s in shapes), default=0.0
-        ),
+        "keys_per_100_frames_worst_shape": _keys_per_100(worst) if worst is not None else 0.0,
+        # Which shape that is, so the verdict can name it: a shape living a frame or two has a key on each.
+        "keys_worst_shape": None
+        if worst is None
+        else {"name": worst.name, "keys": len(worst.key_frames), "frames": worst.last_frame - worst.first_frame + 1},
         "boil_px_rms": float(np.sqrt(np.mean(boil**2))) if boil.size else 0.0,
         "boil_rigid_px_rms": float(np.sqrt(np.mean(boil[on_rigid] ** 2))) if on_rigid.any() else 0.0,
         "rigid_share": float(on_rigid.mean()) if on_rigid.size else None,
@@ -260,7 +271,13 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
             why = f" (fast motion: {fast:.0%} of frames need a key whatever the shapes)" if fast and fast >= 0.5 else ""
             if is_slow(summary.get("motion_per_frame")):
                 why = f" (slow motion: {summary['motion_per_frame']:.1%} of its size a frame)"
-            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {limit:.0f}{why}")
+            shape = summary.get("keys_worst_shape")
+            which = (
+                f" ({shape['name']}: {_count(shape['keys'], 'key')} over {_count(shape['frames'], 'frame')})"
+                if shape
+                else ""
+            )
+            problems.append(f"{obj}: {keys:.0f} keys/100 frames on a shape > {limit:.0f}{which}{why}")
         edge = summary.get("edge_within_2px")
         if edge is not None and edge < EDGE_MIN:
             problems.append(f"{obj}: {100 * edge:.0f}% of the matte edge within 2 px < {100 * EDGE_MIN:.0f}%")

@@ -18,6 +18,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
+from roto_core.shapes.qa import measure, verdict
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -56,6 +57,18 @@ def test_a_part_seen_on_one_frame_is_drawn_on_that_frame_only_in_the_exports(tmp
     for read in (read_fxs(tmp_path / "s.fxs"), read_nk(tmp_path / "s.nk")[0]):
         drawn = [int((rasterise(read.shapes, f, SIZE) & part).sum()) for f in range(5)]
         assert drawn[2] >= 0.95 * part.sum() and drawn[:2] + drawn[3:] == [0, 0, 0, 0], drawn
+
+
+def test_the_verdict_names_the_shape_its_keys_figure_comes_from() -> None:
+    """The part seen on one frame has one key on its one frame: 100 keys per 100 frames. The verdict says which
+    shape that is and over how many frames, so a coordinator reads a brief part, not a shape keyed on every frame."""
+    part = _disc((120, 60), 12)
+    masks = {f: _disc((40 + 2 * f, 60), 20) | (part if f == 2 else np.zeros(SIZE, bool)) for f in range(5)}
+    doc = trace_shapes(InMemoryMasks({f: {"m": m} for f, m in masks.items()}, SIZE[1], SIZE[0]), ShapeSettings())
+    qa = measure(doc, lambda f: {"m": masks[f]}, ShapeSettings().min_area_px)
+    worst = qa["objects"]["m"]["keys_worst_shape"]
+    assert (worst["keys"], worst["frames"]) == (1, 1), worst
+    assert f"m: 100 keys/100 frames on a shape > 50 ({worst['name']}: 1 key over 1 frame)" in verdict(qa, 24)["line"]
 
 
 def test_a_speck_beside_the_body_for_one_frame_is_not_drawn() -> None:
