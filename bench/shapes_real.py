@@ -219,11 +219,12 @@ def measured_row(
         hand_drawn = mask if rigid_from is None else next(iter(rigid_from.read(f).values()), np.zeros(size, bool))
         rigid.read(f, hand_drawn if hand_drawn.sum() >= min_area else None)
         raster = rasterise(fxs.shapes, f, size)
-        if mask.sum() < min_area and not raster.any():
+        area = float(mask.sum())
+        if area < min_area and not raster.any():
             # As in qa.measure: the object is absent (or smaller than min_area_px) and no shape claims it.
             continue
-        if mask.sum() >= min_area:
-            centroids[f], areas[f] = mask_centroid(mask), float(mask.sum())
+        if area >= min_area:
+            centroids[f], areas[f] = mask_centroid(mask), area
         raster_nk = rasterise(nk.shapes, f, size)
         union = max(int((raster | mask).sum()), 1)
         ious.append(float((raster & mask).sum()) / union)
