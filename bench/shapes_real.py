@@ -101,7 +101,8 @@ NOTE = (
     "DAVIS 2016 dev set (whole sequences unless `frames` says otherwise), max 24 points; masks: gt = the real "
     "ground-truth mattes (ShapeSettings defaults: tolerance 1.5 px), roto = `rotofarm roto` classical backend with a "
     "box prompt from the first ground-truth matte, traced with the farm's settings for segmenter masks "
-    "(configs/pipeline.yaml: tolerance 2.5 px) and measured against those masks, which they were traced from ("
+    "(configs/pipeline.yaml: tolerance {farm_tolerance:g} px) and measured against those masks, which they were "
+    "traced from ("
     'their own distance to the ground truth is the segmentation\'s figure, in "Real footage" below). Measured '
     "from the exported .fxs (and .nk) read back and rasterised. Keys per 100 frames of lifetime: the worst shape "
     "and all shapes together. Boil: RMS residual of each point against its neighbourhood's steady motion "
@@ -336,7 +337,7 @@ def main() -> None:
             if row.truth_iou_median is not None:
                 print(f"  against the ground truth: IoU median {row.truth_iou_median:.3f}, edge {row.truth_edge:.3f}")
     if args.write and rows:
-        _write(rows, NOTE)
+        _write(rows, NOTE.format(farm_tolerance=settings["roto"].tolerance_px))
 
 
 if __name__ == "__main__":

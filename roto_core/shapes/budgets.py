@@ -64,7 +64,7 @@ def component_budget(settings: ShapeSettings, members: Mapping[int, Region]) -> 
 
 def _sized(settings: ShapeSettings, regions: list[Region]) -> ShapeSettings:
     """``settings`` with a loosened tolerance held to SIZE_FRACTION of the component's size (median over its
-    frames), so a small object is not traced at a slack meant for large ones (a 30 px car at the farm's 2.5 px
+    frames), so a small object is not traced at a slack meant for large ones (a 30 px car at 2.5 px
     misses a tenth of its width)."""
     extent = float(np.median([np.sqrt(r.area) for r in regions]))
     held = max(min(settings.tolerance_px, SIZE_FRACTION * extent), CLEAN_MATTE_TOLERANCE_PX)

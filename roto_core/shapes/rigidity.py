@@ -55,7 +55,7 @@ RADIUS_PX = 12
 # as a fraction of the shapes' tolerance: the mean distance the shapes keep from the edge (keys.MEAN_FRACTION).
 # A matte changing by less than that is what the shapes are to smooth (its jitter counts as boil); one changing
 # by more moves the shapes with it, held to the edge, and that is following the matte, not boil. A hand-drawn
-# matte's 1.5 px tolerance gives 0.75 px; the farm's 2.5 px for a segmenter's masks, 1.25 px.
+# matte's 1.5 px tolerance gives 0.75 px; the farm's 2.25 px for a segmenter's masks, 1.125 px.
 BAND_FRACTION = MEAN_FRACTION
 # How far apart the two windows may be placed and still be found: a shape's point may slide along its edge from
 # one frame to the next (the boil being measured) by a few pixels. The windows are first matched over this many

@@ -20,6 +20,7 @@ from roto_core.config import load_config
 from roto_core.contracts import PipelineSettings, ShapeSettings
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import ShapeDocument, rasterise
+from roto_core.shapes.qa import edge_recall
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -64,3 +65,7 @@ def test_the_farm_tolerance_follows_the_object_not_the_segmenter_jitter() -> Non
     assert len(wide.shapes) <= len(tight.shapes)
     assert _iou_median(wide, truth) >= _iou_median(tight, truth) - 0.005
     assert _iou_median(wide, truth) >= 0.95
+    edge = np.mean(
+        [edge_recall(rasterise(wide.shapes, f, (source.height, source.width)), noisy.read(f)["car"]) for f in truth]
+    )
+    assert edge >= 0.90, edge
