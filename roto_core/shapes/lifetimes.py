@@ -1,11 +1,17 @@
 """How long a track must live to get shapes, and how regions, holes and lines are followed from frame to frame.
 
 A track of a component, hole or line that lives fewer than ``min_lifetime_frames`` frames is mask flicker, with
-the exceptions below: a region too large a share of its object to leave out, a hole as large as a silhouette's gap.
+the exceptions below: a region too large a share of its object to leave out, a hole as large as a silhouette's gap,
+and a track cut by the first or last frame of the clip (or of its component, for a hole), which may live on beyond
+it: how long is not known, and the shot's ends are where a comp shows it. A dog seen through a chain-link fence
+(DAVIS dog's real matte cut by 3 px wires every 20 px) comes into new cells of the fence on every frame; its last
+frame, whose new cells had no shape, scored IoU 0.706 (tests/shapes/test_clip_ends.py).
 trace.py asks these rules of every track linking.py and ribbons.link_strands make.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 
@@ -33,10 +39,15 @@ FLICKER_AREA_FACTOR = 2.0
 SILHOUETTE_AREA_FACTOR = 16.0
 
 
+def _cut_by_the_ends(track: Track, frames: Collection[int]) -> bool:
+    """Whether ``track`` runs to the first or last of ``frames`` (the clip's, or its component's)."""
+    return track.first == min(frames) or track.last == max(frames)
+
+
 def lasting_region(track: Track, regions: dict[int, list[Region]], shortest: int) -> bool:
-    """Whether a component track gets shapes: it lives ``shortest`` frames, or on some frame its region is
-    BRIEF_REGION_SHARE of its object or more."""
-    if len(track.members) >= shortest:
+    """Whether a component track gets shapes: it lives ``shortest`` frames, runs to an end of the clip (every frame
+    of which has an entry in ``regions``), or on some frame its region is BRIEF_REGION_SHARE of its object or more."""
+    if len(track.members) >= shortest or _cut_by_the_ends(track, regions):
         return True
     members = track.members.items()
     return any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members)
@@ -45,7 +56,8 @@ def lasting_region(track: Track, regions: dict[int, list[Region]], shortest: int
 def lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:
     """Whether a hole track gets shapes. A hole as large as SILHOUETTE_AREA_FACTOR times the smallest region
     does however briefly it is open (DAVIS horsejump-high: legs crossing close a 2,200 px gap for one frame,
-    filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames, and one shorter-lived than a cut
+    filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames (or runs to an end of its
+    component's), and one shorter-lived than a cut
     range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a gap between a
     wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px,
     each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette. A
@@ -56,7 +68,7 @@ def lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_ar
     area = float(np.median([members[f].holes[i].area for f, i in track.members.items()]))
     if area >= SILHOUETTE_AREA_FACTOR * min_area:
         return True
-    if frames < shortest:
+    if frames < shortest and not _cut_by_the_ends(track, members):
         return False
     if area < min_area:
         return frames > MIN_SHAPE_FRAMES

@@ -338,10 +338,15 @@ def _box(outline: Outline) -> np.ndarray:
 def _line_shapes(
     obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings, carried: dict[int, np.ndarray]
 ) -> list[Shape]:
-    """The ribbons of an object's thin parts: for each strand followed ``min_lifetime_frames`` or more, one (or
-    one per run of vertices along a line that bends more than a ribbon holds)."""
+    """The ribbons of an object's thin parts: for each strand followed ``min_lifetime_frames`` or more (or to an end
+    of the clip, as lifetimes.py has it), one (or one per run of vertices along a line that bends more than a ribbon
+    holds)."""
     shortest = min(settings.min_lifetime_frames, len(lines))
-    tracks = sorted((t for t in link_strands(lines, carried) if len(t) >= shortest), key=lambda t: (min(t), -max(t)))
+    ends = (min(lines), max(lines))
+    tracks = sorted(
+        (t for t in link_strands(lines, carried) if len(t) >= shortest or min(t) == ends[0] or max(t) == ends[1]),
+        key=lambda t: (min(t), -max(t)),
+    )
     return [s for n, t in enumerate(tracks, start=1) for s in ribbon_shapes(f"{shape_prefix(obj)}_thin{n}", obj, t)]
 
 
