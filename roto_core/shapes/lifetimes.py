@@ -11,12 +11,13 @@ trace.py asks these rules of every track linking.py and ribbons.link_strands mak
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
 from roto_core.shapes.contours import Region
 from roto_core.shapes.linking import Track
+from roto_core.shapes.ribbons import Strand
 
 # A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
 # Measured on the DAVIS dev set (bench/RESULTS.md): 5 instead of 10 lifts IoU p10 by up to 0.14 and edge recall
@@ -51,6 +52,26 @@ def lasting_region(track: Track, regions: dict[int, list[Region]], shortest: int
         return True
     members = track.members.items()
     return any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members)
+
+
+def lasting_line(
+    track: Mapping[int, Strand], lines: Mapping[int, list[Strand]], regions: Mapping[int, list[Region]], shortest: int
+) -> bool:
+    """Whether a line's strand track gets ribbons, as ``lasting_region`` asks of a component: it lives ``shortest``
+    frames, runs to an end of the clip, or on some frame it is BRIEF_REGION_SHARE of its object or more (its width
+    times its length, against the object's regions and lines together). An object all but hidden behind an
+    occluder for a frame leaves slivers a pixel or two wide, which are lines (``rotofarm demo``'s first shot, frame
+    1031: two slivers 2 px wide and 28-52 px long, the whole object on that frame, had no shape: IoU 0)."""
+    if len(track) >= shortest or min(track) == min(lines) or max(track) == max(lines):
+        return True
+
+    def area(strands: list[Strand]) -> float:
+        return sum(s.width * s.length for s in strands)
+
+    return any(
+        area([strand]) >= BRIEF_REGION_SHARE * (area(lines[f]) + sum(r.area for r in regions[f]))
+        for f, strand in track.items()
+    )
 
 
 def lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:

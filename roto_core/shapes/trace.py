@@ -33,6 +33,7 @@ from roto_core.shapes.lifetimes import (
     MIN_SHAPE_FRAMES,
     body_motion,
     lasting_hole,
+    lasting_line,
     lasting_region,
 )
 from roto_core.shapes.linking import Blob, link
@@ -336,15 +337,13 @@ def _box(outline: Outline) -> np.ndarray:
 
 
 def _line_shapes(
-    obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings, carried: dict[int, np.ndarray]
+    obj: str, lines: dict[int, list[Strand]], settings: ShapeSettings, regions: dict[int, list[Region]]
 ) -> list[Shape]:
-    """The ribbons of an object's thin parts: for each strand followed ``min_lifetime_frames`` or more (or to an end
-    of the clip, as lifetimes.py has it), one (or one per run of vertices along a line that bends more than a ribbon
-    holds)."""
+    """The ribbons of an object's thin parts (``regions``: its bulk): for each strand track that lasts
+    (lifetimes.lasting_line), one (or one per run of vertices along a line that bends more than a ribbon holds)."""
     shortest = min(settings.min_lifetime_frames, len(lines))
-    ends = (min(lines), max(lines))
     tracks = sorted(
-        (t for t in link_strands(lines, carried) if len(t) >= shortest or min(t) == ends[0] or max(t) == ends[1]),
+        (t for t in link_strands(lines, body_motion(regions)) if lasting_line(t, lines, regions, shortest)),
         key=lambda t: (min(t), -max(t)),
     )
     return [s for n, t in enumerate(tracks, start=1) for s in ribbon_shapes(f"{shape_prefix(obj)}_thin{n}", obj, t)]
@@ -375,5 +374,5 @@ def trace_shapes(
     for obj, per_frame in regions.items():
         shapes.extend(_object_shapes(obj, per_frame, settings, size))
         if any(thin[obj].values()):
-            shapes.extend(_line_shapes(obj, thin[obj], settings, body_motion(per_frame)))
+            shapes.extend(_line_shapes(obj, thin[obj], settings, per_frame))
     return ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)

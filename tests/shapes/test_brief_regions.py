@@ -103,3 +103,28 @@ def test_a_matte_breaking_in_two_as_it_turns_is_drawn_on_every_frame() -> None:
         raster = rasterise(doc.shapes, f, (h, w))
         ious[f] = round(float((raster & mask).sum()) / float((raster | mask).sum()), 3)
     assert min(ious.values()) >= 0.9, ious
+
+
+def _strips(xs: tuple[int, ...], top: int, bottom: int) -> np.ndarray:
+    mask = np.zeros(SIZE, bool)
+    for x in xs:
+        mask[top:bottom, x : x + 2] = True
+    return mask
+
+
+def test_an_object_all_but_hidden_for_a_frame_is_drawn_there() -> None:
+    """On frame 2 an occluder leaves only two slivers of the object, 2 px wide: lines, not regions (contours.
+    thin_parts), but the whole object on that frame. ``rotofarm demo``'s first shot has such a frame, which had no
+    shape (IoU 0); the slivers get ribbons (lifetimes.lasting_line)."""
+    slivers = _strips((70, 90), 35, 85)
+    masks = {f: slivers if f == 2 else _disc((80, 60), 25) for f in range(5)}
+    assert _ious(masks)[2] >= 0.8
+
+
+def test_a_sliver_beside_a_body_for_a_frame_is_not_drawn() -> None:
+    """A line of 2 x 25 px beside a body of about 2,800 px on one frame: 2 % of the object, flicker."""
+    body = _disc((60, 60), 30)
+    sliver = _strips((130,), 40, 65)
+    masks = {f: body | sliver if f == 2 else body for f in range(5)}
+    doc = trace_shapes(InMemoryMasks({f: {"m": m} for f, m in masks.items()}, SIZE[1], SIZE[0]), ShapeSettings())
+    assert not (rasterise(doc.shapes, 2, SIZE) & sliver).any()
