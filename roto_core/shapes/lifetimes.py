@@ -64,27 +64,23 @@ def lasting_line(
     1031: two slivers 2 px wide and 28-52 px long, the whole object on that frame, had no shape: IoU 0)."""
     if len(track) >= shortest or min(track) == min(lines) or max(track) == max(lines):
         return True
-
-    def area(strands: list[Strand]) -> float:
-        return sum(s.width * s.length for s in strands)
-
-    return any(
-        area([strand]) >= BRIEF_REGION_SHARE * (area(lines[f]) + sum(r.area for r in regions[f]))
-        for f, strand in track.items()
-    )
+    for f, strand in track.items():
+        lines_area = sum(s.width * s.length for s in lines[f])
+        if strand.width * strand.length >= BRIEF_REGION_SHARE * (lines_area + sum(r.area for r in regions[f])):
+            return True
+    return False
 
 
 def lasting_hole(track: Track, members: dict[int, Region], shortest: int, min_area: int) -> bool:
-    """Whether a hole track gets shapes. A hole as large as SILHOUETTE_AREA_FACTOR times the smallest region
-    does however briefly it is open (DAVIS horsejump-high: legs crossing close a 2,200 px gap for one frame,
-    filled by the body's shapes at IoU 0.86). Else it lives ``shortest`` frames (or runs to an end of its
-    component's), and one shorter-lived than a cut
-    range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a gap between a
-    wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60 px,
-    each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette. A
-    speck under ``min_area`` (contours.SPECK_AREA_FACTOR) must outlive a cut range: open longer than the shortest
-    range a piece is fitted over, it is a gap in the object (a rider's elbow, a bent knee), not flicker; car-
-    roundabout's spoke gaps, open five frames as they turn, would each be keyed on every frame."""
+    """Whether a hole track gets shapes. A hole as large as SILHOUETTE_AREA_FACTOR times the smallest region does
+    however briefly it is open (DAVIS horsejump-high: legs crossing close a 2,200 px gap for one frame, filled by the
+    body's shapes at IoU 0.86). Else it lives ``shortest`` frames (or runs to an end of its component's), and one
+    shorter-lived than a cut range (MIN_SHAPE_FRAMES) is larger than FLICKER_AREA_FACTOR times the smallest region: a
+    gap between a wheel's rims that opens for three frames is flicker (DAVIS car-roundabout: twelve such holes of 40-60
+    px, each keyed on every frame); the light between a horse's legs for three frames is part of its silhouette. A speck
+    under ``min_area`` (contours.SPECK_AREA_FACTOR) must outlive a cut range: open longer than the shortest range a
+    piece is fitted over, it is a gap in the object (a rider's elbow, a bent knee), not flicker; car-roundabout's spoke
+    gaps, open five frames as they turn, would each be keyed on every frame."""
     frames = len(track.members)
     area = float(np.median([members[f].holes[i].area for f, i in track.members.items()]))
     if area >= SILHOUETTE_AREA_FACTOR * min_area:

@@ -1,4 +1,5 @@
-"""A region seen only on the clip's first or last frames gets shapes (lifetimes.lasting_region, lasting_hole).
+"""A region, hole or line seen only on the clip's first or last frames gets shapes there (lifetimes.lasting_region,
+lasting_hole, lasting_line).
 
 Components living fewer than ``min_lifetime_frames`` frames are mask flicker. But a track cut by the clip's first
 or last frame may live on beyond it: how long it lives is not known, and where the shot begins or ends is where a
@@ -54,6 +55,29 @@ def test_a_part_seen_at_an_end_of_the_clip_is_drawn_there(seen: tuple[int, ...],
     for drawn in _drawn(masks, part, tmp_path):
         assert all(drawn[f] >= 0.9 * part.sum() for f in seen), drawn
         assert all(drawn[f] == 0 for f in range(FRAMES) if f not in seen), drawn
+
+
+def _body_with_a_gap_and_a_line() -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """A body on every frame; on the last two frames only, a gap of about 200 px opening in it (a hole: more than
+    twice ``min_area_px``, under a silhouette's gap) and a line 2 px wide beside it."""
+    body = _disc((50, 60), 35)
+    gap = _disc((50, 60), 8)
+    line = np.zeros(SIZE, bool)
+    line[30:90, 120:122] = True
+    return {f: (body & ~gap) | line if f >= FRAMES - 2 else body for f in range(FRAMES)}, gap, line
+
+
+def test_a_hole_seen_on_the_last_two_frames_is_cut_there(tmp_path: Path) -> None:
+    masks, gap, _ = _body_with_a_gap_and_a_line()
+    for drawn in _drawn(masks, gap, tmp_path):
+        assert all(drawn[f] <= 0.1 * gap.sum() for f in (FRAMES - 2, FRAMES - 1)), drawn
+
+
+def test_a_line_seen_on_the_last_two_frames_is_drawn_there(tmp_path: Path) -> None:
+    masks, _, line = _body_with_a_gap_and_a_line()
+    for drawn in _drawn(masks, line, tmp_path):
+        assert all(drawn[f] >= 0.6 * line.sum() for f in (FRAMES - 2, FRAMES - 1)), drawn
+        assert drawn[: FRAMES - 2] == [0] * (FRAMES - 2), drawn
 
 
 def test_a_part_seen_for_two_frames_mid_clip_is_still_flicker(tmp_path: Path) -> None:
