@@ -6,7 +6,8 @@ component's size, with a one-to-one assignment: near where constant velocity put
 camera shaking by whole pixels breaks the velocity, and the prediction from two shaken frames misses by twice the
 shake); at the image border, where only a slice of the object shows, by area and box overlap as well
 (MAX_BORDER_AREA_RATIO, BORDER_BOX_OVERLAP). An object that is one region on both frames may move further
-(SOLE_MAX_SHIFT).
+(SOLE_MAX_SHIFT), and so may a region seen on one frame only, which has no velocity yet, to the region it and
+only it is nearest (``_mutual_nearest``).
 """
 
 from __future__ import annotations
@@ -81,12 +82,33 @@ def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     return Blob(2 * last.centroid - prev.centroid, last.area, last.at_border, last.box)
 
 
+def _mutual_nearest(index: int, before: list[Blob], current: list[Blob], reach: float) -> tuple[int, float] | None:
+    """Where a track seen on one frame (its region ``before[index]``) follows on when it has no velocity yet: the
+    region of ``current`` nearest it, where that region's nearest of ``before`` is it, within ``reach`` of their
+    size and MAX_AREA_RATIO of its area; and the cost of that link. None where there is none.
+
+    Held to MAX_CENTROID_SHIFT of its size from where it last was, a small part moving further than that a frame (a
+    juggler's balls, 12 px across at 8 px a frame; a bird in a flock) began a new track on every frame, each too
+    brief for a shape, and had none (tests/shapes/test_fast_small_parts.py)."""
+    last = before[index]
+    gaps = [float(np.linalg.norm(blob.centroid - last.centroid)) for blob in current]
+    nearest = int(np.argmin(gaps))
+    blob = current[nearest]
+    back = int(np.argmin([float(np.linalg.norm(other.centroid - blob.centroid)) for other in before]))
+    ratio = max(blob.area, last.area) / max(min(blob.area, last.area), 1e-9)
+    shift = gaps[nearest] / max(blob.scale, last.scale)
+    if back != index or shift > reach or ratio > MAX_AREA_RATIO:
+        return None
+    return nearest, shift + 0.1 * float(np.log(ratio))
+
+
 def link(
     blobs: dict[int, list[Blob]], max_shift: float = MAX_CENTROID_SHIFT, sole_shift: float = SOLE_MAX_SHIFT
 ) -> list[Track]:
     """Chain blobs of consecutive frames into tracks; frames must be consecutive integers. A blob follows on
     when its centroid is within ``max_shift`` of its size from where it was predicted or last was, within
-    ``sole_shift`` where it is the only blob on both frames."""
+    ``sole_shift`` where it is the only blob on both frames or where a track seen on one frame and it are each
+    other's nearest."""
     frames = sorted(blobs)
     tracks: list[Track] = []
     alive: list[Track] = []
@@ -115,6 +137,10 @@ def link(
                     near = shift <= reach or (border and pred.overlap(blob) >= BORDER_BOX_OVERLAP)
                     if ratio <= limit and near:
                         cost[a, c] = shift + 0.1 * np.log(ratio)
+                if len(track.members) == 1:
+                    first_step = _mutual_nearest(track.members[frame - 1], blobs[frame - 1], current, sole_shift)
+                    if first_step is not None and not np.isfinite(cost[a, first_step[0]]):
+                        cost[a, first_step[0]] = first_step[1]
             finite = np.where(np.isfinite(cost), cost, 1e6)
             rows, cols = linear_sum_assignment(finite)
             for a, c in zip(rows, cols, strict=True):
