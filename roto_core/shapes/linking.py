@@ -91,12 +91,12 @@ def _mutual_nearest(index: int, before: list[Blob], current: list[Blob], reach: 
     juggler's balls, 12 px across at 8 px a frame; a bird in a flock) began a new track on every frame, each too
     brief for a shape, and had none (tests/shapes/test_fast_small_parts.py)."""
     last = before[index]
-    gaps = [float(np.linalg.norm(blob.centroid - last.centroid)) for blob in current]
+    gaps = np.linalg.norm(np.array([b.centroid for b in current]) - last.centroid, axis=1)
     nearest = int(np.argmin(gaps))
     blob = current[nearest]
-    back = int(np.argmin([float(np.linalg.norm(other.centroid - blob.centroid)) for other in before]))
+    back = int(np.argmin(np.linalg.norm(np.array([b.centroid for b in before]) - blob.centroid, axis=1)))
     ratio = max(blob.area, last.area) / max(min(blob.area, last.area), 1e-9)
-    shift = gaps[nearest] / max(blob.scale, last.scale)
+    shift = float(gaps[nearest]) / max(blob.scale, last.scale)
     if back != index or shift > reach or ratio > MAX_AREA_RATIO:
         return None
     return nearest, shift + 0.1 * float(np.log(ratio))
