@@ -28,6 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from roto_core.shapes.line_widths import fitted_widths, pixel_count_widths
 from roto_core.shapes.model import Shape, signed_area
 from roto_core.shapes.skeleton import chains, junctions, skeleton
 
@@ -66,7 +67,7 @@ KEY_TOLERANCE_PX = 0.5
 LINK_PX = 6.0
 LINK_LENGTH_FRACTION = 0.05
 SAMPLES = 16
-# Width of a line (pixels over centre line length) is held between a diagonal pixel line's and a wide riser's.
+# A ribbon's width (line_widths.py) is held between a diagonal pixel line's and a wide riser's.
 MIN_WIDTH_PX = 0.7
 MAX_WIDTH_PX = 3.0
 # Pieces of one line broken by the matte are joined where one goes on from the other's end: across a gap of at
@@ -207,12 +208,6 @@ def strands(lines: np.ndarray) -> list[Strand]:
     _, parts = cv2.connectedComponents(crop.view(np.uint8), connectivity=8)
     found_chains = chains(skel & ~cut, MIN_PIECE_PX)
     pieces = [(int(parts[int(c[0, 1]), int(c[0, 0])]), c + np.array([x0, y0])) for c in found_chains]
-    # A line's width: its pixels over the length of its centre lines (one for a pixel line drawn along a row,
-    # 0.71 drawn diagonally, two for a riser).
-    area = np.bincount(parts.ravel())
-    length = np.zeros(len(area))
-    for part, centre in pieces:
-        length[part] += np.hypot(*np.diff(centre, axis=0).T).sum()
     py, px = np.nonzero(crop)
     pixels = np.stack([px + x0 + 0.5, py + y0 + 0.5], axis=1)
     smooth = [
@@ -220,8 +215,11 @@ def strands(lines: np.ndarray) -> list[Strand]:
         for _, centre in pieces
     ]
     owners = np.array([part for part, _ in pieces], dtype=np.int64)
-    widths = np.clip(area[owners] / np.maximum(length[owners], 1.0), MIN_WIDTH_PX, MAX_WIDTH_PX)
-    centred = _mass_centred(smooth, widths, owners, pixels, parts[py, px])
+    # Roughly, a line's width is its pixels over the length of its centre lines (line_widths.py): enough to
+    # centre the strands on their pixels; the ribbons' widths are then fitted to the pixels they cover.
+    rough = np.clip(pixel_count_widths(parts, owners, [c for _, c in pieces]), MIN_WIDTH_PX, MAX_WIDTH_PX)
+    centred = _mass_centred(smooth, rough, owners, pixels, parts[py, px])
+    widths = np.clip(fitted_widths(centred, crop, (x0, y0), rough), MIN_WIDTH_PX, MAX_WIDTH_PX)
     found = [Strand(centre, float(width)) for centre, width in zip(centred, widths, strict=True)]
     return [s for s in _joined(found) if s.length >= MIN_STRAND_PX]
 
