@@ -36,8 +36,8 @@ FRAGMENT_AREA_FACTOR = 0.25
 # and goes with the line's width from frame to frame, so its track was mostly too brief for shapes. A component
 # besides the largest that is nowhere deeper than this (its pixels' distance to the background: at most four
 # pixels wide) goes with the lines. DAVIS paragliding-launch, whole sequence, ground truth: 1.5 % of the matte;
-# IoU median 0.899 -> 0.902, p10 0.857 -> 0.867, edge within 2 px 0.936 -> 0.950, with the ribbons' fitted widths
-# (line_widths.py; bench/RESULTS.md, twenty-ninth pass).
+# IoU median 0.899 -> 0.899, p10 0.857 -> 0.862, edge within 2 px 0.936 -> 0.950 alone, and with the ribbons'
+# fitted widths (line_widths.py) 0.905, 0.867 and 0.952 (bench/RESULTS.md, twenty-ninth pass).
 SKINNY_DEPTH_PX = 2.0
 # Holes are found down to this fraction of ``min_area``: the gaps between a rider's arm and body or a wheel's rims
 # are often under ``min_area`` in a matte this size, and whether such a speck lasts long enough for a shape is

@@ -10,7 +10,9 @@ line's at the same heading. Here each strand's width is the one that covers the 
 fewest of the others: the pixel centres beside its centre line, taken by distance outwards, each line pixel
 counting one and each other pixel minus one (in the IoU an artist sees, a pixel missed and a pixel drawn beside
 the matte cost about the same), and the half width put half way between the last pixel taken and the next.
-A strand whose count never rises above zero keeps its pixel-count width.
+A strand whose count never rises above zero keeps its pixel-count width. Paragliding-launch, whole sequence,
+ground truth: IoU median 0.899 -> 0.901, p10 0.857 -> 0.863 with these widths alone; one-pixel lines of slopes 0.6
+and 5 drawn by OpenCV, 0.913 -> 0.947 and 0.846 -> 0.924 (tests/shapes/test_line_widths.py).
 """
 
 from __future__ import annotations
