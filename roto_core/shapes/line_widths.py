@@ -59,6 +59,8 @@ def fitted_widths(
     weighed = np.isfinite(distance)
     weighed[weighed] = ~is_end[nearest[weighed]]
     taken = np.flatnonzero(weighed)
+    if not len(taken):
+        return out
     strand, distance = owner[nearest[taken]], distance[taken]
     order = np.lexsort((distance, strand))
     strand, distance = strand[order], distance[order]

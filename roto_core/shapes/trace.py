@@ -42,6 +42,7 @@ from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shapes, strands
 from roto_core.shapes.smoothing import smoothed_within
+from roto_core.shapes.steadying import steadied
 from roto_core.shapes.tears import untorn
 from roto_core.shapes.untangle import untangle
 from roto_core.shapes.upright import upright
@@ -209,8 +210,8 @@ def _fresh(piece: Piece) -> Piece:
 
 def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tuple[int, int]) -> list[list[Shape]]:
     """Each placed piece's shapes (one, or one per run of frames on which it is upright, cut where it tears):
-    fitted on each of its frames, smoothed and keyed under the matte constraint (the component's budget), pieces
-    over the same frames checked together."""
+    fitted on each of its frames, smoothed and keyed under the matte constraint (the component's budget), keys on
+    consecutive frames steadied (steadying.py), pieces over the same frames checked together."""
     settings = budget.settings
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(placed):
@@ -224,6 +225,7 @@ def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tu
         per_frame, own = smoothed_within(check, raw, settings.smoothing, settings.tolerance_px)
         for number, (i, ctrl) in enumerate(zip(members, per_frame, strict=True)):
             keys, (values,) = fit_keys(check, [ctrl], settings.tolerance_px, [number], own[:, number : number + 1])
+            values = steadied(check, number, keys, values, settings.tolerance_px)
             key_frames = np.asarray(part.frames)[keys]
             first, last = part.frames[0], part.frames[-1]
             corners = corner_flags(placed[i].piece)

@@ -1,0 +1,99 @@
+"""Keys on consecutive frames are steadied against their neighbours, under the edge (steadying.py).
+
+A segmenter's mask jitters from frame to frame; where a piece is keyed on every frame, each key followed its own
+frame's jitter, and that is the boil an artist sees. The real case: DAVIS goat's matte (20 frames) with a
+segmenter's kind of jitter, traced at the farm's tolerance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto_core.config import load_config
+from roto_core.contracts import PipelineSettings, ShapeSettings
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.model import POINT, rasterise
+from roto_core.shapes.qa import RigidParts
+from roto_core.shapes.steadying import steadied
+from roto_core.shapes.trace import InMemoryMasks, trace_shapes
+
+from .test_noisy_masks import _jittered
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
+
+
+class _Edge:
+    """Stands in for keys.EdgeCheck where the edge is not what is tested: every key value within ``within`` px
+    of the one it was fitted at holds (error 0), any other is ``far`` off."""
+
+    def __init__(self, fitted: np.ndarray, within: float, far: float) -> None:
+        self.fitted, self.within, self.far = fitted, within, far
+        self.frames: dict[int, int] = {}
+
+    def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
+        key = self.frames[frame_index]
+        moved = np.abs(ctrl[:, POINT] - self.fitted[key, :, POINT]).max()
+        return 0.0 if moved <= self.within else self.far
+
+
+def _ring(keys: list[int], shaken: int | None = None) -> np.ndarray:
+    """Key values of an eight-point ring drifting 3 px a frame, one point of its key ``shaken`` pushed 2 px off
+    its place (a whole key pushed aside is a jolt of the whole shape, which its neighbourhoods carry: no boil);
+    handles 2 px along the ring."""
+    angle = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
+    values = np.zeros((len(keys), 8, 3, 2))
+    for j, frame in enumerate(keys):
+        values[j, :, POINT] = np.stack([50 + 20 * np.cos(angle) + 3 * frame, 50 + 20 * np.sin(angle)], axis=1)
+        values[j, :, 0] = 2 * np.stack([np.sin(angle), -np.cos(angle)], axis=1)
+        values[j, :, 2] = -values[j, :, 0]
+    if shaken is not None:
+        values[keys.index(shaken), 3, POINT] += 2.0
+    return values
+
+
+def test_a_key_between_keys_on_the_frames_either_side_is_steadied() -> None:
+    keys = [0, 1, 2, 6, 7]
+    values = _ring(keys, 1)
+    edge = _Edge(values, within=5.0, far=0.0)
+    edge.frames = {k: j for j, k in enumerate(keys)}
+    out = steadied(edge, 0, np.array(keys), values, tolerance=1.5)  # type: ignore[arg-type]
+    steady = _ring(keys)[1, :, POINT]
+    assert np.abs(out[1, :, POINT] - steady).max() < 0.5 * np.abs(values[1, :, POINT] - steady).max()
+    # The handles are relative to their points and stay as they were; keys with in-betweens beside them (2: the
+    # next key is four frames on) and the end keys are not moved.
+    assert np.array_equal(out[:, :, [0, 2]], values[:, :, [0, 2]])
+    assert np.array_equal(out[[0, 2, 3, 4]], values[[0, 2, 3, 4]])
+
+
+def test_a_key_stays_where_steadying_it_would_leave_its_edge() -> None:
+    keys = [0, 1, 2]
+    values = _ring(keys, 1)
+    edge = _Edge(values, within=0.1, far=3.0)
+    edge.frames = {k: j for j, k in enumerate(keys)}
+    out = steadied(edge, 0, np.array(keys), values, tolerance=1.5)  # type: ignore[arg-type]
+    assert np.array_equal(out, values)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_a_segmenters_jitter_boils_less_on_the_goats_rigid_parts() -> None:
+    """DAVIS goat, 20 frames, each frame's edge moved in and out by about 1.5 px (test_noisy_masks.py), traced at
+    the farm's tolerance: boil on the parts where the real matte moves rigidly 0.587 px without the steadying,
+    0.518 with it; IoU median against the jittered masks 0.958 and 0.956."""
+    source = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 19, default_object="goat")
+    truth = {f: source.read(f)["goat"] for f in range(20)}
+    rng = np.random.default_rng(11)
+    noisy = InMemoryMasks({f: {"goat": _jittered(m, rng)} for f, m in truth.items()}, source.width, source.height)
+    doc = trace_shapes(noisy, load_config(PipelineSettings, "pipeline.yaml").shapes)
+    rigid = RigidParts(doc.shapes, ShapeSettings().tolerance_px)
+    for f, mask in truth.items():
+        rigid.read(f, mask)
+    boil, on_rigid = rigid.boil()
+    assert np.sqrt(np.mean(boil[on_rigid] ** 2)) <= 0.55
+    ious = []
+    for f in truth:
+        drawn, mask = rasterise(doc.shapes, f, (source.height, source.width)), noisy.read(f)["goat"]
+        ious.append((drawn & mask).sum() / (drawn | mask).sum())
+    assert np.median(ious) >= 0.95
