@@ -58,6 +58,20 @@ MIX_PX = CLEAN_MATTE_TOLERANCE_PX
 MIX_STEP = 0.5
 
 
+def neighbourhood_similarity(
+    source: np.ndarray, target: np.ndarray, around: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point of ``source`` and ``target`` (complex, ``(..., N)``): the similarity that best carries its
+    neighbourhood (``around``, per point its neighbours' indices) from the one onto the other, as the turn and
+    scale ``t`` and the two neighbourhoods' means ``a``, ``b``: a point ``p`` is carried to ``t * (p - a) + b``."""
+    src, dst = source[..., around], target[..., around]
+    src_mean, dst_mean = src.mean(axis=-1), dst.mean(axis=-1)
+    src, dst = src - src_mean[..., None], dst - dst_mean[..., None]
+    norm = np.sum(np.abs(src) ** 2, axis=-1)
+    turn = np.where(norm > 1e-12, np.sum(np.conj(src) * dst, axis=-1) / np.maximum(norm, 1e-12), 1.0)
+    return turn, src_mean, dst_mean
+
+
 def smooth_local(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
     """``(F, N, 3, 2)`` control points (handles relative to their point) smoothed over time: a Gaussian of
     ``MAX_SMOOTHING_SIGMA_FRAMES * smoothing`` frames over each point's positions on the frames around, each
@@ -77,11 +91,7 @@ def smooth_local(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
         if hi <= lo:
             continue
         other, here = z[lo + d : hi + d], z[lo:hi]
-        src, dst = other[:, around, POINT], here[:, around, POINT]
-        src_mean, dst_mean = src.mean(axis=2), dst.mean(axis=2)
-        src, dst = src - src_mean[..., None], dst - dst_mean[..., None]
-        norm = np.sum(np.abs(src) ** 2, axis=2)
-        turn = np.where(norm > 1e-12, np.sum(np.conj(src) * dst, axis=2) / np.maximum(norm, 1e-12), 1.0)
+        turn, src_mean, dst_mean = neighbourhood_similarity(other[:, :, POINT], here[:, :, POINT], around)
         carried = turn[..., None] * other
         carried[:, :, POINT] = turn * (other[:, :, POINT] - src_mean) + dst_mean
         weight = np.exp(-0.5 * (d / sigma) ** 2)

@@ -19,6 +19,7 @@ import numpy as np
 
 from roto_core.shapes.keys import EdgeCheck
 from roto_core.shapes.model import POINT
+from roto_core.shapes.smoothing import neighbourhood_similarity
 
 NEIGHBOURS = 2
 STEP = 0.5
@@ -35,29 +36,26 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
         return values
     out = values.copy()
     around = (np.arange(count)[:, None] + np.arange(-NEIGHBOURS, NEIGHBOURS + 1)) % count
-    errors = {j: check.error(piece, int(keys[j]), out[j]) for j in inner}
+    # Each key's error as it stands, measured only once a move would take it beyond the tolerance.
+    before: dict[int, float] = {}
     for _ in range(ROUNDS):
         moved = False
         for j in inner:
             z = out[j - 1 : j + 2, :, POINT, 0] + 1j * out[j - 1 : j + 2, :, POINT, 1]
-            target = _carried(0.5 * (z[0] + z[2]), z[1], around)
-            here = z[1] + STEP * (target - z[1])
+            middle = 0.5 * (z[0] + z[2])
+            turn, middle_mean, here_mean = neighbourhood_similarity(middle, z[1], around)
+            here = z[1] + STEP * (turn * (middle - middle_mean) + here_mean - z[1])
             trial = out[j].copy()
             trial[:, POINT, 0], trial[:, POINT, 1] = here.real, here.imag
             error = check.error(piece, int(keys[j]), trial)
-            if error <= max(errors[j], tolerance):
-                out[j], errors[j], moved = trial, error, True
+            if error > tolerance:
+                if j not in before:
+                    before[j] = check.error(piece, int(keys[j]), out[j])
+                if error > before[j]:
+                    continue
+            out[j], moved = trial, True
+            if j in before:
+                before[j] = error
         if not moved:
             break
     return out
-
-
-def _carried(source: np.ndarray, target: np.ndarray, around: np.ndarray) -> np.ndarray:
-    """Each point of ``source`` (complex) laid onto ``target`` by the similarity that best carries its
-    neighbourhood (``around``, per point its neighbours' indices) from the one to the other."""
-    src, dst = source[around], target[around]
-    src_mean, dst_mean = src.mean(axis=1), dst.mean(axis=1)
-    src, dst = src - src_mean[:, None], dst - dst_mean[:, None]
-    norm = np.sum(np.abs(src) ** 2, axis=1)
-    turn = np.where(norm > 1e-12, np.sum(np.conj(src) * dst, axis=1) / np.maximum(norm, 1e-12), 1.0)
-    return turn * (source - src_mean) + dst_mean
