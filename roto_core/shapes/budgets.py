@@ -33,9 +33,10 @@ SIZE_FRACTION = 0.028
 # nothing to spare: horsejump-high's ground-truth IoU median 0.9501 on one development machine (Intel Xeon) and 0.9494
 # on the next (AMD EPYC, a fresh install), where a few fits come out otherwise. At 3 %, DAVIS dev set, ground truth,
 # whole sequences (AMD EPYC): horsejump-high 0.949 -> 0.952, parkour 0.963 -> 0.966, drift-chicane 0.970 -> 0.973,
-# soapbox p10 0.963 -> 0.966, the rest the same or up to 0.001 higher; for 1-5 more keys per 100 frames on the thin
-# ones, boil on rigid parts up to 0.05 px higher (horsejump-high 0.36 -> 0.40, drift-chicane 0.33 -> 0.38) and their
-# CPU about a tenth higher (bench/RESULTS.md, thirtieth pass; earlier figures in the fifteenth and eighteenth passes).
+# soapbox and drift-straight p10 0.963 -> 0.966 and 0.978 -> 0.981, the rest the same or up to 0.001 higher; for 1-5
+# more keys per 100 frames on the thin ones, boil on rigid parts up to 0.05 px higher (horsejump-high 0.36 -> 0.40,
+# drift-chicane 0.33 -> 0.38) and horsejump-high's CPU 5-7 % higher, in runs taken in turn (bench/RESULTS.md,
+# thirtieth pass; earlier figures in the fifteenth and eighteenth passes).
 THICKNESS_FRACTION = 0.03
 MEAN_FLOOR_FRACTION = 0.25
 
