@@ -26,17 +26,21 @@ BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
 _RATIO = re.compile(r"ratio(?:[^:\n]*:\s*|\D*?)(-?\d+(?:\.\d+)?)")
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The processor's model name (Linux's /proc/cpuinfo), else what the platform module knows: timings and, on
+    some footage, traced figures differ between machines (bench/RESULTS.md, thirtieth pass)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load avg {load:.1f} at start"
+    return f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, load avg {load:.1f} at start"
 
 
 def run(script: str, timeout: int) -> tuple[int, float, list[str]]:

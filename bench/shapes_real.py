@@ -41,6 +41,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from run_all import cpu_name
 
 from roto_core.config import load_config
 from roto_core.contracts import PipelineSettings, ShapeSettings
@@ -118,7 +119,7 @@ NOTE = (
     "points, ≤ 50 keys/100 f on any shape (≤ 30 on slow motion: the object's centroid travels at most 1 % of its "
     "size a frame over 5 frames, `roto_core.shapes.motion`, measured on the masks the row is measured against; "
     "marked 'slow'), boil on rigid parts ≤ 0.5 px, ≤ 2 CPU s/100 f per object. CPU seconds "
-    "on a shared 2-core machine (two benchmark processes at once)."
+    "on a shared 2-core machine (two benchmark processes at once; {cpu} for the rows the last run wrote)."
 )
 
 
@@ -337,7 +338,7 @@ def main() -> None:
             if row.truth_iou_median is not None:
                 print(f"  against the ground truth: IoU median {row.truth_iou_median:.3f}, edge {row.truth_edge:.3f}")
     if args.write and rows:
-        _write(rows, NOTE.format(farm_tolerance=settings["roto"].tolerance_px))
+        _write(rows, NOTE.format(farm_tolerance=settings["roto"].tolerance_px, cpu=cpu_name()))
 
 
 if __name__ == "__main__":
