@@ -35,8 +35,9 @@ SIZE_FRACTION = 0.028
 # whole sequences (AMD EPYC): horsejump-high 0.949 -> 0.952, parkour 0.963 -> 0.966, drift-chicane 0.970 -> 0.973,
 # soapbox and drift-straight p10 0.963 -> 0.966 and 0.978 -> 0.981, the rest the same or up to 0.001 higher; for 1-5
 # more keys per 100 frames on the thin ones, boil on rigid parts up to 0.05 px higher (horsejump-high 0.36 -> 0.40,
-# drift-chicane 0.33 -> 0.38) and horsejump-high's CPU 5-7 % higher, in runs taken in turn (bench/RESULTS.md,
-# thirtieth pass; earlier figures in the fifteenth and eighteenth passes).
+# drift-chicane 0.33 -> 0.38; horsejump-high spun 4 degrees a frame, bench/shapes_transformed.py, 0.46 -> 0.51) and
+# horsejump-high's CPU 5-7 % higher, in runs taken in turn (bench/RESULTS.md, thirtieth pass; earlier figures in the
+# fifteenth and eighteenth passes).
 THICKNESS_FRACTION = 0.03
 MEAN_FLOOR_FRACTION = 0.25
 
