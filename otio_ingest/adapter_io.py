@@ -61,17 +61,6 @@ def quietly(call: Callable[[], T], adapter: str, warnings: list[str]) -> T:
             warnings.append(f"the {adapter} adapter says: {line}{times}")
 
 
-def aaf_top_level(path: Path) -> list[str]:
-    """Names of the top-level composition mobs (sequences) of an AAF; empty when pyaaf2 cannot open it."""
-    import aaf2
-
-    try:
-        with _captured([]), aaf2.open(str(path), "r") as f:
-            return [str(mob.name or "") for mob in f.content.toplevel()]
-    except Exception:
-        return []  # the adapter's own read reports what is wrong with the file
-
-
 def aaf_drop_frame(path: Path) -> bool | None:
     """The ``Drop`` flag of the first top-level composition's timecode; None when the file has no timecode."""
     import aaf2

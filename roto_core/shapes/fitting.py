@@ -163,17 +163,6 @@ def sharpen_corner(points: np.ndarray, index: int, t_in: np.ndarray, t_out: np.n
     return tip if np.linalg.norm(tip - points[index]) <= 2 * CORNER_SCALE_PX else points[index]
 
 
-def corner_near(points: np.ndarray, index: int) -> np.ndarray:
-    """The sharpened corner tip of the outline within CORNER_SCALE_PX samples of ``index``."""
-    m = len(points)
-    k = CORNER_SCALE_PX
-    window = (index + np.arange(-k, k + 1)) % m
-    before = _unit(points[window] - points[(window - k) % m])
-    after = _unit(points[(window + k) % m] - points[window])
-    best = int(window[np.argmax(-np.sum(before * after, axis=1))])
-    return sharpen_corner(points, best, *tangents_at(points, best, True))
-
-
 def thinned_run(points: np.ndarray, start: int, count: int) -> np.ndarray:
     """Samples ``start`` .. ``start + count`` around the closed loop, every FIT_STRIDE-th one, always keeping
     both ends; a fresh array the caller may change.

@@ -51,17 +51,6 @@ CURL_MIN_PX2 = 1.0
 CURL_SAMPLES = 8
 
 
-def similarity_residuals(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Per-point distances left after the least-squares similarity transform of ``src`` onto ``dst``."""
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    s, d = src - mu_s, dst - mu_d
-    zs = s[:, 0] + 1j * s[:, 1]
-    zd = d[:, 0] + 1j * d[:, 1]
-    denom = float(np.vdot(zs, zs).real)
-    factor = np.vdot(zs, zd) / denom if denom > 1e-12 else 1.0
-    return np.abs(zd - factor * zs)
-
-
 def curl_frames(shape: Shape) -> list[int]:
     """The frames on which ``shape`` crosses itself in a loop of at least CURL_MIN_PX2: a knot an artist has
     to undo (untangle.py takes out those beside a point, on the keys)."""

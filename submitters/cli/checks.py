@@ -57,15 +57,6 @@ def output_dir(path: Path | str, option: str) -> Path:
     return target
 
 
-def output_file(path: Path | str, option: str) -> Path:
-    """``path`` as a file this process can create or replace; else an InputError naming ``option``."""
-    target = _absolute(Path(path))
-    if target.is_dir():
-        raise InputError(f"{target} is a folder, not a file", where=option)
-    _check_place(target, option)
-    return target
-
-
 def frame_pattern(pattern: str, option: str) -> str:
     """A per-frame file pattern: without ``####``/``%04d`` one file would be read (or written) for every frame."""
     from roto_core.sequences import has_frame_token
