@@ -141,7 +141,7 @@ def _steps(raw: np.ndarray, smoothing: float, turned: float, upright: np.ndarray
     return out
 
 
-def _mixed(
+def mixed_back(
     check: EdgeCheck, piece: int, frame: int, smooth: np.ndarray, slid: np.ndarray, limit: float
 ) -> np.ndarray | None:
     """One frame's ``smooth`` controls with the points at either end of a segment that strays from the edge beyond
@@ -175,7 +175,7 @@ def _held(
             error = check.error(piece, frame, smooth, accept)
             if error <= accept:
                 return smooth, error
-            mixed = _mixed(check, piece, frame, smooth, slid, accept)
+            mixed = mixed_back(check, piece, frame, smooth, slid, accept)
             if mixed is not None and (_areas(mixed[None])[0] >= turned or not upright):
                 error = check.error(piece, frame, mixed, accept)
                 if error <= accept:

@@ -49,8 +49,9 @@ def test_a_thin_turning_object_is_held_closer_on_average(monkeypatch: pytest.Mon
     assert 4.0 < region.area / region.outer.length < 8.0
     held, held_keys = _ious(monkeypatch, budgets.THICKNESS_FRACTION)
     plain, plain_keys = _ious(monkeypatch, np.inf)
-    # Measured: IoU mean 0.937 -> 0.944, worst frame 0.876 -> 0.902, for 7 -> 9 keys.
-    assert held.mean() > plain.mean() + 0.005
+    # Measured: IoU mean 0.937 -> 0.942, worst frame 0.876 -> 0.902, for 7 -> 9 keys (mean 0.944 before keys were
+    # steadied beside where the move leaves the edge, steadying.py: its points sit steadier, a little off the edge).
+    assert held.mean() > plain.mean() + 0.004
     assert held.min() > plain.min() + 0.02
     assert held_keys > plain_keys
 

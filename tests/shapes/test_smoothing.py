@@ -163,7 +163,7 @@ def test_beside_a_part_changing_shape_the_rest_of_the_piece_keeps_its_smoothing(
     results = []
     for mixing in (False, True):
         if not mixing:
-            monkeypatch.setattr(smoothing, "_mixed", lambda *args: None)
+            monkeypatch.setattr(smoothing, "mixed_back", lambda *args: None)
         (out,), errors = smoothed_within(check, [raw], 1.0, 1.5)
         monkeypatch.undo()
         as_fitted = [f for f in range(len(raw)) if np.array_equal(out[f], raw[f])]

@@ -26,17 +26,29 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis20
 
 
 class _Edge:
-    """Stands in for keys.EdgeCheck where the edge is not what is tested: every key value within ``within`` px
-    of the one it was fitted at holds (error 0), any other is ``far`` off."""
+    """Stands in for keys.EdgeCheck where the edge is not what is tested: every key value whose points are each
+    within ``within`` px of where they were fitted (the ``pinned`` ones within ``pinned_within``: a notch of the
+    matte they must hold) holds, error 0; any other is ``far`` off. A segment strays ``far`` where a point at
+    either end of it is beyond its allowance, as EdgeCheck.segment_errors measures each segment on its own."""
 
-    def __init__(self, fitted: np.ndarray, within: float, far: float) -> None:
-        self.fitted, self.within, self.far = fitted, within, far
+    def __init__(
+        self, fitted: np.ndarray, within: float, far: float, pinned: tuple[int, ...] = (), pinned_within: float = 0.1
+    ) -> None:
+        self.fitted, self.far = fitted, far
+        self.allowed = np.full(fitted.shape[1], within)
+        self.allowed[list(pinned)] = pinned_within
         self.frames: dict[int, int] = {}
 
+    def _off(self, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
+        moved = np.linalg.norm(ctrl[:, POINT] - self.fitted[self.frames[frame_index], :, POINT], axis=1)
+        return moved > self.allowed
+
     def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
-        key = self.frames[frame_index]
-        moved = np.abs(ctrl[:, POINT] - self.fitted[key, :, POINT]).max()
-        return 0.0 if moved <= self.within else self.far
+        return self.far if self._off(frame_index, ctrl).any() else 0.0
+
+    def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
+        off = self._off(frame_index, ctrl)
+        return np.where(off | np.roll(off, -1), self.far, 0.0)
 
 
 def _ring(keys: list[int], shaken: int | None = None) -> np.ndarray:
@@ -74,14 +86,33 @@ def test_a_key_stays_where_steadying_it_would_leave_its_edge() -> None:
     edge = _Edge(values, within=0.1, far=3.0)
     edge.frames = {k: j for j, k in enumerate(keys)}
     out = steadied(edge, 0, np.array(keys), values, tolerance=1.5)  # type: ignore[arg-type]
-    assert np.array_equal(out, values)
+    # Only moves the edge allows are kept: none beyond 0.1 px of where the points were fitted.
+    assert np.abs(out[:, :, POINT] - values[:, :, POINT]).max() <= 0.1
+    assert np.array_equal(out[[0, 2]], values[[0, 2]])
+
+
+def test_beside_a_point_that_must_hold_its_notch_the_other_points_are_steadied() -> None:
+    """A key whose point 3 sits in a notch of the matte (it may not move) and whose point 6 jitters 2 px off its
+    steady place: the move as a whole leaves the edge at point 3, so point 6 used to keep its jitter. The points
+    beside the segments that leave the edge go back; point 6 is steadied."""
+    keys = [0, 1, 2]
+    values = _ring(keys, 1)
+    values[1, 6, POINT] += 2.0
+    edge = _Edge(values, within=5.0, far=3.0, pinned=(3,))
+    edge.frames = {k: j for j, k in enumerate(keys)}
+    out = steadied(edge, 0, np.array(keys), values, tolerance=1.5)  # type: ignore[arg-type]
+    steady = _ring(keys)[1, :, POINT]
+    assert np.linalg.norm(out[1, 3, POINT] - values[1, 3, POINT]) <= 0.1
+    assert np.linalg.norm(out[1, 6, POINT] - steady[6]) < 0.5 * np.linalg.norm(values[1, 6, POINT] - steady[6])
+    assert np.array_equal(out[:, :, [0, 2]], values[:, :, [0, 2]])
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_a_segmenters_jitter_boils_less_on_the_goats_rigid_parts() -> None:
     """DAVIS goat, 20 frames, each frame's edge moved in and out by about 1.5 px (test_noisy_masks.py), traced at
     the farm's tolerance: boil on the parts where the real matte moves rigidly 0.587 px without the steadying,
-    0.518 with it; IoU median against the jittered masks 0.958 and 0.956."""
+    0.518 with whole keys steadied or left, 0.471 steadied beside where the move leaves the edge; IoU median
+    against the jittered masks 0.958, 0.956 and 0.957 (this machine, 2026-12-05)."""
     source = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 19, default_object="goat")
     truth = {f: source.read(f)["goat"] for f in range(20)}
     rng = np.random.default_rng(11)
@@ -91,7 +122,7 @@ def test_a_segmenters_jitter_boils_less_on_the_goats_rigid_parts() -> None:
     for f, mask in truth.items():
         rigid.read(f, mask)
     boil, on_rigid = rigid.boil()
-    assert np.sqrt(np.mean(boil[on_rigid] ** 2)) <= 0.55
+    assert np.sqrt(np.mean(boil[on_rigid] ** 2)) <= 0.50
     ious = []
     for f in truth:
         drawn, mask = rasterise(doc.shapes, f, (source.height, source.width)), noisy.read(f)["goat"]
