@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import IO
 
 _LOCK = threading.Lock()
+# While a capture has fd 2 pointed at its file: the descriptor of the stderr it will put back. A Ctrl-C delivered
+# as the swap's own call returns raises before the capture's ``try`` is entered, and stderr stays in the file; the
+# CLI puts it back (``restore_stderr``) before it says what was kept (a fresh-clone CI run under load: exit 130 and
+# an empty stderr, tests/cli/test_interrupt.py).
+_SAVED: int | None = None
 
 
 @contextmanager
@@ -51,12 +56,15 @@ def capture_about(path: str | Path) -> Iterator[list[str]]:
         if sink is None or saved is None:  # read uncaptured rather than not at all
             yield found
             return
+        global _SAVED
         sys.stderr.flush()
+        _SAVED = saved
         os.dup2(sink.fileno(), 2)
         try:
             yield found
         finally:
             os.dup2(saved, 2)
+            _SAVED = None
             os.close(saved)
             sink.seek(0)
             others = []
@@ -68,6 +76,15 @@ def capture_about(path: str | Path) -> Iterator[list[str]]:
                     others.append(line)
             if others:  # written back byte for byte (a terminal progress bar's control codes included)
                 os.write(2, b"".join(others))
+
+
+def restore_stderr() -> None:
+    """Point fd 2 back at the real stderr if a capture was cut off mid-swap (see ``_SAVED``); else nothing."""
+    global _SAVED
+    saved, _SAVED = _SAVED, None
+    if saved is not None:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def detail(found: list[str], exc: BaseException, path: str | Path) -> str:

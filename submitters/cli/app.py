@@ -139,10 +139,12 @@ def _usage(exc: exceptions.ClickException) -> str:
 
 def _interrupted() -> int:
     """Ctrl-C: end every child (ignoring a second Ctrl-C meanwhile), say what was kept, exit 130."""
+    from roto_core.native_stderr import restore_stderr
     from submitters.process_tree import end_descendants
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        restore_stderr()
         end_descendants()
         for line in kept_lines():
             print(f"kept: {line}", file=sys.stderr)
