@@ -16,8 +16,8 @@ from collections.abc import Collection, Mapping
 import numpy as np
 
 from roto_core.shapes.contours import Region
+from roto_core.shapes.line_strands import Strand
 from roto_core.shapes.linking import Track
-from roto_core.shapes.ribbons import Strand
 
 # A frame range is not cut below this: a piece that still strays on a few frames is reported by the QA verdict.
 # Measured on the DAVIS dev set (bench/RESULTS.md): 5 instead of 10 lifts IoU p10 by up to 0.14 and edge recall

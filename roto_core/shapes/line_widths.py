@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 # each two: the distance to the nearest sample is within 0.02 px of the distance to the polyline.
 SAMPLES_PER_STEP = 4
 # The pixels weighed are the lines' own and their neighbours (a ribbon wider than that would take only others),
-# out to this far from a centre line (half the widest line, ribbons.MAX_WIDTH_PX, and a pixel).
+# out to this far from a centre line (half the widest line, line_strands.MAX_WIDTH_PX, and a pixel).
 REACH_PX = 2.5
 
 

@@ -36,11 +36,12 @@ from roto_core.shapes.lifetimes import (
     lasting_line,
     lasting_region,
 )
+from roto_core.shapes.line_strands import Strand, strands
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
-from roto_core.shapes.ribbons import Strand, link_strands, ribbon_shapes, strands
+from roto_core.shapes.ribbons import link_strands, ribbon_shapes
 from roto_core.shapes.smoothing import smoothed_within
 from roto_core.shapes.steadying import steadied
 from roto_core.shapes.tears import untorn

@@ -17,11 +17,12 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import thin_parts
+from roto_core.shapes.line_strands import strands
 from roto_core.shapes.line_widths import fitted_widths
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
 from roto_core.shapes.qa import edge_recall
-from roto_core.shapes.ribbons import ribbon_shapes, strands
+from roto_core.shapes.ribbons import ribbon_shapes
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"

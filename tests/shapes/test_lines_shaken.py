@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from roto_core.contracts import ShapeSettings
+from roto_core.shapes.line_strands import strands
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
 from roto_core.shapes.qa import edge_recall
-from roto_core.shapes.ribbons import link_strands, strands
+from roto_core.shapes.ribbons import link_strands
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"

@@ -17,9 +17,10 @@ from scipy.spatial import cKDTree
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.contours import thin_parts
+from roto_core.shapes.line_strands import strands
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
-from roto_core.shapes.ribbons import link_strands, ribbon_shapes, strands
+from roto_core.shapes.ribbons import link_strands, ribbon_shapes
 from roto_core.shapes.skeleton import skeleton
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 

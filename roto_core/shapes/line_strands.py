@@ -1,0 +1,235 @@
+"""A matte's thin lines (rigging lines, wires, antennas) as strands: centre lines with a width, one per line.
+
+A line one or two pixels wide is drawn as a ribbon along its middle (ribbons.py); this finds the middles. Each
+thin part is thinned to its skeleton (Zhang & Suen's two-pass thinning, skeleton.py), cut at its junctions into
+strands (a fan of lines meeting at a harness is several lines), and the pieces of a line the matte broke, down to
+dashes of two pixels, are joined into one. The smoothed skeleton is moved across onto the middle of the line's own
+pixels, and each strand gets the width that covers the most of its line's pixels for the fewest others
+(line_widths.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import cv2
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.spatial import cKDTree
+
+from roto_core.shapes.line_widths import fitted_widths, pixel_count_widths
+from roto_core.shapes.skeleton import chains, junctions, skeleton
+
+# Strands shorter than this are the stubs thinning leaves across a line's width, not lines.
+MIN_STRAND_PX = 8.0
+# A line a pixel wide that runs a little off the pixel grid comes in a matte as dashes: runs of a few pixels that
+# touch neither diagonally nor side by side (DAVIS paragliding-launch: most of its rigging lines, dashes of 4-7
+# pixels). Chains of skeleton down to this many pixels are joined into lines (_joined) before MIN_STRAND_PX is
+# asked of what they make. Dropped first as stubs, such lines had no ribbon: paragliding-launch's matte edge within
+# 2 px 0.834 -> 0.915, IoU median 0.868 -> 0.889 (bench/RESULTS.md, twentieth pass).
+MIN_PIECE_PX = 2
+# Staircase of a pixel line smoothed away along the strand (pixels of arc).
+CENTRE_SMOOTHING_PX = 2.0
+# The centre line moved across onto the middle of the line's own pixels (_mass_centred): those within this of each
+# centre point (at most MASS_NEIGHBOURS of them, more than a 3 px wide line has there), their mean offset along
+# its normal smoothed along the line by MASS_SMOOTHING_PX (pixels of arc). DAVIS paragliding-launch, IoU median /
+# p10 / edge within 2 px / shapes: 0.891 / 0.849 / 0.918 / 476 before; 0.896 / 0.859 / 0.925 / 446 now (with
+# VERTEX_FIT_PX 0.2); the offsets unsmoothed (vertex fit 0.15 px) 0.901 / 0.867 / 0.925 / 676 (bench/RESULTS.md,
+# twenty-fourth pass). Nearer than 2 px, and a hair under it: a straight row's centre lies on its pixels' row, and
+# its neighbours two pixels along sit at 2 px to the last bit of the smoothed centre, which differs between
+# machines: on an AMD EPYC some of them came in and a two-pixel row's strand ran 0.068 px off its middle, where
+# tests/shapes/test_thin_parts.py asks under 0.05 and an Intel Xeon had passed it.
+MASS_ALONG_PX = 2.0 - 1e-6
+MASS_NEIGHBOURS = 24
+MASS_SMOOTHING_PX = 2.0
+# Points along a strand where it is measured against another (linking, lifetimes).
+SAMPLES = 16
+# A ribbon's width (line_widths.py) is held between a diagonal pixel line's and a wide riser's.
+MIN_WIDTH_PX = 0.7
+MAX_WIDTH_PX = 3.0
+# Pieces of one line broken by the matte are joined where one goes on from the other's end: across a gap of at
+# most JOIN_GAP_PX, heading the same way within JOIN_ANGLE_DEG, off its line by at most JOIN_OFFSET_PX. With the
+# length ratio below, measured on paragliding-launch frames 40-59 (lines' pixels taken by ribbons living 3
+# frames or more): gap 12 px and ratio 0.4, 0.789; ratio 0.3, 0.804; gap 24 px, 0.803; both, 0.817. Over the
+# whole shot, where its first frames break the lines into dashes (contours.LINE_SHARE), gaps of 24 / 48 / 96 /
+# 128 px: IoU median 0.865 / 0.870 / 0.869 / 0.869, p10 0.820 / 0.827 / 0.831 / 0.834, edge 0.790 / 0.819 /
+# 0.835 / 0.837, 461 / 441 / 423 / 416 shapes; the heading and the offset keep neighbouring lines of a fan apart
+# (bench/RESULTS.md, fifteenth pass).
+JOIN_GAP_PX = 96.0
+JOIN_ANGLE_DEG = 12.0
+JOIN_OFFSET_PX = 1.5
+# The heading at an end is taken over this much of the line.
+HEADING_PX = 8.0
+
+
+@dataclass
+class Strand:
+    """One line of a frame: its centre line from one end to the other (pixels, centres at +0.5) and width."""
+
+    centre: np.ndarray
+    width: float
+
+    @cached_property
+    def arc(self) -> np.ndarray:
+        steps = np.hypot(*np.diff(self.centre, axis=0).T)
+        return np.concatenate(([0.0], np.cumsum(steps)))
+
+    @property
+    def length(self) -> float:
+        return float(self.arc[-1])
+
+    def at(self, fractions: np.ndarray) -> np.ndarray:
+        """Points at ``fractions`` (0 = first end, 1 = last) of the length along the centre line."""
+        s = np.asarray(fractions) * self.length
+        return np.stack([np.interp(s, self.arc, self.centre[:, k]) for k in (0, 1)], axis=-1)
+
+    def reversed(self) -> Strand:
+        return Strand(self.centre[::-1].copy(), self.width)
+
+    @cached_property
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Its two end points (first, last) and the unit headings out of them, taken over HEADING_PX."""
+        reach = min(HEADING_PX / max(self.length, 1e-9), 1.0)
+        inner = self.at(np.array([reach, 1.0 - reach]))
+        points = self.centre[[0, -1]]
+        out = points - inner
+        return points, out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    @cached_property
+    def samples(self) -> np.ndarray:
+        return self.at(np.linspace(0.0, 1.0, SAMPLES))
+
+    @cached_property
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.centre.min(axis=0), self.centre.max(axis=0)
+
+
+def _joined(found: list[Strand]) -> list[Strand]:
+    """Pieces of one line that the matte broke, joined end to end (see JOIN_GAP_PX), nearest gap first (ties in
+    list order, a joined strand going to the end of the list). A fan of lines comes in a few hundred dashes per
+    frame: the possible joins are found once, and after each join only the joined strand's are added, the ends
+    of all strands kept in arrays (each join adds one strand for two, so there are never more than twice as many
+    as found)."""
+    strands = list(found)
+    room = 2 * len(strands)
+    alive = np.zeros(room, bool)
+    alive[: len(strands)] = True
+    points, heads = np.zeros((room, 2, 2)), np.zeros((room, 2, 2))
+    for n, s in enumerate(strands):
+        points[n], heads[n] = s.ends
+    every = np.arange(len(strands))
+    heap = _join_candidates(every, every, points, heads) if len(strands) > 1 else []
+    heapq.heapify(heap)
+    while heap:
+        _, i, ei, j, ej = heapq.heappop(heap)
+        if not (alive[i] and alive[j]):
+            continue
+        a = strands[i] if ei == 1 else strands[i].reversed()
+        b = strands[j] if ej == 0 else strands[j].reversed()
+        width = (a.width * a.length + b.width * b.length) / max(a.length + b.length, 1e-9)
+        joined = Strand(np.concatenate([a.centre, b.centre]), width)
+        alive[i] = alive[j] = False
+        new = len(strands)
+        strands.append(joined)
+        points[new], heads[new] = joined.ends
+        others = np.flatnonzero(alive[:new])
+        alive[new] = True
+        if len(others):
+            for candidate in _join_candidates([new], others, points, heads) + _join_candidates(
+                others, [new], points, heads
+            ):
+                heapq.heappush(heap, candidate)
+    return [s for n, s in enumerate(strands) if alive[n]]
+
+
+def _join_candidates(
+    first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray, points: np.ndarray, heads: np.ndarray
+) -> list[tuple[float, int, int, int, int]]:
+    """``(gap, i, end of i, j, end of j)`` for every end of a strand ``i`` in ``first`` that an end of a strand
+    ``j`` in ``second`` goes on from: within JOIN_GAP_PX ahead of it, heading back at it within JOIN_ANGLE_DEG,
+    at most JOIN_OFFSET_PX off its line (``points``, ``heads``: per strand, its end points and the unit headings
+    out of them, ``Strand.ends``)."""
+    ids_a, ids_b = np.asarray(first), np.asarray(second)
+    point_a, out_a = points[ids_a], heads[ids_a]
+    point_b, out_b = points[ids_b], heads[ids_b]
+    # [i, end i, j, end j], x and y apart (numpy sums a length-2 axis far slower than it adds two arrays).
+    gx = point_b[None, None, :, :, 0] - point_a[:, :, None, None, 0]
+    gy = point_b[None, None, :, :, 1] - point_a[:, :, None, None, 1]
+    ox, oy = out_a[:, :, None, None, 0], out_a[:, :, None, None, 1]
+    length = np.sqrt(gx * gx + gy * gy)
+    along = ox * gx + oy * gy
+    facing = -(ox * out_b[None, None, :, :, 0] + oy * out_b[None, None, :, :, 1])
+    offset = np.abs(ox * gy - oy * gx)
+    ok = (length <= JOIN_GAP_PX) & (facing >= np.cos(np.radians(JOIN_ANGLE_DEG))) & (offset <= JOIN_OFFSET_PX)
+    ok &= (along >= 0) & (ids_a[:, None, None, None] != ids_b[None, None, :, None])
+    return [
+        (float(length[i, ei, j, ej]), int(ids_a[i]), int(ei), int(ids_b[j]), int(ej))
+        for i, ei, j, ej in np.argwhere(ok)
+    ]
+
+
+def strands(lines: np.ndarray) -> list[Strand]:
+    """The thin parts of one frame (``contours.thin_parts``) as strands, cut at junctions."""
+    ys, xs = np.nonzero(lines)
+    if len(ys) == 0:
+        return []
+    y0, x0 = max(int(ys.min()) - 1, 0), max(int(xs.min()) - 1, 0)
+    crop = lines[y0 : int(ys.max()) + 2, x0 : int(xs.max()) + 2]
+    skel = skeleton(crop)
+    cut = cv2.dilate(junctions(skel).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    _, parts = cv2.connectedComponents(crop.view(np.uint8), connectivity=8)
+    found_chains = chains(skel & ~cut, MIN_PIECE_PX)
+    pieces = [(int(parts[int(c[0, 1]), int(c[0, 0])]), c + np.array([x0, y0])) for c in found_chains]
+    py, px = np.nonzero(crop)
+    pixels = np.stack([px + x0 + 0.5, py + y0 + 0.5], axis=1)
+    smooth = [
+        gaussian_filter1d(centre, CENTRE_SMOOTHING_PX, axis=0, mode="nearest") if len(centre) >= 3 else centre
+        for _, centre in pieces
+    ]
+    owners = np.array([part for part, _ in pieces], dtype=np.int64)
+    # Roughly, a line's width is its pixels over the length of its centre lines (line_widths.py): enough to
+    # centre the strands on their pixels; the ribbons' widths are then fitted to the pixels they cover.
+    rough = np.clip(pixel_count_widths(parts, owners, [c for _, c in pieces]), MIN_WIDTH_PX, MAX_WIDTH_PX)
+    centred = _mass_centred(smooth, rough, owners, pixels, parts[py, px])
+    widths = np.clip(fitted_widths(centred, crop, (x0, y0), rough), MIN_WIDTH_PX, MAX_WIDTH_PX)
+    found = [Strand(centre, float(width)) for centre, width in zip(centred, widths, strict=True)]
+    return [s for s in _joined(found) if s.length >= MIN_STRAND_PX]
+
+
+def _mass_centred(
+    centres: list[np.ndarray], widths: np.ndarray, parts: np.ndarray, pixels: np.ndarray, owner: np.ndarray
+) -> list[np.ndarray]:
+    """Each of ``centres`` (the strands' smoothed skeletons, of lines ``parts`` and ``widths``) moved along its
+    normals onto the middle of its line's pixels (``pixels``: centres of all thin pixels of the frame; ``owner``:
+    their component). Thinning leaves the skeleton of a line two pixels wide on one of its two rows, half a pixel off
+    its middle, and smoothing along a pixel line's staircase leaves it off where the steps are longer than the
+    smoothing: a ribbon half a pixel off a line one or two pixels wide misses a quarter to a half of it and draws as
+    much beside it. All strands of a frame are measured in one query (paragliding-launch: 11,000 strands over 80
+    frames)."""
+    if not centres:
+        return centres
+    points = np.concatenate(centres)
+    tangent = np.concatenate([np.gradient(c, axis=0) for c in centres])  # chains have two points or more
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    counts = [len(c) for c in centres]
+    k = min(MASS_NEIGHBOURS, len(pixels))
+    distance, near = (
+        a.reshape(len(points), -1) for a in cKDTree(pixels).query(points, k, distance_upper_bound=MASS_ALONG_PX)
+    )
+    found = np.isfinite(distance)
+    near = np.where(found, near, 0)
+    across = np.einsum("pkd,pd->pk", pixels[near] - points[:, None], normal)
+    band = np.repeat(0.5 * widths + 1.0, counts)[:, None]
+    counted = found & (owner[near] == np.repeat(parts, counts)[:, None]) & (np.abs(across) <= band)
+    offset = np.where(counted, across, 0.0).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
+    cuts = np.cumsum(counts)[:-1]
+    out = []
+    for centre, along, normals in zip(centres, np.split(offset, cuts), np.split(normal, cuts), strict=True):
+        if len(along) >= 3:
+            along = gaussian_filter1d(along, MASS_SMOOTHING_PX, mode="nearest")
+        out.append(centre + along[:, None] * normals)
+    return out
