@@ -7,7 +7,8 @@ Layout (all coordinates in pixels, origin at the top-left corner of the image, y
       "width": 1920, "height": 1080, "first_frame": 1001, "last_frame": 1100,
       "interpolation": "linear",            # between keys, every coordinate; held outside the keys
       "tolerance_px": 1.5, "source": "masks/sh010_mask.####.exr",
-      "shapes": [                           # one entry per shape, in drawing order
+      "shapes": [                           # one per shape, in drawing order (bottom first: a hole clears what
+                                            # is listed before it, an island in it comes after it)
         {"name": "hero_1", "object": "hero", "mode": "add" | "subtract",
          "first_frame": 1001, "last_frame": 1100,    # lifetime: the shape is off outside it
          "point_count": 9, "corners": [true, false, ...], "key_frames": [1001, 1040, 1100]}

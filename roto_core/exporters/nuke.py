@@ -15,7 +15,8 @@ Settled by evidence (FORMATS.md "Evidence gathered"):
 - Lifetimes: ``ltt 4`` is "frame range" with ``ltn``/``ltm`` as first/last frame, so a shape or hole renders
   exactly over its frames and nowhere else.
 - Holes: a Roto layer lists its shapes topmost first and composites the topmost last (10+ real nodes), so each
-  object's layer lists its holes before (above) its add shapes. Their blend mode is ``bm 12``: the public
+  object's layer lists the document's shapes (drawing order, bottom first) in reverse: a hole above the shapes it
+  cuts, an island in a hole above that hole. Their blend mode is ``bm 12``: the public
   Nuke → Silhouette exporter magnoborgo/NukeFXSExporter reads the ``bm`` attribute of a Nuke shape with the
   mapping {0 Add, 12 Subtract, 13 Difference, 4 Max, 5 Inside}; real files show 0 over, 2 multiply, 3
   color-burn, and nothing shows 1 as minus.
@@ -128,10 +129,8 @@ def _curvegroup(shape: Shape, doc: ShapeDocument) -> str:
 
 
 def _layer(obj: str, doc: ShapeDocument) -> str:
-    """The object's layer: holes first (topmost, composited last, so they cut), then its add shapes."""
-    shapes = doc.shapes_of(obj)
-    ordered = [s for s in shapes if s.mode == "subtract"] + [s for s in shapes if s.mode == "add"]
-    groups = "\n".join(_curvegroup(s, doc) for s in ordered)
+    """The object's layer: its shapes topmost (drawn last) first, so each hole lies above what it cuts."""
+    groups = "\n".join(_curvegroup(s, doc) for s in reversed(doc.shapes_of(obj)))
     return (
         f"   {{layer {shape_prefix(obj)}\n    {{f {FLAG_RENDERABLE}}}\n"
         f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{groups}}}"
@@ -274,8 +273,9 @@ def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
         aspect = float(words[6]) if len(words) > 6 else 1.0
         curves = roto["curves"][0]
         root = next(x for x in curves if isinstance(x, list) and x[0] == "n")[1]
-        # Listed topmost first; the model keeps add shapes first, so read each layer bottom-up. Shapes straight
-        # under Root (scripts of earlier versions) take their object from the name (``obj_N``, ``obj_N_holeK``).
+        # Listed topmost first; the model keeps drawing order (bottom first), so read each layer bottom-up. Shapes
+        # straight under Root (scripts of earlier versions) take their object from the name (``obj_N``,
+        # ``obj_N_holeK``).
         layers = [(str(x[1]), x) for x in root if isinstance(x, list) and x and x[0] == "layer"]
         shapes = [
             _shape_from(g, w, h, obj or str(g[1]).rsplit("_hole", 1)[0].rsplit("_", 1)[0])

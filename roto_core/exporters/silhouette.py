@@ -4,7 +4,8 @@ One ``Layer`` per object, one Bezier ``Shape`` per shape, under ``<Property id="
 expanded="True">`` as both public writers mark it. Point coordinates are normalised by the image **height**
 with the origin at the image centre and y down: ``xn = (x - W/2) / H * pixel_aspect``, ``yn = (y - H/2) / H``
 (the plate's pixel aspect, ``ShapeDocument.pixel_aspect``); handles are absolute positions. Holes use ``mode``
-Subtract and are listed after the shapes they cut: magnoborgo/NukeFXSExporter writes a Nuke layer's shapes in
+Subtract. Shapes are listed in the document's drawing order, bottom-most first, so a hole comes after the shapes
+it cuts and an island in a hole after that hole: magnoborgo/NukeFXSExporter writes a Nuke layer's shapes in
 reverse of Nuke's topmost-first list, so an .fxs lists bottom-most first.
 
 Frames: keys are integers relative to ``sessionStartFrame``: ``key = frame - session_start + frame_offset``,

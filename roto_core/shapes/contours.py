@@ -70,13 +70,16 @@ class Outline:
 
 @dataclass
 class Region:
-    """One connected component: its outer outline, its holes, and cheap statistics used to match over time."""
+    """One connected component: its outer outline, its holes, and cheap statistics used to match over time.
+    ``depth``: how many holes of other components it sits in (0 for a component on its own; 1 for an island in a
+    hole, such as a wheel's hub inside the gap around it), which decides the order shapes are drawn in."""
 
     outer: Outline
     holes: list[Outline]
     area: float
     centroid: np.ndarray
     touches_border: bool
+    depth: int = 0
 
 
 def _edge_outline(contour: np.ndarray, size: tuple[int, int], away_from_mask: float) -> Outline:
@@ -129,14 +132,15 @@ def _occupied_box(binary: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
     """Connected components of a bool mask whose area is at least ``min_area`` pixels, largest first, with their
-    holes of at least SPECK_AREA_FACTOR times that."""
+    holes of at least SPECK_AREA_FACTOR times that and their depth (the whole contour tree is read: a component
+    at an even level of it is an outline, its children are its holes, and their children islands in them)."""
     contiguous = np.ascontiguousarray(mask)
     binary = contiguous.view(np.uint8) if contiguous.dtype == bool else (contiguous != 0).view(np.uint8)
     box = _occupied_box(binary)
     if box is None:
         return []
     y0, y1, x0, x1 = box
-    contours, hierarchy = cv2.findContours(binary[y0:y1, x0:x1], cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE, offset=(x0, y0))
+    contours, hierarchy = cv2.findContours(binary[y0:y1, x0:x1], cv2.RETR_TREE, cv2.CHAIN_APPROX_NONE, offset=(x0, y0))
     if hierarchy is None:
         return []
     size = binary.shape
@@ -144,7 +148,10 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
     regions: list[Region] = []
     links = hierarchy[0]
     for idx, contour in enumerate(contours):
-        if links[idx][3] != -1:
+        level, parent = 0, links[idx][3]
+        while parent != -1:
+            level, parent = level + 1, links[parent][3]
+        if level % 2:
             continue
         moments = cv2.moments(contour)
         area = moments["m00"] + 0.5 * cv2.arcLength(contour, True) + 1.0
@@ -165,7 +172,7 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
         m00 = max(moments["m00"], 1e-9)
         centroid = np.array([moments["m10"] / m00 + 0.5, moments["m01"] / m00 + 0.5])
         # The half-perimeter corrections can over-subtract for a thin ring; a region still covers a pixel.
-        regions.append(Region(outer, holes, max(float(area), 1.0), centroid, bool(touches)))
+        regions.append(Region(outer, holes, max(float(area), 1.0), centroid, bool(touches), level // 2))
     regions.sort(key=lambda r: -r.area)
     return regions
 

@@ -68,8 +68,8 @@ def _next(values: np.ndarray) -> np.ndarray:
 class Shape:
     """One closed bezier of one object, alive from ``first_frame`` to ``last_frame`` inclusive.
 
-    ``mode`` "subtract" cuts a hole out of the object's other shapes. ``corners[i]`` marks a cusp (tangents
-    not collinear) so editors keep it sharp.
+    ``mode`` "subtract" cuts a hole out of the object's shapes drawn before it (a document lists them in drawing
+    order, bottom first). ``corners[i]`` marks a cusp (tangents not collinear) so editors keep it sharp.
     """
 
     name: str
@@ -120,7 +120,8 @@ class Shape:
 
 @dataclass
 class ShapeDocument:
-    """All shapes of one shot or mask sequence, with the image size they live in."""
+    """All shapes of one shot or mask sequence, with the image size they live in; ``shapes`` in drawing order,
+    bottom first (``rasterise``)."""
 
     width: int
     height: int
@@ -243,10 +244,11 @@ class PixelsInside:
 
 
 def rasterise(shapes: list[Shape], frame: int, size: tuple[int, int]) -> np.ndarray:
-    """Bool mask ``(H, W)`` of ``shapes`` alive at ``frame``: add shapes filled, then subtract shapes cut."""
+    """Bool mask ``(H, W)`` of ``shapes`` alive at ``frame``, drawn in list order (bottom first), as a Nuke or
+    Silhouette layer composites its shapes: an add shape fills, a subtract shape clears what is drawn below it, and
+    an add shape after a hole fills it again (an island in the hole)."""
     out = np.zeros(size, bool)
-    for mode, value in (("add", True), ("subtract", False)):
-        for s in shapes:
-            if s.mode == mode and s.alive(frame):
-                fill_polygon(out, sample_outline(s.at(frame)), value)
+    for s in shapes:
+        if s.alive(frame):
+            fill_polygon(out, sample_outline(s.at(frame)), s.mode == "add")
     return out

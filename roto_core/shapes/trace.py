@@ -308,9 +308,15 @@ def _object_shapes(
 ) -> list[Shape]:
     blobs = {f: [Blob(r.centroid, r.area, r.touches_border, _box(r.outer)) for r in rs] for f, rs in regions.items()}
     shortest = min(settings.min_lifetime_frames, len(regions))
+    # Shapes are drawn in list order, each add filling and each hole clearing what is below it: a component lying
+    # in another's hole (at any frame) comes after that component's holes, or the hole would clear it.
     tracks = sorted(
         (t for t in link(blobs) if lasting_region(t, regions, shortest)),
-        key=lambda t: (t.first, -regions[t.first][t.members[t.first]].area),
+        key=lambda t: (
+            max(regions[f][i].depth for f, i in t.members.items()),
+            t.first,
+            -regions[t.first][t.members[t.first]].area,
+        ),
     )
     shapes: list[Shape] = []
     for number, track in enumerate(tracks, start=1):
