@@ -1,0 +1,68 @@
+"""Speckled mattes (grain keyed into a matte, a segmenter gone to noise): a shape per speck would be thousands of
+shapes and hours of tracing (a 480x270 checkerboard of 4 px holes: 3,894 holes in one component, still tracing
+after 5 minutes for 5 frames). Components, holes and line pieces are kept up to a count, largest first, and the
+QA's verdict reports what the shapes leave out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from roto_core.contracts import ShapeSettings
+from roto_core.shapes.contours import MAX_HOLES, MAX_REGIONS, find_regions
+from roto_core.shapes.line_strands import MAX_PIECES, strands
+from roto_core.shapes.qa import measure, verdict
+from roto_core.shapes.trace import InMemoryMasks, trace_shapes
+
+
+def _checker(shape: tuple[int, int], cell: int, shift: int = 0) -> np.ndarray:
+    y, x = np.mgrid[: shape[0], : shape[1]]
+    return ((x + shift) // cell + y // cell) % 2 == 1
+
+
+def test_a_component_keeps_its_largest_holes() -> None:
+    mask = np.ones((200, 300), bool)
+    mask[~_checker((200, 300), 4)[:, :]] = False
+    mask[:2], mask[-2:], mask[:, :2], mask[:, -2:] = True, True, True, True
+    mask[100:120, 150:180] = False  # one hole far larger than the cells
+    (region,) = find_regions(mask, 16)
+    assert len(region.holes) == MAX_HOLES
+    assert max(h.area for h in region.holes) > 400, "the large hole is among those kept"
+
+
+def test_a_frame_keeps_its_largest_components() -> None:
+    mask = np.zeros((400, 400), bool)
+    for i in range(100):
+        y, x = divmod(i, 10)
+        side = 9 + (i == 37) * 6
+        mask[y * 40 : y * 40 + side, x * 40 : x * 40 + side] = True
+    regions = find_regions(mask, 64)
+    assert len(regions) == MAX_REGIONS
+    assert regions[0].area > 200, "the largest component comes first"
+
+
+def test_a_frame_of_dashes_keeps_its_longest_pieces() -> None:
+    rng = np.random.default_rng(5)
+    mask = np.zeros((480, 960), np.uint8)
+    for i in range(1600):
+        y, x = divmod(i, 40)
+        angle, length = rng.uniform(0, np.pi), 12 + (i == 700) * 8
+        end = (24 * x + 12 + round(length / 2 * np.cos(angle)), 12 * y + 6 + round(length / 2 * np.sin(angle)))
+        start = (2 * (24 * x + 12) - end[0], 2 * (12 * y + 6) - end[1])
+        cv2.line(mask, start, end, 1, 1)
+    found = strands(mask > 0)
+    assert 0 < len(found) <= MAX_PIECES
+    assert max(s.length for s in found) > 18, "the longest dash is among those kept"
+
+
+def test_speckle_is_traced_in_bounds_and_flagged() -> None:
+    """600 holes a frame, each linked to the next frame's (ten times the time of the rest before the cap)."""
+    size = (120, 160)
+    masks = {f: {"grain": _checker(size, 4)} for f in range(3)}
+    source = InMemoryMasks(masks, size[1], size[0])
+    doc = trace_shapes(source, ShapeSettings(), name="grain")
+    assert sum(s.mode == "subtract" for s in doc.shapes) <= MAX_HOLES
+    settings = ShapeSettings()
+    judged = verdict(measure(doc, lambda f: masks[f], settings.min_area_px), settings.max_points)
+    assert judged["status"] == "review"
+    assert judged["frames_below"]["grain"] == [0, 1, 2]
