@@ -97,13 +97,31 @@ def _chunk_checkpoints(job: JobFolder) -> dict[str, Any]:
 
 
 def job_shape_settings(manifest: JobManifest, masks_width: int) -> ShapeSettings:
-    """A job's shape settings for its masks: the tolerance is meant at plate resolution, so masks computed
-    smaller get a proportionally finer one."""
+    """A job's shape settings for its masks, at the tolerance ``masks_tolerance`` gives them."""
     settings = manifest.pipeline.shapes
-    if manifest.shot.width and masks_width != manifest.shot.width:
-        finer = settings.tolerance_px * masks_width / manifest.shot.width
-        settings = settings.model_copy(update={"tolerance_px": max(finer, 0.05)})
+    shot = manifest.shot
+    if not (shot.width and shot.height):
+        return settings
+    plate = (shot.width, shot.height)
+    tolerance = masks_tolerance(settings.tolerance_px, plate, manifest.pipeline.max_resolution, masks_width)
+    if tolerance != settings.tolerance_px:
+        settings = settings.model_copy(update={"tolerance_px": tolerance})
     return settings
+
+
+def masks_tolerance(tolerance_px: float, plate: tuple[int, int], max_resolution: int | None, masks_width: int) -> float:
+    """The tolerance, in the masks' pixels, for a job's masks. ``tolerance_px`` is meant at plate resolution for
+    plates the models see whole; on a plate larger than ``max_resolution`` the models see it that much smaller and
+    the chunk runner upscales their masks, jitter and all, so the tolerance grows by the same factor (the shapes
+    then follow the masks as closely as on a plate the models see whole). Masks computed smaller than the plate get
+    a proportionally finer one.
+
+    DAVIS dev, rotofarm roto's masks upscaled to a 3840x2160 plate by the runner's own code (bench/shapes_4k.py):
+    held to the 2.25 px meant for an 854 px plate, the shapes key the upscaled jitter; at 2.25 x 3840 / 1024 they
+    have fewer shapes, keys and boil and the same IoU against the real matte (bench/RESULTS.md, "Shapes on 4K
+    plates")."""
+    upscaled = max(1.0, max(plate) / max_resolution) if max_resolution else 1.0
+    return max(tolerance_px * upscaled * masks_width / plate[0], 0.05)
 
 
 def finalize_job(manifest_path: str | Path, progress: Progress | None = None) -> ShapesResult:

@@ -182,6 +182,12 @@ def test_shapes_on_a_jobs_masks_take_that_jobs_settings(tmp_path: Path, capsys: 
     assert main([*args, "--out", str(tmp_path / "half"), "--name", "h"]) == 0
     # Masks at half the plate's width: the plate-resolution tolerance halves, as finalize does it.
     assert read_shapes_json(tmp_path / "half" / "h.json").tolerance_px == pytest.approx(1.25)
+    # On a plate larger than the models' max_resolution (1024) the runner upscales their masks, jitter and all:
+    # the tolerance grows with it (4096 / 1024), then scales to the masks' width as before.
+    manifest.shot = manifest.shot.model_copy(update={"width": 4096, "height": 2304})
+    manifest.save(manifest_path)
+    assert main([*args, "--out", str(tmp_path / "4k"), "--name", "k"]) == 0
+    assert read_shapes_json(tmp_path / "4k" / "k.json").tolerance_px == pytest.approx(2.5 * 4 * 256 / 4096)
     elsewhere = tmp_path / "copy" / "masks"
     shutil.copytree(job.masks_dir, elsewhere)
     copied = str(elsewhere / job.mask_pattern.name)
