@@ -43,13 +43,14 @@ SKINNY_DEPTH_PX = 2.0
 # are often under ``min_area`` in a matte this size, and whether such a speck lasts long enough for a shape is
 # lifetimes.py's decision (``lasting_hole``), taken over its whole track, not frame by frame.
 SPECK_AREA_FACTOR = 0.25
-# A frame's components and a component's holes are kept up to these counts, largest first. Real mattes hold far
-# fewer (DAVIS 2016 dev, ground truth and rotofarm roto's masks: at most 6 components a frame and 20 holes in one);
-# a matte of speckle (grain keyed into it, a checkerboard of holes: 3,894 holes in one component of a 480x270
-# frame) would otherwise make a shape of every speck and trace for hours. What is left out shows in the QA's IoU
-# and edge figures of those frames, which the verdict lists.
-MAX_REGIONS = 64
-MAX_HOLES = 64
+# A frame's components and a component's holes are kept up to these counts, largest first. Real mattes hold fewer:
+# DAVIS 2016 dev, ground truth and rotofarm roto's masks: at most 6 components a frame and 20 holes in one; its dog
+# seen through a chain-link fence (tests/shapes/test_clip_ends.py) 130 components a frame. A matte of speckle (grain
+# keyed into it, a checkerboard of 4 px holes: 3,894 in one component of a 480x270 frame) was still tracing after
+# five minutes for five frames; now 68 s. What is left out shows in the QA's IoU and edge figures of those frames,
+# which the verdict lists.
+MAX_REGIONS = 1000
+MAX_HOLES = 1000
 _THIN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_WIDTH_PX + 1, THIN_WIDTH_PX + 1))
 
 
