@@ -8,8 +8,10 @@ chunk runner upscales their masks linearly to the plate (``roto_core.chunks.runn
 tolerances: the farm's 2.25 px as it stands for a plate the models see whole, and what ``jobs.masks_tolerance``
 gives on this plate (grown by 3840 / 1024). Measured from the shapes against those masks and against the real
 matte upscaled the same way (linear, cut at one half): IoU median, shapes, keys per 100 frames (worst shape and
-all shapes), boil on the matte's rigid parts (bench/shapes_real.py's rule, in 4K pixels: its 0.75 px band and 12 px
-reach grown by 3840 / 854) and CPU seconds per 100 frames (trace only).
+all shapes), boil on the matte's rigid parts (bench/shapes_real.py's rule in 4K pixels: its 0.75 px band grown by
+3840 / 854, while rigidity.py's 12 px window and 6 px search stay in pixels, so a part counts as rigid over a
+smaller share of the object than on the 854 px plate; the two tolerances are judged alike) and CPU seconds per 100
+frames (trace only).
 
 Run: ``nice -n 10 .venv/bin/python bench/shapes_4k.py [--frames N] [--roto-cache DIR] [--write] [SEQ ...]``;
 ``--write`` replaces this benchmark's section in bench/RESULTS.md.
