@@ -20,8 +20,15 @@ Settled by evidence (FORMATS.md "Evidence gathered"):
   Nuke → Silhouette exporter magnoborgo/NukeFXSExporter reads the ``bm`` attribute of a Nuke shape with the
   mapping {0 Add, 12 Subtract, 13 Difference, 4 Max, 5 Inside}; real files show 0 over, 2 multiply, 3
   color-burn, and nothing shows 1 as minus.
-- One layer per object (``{layer NAME {f 512} {t cx cy} {a} ...}`` as the Root layer), so an object's
-  articulated shapes stay grouped; the reader takes the object name from the layer.
+- One ``Roto`` node per object, its shapes in one layer named after the object (``{layer NAME {f 512} {t cx cy}
+  {a} ...}`` as the Root layer), so an object's articulated shapes stay grouped and its holes cut only its own
+  shapes. A Roto layer groups shapes but does not confine their blend modes: Natron's RotoPaint, the open
+  implementation of Nuke's Roto model, renders every shape of every layer in one merge chain, each with its own
+  operator over everything below it (``RotoContext::getCurvesByRenderOrder`` flattens the layers,
+  ``RotoContext::refreshRotoPaintTree`` chains the merges, Natron's Engine/RotoContext.cpp). One node for all
+  objects let an object's hole cut the objects listed under it: a ball seen through a ring's gap vanished from the
+  node's alpha. A single object's node is named ``name``; with several, ``name_OBJECT``. The reader takes the
+  object name from the layer.
 - Pixel aspect: the ``format`` knob's seventh word.
 """
 
@@ -45,6 +52,8 @@ CURVES_VERSION = "x3f99999a"
 FLAG_RENDERABLE = 512
 FLAG_RELATIVE_TANGENTS = 8192
 TOOL_BEZIER = 4
+# Node graph columns between the per-object Roto nodes (Nuke's default node is 80 units wide).
+NODE_SPACING = 110
 
 
 def nk_float(value: float) -> str:
@@ -146,8 +155,23 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "/").replace('"', '\\"') + '"'
 
 
+def _roto_node(doc: ShapeDocument, objects: list[str], name: str, xpos: int) -> str:
+    """A Roto node drawing ``objects``' layers (one object, or none for an empty document)."""
+    layers = "\n".join(_layer(obj, doc) for obj in objects)
+    root = (
+        f"   {{layer Root\n    {{f {FLAG_RENDERABLE}}}\n"
+        f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{layers}}}"
+    )
+    return (
+        "Roto {\n inputs 0\n output alpha\n cliptype none\n"
+        f" curves {{{{{{v {CURVES_VERSION}}}\n  {{f 0}}\n  {{n\n{root}}}}}}}\n"
+        f" format {_format(doc)}\n name {name}\n xpos {xpos}\n ypos 0\n}}\n"
+    )
+
+
 def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) -> str:
-    """The .nk script: a Read of ``mattes`` (when given) and the Roto node ``name``."""
+    """The .nk script: a Read of ``mattes`` (when given) and a Roto node per object (``name``, or ``name_OBJECT``
+    where there are several), side by side in the node graph."""
     parts = []
     if mattes is not None:
         parts.append(
@@ -157,16 +181,11 @@ def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) 
             f" origfirst {doc.first_frame}\n origlast {doc.last_frame}\n origset true\n"
             f" name {name}_mattes\n xpos 0\n ypos -120\n}}\n"
         )
-    layers = "\n".join(_layer(obj, doc) for obj in doc.objects)
-    root = (
-        f"   {{layer Root\n    {{f {FLAG_RENDERABLE}}}\n"
-        f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{layers}}}"
-    )
-    parts.append(
-        "Roto {\n inputs 0\n output alpha\n cliptype none\n"
-        f" curves {{{{{{v {CURVES_VERSION}}}\n  {{f 0}}\n  {{n\n{root}}}}}}}\n"
-        f" format {_format(doc)}\n name {name}\n xpos 0\n ypos 0\n}}\n"
-    )
+    objects = doc.objects
+    if len(objects) < 2:
+        parts.append(_roto_node(doc, objects, name, 0))
+    for i, obj in enumerate(objects if len(objects) > 1 else []):
+        parts.append(_roto_node(doc, [obj], f"{name}_{shape_prefix(obj)}", NODE_SPACING * i))
     return "".join(parts)
 
 
@@ -261,28 +280,34 @@ def _shape_from(group: Tree, width: int, height: int, obj: str) -> Shape:
     return Shape(name, obj, mode, int(a["ltn"]), int(a["ltm"]), np.asarray(times), keys)
 
 
+def _node_shapes(roto: dict[str, Tree | str], w: int, h: int) -> list[Shape]:
+    """One Roto node's shapes in drawing order. Listed topmost first; the model keeps drawing order (bottom
+    first), so each layer is read bottom-up. Shapes straight under Root (scripts of earlier versions) take their
+    object from the name (``obj_N``, ``obj_N_holeK``)."""
+    curves = roto["curves"][0]
+    root = next(x for x in curves if isinstance(x, list) and x[0] == "n")[1]
+    layers = [(str(x[1]), x) for x in root if isinstance(x, list) and x and x[0] == "layer"]
+    return [
+        _shape_from(g, w, h, obj or str(g[1]).rsplit("_hole", 1)[0].rsplit("_", 1)[0])
+        for obj, layer in [*layers, ("", root)]
+        for g in reversed([x for x in layer if isinstance(x, list) and x and x[0] == "curvegroup"])
+    ]
+
+
 def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
-    """Our own .nk → (shapes, the Read node's file). Object names come from shape names (``obj_N``)."""
+    """Our own .nk → (shapes of every Roto node, in file order, the Read node's file). Object names come from the
+    layers (or, in scripts of earlier versions, from shape names)."""
     p = Path(path)
     try:
         tree = parse_tcl(p.read_text(encoding="utf-8"))
-        nodes = {str(tree[i]): tree[i + 1] for i in range(0, len(tree) - 1, 2) if isinstance(tree[i], str)}
-        roto = _knobs(nodes["Roto"])
-        words = str(roto["format"]).strip('"').split()
+        nodes = [(str(tree[i]), tree[i + 1]) for i in range(0, len(tree) - 1, 2) if isinstance(tree[i], str)]
+        rotos = [_knobs(body) for kind, body in nodes if kind == "Roto"]
+        words = str(rotos[0]["format"]).strip('"').split()
         w, h = int(words[0]), int(words[1])
         aspect = float(words[6]) if len(words) > 6 else 1.0
-        curves = roto["curves"][0]
-        root = next(x for x in curves if isinstance(x, list) and x[0] == "n")[1]
-        # Listed topmost first; the model keeps drawing order (bottom first), so read each layer bottom-up. Shapes
-        # straight under Root (scripts of earlier versions) take their object from the name (``obj_N``,
-        # ``obj_N_holeK``).
-        layers = [(str(x[1]), x) for x in root if isinstance(x, list) and x and x[0] == "layer"]
-        shapes = [
-            _shape_from(g, w, h, obj or str(g[1]).rsplit("_hole", 1)[0].rsplit("_", 1)[0])
-            for obj, layer in [*layers, ("", root)]
-            for g in reversed([x for x in layer if isinstance(x, list) and x and x[0] == "curvegroup"])
-        ]
-        mattes = str(_knobs(nodes["Read"])["file"]).strip('"') if "Read" in nodes else None
+        shapes = [s for roto in rotos for s in _node_shapes(roto, w, h)]
+        reads = [_knobs(body) for kind, body in nodes if kind == "Read"]
+        mattes = str(reads[0]["file"]).strip('"') if reads else None
     except (OSError, ValueError, KeyError, IndexError, StopIteration, TypeError) as exc:
         raise InputError(f"not a rotofarm .nk script: {exc!r}", path=p) from None
     first = min((s.first_frame for s in shapes), default=0)

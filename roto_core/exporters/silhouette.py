@@ -4,9 +4,12 @@ One ``Layer`` per object, one Bezier ``Shape`` per shape, under ``<Property id="
 expanded="True">`` as both public writers mark it. Point coordinates are normalised by the image **height**
 with the origin at the image centre and y down: ``xn = (x - W/2) / H * pixel_aspect``, ``yn = (y - H/2) / H``
 (the plate's pixel aspect, ``ShapeDocument.pixel_aspect``); handles are absolute positions. Holes use ``mode``
-Subtract. Shapes are listed in the document's drawing order, bottom-most first, so a hole comes after the shapes
-it cuts and an island in a hole after that hole: magnoborgo/NukeFXSExporter writes a Nuke layer's shapes in
-reverse of Nuke's topmost-first list, so an .fxs lists bottom-most first.
+Subtract. Each Layer carries its own ``invert`` false and ``mode`` Add, as NukeFXSExporter writes every layer
+(``createLayers``). UNVERIFIED: that a layer with a blend mode of its own is blended in as a whole, so an
+object's holes cut only its own layer's shapes (nothing public shows a Silhouette render either way). Shapes are
+listed in the document's drawing order, bottom-most first, so a hole comes after the shapes it cuts and an island
+in a hole after that hole: magnoborgo/NukeFXSExporter writes a Nuke layer's shapes in reverse of Nuke's
+topmost-first list, so an .fxs lists bottom-most first.
 
 Frames: keys are integers relative to ``sessionStartFrame``: ``key = frame - session_start + frame_offset``,
 the session start being the document's first frame unless given. NukeFXSExporter writes the same (``f - first
@@ -102,6 +105,8 @@ def fxs_element(
     for obj in doc.objects:
         layer = ET.SubElement(root, "Layer", type="Layer", label=obj)
         props = ET.SubElement(layer, "Properties")
+        _constant(props, "invert", "false")
+        _constant(props, "mode", "Add")
         objects = ET.SubElement(props, "Property", id="objects", constant="True", expanded="True")
         for shape in doc.shapes_of(obj):
             node = ET.SubElement(
