@@ -7,6 +7,7 @@ the staircase a little and move it there, so a bezier fitted to the outline rast
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -138,10 +139,11 @@ def _occupied_box(binary: np.ndarray) -> tuple[int, int, int, int] | None:
     return max(y0 - 1, 0), min(y1 + 1, h), max(x0 - 1, 0), min(x1 + 1, w)
 
 
-def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
+def find_regions(mask: np.ndarray, min_area: float, left_out: Callable[[str], None] | None = None) -> list[Region]:
     """Connected components of a bool mask whose area is at least ``min_area`` pixels, largest first, with their
     holes of at least SPECK_AREA_FACTOR times that and their depth (the whole contour tree is read: a component
-    at an even level of it is an outline, its children are its holes, and their children islands in them)."""
+    at an even level of it is an outline, its children are its holes, and their children islands in them).
+    ``left_out`` is told ("components" or "holes") where MAX_REGIONS or MAX_HOLES leaves some out."""
     contiguous = np.ascontiguousarray(mask)
     binary = contiguous.view(np.uint8) if contiguous.dtype == bool else (contiguous != 0).view(np.uint8)
     box = _occupied_box(binary)
@@ -173,6 +175,8 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
                 found.append((hole_area, child))
             child = links[child][0]
         area -= sum(hole_area for hole_area, _ in found)
+        if len(found) > MAX_HOLES and left_out is not None:
+            left_out("holes")
         kept = sorted(sorted(found, key=lambda h: -h[0])[:MAX_HOLES], key=lambda h: h[1])
         holes = [_edge_outline(contours[child], size, -1.0) for _, child in kept]
         outer = _edge_outline(contour, size, 1.0)
@@ -183,6 +187,8 @@ def find_regions(mask: np.ndarray, min_area: float) -> list[Region]:
         # The half-perimeter corrections can over-subtract for a thin ring; a region still covers a pixel.
         regions.append(Region(outer, holes, max(float(area), 1.0), centroid, bool(touches), level // 2))
     regions.sort(key=lambda r: -r.area)
+    if len(regions) > MAX_REGIONS and left_out is not None:
+        left_out("components")
     return regions[:MAX_REGIONS]
 
 

@@ -11,7 +11,7 @@ pixels, and each strand gets the width that covers the most of its line's pixels
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -176,8 +176,9 @@ def _join_candidates(
     ]
 
 
-def strands(lines: np.ndarray) -> list[Strand]:
-    """The thin parts of one frame (``contours.thin_parts``) as strands, cut at junctions."""
+def strands(lines: np.ndarray, left_out: Callable[[str], None] | None = None) -> list[Strand]:
+    """The thin parts of one frame (``contours.thin_parts``) as strands, cut at junctions. ``left_out`` is told
+    ("line pieces") where MAX_PIECES leaves some out."""
     ys, xs = np.nonzero(lines)
     if len(ys) == 0:
         return []
@@ -186,7 +187,10 @@ def strands(lines: np.ndarray) -> list[Strand]:
     skel = skeleton(crop)
     cut = cv2.dilate(junctions(skel).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     _, parts = cv2.connectedComponents(crop.view(np.uint8), connectivity=8)
-    found_chains = _longest(chains(skel & ~cut, MIN_PIECE_PX), MAX_PIECES)
+    every_chain = chains(skel & ~cut, MIN_PIECE_PX)
+    if len(every_chain) > MAX_PIECES and left_out is not None:
+        left_out("line pieces")
+    found_chains = _longest(every_chain, MAX_PIECES)
     pieces = [(int(parts[int(c[0, 1]), int(c[0, 0])]), c + np.array([x0, y0])) for c in found_chains]
     py, px = np.nonzero(crop)
     pixels = np.stack([px + x0 + 0.5, py + y0 + 0.5], axis=1)

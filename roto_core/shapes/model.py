@@ -121,7 +121,8 @@ class Shape:
 @dataclass
 class ShapeDocument:
     """All shapes of one shot or mask sequence, with the image size they live in; ``shapes`` in drawing order,
-    bottom first (``rasterise``)."""
+    bottom first (``rasterise``). ``left_out``: per object and frame, what the tracer left untraced there (more
+    components, holes or line pieces than it keeps, contours.MAX_REGIONS and the like), for the QA to report."""
 
     width: int
     height: int
@@ -131,6 +132,7 @@ class ShapeDocument:
     source: str | None = None
     tolerance_px: float | None = None
     pixel_aspect: float = 1.0
+    left_out: dict[str, dict[int, list[str]]] = field(default_factory=dict)
 
     @property
     def objects(self) -> list[str]:
@@ -160,7 +162,7 @@ class ShapeDocument:
         ]
         tol = None if self.tolerance_px is None else self.tolerance_px * float(factor.mean())
         return ShapeDocument(
-            width, height, self.first_frame, self.last_frame, shapes, self.source, tol, self.pixel_aspect
+            width, height, self.first_frame, self.last_frame, shapes, self.source, tol, self.pixel_aspect, self.left_out
         )
 
 

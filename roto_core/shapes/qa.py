@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from roto_core.contracts import ShapeSettings
+from roto_core.shapes import contours
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise, sample_outline
 from roto_core.shapes.motion import (
     KEYS_PER_100_MAX,
@@ -210,6 +211,7 @@ def measure(
         summary["fast_motion_share"] = fast_motion_share(centroids.get(obj, {}), doc.tolerance_px)
         summary["motion_per_frame"] = motion_per_frame(centroids.get(obj, {}), areas.get(obj, {}))
         summary["keys_limit"] = keys_limit(summary["motion_per_frame"])
+        summary["left_out"] = {str(f): what for f, what in sorted(doc.left_out.get(obj, {}).items())}
         per_object[obj] = summary
     every = [np.concatenate([none[i], *(b[i] for b in boils.values())]) for i in range(2)]
     overall = _summary(ious_all, edges_all, doc.shapes, curls, *every)
@@ -281,6 +283,13 @@ def verdict(qa: dict[str, Any], max_points: int) -> dict[str, Any]:
         crossing = summary.get("frames_self_crossing") or []
         if crossing:
             problems.append(f"{obj}: a shape crosses itself on {len(crossing)} frame(s) from {crossing[0]}")
+        left_out = summary.get("left_out") or {}
+        if left_out:
+            kinds = " / ".join(sorted({k for what in left_out.values() for k in what}))
+            problems.append(
+                f"{obj}: only the largest {contours.MAX_REGIONS:,} {kinds} traced on {len(left_out)} frame(s) from "
+                f"{min(int(f) for f in left_out)} (speckle?)"
+            )
         if summary["frames_with_shape_but_no_object"]:
             problems.append(f"{obj}: shape on {summary['frames_with_shape_but_no_object']} frame(s) without object")
     rekey = (qa.get("segmentation") or {}).get("rekey_frames") or {}

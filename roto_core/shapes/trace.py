@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -371,12 +372,14 @@ def trace_shapes(
     size = (source.height, source.width)
     regions: dict[str, dict[int, list[Region]]] = {}
     thin: dict[str, dict[int, list[Strand]]] = {}
+    left_out: dict[str, dict[int, list[str]]] = {}
     for done, frame in enumerate(frames, start=1):
         for obj, mask in source.read(frame).items():
+            told = partial(_note, left_out, obj, frame)
             lines = thin_parts(mask, settings.min_area_px)
             bulk = mask if lines is None else mask & ~lines
-            regions.setdefault(obj, {f: [] for f in frames})[frame] = find_regions(bulk, settings.min_area_px)
-            thin.setdefault(obj, {f: [] for f in frames})[frame] = [] if lines is None else strands(lines)
+            regions.setdefault(obj, {f: [] for f in frames})[frame] = find_regions(bulk, settings.min_area_px, told)
+            thin.setdefault(obj, {f: [] for f in frames})[frame] = [] if lines is None else strands(lines, told)
         if progress is not None:
             progress(done, len(frames))
     shapes: list[Shape] = []
@@ -384,4 +387,13 @@ def trace_shapes(
         shapes.extend(_object_shapes(obj, per_frame, settings, size))
         if any(thin[obj].values()):
             shapes.extend(_line_shapes(obj, thin[obj], settings, per_frame))
-    return ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)
+    doc = ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)
+    doc.left_out = left_out
+    return doc
+
+
+def _note(left_out: dict[str, dict[int, list[str]]], obj: str, frame: int, what: str) -> None:
+    """Record that the tracer left some of ``what`` out of ``obj`` on ``frame`` (once per kind)."""
+    kinds = left_out.setdefault(obj, {}).setdefault(frame, [])
+    if what not in kinds:
+        kinds.append(what)

@@ -81,6 +81,9 @@ def _report(written: list[Path], qa: dict) -> None:
     for obj, summary in qa["objects"].items():
         if summary.get("frames_self_crossing"):
             typer.echo(f"frames where a shape crosses itself ({obj}): {_ranges(summary['frames_self_crossing'])}")
+        if summary.get("left_out"):
+            frames = sorted(int(f) for f in summary["left_out"])
+            typer.echo(f"frames traced in part, the smallest specks left out ({obj}): {_ranges(frames)}")
 
 
 def _ranges(frames: list[int]) -> str:
