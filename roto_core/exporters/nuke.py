@@ -294,6 +294,39 @@ def _node_shapes(roto: dict[str, Tree | str], w: int, h: int) -> list[Shape]:
     ]
 
 
+def _listed(layer: Tree, w: int, h: int, obj: str) -> list[Shape]:
+    """A layer's shapes and those of the layers in it, depth first, as listed (topmost first)."""
+    out: list[Shape] = []
+    for item in layer:
+        if isinstance(item, list) and item and item[0] == "curvegroup":
+            out.append(_shape_from(item, w, h, obj))
+        elif isinstance(item, list) and item and item[0] == "layer":
+            out.extend(_listed(item, w, h, str(item[1])))
+    return out
+
+
+def read_nk_composites(path: str | Path) -> dict[str, list[Shape]]:
+    """Per Roto node of our own .nk, its shapes in the order the node composites them: every layer's shapes in
+    one chain, bottom first, each add filling and each minus clearing everything drawn before it, whatever its
+    layer (Natron's RotoPaint, the open implementation of Nuke's Roto model: Engine/RotoContext.cpp
+    ``getCurvesByRenderOrder`` flattens the layers, ``refreshRotoPaintTree`` chains the merges). ``rasterise``
+    of a node's list is its alpha."""
+    p = Path(path)
+    try:
+        tree = parse_tcl(p.read_text(encoding="utf-8"))
+        out = {}
+        for kind, body in zip(tree[::2], tree[1::2], strict=False):
+            if kind != "Roto":
+                continue
+            knobs = _knobs(body)
+            words = str(knobs["format"]).strip('"').split()
+            root = next(x for x in knobs["curves"][0] if isinstance(x, list) and x[0] == "n")[1]
+            out[str(knobs["name"])] = list(reversed(_listed(root, int(words[0]), int(words[1]), "")))
+    except (OSError, ValueError, KeyError, IndexError, StopIteration, TypeError) as exc:
+        raise InputError(f"not a rotofarm .nk script: {exc!r}", path=p) from None
+    return out
+
+
 def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
     """Our own .nk → (shapes of every Roto node, in file order, the Read node's file). Object names come from the
     layers (or, in scripts of earlier versions, from shape names)."""
