@@ -25,7 +25,9 @@ Settled by evidence (FORMATS.md "Evidence gathered"):
   shapes. A Roto layer groups shapes but does not confine their blend modes: Natron's RotoPaint, the open
   implementation of Nuke's Roto model, renders every shape of every layer in one merge chain, each with its own
   operator over everything below it (``RotoContext::getCurvesByRenderOrder`` flattens the layers,
-  ``RotoContext::refreshRotoPaintTree`` chains the merges, Natron's Engine/RotoContext.cpp). One node for all
+  ``RotoContext::refreshRotoPaintTree`` chains the merges, Natron's Engine/RotoContext.cpp; each item's merge
+  takes as its B input the merge of the item before it, found past any layer boundary:
+  ``RotoDrawableItem::refreshNodesConnections``, ``findPreviousInHierarchy``). One node for all
   objects let an object's hole cut the objects listed under it: a ball seen through a ring's gap vanished from the
   node's alpha. A single object's node is named ``name``; with several, ``name_OBJECT``. The reader takes the
   object name from the layer.
