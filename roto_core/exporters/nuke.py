@@ -186,8 +186,10 @@ def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) 
     objects = doc.objects
     if len(objects) < 2:
         parts.append(_roto_node(doc, objects, name, 0))
-    for i, obj in enumerate(objects if len(objects) > 1 else []):
-        parts.append(_roto_node(doc, [obj], f"{name}_{shape_prefix(obj)}", NODE_SPACING * i))
+    else:
+        parts.extend(
+            _roto_node(doc, [obj], f"{name}_{shape_prefix(obj)}", NODE_SPACING * i) for i, obj in enumerate(objects)
+        )
     return "".join(parts)
 
 
@@ -237,6 +239,11 @@ def parse_tcl(text: str) -> Tree:
     if len(stack) != 1:
         raise ValueError("unbalanced '{'")
     return stack[0]
+
+
+def _nodes(tree: Tree) -> list[tuple[str, Tree]]:
+    """A script's top-level nodes as (class, body)."""
+    return [(str(tree[i]), tree[i + 1]) for i in range(0, len(tree) - 1, 2) if isinstance(tree[i], str)]
 
 
 def _knobs(body: Tree) -> dict[str, Tree | str]:
@@ -317,10 +324,7 @@ def read_nk_composites(path: str | Path) -> dict[str, list[Shape]]:
     try:
         tree = parse_tcl(p.read_text(encoding="utf-8"))
         out = {}
-        for kind, body in zip(tree[::2], tree[1::2], strict=False):
-            if kind != "Roto":
-                continue
-            knobs = _knobs(body)
+        for knobs in (_knobs(body) for kind, body in _nodes(tree) if kind == "Roto"):
             words = str(knobs["format"]).strip('"').split()
             root = next(x for x in knobs["curves"][0] if isinstance(x, list) and x[0] == "n")[1]
             out[str(knobs["name"])] = list(reversed(_listed(root, int(words[0]), int(words[1]), "")))
@@ -335,7 +339,7 @@ def read_nk(path: str | Path) -> tuple[ShapeDocument, str | None]:
     p = Path(path)
     try:
         tree = parse_tcl(p.read_text(encoding="utf-8"))
-        nodes = [(str(tree[i]), tree[i + 1]) for i in range(0, len(tree) - 1, 2) if isinstance(tree[i], str)]
+        nodes = _nodes(tree)
         rotos = [_knobs(body) for kind, body in nodes if kind == "Roto"]
         words = str(rotos[0]["format"]).strip('"').split()
         w, h = int(words[0]), int(words[1])
