@@ -29,8 +29,9 @@ Settled by evidence (FORMATS.md "Evidence gathered"):
   takes as its B input the merge of the item before it, found past any layer boundary:
   ``RotoDrawableItem::refreshNodesConnections``, ``findPreviousInHierarchy``). One node for all
   objects let an object's hole cut the objects listed under it: a ball seen through a ring's gap vanished from the
-  node's alpha. A single object's node is named ``name``; with several, ``name_OBJECT``. The reader takes the
-  object name from the layer.
+  node's alpha. A single object's node is named ``name``; with several, ``name_OBJECT``, OBJECT the object's
+  name as a Tcl word, kept unique within the script (shapes.naming.shape_prefixes). The reader takes the object
+  name from the layer.
 - Pixel aspect: the ``format`` knob's seventh word.
 """
 
@@ -45,7 +46,7 @@ import numpy as np
 from roto_core.atomic import write_text
 from roto_core.errors import InputError
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
-from roto_core.shapes.trace import shape_prefix
+from roto_core.shapes.naming import shape_prefixes
 
 KEY_ENTRY = "auto"
 LIFETIME_TYPE = 4
@@ -139,11 +140,12 @@ def _curvegroup(shape: Shape, doc: ShapeDocument) -> str:
     )
 
 
-def _layer(obj: str, doc: ShapeDocument) -> str:
-    """The object's layer: its shapes topmost (drawn last) first, so each hole lies above what it cuts."""
+def _layer(obj: str, label: str, doc: ShapeDocument) -> str:
+    """The object's layer (named ``label``): its shapes topmost (drawn last) first, so each hole lies above what
+    it cuts."""
     groups = "\n".join(_curvegroup(s, doc) for s in reversed(doc.shapes_of(obj)))
     return (
-        f"   {{layer {shape_prefix(obj)}\n    {{f {FLAG_RENDERABLE}}}\n"
+        f"   {{layer {label}\n    {{f {FLAG_RENDERABLE}}}\n"
         f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{groups}}}"
     )
 
@@ -159,7 +161,8 @@ def _quote(text: str) -> str:
 
 def _roto_node(doc: ShapeDocument, objects: list[str], name: str, xpos: int) -> str:
     """A Roto node drawing ``objects``' layers (one object, or none for an empty document)."""
-    layers = "\n".join(_layer(obj, doc) for obj in objects)
+    labels = shape_prefixes(doc.objects)
+    layers = "\n".join(_layer(obj, labels[obj], doc) for obj in objects)
     root = (
         f"   {{layer Root\n    {{f {FLAG_RENDERABLE}}}\n"
         f"    {{t {nk_float(doc.width / 2)} {nk_float(doc.height / 2)}}}\n    {{a}}\n{layers}}}"
@@ -183,12 +186,12 @@ def nk_text(doc: ShapeDocument, name: str = "Roto1", mattes: str | None = None) 
             f" origfirst {doc.first_frame}\n origlast {doc.last_frame}\n origset true\n"
             f" name {name}_mattes\n xpos 0\n ypos -120\n}}\n"
         )
-    objects = doc.objects
-    if len(objects) < 2:
-        parts.append(_roto_node(doc, objects, name, 0))
+    labels = shape_prefixes(doc.objects)
+    if len(labels) < 2:
+        parts.append(_roto_node(doc, list(labels), name, 0))
     else:
         parts.extend(
-            _roto_node(doc, [obj], f"{name}_{shape_prefix(obj)}", NODE_SPACING * i) for i, obj in enumerate(objects)
+            _roto_node(doc, [obj], f"{name}_{label}", NODE_SPACING * i) for i, (obj, label) in enumerate(labels.items())
         )
     return "".join(parts)
 

@@ -14,7 +14,6 @@ Which tracks live long enough for shapes is lifetimes.py's rule.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -40,6 +39,7 @@ from roto_core.shapes.lifetimes import (
 from roto_core.shapes.line_strands import Strand, strands
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
+from roto_core.shapes.naming import shape_prefix, shape_prefixes
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 from roto_core.shapes.ribbons import link_strands, ribbon_shapes
@@ -99,12 +99,6 @@ class InMemoryMasks:
 
     def read(self, frame: int) -> dict[str, np.ndarray]:
         return {k: inside(v) for k, v in self.masks[frame].items()}
-
-
-def shape_prefix(obj: str) -> str:
-    """Object name made safe for every exporter's shape names (Nuke curvegroups are Tcl words)."""
-    safe = re.sub(r"[^A-Za-z0-9_]", "_", obj) or "object"
-    return safe if safe[0].isalpha() else f"o{safe}"
 
 
 def _reference_frame(outlines: dict[int, Outline]) -> int:
@@ -382,11 +376,19 @@ def trace_shapes(
             thin.setdefault(obj, {f: [] for f in frames})[frame] = [] if lines is None else strands(lines, told)
         if progress is not None:
             progress(done, len(frames))
-    shapes: list[Shape] = []
+    traced: dict[str, list[Shape]] = {}
     for obj, per_frame in regions.items():
-        shapes.extend(_object_shapes(obj, per_frame, settings, size))
+        own = _object_shapes(obj, per_frame, settings, size)
         if any(thin[obj].values()):
-            shapes.extend(_line_shapes(obj, thin[obj], settings, per_frame))
+            own.extend(_line_shapes(obj, thin[obj], settings, per_frame))
+        if own:
+            traced[obj] = own
+    shapes: list[Shape] = []
+    for obj, prefix in shape_prefixes(traced).items():
+        # Named with the object's own prefix while traced; renamed where another object has it too.
+        for shape in traced[obj]:
+            shape.name = prefix + shape.name.removeprefix(shape_prefix(obj))
+        shapes.extend(traced[obj])
     doc = ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)
     doc.left_out = left_out
     return doc

@@ -1,0 +1,37 @@
+"""Names the exporters give an object's shapes, layers and nodes.
+
+Every exporter names shapes from the object's name: Nuke curvegroup, layer and node names are Tcl words, and a
+.json or .fxs names each shape once. Object names are letters, digits, '_' and '-' (contracts), so two of them
+can become one name; ``shape_prefixes`` keeps them apart within a document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+def shape_prefix(obj: str) -> str:
+    """Object name made safe for every exporter's shape names (Nuke curvegroups are Tcl words)."""
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", obj) or "object"
+    return safe if safe[0].isalpha() else f"o{safe}"
+
+
+def shape_prefixes(objects: Iterable[str]) -> dict[str, str]:
+    """Each object's ``shape_prefix``, unique within one document (``objects`` in its drawing order).
+
+    Object names may differ only where ``shape_prefix`` replaces a character ("car-1" and "car_1" are both valid
+    names): one prefix for both would give two Nuke nodes one name and two shapes one name, and a .json whose
+    shapes cannot be told apart. The later object takes the first ``_2``, ``_3``, ... that no object's own
+    prefix is.
+    """
+    objects = list(objects)
+    own = {obj: shape_prefix(obj) for obj in objects}
+    mine: dict[str, str] = {}
+    for obj in objects:
+        prefix, number = own[obj], 1
+        while prefix in mine.values() or (prefix != own[obj] and prefix in own.values()):
+            number += 1
+            prefix = f"{own[obj]}_{number}"
+        mine[obj] = prefix
+    return mine
