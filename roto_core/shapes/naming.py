@@ -17,20 +17,25 @@ def shape_prefix(obj: str) -> str:
     return safe if safe[0].isalpha() else f"o{safe}"
 
 
+# Names an export gives to something beside the objects: the .nk's Read of the mattes is ``NAME_mattes``, beside
+# the Roto nodes ``NAME_OBJECT``.
+RESERVED = frozenset({"mattes"})
+
+
 def shape_prefixes(objects: Iterable[str]) -> dict[str, str]:
     """Each object's ``shape_prefix``, unique within one document (``objects`` in its drawing order).
 
     Object names may differ only where ``shape_prefix`` replaces a character ("car-1" and "car_1" are both valid
     names): one prefix for both would give two Nuke nodes one name and two shapes one name, and a .json whose
     shapes cannot be told apart. The later object takes the first ``_2``, ``_3``, ... that no object's own
-    prefix is.
+    prefix is; so does an object whose prefix is RESERVED.
     """
     objects = list(objects)
     own = {obj: shape_prefix(obj) for obj in objects}
     mine: dict[str, str] = {}
     for obj in objects:
         prefix, number = own[obj], 1
-        while prefix in mine.values() or (prefix != own[obj] and prefix in own.values()):
+        while prefix in RESERVED or prefix in mine.values() or (prefix != own[obj] and prefix in own.values()):
             number += 1
             prefix = f"{own[obj]}_{number}"
         mine[obj] = prefix

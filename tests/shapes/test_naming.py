@@ -3,7 +3,8 @@
 Object names may use letters, digits, '_' and '-' (roto_core.contracts); Nuke node, layer and curve names are
 Tcl words, so "car-1" and "car_1" both became ``car_1``. Before ``shape_prefixes`` the two objects' shapes shared
 the name ``car_1_1``, the .nk held two Roto nodes named alike (its reader kept one of them), and the .json could
-not be read back ("key frames [1, 4] do not match [4]").
+not be read back ("key frames [1, 4] do not match [4]"). An object named "mattes" gave its Roto node the name of
+the .nk's Read of the mattes.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def test_prefixes_stay_apart_and_skip_a_name_another_object_has() -> None:
         "o1car": "o1car_2",
     }
     assert shape_prefixes(["matte"]) == {"matte": "matte"}
+    assert shape_prefixes(["mattes", "hero"]) == {"mattes": "mattes_2", "hero": "hero"}
+
+
+def test_an_object_named_mattes_gets_its_own_node_beside_the_read(tmp_path: Path) -> None:
+    renamed = {"car-1": "mattes", "car_1": "hero"}
+    masks = {f: {renamed[obj]: matte for obj, matte in _mattes(f).items()} for f in FRAMES}
+    doc = trace_shapes(InMemoryMasks(masks, SIZE[1], SIZE[0]), ShapeSettings(), name="shot")
+    path = write_nk(doc, tmp_path / "shot.nk", name="Roto_sh010", mattes="/plates/sh010_mattes.####.exr")
+    names = [line.split()[1] for line in path.read_text().splitlines() if line.startswith(" name ")]
+    assert names == ["Roto_sh010_mattes", "Roto_sh010_mattes_2", "Roto_sh010_hero"]
+    nodes = read_nk_composites(path)
+    assert _iou(rasterise(nodes["Roto_sh010_mattes_2"], 2, SIZE), masks[2]["mattes"]) > 0.97
 
 
 def test_objects_named_alike_keep_their_own_node_shapes_and_json(tmp_path: Path) -> None:
