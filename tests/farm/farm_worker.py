@@ -12,14 +12,8 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass, field
 
-from tests.farm.deadline_plugin_api import (
-    AdvancedJob,
-    TaskContext,
-    TaskResult,
-    load_airoto,
-    run_simple_task,
-    uses_advanced,
-)
+from tests.farm.deadline_plugin_api import TaskContext
+from tests.farm.deadline_plugin_runner import AdvancedJob, TaskResult, load_airoto, run_simple_task, uses_advanced
 from tests.farm.fake_deadline import FakeDeadline, parse_frames
 
 

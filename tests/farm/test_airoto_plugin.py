@@ -14,15 +14,8 @@ import pytest
 from submitters.admin.deadline_state import failure_reason
 from submitters.deadline.jobs import job_requests
 from submitters.plan import plan_submission
-from tests.farm.deadline_plugin_api import (
-    AdvancedJob,
-    PluginLoadError,
-    TaskContext,
-    check_python3_shebang,
-    load_airoto,
-    run_simple_task,
-    split_command_line,
-)
+from tests.farm.deadline_plugin_api import PluginLoadError, TaskContext, split_command_line
+from tests.farm.deadline_plugin_runner import AdvancedJob, check_python3_shebang, load_airoto, run_simple_task
 from tests.farm.fake_deadline import TASK_STAT, FakeDeadline
 from tests.farm.farm_worker import FarmWorker
 from tests.farm.helpers import PIPELINE, farm_config, shotlist

@@ -18,7 +18,8 @@ import yaml
 
 from roto_core.contracts import JobManifest
 from submitters.farm_config import FarmConfig
-from tests.farm.deadline_plugin_api import load_airoto, split_command_line
+from tests.farm.deadline_plugin_api import split_command_line
+from tests.farm.deadline_plugin_runner import load_airoto
 from tests.farm.fake_deadline import FakeDeadline
 from tests.hostile.harness import Ended, assert_no_secret, assert_no_traceback, assert_one_error, run_rotofarm
 
