@@ -8,7 +8,9 @@ can become one name; ``shape_prefixes`` keeps them apart within a document.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+from roto_core.shapes.model import Shape
 
 
 def shape_prefix(obj: str) -> str:
@@ -40,3 +42,14 @@ def shape_prefixes(objects: Iterable[str]) -> dict[str, str]:
             prefix = f"{own[obj]}_{number}"
         mine[obj] = prefix
     return mine
+
+
+def named_apart(traced: Mapping[str, list[Shape]]) -> list[Shape]:
+    """All objects' shapes in drawing order (``traced`` in it, each object's shapes named with its own
+    ``shape_prefix``), renamed where ``shape_prefixes`` gave the object another prefix."""
+    shapes: list[Shape] = []
+    for obj, prefix in shape_prefixes(traced).items():
+        for shape in traced[obj]:
+            shape.name = prefix + shape.name.removeprefix(shape_prefix(obj))
+        shapes.extend(traced[obj])
+    return shapes

@@ -39,7 +39,7 @@ from roto_core.shapes.lifetimes import (
 from roto_core.shapes.line_strands import Strand, strands
 from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
-from roto_core.shapes.naming import shape_prefix, shape_prefixes
+from roto_core.shapes.naming import named_apart, shape_prefix
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
 from roto_core.shapes.ribbons import link_strands, ribbon_shapes
@@ -383,12 +383,7 @@ def trace_shapes(
             own.extend(_line_shapes(obj, thin[obj], settings, per_frame))
         if own:
             traced[obj] = own
-    shapes: list[Shape] = []
-    for obj, prefix in shape_prefixes(traced).items():
-        # Named with the object's own prefix while traced; renamed where another object has it too.
-        for shape in traced[obj]:
-            shape.name = prefix + shape.name.removeprefix(shape_prefix(obj))
-        shapes.extend(traced[obj])
+    shapes = named_apart(traced)
     doc = ShapeDocument(source.width, source.height, frames[0], frames[-1], shapes, name, settings.tolerance_px)
     doc.left_out = left_out
     return doc
