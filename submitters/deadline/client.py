@@ -48,7 +48,6 @@ __all__ = [
     "redact_url",
 ]
 
-JOB_STATES = ("Active", "Suspended", "Completed", "Failed", "Pending")
 JOB_COMMANDS = frozenset(
     {
         "suspend",

@@ -30,24 +30,18 @@ from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.farm.fake_deadline_documents import JOB_STAT, NO_DATE, TASK_STAT, WORKER_STAT, object_id, parse_frames
+from tests.farm.fake_deadline_documents import JOB_STAT, TASK_STAT, WORKER_STAT, parse_frames
 from tests.farm.fake_deadline_http import FailureInjection, Injection, LocalServer, Recorded
 from tests.farm.fake_deadline_jobs import JobStore
-from tests.farm.fake_deadline_reports import BANNER, NO_REPORTS, ReportRoutes, error_report_text
+from tests.farm.fake_deadline_reports import ReportRoutes, error_report_text
 from tests.farm.fake_deadline_workers import WorkerSide
 
 __all__ = [
-    "BANNER",
     "JOB_STAT",
-    "NO_DATE",
-    "NO_REPORTS",
     "TASK_STAT",
     "WORKER_STAT",
     "FakeDeadline",
-    "Injection",
-    "Recorded",
     "error_report_text",
-    "object_id",
     "parse_frames",
     "seconds_ago",
 ]
