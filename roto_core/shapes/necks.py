@@ -11,15 +11,28 @@ legs' gap closed by a chord inside the matte on the reference frame only); on ev
 still have one of its samples outside on some frame, but only where no chord wholly inside is found: a chord that
 dips into the gap between two legs leaves their edge poking past it, a shape crossing itself (goat: 6.9 -> 3.2 % of
 the shape-frames, matte edge within 2 px 0.903 -> 0.915; bench/RESULTS.md, fourteenth pass).
+
+Nine samples do not see everything a long chord passes: across DAVIS scooter-black's body a 123 px chord's samples
+lie 12 px apart, and the notch a few pixels wide between the wheel and the body lay between two of them, so the
+piece drew a bow tie over the notch (frames 21-42 of the whole sequence). Of the chords inside the matte, the narrowest that crosses neither the
+outline (away from its own ends) nor the piece's other chords on any frame is taken; the narrowest as before only
+where every one crosses. DAVIS ground truth, each component cut as far as its necks go (tests/shapes/test_necks.py):
+scooter-black frames 30-42, 6 of 48 necks crossed (1 of 56 after, where none is clear); dog frames 0-15, 7 of 13.
+Whole sequences, shape-frames crossing themselves: horsejump-high 4.4 -> 2.6 %, scooter-black 3.8 -> 2.5 %, dog
+1.4 -> 0.7 %, the segmenter's drift-straight 2.8 -> 1.1 % (13 of the 24 rows lower, 4 higher; bench/RESULTS.md,
+thirty-sixth pass).
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 import numpy as np
 
 from roto_core.shapes.model import PixelsInside
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece
+from roto_core.shapes.untangle import segments_cross
 
 MIN_PART = 0.12
 CHORD_CANDIDATES = 60
@@ -27,6 +40,9 @@ CHORD_SAMPLES = np.linspace(0.1, 0.9, 9)
 MAX_CANDIDATE_MARKERS = 160
 # A piece cut again must keep this many points free beyond its run ends and one point per run.
 MIN_FREE_POINTS = 6
+# A chord meets the outline at its own ends: crossings of the outline within this many pixels of them (along the
+# outline) are where it leaves the edge, not where it passes through it.
+END_PX = 2.0
 
 
 class NeckFinder:
@@ -65,7 +81,8 @@ class NeckFinder:
         """Cut ``piece`` along its narrowest neck that stays inside the matte on every frame; None if there is
         none (the piece keeps more outline than its points may follow, or its frame range is cut). A neck whose
         every sample is inside comes first; one with a sample outside on some frame (the gap between two legs
-        reaching up to it) only where there is no such neck."""
+        reaching up to it) only where there is no such neck; and of them, the first that crosses nothing
+        (``_crosses``) where there is one."""
         if 3 * (len(piece.runs) + 1) > self.max_points - MIN_FREE_POINTS:
             return None
         track = self.track
@@ -96,6 +113,9 @@ class NeckFinder:
         full = len(CHORD_SAMPLES)
         inside = [c for c, n in zip(candidates, counts, strict=True) if n == full]
         inside += [c for c, n in zip(candidates, counts, strict=True) if n == full - 1]
+        clear = next((c for c in inside if not self._crosses(piece, c[1], c[2])), None)
+        if clear is not None:
+            inside = [clear]
         for _, ua, ub, r in inside:
             start, end = piece.runs[r]
             if piece.closed:
@@ -103,6 +123,47 @@ class NeckFinder:
             rest = [*piece.runs[:r], (start, ua), (ub, end), *piece.runs[r + 1 :]]
             return Piece([(ua, ub)], False), Piece(rest, False)
         return None
+
+    @cached_property
+    def _outline_segments(self) -> tuple[np.ndarray, ...]:
+        """Every frame's outline as segments, all frames in one array: each segment's frame (row of the track), its
+        ends, its box and where it starts along its frame's outline."""
+        track = self.track
+        row = np.repeat(np.arange(len(track.frames)), track.last_sample - track.first_sample + 1)
+        start, end = track.all_points, track.all_points + track.all_step
+        return row, start, end, np.minimum(start, end), np.maximum(start, end), track.all_cum - track.base[row]
+
+    def _crosses(self, piece: Piece, ua: float, ub: float) -> bool:
+        """Whether the chord from ``ua`` to ``ub`` crosses the outline away from its own ends, or one of
+        ``piece``'s chords, on some frame of the track: either way one of the two pieces it makes crosses itself
+        there (a sliver of edge poking past the chord where it passes a gap between its samples inside the matte,
+        a bow tie where two chords cross)."""
+        track = self.track
+        row, start, end, low, high, along = self._outline_segments
+        s = track.arc_all(np.array([ua, ub]))
+        ends = track.at_all(s)
+        a, b = ends[:, 0], ends[:, 1]
+        box_low, box_high = np.minimum(a, b), np.maximum(a, b)
+        r = row
+        near = np.flatnonzero(
+            (high[:, 0] >= box_low[r, 0])
+            & (low[:, 0] <= box_high[r, 0])
+            & (high[:, 1] >= box_low[r, 1])
+            & (low[:, 1] <= box_high[r, 1])
+        )
+        r, length, seglen, at = row[near], track.lengths[row[near]], track.all_seglen[near], along[near]
+        beside = np.zeros(len(near), bool)
+        for end_at in s.T:
+            ahead = np.mod(at - end_at[r], length)
+            behind = np.mod(end_at[r] - at - seglen, length)
+            beside |= (ahead < END_PX) | (behind < END_PX) | (np.mod(end_at[r] - at, length) <= seglen)
+        if segments_cross(a[r], b[r], start[near], end[near])[~beside].any():
+            return True
+        if piece.closed:
+            return False
+        chords = np.array([(e, piece.runs[(k + 1) % len(piece.runs)][0]) for k, (_, e) in enumerate(piece.runs)])
+        others = track.at_all(track.arc_all(chords.reshape(-1))).reshape(len(track.frames), -1, 2, 2)
+        return bool(segments_cross(a[:, None], b[:, None], others[:, :, 0], others[:, :, 1]).any())
 
 
 def _narrowest(

@@ -40,7 +40,7 @@ COLLAPSE_SHARE = 0.5
 COLLAPSES = 4
 
 
-def _crossing(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
+def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
     """Whether segments ``a0-a1`` and ``b0-b1`` cross (strictly: touching ends do not count)."""
     r, s, q = a1 - a0, b1 - b0, b0 - a0
     denom = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
@@ -70,7 +70,7 @@ def knots(ctrl: np.ndarray) -> np.ndarray:
     for d in range(min(REACH, count - 1) + 1):
         b0 = np.roll(start, -d, axis=-3)[..., :, None, :, :]
         b1 = np.roll(end, -d, axis=-3)[..., :, None, :, :]
-        hit = _crossing(a0, a1, b0, b1)
+        hit = segments_cross(a0, a1, b0, b1)
         # Sub-segments that share an end do not cross: within a segment, its neighbours; the point between
         # two segments; and, all the way round a small shape, the point before the first.
         if d == 0:
@@ -138,7 +138,7 @@ def _local_crossing(ctrl: np.ndarray) -> tuple[int, int, np.ndarray] | None:
     k, m = np.indices((SAMPLES, SAMPLES))
     for d in range(1, min(REACH, count - 3) + 1):
         b0, b1 = np.roll(start, -d, axis=0), np.roll(end, -d, axis=0)
-        hit = _crossing(start[:, :, None], end[:, :, None], b0[:, None], b1[:, None])
+        hit = segments_cross(start[:, :, None], end[:, :, None], b0[:, None], b1[:, None])
         if d == 1:
             hit &= ~((k == SAMPLES - 1) & (m == 0))
         for i, ka, mb in zip(*np.nonzero(hit), strict=True):
@@ -164,7 +164,7 @@ def crossing_loops(poly: np.ndarray) -> np.ndarray:
     two loops it makes; empty where it does not cross itself."""
     start, end = poly, np.concatenate((poly[1:], poly[:1]))
     count = len(poly)
-    hit = _crossing(start[:, None, :], end[:, None, :], start[None, :, :], end[None, :, :])
+    hit = segments_cross(start[:, None, :], end[:, None, :], start[None, :, :], end[None, :, :])
     i, j = np.nonzero(np.triu(hit, 2))
     keep = ~((i == 0) & (j == count - 1))
     # The two loops' signed areas add up to the whole's (a figure eight's lobes turn opposite ways).
