@@ -91,14 +91,18 @@ class Polyline:
 
     def beside(self, points: np.ndarray, vertex: np.ndarray, nearest: np.ndarray) -> np.ndarray:
         """``distance`` from each point's nearest vertex (index ``nearest``, at distance ``vertex``)."""
-        # The pieces after and before each point's nearest vertex, as two rows (the piece before vertex 0 is the
-        # wrapping one, from the last vertex: index -1); x and y apart, as numpy reduces a length-2 axis far
-        # slower than it multiplies two arrays.
-        piece = np.stack((nearest, nearest - 1))
+        # The pieces after and before each point's nearest vertex, as two rows filled in place (the piece before
+        # vertex 0 is the wrapping one, from the last vertex: index -1); x and y apart, as numpy reduces a length-2
+        # axis far slower than it multiplies two arrays; clamped by two ufuncs, as np.stack's and np.clip's
+        # wrappers cost more than their work on a few dozen points (beside runs tens of thousands of times a shot).
+        piece = np.empty((2, len(nearest)), np.intp)
+        piece[0] = nearest
+        np.subtract(nearest, 1, out=piece[1])
         x, y = points[:, 0] - self.line[piece, 0], points[:, 1] - self.line[piece, 1]
         dx, dy = self.step[piece, 0], self.step[piece, 1]
         t = (x * dx + y * dy) / self.step_squared[piece]
-        np.clip(t, 0.0, 1.0, out=t)
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, 1.0, out=t)
         along = np.hypot(x - t * dx, y - t * dy)
         along[self.gap[piece]] = np.inf
         return np.minimum(vertex, np.minimum(along[0], along[1]))
