@@ -21,11 +21,12 @@ LEFT, POINT, RIGHT = 0, 1, 2
 Mode = Literal["add", "subtract"]
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def bernstein(samples: int) -> np.ndarray:
     """Cubic Bernstein weights ``(samples, 4)`` at parameters 0 .. 1 (end excluded).
 
-    Cached (read-only) because the tracker samples every shape with the same few counts on every frame.
+    Cached (read-only) because the tracker samples every shape with the same few counts on every frame; room for
+    64 counts, as the edge check takes any count from 4 to 48 (keys.py) and 16 were evicted hundreds of times a shot.
     """
     u = np.arange(samples, dtype=np.float64) / samples
     v = 1.0 - u

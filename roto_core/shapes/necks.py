@@ -14,13 +14,13 @@ the shape-frames, matte edge within 2 px 0.903 -> 0.915; bench/RESULTS.md, fourt
 
 Nine samples do not see everything a long chord passes: across DAVIS scooter-black's body a 123 px chord's samples
 lie 12 px apart, and the notch a few pixels wide between the wheel and the body lay between two of them, so the
-piece drew a bow tie over the notch (frames 21-42 of the whole sequence). Of the chords inside the matte, the narrowest that crosses neither the
-outline (away from its own ends) nor the piece's other chords on any frame is taken; the narrowest as before only
-where every one crosses. DAVIS ground truth, each component cut as far as its necks go (tests/shapes/test_necks.py):
-scooter-black frames 30-42, 6 of 48 necks crossed (1 of 56 after, where none is clear); dog frames 0-15, 7 of 13.
-Whole sequences, shape-frames crossing themselves: horsejump-high 4.4 -> 2.6 %, scooter-black 3.8 -> 2.5 %, dog
-1.4 -> 0.7 %, the segmenter's drift-straight 2.8 -> 1.1 % (13 of the 24 rows lower, 4 higher; bench/RESULTS.md,
-thirty-sixth pass).
+piece drew a bow tie over the notch (frames 21-42 of the whole sequence). Of the chords inside the matte, the
+narrowest that crosses neither the outline (away from its own ends) nor the piece's other chords on any frame is
+taken; the narrowest as before only where every one crosses. DAVIS ground truth, each component cut as far as its
+necks go (tests/shapes/test_necks.py): scooter-black frames 30-42, 6 of 48 necks crossed (1 of 56 after, where none
+is clear); dog frames 0-15, 7 of 13. Whole sequences, shape-frames crossing themselves: horsejump-high 4.4 -> 2.6 %,
+scooter-black 3.8 -> 2.5 %, dog 1.4 -> 0.7 %, the segmenter's drift-straight 2.8 -> 1.1 % (13 of the 24 rows lower,
+4 higher; bench/RESULTS.md, thirty-sixth pass).
 """
 
 from __future__ import annotations
