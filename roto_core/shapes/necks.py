@@ -18,9 +18,11 @@ piece drew a bow tie over the notch (frames 21-42 of the whole sequence). Of the
 narrowest that crosses neither the outline (away from its own ends) nor the piece's other chords on any frame is
 taken; the narrowest as before only where every one crosses. DAVIS ground truth, each component cut as far as its
 necks go (tests/shapes/test_necks.py): scooter-black frames 30-42, 6 of 48 necks crossed (1 of 56 after, where none
-is clear); dog frames 0-15, 7 of 13. Whole sequences, shape-frames crossing themselves: horsejump-high 4.4 -> 2.6 %,
-scooter-black 3.8 -> 2.5 %, dog 1.4 -> 0.7 %, the segmenter's drift-straight 2.8 -> 1.1 % (13 of the 24 rows lower,
-4 higher; bench/RESULTS.md, thirty-sixth pass).
+is clear); dog frames 0-15, 7 of 13 (4 of 16 after). Whole sequences, shape-frames crossing themselves:
+horsejump-high 4.4 -> 2.6 %, scooter-black 3.8 -> 2.5 %, dog 1.4 -> 0.7 %, the segmenter's drift-straight 2.8 -> 1.1
+% (13 of the 24 rows lower, 4 higher); IoU p10 higher on 11 rows, lower on 5; boil on rigid parts as before in sum,
+but parkour's ground truth 0.40 -> 0.51, from one piece whose points scramble where the arm meets the body
+(bench/RESULTS.md, thirty-sixth pass).
 """
 
 from __future__ import annotations
