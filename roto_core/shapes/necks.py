@@ -145,13 +145,13 @@ class NeckFinder:
         s = track.arc_all(np.array([ua, ub]))
         ends = track.at_all(s)
         a, b = ends[:, 0], ends[:, 1]
-        box_low, box_high = np.minimum(a, b), np.maximum(a, b)
-        r = row
+        # Only the segments within the chord's box on their frame can cross it.
+        box_low, box_high = np.minimum(a, b)[row], np.maximum(a, b)[row]
         near = np.flatnonzero(
-            (high[:, 0] >= box_low[r, 0])
-            & (low[:, 0] <= box_high[r, 0])
-            & (high[:, 1] >= box_low[r, 1])
-            & (low[:, 1] <= box_high[r, 1])
+            (high[:, 0] >= box_low[:, 0])
+            & (low[:, 0] <= box_high[:, 0])
+            & (high[:, 1] >= box_low[:, 1])
+            & (low[:, 1] <= box_high[:, 1])
         )
         r, length, seglen, at = row[near], track.lengths[row[near]], track.all_seglen[near], along[near]
         beside = np.zeros(len(near), bool)
