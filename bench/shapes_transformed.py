@@ -20,7 +20,9 @@ our readers and rasterised by our own rasteriser, against the transformed matte)
 - ``spin``: the matte turned about its first frame's centroid, 4 degrees further on each frame (a motocross
   jump's flip, a dancer's twirl): resampled linearly and thresholded at one half;
 - ``hidden``: the object gone on frames 10-12 (a tree or a passer-by in front of all of it): its shapes end
-  before the gap and new ones begin after it, and none may be drawn on the empty frames.
+  before the gap and new ones begin after it, and none may be drawn on the empty frames;
+- ``fast``: every third frame of the first three times ``--frames`` (a motocross jump, a breakdancer: three
+  times the motion and the change of shape from one frame to the next, at the same length of clip).
 
 IoU and edge are taken over the frames where the object covers at least ``min_area_px`` pixels or a shape is
 drawn (a frame the object has left, with no shape on it, is right, not IoU 0).
@@ -62,6 +64,7 @@ FENCE_POST_PX = 6
 FENCE_GAP_PX = 48
 SPIN_DEG = 4.0
 HIDDEN_FRAMES = range(10, 13)
+FAST_STEP = 3
 Masks = list[np.ndarray]
 
 
@@ -137,13 +140,18 @@ VARIANTS: dict[str, Callable[[Masks], Masks]] = {
     "reversed": lambda m: m[::-1],
     "spin": _spin,
     "hidden": _hidden,
+    "fast": lambda m: m[::FAST_STEP],
 }
+# Source frames a variant takes per frame it traces.
+SOURCE_FRAMES = {"fast": FAST_STEP}
 
 
 def measure_variant(sequence: str, frames: int, variant: str) -> Row:
-    count = min(len(list((DATA / sequence / "Annotations").glob("*.png"))), frames)
-    truth = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, count - 1, default_object="matte")
+    available = len(list((DATA / sequence / "Annotations").glob("*.png")))
+    read = min(available, frames * SOURCE_FRAMES.get(variant, 1))
+    truth = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, read - 1, default_object="matte")
     masks = VARIANTS[variant]([truth.read(f)["matte"] for f in truth.frames])
+    count = len(masks)
     h, w = masks[0].shape
     source = InMemoryMasks({f: {"matte": m} for f, m in enumerate(masks)}, w, h)
     settings = ShapeSettings()
