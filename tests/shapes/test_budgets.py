@@ -73,7 +73,10 @@ def test_the_mean_is_held_to_the_thickness_between_a_floor_and_the_default() -> 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_a_horse_and_rider_seen_small_keep_their_iou_with_room_to_spare() -> None:
     """DAVIS horsejump-high frames 0-19 (area over outline length 7-12 px) traced at the defaults: IoU median
-    0.9575 and 10th percentile 0.940 with the mean held to 4 % of the thickness, 0.962 and 0.951 at 3 %."""
+    0.9575 and 10th percentile 0.940 with the mean held to 4 % of the thickness, 0.962 and 0.951 at 3 %. Since the
+    area guard counts a part left out as lost (area_guard.LOST_DEPTH), its single-frame cuts move this clip's
+    ranges: 0.9605 / 0.9502 -> 0.9567 / 0.9487 here, while the whole sequence's IoU median rose 0.952 -> 0.954 and
+    p10 0.928 -> 0.930 (bench/RESULTS.md, thirty-seventh pass). Held at 0.955 / 0.945."""
     masks = MaskSequence(DATA / "horsejump-high" / "Annotations" / "#####.png", 0, 19, default_object="matte")
     doc = trace_shapes(masks, ShapeSettings())
     ious = []
@@ -81,5 +84,5 @@ def test_a_horse_and_rider_seen_small_keep_their_iou_with_room_to_spare() -> Non
         matte = masks.read(f)["matte"]
         drawn = rasterise(doc.shapes, f, matte.shape)
         ious.append((drawn & matte).sum() / (drawn | matte).sum())
-    assert np.median(ious) >= 0.96
+    assert np.median(ious) >= 0.955
     assert np.percentile(ious, 10) >= 0.945
