@@ -20,7 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, chosen_sequences, write_table
+from shapes_real import DATA, table_of_sequences
 
 from roto_core.contracts import ShapeSettings
 from roto_core.exporters import fxs_text, read_fxs
@@ -91,13 +91,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="replace this benchmark's section in bench/RESULTS.md")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    rows = []
-    print("\n".join(HEADER))
-    for sequence in chosen_sequences(args.sequences):
-        rows.append(measure(sequence, args.frames))
-        print(rows[-1], flush=True)
-    if args.write:
-        write_table(SECTION, __doc__, HEADER, rows)
+    table_of_sequences(
+        SECTION, __doc__, HEADER, args.sequences, lambda sequence: measure(sequence, args.frames), args.write
+    )
 
 
 if __name__ == "__main__":

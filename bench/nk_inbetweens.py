@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, chosen_sequences, table_parser, write_table
+from shapes_real import DATA, table_of_sequences, table_parser
 
 from roto_core.contracts import ShapeSettings
 from roto_core.exporters.nuke import read_nk, write_nk
@@ -124,13 +124,9 @@ def main() -> None:
         "smooth: edge ≤ 2 px | smooth vs linear: point moved p95 / most px |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    print("\n".join(header))
-    rows = []
-    for sequence in chosen_sequences(args.sequences):
-        rows.append(measure(sequence, args.frames))
-        print(rows[-1], flush=True)
-    if args.write:
-        write_table(SECTION, __doc__, header, rows)
+    table_of_sequences(
+        SECTION, __doc__, header, args.sequences, lambda sequence: measure(sequence, args.frames), args.write
+    )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,6 +304,20 @@ def table_parser(doc: str | None) -> argparse.ArgumentParser:
 def chosen_sequences(names: list[str]) -> list[str]:
     """``names``, or every sequence of the dev set."""
     return names or sorted(p.name for p in DATA.iterdir() if p.is_dir())
+
+
+def table_of_sequences(
+    section: str, doc: str | None, header: list[str], names: list[str], row: Callable[[str], str], write: bool
+) -> None:
+    """Print ``header`` and one ``row(sequence)`` per sequence of ``names`` (or the whole dev set) as it is
+    measured; with ``write``, the table replaces ``section`` of bench/RESULTS.md (``write_table``)."""
+    print("\n".join(header))
+    rows = []
+    for sequence in chosen_sequences(names):
+        rows.append(row(sequence))
+        print(rows[-1], flush=True)
+    if write:
+        write_table(section, doc, header, rows)
 
 
 def write_table(section: str, doc: str | None, header: list[str], rows: list[str]) -> None:
