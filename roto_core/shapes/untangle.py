@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, segment_controls, signed_area
+from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, sample_outline, segment_controls, signed_area
 
 # Samples per segment for the crossing test: a curl beside a point spans a few of them.
 SAMPLES = 8
@@ -38,6 +38,8 @@ HALVINGS = 3
 # neighbouring keys kept (cows' boil 0.72 -> 0.89 px).
 COLLAPSE_SHARE = 0.5
 COLLAPSES = 4
+# A loop smaller than this changes no pixel of the render (qa.CURL_MIN_PX2, at SAMPLES per segment as there).
+LOOP_MIN_PX2 = 1.0
 
 
 def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
@@ -185,3 +187,9 @@ def crossing_loops(poly: np.ndarray) -> np.ndarray:
         inner = signed_area(loop)
         areas.append(min(abs(inner), abs(whole - inner)))
     return np.asarray(areas, dtype=np.float64)
+
+
+def crosses(ctrl: np.ndarray) -> bool:
+    """Whether the key ``ctrl`` ``(N, 3, 2)``, once ``untangle`` has taken out its curls beside points, still
+    crosses itself in a loop of a pixel or more (what ``qa.curl_frames`` counts on a frame)."""
+    return bool((crossing_loops(sample_outline(untangle(ctrl), SAMPLES)) >= LOOP_MIN_PX2).any())

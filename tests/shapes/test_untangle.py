@@ -22,7 +22,7 @@ from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.qa import curl_frames, measure, verdict
 from roto_core.shapes.segment_fits import CORNER_MARGIN_PX, corner_arc
 from roto_core.shapes.trace import trace_shapes
-from roto_core.shapes.untangle import crossing_loops, knots, untangle
+from roto_core.shapes.untangle import crosses, crossing_loops, knots, untangle
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
@@ -184,3 +184,21 @@ def test_a_corner_tip_is_found_between_its_neighbours_on_every_frame() -> None:
     assert np.all(((moved >= low - 1e-9) & (moved <= high + 1e-9)) | (moved == 0.0))
     assert np.any(moved != 0.0)
     assert np.any(free != held)
+
+
+def test_a_key_crosses_itself_where_untangle_leaves_a_loop_of_a_pixel_or_more() -> None:
+    """``crosses``: a ring does not; a figure eight (its two lobes over half the shape each, beyond what untangle
+    collapses) does; a ring with one point's handles overshooting into a curl beside it does not, as untangle
+    takes that curl out of every key."""
+    angle = np.linspace(0.0, 2 * np.pi, 8, endpoint=False) + 0.3
+    ring = np.zeros((8, 3, 2))
+    ring[:, POINT] = np.stack([50 + 20 * np.cos(angle), 50 + 20 * np.sin(angle)], axis=1)
+    assert not crosses(ring)
+    eight = ring.copy()
+    eight[:, POINT, 1] = 50 + 20 * np.sin(2 * angle)
+    assert crosses(eight)
+    curl = ring.copy()
+    curl[2, LEFT] = [-30.0, 0.0]
+    curl[2, RIGHT] = [30.0, 0.0]
+    assert (crossing_loops(sample_outline(curl, 8)) >= 1.0).any()
+    assert not crosses(curl)
