@@ -93,7 +93,7 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
             if not moved:
                 break
     for j, _, _ in ends:
-        # An end key steadied into a knot (a chord drawn across a notch of its frame) stays as it was fitted.
+        # An end key steadied into a knot that untangle cannot take out stays as it was fitted.
         if not np.array_equal(out[j], values[j]) and crosses(out[j]) and not crosses(values[j]):
             out[j] = values[j]
     return out
