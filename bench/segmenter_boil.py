@@ -15,13 +15,12 @@ Run: ``.venv/bin/python bench/segmenter_boil.py [--frames N] [--roto-cache DIR] 
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
-from shapes_real import DATA, _roto_masks, table_of_sequences
+from shapes_real import DATA, _roto_masks, table_of_sequences, table_parser
 
 from roto_core.config import load_config
 from roto_core.contracts import PipelineSettings, ShapeSettings
@@ -91,11 +90,9 @@ def measure(sequence: str, frames: int | None, cache: Path | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sequences", nargs="*", help="DAVIS sequences (default: all of the dev set)")
+    parser = table_parser(__doc__)
     parser.add_argument("--frames", type=int, default=None, help="cut each sequence to its first N frames")
     parser.add_argument("--roto-cache", type=Path, default=None, help="keep rotofarm roto's masks here and reuse them")
-    parser.add_argument("--write", action="store_true", help="replace this benchmark's section in bench/RESULTS.md")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     table_of_sequences(
