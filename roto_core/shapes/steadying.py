@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes.keys import EdgeCheck
-from roto_core.shapes.model import POINT
+from roto_core.shapes.model import LEFT, POINT, RIGHT
 from roto_core.shapes.smoothing import mixed_back, neighbourhood_similarity
 from roto_core.shapes.untangle import crosses
 
@@ -66,11 +66,19 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
     around = (np.arange(count)[:, None] + np.arange(-NEIGHBOURS, NEIGHBOURS + 1)) % count
     # Each key's error as it stands, measured only once a move would take it beyond the tolerance.
     before: dict[int, float] = {}
+    # How often each key has moved, and what they were where a key's move was last refused: its place follows
+    # from those three keys alone, so while none of them moves it would be refused again.
+    moves = np.zeros(len(keys), np.int64)
+    refused: dict[int, tuple[int, int, int]] = {}
     # The inner keys first: an end key steadied against a neighbour that still jitters would take up its jitter.
     for group in (inner, ends):
         for _ in range(ROUNDS):
             moved = False
             for j, a, b in group:
+                state = (int(moves[j]), int(moves[a]), int(moves[b]))
+                if refused.get(j) == state:
+                    continue
+                refused[j] = state
                 here = _steady_place(out, j, a, b, around)
                 trial = out[j].copy()
                 trial[:, POINT, 0], trial[:, POINT, 1] = here.real, here.imag
@@ -79,15 +87,14 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
                     if j not in before:
                         before[j] = check.error(piece, int(keys[j]), out[j])
                     if error > before[j]:
-                        # Steadied beside where it holds: the points at either end of a segment the move takes off
-                        # the edge go back towards where they were (a paw's notch), the rest keep the move.
-                        beside = mixed_back(check, piece, int(keys[j]), trial, out[j], tolerance)
-                        if beside is None:
+                        limit = max(tolerance, before[j])
+                        held = _held_beside(check, piece, int(keys[j]), trial, out[j], here, tolerance, limit)
+                        if held is None:
                             continue
-                        trial, error = beside, check.error(piece, int(keys[j]), beside)
-                        if error > tolerance and error > before[j]:
-                            continue
+                        trial, error = held
                 out[j], moved = trial, True
+                moves[j] += 1
+                del refused[j]
                 if j in before:
                     before[j] = error
             if not moved:
@@ -108,3 +115,40 @@ def _steady_place(values: np.ndarray, j: int, a: int, b: int, around: np.ndarray
     steady = 0.5 * (z[1] + z[2]) if a < j < b else 2.0 * z[1] - z[2]
     turn, steady_mean, here_mean = neighbourhood_similarity(steady, z[0], around)
     return z[0] + STEP * (turn * (steady - steady_mean) + here_mean - z[0])
+
+
+def _held_beside(
+    check: EdgeCheck,
+    piece: int,
+    frame: int,
+    trial: np.ndarray,
+    key: np.ndarray,
+    here: np.ndarray,
+    tolerance: float,
+    limit: float,
+) -> tuple[np.ndarray, float] | None:
+    """Where the move from ``key`` to ``trial`` leaves the edge, the first that holds it within ``limit``, with its
+    error: the move kept beside where it strays beyond ``tolerance`` (the points at either end of such a segment go
+    back towards where they were: a paw's notch; ``smoothing.mixed_back``), or the move along the outline alone
+    (``_along``). None where neither does."""
+    for candidate in (mixed_back(check, piece, frame, trial, key, tolerance), _along(key, here)):
+        if candidate is not None and (error := check.error(piece, frame, candidate)) <= limit:
+            return candidate, error
+    return None
+
+
+def _along(key: np.ndarray, here: np.ndarray) -> np.ndarray | None:
+    """``key`` with each point moved towards ``here`` (complex) only along the outline, the direction of its
+    handles (of the chord between its neighbours where it has none): a point sliding on its edge changes no pixel
+    of a straight stretch, so where the whole move leaves the edge its sliding part can still be steadied. None
+    where that moves no point."""
+    z = key[:, POINT, 0] + 1j * key[:, POINT, 1]
+    tangent = (key[:, RIGHT, 0] - key[:, LEFT, 0]) + 1j * (key[:, RIGHT, 1] - key[:, LEFT, 1])
+    tangent = np.where(np.abs(tangent) < 1e-6, np.roll(z, -1) - np.roll(z, 1), tangent)
+    unit = tangent / np.maximum(np.abs(tangent), 1e-9)
+    moved = z + ((here - z) * np.conj(unit)).real * unit
+    if np.abs(moved - z).max() < 1e-3:
+        return None
+    out = key.copy()
+    out[:, POINT, 0], out[:, POINT, 1] = moved.real, moved.imag
+    return out

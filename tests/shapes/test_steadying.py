@@ -132,6 +132,51 @@ def test_beside_a_point_that_must_hold_its_notch_the_other_points_are_steadied()
     assert np.array_equal(out[:, :, [0, 2]], values[:, :, [0, 2]])
 
 
+class _RingEdge:
+    """Stands in for keys.EdgeCheck on the ring of ``_ring``: the matte's edge on each frame passes through the
+    points as fitted, so a point may slide along the ring but not move across it. A key value holds (error 0) where
+    every point keeps its fitted distance from the ring's centre within ``within``; else it is ``far`` off, and so is
+    every segment with a point beyond that at either end."""
+
+    def __init__(self, fitted: np.ndarray, centres: np.ndarray, within: float, far: float) -> None:
+        self.fitted, self.centres, self.within, self.far = fitted, centres, within, far
+        self.frames: dict[int, int] = {}
+
+    def _off(self, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
+        j = self.frames[frame_index]
+        radius = np.linalg.norm(ctrl[:, POINT] - self.centres[j], axis=1)
+        return np.abs(radius - np.linalg.norm(self.fitted[j, :, POINT] - self.centres[j], axis=1)) > self.within
+
+    def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
+        return self.far if self._off(frame_index, ctrl).any() else 0.0
+
+    def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
+        off = self._off(frame_index, ctrl)
+        return np.where(off | np.roll(off, -1), self.far, 0.0)
+
+
+def test_a_point_that_slid_along_its_edge_is_steadied_where_the_key_may_not_move_across() -> None:
+    """A key whose matte wobbles in and out on its frame (every point 1 px off the ring, in and out in turn: the
+    edge the key must hold) and whose point 6 slid 2 px along the ring from its steady place: steadying the key as
+    a whole pulls every point across the edge, and so does each segment of it, so no part of that move holds. The
+    points are moved along the outline only (their handles' direction): point 6 goes back most of the way, and
+    no point leaves the wobbling edge."""
+    keys = [0, 1, 2]
+    values = _ring(keys)
+    angle = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
+    out_of_ring = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    values[1, :, POINT] += np.where(np.arange(8) % 2 == 0, 1.0, -1.0)[:, None] * out_of_ring
+    steady = values[1, 6, POINT].copy()
+    values[1, 6, POINT] += 2.0 * values[1, 6, 2] / np.linalg.norm(values[1, 6, 2])
+    centres = np.array([[50.0 + 3 * k, 50.0] for k in keys])
+    edge = _RingEdge(values, centres, within=0.1, far=3.0)
+    edge.frames = {k: j for j, k in enumerate(keys)}
+    out = steadied(edge, 0, np.array(keys), values, tolerance=1.5)  # type: ignore[arg-type]
+    assert edge.error(0, 1, out[1]) == 0.0
+    assert np.linalg.norm(out[1, 6, POINT] - steady) < 0.5 * np.linalg.norm(values[1, 6, POINT] - steady)
+    assert np.array_equal(out[:, :, [0, 2]], values[:, :, [0, 2]])
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_a_segmenters_jitter_boils_less_on_the_goats_rigid_parts() -> None:
     """DAVIS goat, 20 frames, each frame's edge moved in and out by about 1.5 px (test_noisy_masks.py), traced at
