@@ -38,13 +38,15 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes.keys import EdgeCheck
-from roto_core.shapes.model import LEFT, POINT, RIGHT
-from roto_core.shapes.smoothing import mixed_back, neighbourhood_similarity
+from roto_core.shapes.model import POINT
+from roto_core.shapes.smoothing import mixed_back, neighbourhood_similarity, slid_along
 from roto_core.shapes.untangle import crosses
 
 NEIGHBOURS = 2
 STEP = 0.5
 ROUNDS = 3
+# A candidate that moves no point further than this is no move.
+MOVED_PX = 1e-3
 
 
 def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray, tolerance: float) -> np.ndarray:
@@ -88,7 +90,7 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
                         before[j] = check.error(piece, int(keys[j]), out[j])
                     if error > before[j]:
                         limit = max(tolerance, before[j])
-                        held = _held_beside(check, piece, int(keys[j]), trial, out[j], here, tolerance, limit)
+                        held = _held_beside(check, piece, int(keys[j]), trial, out[j], tolerance, limit)
                         if held is None:
                             continue
                         trial, error = held
@@ -123,32 +125,18 @@ def _held_beside(
     frame: int,
     trial: np.ndarray,
     key: np.ndarray,
-    here: np.ndarray,
     tolerance: float,
     limit: float,
 ) -> tuple[np.ndarray, float] | None:
     """Where the move from ``key`` to ``trial`` leaves the edge, the first that holds it within ``limit``, with its
     error: the move kept beside where it strays beyond ``tolerance`` (the points at either end of such a segment go
     back towards where they were: a paw's notch; ``smoothing.mixed_back``), or the move along the outline alone
-    (``_along``). None where neither does."""
-    for candidate in (mixed_back(check, piece, frame, trial, key, tolerance), _along(key, here)):
-        if candidate is not None and (error := check.error(piece, frame, candidate)) <= limit:
+    (``smoothing.slid_along``: its handles' direction, in which a point slides on its edge, changing no pixel of a
+    straight stretch). None where neither does."""
+    slid = slid_along(key[None], trial[None])[0]
+    for candidate in (mixed_back(check, piece, frame, trial, key, tolerance), slid):
+        if candidate is None or np.abs(candidate[:, POINT] - key[:, POINT]).max() < MOVED_PX:
+            continue
+        if (error := check.error(piece, frame, candidate)) <= limit:
             return candidate, error
     return None
-
-
-def _along(key: np.ndarray, here: np.ndarray) -> np.ndarray | None:
-    """``key`` with each point moved towards ``here`` (complex) only along the outline, the direction of its
-    handles (of the chord between its neighbours where it has none): a point sliding on its edge changes no pixel
-    of a straight stretch, so where the whole move leaves the edge its sliding part can still be steadied. None
-    where that moves no point."""
-    z = key[:, POINT, 0] + 1j * key[:, POINT, 1]
-    tangent = (key[:, RIGHT, 0] - key[:, LEFT, 0]) + 1j * (key[:, RIGHT, 1] - key[:, LEFT, 1])
-    tangent = np.where(np.abs(tangent) < 1e-6, np.roll(z, -1) - np.roll(z, 1), tangent)
-    unit = tangent / np.maximum(np.abs(tangent), 1e-9)
-    moved = z + ((here - z) * np.conj(unit)).real * unit
-    if np.abs(moved - z).max() < 1e-3:
-        return None
-    out = key.copy()
-    out[:, POINT, 0], out[:, POINT, 1] = moved.real, moved.imag
-    return out
