@@ -21,7 +21,19 @@ from roto_core.shapes.segment_fits import CORNER, END, SMOOTH, START, End, Point
 
 MERGE_FRACTION = 0.8
 SAMPLED_STRIDE = 4
+# No segment shorter than MIN_SEGMENT_U marker spacings is split. On a clean matte (PieceFitter's ``by_thickness``),
+# none shorter than this share of the object's thickness either (area over outline length on the track's reference
+# frame), up to MAX_SEGMENT_U spacings: points closer together than that change a few pixels of the object's area,
+# and where a segment still strays at that length its frames cannot hold however many points it gets. Split down to
+# MIN_SEGMENT_U everywhere, a piece that could not hold over frames it may no longer be cut on spent its points on one
+# place: DAVIS car-roundabout's ground truth, frames 37-45, 14 of a piece's 20 points within 60 px of each other (two
+# on one spot) while one segment of 61 px spanned the bottom of a wheel, which the area guard then cut down to a
+# shape of one frame. On a segmenter's jittery masks the same rule raised boil on rigid parts on 7 of 12 dev rows
+# (scooter-black 0.83 -> 1.02 px) and lowered edge recall on 8 (camel 0.962 -> 0.933), so there it is not applied
+# (bench/RESULTS.md, fortieth pass).
+MIN_SEGMENT_THICKNESS = 0.05
 MIN_SEGMENT_U = 0.05
+MAX_SEGMENT_U = 0.4
 FRAME_QUANTILE = 0.9
 OUTLIER_FACTOR = 1.4
 
@@ -110,11 +122,19 @@ def row_quantile(values: np.ndarray, q: float) -> np.ndarray:
 class PieceFitter:
     """Chooses the points of pieces over all frames of one track, caching each segment's worst error."""
 
-    def __init__(self, track: OutlineTrack, tolerance: float, max_points: int) -> None:
+    def __init__(self, track: OutlineTrack, tolerance: float, max_points: int, by_thickness: bool = False) -> None:
+        """``by_thickness``: a clean matte's track, whose shortest segment split grows with the object's thickness
+        (see MIN_SEGMENT_THICKNESS)."""
         self.track = track
         self.tolerance = tolerance
         self.max_points = max_points
         self.cache: dict[tuple, tuple[float, float]] = {}
+        self.min_segment_u = MIN_SEGMENT_U
+        if by_thickness:
+            reference = track.loops[track.ref]
+            thickness = reference.outline.area / max(reference.outline.length, 1e-9)
+            shortest = MIN_SEGMENT_THICKNESS * thickness / (reference.length / track.count)
+            self.min_segment_u = float(np.clip(shortest, MIN_SEGMENT_U, MAX_SEGMENT_U))
         self.end_cache: dict[tuple[float, str, int], End] = {}
         frames = len(track.frames)
         ref_row = np.array([track.frames.index(track.ref)])
@@ -181,7 +201,7 @@ class PieceFitter:
         """Where ``segment`` gets a new point, or None when it holds (or is too short to split)."""
         (ua, _), (ub, _) = segment
         err, u = self.cache[(*segment, stage)]
-        if err <= self.tolerance or ub - ua < MIN_SEGMENT_U:
+        if err <= self.tolerance or ub - ua < self.min_segment_u:
             return None
         # Not at an end (a segment whose end tangent is off peaks there): then split it in the middle.
         return u if ua + 0.1 * (ub - ua) < u < ub - 0.1 * (ub - ua) else 0.5 * (ua + ub)
@@ -202,7 +222,7 @@ class PieceFitter:
             yield from self._need(segments, stage)
             splits = [u for u in (self._split_at(s, stage) for s in segments) if u is not None]
             short = short or any(
-                self.cache[(*s, stage)][0] > self.tolerance and s[1][0] - s[0][0] < MIN_SEGMENT_U for s in segments
+                self.cache[(*s, stage)][0] > self.tolerance and s[1][0] - s[0][0] < self.min_segment_u for s in segments
             )
             if trial.point_count + len(splits) > self.max_points and splits and not short:
                 return True

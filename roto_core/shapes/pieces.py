@@ -70,6 +70,7 @@ def build_pieces(
     size: tuple[int, int],
     starts: list[Piece] | None = None,
     can_cut: bool = False,
+    by_thickness: bool = False,
 ) -> list[tuple[Piece, bool, int]]:
     """Pieces that together cover ``starts`` (by default the whole outline), each with at most ``max_points``
     points, and for each whether it holds within ``tolerance`` on every frame and which of ``starts`` it is part of.
@@ -78,8 +79,10 @@ def build_pieces(
     chosen ahead, a whole generation of the cutting at once (``_Explorer``), with the decisions of taking them
     one by one (bar the rare case in ``PieceFitter._prefetch``). ``can_cut``: the caller fits a piece that does
     not hold again over parts of the frames (trace._placed), so its points need not be chosen in full. A piece is
-    cut only along a neck inside the matte on every frame (NeckFinder)."""
-    explorer = _Explorer(PieceFitter(track, tolerance, max_points), NeckFinder(track, max_points, size), max_pieces)
+    cut only along a neck inside the matte on every frame (NeckFinder). ``by_thickness``: a clean matte's track
+    (PieceFitter)."""
+    fitter = PieceFitter(track, tolerance, max_points, by_thickness)
+    explorer = _Explorer(fitter, NeckFinder(track, max_points, size), max_pieces)
     pending = list(starts or [Piece([(0.0, float(track.count))], True)])
     origin = {id(p): k for k, p in enumerate(pending)}
     done: list[tuple[Piece, bool, int]] = []

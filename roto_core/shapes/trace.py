@@ -246,7 +246,8 @@ def _placed(
     over the shot and redraws a leg where it parts from the other."""
     frames = track.frames
     can_cut = len(frames) >= 2 * MIN_SHAPE_FRAMES
-    built = build_pieces(track, tolerance, settings.max_points, room, size, starts, can_cut)
+    clean = settings.tolerance_px <= CLEAN_MATTE_TOLERANCE_PX
+    built = build_pieces(track, tolerance, settings.max_points, room, size, starts, can_cut, clean)
     several = {k: sum(1 for _, _, o in built if o == k) > 1 for k in range(len(labels))}
     numbers = dict.fromkeys(range(len(labels)), 0)
     out: list[_Placed] = []
