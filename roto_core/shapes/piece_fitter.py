@@ -29,7 +29,7 @@ SAMPLED_STRIDE = 4
 # place: DAVIS car-roundabout's ground truth, frames 37-45, 14 of a piece's 20 points within 60 px of each other (two
 # on one spot) while one segment of 61 px spanned the bottom of a wheel, which the area guard then cut down to a
 # shape of one frame. On a segmenter's jittery masks the same rule raised boil on rigid parts on 7 of 12 dev rows
-# (scooter-black 0.83 -> 1.02 px) and lowered edge recall on 8 (camel 0.962 -> 0.933), so there it is not applied
+# (scooter-black 0.83 -> 1.02 px) and lowered edge recall on 9 (camel 0.962 -> 0.933), so there it is not applied
 # (bench/RESULTS.md, fortieth pass).
 MIN_SEGMENT_THICKNESS = 0.05
 MIN_SEGMENT_U = 0.05
