@@ -194,9 +194,7 @@ class EdgeCheck:
         links = self.links[piece]
         samples = np.matmul(bernstein(count), seg)
         if links.all():
-            linked = np.ones((len(seg), count), bool)
-            linked[:, -1] = links
-            return samples.reshape(-1, 2), linked.ravel()
+            return samples.reshape(-1, 2), np.ones(len(seg) * count, bool)
         full = np.concatenate((samples, seg[:, 3:4]), axis=1)
         present = np.ones((len(seg), count + 1), bool)
         present[:, -1] = ~links
