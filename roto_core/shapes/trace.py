@@ -25,6 +25,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.maskio import inside
 from roto_core.shapes.area_guard import PieceGuard, cut_at
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX, Budget, component_budget
+from roto_core.shapes.chords import bowed
 from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
 from roto_core.shapes.keyfit import fit_keys
 from roto_core.shapes.keys import EdgeCheck
@@ -41,7 +42,7 @@ from roto_core.shapes.linking import Blob, link
 from roto_core.shapes.model import Mode, Shape, ShapeDocument
 from roto_core.shapes.naming import named_apart, shape_prefix
 from roto_core.shapes.outline_track import OutlineTrack
-from roto_core.shapes.pieces import Piece, build_pieces, corner_flags, piece_controls
+from roto_core.shapes.pieces import Piece, build_pieces, chord_mask, corner_flags, piece_controls
 from roto_core.shapes.ribbons import link_strands, ribbon_shapes
 from roto_core.shapes.smoothing import smoothed_within
 from roto_core.shapes.steadying import steadied
@@ -207,7 +208,8 @@ def _fresh(piece: Piece) -> Piece:
 def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tuple[int, int]) -> list[list[Shape]]:
     """Each placed piece's shapes (one, or one per run of frames on which it is upright, cut where it tears):
     fitted on each of its frames, smoothed and keyed under the matte constraint (the component's budget), keys on
-    consecutive frames steadied (steadying.py), pieces over the same frames checked together."""
+    consecutive frames steadied (steadying.py), chords bowed round the notches that reach across them
+    (chords.py), pieces over the same frames checked together."""
     settings = budget.settings
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(placed):
@@ -225,7 +227,8 @@ def _keyed(placed: list[_Placed], obj: str, mode: Mode, budget: Budget, size: tu
             key_frames = np.asarray(part.frames)[keys]
             first, last = part.frames[0], part.frames[-1]
             corners = corner_flags(placed[i].piece)
-            shape = Shape(placed[i].label, obj, mode, first, last, key_frames, untangle(values), corners)
+            values = bowed(untangle(values), chord_mask(pieces[number]))
+            shape = Shape(placed[i].label, obj, mode, first, last, key_frames, values, corners)
             out[i] = [cut for s in upright(shape, settings.tolerance_px) for cut in untorn(s, settings.tolerance_px)]
     return out
 

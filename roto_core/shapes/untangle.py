@@ -53,7 +53,7 @@ def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarra
     return (denom != 0.0) & (t > eps) & (t < 1 - eps) & (u > eps) & (u < 1 - eps)
 
 
-def _polylines(ctrl: np.ndarray) -> np.ndarray:
+def segment_polylines(ctrl: np.ndarray) -> np.ndarray:
     """Each segment sampled with both ends, ``(..., N, SAMPLES + 1, 2)``."""
     seg = segment_controls(ctrl)
     return np.concatenate((np.matmul(bernstein(SAMPLES), seg), seg[..., 3:, :]), axis=-2)
@@ -64,7 +64,7 @@ def knots(ctrl: np.ndarray) -> np.ndarray:
     of it: a segment crossing itself, or one of the next REACH crossing it (the points between them are
     marked; a segment crossing itself marks both its ends)."""
     count = ctrl.shape[-3]
-    lines = _polylines(ctrl)
+    lines = segment_polylines(ctrl)
     start, end = lines[..., :-1, :], lines[..., 1:, :]
     a0, a1 = start[..., :, :, None, :], end[..., :, :, None, :]
     k, m = np.indices((SAMPLES, SAMPLES))
@@ -141,7 +141,7 @@ def _local_crossing(ctrl: np.ndarray) -> tuple[int, int, np.ndarray] | None:
     loop over the points between them is at most COLLAPSE_SHARE of the shape: ``(i, d, crossing point)``; None
     where there is none."""
     count = len(ctrl)
-    lines = _polylines(ctrl)
+    lines = segment_polylines(ctrl)
     start, end = lines[:, :-1], lines[:, 1:]
     whole = signed_area(lines[:, :-1].reshape(-1, 2))
     k, m = np.indices((SAMPLES, SAMPLES))
