@@ -94,15 +94,24 @@ def frame_bands(shapes: list[Shape], outlines: dict[int, Outline], tolerance: fl
 
 def _cracked(inside: np.ndarray, drawn: np.ndarray, tolerance: float) -> bool:
     """Whether the shapes leave a blob of more than CRACK_AREA tolerances squared undrawn further than
-    CRACK_INSIDE tolerances inside the component: no edge a little off, a crack between pieces."""
+    CRACK_INSIDE tolerances inside the component: no edge a little off, a crack between pieces. The guard asks
+    on every frame of every range, so the cheap tests come first: too few pixels undrawn, then too few of them
+    two pixels inside (an erosion by a disk of 2 px keeps every pixel further than 2.33 px from the outside, as
+    the distance transform below measures it), and only then the distances and the blobs."""
     area = CRACK_AREA * tolerance**2
+    missed = inside & (drawn == 0)
+    if cv2.countNonZero(missed) <= area:
+        return False
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    if cv2.countNonZero(cv2.erode(inside, disk, borderType=cv2.BORDER_CONSTANT, borderValue=0) & missed) <= area:
+        return False
     # Padded: the component may touch the image's last row or column, beyond which OpenCV sees no edge.
     padded = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     interior = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1] > CRACK_INSIDE * tolerance
-    missed = (interior & (drawn == 0)).astype(np.uint8)
-    if cv2.countNonZero(missed) <= area:
+    deep = (interior & (missed > 0)).astype(np.uint8)
+    if cv2.countNonZero(deep) <= area:
         return False
-    count, _, stats, _ = cv2.connectedComponentsWithStats(missed)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(deep)
     return bool(count > 1 and stats[1:, cv2.CC_STAT_AREA].max() > area)
 
 
