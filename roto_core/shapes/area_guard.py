@@ -33,8 +33,8 @@ component, where no edge a little off reaches (the fit lets an edge stray up to 
 sequences: undrawn pixels more than 3 px inside the matte on paragliding-launch 0.40 -> 0.05 % of the union, its IoU
 median 0.897 -> 0.906; IoU p10 higher on 10 of 24 rows and lower on none (the segmenter's goat 0.960 -> 0.970),
 edge within 2 px higher on 9 and lower on 3 (camel's ground truth 0.973 -> 0.980), for 4-7 % more shapes, boil on
-rigid parts higher on 5 rows (parkour's ground truth 0.42 -> 0.47) and lower on 4, and camel's ground truth 59 % more
-CPU (bench/RESULTS.md, forty-second pass).
+rigid parts higher on 5 rows (parkour's ground truth 0.42 -> 0.47) and lower on 4, and camel's ground truth 6.4 -> 10.7
+CPU s per 100 frames (bench/RESULTS.md, forty-second pass).
 """
 
 from __future__ import annotations
