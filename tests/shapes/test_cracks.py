@@ -20,7 +20,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes.area_guard import CRACK_AREA, CRACK_BAND, CRACK_INSIDE, frame_bands
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.model import Shape, rasterise
+from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, rasterise
 from roto_core.shapes.trace import trace_shapes
 
 TOLERANCE = 1.5
@@ -40,9 +40,9 @@ def _box_shape(x0: float, y0: float, x1: float, y1: float) -> Shape:
     """A 4-point straight-sided shape over the rectangle, on frame 0."""
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
     key = np.zeros((4, 3, 2))
-    key[:, 1] = corners
-    key[:, 2] = (np.roll(corners, -1, axis=0) - corners) / 3.0
-    key[:, 0] = (np.roll(corners, 1, axis=0) - corners) / 3.0
+    key[:, POINT] = corners
+    key[:, RIGHT] = (np.roll(corners, -1, axis=0) - corners) / 3.0
+    key[:, LEFT] = (np.roll(corners, 1, axis=0) - corners) / 3.0
     return Shape("s", "o", "add", 0, 0, np.array([0]), key[None])
 
 
@@ -63,7 +63,7 @@ def test_a_crack_between_two_shapes_fails_the_frame(gap: float) -> None:
 
 
 def test_an_edge_a_little_off_is_no_crack() -> None:
-    # Drawn 1 px inside the outline all round: the same band as an 8 px crack would be, all of it at the edge.
+    # Drawn 1 px inside the outline all round: a band of 1 px, near an 8 px crack's 1.3, all of it at the edge.
     inset = 1.0
     plain, guarded = _bands([_box_shape(20 + inset, 20 + inset, 220 - inset, 120 - inset)])
     assert guarded == plain < TOLERANCE
