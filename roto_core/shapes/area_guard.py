@@ -35,6 +35,15 @@ median 0.897 -> 0.906; IoU p10 higher on 10 of 24 rows and lower on none (the se
 edge within 2 px higher on 9 and lower on 3 (camel's ground truth 0.973 -> 0.980), for 4-7 % more shapes, boil on
 rigid parts higher on 5 rows (parkour's ground truth 0.42 -> 0.47) and lower on 4, and camel's ground truth 6.4 -> 10.7
 CPU s per 100 frames (bench/RESULTS.md, forty-second pass).
+
+Such a blob is a few hundred pixels, far under the share of the whole outline's band that names a piece to blame
+(BLAME_SHARE, LEAST_SHARE), so no piece was blamed and every crack cut its whole range, all of it traced again: 18 of
+the 35 whole-range cuts on the DAVIS dev set's ground truth. Where the band names no piece, the crack's own pixels
+are charged, each to the piece whose outline passes nearest, and the pieces charged CRACK_SHARE of them are to
+blame. Most such blobs are a piece whose outline cuts inside its edge (a leg's piece across a notch), more than
+pieces whose chords drifted apart. DAVIS dev set, whole sequences: shapes fewer on 7 of 24 rows and more on 3
+(camel's ground truth 146 -> 137, its CPU 10.7 -> 9.6 s per 100 frames; drift-straight's 67 -> 58; the segmenter's
+parkour 121 -> 129), IoU and edge within 0.002 (bench/RESULTS.md, forty-third pass).
 """
 
 from __future__ import annotations
@@ -64,7 +73,12 @@ CRACK_BAND = 1.5
 _SHIFT = 4
 
 
-def frame_bands(shapes: list[Shape], outlines: dict[int, Outline], tolerance: float | None = None) -> dict[int, float]:
+def frame_bands(
+    shapes: list[Shape],
+    outlines: dict[int, Outline],
+    tolerance: float | None = None,
+    cracks: dict[int, np.ndarray] | None = None,
+) -> dict[int, float]:
     """Per frame, the pixels where the union of ``shapes`` and the area inside that frame's outline differ,
     divided by the outline's length: the mean width of the error band along the edge, in pixels. With
     ``tolerance``, the depth of the deepest blob of those pixels instead where that is larger and more than
@@ -87,32 +101,39 @@ def frame_bands(shapes: list[Shape], outlines: dict[int, Outline], tolerance: fl
             depth = float(cv2.distanceTransform(wrong, cv2.DIST_L2, 3).max())
             if depth > LOST_DEPTH * tolerance:
                 bands[frame] = max(bands[frame], depth)
-            elif _cracked(inside, drawn, tolerance):
+            elif (crack := _crack(inside, drawn, tolerance)) is not None:
                 bands[frame] = max(bands[frame], CRACK_BAND * tolerance)
+                if cracks is not None:
+                    cracks[frame] = crack + low + 0.5
     return bands
 
 
-def _cracked(inside: np.ndarray, drawn: np.ndarray, tolerance: float) -> bool:
-    """Whether the shapes leave a blob of more than CRACK_AREA tolerances squared undrawn further than
-    CRACK_INSIDE tolerances inside the component: no edge a little off, a crack between pieces. The guard asks
+def _crack(inside: np.ndarray, drawn: np.ndarray, tolerance: float) -> np.ndarray | None:
+    """The pixels (x, y; None when there are none) of each blob of more than CRACK_AREA tolerances squared that the
+    shapes leave undrawn further than CRACK_INSIDE tolerances inside the component: no edge a little off, a crack
+    between pieces or a piece cutting inside its edge. The guard asks
     on every frame of every range, so the cheap tests come first: too few pixels undrawn, then too few of them
     two pixels inside (an erosion by a disk of 2 px keeps every pixel further than 2.33 px from the outside, as
     the distance transform below measures it), and only then the distances and the blobs."""
     area = CRACK_AREA * tolerance**2
     missed = inside & (drawn == 0)
     if cv2.countNonZero(missed) <= area:
-        return False
+        return None
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     if cv2.countNonZero(cv2.erode(inside, disk, borderType=cv2.BORDER_CONSTANT, borderValue=0) & missed) <= area:
-        return False
+        return None
     # Padded: the component may touch the image's last row or column, beyond which OpenCV sees no edge.
     padded = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     interior = cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1] > CRACK_INSIDE * tolerance
     deep = (interior & (missed > 0)).astype(np.uint8)
     if cv2.countNonZero(deep) <= area:
-        return False
-    count, _, stats, _ = cv2.connectedComponentsWithStats(deep)
-    return bool(count > 1 and stats[1:, cv2.CC_STAT_AREA].max() > area)
+        return None
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(deep)
+    # Label 0 is the background.
+    large = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] > area) + 1
+    if not len(large):
+        return None
+    return np.argwhere(np.isin(labels, large))[:, ::-1]
 
 
 def _box(polys: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, int]]:
@@ -158,6 +179,8 @@ def cut_at(bands: dict[int, float], tolerance: float) -> int | None:
 BLAME_SHARE = 0.5
 # Where the error is spread, the piece charged most is to blame if its share is at least this.
 LEAST_SHARE = 0.2
+# A crack that no piece is to blame for by the band is blamed on each piece charged this share of its pixels.
+CRACK_SHARE = 0.25
 
 
 class PieceGuard:
@@ -170,6 +193,7 @@ class PieceGuard:
         self.outlines = outlines
         self.tolerance = tolerance
         self.bands: dict[int, float] = {}
+        self.cracks: dict[int, np.ndarray] = {}
         # Set by ``cuts``: some failing frame has no piece to blame that may be cut.
         self.stuck = False
 
@@ -180,14 +204,17 @@ class PieceGuard:
         On each failing frame every wrong pixel is charged to a piece: one it fills outside the component to the
         piece that fills it (a wedge across a gap), one left out to the piece whose outline passes nearest. A
         piece charged a band of BLAME_SHARE of the tolerance on a frame is to blame there (where none is, the
-        piece charged most, from LEAST_SHARE); it is cut at the first of its frames it is to blame for, or just
+        piece charged most, from LEAST_SHARE; where none is on a frame failing by a crack, the pieces charged
+        CRACK_SHARE of the crack's own pixels); it is cut at the first of its frames it is to blame for, or just
         after them when they open its range, keeping GUARD_MIN_FRAMES (one frame where a band is SEVERE) on
         either side. Where a failing frame has no piece to blame, or one too short to cut, ``stuck`` is set and
         nothing is returned: the caller cuts the whole range instead (``cut_at``), keeping the shapes on a part
         of it they fill well (``bands``)."""
         shapes = [s for group in pieces for s in group]
         again = self.outlines if changed is None else {f: self.outlines[f] for f in changed if f in self.outlines}
-        self.bands.update(frame_bands(shapes, again, self.tolerance))
+        for frame in again:
+            self.cracks.pop(frame, None)
+        self.bands.update(frame_bands(shapes, again, self.tolerance, self.cracks))
         blamed: dict[int, list[int]] = {}
         self.stuck = False
         for frame in sorted(f for f, band in self.bands.items() if band > self.tolerance):
@@ -197,6 +224,9 @@ class PieceGuard:
             to_blame = np.flatnonzero(charge >= BLAME_SHARE * band)
             if len(to_blame) == 0 and charge.max() >= LEAST_SHARE * band:
                 to_blame = np.array([int(np.argmax(charge))])
+            if len(to_blame) == 0 and frame in self.cracks:
+                crack = _charges(pieces, outline, frame, self.cracks[frame])
+                to_blame = np.flatnonzero(crack >= CRACK_SHARE * crack.sum())
             self.stuck |= len(to_blame) == 0
             for index in to_blame:
                 blamed.setdefault(int(index), []).append(frame)
@@ -215,20 +245,27 @@ class PieceGuard:
         return [] if self.stuck else out
 
 
-def _charges(pieces: list[list[Shape]], outline: Outline, frame: int) -> np.ndarray:
-    """Wrong pixels of ``frame`` charged to each piece (see ``PieceGuard.cuts``)."""
+def _charges(pieces: list[list[Shape]], outline: Outline, frame: int, within: np.ndarray | None = None) -> np.ndarray:
+    """Wrong pixels of ``frame`` (those of ``within``, pixel centres, where given) charged to each piece (see
+    ``PieceGuard.cuts``)."""
     polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
     low, size = _box([outline.points, *(p for ps in polys for p in ps)])
     inside = _filled(size, outline.points - low).astype(bool)
+    counted = np.ones(size, bool)
+    if within is not None:
+        counted[:] = False
+        at = np.floor(within - low).astype(int)
+        at = at[(at >= 0).all(axis=1) & (at[:, 0] < size[1]) & (at[:, 1] < size[0])]
+        counted[at[:, 1], at[:, 0]] = True
     drawn = np.zeros(size, bool)
     out = np.zeros(len(pieces))
     for i, ps in enumerate(polys):
         mine = np.zeros(size, bool)
         for poly in ps:
             mine |= _filled(size, poly - low).astype(bool)
-        out[i] += np.count_nonzero(mine & ~inside)
+        out[i] += np.count_nonzero(mine & ~inside & counted)
         drawn |= mine
-    missing = np.argwhere(inside & ~drawn)[:, ::-1] + 0.5
+    missing = np.argwhere(inside & ~drawn & counted)[:, ::-1] + 0.5
     owners = [i for i, ps in enumerate(polys) for p in ps for _ in range(len(p))]
     if len(missing) and owners:
         edge = np.concatenate([p for ps in polys for p in ps]) - low
