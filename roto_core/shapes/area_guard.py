@@ -43,7 +43,7 @@ are charged, each to the piece whose outline passes nearest, and the pieces char
 blame. Most such blobs are a piece whose outline cuts inside its edge (a leg's piece across a notch), more than
 pieces whose chords drifted apart. DAVIS dev set, whole sequences: shapes fewer on 7 of 24 rows and more on 3
 (camel's ground truth 146 -> 137, its CPU 10.7 -> 9.6 s per 100 frames; drift-straight's 67 -> 58; the segmenter's
-parkour 121 -> 129), IoU and edge within 0.002 (bench/RESULTS.md, forty-third pass).
+parkour 121 -> 129), IoU and edge within 0.003 (bench/RESULTS.md, forty-third pass).
 """
 
 from __future__ import annotations
@@ -111,10 +111,10 @@ def frame_bands(
 def _crack(inside: np.ndarray, drawn: np.ndarray, tolerance: float) -> np.ndarray | None:
     """The pixels (x, y; None when there are none) of each blob of more than CRACK_AREA tolerances squared that the
     shapes leave undrawn further than CRACK_INSIDE tolerances inside the component: no edge a little off, a crack
-    between pieces or a piece cutting inside its edge. The guard asks
-    on every frame of every range, so the cheap tests come first: too few pixels undrawn, then too few of them
-    two pixels inside (an erosion by a disk of 2 px keeps every pixel further than 2.33 px from the outside, as
-    the distance transform below measures it), and only then the distances and the blobs."""
+    between pieces or a piece cutting inside its edge. The guard asks on every frame of every range, so the cheap
+    tests come first: too few pixels undrawn, then too few of them two pixels inside (an erosion by a disk of 2 px
+    keeps every pixel further than 2.33 px from the outside, as the distance transform below measures it), and
+    only then the distances and the blobs."""
     area = CRACK_AREA * tolerance**2
     missed = inside & (drawn == 0)
     if cv2.countNonZero(missed) <= area:

@@ -1,4 +1,4 @@
-"""Cracks between pieces found by the area guard (area_guard._cracked).
+"""Cracks between pieces found by the area guard (area_guard._crack) and blamed on the pieces beside them.
 
 Pieces fitted again over part of a range are tracked afresh, and their chords' ends drift from their neighbours'
 (bench/RESULTS.md, thirteenth pass): a band of the object a few pixels wide that no piece draws, running through
@@ -38,12 +38,20 @@ def _rectangle(x0: float, y0: float, x1: float, y1: float, step: float = 2.0) ->
 
 def _box_shape(x0: float, y0: float, x1: float, y1: float) -> Shape:
     """A 4-point straight-sided shape over the rectangle, on frame 0."""
-    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
-    key = np.zeros((4, 3, 2))
-    key[:, POINT] = corners
-    key[:, RIGHT] = (np.roll(corners, -1, axis=0) - corners) / 3.0
-    key[:, LEFT] = (np.roll(corners, 1, axis=0) - corners) / 3.0
-    return Shape("s", "o", "add", 0, 0, np.array([0]), key[None])
+    return _polygon_shape("s", [[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]])
+
+
+def _polygon_shape(name: str, keys: list[list[tuple[float, float]]]) -> Shape:
+    """A straight-sided shape keyed on frames 0, 1, ... with the polygons ``keys`` (one point count)."""
+    values = []
+    for corners in keys:
+        points = np.array(corners, float)
+        key = np.zeros((len(points), 3, 2))
+        key[:, POINT] = points
+        key[:, RIGHT] = (np.roll(points, -1, axis=0) - points) / 3.0
+        key[:, LEFT] = (np.roll(points, 1, axis=0) - points) / 3.0
+        values.append(key)
+    return Shape(name, "o", "add", 0, len(keys) - 1, np.arange(len(keys)), np.array(values))
 
 
 def _bands(shapes: list[Shape]) -> tuple[float, float]:
@@ -78,19 +86,6 @@ def test_a_small_crack_is_left_to_the_band() -> None:
     bridge_bottom = _box_shape(119, 70 + side, 121 + side, 120)
     plain, guarded = _bands([left, right, bridge_top, bridge_bottom])
     assert guarded == plain < TOLERANCE
-
-
-def _polygon_shape(name: str, keys: list[list[tuple[float, float]]]) -> Shape:
-    """A straight-sided shape keyed on frames 0, 1, ... with the polygons ``keys`` (one point count)."""
-    values = []
-    for corners in keys:
-        points = np.array(corners, float)
-        key = np.zeros((len(points), 3, 2))
-        key[:, POINT] = points
-        key[:, RIGHT] = (np.roll(points, -1, axis=0) - points) / 3.0
-        key[:, LEFT] = (np.roll(points, 1, axis=0) - points) / 3.0
-        values.append(key)
-    return Shape(name, "o", "add", 0, len(keys) - 1, np.arange(len(keys)), np.array(values))
 
 
 def test_a_crack_is_blamed_on_the_piece_beside_it() -> None:
