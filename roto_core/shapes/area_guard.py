@@ -225,7 +225,7 @@ class PieceGuard:
             if len(to_blame) == 0 and charge.max() >= LEAST_SHARE * band:
                 to_blame = np.array([int(np.argmax(charge))])
             if len(to_blame) == 0 and frame in self.cracks:
-                crack = _charges(pieces, outline, frame, self.cracks[frame])
+                crack = _crack_charges(pieces, self.cracks[frame], frame)
                 to_blame = np.flatnonzero(crack >= CRACK_SHARE * crack.sum())
             self.stuck |= len(to_blame) == 0
             for index in to_blame:
@@ -245,30 +245,33 @@ class PieceGuard:
         return [] if self.stuck else out
 
 
-def _charges(pieces: list[list[Shape]], outline: Outline, frame: int, within: np.ndarray | None = None) -> np.ndarray:
-    """Wrong pixels of ``frame`` (those of ``within``, pixel centres, where given) charged to each piece (see
-    ``PieceGuard.cuts``)."""
+def _charges(pieces: list[list[Shape]], outline: Outline, frame: int) -> np.ndarray:
+    """Wrong pixels of ``frame`` charged to each piece (see ``PieceGuard.cuts``)."""
     polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
     low, size = _box([outline.points, *(p for ps in polys for p in ps)])
     inside = _filled(size, outline.points - low).astype(bool)
-    counted = np.ones(size, bool)
-    if within is not None:
-        counted[:] = False
-        at = np.floor(within - low).astype(int)
-        at = at[(at >= 0).all(axis=1) & (at[:, 0] < size[1]) & (at[:, 1] < size[0])]
-        counted[at[:, 1], at[:, 0]] = True
     drawn = np.zeros(size, bool)
     out = np.zeros(len(pieces))
     for i, ps in enumerate(polys):
         mine = np.zeros(size, bool)
         for poly in ps:
             mine |= _filled(size, poly - low).astype(bool)
-        out[i] += np.count_nonzero(mine & ~inside & counted)
+        out[i] += np.count_nonzero(mine & ~inside)
         drawn |= mine
-    missing = np.argwhere(inside & ~drawn & counted)[:, ::-1] + 0.5
+    missing = np.argwhere(inside & ~drawn)[:, ::-1] + 0.5
     owners = [i for i, ps in enumerate(polys) for p in ps for _ in range(len(p))]
     if len(missing) and owners:
         edge = np.concatenate([p for ps in polys for p in ps]) - low
         _, nearest = cKDTree(edge).query(missing)
         out += np.bincount(np.asarray(owners)[nearest], minlength=len(pieces))
     return out
+
+
+def _crack_charges(pieces: list[list[Shape]], crack: np.ndarray, frame: int) -> np.ndarray:
+    """A crack's pixels (centres, all left undrawn) charged each to the piece whose outline passes nearest."""
+    polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
+    owners = [i for i, ps in enumerate(polys) for p in ps for _ in range(len(p))]
+    if not owners:
+        return np.zeros(len(pieces))
+    _, nearest = cKDTree(np.concatenate([p for ps in polys for p in ps])).query(crack)
+    return np.bincount(np.asarray(owners)[nearest], minlength=len(pieces)).astype(float)
