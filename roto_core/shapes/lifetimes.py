@@ -1,11 +1,16 @@
 """How long a track must live to get shapes, and how regions, holes and lines are followed from frame to frame.
 
 A track of a component, hole or line that lives fewer than ``min_lifetime_frames`` frames is mask flicker, with
-the exceptions below: a region too large a share of its object to leave out, a hole as large as a silhouette's gap,
-and a track cut by the first or last frame of the clip (or of its component, for a hole), which may live on beyond
-it: how long is not known, and the shot's ends are where a comp shows it. A dog seen through a chain-link fence
-(DAVIS dog's real matte cut by 3 px wires every 20 px) comes into new cells of the fence on every frame; its last
-frame, whose new cells had no shape, scored IoU 0.706 (tests/shapes/test_clip_ends.py).
+the exceptions below: a region too large a share of its object to leave out, a region seen past an occluder, a hole
+as large as a silhouette's gap, and a track cut by the first or last frame of the clip (or of its component, for a
+hole), which may live on beyond it: how long is not known, and the shot's ends are where a comp shows it. A dog
+seen through a chain-link fence (DAVIS dog's real matte cut by 3 px wires every 20 px) comes into new cells of the
+fence on every frame; its last frame, whose new cells had no shape, scored IoU 0.706 (tests/shapes/test_clip_ends.py).
+
+Mid-clip, the cells its legs pass through for a frame or two were flicker too, each about 1 % of the dog. A speck
+of flicker stands off the object; a part seen past an occluder lies across a gap narrower than itself from the rest
+of its object (a post, a wire, a branch in front of it). So a brief region within OCCLUDER_FRACTION of its own size
+(the square root of its area) of another region of its object on some frame gets shapes (``_seen_past_an_occluder``).
 trace.py asks these rules of every track linking.py and ribbons.link_strands make.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Region
 from roto_core.shapes.line_strands import Strand
@@ -36,6 +42,9 @@ HOLE_SHIFT = 1.0
 # or the whole object seen for a frame or two (rotofarm roto's masks of drift-straight, frames 47 and 49, as the
 # car leaves: IoU 0 and no edge there). Specks beside the object are still flicker.
 BRIEF_REGION_SHARE = 0.1
+# A brief region this close to another region of its object, as a fraction of its own size, is a part of the object
+# seen past an occluder, not flicker: a leg between the posts of a fence, 6 px wide in front of a 30 px leg.
+OCCLUDER_FRACTION = 0.5
 FLICKER_AREA_FACTOR = 2.0
 SILHOUETTE_AREA_FACTOR = 16.0
 
@@ -47,11 +56,26 @@ def _cut_by_the_ends(track: Track, frames: Collection[int]) -> bool:
 
 def lasting_region(track: Track, regions: dict[int, list[Region]], shortest: int) -> bool:
     """Whether a component track gets shapes: it lives ``shortest`` frames, runs to an end of the clip (every frame
-    of which has an entry in ``regions``), or on some frame its region is BRIEF_REGION_SHARE of its object or more."""
+    of which has an entry in ``regions``), or on some frame its region is BRIEF_REGION_SHARE of its object or more,
+    or is seen past an occluder."""
     if len(track.members) >= shortest or _cut_by_the_ends(track, regions):
         return True
     members = track.members.items()
-    return any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members)
+    if any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members):
+        return True
+    return any(_seen_past_an_occluder(regions[f][i], regions[f]) for f, i in members)
+
+
+def _seen_past_an_occluder(region: Region, regions: list[Region]) -> bool:
+    """Whether ``region`` lies within OCCLUDER_FRACTION of its size of another of ``regions`` (its frame's, itself
+    among them): the gap between their outlines (holes included: an island across its hole) is narrower than the
+    part."""
+    others = [o.points for r in regions if r is not region for o in (r.outer, *r.holes)]
+    if not others:
+        return False
+    reach = OCCLUDER_FRACTION * np.sqrt(region.area)
+    gap, _ = cKDTree(np.concatenate(others)).query(region.outer.points, distance_upper_bound=reach)
+    return bool(np.isfinite(gap).any())
 
 
 def lasting_line(

@@ -5,8 +5,9 @@ Components living fewer than ``min_lifetime_frames`` frames are mask flicker. Bu
 or last frame may live on beyond it: how long it lives is not known, and where the shot begins or ends is where a
 comp shows it. Left out, a part of the object that comes into view on the last two frames had no shape there: a dog
 seen through a chain-link fence (DAVIS dog's real matte cut by 3 px wires every 20 px, 15 frames) keeps coming into
-new cells of the fence, and its last frame scored IoU 0.706 (first frame 0.878); mid-clip its cells are seen for a
-frame or two as its legs pass and stay flicker.
+new cells of the fence, and its last frame scored IoU 0.706 (first frame 0.878). Mid-clip, the cells its legs pass
+through for a frame or two lie a wire away from the rest of the dog: parts seen past an occluder, which get shapes
+however briefly they are seen (test_occluded_parts.py).
 """
 
 from __future__ import annotations
