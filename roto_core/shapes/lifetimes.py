@@ -10,7 +10,7 @@ fence on every frame; its last frame, whose new cells had no shape, scored IoU 0
 Mid-clip, the cells its legs pass through for a frame or two were flicker too, each about 1 % of the dog. A speck
 of flicker stands off the object; a part seen past an occluder lies across a gap narrower than itself from the rest
 of its object (a post, a wire, a branch in front of it). So a brief region within OCCLUDER_FRACTION of its own size
-(the square root of its area) of another region of its object on some frame gets shapes (``_seen_past_an_occluder``).
+(the square root of its area) of a lasting region of its object on some frame gets shapes (``seen_past_occluders``).
 bench/shapes_transformed.py's ``fence`` (posts 6 px wide every 48 px): horsejump-high's matte edge within 2 px 0.899 ->
 0.927, IoU p10 0.904 -> 0.929, dog's p10 0.955 -> 0.968. DAVIS dev set, whole sequences: IoU and edge the same or
 higher on every row (rotofarm roto's car-roundabout masks, a blob split off for a frame: edge 0.960 -> 0.966), for
@@ -59,27 +59,41 @@ def _cut_by_the_ends(track: Track, frames: Collection[int]) -> bool:
 
 
 def lasting_region(track: Track, regions: dict[int, list[Region]], shortest: int) -> bool:
-    """Whether a component track gets shapes: it lives ``shortest`` frames, runs to an end of the clip (every frame
-    of which has an entry in ``regions``), or on some frame its region is BRIEF_REGION_SHARE of its object or more,
-    or is seen past an occluder."""
+    """Whether a component track gets shapes on its own: it lives ``shortest`` frames, runs to an end of the clip
+    (every frame of which has an entry in ``regions``), or on some frame its region is BRIEF_REGION_SHARE of its
+    object or more. A brief track may still be a part seen past an occluder (``seen_past_occluders``)."""
     if len(track.members) >= shortest or _cut_by_the_ends(track, regions):
         return True
     members = track.members.items()
-    if any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members):
-        return True
-    return any(_seen_past_an_occluder(regions[f][i], regions[f]) for f, i in members)
+    return any(regions[f][i].area >= BRIEF_REGION_SHARE * sum(r.area for r in regions[f]) for f, i in members)
 
 
-def _seen_past_an_occluder(region: Region, regions: list[Region]) -> bool:
-    """Whether ``region`` lies within OCCLUDER_FRACTION of its size of another of ``regions`` (its frame's, itself
-    among them): the gap between their outlines (holes included: an island across its hole) is narrower than the
-    part."""
-    others = [o.points for r in regions if r is not region for o in (r.outer, *r.holes)]
-    if not others:
-        return False
-    reach = OCCLUDER_FRACTION * np.sqrt(region.area)
-    gap, _ = cKDTree(np.concatenate(others)).query(region.outer.points, distance_upper_bound=reach)
-    return bool(np.isfinite(gap).any())
+def seen_past_occluders(tracks: list[Track], lasting: list[bool], regions: dict[int, list[Region]]) -> list[bool]:
+    """``lasting`` (per track, ``lasting_region``'s answer) with the brief tracks that are parts seen past an
+    occluder added: on some frame the region's outline comes within OCCLUDER_FRACTION of its size (the square root
+    of its area) of the outline of a lasting track's region, holes included (an island across its hole). Measured
+    against lasting regions only, so specks of grain do not vouch for each other."""
+    held: dict[int, list[int]] = {}
+    for track, keep in zip(tracks, lasting, strict=True):
+        if keep:
+            for f, i in track.members.items():
+                held.setdefault(f, []).append(i)
+    trees: dict[int, cKDTree | None] = {}
+
+    def near(f: int, region: Region) -> bool:
+        if f not in trees:
+            outlines = [o.points for i in held.get(f, []) for o in (regions[f][i].outer, *regions[f][i].holes)]
+            trees[f] = cKDTree(np.concatenate(outlines)) if outlines else None
+        tree = trees[f]
+        if tree is None:
+            return False
+        gap, _ = tree.query(region.outer.points, distance_upper_bound=OCCLUDER_FRACTION * np.sqrt(region.area))
+        return bool(np.isfinite(gap).any())
+
+    return [
+        keep or any(near(f, regions[f][i]) for f, i in track.members.items())
+        for track, keep in zip(tracks, lasting, strict=True)
+    ]
 
 
 def lasting_line(

@@ -36,6 +36,7 @@ from roto_core.shapes.lifetimes import (
     lasting_hole,
     lasting_line,
     lasting_region,
+    seen_past_occluders,
 )
 from roto_core.shapes.line_strands import Strand, strands
 from roto_core.shapes.linking import Blob, link
@@ -309,8 +310,10 @@ def _object_shapes(
     shortest = min(settings.min_lifetime_frames, len(regions))
     # Shapes are drawn in list order, each add filling and each hole clearing what is below it: a component lying
     # in another's hole (at any frame) comes after that component's holes, or the hole would clear it.
+    linked = link(blobs)
+    lasting = seen_past_occluders(linked, [lasting_region(t, regions, shortest) for t in linked], regions)
     tracks = sorted(
-        (t for t in link(blobs) if lasting_region(t, regions, shortest)),
+        (t for t, keep in zip(linked, lasting, strict=True) if keep),
         key=lambda t: (
             max(regions[f][i].depth for f, i in t.members.items()),
             t.first,

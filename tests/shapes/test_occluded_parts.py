@@ -1,6 +1,6 @@
-"""A part of the object seen past an occluder for a frame or two gets shapes there (lifetimes.lasting_region,
-``_seen_past_an_occluder``); a speck standing off the object for as long is still flicker (test_brief_regions.py,
-test_clip_ends.py).
+"""A part of the object seen past an occluder for a frame or two gets shapes there (lifetimes.seen_past_occluders); a
+speck standing off the object for as long is still flicker (test_brief_regions.py, test_clip_ends.py), and so are
+specks beside each other: only a lasting region vouches for a brief one.
 
 A dog running behind a fence comes into view a cell or a gap between posts at a time: mid-clip, its legs pass
 through a cell in a frame or two, each cell about 1 % of the dog. Those tracks are shorter than
@@ -63,6 +63,16 @@ def test_the_same_part_further_off_than_half_its_size_is_flicker(tmp_path: Path)
     part = _disc((104, 60), 9)
     masks = {f: body | part if f in (2, 3) else body for f in range(FRAMES)}
     for drawn in _drawn(masks, part, tmp_path):
+        assert drawn == [0] * FRAMES, drawn
+
+
+def test_specks_beside_each_other_away_from_the_body_are_flicker(tmp_path: Path) -> None:
+    """Two specks 4 px apart (each within half its size of the other), 25 px off the body, on frames 2-3 only: grain,
+    not the object seen past an occluder, so neither is drawn."""
+    body = _disc((40, 60), 25)
+    specks = _disc((100, 60), 6) | _disc((116, 60), 6)
+    masks = {f: body | specks if f in (2, 3) else body for f in range(FRAMES)}
+    for drawn in _drawn(masks, specks, tmp_path):
         assert drawn == [0] * FRAMES, drawn
 
 
