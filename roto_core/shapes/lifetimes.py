@@ -46,7 +46,7 @@ HOLE_SHIFT = 1.0
 # or the whole object seen for a frame or two (rotofarm roto's masks of drift-straight, frames 47 and 49, as the
 # car leaves: IoU 0 and no edge there). Specks beside the object are still flicker.
 BRIEF_REGION_SHARE = 0.1
-# A brief region this close to another region of its object, as a fraction of its own size, is a part of the object
+# A brief region this close to a lasting region of its object, as a fraction of its own size, is a part of the object
 # seen past an occluder, not flicker: a leg between the posts of a fence, 6 px wide in front of a 30 px leg.
 OCCLUDER_FRACTION = 0.5
 FLICKER_AREA_FACTOR = 2.0

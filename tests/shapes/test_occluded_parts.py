@@ -67,7 +67,7 @@ def test_the_same_part_further_off_than_half_its_size_is_flicker(tmp_path: Path)
 
 
 def test_specks_beside_each_other_away_from_the_body_are_flicker(tmp_path: Path) -> None:
-    """Two specks 4 px apart (each within half its size of the other), 25 px off the body, on frames 2-3 only: grain,
+    """Two specks 3 px apart (each within half its size of the other), 28 px off the body, on frames 2-3 only: grain,
     not the object seen past an occluder, so neither is drawn."""
     body = _disc((40, 60), 25)
     specks = _disc((100, 60), 6) | _disc((116, 60), 6)
