@@ -89,10 +89,10 @@ def test_a_part_seen_for_two_frames_mid_clip_is_still_flicker(tmp_path: Path) ->
         assert drawn == [0] * FRAMES, drawn
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
-def test_a_dog_seen_through_a_fence_is_drawn_on_the_first_and_last_frames() -> None:
+def _fenced_dog_ious(count: int = 15) -> list[float]:
+    """DAVIS dog's real matte (its first ``count`` frames) behind a chain-link fence, 3 px wires every 20 px, traced:
+    each frame's IoU of the shapes against the fenced matte."""
     cv2.setNumThreads(1)
-    count = 15
     truth = MaskSequence(DATA / "dog" / "Annotations" / "#####.png", 0, count - 1, default_object="dog")
     masks = {}
     for f in truth.frames:
@@ -101,7 +101,14 @@ def test_a_dog_seen_through_a_fence_is_drawn_on_the_first_and_last_frames() -> N
         mask[:, np.arange(truth.width) % 20 < 3] = False
         masks[f] = mask
     doc = trace_shapes(InMemoryMasks({f: {"dog": m} for f, m in masks.items()}, truth.width, truth.height))
-    for f in (0, count - 1):
+    ious = []
+    for f in truth.frames:
         raster = rasterise(doc.shapes, f, (truth.height, truth.width))
-        iou = float((raster & masks[f]).sum()) / float((raster | masks[f]).sum())
-        assert iou >= 0.9, (f, iou)
+        ious.append(float((raster & masks[f]).sum()) / float((raster | masks[f]).sum()))
+    return ious
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_a_dog_seen_through_a_fence_is_drawn_on_the_first_and_last_frames() -> None:
+    ious = _fenced_dog_ious()
+    assert ious[0] >= 0.9 and ious[-1] >= 0.9, ious

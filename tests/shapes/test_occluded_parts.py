@@ -12,36 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from roto_core.contracts import ShapeSettings
-from roto_core.exporters import fxs_text, nk_text, read_fxs, read_nk
-from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.model import rasterise
-from roto_core.shapes.trace import InMemoryMasks, trace_shapes
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
-SIZE = (120, 160)
-FRAMES = 6
-
-
-def _disc(centre: tuple[int, int], radius: int) -> np.ndarray:
-    mask = np.zeros(SIZE, np.uint8)
-    cv2.circle(mask, centre, radius, 1, -1)
-    return mask.astype(bool)
-
-
-def _drawn(masks: dict[int, np.ndarray], part: np.ndarray, tmp_path: Path) -> list[list[int]]:
-    """Per export (.fxs, .nk, read back), the pixels of ``part`` drawn on each frame."""
-    doc = trace_shapes(InMemoryMasks({f: {"m": m} for f, m in masks.items()}, SIZE[1], SIZE[0]), ShapeSettings())
-    (tmp_path / "s.fxs").write_bytes(fxs_text(doc))
-    (tmp_path / "s.nk").write_text(nk_text(doc, "Roto1", None), encoding="utf-8")
-    return [
-        [int((rasterise(read.shapes, f, SIZE) & part).sum()) for f in range(FRAMES)]
-        for read in (read_fxs(tmp_path / "s.fxs"), read_nk(tmp_path / "s.nk")[0])
-    ]
+from .test_clip_ends import DATA, FRAMES, _disc, _drawn, _fenced_dog_ious
 
 
 def test_a_part_seen_past_a_post_for_two_frames_is_drawn_there(tmp_path: Path) -> None:
@@ -82,18 +56,5 @@ def test_a_dog_seen_through_a_fence_is_drawn_on_every_frame() -> None:
     mid-clip too, every frame's shapes cover the matte at IoU 0.925 or more and half of them at 0.94 or more
     (0.936-0.960, median 0.947; while the cells its legs pass through for a frame or two were flicker, 0.897-0.960,
     median 0.917). What is left out is mostly cells under ``min_area_px``."""
-    cv2.setNumThreads(1)
-    count = 15
-    truth = MaskSequence(DATA / "dog" / "Annotations" / "#####.png", 0, count - 1, default_object="dog")
-    masks = {}
-    for f in truth.frames:
-        mask = truth.read(f)["dog"].copy()
-        mask[np.arange(truth.height) % 20 < 3, :] = False
-        mask[:, np.arange(truth.width) % 20 < 3] = False
-        masks[f] = mask
-    doc = trace_shapes(InMemoryMasks({f: {"dog": m} for f, m in masks.items()}, truth.width, truth.height))
-    ious = []
-    for f in truth.frames:
-        raster = rasterise(doc.shapes, f, (truth.height, truth.width))
-        ious.append(float((raster & masks[f]).sum()) / float((raster | masks[f]).sum()))
+    ious = _fenced_dog_ious()
     assert min(ious) >= 0.925 and float(np.median(ious)) >= 0.94, [round(i, 3) for i in ious]
