@@ -32,6 +32,15 @@ THIN_WIDTH_PX = 2
 # (bench/RESULTS.md, fifteenth pass).
 LINE_SHARE = 0.05
 FRAGMENT_AREA_FACTOR = 0.25
+# A matte that was rigging on the frame before stays rigging down to this share of LINE_SHARE: its lines' share
+# dips where they turn across the pixel grid and come in short dashes (pieces under FRAGMENT_AREA_FACTOR of
+# ``min_area`` are not counted), and decided frame by frame the lines on those frames stayed on the bulk as spikes
+# and specks between frames where they were ribbons. DAVIS paragliding-launch, ground truth: the share 0.031 and
+# 0.043 on frames 17-18 between 0.082 and 0.092, edge within 2 px there 0.826 / 0.801 -> 0.928 / 0.945; turned 4
+# degrees a frame (bench/shapes_transformed.py `spin`: 0.036-0.045 on frames 6-19) IoU median 0.859 -> 0.871, p10
+# 0.834 -> 0.844, edge 0.761 -> 0.824 (bench/RESULTS.md, forty-fifth pass). Entered only at the full share, so a
+# matte that is not rigging is split as before.
+RIGGING_HOLD = 0.5
 # Among rigging, a line drawn three or four pixels wide survives the opening, and where it does not touch the
 # body it is left as a component of its own: a strip too narrow for an outline at the tolerance, and one that comes
 # and goes with the line's width from frame to frame, so its track was mostly too brief for shapes. A component
@@ -201,25 +210,47 @@ def thin_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
     Split off, the bulk keeps a clean outline and each line becomes a ribbon (ribbons.py). Only where some part
     survives ``min_area`` is anything split off, so a mask without such lines is traced exactly as before. Among
     rigging, the lines' bits under ``min_area`` and the skinny strips the opening leaves of wider lines
-    (SKINNY_DEPTH_PX) go with them.
+    (SKINNY_DEPTH_PX) go with them. This frame alone decides whether its matte is rigging; over a shot,
+    ThinSplitter decides it.
     """
+    return _thin(mask, min_area, LINE_SHARE, False)[0]
+
+
+class ThinSplitter:
+    """``thin_parts`` over one object's frames in order, a matte that was rigging on the frame before staying rigging
+    down to RIGGING_HOLD of LINE_SHARE (see there). An empty frame leaves the decision as it was."""
+
+    def __init__(self, min_area: float) -> None:
+        self.min_area = min_area
+        self.rigging = False
+
+    def lines(self, mask: np.ndarray) -> np.ndarray | None:
+        """This frame's thin parts (``thin_parts``), with the rigging decision carried from the frame before."""
+        share = LINE_SHARE * (RIGGING_HOLD if self.rigging else 1.0)
+        lines, self.rigging = _thin(mask, self.min_area, share, self.rigging)
+        return lines
+
+
+def _thin(mask: np.ndarray, min_area: float, share: float, rigging_before: bool) -> tuple[np.ndarray | None, bool]:
+    """``thin_parts`` with its matte rigging where lines make ``share`` of it or more, and whether it was (where the
+    mask is empty, ``rigging_before``)."""
     contiguous = np.ascontiguousarray(mask)
     binary = contiguous.view(np.uint8) if contiguous.dtype == bool else (contiguous != 0).view(np.uint8)
     box = _occupied_box(binary)
     if box is None:
-        return None
+        return None, rigging_before
     # Worked on the object's box (one empty pixel around it, as find_regions does): at 1920x1080 the opening
     # and the labelling of the whole frame cost more than tracing the object.
     y0, y1, x0, x1 = box
     crop = binary[y0:y1, x0:x1]
     residue = cv2.subtract(crop, cv2.morphologyEx(crop, cv2.MORPH_OPEN, _THIN_KERNEL))
     if cv2.countNonZero(residue) < min_area:
-        return None
+        return None, False
     _, labels, stats, _ = cv2.connectedComponentsWithStats(residue, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     if not (areas >= min_area).any():
-        return None
-    rigging = int(areas[areas >= FRAGMENT_AREA_FACTOR * min_area].sum()) >= LINE_SHARE * cv2.countNonZero(crop)
+        return None, False
+    rigging = int(areas[areas >= FRAGMENT_AREA_FACTOR * min_area].sum()) >= share * cv2.countNonZero(crop)
     keep = np.flatnonzero(areas >= (FRAGMENT_AREA_FACTOR * min_area if rigging else min_area)) + 1
     found = np.isin(labels, keep)
     if rigging:
@@ -230,7 +261,7 @@ def thin_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
         found |= _skinny(crop & ~found.view(np.uint8))
     lines = np.zeros(binary.shape, bool)
     lines[y0:y1, x0:x1] = found
-    return lines
+    return lines, rigging
 
 
 def _skinny(body: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ the edge on every frame (pieces.py) — a piece that cannot, over part of the fr
 the others keep theirs — and the pieces are smoothed and keyed under the matte constraint (keys.py),
 with curls beside a point taken out of the keys (untangle.py) and a piece's lifetime kept to the frames on which
 it is not turned over (upright.py).
-Parts of a matte a pixel or two wide (contours.thin_parts) become ribbons along their centre lines
+Parts of a matte a pixel or two wide (contours.ThinSplitter) become ribbons along their centre lines
 (ribbons.py), and a range whose shapes fill their component badly on some frame is cut there (area_guard.py).
 Which tracks live long enough for shapes is lifetimes.py's rule.
 """
@@ -26,7 +26,7 @@ from roto_core.maskio import inside
 from roto_core.shapes.area_guard import PieceGuard, cut_at
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX, Budget, component_budget
 from roto_core.shapes.chords import bowed
-from roto_core.shapes.contours import Outline, Region, find_regions, thin_parts
+from roto_core.shapes.contours import Outline, Region, ThinSplitter, find_regions
 from roto_core.shapes.keyfit import fit_keys
 from roto_core.shapes.keys import EdgeCheck
 from roto_core.shapes.lifetimes import (
@@ -374,10 +374,11 @@ def trace_shapes(
     regions: dict[str, dict[int, list[Region]]] = {}
     thin: dict[str, dict[int, list[Strand]]] = {}
     left_out: dict[str, dict[int, list[str]]] = {}
+    splitters: dict[str, ThinSplitter] = {}
     for done, frame in enumerate(frames, start=1):
         for obj, mask in source.read(frame).items():
             told = partial(_note, left_out, obj, frame)
-            lines = thin_parts(mask, settings.min_area_px)
+            lines = splitters.setdefault(obj, ThinSplitter(settings.min_area_px)).lines(mask)
             bulk = mask if lines is None else mask & ~lines
             regions.setdefault(obj, {f: [] for f in frames})[frame] = find_regions(bulk, settings.min_area_px, told)
             thin.setdefault(obj, {f: [] for f in frames})[frame] = [] if lines is None else strands(lines, told)
