@@ -62,7 +62,7 @@ def test_a_fan_that_breaks_into_short_dashes_for_a_frame_stays_lines() -> None:
 
 def test_rigging_is_entered_only_at_the_full_share_and_left_below_the_hold() -> None:
     """A matte that starts with its fan in short dashes is not rigging (the hold only keeps a decision); one whose fan
-    is then gone but for the 91 px line (1.6 % of the matte) leaves rigging; an empty frame leaves it as it was."""
+    is then gone but for the 91 px line (1.8 % of the matte) leaves rigging; an empty frame leaves it as it was."""
     broken, short = _fan(6)
     splitter = ThinSplitter(MIN_AREA)
     first = splitter.lines(broken)
