@@ -10,9 +10,9 @@ Per object (``objects``) and overall (``summary``):
 - ``boil_px_rms``: how far each point is from where its neighbourhood's steady motion puts it (``local_boil``):
   the shivering, sliding and popping at keys an artist sees as boil, without the real bending of a part;
   ``boil_rigid_px_rms``, the same over the points where the matte itself moves rigidly from the frame before to
-  the frame after, or straight across when it changes for one frame only (jitter, which counts; rigidity.py;
-  ``rigid_share``, their share): a part changing shape (a gap closing, a paw unfolding) moves its points against
-  their neighbours however well they follow it, so the verdict's boil is this one;
+  the frame after, or straight across when it changes for one frame only, within the tolerance (jitter, which
+  counts; rigidity.py; ``rigid_share``, their share): a part changing shape (a gap closing, a paw unfolding)
+  moves its points against their neighbours however well they follow it, so the verdict's boil is this one;
 - ``self_crossing_share``: the share of shape-frames on which a shape crosses itself (a loop of at least a
   pixel), and per object ``frames_self_crossing``, those frames;
 - per object, ``fast_motion_share``: the share of frames whose mask centroid accelerates by more than twice the
@@ -41,7 +41,7 @@ from roto_core.shapes.motion import (
     mask_centroid,
     motion_per_frame,
 )
-from roto_core.shapes.rigidity import Matte, rigid_between, rigid_samples
+from roto_core.shapes.rigidity import Matte, jitter_between, rigid_between, rigid_samples
 from roto_core.shapes.untangle import crossing_loops
 
 QA_SCHEMA = "rotofarm.shapes.qa"
@@ -73,7 +73,8 @@ class RigidParts:
         self.tolerance = tolerance
         # Per shape, (lifetime - 1, points): whether the matte carries each point rigidly to the next frame.
         self.pairs = {id(s): np.zeros((s.last_frame - s.first_frame, s.point_count), bool) for s in shapes}
-        # Per shape, (lifetime - 2, points): whether the matte carries each point rigidly over two frames.
+        # Per shape, (lifetime - 2, points): whether the matte carries each point rigidly over two frames, changing
+        # on the one between by no more than the tolerance (rigidity.jitter_between).
         self.skips = {id(s): np.zeros((max(s.last_frame - s.first_frame - 1, 0), s.point_count), bool) for s in shapes}
         self._previous: tuple[int, Matte] | None = None
         self._earlier: tuple[int, Matte] | None = None
@@ -90,16 +91,16 @@ class RigidParts:
                 if s.first_frame < frame <= s.last_frame:
                     points = (s.at(frame - 1)[:, POINT], s.at(frame)[:, POINT])
                     self.pairs[id(s)][frame - 1 - s.first_frame] = rigid_between(before, matte, *points, self.tolerance)
-        if self._earlier is not None and self._earlier[0] == frame - 2:
-            before = self._earlier[1]
+        if self._earlier is not None and self._earlier[0] == frame - 2 and self._previous is not None:
+            mattes = (self._earlier[1], self._previous[1], matte)
             for s in self.shapes:
                 if s.first_frame < frame - 1 and frame <= s.last_frame:
                     # Only where the frame in between is not carried rigidly both ways does a jitter matter.
                     index = frame - 2 - s.first_frame
                     needed = ~(self.pairs[id(s)][index] & self.pairs[id(s)][index + 1])
                     if needed.any():
-                        points = (s.at(frame - 2)[needed, POINT], s.at(frame)[needed, POINT])
-                        self.skips[id(s)][index, needed] = rigid_between(before, matte, *points, self.tolerance)
+                        points = tuple(s.at(f)[needed, POINT] for f in (frame - 2, frame - 1, frame))
+                        self.skips[id(s)][index, needed] = jitter_between(mattes, points, self.tolerance)
         self._earlier = self._previous
         self._previous = (frame, matte)
 
