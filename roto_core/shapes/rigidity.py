@@ -64,9 +64,9 @@ BAND_FRACTION = MEAN_FRACTION
 # a leg swung out for a frame and back, smoothed away, would leave the shapes off that frame's matte. Counted as
 # jitter, DAVIS dog's ground truth (a hind leg 8 px forward on frame 8 and 12 px back on 9, real motion on the
 # plate) carried 21 % of the row's squared boil on rigid parts in one piece (bench/RESULTS.md, forty-fifth pass).
-# With the rule, DAVIS dev set, whole sequences: boil on rigid parts lower on 6 of 12 ground-truth rows (dog 0.52
-# -> 0.44, drift-chicane 0.44 -> 0.33, parkour 0.47 -> 0.40) and 10 of 12 segmenter rows, rigid share 0-2 points
-# lower (forty-sixth pass).
+# With the rule, DAVIS dev set, whole sequences: boil on rigid parts lower on 5 of 12 ground-truth rows (dog 0.52
+# -> 0.44, drift-chicane 0.44 -> 0.33, parkour 0.47 -> 0.40) and 9 of 12 segmenter rows (drift-straight 0.55 ->
+# 0.56), rigid share 0-2 points lower (forty-sixth pass).
 JITTER_FRACTION = 1.0
 # How far apart the two windows may be placed and still be found: a shape's point may slide along its edge from
 # one frame to the next (the boil being measured) by a few pixels. The windows are first matched over this many
