@@ -18,8 +18,8 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x .venv/bin/rotofarm ]]; t
     exit 0
 fi
 
-total=2
-[[ "$mode" == dev ]] && total=3
+total=3
+[[ "$mode" == dev ]] && total=4
 n=0
 started=$SECONDS
 step_start=$SECONDS
@@ -87,6 +87,10 @@ else
     step "rotofarm (editable) and its dependencies"
     pip_install -e .
 fi
+done_step
+# numba compiles the shapes' edge measurement on first use (several seconds) and caches it beside the code.
+step "compiling the shapes' edge measurement (numba; cached for every later run)"
+.venv/bin/python -c "from roto_core.shapes.edge_measure import warm; warm()"
 done_step
 echo "$want" >"$stamp"
 echo "setup.sh: ready in $((SECONDS - started)) s — .venv/bin/rotofarm --help"

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import cached_property
 
 import numpy as np
-from scipy.spatial import cKDTree
 
+from roto_core.shapes import edge_measure
 from roto_core.shapes.model import POINT, bernstein, segment_controls
+from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.outline_track import OutlineTrack
-from roto_core.shapes.piece_fitter import row_quantile
 from roto_core.shapes.pieces import CORNER_SLACK_PX, Piece, chord_mask, corner_flags
 
 # Samples of the edge and of the curve: distances are taken to the polyline through them, not to the samples,
@@ -36,78 +35,22 @@ HOLD_QUANTILE = 0.95
 OUTLIER_FACTOR = 2.0
 # Samples per segment where each segment's own distance from the edge is wanted (smoothing.py).
 SEGMENT_SAMPLES = 12
-# Up to this many point-sample pairs, a distance compares every pair instead of querying a k-d tree.
-BRUTE_FORCE_PAIRS = 20_000
-
-
-def _tree(points: np.ndarray) -> cKDTree:
-    """A k-d tree for a few hundred points queried once or a few times: the sliding-midpoint build without
-    balancing or node compaction costs less, and nearest-neighbour answers are exact either way."""
-    return cKDTree(points, balanced_tree=False, compact_nodes=False)
-
-
-def squared_distances(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """``(len(points), len(line))`` squared distances between every point and every sample, x and y apart."""
-    dx = points[:, 0, None] - line[None, :, 0]
-    dy = points[:, 1, None] - line[None, :, 1]
-    return dx * dx + dy * dy
-
-
-def _nearest(squared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``squared``, the distance to its nearest column and that column (the first of ties)."""
-    nearest = squared.argmin(axis=1)
-    return np.sqrt(squared[np.arange(len(squared)), nearest]), nearest
+# ``allowance`` not given, for the compiled measurement (which takes an empty one as none).
+_NO_ALLOWANCE = np.zeros(0)
 
 
 class Polyline:
-    """Samples joined into a polyline whose piece ``i → i+1`` (wrapping) exists where ``linked[i]``, with what
-    measuring points against it needs: each piece's vector and squared length, and a k-d tree of the samples
-    where there are enough of them to pay for one. An edge's is built once per piece and frame and measured
-    against many times."""
+    """Samples joined into a polyline whose piece ``i → i+1`` (wrapping) exists where ``linked[i]``. An edge's is
+    built once per piece and frame and measured against many times."""
 
     def __init__(self, line: np.ndarray, linked: np.ndarray) -> None:
-        self.line = line
-        self.step = np.concatenate((line[1:], line[:1])) - line
-        self.step_squared = np.maximum(np.einsum("nd,nd->n", self.step, self.step), 1e-12)
-        self.gap = ~linked
-
-    @cached_property
-    def tree(self) -> cKDTree:
-        return _tree(self.line)
-
-    def nearest_vertex(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each point's distance to its nearest sample and that sample's index. Most pieces and curves are a few
-        dozen samples (DAVIS car-roundabout: median 47 points against 54 samples), where comparing every pair
-        costs a fraction of building and querying a k-d tree; the answer is the same either way."""
-        if len(points) * len(self.line) > BRUTE_FORCE_PAIRS:
-            return self.tree.query(points)
-        return _nearest(squared_distances(points, self.line))
+        self.line = np.ascontiguousarray(line, dtype=np.float64)
+        self.linked = np.ascontiguousarray(linked, dtype=np.bool_)
 
     def distance(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance of each point to the polyline: to the pieces either side of its nearest vertex, and that
-        vertex; and that vertex's index. A nearest-vertex distance alone overstates a point lying on the line by
-        up to half the sample spacing, which would eat a third of a 1.5 px tolerance. Both pieces of every point
-        are measured in one pass (called thousands of times per shot)."""
-        vertex, nearest = self.nearest_vertex(points)
-        return self.beside(points, vertex, nearest), nearest
-
-    def beside(self, points: np.ndarray, vertex: np.ndarray, nearest: np.ndarray) -> np.ndarray:
-        """``distance`` from each point's nearest vertex (index ``nearest``, at distance ``vertex``)."""
-        # The pieces after and before each point's nearest vertex, as two rows filled in place (the piece before
-        # vertex 0 is the wrapping one, from the last vertex: index -1); x and y apart, as numpy reduces a length-2
-        # axis far slower than it multiplies two arrays; clamped by two ufuncs, as np.stack's and np.clip's
-        # wrappers cost more than their work on a few dozen points (beside runs tens of thousands of times a shot).
-        piece = np.empty((2, len(nearest)), np.intp)
-        piece[0] = nearest
-        np.subtract(nearest, 1, out=piece[1])
-        x, y = points[:, 0] - self.line[piece, 0], points[:, 1] - self.line[piece, 1]
-        dx, dy = self.step[piece, 0], self.step[piece, 1]
-        t = (x * dx + y * dy) / self.step_squared[piece]
-        np.maximum(t, 0.0, out=t)
-        np.minimum(t, 1.0, out=t)
-        along = np.hypot(x - t * dx, y - t * dy)
-        along[self.gap[piece]] = np.inf
-        return np.minimum(vertex, np.minimum(along[0], along[1]))
+        """Distance of each point to the polyline (to the pieces either side of its nearest sample, or to that
+        sample), and that sample's index: nearest.polyline_distances."""
+        return polyline_distances(points, self.line, self.linked)
 
 
 def _run_ends(parts: Sequence[np.ndarray]) -> np.ndarray:
@@ -205,31 +148,38 @@ class EdgeCheck:
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
 
-    def _within_rows(self, points: np.ndarray) -> np.ndarray:
-        """The indices of the points inside the picture (all of them, the common case, told by their box alone)."""
-        if (points.min(axis=0) > self.low).all() and (points.max(axis=0) < self.high).all():
-            return np.arange(len(points))
-        return np.flatnonzero(self._inside(points))
-
     def error(
         self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: np.ndarray | None = None
     ) -> float:
         """The piece's error on this frame; any value above ``bound`` once it is certain to exceed it (then the
         edge-to-curve half, the costlier one, is skipped). With ``allowance`` (per edge sample, see
         ``sample_errors``) each distance is taken as a share of what its stretch of edge allows, and the error is
-        that share (1 at the limit)."""
-        measured = self._distances(piece, frame_index, ctrl, bound * OUTLIER_FACTOR, allowance)
-        if measured is None:
+        that share (1 at the limit).
+
+        Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
+        in-between holds when nearly all of the outline is within the tolerance and none of it much further: the
+        error is the HOLD_QUANTILE of the distances both ways, half the worst (OUTLIER_FACTOR) or the mean over
+        the mean allowed, whichever is largest (edge_measure.error)."""
+        curve = self._sampled(piece, ctrl)
+        if curve is None:
             return 0.0
-        out, back = measured[0], measured[2]
-        worst = float(out.max())
-        if back is None:
-            return worst / OUTLIER_FACTOR
-        both = np.concatenate((out, back))
-        # Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
-        # in-between holds when nearly all of the outline is within the tolerance and none of it much further.
-        quantile = float(row_quantile(both[None, :], HOLD_QUANTILE)[0])
-        return float(max(quantile, both.max() / OUTLIER_FACTOR, both.mean() / self.mean_fraction[frame_index]))
+        kept, kept_points, edge = self.edges[piece][frame_index]
+        return edge_measure.error(
+            *curve,
+            self.low,
+            self.high,
+            ctrl[self.tips[piece], POINT],
+            CORNER_SLACK_PX**2,
+            edge.line,
+            edge.linked,
+            kept,
+            kept_points,
+            _NO_ALLOWANCE if allowance is None else allowance,
+            bound,
+            HOLD_QUANTILE,
+            OUTLIER_FACTOR,
+            float(self.mean_fraction[frame_index]),
+        )
 
     def sample_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per sample of the piece's edge on this frame, how far ``ctrl``'s curve is from it there (either way:
@@ -260,49 +210,40 @@ class EdgeCheck:
         np.maximum.at(out, kept[np.arange(len(curve)) // SEGMENT_SAMPLES], distance)
         return out
 
-    def _distances(
-        self, piece: int, frame_index: int, ctrl: np.ndarray, stop: float, allowance: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
-        """Curve-to-edge distances and their nearest edge samples, and edge-to-curve distances (None when the
-        first already exceed ``stop``); each divided by its sample's ``allowance`` when given. None where no
-        curve is inside the picture."""
+    def _sampled(self, piece: int, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment (``_curve``); None where
+        it has no segment off a chord."""
         seg = segment_controls(ctrl)[~self.chords[piece]]
         if len(seg) == 0:
             return None
         hull = seg[:, 1:] - seg[:, :-1]
         reach = float(np.max(np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)))
-        count = min(max(math.ceil(reach / CURVE_STEP_PX), 4), MAX_CURVE_SAMPLES)
-        curve, curve_linked = self._curve(piece, seg, count)
-        kept, kept_points, edge = self.edges[piece][frame_index]
-        rows = self._within_rows(curve)
-        if not len(rows):
+        return self._curve(piece, seg, min(max(math.ceil(reach / CURVE_STEP_PX), 4), MAX_CURVE_SAMPLES))
+
+    def _distances(
+        self, piece: int, frame_index: int, ctrl: np.ndarray, stop: float, allowance: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """Curve-to-edge distances and their nearest edge samples, and edge-to-curve distances (None when the
+        first already exceed ``stop``); each divided by its sample's ``allowance`` when given. None where no
+        curve is inside the picture. A sharpened corner stands off the rounded edge of the mask by design: the
+        curve within CORNER_SLACK_PX of one is not measured; away from the corners it must lie on the edge."""
+        curve = self._sampled(piece, ctrl)
+        if curve is None:
             return None
-        tips = self.tips[piece]
-        if len(tips):
-            # A sharpened corner stands off the rounded edge of the mask by design; away from the corners the
-            # curve must lie on the edge.
-            dx = curve[rows, 0:1] - ctrl[tips, POINT, 0]
-            dy = curve[rows, 1:2] - ctrl[tips, POINT, 1]
-            rows = rows[(dx * dx + dy * dy).min(axis=1) > CORNER_SLACK_PX**2]
-        # Both ways compare the same pairs of curve and edge samples: where there are few, compared once.
-        pairs = squared_distances(curve, edge.line) if len(curve) * len(edge.line) <= BRUTE_FORCE_PAIRS else None
-        if not len(rows):
-            out, nearest = np.zeros(1), np.zeros(1, np.int64)
-        elif pairs is None:
-            out, nearest = edge.distance(curve[rows])
-        else:
-            vertex, nearest = _nearest(pairs[rows])
-            out = edge.beside(curve[rows], vertex, nearest)
-        if allowance is not None:
-            out = out / allowance[nearest]
-        if out.max() > stop:
-            return out, nearest, None
-        line = Polyline(curve, curve_linked)
-        if pairs is None:
-            back = line.distance(kept_points)[0]
-        else:
-            vertex, closest = _nearest(pairs[:, kept].T)
-            back = line.beside(kept_points, vertex, closest)
-        if allowance is not None:
-            back = back / allowance[kept]
-        return out, nearest, back
+        kept, kept_points, edge = self.edges[piece][frame_index]
+        found, out, nearest, back = edge_measure.measure(
+            *curve,
+            self.low,
+            self.high,
+            ctrl[self.tips[piece], POINT],
+            CORNER_SLACK_PX**2,
+            edge.line,
+            edge.linked,
+            kept,
+            kept_points,
+            _NO_ALLOWANCE if allowance is None else allowance,
+            stop,
+        )
+        if found == edge_measure.NOTHING:
+            return None
+        return out, nearest, back if found == edge_measure.BOTH else None

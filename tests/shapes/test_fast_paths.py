@@ -1,9 +1,9 @@
 """The shortcuts the tracer takes for speed give exactly what the plain computation gives.
 
 Contours are traced on a padded crop around the set pixels instead of the whole frame, fitting runs are
-gathered already thinned, the parts of a cut frame range are tracked on their parent's loops and markers,
-short polylines are measured by comparing every pair instead of querying a k-d tree, and half EXR masks are cut
-without converting them to float32; all must be invisible in the results.
+gathered already thinned, the parts of a cut frame range are tracked on their parent's loops and markers, and
+half EXR masks are cut without converting them to float32; all must be invisible in the results (the compiled edge
+measurement: test_edge_measure.py).
 """
 
 from __future__ import annotations
@@ -14,15 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-import roto_core.shapes.keys as keys
-from roto_core.contracts import ShapeSettings
 from roto_core.maskio import COMBINED, inside, read_mask_exr, write_mask_exr
 from roto_core.shapes.contours import _occupied_box, find_regions
 from roto_core.shapes.fitting import FIT_STRIDE, thinned_run
-from roto_core.shapes.keys import Polyline
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import OutlineTrack
-from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
@@ -89,42 +85,6 @@ def test_a_part_of_a_cut_range_tracked_on_its_parents_loops_and_markers_is_track
         np.testing.assert_array_equal(lent.marks, fresh.marks)
         np.testing.assert_array_equal(lent.all_points, fresh.all_points)
         assert all(lent.loops[f] is parent.loops[f] for f in part)
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_a_polyline_measured_pair_by_pair_gives_what_its_tree_gives(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(seed)
-    turn = np.sort(rng.uniform(0.0, 2.0 * np.pi, 60))
-    radius = 40.0 + 8.0 * np.sin(3.0 * turn)
-    line = np.stack((100.0 + radius * np.cos(turn), 80.0 + radius * np.sin(turn)), axis=1)
-    linked = np.ones(len(line), bool)
-    linked[[7, 31]] = False  # two runs joined by chords, as a piece's edge is
-    points = line[rng.integers(0, len(line), 45)] + rng.normal(0.0, 3.0, (45, 2))
-    monkeypatch.setattr(keys, "BRUTE_FORCE_PAIRS", 10**9)
-    pairwise, pairwise_nearest = Polyline(line, linked).distance(points)
-    monkeypatch.setattr(keys, "BRUTE_FORCE_PAIRS", 0)
-    tree, tree_nearest = Polyline(line, linked).distance(points)
-    np.testing.assert_array_equal(pairwise_nearest, tree_nearest)
-    np.testing.assert_allclose(pairwise, tree, rtol=0.0, atol=1e-12)
-    # And what it measures is the distance to the polyline's linked pieces, not to its samples.
-    on_piece = 0.5 * (line[2] + line[3])
-    assert Polyline(line, linked).distance(on_piece[None])[0][0] < 1e-9
-
-
-@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
-def test_shapes_traced_with_pairwise_distances_equal_shapes_traced_with_k_d_trees(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The edge check measured pair by pair (a curve and its edge sharing one matrix of pairs both ways) keys and
-    places every point exactly where k-d trees do (a real dog, 8 frames: pieces with corners and chords)."""
-    masks = MaskSequence(DATA / "dog" / "Annotations" / "#####.png", 0, 7, default_object="matte")
-    pairwise = trace_shapes(masks, ShapeSettings(), name="dog").shapes
-    monkeypatch.setattr(keys, "BRUTE_FORCE_PAIRS", 0)
-    trees = trace_shapes(masks, ShapeSettings(), name="dog").shapes
-    assert [s.name for s in pairwise] == [s.name for s in trees]
-    for a, b in zip(pairwise, trees, strict=True):
-        np.testing.assert_array_equal(a.key_frames, b.key_frames)
-        np.testing.assert_array_equal(a.keys, b.keys)
 
 
 def test_half_exr_masks_cut_in_their_own_precision_equal_the_float32_reading(tmp_path: Path) -> None:

@@ -1,0 +1,200 @@
+"""The edge check's measurement of one curve against one frame's stretch of edge, compiled (see keys.EdgeCheck).
+
+The curve's samples inside the picture and away from its sharpened corners are measured to the edge's polyline,
+and the edge's samples to the curve's (nearest.py); each distance may be taken as a share of what its edge sample
+allows; the edge-to-curve half is skipped once the first half exceeds a limit. ``error`` sums the two halves up as
+the edge check's error: the 95 % quantile, half the worst and the mean over the mean allowed, whichever is largest.
+
+One compiled call instead of some thirty numpy calls per measurement (the edge check measures thousands of times
+a shot). The arithmetic is numpy's, step for step, the mean included (numpy's pairwise summation, ``_pairwise_sum``),
+so the answers are the same to the bit as the numpy code they replace (bench/RESULTS.md, forty-seventh pass).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from roto_core.shapes.nearest import measure_polyline, polyline_distances
+
+# What ``measure`` found: no curve inside the picture; the curve-to-edge half over the limit (the other not
+# taken); both halves.
+NOTHING, STOPPED, BOTH = 0, 1, 2
+# numpy's pairwise summation: up to this many values in one block of eight running sums.
+_PAIRWISE_BLOCK = 128
+
+
+@njit(cache=True)
+def _block_sum(values: np.ndarray, start: int, count: int) -> float:
+    """numpy's sum of at most _PAIRWISE_BLOCK values: in order below eight, else eight running sums."""
+    if count < 8:
+        total = 0.0
+        for i in range(count):
+            total += values[start + i]
+        return total
+    sums = values[start : start + 8].copy()
+    i = 8
+    whole = count - count % 8
+    while i < whole:
+        for k in range(8):
+            sums[k] += values[start + i + k]
+        i += 8
+    total = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
+    while i < count:
+        total += values[start + i]
+        i += 1
+    return total
+
+
+@njit(cache=True)
+def _pairwise_sum(values: np.ndarray) -> float:
+    """``values.sum()`` as numpy adds a float array up (its pairwise_sum: blocks of _PAIRWISE_BLOCK, halves
+    rounded down to a multiple of eight above that), to the bit. numpy recurses; this walks the same tree with a
+    stack, as numba's cache cannot hold a recursive function (numba issue 6061: the cached code crashes)."""
+    if len(values) <= _PAIRWISE_BLOCK:
+        return _block_sum(values, 0, len(values))
+    # Per open range: start, count and how many of its halves are summed; and the sums of finished ranges.
+    ranges = np.zeros((64, 3), np.int64)
+    ranges[0, 1] = len(values)
+    depth = 1
+    sums = np.zeros(64)
+    done = 0
+    while depth:
+        start, count, halves = ranges[depth - 1]
+        if count <= _PAIRWISE_BLOCK:
+            sums[done] = _block_sum(values, start, count)
+            done += 1
+            depth -= 1
+            continue
+        half = count // 2
+        half -= half % 8
+        if halves == 2:
+            sums[done - 2] = sums[done - 2] + sums[done - 1]
+            done -= 1
+            depth -= 1
+            continue
+        ranges[depth - 1, 2] = halves + 1
+        ranges[depth, 0] = start if halves == 0 else start + half
+        ranges[depth, 1] = half if halves == 0 else count - half
+        ranges[depth, 2] = 0
+        depth += 1
+    return sums[0]
+
+
+@njit(cache=True)
+def _measured_rows(curve: np.ndarray, low: np.ndarray, high: np.ndarray, tips: np.ndarray, slack: float) -> tuple:
+    """The curve samples to measure: inside the picture (``low < p < high``), and further than ``slack`` (squared)
+    from every sharpened corner ``tips``; and how many were inside the picture."""
+    rows = np.empty(curve.shape[0], np.int64)
+    inside = 0
+    count = 0
+    for i in range(curve.shape[0]):
+        x, y = curve[i, 0], curve[i, 1]
+        if not (low[0] < x < high[0] and low[1] < y < high[1]):
+            continue
+        inside += 1
+        clear = True
+        for t in range(tips.shape[0]):
+            dx, dy = x - tips[t, 0], y - tips[t, 1]
+            if dx * dx + dy * dy <= slack:
+                clear = False
+                break
+        if clear:
+            rows[count] = i
+            count += 1
+    return rows[:count], inside
+
+
+@njit(cache=True)
+def measure(
+    curve: np.ndarray,
+    curve_linked: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    tips: np.ndarray,
+    slack: float,
+    edge: np.ndarray,
+    edge_linked: np.ndarray,
+    kept: np.ndarray,
+    kept_points: np.ndarray,
+    allowance: np.ndarray,
+    stop: float,
+) -> tuple:
+    rows, inside = _measured_rows(curve, low, high, tips, slack)
+    out = np.zeros(max(len(rows), 1))
+    nearest = np.zeros(max(len(rows), 1), np.int64)
+    back = np.zeros(0)
+    if inside == 0:
+        return NOTHING, out, nearest, back
+    if len(rows):
+        measure_polyline(curve[rows], edge, edge_linked, out, nearest)
+    if len(allowance):
+        for i in range(len(out)):
+            out[i] = out[i] / allowance[nearest[i]]
+    if out.max() > stop:
+        return STOPPED, out, nearest, back
+    back = np.empty(len(kept))
+    closest = np.empty(len(kept), np.int64)
+    measure_polyline(kept_points, curve, curve_linked, back, closest)
+    if len(allowance):
+        for i in range(len(back)):
+            back[i] = back[i] / allowance[kept[i]]
+    return BOTH, out, nearest, back
+
+
+@njit(cache=True)
+def _summed(out: np.ndarray, back: np.ndarray, quantile: float, outlier: float, mean_fraction: float) -> float:
+    """The error of measured halves ``out`` and ``back`` (see keys.EdgeCheck.error)."""
+    both = np.concatenate((out, back))
+    ordered = np.sort(both)
+    count = len(ordered)
+    virtual = (count - 1) * quantile
+    below = min(math.floor(virtual), count - 1)
+    a, b = ordered[below], ordered[min(below + 1, count - 1)]
+    gamma = virtual - below
+    at = b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+    return max(at, ordered[-1] / outlier, _pairwise_sum(both) / count / mean_fraction)
+
+
+@njit(cache=True)
+def error(
+    curve: np.ndarray,
+    curve_linked: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    tips: np.ndarray,
+    slack: float,
+    edge: np.ndarray,
+    edge_linked: np.ndarray,
+    kept: np.ndarray,
+    kept_points: np.ndarray,
+    allowance: np.ndarray,
+    bound: float,
+    quantile: float,
+    outlier: float,
+    mean_fraction: float,
+) -> float:
+    found, out, _, back = measure(
+        curve, curve_linked, low, high, tips, slack, edge, edge_linked, kept, kept_points, allowance, bound * outlier
+    )
+    if found == NOTHING:
+        return 0.0
+    if found == STOPPED:
+        return out.max() / outlier
+    return _summed(out, back, quantile, outlier, mean_fraction)
+
+
+def warm() -> None:
+    """Compile (or load from numba's cache) the measurement for the array types the edge check passes, so the
+    first shot traced does not wait for it: setup.sh calls this once."""
+    square = np.array([[2.0, 2.0], [8.0, 2.0], [8.0, 8.0], [2.0, 8.0]])
+    linked = np.ones(4, np.bool_)
+    kept = np.arange(4)
+    corner = np.zeros(2)
+    for allowance in (np.zeros(0), np.ones(4)):
+        args = (square, linked, corner, corner + 10.0, square[:0], 1.0, square, linked, kept, square, allowance)
+        measure(*args, np.inf)
+        error(*args, np.inf, 0.95, 2.0, 0.5)
+    polyline_distances(square, square, linked)
