@@ -9,9 +9,10 @@ its time on the cost of each of some sixty calls and a k-d tree on building and 
 twenty-sixth pass: "the 2 s target needs fewer measurements or compiled loops"). The arithmetic is numpy's, step
 for step (squared distances as ``dx * dx + dy * dy``, ``hypot`` on the pieces, the same clamping), so the answers
 are the same to the bit: on every measurement of DAVIS dog's first 30 frames and of the 1080p synthetic shot
-(bench/RESULTS.md, forty-seventh pass). The samples are searched a block of BLOCK at a time, a block skipped when
-its bounding box is further than the nearest sample found so far, starting from the block of the previous point's
-nearest: the points come along a curve, so most blocks are skipped on outlines of hundreds of samples (1080p).
+(bench/RESULTS.md, forty-seventh pass). The samples are searched a block of BLOCK at a time, and the blocks BLOCK at
+a time, a block or group skipped when its bounding box is further than the nearest sample found so far, starting
+from the block of the previous point's nearest: the points come along a curve, so most are skipped on outlines of
+hundreds of samples (1080p).
 """
 
 from __future__ import annotations
@@ -27,50 +28,53 @@ MIN_PIECE_SQUARED = 1e-12
 
 
 @njit(cache=True)
-def _boxes(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per block of BLOCK consecutive samples, the corners (low, high) of its bounding box."""
-    blocks = (line.shape[0] + BLOCK - 1) // BLOCK
-    low = np.full((blocks, 2), np.inf)
-    high = np.full((blocks, 2), -np.inf)
-    for j in range(line.shape[0]):
-        b = j // BLOCK
+def _boxes(low: np.ndarray, high: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bounding boxes (low, high corners) of each ``size`` consecutive boxes ``low``/``high`` (samples are boxes
+    of their own)."""
+    count = (low.shape[0] + size - 1) // size
+    out_low = np.full((count, 2), np.inf)
+    out_high = np.full((count, 2), -np.inf)
+    for j in range(low.shape[0]):
+        b = j // size
         for c in range(2):
-            low[b, c] = min(low[b, c], line[j, c])
-            high[b, c] = max(high[b, c], line[j, c])
-    return low, high
+            out_low[b, c] = min(out_low[b, c], low[j, c])
+            out_high[b, c] = max(out_high[b, c], high[j, c])
+    return out_low, out_high
 
 
 @njit(cache=True)
-def _gap(value: float, low: float, high: float) -> float:
-    """How far ``value`` lies outside ``[low, high]`` (0 inside)."""
-    if value < low:
-        return low - value
-    if value > high:
-        return value - high
-    return 0.0
+def _beyond(x: float, y: float, low: np.ndarray, high: np.ndarray, b: int, best: float) -> bool:
+    """Whether box ``b`` lies further than ``best`` (squared) from (x, y). Not "as far": a box as far as the best
+    may hold an earlier sample at the same distance."""
+    gx = low[b, 0] - x if x < low[b, 0] else (x - high[b, 0] if x > high[b, 0] else 0.0)
+    gy = low[b, 1] - y if y < low[b, 1] else (y - high[b, 1] if y > high[b, 1] else 0.0)
+    return gx * gx + gy * gy > best
 
 
 @njit(cache=True)
-def _nearest_sample(x: float, y: float, line: np.ndarray, low: np.ndarray, high: np.ndarray, start: int) -> tuple:
-    """The squared distance to the nearest sample of ``line`` and its index (the first of ties), the block of
-    ``start`` searched first."""
-    count = line.shape[0]
-    best, index = np.inf, count
+def _scan(x: float, y: float, line: np.ndarray, b: int, best: float, index: int) -> tuple:
+    """The nearest of (``best``, ``index``) and the samples of block ``b`` (the first of ties)."""
+    for j in range(b * BLOCK, min(line.shape[0], (b + 1) * BLOCK)):
+        dx, dy = x - line[j, 0], y - line[j, 1]
+        d = dx * dx + dy * dy
+        if d < best or (d == best and j < index):
+            best, index = d, j
+    return best, index
+
+
+@njit(cache=True)
+def _nearest_sample(x: float, y: float, line: np.ndarray, boxes: tuple, start: int) -> tuple:
+    """The squared distance to the nearest sample of ``line`` and its index (the first of ties): the block of
+    ``start`` first, then each group of blocks, and each block in it, not beyond the best so far."""
+    low, high, group_low, group_high = boxes
     first = start // BLOCK
-    for order in range(low.shape[0] + 1):
-        b = first if order == 0 else order - 1
-        if order > 0:
-            if b == first:
-                continue
-            gx, gy = _gap(x, low[b, 0], high[b, 0]), _gap(y, low[b, 1], high[b, 1])
-            # Not ">=": a block as far as the best may hold an earlier sample at the same distance.
-            if gx * gx + gy * gy > best:
-                continue
-        for j in range(b * BLOCK, min(count, (b + 1) * BLOCK)):
-            dx, dy = x - line[j, 0], y - line[j, 1]
-            d = dx * dx + dy * dy
-            if d < best or (d == best and j < index):
-                best, index = d, j
+    best, index = _scan(x, y, line, first, np.inf, line.shape[0])
+    for g in range(group_low.shape[0]):
+        if _beyond(x, y, group_low, group_high, g, best):
+            continue
+        for b in range(g * BLOCK, min(low.shape[0], (g + 1) * BLOCK)):
+            if b != first and not _beyond(x, y, low, high, b, best):
+                best, index = _scan(x, y, line, b, best, index)
     return best, index
 
 
@@ -90,12 +94,13 @@ def measure_polyline(
     points: np.ndarray, line: np.ndarray, linked: np.ndarray, out: np.ndarray, nearest: np.ndarray
 ) -> None:
     """``polyline_distances`` into ``out`` and ``nearest``, for compiled callers."""
-    low, high = _boxes(line)
+    low, high = _boxes(line, line, BLOCK)
+    boxes = (low, high, *_boxes(low, high, BLOCK))
     count = line.shape[0]
     start = 0
     for p in range(points.shape[0]):
         x, y = points[p, 0], points[p, 1]
-        squared, index = _nearest_sample(x, y, line, low, high, start)
+        squared, index = _nearest_sample(x, y, line, boxes, start)
         start = index
         distance = math.sqrt(squared)
         before = index - 1 if index > 0 else count - 1
