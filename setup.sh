@@ -88,9 +88,9 @@ else
     pip_install -e .
 fi
 done_step
-# numba compiles the shapes' edge measurement on first use (several seconds) and caches it beside the code.
-step "compiling the shapes' edge measurement (numba; cached for every later run)"
-.venv/bin/python -c "from roto_core.shapes.edge_measure import warm; warm()"
+# numba compiles the shapes tracer's kernels on first use (some seconds) and caches them beside the code.
+step "compiling the shapes tracer's kernels (numba; cached for every later run)"
+.venv/bin/python -c "from roto_core.shapes.kernels import warm; warm()"
 done_step
 echo "$want" >"$stamp"
 echo "setup.sh: ready in $((SECONDS - started)) s — .venv/bin/rotofarm --help"

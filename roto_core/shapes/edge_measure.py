@@ -6,7 +6,7 @@ allows; the edge-to-curve half is skipped once the first half exceeds a limit. `
 the edge check's error: the 95 % quantile, half the worst and the mean over the mean allowed, whichever is largest.
 
 One compiled call instead of some thirty numpy calls per measurement (the edge check measures thousands of times
-a shot). The arithmetic is numpy's, step for step, the mean included (numpy's pairwise summation, ``_pairwise_sum``),
+a shot). The arithmetic is numpy's, step for step, the mean included (numpy's pairwise summation, ``pairwise_sum``),
 so the answers are the same to the bit as the numpy code they replace (bench/RESULTS.md, forty-seventh pass).
 """
 
@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from roto_core.shapes.nearest import measure_polyline, polyline_distances
+from roto_core.shapes.nearest import measure_polyline
 
 # What ``measure`` found: no curve inside the picture; the curve-to-edge half over the limit (the other not
 # taken); both halves.
@@ -49,7 +49,7 @@ def _block_sum(values: np.ndarray, start: int, count: int) -> float:
 
 
 @njit(cache=True)
-def _pairwise_sum(values: np.ndarray) -> float:
+def pairwise_sum(values: np.ndarray) -> float:
     """``values.sum()`` as numpy adds a float array up (its pairwise_sum: blocks of _PAIRWISE_BLOCK, halves
     rounded down to a multiple of eight above that), to the bit. numpy recurses; this walks the same tree with a
     stack, as numba's cache cannot hold a recursive function (numba issue 6061: the cached code crashes)."""
@@ -155,7 +155,7 @@ def _summed(out: np.ndarray, back: np.ndarray, quantile: float, outlier: float, 
     a, b = ordered[below], ordered[min(below + 1, count - 1)]
     gamma = virtual - below
     at = b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
-    return max(at, ordered[-1] / outlier, _pairwise_sum(both) / count / mean_fraction)
+    return max(at, ordered[-1] / outlier, pairwise_sum(both) / count / mean_fraction)
 
 
 @njit(cache=True)
@@ -184,17 +184,3 @@ def error(
     if found == STOPPED:
         return out.max() / outlier
     return _summed(out, back, quantile, outlier, mean_fraction)
-
-
-def warm() -> None:
-    """Compile (or load from numba's cache) the measurement for the array types the edge check passes, so the
-    first shot traced does not wait for it: setup.sh calls this once."""
-    square = np.array([[2.0, 2.0], [8.0, 2.0], [8.0, 8.0], [2.0, 8.0]])
-    linked = np.ones(4, np.bool_)
-    kept = np.arange(4)
-    corner = np.zeros(2)
-    for allowance in (np.zeros(0), np.ones(4)):
-        args = (square, linked, corner, corner + 10.0, square[:0], 1.0, square, linked, kept, square, allowance)
-        measure(*args, np.inf)
-        error(*args, np.inf, 0.95, 2.0, 0.5)
-    polyline_distances(square, square, linked)

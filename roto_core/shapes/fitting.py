@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from roto_core.shapes.model import LEFT, POINT, RIGHT
+from roto_core.shapes.segment_kernel import fit_rows
 
 CORNER_ANGLE_DEG = 40.0
 CORNER_SCALE_PX = 5
@@ -26,7 +27,6 @@ FIT_STRIDE = 3  # outline samples are ~1 px apart; every third keeps the error c
 MIN_OUTLINE_SAMPLES = 16
 NEWTON_STEPS = 2
 # np.sum's Python wrapper costs more than the reduction of a short run; the fitter calls it thousands of times.
-_add = np.add.reduce
 
 
 @dataclass
@@ -320,77 +320,18 @@ def fit_segments(
     """``fit_segment`` for a batch: ``samples (B, K, 2)`` (one run per row, same count), unit tangents
     ``(B, 2)`` → control points ``(B, 4, 2)``, worst distance ``(B,)`` and index of the worst sample ``(B,)``.
 
-    The shapes tracer fits the same segment on every frame of a shot at once: one set of array operations per
-    segment instead of one per frame. ``skip`` leaves that many samples at either end out of the error (next to
-    a sharpened corner, which stands off the rounded edge by design); per row when ``(B, 2)``. Runs of different
-    lengths share one batch when ``counts (B,)`` gives each row's sample count: the rows are padded by repeating
-    their last sample, which sits at curve parameter 1 and so adds nothing to the fit (fewer, larger array
-    operations: the fitter's many short runs cost mostly numpy's per-call overhead).
+    The shapes tracer fits the same segment on every frame of a shot at once: one compiled call per segment
+    (segment_kernel.py) instead of one per frame. ``skip`` leaves that many samples at either end out of the
+    error (next to a sharpened corner, which stands off the rounded edge by design); per row when ``(B, 2)``.
+    Runs of different lengths share one batch when ``counts (B,)`` gives each row's sample count: the rows are
+    padded by repeating their last sample, which sits at curve parameter 1 and so adds nothing to the fit.
     """
-    width = samples.shape[1]
-    column = np.arange(width)
-    last = column[None, :] >= (np.full(len(samples), width) if counts is None else counts)[:, None] - 1
-    # x and y are kept apart: numpy reduces a length-2 last axis far slower than it multiplies two arrays.
-    sx, sy = samples[..., 0], samples[..., 1]
-    p0x, p0y, p3x, p3y = sx[:, :1], sy[:, :1], sx[:, -1:], sy[:, -1:]
-    tox, toy, tix, tiy = t_out[:, :1], t_out[:, 1:], t_in[:, :1], t_in[:, 1:]
-    seglen = np.hypot(sx[:, 1:] - sx[:, :-1], sy[:, 1:] - sy[:, :-1])
-    total = _add(seglen, axis=1)
-    u = np.zeros(samples.shape[:2])
-    np.cumsum(seglen, axis=1, out=u[:, 1:])
-    u /= np.maximum(total, 1e-9)[:, None]
-    u[last] = 1.0
-    cos_io = (tox * tix + toy * tiy)[:, 0]
-    # Samples relative to the start, and their components along both end tangents: the curve minus its start
-    # is e3 (p3 - p0) + b1 a_out t_out - b2 a_in t_in (e3 = b2 + b3), so each step needs only a few products
-    # of whole arrays; the rest is per row.
-    rx, ry = sx - p0x, sy - p0y
-    along_out, along_in = rx * tox + ry * toy, rx * tix + ry * tiy
-    jx, jy = p3x - p0x, p3y - p0y
-    j_out, j_in = jx * tox + jy * toy, jx * tix + jy * tiy
-    for iteration in range(NEWTON_STEPS + 1):
-        v = 1.0 - u
-        uu, vv = u * u, v * v
-        b1, b2 = 3.0 * (vv * u), 3.0 * (v * uu)
-        e3 = b2 + uu * u
-        c00, c11 = _add(b1 * b1, axis=1), _add(b2 * b2, axis=1)
-        c01 = -_add(b1 * b2, axis=1) * cos_io
-        x0 = _add(b1 * (along_out - e3 * j_out), axis=1)
-        x1 = -_add(b2 * (along_in - e3 * j_in), axis=1)
-        det = c00 * c11 - c01 * c01
-        ok = np.abs(det) > 1e-12
-        safe = np.where(ok, det, 1.0)
-        a_out = np.where(ok, (c11 * x0 - c01 * x1) / safe, -1.0)
-        a_in = np.where(ok, (c00 * x1 - c01 * x0) / safe, -1.0)
-        bad = (np.minimum(a_out, a_in) < 1e-3 * total) | (np.maximum(a_out, a_in) > 2.0 * total)
-        a_out = np.where(bad, total / 3.0, a_out)[:, None]
-        a_in = np.where(bad, total / 3.0, a_in)[:, None]
-        # Handles relative to their end points (q0 = c1 - p0, q2 = p3 - c2) and the middle leg q1 = c2 - c1.
-        q0x, q0y, q2x, q2y = a_out * tox, a_out * toy, a_in * tix, a_in * tiy
-        dx = e3 * jx + b1 * q0x - b2 * q2x - rx
-        dy = e3 * jy + b1 * q0y - b2 * q2y - ry
-        if iteration == NEWTON_STEPS:
-            break
-        q1x, q1y = jx - q0x - q2x, jy - q0y - q2y
-        uv2 = 2.0 * (v * u)
-        d1x = 3.0 * (vv * q0x + uv2 * q1x + uu * q2x)
-        d1y = 3.0 * (vv * q0y + uv2 * q1y + uu * q2y)
-        d2x = v * (6.0 * (q1x - q0x)) + u * (6.0 * (q2x - q1x))
-        d2y = v * (6.0 * (q1y - q0y)) + u * (6.0 * (q2y - q1y))
-        num = dx * d1x + dy * d1y
-        den = d1x * d1x + d1y * d1y + dx * d2x + dy * d2y
-        step = np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12)
-        u = np.minimum(np.maximum(u - step, 0.0), 1.0)
-        u[:, 0] = 0.0
-        u[last] = 1.0
-    c1x, c1y, c2x, c2y = p0x + q0x, p0y + q0y, p3x - q2x, p3y - q2y
-    ctrl = np.stack(
-        [np.concatenate((p0x, c1x, c2x, p3x), axis=1), np.concatenate((p0y, c1y, c2y, p3y), axis=1)], axis=2
+    rows = len(samples)
+    return fit_rows(
+        np.ascontiguousarray(samples, dtype=np.float64),
+        np.ascontiguousarray(t_out, dtype=np.float64),
+        np.ascontiguousarray(t_in, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(np.asarray(skip, dtype=np.int64), (rows, 2))),
+        np.full(rows, samples.shape[1], np.int64) if counts is None else np.asarray(counts, dtype=np.int64),
+        NEWTON_STEPS,
     )
-    err = np.hypot(dx, dy)
-    skips = np.broadcast_to(np.asarray(skip), (len(samples), 2))
-    real = np.full(len(samples), width) if counts is None else counts
-    held = (skips[:, 0] + skips[:, 1] < real)[:, None]
-    err[held & ((column < skips[:, :1]) | (column >= (real - skips[:, 1])[:, None]))] = 0.0
-    worst = err.argmax(axis=1)
-    return ctrl, err[np.arange(len(err)), worst], worst

@@ -12,7 +12,7 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keys
-from roto_core.shapes.edge_measure import _pairwise_sum
+from roto_core.shapes.edge_measure import pairwise_sum
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import POINT
 from roto_core.shapes.nearest import BLOCK, polyline_distances
@@ -71,9 +71,9 @@ def test_a_point_on_a_linked_piece_is_on_the_line_and_one_across_a_chord_is_not(
 
 
 @pytest.mark.parametrize("count", [1, 7, 8, 9, 127, 128, 129, 255, 256, 257, 1000, 4099])
-def test_the_mean_is_numpys_pairwise_sum_to_the_bit(count: int) -> None:
+def test_the_mean_is_numpyspairwise_sum_to_the_bit(count: int) -> None:
     values = np.random.default_rng(count).uniform(0.0, 3.0, count)
-    assert _pairwise_sum(values) == values.sum()
+    assert pairwise_sum(values) == values.sum()
 
 
 def _plain_error(check: keys.EdgeCheck, piece: int, frame: int, ctrl: np.ndarray, bound: float, allowance) -> float:

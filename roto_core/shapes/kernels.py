@@ -1,0 +1,31 @@
+"""Every compiled (numba) kernel of the shapes tracer, compiled or loaded from numba's cache up front.
+
+numba compiles a kernel on its first call, for the types it is called with, and caches the machine code beside
+the source (``__pycache__``; a user-wide folder where that is read-only): some fifteen seconds for these on the
+development machine, a quarter of a second to load once cached. setup.sh calls ``warm`` so the first shot traced
+on a machine does not wait for the compiler, and bench/shapes.py calls it before timing, as a process loads the
+kernels once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roto_core.shapes import edge_measure
+from roto_core.shapes.fitting import fit_segments
+from roto_core.shapes.nearest import polyline_distances
+
+
+def warm() -> None:
+    """Call each kernel once with the array types the tracer passes."""
+    square = np.array([[2.0, 2.0], [8.0, 2.0], [8.0, 8.0], [2.0, 8.0]])
+    linked = np.ones(4, np.bool_)
+    kept = np.arange(4)
+    corner = np.zeros(2)
+    for allowance in (np.zeros(0), np.ones(4)):
+        args = (square, linked, corner, corner + 10.0, square[:0], 1.0, square, linked, kept, square, allowance)
+        edge_measure.measure(*args, np.inf)
+        edge_measure.error(*args, np.inf, 0.95, 2.0, 0.5)
+    polyline_distances(square, square, linked)
+    tangent = np.array([[1.0, 0.0]])
+    fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
