@@ -160,26 +160,10 @@ class EdgeCheck:
         in-between holds when nearly all of the outline is within the tolerance and none of it much further: the
         error is the HOLD_QUANTILE of the distances both ways, half the worst (OUTLIER_FACTOR) or the mean over
         the mean allowed, whichever is largest (edge_measure.error)."""
-        curve = self._sampled(piece, ctrl)
-        if curve is None:
+        args = self._measure_args(piece, frame_index, ctrl, allowance)
+        if args is None:
             return 0.0
-        kept, kept_points, edge = self.edges[piece][frame_index]
-        return edge_measure.error(
-            *curve,
-            self.low,
-            self.high,
-            ctrl[self.tips[piece], POINT],
-            CORNER_SLACK_PX**2,
-            edge.line,
-            edge.linked,
-            kept,
-            kept_points,
-            _NO_ALLOWANCE if allowance is None else allowance,
-            bound,
-            HOLD_QUANTILE,
-            OUTLIER_FACTOR,
-            float(self.mean_fraction[frame_index]),
-        )
+        return edge_measure.error(*args, bound, HOLD_QUANTILE, OUTLIER_FACTOR, float(self.mean_fraction[frame_index]))
 
     def sample_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per sample of the piece's edge on this frame, how far ``ctrl``'s curve is from it there (either way:
@@ -220,6 +204,20 @@ class EdgeCheck:
         reach = float(np.max(np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)))
         return self._curve(piece, seg, min(max(math.ceil(reach / CURVE_STEP_PX), 4), MAX_CURVE_SAMPLES))
 
+    def _measure_args(
+        self, piece: int, frame_index: int, ctrl: np.ndarray, allowance: np.ndarray | None
+    ) -> tuple | None:
+        """What edge_measure measures ``ctrl``'s curve on this frame with: its samples (``_sampled``), the picture,
+        the sharpened corners and their slack, the edge, the edge samples measured back, the allowance (an empty
+        one for none). None where the piece has no segment off a chord."""
+        curve = self._sampled(piece, ctrl)
+        if curve is None:
+            return None
+        kept, kept_points, edge = self.edges[piece][frame_index]
+        tips = ctrl[self.tips[piece], POINT]
+        given = _NO_ALLOWANCE if allowance is None else allowance
+        return (*curve, self.low, self.high, tips, CORNER_SLACK_PX**2, edge.line, edge.linked, kept, kept_points, given)
+
     def _distances(
         self, piece: int, frame_index: int, ctrl: np.ndarray, stop: float, allowance: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
@@ -227,23 +225,10 @@ class EdgeCheck:
         first already exceed ``stop``); each divided by its sample's ``allowance`` when given. None where no
         curve is inside the picture. A sharpened corner stands off the rounded edge of the mask by design: the
         curve within CORNER_SLACK_PX of one is not measured; away from the corners it must lie on the edge."""
-        curve = self._sampled(piece, ctrl)
-        if curve is None:
+        args = self._measure_args(piece, frame_index, ctrl, allowance)
+        if args is None:
             return None
-        kept, kept_points, edge = self.edges[piece][frame_index]
-        found, out, nearest, back = edge_measure.measure(
-            *curve,
-            self.low,
-            self.high,
-            ctrl[self.tips[piece], POINT],
-            CORNER_SLACK_PX**2,
-            edge.line,
-            edge.linked,
-            kept,
-            kept_points,
-            _NO_ALLOWANCE if allowance is None else allowance,
-            stop,
-        )
+        found, out, nearest, back = edge_measure.measure(*args, stop)
         if found == edge_measure.NOTHING:
             return None
         return out, nearest, back if found == edge_measure.BOTH else None
