@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes import edge_measure
+from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.nearest import polyline_distances
 
@@ -29,3 +30,8 @@ def warm() -> None:
     polyline_distances(square, square, linked)
     tangent = np.array([[1.0, 0.0]])
     fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
+    knot_marks(np.zeros((1, 4, 9, 2)), 3)
+    self_crossings(square)
+    rows = np.arange(4)
+    line = np.ones(4)
+    chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)

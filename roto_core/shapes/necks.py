@@ -31,6 +31,7 @@ from functools import cached_property
 
 import numpy as np
 
+from roto_core.shapes.crossing_kernel import chord_crosses_outline
 from roto_core.shapes.model import PixelsInside
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece
@@ -129,11 +130,11 @@ class NeckFinder:
     @cached_property
     def _outline_segments(self) -> tuple[np.ndarray, ...]:
         """Every frame's outline as segments, all frames in one array: each segment's frame (row of the track), its
-        ends, its box and where it starts along its frame's outline."""
+        ends and where it starts along its frame's outline."""
         track = self.track
         row = np.repeat(np.arange(len(track.frames)), track.last_sample - track.first_sample + 1)
         start, end = track.all_points, track.all_points + track.all_step
-        return row, start, end, np.minimum(start, end), np.maximum(start, end), track.all_cum - track.base[row]
+        return row, start, end, track.all_cum - track.base[row]
 
     def _crosses(self, piece: Piece, ua: float, ub: float) -> bool:
         """Whether the chord from ``ua`` to ``ub`` crosses the outline away from its own ends, or one of
@@ -141,25 +142,11 @@ class NeckFinder:
         there (a sliver of edge poking past the chord where it passes a gap between its samples inside the matte,
         a bow tie where two chords cross)."""
         track = self.track
-        row, start, end, low, high, along = self._outline_segments
+        row, start, end, along = self._outline_segments
         s = track.arc_all(np.array([ua, ub]))
         ends = track.at_all(s)
-        a, b = ends[:, 0], ends[:, 1]
-        # Only the segments within the chord's box on their frame can cross it.
-        box_low, box_high = np.minimum(a, b)[row], np.maximum(a, b)[row]
-        near = np.flatnonzero(
-            (high[:, 0] >= box_low[:, 0])
-            & (low[:, 0] <= box_high[:, 0])
-            & (high[:, 1] >= box_low[:, 1])
-            & (low[:, 1] <= box_high[:, 1])
-        )
-        r, length, seglen, at = row[near], track.lengths[row[near]], track.all_seglen[near], along[near]
-        beside = np.zeros(len(near), bool)
-        for end_at in s.T:
-            ahead = np.mod(at - end_at[r], length)
-            behind = np.mod(end_at[r] - at - seglen, length)
-            beside |= (ahead < END_PX) | (behind < END_PX) | (np.mod(end_at[r] - at, length) <= seglen)
-        if segments_cross(a[r], b[r], start[near], end[near])[~beside].any():
+        a, b = np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1])
+        if chord_crosses_outline(a, b, s, row, start, end, along, track.lengths, track.all_seglen, END_PX):
             return True
         if piece.closed:
             return False

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roto_core.shapes.crossing_kernel import knot_marks, self_crossings
 from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, sample_outline, segment_controls, signed_area
 
 # Samples per segment for the crossing test: a curl beside a point spans a few of them.
@@ -62,29 +63,12 @@ def segment_polylines(ctrl: np.ndarray) -> np.ndarray:
 def knots(ctrl: np.ndarray) -> np.ndarray:
     """For control points ``(..., N, 3, 2)``, per point whether the curve crosses itself within REACH segments
     of it: a segment crossing itself, or one of the next REACH crossing it (the points between them are
-    marked; a segment crossing itself marks both its ends)."""
-    count = ctrl.shape[-3]
+    marked; a segment crossing itself marks both its ends). Sub-segments that share an end do not cross: within
+    a segment, its neighbours; the point between two segments; and, all the way round a small shape, the point
+    before the first (crossing_kernel.knot_marks)."""
     lines = segment_polylines(ctrl)
-    start, end = lines[..., :-1, :], lines[..., 1:, :]
-    a0, a1 = start[..., :, :, None, :], end[..., :, :, None, :]
-    k, m = np.indices((SAMPLES, SAMPLES))
-    marked = np.zeros(ctrl.shape[:-2], bool)
-    for d in range(min(REACH, count - 1) + 1):
-        b0 = np.roll(start, -d, axis=-3)[..., :, None, :, :]
-        b1 = np.roll(end, -d, axis=-3)[..., :, None, :, :]
-        hit = segments_cross(a0, a1, b0, b1)
-        # Sub-segments that share an end do not cross: within a segment, its neighbours; the point between
-        # two segments; and, all the way round a small shape, the point before the first.
-        if d == 0:
-            hit &= m > k + 1
-        if d == 1:
-            hit &= ~((k == SAMPLES - 1) & (m == 0))
-        if d == count - 1:
-            hit &= ~((k == 0) & (m == SAMPLES - 1))
-        crossed = hit.any(axis=(-2, -1))
-        for j in range(0, 2) if d == 0 else range(1, d + 1):
-            marked |= np.roll(crossed, j, axis=-1)
-    return marked
+    flat = np.ascontiguousarray(lines.reshape(-1, *lines.shape[-3:]))
+    return knot_marks(flat, REACH).reshape(ctrl.shape[:-2])
 
 
 def untangle(ctrl: np.ndarray) -> np.ndarray:
@@ -172,14 +156,11 @@ def crossing_loops(poly: np.ndarray) -> np.ndarray:
     """Per crossing of the closed polyline ``poly`` ``(M, 2)`` with itself, the area (px²) of the smaller of the
     two loops it makes; empty where it does not cross itself."""
     start, end = poly, np.concatenate((poly[1:], poly[:1]))
-    count = len(poly)
-    hit = segments_cross(start[:, None, :], end[:, None, :], start[None, :, :], end[None, :, :])
-    i, j = np.nonzero(np.triu(hit, 2))
-    keep = ~((i == 0) & (j == count - 1))
+    i, j = self_crossings(np.ascontiguousarray(poly, dtype=np.float64))
     # The two loops' signed areas add up to the whole's (a figure eight's lobes turn opposite ways).
     whole = signed_area(poly)
     areas = []
-    for a, b in zip(i[keep].tolist(), j[keep].tolist(), strict=True):
+    for a, b in zip(i.tolist(), j.tolist(), strict=True):
         r, s = end[a] - start[a], end[b] - start[b]
         q = start[b] - start[a]
         t = (q[0] * s[1] - q[1] * s[0]) / (r[0] * s[1] - r[1] * s[0])
