@@ -8,13 +8,13 @@ the per-frame fits over time under it).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from roto_core.shapes import edge_measure
-from roto_core.shapes.model import POINT, bernstein, segment_controls
+from roto_core.shapes.curve_kernel import sampled_curve, segment_samples
+from roto_core.shapes.model import POINT, bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.pieces import CORNER_SLACK_PX, Piece, chord_mask, corner_flags
@@ -23,6 +23,7 @@ from roto_core.shapes.pieces import CORNER_SLACK_PX, Piece, chord_mask, corner_f
 # so 2 px spacing measures within a few hundredths of a pixel on outlines this smooth.
 EDGE_STEP_PX = 2.0
 CURVE_STEP_PX = 2.0
+MIN_CURVE_SAMPLES = 4
 MAX_CURVE_SAMPLES = 48
 BORDER_PX = 1.0
 # Runs of more samples than this leave their end samples out of the edge-to-curve half (``_run_ends``).
@@ -37,6 +38,17 @@ OUTLIER_FACTOR = 2.0
 SEGMENT_SAMPLES = 12
 # ``allowance`` not given, for the compiled measurement (which takes an empty one as none).
 _NO_ALLOWANCE = np.zeros(0)
+
+
+def _weight_tables() -> np.ndarray:
+    """Bernstein weights of each count of curve samples per segment, row ``count`` (curve_kernel.sampled_curve)."""
+    tables = np.zeros((MAX_CURVE_SAMPLES + 1, MAX_CURVE_SAMPLES, 4))
+    for count in range(1, MAX_CURVE_SAMPLES + 1):
+        tables[count, :count] = bernstein(count)
+    return tables
+
+
+_CURVE_WEIGHTS = _weight_tables()
 
 
 class Polyline:
@@ -121,6 +133,7 @@ class EdgeCheck:
                 kept = np.flatnonzero(inside) if inside.sum() >= 2 else np.arange(len(edge))
                 per_frame.append((kept, edge[kept], Polyline(edge, linked)))
             self.edges.append(per_frame)
+        self.kept = [np.flatnonzero(~chords) for chords in self.chords]
         self.links = [self._curve_links(chords) for chords in self.chords]
 
     @staticmethod
@@ -128,22 +141,6 @@ class EdgeCheck:
         """Per kept (non-chord) segment: whether its last sample joins the next kept segment's first."""
         kept = np.nonzero(~chords)[0]
         return (np.roll(kept, -1) - kept) % len(chords) == 1
-
-    def _curve(self, piece: int, seg: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """Samples of the kept segments ``seg`` (``count`` each, from each segment's start), and per sample whether
-        it joins the next. A segment whose next is a chord ends on a run's end, which no later sample reaches:
-        its end point is a sample too. Without it the curve stopped a sample short of every run's end, and the
-        edge's last sample there measured up to CURVE_STEP_PX off a piece that reaches it exactly."""
-        links = self.links[piece]
-        samples = np.matmul(bernstein(count), seg)
-        if links.all():
-            return samples.reshape(-1, 2), np.ones(len(seg) * count, bool)
-        full = np.concatenate((samples, seg[:, 3:4]), axis=1)
-        present = np.ones((len(seg), count + 1), bool)
-        present[:, -1] = ~links
-        linked = np.ones((len(seg), count + 1), bool)
-        linked[:, -1] = False
-        return full[present], linked[present]
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return np.all((points > self.low) & (points < self.high), axis=1)
@@ -180,12 +177,11 @@ class EdgeCheck:
     def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per segment of ``ctrl`` (starting at each point), how far its curve strays from the piece's edge on
         this frame at worst (its samples inside the picture; 0 on a chord)."""
-        seg = segment_controls(ctrl)
-        kept = np.flatnonzero(~self.chords[piece])
-        out = np.zeros(len(seg))
+        kept = self.kept[piece]
+        out = np.zeros(len(ctrl))
         if not len(kept):
             return out
-        curve = np.matmul(bernstein(SEGMENT_SAMPLES), seg[kept]).reshape(-1, 2)
+        curve = segment_samples(np.ascontiguousarray(ctrl, dtype=np.float64), kept, bernstein(SEGMENT_SAMPLES))
         edge = self.edges[piece][frame_index][2]
         inside = self._inside(curve)
         distance = np.zeros(len(curve))
@@ -195,14 +191,16 @@ class EdgeCheck:
         return out
 
     def _sampled(self, piece: int, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment (``_curve``); None where
-        it has no segment off a chord."""
-        seg = segment_controls(ctrl)[~self.chords[piece]]
-        if len(seg) == 0:
+        """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment, and per sample whether it
+        joins the next (curve_kernel.sampled_curve); None where it has no segment off a chord. A segment whose
+        next is a chord ends on a run's end, which no later sample reaches: its end point is a sample too. Without
+        it the curve stopped a sample short of every run's end, and the edge's last sample there measured up to
+        CURVE_STEP_PX off a piece that reaches it exactly."""
+        kept = self.kept[piece]
+        if len(kept) == 0:
             return None
-        hull = seg[:, 1:] - seg[:, :-1]
-        reach = float(np.max(np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)))
-        return self._curve(piece, seg, min(max(math.ceil(reach / CURVE_STEP_PX), 4), MAX_CURVE_SAMPLES))
+        ctrl = np.ascontiguousarray(ctrl, dtype=np.float64)
+        return sampled_curve(ctrl, kept, self.links[piece], _CURVE_WEIGHTS, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
 
     def _measure_args(
         self, piece: int, frame_index: int, ctrl: np.ndarray, allowance: np.ndarray | None

@@ -1,0 +1,104 @@
+"""A piece's curve sampled for the edge check, compiled: the bezier segments off its chords, each sampled at the
+same parameters, as keys.EdgeCheck measures thousands of times a shot.
+
+numpy sampled them as one batched product (Bernstein weights times each segment's four controls) after a dozen
+small array operations; on DAVIS dog's first 30 frames the sampling around each measurement cost as much as the
+compiled measurement itself (profile, bench/RESULTS.md, forty-eighth pass). Here it is one loop.
+
+The product is summed in a fixed order, without fused multiply-adds (numba's default). numpy hands it to
+OpenBLAS, whose kernel is chosen for the CPU at run time, so the same key sampled on two farm workers (with and
+without AVX-512) could differ in the last bit, and a shape traced near a threshold could differ with them:
+the thirty-ninth to forty-seventh passes saw the DAVIS table move between two machines on the same code. These
+samples are the same on every x86-64 worker. They are within a few units in the last place of numpy's
+(tests/shapes/test_curve_kernel.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from roto_core.shapes.model import LEFT, POINT, RIGHT
+
+
+@njit(cache=True)
+def _control(ctrl: np.ndarray, i: int, c: int, part: int) -> float:
+    """Coordinate ``c`` of control ``part`` (0-3) of the segment from point ``i`` to the next, as
+    model.segment_controls lays them out."""
+    j = i + 1 if i + 1 < ctrl.shape[0] else 0
+    if part == 0:
+        return ctrl[i, POINT, c]
+    if part == 1:
+        return ctrl[i, POINT, c] + ctrl[i, RIGHT, c]
+    if part == 2:
+        return ctrl[j, POINT, c] + ctrl[j, LEFT, c]
+    return ctrl[j, POINT, c]
+
+
+@njit(cache=True)
+def _sample(ctrl: np.ndarray, i: int, weights: np.ndarray, s: int, c: int) -> float:
+    """Coordinate ``c`` of segment ``i`` at the parameter of row ``s`` of ``weights``, summed in control order."""
+    total = weights[s, 0] * _control(ctrl, i, c, 0)
+    total = total + weights[s, 1] * _control(ctrl, i, c, 1)
+    total = total + weights[s, 2] * _control(ctrl, i, c, 2)
+    return total + weights[s, 3] * _control(ctrl, i, c, 3)
+
+
+@njit(cache=True)
+def _samples_per_segment(ctrl: np.ndarray, kept: np.ndarray, step_px: float, fewest: int, most: int) -> int:
+    """Samples per segment: the longest kept segment's control polygon over ``step_px``, within ``fewest`` and
+    ``most``."""
+    reach = 0.0
+    for i in kept:
+        length = 0.0
+        for part in range(3):
+            dx = _control(ctrl, i, 0, part + 1) - _control(ctrl, i, 0, part)
+            dy = _control(ctrl, i, 1, part + 1) - _control(ctrl, i, 1, part)
+            length += math.hypot(dx, dy)
+        reach = max(reach, length)
+    return min(max(math.ceil(reach / step_px), fewest), most)
+
+
+@njit(cache=True)
+def sampled_curve(
+    ctrl: np.ndarray, kept: np.ndarray, links: np.ndarray, tables: np.ndarray, step_px: float, fewest: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of the segments ``kept`` (indices of points, in order) of the key ``ctrl`` ``(N, 3, 2)``, and
+    per sample whether it joins the next: ``count`` samples from each segment's start (``_samples_per_segment``,
+    at most ``tables.shape[0] - 1``), Bernstein weights ``tables[count, :count]``; a segment whose ``links`` entry
+    is False (its next kept segment is not the next segment: a chord follows) adds its end point, which joins
+    nothing."""
+    count = _samples_per_segment(ctrl, kept, step_px, fewest, tables.shape[0] - 1)
+    weights = tables[count]
+    total = len(kept) * count
+    for k in range(len(kept)):
+        total += 0 if links[k] else 1
+    curve = np.empty((total, 2))
+    linked = np.ones(total, np.bool_)
+    n = 0
+    for k in range(len(kept)):
+        i = kept[k]
+        for s in range(count):
+            curve[n, 0] = _sample(ctrl, i, weights, s, 0)
+            curve[n, 1] = _sample(ctrl, i, weights, s, 1)
+            n += 1
+        if not links[k]:
+            curve[n, 0] = _control(ctrl, i, 0, 3)
+            curve[n, 1] = _control(ctrl, i, 1, 3)
+            linked[n] = False
+            n += 1
+    return curve, linked
+
+
+@njit(cache=True)
+def segment_samples(ctrl: np.ndarray, kept: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``len(weights)`` samples of each segment ``kept`` of ``ctrl``, segment after segment ``(K * S, 2)``."""
+    count = weights.shape[0]
+    out = np.empty((len(kept) * count, 2))
+    for k in range(len(kept)):
+        for s in range(count):
+            for c in range(2):
+                out[k * count + s, c] = _sample(ctrl, kept[k], weights, s, c)
+    return out

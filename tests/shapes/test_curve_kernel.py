@@ -1,0 +1,120 @@
+"""The compiled curve sampling (curve_kernel.py) sums each sample in one fixed order, so it is the same on every
+CPU, and it is numpy's batched product within the last bits: on random keys with chords, and on every curve the
+edge check samples on a real DAVIS matte."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto_core.contracts import ShapeSettings
+from roto_core.shapes import keys
+from roto_core.shapes.curve_kernel import sampled_curve, segment_samples
+from roto_core.shapes.keys import CURVE_STEP_PX, MAX_CURVE_SAMPLES, MIN_CURVE_SAMPLES, EdgeCheck
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.model import bernstein, segment_controls
+from roto_core.shapes.trace import trace_shapes
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
+
+
+def _numpy_curve(ctrl: np.ndarray, chords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The curve as numpy sampled it: segment controls, the longest control polygon, one batched product, each
+    run's end point added where a chord follows."""
+    seg = segment_controls(ctrl)[~chords]
+    hull = seg[:, 1:] - seg[:, :-1]
+    reach = float(np.max(np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)))
+    count = min(max(math.ceil(reach / CURVE_STEP_PX), MIN_CURVE_SAMPLES), MAX_CURVE_SAMPLES)
+    links = EdgeCheck._curve_links(chords)
+    samples = np.matmul(bernstein(count), seg)
+    full = np.concatenate((samples, seg[:, 3:4]), axis=1)
+    present = np.ones((len(seg), count + 1), bool)
+    present[:, -1] = ~links
+    linked = np.ones((len(seg), count + 1), bool)
+    linked[:, -1] = False
+    return full[present], linked[present]
+
+
+def _in_order(weights: np.ndarray, controls: np.ndarray) -> np.ndarray:
+    """Each sample summed control by control in Python floats: the order the kernel promises."""
+    out = np.empty((len(weights), 2))
+    for s, w in enumerate(weights.tolist()):
+        for c in range(2):
+            p = controls[:, c].tolist()
+            out[s, c] = w[0] * p[0] + w[1] * p[1] + w[2] * p[2] + w[3] * p[3]
+    return out
+
+
+def _key(rng: np.random.Generator, count: int, radius: float) -> np.ndarray:
+    turn = np.sort(rng.uniform(0.0, 2.0 * np.pi, count))
+    ctrl = np.zeros((count, 3, 2))
+    ctrl[:, 0] = np.stack((600.0 + radius * np.cos(turn), 400.0 + radius * np.sin(turn)), axis=1)
+    ctrl[:, 1] = rng.normal(0.0, radius / count, (count, 2))
+    ctrl[:, 2] = -ctrl[:, 1] * rng.uniform(0.5, 1.5, (count, 1))
+    return ctrl
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_sampled_curve_is_numpys_within_the_last_bits_and_summed_in_one_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(2, 25))
+    ctrl = _key(rng, count, float(rng.uniform(3.0, 400.0)))
+    chords = rng.random(count) < 0.3
+    chords[int(rng.integers(0, count))] = False
+    kept = np.flatnonzero(~chords)
+    tables = keys._CURVE_WEIGHTS
+    curve, linked = sampled_curve(ctrl, kept, EdgeCheck._curve_links(chords), tables, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
+    want, want_linked = _numpy_curve(ctrl, chords)
+    np.testing.assert_array_equal(linked, want_linked)
+    np.testing.assert_allclose(curve, want, rtol=1e-14, atol=1e-10)
+    per = (len(curve) - int((~linked).sum())) // len(kept)
+    first = np.asarray(segment_controls(ctrl)[kept[0]])
+    np.testing.assert_array_equal(curve[:per], _in_order(tables[per, :per], first))
+
+
+def test_a_long_segment_is_sampled_at_most_max_curve_samples_and_a_short_one_at_least_the_fewest() -> None:
+    ctrl = _key(np.random.default_rng(1), 3, 900.0)
+    chords = np.zeros(3, bool)
+    links = EdgeCheck._curve_links(chords)
+    long, _ = sampled_curve(ctrl, np.arange(3), links, keys._CURVE_WEIGHTS, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
+    assert len(long) == 3 * MAX_CURVE_SAMPLES
+    tiny = ctrl * 0.001
+    short, _ = sampled_curve(tiny, np.arange(3), links, keys._CURVE_WEIGHTS, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
+    assert len(short) == 3 * MIN_CURVE_SAMPLES
+
+
+def test_segment_samples_are_each_segments_samples_in_order() -> None:
+    ctrl = _key(np.random.default_rng(2), 9, 120.0)
+    kept = np.array([0, 3, 4, 8])
+    weights = bernstein(keys.SEGMENT_SAMPLES)
+    got = segment_samples(ctrl, kept, weights)
+    seg = segment_controls(ctrl)[kept]
+    np.testing.assert_allclose(got, np.matmul(weights, seg).reshape(-1, 2), rtol=1e-14, atol=1e-10)
+    for k in range(len(kept)):
+        rows = slice(k * len(weights), (k + 1) * len(weights))
+        np.testing.assert_array_equal(got[rows], _in_order(weights, seg[k]))
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DAVIS camel's real matte, 6 frames: pieces with chords and run ends, keys from every stage."""
+    compiled = EdgeCheck._sampled
+    seen: list[int] = []
+
+    def both_ways(self, piece, ctrl):
+        got = compiled(self, piece, ctrl)
+        if got is not None:
+            want = _numpy_curve(ctrl, self.chords[piece])
+            np.testing.assert_array_equal(got[1], want[1])
+            np.testing.assert_allclose(got[0], want[0], rtol=1e-14, atol=1e-10)
+            seen.append(int((~got[1]).sum()))
+        return got
+
+    monkeypatch.setattr(EdgeCheck, "_sampled", both_ways)
+    masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
+    trace_shapes(masks, ShapeSettings(), name="camel")
+    assert len(seen) > 200
+    assert any(seen) and not all(seen)  # curves with runs' end points and curves of closed pieces
