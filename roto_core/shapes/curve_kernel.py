@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from roto_core.shapes.model import LEFT, POINT, RIGHT
+from roto_core.shapes.nearest import measure_polyline
 
 
 @njit(cache=True)
@@ -101,4 +102,38 @@ def segment_samples(ctrl: np.ndarray, kept: np.ndarray, weights: np.ndarray) -> 
         for s in range(count):
             for c in range(2):
                 out[k * count + s, c] = _sample(ctrl, kept[k], weights, s, c)
+    return out
+
+
+@njit(cache=True)
+def segment_worst(
+    ctrl: np.ndarray,
+    kept: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    line: np.ndarray,
+    linked: np.ndarray,
+) -> np.ndarray:
+    """Per point of ``ctrl``, how far the segment it starts strays from the polyline ``line`` at worst: its
+    ``segment_samples`` inside the picture (``low < p < high``) measured with nearest.measure_polyline; 0 for a
+    segment not ``kept`` (a chord) or with no sample inside."""
+    count = weights.shape[0]
+    curve = segment_samples(ctrl, kept, weights)
+    rows = np.empty(curve.shape[0], np.int64)
+    inside = 0
+    for r in range(curve.shape[0]):
+        x, y = curve[r, 0], curve[r, 1]
+        if low[0] < x < high[0] and low[1] < y < high[1]:
+            rows[inside] = r
+            inside += 1
+    rows = rows[:inside]
+    distance = np.empty(inside)
+    nearest = np.empty(inside, np.int64)
+    measure_polyline(curve[rows], line, linked, distance, nearest)
+    out = np.zeros(ctrl.shape[0])
+    for n in range(inside):
+        i = kept[rows[n] // count]
+        if distance[n] > out[i]:
+            out[i] = distance[n]
     return out

@@ -13,7 +13,7 @@ import numpy as np
 
 from roto_core.shapes import edge_measure
 from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
-from roto_core.shapes.curve_kernel import sampled_curve, segment_samples
+from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
@@ -34,7 +34,7 @@ def warm() -> None:
     fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
     key = np.zeros((4, 3, 2))
     sampled_curve(key, kept, linked, np.ones((5, 4, 4)), 2.0, 4)
-    segment_samples(key, kept, bernstein(12))
+    segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked)
     knot_marks(np.zeros((1, 4, 9, 2)), 3)
     self_crossings(square)
     rows = np.arange(4)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from roto_core.shapes import edge_measure
-from roto_core.shapes.curve_kernel import sampled_curve, segment_samples
+from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
 from roto_core.shapes.model import POINT, bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.outline_track import OutlineTrack
@@ -177,18 +177,10 @@ class EdgeCheck:
     def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per segment of ``ctrl`` (starting at each point), how far its curve strays from the piece's edge on
         this frame at worst (its samples inside the picture; 0 on a chord)."""
-        kept = self.kept[piece]
-        out = np.zeros(len(ctrl))
-        if not len(kept):
-            return out
-        curve = segment_samples(np.ascontiguousarray(ctrl, dtype=np.float64), kept, bernstein(SEGMENT_SAMPLES))
         edge = self.edges[piece][frame_index][2]
-        inside = self._inside(curve)
-        distance = np.zeros(len(curve))
-        if inside.any():
-            distance[inside] = edge.distance(curve[inside])[0]
-        np.maximum.at(out, kept[np.arange(len(curve)) // SEGMENT_SAMPLES], distance)
-        return out
+        ctrl = np.ascontiguousarray(ctrl, dtype=np.float64)
+        weights = bernstein(SEGMENT_SAMPLES)
+        return segment_worst(ctrl, self.kept[piece], weights, self.low, self.high, edge.line, edge.linked)
 
     def _sampled(self, piece: int, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment, and per sample whether it

@@ -14,6 +14,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes import necks, untangle
 from roto_core.shapes.crossing_kernel import chord_crosses_outline, cross, knot_marks, self_crossings
 from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.model import LEFT, POINT, RIGHT
 from roto_core.shapes.trace import trace_shapes
 from roto_core.shapes.untangle import REACH, SAMPLES, segment_polylines, segments_cross
 
@@ -77,9 +78,10 @@ def _keys(rng: np.random.Generator, keys: int, count: int) -> np.ndarray:
     """Keys of ``count`` points round a circle with handles long enough to curl now and then."""
     turn = np.sort(rng.uniform(0.0, 2.0 * np.pi, (keys, count)), axis=1)
     ctrl = np.zeros((keys, count, 3, 2))
-    ctrl[:, :, 0] = np.stack((50.0 * np.cos(turn), 50.0 * np.sin(turn)), axis=-1) + rng.normal(0, 4.0, (keys, count, 2))
-    ctrl[:, :, 1] = rng.normal(0.0, 25.0, (keys, count, 2))
-    ctrl[:, :, 2] = -ctrl[:, :, 1] * rng.uniform(0.2, 1.5, (keys, count, 1))
+    circle = np.stack((50.0 * np.cos(turn), 50.0 * np.sin(turn)), axis=-1)
+    ctrl[:, :, POINT] = circle + rng.normal(0, 4.0, (keys, count, 2))
+    ctrl[:, :, RIGHT] = rng.normal(0.0, 25.0, (keys, count, 2))
+    ctrl[:, :, LEFT] = -ctrl[:, :, RIGHT] * rng.uniform(0.2, 1.5, (keys, count, 1))
     return ctrl
 
 

@@ -12,10 +12,11 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keys
-from roto_core.shapes.curve_kernel import sampled_curve, segment_samples
+from roto_core.shapes.curve_kernel import sampled_curve, segment_samples, segment_worst
 from roto_core.shapes.keys import CURVE_STEP_PX, MAX_CURVE_SAMPLES, MIN_CURVE_SAMPLES, EdgeCheck
 from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.model import bernstein, segment_controls
+from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, segment_controls
+from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -51,9 +52,9 @@ def _in_order(weights: np.ndarray, controls: np.ndarray) -> np.ndarray:
 def _key(rng: np.random.Generator, count: int, radius: float) -> np.ndarray:
     turn = np.sort(rng.uniform(0.0, 2.0 * np.pi, count))
     ctrl = np.zeros((count, 3, 2))
-    ctrl[:, 0] = np.stack((600.0 + radius * np.cos(turn), 400.0 + radius * np.sin(turn)), axis=1)
-    ctrl[:, 1] = rng.normal(0.0, radius / count, (count, 2))
-    ctrl[:, 2] = -ctrl[:, 1] * rng.uniform(0.5, 1.5, (count, 1))
+    ctrl[:, POINT] = np.stack((600.0 + radius * np.cos(turn), 400.0 + radius * np.sin(turn)), axis=1)
+    ctrl[:, RIGHT] = rng.normal(0.0, radius / count, (count, 2))
+    ctrl[:, LEFT] = -ctrl[:, RIGHT] * rng.uniform(0.5, 1.5, (count, 1))
     return ctrl
 
 
@@ -98,9 +99,40 @@ def test_segment_samples_are_each_segments_samples_in_order() -> None:
         np.testing.assert_array_equal(got[rows], _in_order(weights, seg[k]))
 
 
+def _plain_segment_errors(check: EdgeCheck, piece: int, frame: int, ctrl: np.ndarray) -> np.ndarray:
+    """EdgeCheck.segment_errors as numpy computed it from the segments' samples: the samples inside the picture
+    measured to the edge, each segment's worst taken with ``np.maximum.at``."""
+    kept = np.flatnonzero(~check.chords[piece])
+    out = np.zeros(len(ctrl))
+    if not len(kept):
+        return out
+    curve = segment_samples(np.ascontiguousarray(ctrl), kept, bernstein(keys.SEGMENT_SAMPLES))
+    edge = check.edges[piece][frame][2]
+    inside = np.all((curve > check.low) & (curve < check.high), axis=1)
+    distance = np.zeros(len(curve))
+    if inside.any():
+        distance[inside] = polyline_distances(curve[inside], edge.line, edge.linked)[0]
+    np.maximum.at(out, kept[np.arange(len(curve)) // keys.SEGMENT_SAMPLES], distance)
+    return out
+
+
+def test_segment_worst_leaves_chords_and_samples_outside_the_picture_at_zero() -> None:
+    """A square's edge; a key of straight segments whose right side runs on 3 px below it, out of the picture
+    (below y = 12) for its last sample, and whose bottom lies outside the picture; its left side is a chord."""
+    square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
+    ctrl = np.zeros((4, 3, 2))
+    ctrl[:, POINT] = [[0.0, 0.0], [10.0, 0.0], [10.0, 13.0], [0.0, 13.0]]
+    low, high = np.array([-1.0, -1.0]), np.array([100.0, 12.0])
+    worst = segment_worst(ctrl, np.array([0, 1, 2]), bernstein(12), low, high, square, np.ones(4, bool))
+    # Without handles a segment's samples bunch towards its ends (3 u^2 - 2 u^3 of the way at u): the right side's
+    # last sample inside the picture is its tenth, u = 9 / 12, 27 / 32 of 13 px down, 0.96875 px past (10, 10).
+    np.testing.assert_allclose(worst, [0.0, 13.0 * 27.0 / 32.0 - 10.0, 0.0, 0.0], atol=1e-12)
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DAVIS camel's real matte, 6 frames: pieces with chords and run ends, keys from every stage."""
+    """DAVIS camel's real matte, 6 frames: pieces with chords and run ends, keys from every stage; each segment's
+    worst distance, as smoothing asks it, is numpy's to the bit."""
     compiled = EdgeCheck._sampled
     seen: list[int] = []
 
@@ -113,8 +145,19 @@ def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatc
             seen.append(int((~got[1]).sum()))
         return got
 
+    worst = EdgeCheck.segment_errors
+    strayed: list[float] = []
+
+    def segments_both_ways(self, piece, frame, ctrl):
+        got = worst(self, piece, frame, ctrl)
+        np.testing.assert_array_equal(got, _plain_segment_errors(self, piece, frame, ctrl))
+        strayed.append(float(got.max()))
+        return got
+
     monkeypatch.setattr(EdgeCheck, "_sampled", both_ways)
+    monkeypatch.setattr(EdgeCheck, "segment_errors", segments_both_ways)
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="camel")
     assert len(seen) > 200
+    assert len(strayed) > 50 and max(strayed) > 1.0
     assert any(seen) and not all(seen)  # curves with runs' end points and curves of closed pieces
