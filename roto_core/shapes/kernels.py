@@ -17,6 +17,7 @@ from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
+from roto_core.shapes.track_kernel import points_at
 
 
 def warm() -> None:
@@ -40,3 +41,4 @@ def warm() -> None:
     rows = np.arange(4)
     line = np.ones(4)
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)
+    points_at(np.zeros((1, 4, 2)), rows, line, line, line, rows, rows, line, square, square)

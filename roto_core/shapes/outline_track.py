@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.fitting import corner_indices
+from roto_core.shapes.track_kernel import points_at
 from roto_core.shapes.tracking import EdgeField, icp, identity, local_shift
 
 MARKER_SPACING_PX = 6.0
@@ -242,6 +243,7 @@ class OutlineTrack:
     def _pack(self) -> None:
         """All frames' loops in flat arrays, so one lookup serves every frame at once (``*_all`` methods)."""
         loops = [self.loops[f] for f in self.frames]
+        self.every_row = np.arange(len(loops))
         self.lengths = np.array([lp.length for lp in loops])
         self.base = np.concatenate(([0.0], np.cumsum(self.lengths + 1.0)))[:-1]
         counts = np.array([len(lp.points) for lp in loops])
@@ -269,20 +271,25 @@ class OutlineTrack:
 
     def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
         """Points ``(..., F, k, 2)`` at arc lengths ``s (..., F, k)``, row f on frame f (of ``rows`` when given).
-        Called thousands of times per shot: in-place arithmetic, no numpy wrappers."""
-        rows = slice(None) if rows is None else rows
-        g = np.mod(s, self.lengths[rows, None])
-        g = np.add(self.base[rows, None], g, out=g)
-        i = self.all_cum.searchsorted(g, side="right")
-        i -= 1
-        np.maximum(i, self.first_sample[rows, None], out=i)
-        np.minimum(i, self.last_sample[rows, None], out=i)
-        t = np.subtract(g, self.all_cum[i], out=g)
-        t /= self.all_seglen[i]
-        out = self.all_step[i]
-        out *= t[..., None]
-        out += self.all_points[i]
-        return out
+        Called thousands of times per shot: one compiled loop (track_kernel.points_at)."""
+        index = self.every_row if rows is None else self.every_row[rows]
+        s = np.asarray(s, dtype=np.float64)
+        shape = np.broadcast_shapes(s.shape, (len(index), 1))
+        whole = s if s.shape == shape else np.broadcast_to(s, shape)
+        flat = np.require(whole, requirements=("C", "W")).reshape(-1, *shape[-2:])
+        out = points_at(
+            flat,
+            index,
+            self.lengths,
+            self.base,
+            self.all_cum,
+            self.first_sample,
+            self.last_sample,
+            self.all_seglen,
+            self.all_step,
+            self.all_points,
+        )
+        return out.reshape(*shape, 2)
 
     def direction_all(self, s: np.ndarray, before: float, after: float, rows: Rows = None) -> np.ndarray:
         """Unit directions ``(F, 2)`` of the chords from ``s - before`` to ``s + after`` (``s`` is ``(F,)``)."""

@@ -1,0 +1,56 @@
+"""Points at arc lengths along every frame's outline of a track, compiled: the lookup OutlineTrack.at_all makes
+thousands of times a shot (segment fits, neck ratios, corner directions).
+
+numpy did it in a dozen whole-array steps (wrap, offset, binary search, clamp, interpolate), each of which cost
+more to call than to run on the few dozen arc lengths a lookup holds. This is one loop doing the same arithmetic
+in the same order, so the points are numpy's to the bit (tests/shapes/test_track_kernel.py): ``%`` on floats is
+``np.mod`` in numba as in CPython, and the binary search finds the index ``searchsorted(side="right")`` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _after(cum: np.ndarray, g: float) -> int:
+    """The first index of the ascending ``cum`` whose value is above ``g`` (``len(cum)`` for none, and for NaN):
+    ``cum.searchsorted(g, side="right")``."""
+    lo, hi = 0, cum.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if g < cum[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
+def points_at(
+    s: np.ndarray,
+    rows: np.ndarray,
+    lengths: np.ndarray,
+    base: np.ndarray,
+    cum: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    seglen: np.ndarray,
+    step: np.ndarray,
+    points: np.ndarray,
+) -> np.ndarray:
+    """Points ``(M, F, k, 2)`` at arc lengths ``s`` ``(M, F, k)``, those of row f on frame ``rows[f]`` (see
+    OutlineTrack._pack for the packed outlines: each frame's samples ``first`` to ``last``, where each starts
+    along all outlines laid end to end, its length and step)."""
+    out = np.empty((*s.shape, 2))
+    for f in range(s.shape[1]):
+        r = rows[f]
+        for m in range(s.shape[0]):
+            for j in range(s.shape[2]):
+                g = base[r] + s[m, f, j] % lengths[r]
+                i = min(max(_after(cum, g) - 1, first[r]), last[r])
+                t = (g - cum[i]) / seglen[i]
+                out[m, f, j, 0] = step[i, 0] * t + points[i, 0]
+                out[m, f, j, 1] = step[i, 1] * t + points[i, 1]
+    return out

@@ -1,0 +1,61 @@
+"""OutlineTrack.at_all, a compiled loop (track_kernel.py), gives numpy's whole-array computation to the bit: on
+every lookup the tracer makes on a real DAVIS matte, and on arc lengths anywhere round the outlines (negative,
+several laps on, exactly at samples), for all frames or some, in batches of any shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto_core.contracts import ShapeSettings
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.trace import trace_shapes
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
+
+
+def _plain_at_all(track: OutlineTrack, s: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """at_all as numpy computed it: wrap round each frame's outline, offset into the packed outlines, search,
+    clamp to the frame's samples, interpolate along the sample's step."""
+    rows = slice(None) if rows is None else rows
+    g = np.mod(np.asarray(s, dtype=np.float64), track.lengths[rows, None])
+    g = track.base[rows, None] + g
+    i = track.all_cum.searchsorted(g, side="right") - 1
+    i = np.minimum(np.maximum(i, track.first_sample[rows, None]), track.last_sample[rows, None])
+    t = (g - track.all_cum[i]) / track.all_seglen[i]
+    return track.all_step[i] * t[..., None] + track.all_points[i]
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_every_lookup_on_a_real_parkour_matte_and_arcs_anywhere_are_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = OutlineTrack.at_all
+    tracks: list[OutlineTrack] = []
+
+    def both_ways(self, s, rows=None):
+        got = compiled(self, s, rows)
+        np.testing.assert_array_equal(got, _plain_at_all(self, s, rows))
+        tracks.append(self)
+        return got
+
+    monkeypatch.setattr(OutlineTrack, "at_all", both_ways)
+    masks = MaskSequence(DATA / "parkour" / "Annotations" / "#####.png", 0, 5, default_object="matte")
+    trace_shapes(masks, ShapeSettings(), name="parkour")
+    assert len(tracks) > 100
+    track = tracks[0]
+    frames = len(track.frames)
+    rng = np.random.default_rng(0)
+    longest = float(track.lengths.max())
+    s = rng.uniform(-3.0 * longest, 3.0 * longest, (frames, 40))
+    s[0, :5] = track.all_cum[:5] - track.base[0]  # exactly at the first frame's samples
+    s[:, 5] = -0.0
+    for rows in (None, np.arange(frames)[::-2], np.arange(frames) % 2 == 0):
+        picked = s[: len(track.every_row[rows])] if rows is not None else s
+        np.testing.assert_array_equal(compiled(track, picked, rows), _plain_at_all(track, picked, rows))
+    batch = s[None].repeat(3, axis=0) + np.arange(3)[:, None, None]
+    np.testing.assert_array_equal(compiled(track, batch), _plain_at_all(track, batch, None))
+    same = s[:1, :7]  # the same arc lengths on every frame, broadcast over them
+    np.testing.assert_array_equal(compiled(track, same), _plain_at_all(track, same, None))
+    assert compiled(track, same).shape == (frames, 7, 2)
