@@ -1,0 +1,58 @@
+"""kernels.warm compiles every kernel for the very array types the tracer passes: after it, tracing a real matte
+compiles nothing more (a type it missed would be compiled on the farm worker's first shot, seconds per kernel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from numba.core.registry import CPUDispatcher
+
+from roto_core.contracts import ShapeSettings
+from roto_core.shapes import (
+    crossing_kernel,
+    curve_kernel,
+    edge_measure,
+    kernels,
+    nearest,
+    segment_kernel,
+    track_kernel,
+)
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.trace import trace_shapes
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
+MODULES = (crossing_kernel, curve_kernel, edge_measure, nearest, segment_kernel, track_kernel)
+# The kernels the tracer's Python code calls; the others are called only from these, compiled into them.
+ENTRY_POINTS = (
+    crossing_kernel.chord_crosses_outline,
+    crossing_kernel.knot_marks,
+    crossing_kernel.self_crossings,
+    curve_kernel.sampled_curve,
+    curve_kernel.segment_worst,
+    edge_measure.error,
+    edge_measure.measure,
+    nearest.measure_polyline,
+    segment_kernel.fit_rows,
+    track_kernel.points_at,
+)
+
+
+def _signatures() -> dict[str, int]:
+    """Per kernel of the modules, how many array types it is compiled for in this process."""
+    return {
+        f"{module.__name__}.{name}": len(kernel.signatures)
+        for module in MODULES
+        for name, kernel in vars(module).items()
+        if isinstance(kernel, CPUDispatcher) and kernel.__module__ == module.__name__
+    }
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_after_warm_tracing_a_real_matte_compiles_nothing_more() -> None:
+    kernels.warm()
+    warmed = _signatures()
+    assert all(kernel.signatures for kernel in ENTRY_POINTS)
+    masks = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 5, default_object="matte")
+    trace_shapes(masks, ShapeSettings(), name="goat")
+    assert _signatures() == warmed
