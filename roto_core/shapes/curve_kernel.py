@@ -7,9 +7,9 @@ compiled measurement itself (profile, bench/RESULTS.md, forty-eighth pass). Here
 
 The product is summed in a fixed order, without fused multiply-adds (numba's default). numpy hands it to
 OpenBLAS, whose kernel is chosen for the CPU at run time, so the same key sampled on two farm workers (with and
-without AVX-512) could differ in the last bit, and a shape traced near a threshold could differ with them:
-the thirty-ninth to forty-seventh passes saw the DAVIS table move between two machines on the same code. These
-samples are the same on every x86-64 worker. They are within a few units in the last place of numpy's
+without AVX-512) could differ in the last bit, and a shape traced near a threshold could differ with them (the
+forty-seventh pass saw the DAVIS table move between two machines on the same code; bench/RESULTS.md). These
+samples do not depend on the kernel OpenBLAS picks. They are within a few units in the last place of numpy's
 (tests/shapes/test_curve_kernel.py).
 """
 

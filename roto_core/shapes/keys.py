@@ -75,7 +75,7 @@ def _run_ends(parts: Sequence[np.ndarray]) -> np.ndarray:
     frame could not slide its ends along the edge towards their steady motion (steadying.py), and on DAVIS dog's
     ground truth the run ends, a fifth of the points, carried almost half the squared boil on rigid parts. Left
     out of that half (the curve is still measured against it), the end may slide by a sample. DAVIS dev set, whole
-    sequences, with the run's end sampled on the curve (``_curve``): boil on rigid parts lower on 16 of 24 rows and
+    sequences, with the run's end sampled on the curve (``_sampled``): boil on rigid parts lower on 16 of 24 rows and
     higher on 3 (ground truth dog 0.57 -> 0.52, drift-chicane 0.42 -> 0.44; segmenter masks scooter-black 0.83 ->
     0.79), all points' boil lower on 18 and higher on 3, for IoU median and edge within 2 px up to 0.004 lower
     (the segmenter's drift-straight IoU p10 0.923 -> 0.915; bench/RESULTS.md, forty-first pass).
