@@ -18,6 +18,7 @@ from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.track_kernel import points_at
+from roto_core.shapes.tracking_kernel import icp_params, local_shifts, nearest_k, projected, sample_boxes
 
 
 def warm() -> None:
@@ -42,3 +43,10 @@ def warm() -> None:
     line = np.ones(4)
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)
     points_at(np.zeros((1, 4, 2)), rows, line, line, line, rows, rows, line, square, square)
+    boxes = sample_boxes(square)
+    nearest_k(square, square, boxes, 1)
+    projected(square, square, square, square, square, line, np.arange(5.0), boxes, 4)
+    params = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    icp_params(square, params, square, square, boxes, corner + 10.0, 1, params, 1.0, line)
+    misfit = np.array([1.0, 3.0])
+    local_shifts(square, square, square, square, boxes, 1.0, corner + 10.0, line, 1, 4, misfit, 1.0, 1.0, 1.0)

@@ -28,7 +28,7 @@ MIN_PIECE_SQUARED = 1e-12
 
 
 @njit(cache=True)
-def _boxes(low: np.ndarray, high: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def block_boxes(low: np.ndarray, high: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The bounding boxes (low, high corners) of each ``size`` consecutive boxes ``low``/``high`` (samples are boxes
     of their own)."""
     count = (low.shape[0] + size - 1) // size
@@ -43,7 +43,7 @@ def _boxes(low: np.ndarray, high: np.ndarray, size: int) -> tuple[np.ndarray, np
 
 
 @njit(cache=True)
-def _beyond(x: float, y: float, low: np.ndarray, high: np.ndarray, b: int, best: float) -> bool:
+def box_beyond(x: float, y: float, low: np.ndarray, high: np.ndarray, b: int, best: float) -> bool:
     """Whether box ``b`` lies further than ``best`` (squared) from (x, y). Not "as far": a box as far as the best
     may hold an earlier sample at the same distance."""
     gx = low[b, 0] - x if x < low[b, 0] else (x - high[b, 0] if x > high[b, 0] else 0.0)
@@ -70,10 +70,10 @@ def _nearest_sample(x: float, y: float, line: np.ndarray, boxes: tuple, start: i
     first = start // BLOCK
     best, index = _scan(x, y, line, first, np.inf, line.shape[0])
     for g in range(group_low.shape[0]):
-        if _beyond(x, y, group_low, group_high, g, best):
+        if box_beyond(x, y, group_low, group_high, g, best):
             continue
         for b in range(g * BLOCK, min(low.shape[0], (g + 1) * BLOCK)):
-            if b != first and not _beyond(x, y, low, high, b, best):
+            if b != first and not box_beyond(x, y, low, high, b, best):
                 best, index = _scan(x, y, line, b, best, index)
     return best, index
 
@@ -94,8 +94,8 @@ def measure_polyline(
     points: np.ndarray, line: np.ndarray, linked: np.ndarray, out: np.ndarray, nearest: np.ndarray
 ) -> None:
     """``polyline_distances`` into ``out`` and ``nearest``, for compiled callers."""
-    low, high = _boxes(line, line, BLOCK)
-    boxes = (low, high, *_boxes(low, high, BLOCK))
+    low, high = block_boxes(line, line, BLOCK)
+    boxes = (low, high, *block_boxes(low, high, BLOCK))
     count = line.shape[0]
     start = 0
     for p in range(points.shape[0]):

@@ -19,12 +19,12 @@ import itertools
 from bisect import bisect_left
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.fitting import corner_indices
 from roto_core.shapes.track_kernel import points_at
 from roto_core.shapes.tracking import EdgeField, icp, identity, local_shift
+from roto_core.shapes.tracking_kernel import nearest_k, projected, sample_boxes
 
 MARKER_SPACING_PX = 6.0
 MIN_MARKERS = 32
@@ -50,14 +50,14 @@ class Loop:
 
     def __init__(self, outline: Outline) -> None:
         self.outline = outline
-        self.points = outline.points
-        self.normals = outline.normals
+        self.points = np.ascontiguousarray(outline.points, dtype=np.float64)
+        self.normals = np.ascontiguousarray(outline.normals, dtype=np.float64)
         nxt = np.concatenate((self.points[1:], self.points[:1]))
         self.step = nxt - self.points
         self.seglen = np.maximum(np.hypot(self.step[:, 0], self.step[:, 1]), 1e-9)
         self.cum = np.concatenate(([0.0], np.cumsum(self.seglen)))
         self.length = float(self.cum[-1])
-        self.tree = cKDTree(self.points)
+        self.boxes = sample_boxes(self.points)
 
     def at(self, s: np.ndarray | float) -> np.ndarray:
         """Points at arc lengths ``s`` (any real number; the loop wraps)."""
@@ -77,23 +77,21 @@ class Loop:
 
     def project(self, points: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Arc length of the nearest edge place to each point whose normal agrees, and the distance to it."""
-        k = min(CANDIDATES, len(self.points))
-        dist, idx = self.tree.query(points, k=k)
-        dist, idx = dist.reshape(len(points), k), idx.reshape(len(points), k)
-        agree = np.einsum("nkd,nd->nk", self.normals[idx], normals) > 0.0
-        score = np.where(agree, dist, dist + 1e6)
-        best = idx[np.arange(len(points)), np.argmin(score, axis=1)]
-        # Sub-sample position on the outgoing or incoming segment of the chosen sample.
-        m = len(self.points)
-        arcs = []
-        dists = []
-        for seg in (best, (best - 1) % m):
-            a, d = self.points[seg], self.step[seg]
-            t = np.clip(np.einsum("nd,nd->n", points - a, d) / (self.seglen[seg] ** 2), 0.0, 1.0)
-            arcs.append(self.cum[seg] + t * self.seglen[seg])
-            dists.append(np.linalg.norm(a + t[:, None] * d - points, axis=1))
-        pick = dists[1] < dists[0]
-        return np.where(pick, arcs[1], arcs[0]), np.where(pick, dists[1], dists[0])
+        return projected(
+            np.ascontiguousarray(points, dtype=np.float64),
+            np.ascontiguousarray(normals, dtype=np.float64),
+            self.points,
+            self.normals,
+            self.step,
+            self.seglen,
+            self.cum,
+            self.boxes,
+            min(CANDIDATES, len(self.points)),
+        )
+
+    def nearest(self, points: np.ndarray) -> np.ndarray:
+        """Index of each point's nearest sample."""
+        return nearest_k(np.ascontiguousarray(points, dtype=np.float64), self.points, self.boxes, 1)[1][:, 0]
 
 
 def _increasing_subsequence(values: np.ndarray) -> list[int]:
@@ -234,7 +232,7 @@ class OutlineTrack:
         if not caught.any():
             return
         s = self.markers[frame].copy()
-        nearest = here.cum[here.tree.query(middle[caught])[1]]
+        nearest = here.cum[here.nearest(middle[caught])]
         s[caught] = nearest + np.round((s[caught] - nearest) / here.length) * here.length
         previous = self.markers[frame - 1]
         gaps = np.diff(np.concatenate((previous, [previous[0] + self.loops[frame - 1].length])))
