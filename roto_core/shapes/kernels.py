@@ -17,6 +17,7 @@ from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
+from roto_core.shapes.strand_joins import join_candidates
 from roto_core.shapes.track_kernel import points_at
 from roto_core.shapes.tracking_kernel import icp_params, local_shifts, nearest_k, projected, sample_boxes
 
@@ -50,3 +51,5 @@ def warm() -> None:
     icp_params(square, params, square, square, boxes, corner + 10.0, 1, params, 1.0, line)
     misfit = np.array([1.0, 3.0])
     local_shifts(square, square, square, square, boxes, 1.0, corner + 10.0, line, 1, 4, misfit, 1.0, 1.0, 1.0)
+    ends = np.zeros((2, 2, 2))
+    join_candidates(kept[:2], kept[:2], ends, ends, 1.0, 1.0, 1.0)

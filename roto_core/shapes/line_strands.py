@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 
 from roto_core.shapes.line_widths import fitted_widths, pixel_count_widths
 from roto_core.shapes.skeleton import chains, junctions, skeleton
+from roto_core.shapes.strand_joins import join_candidates
 
 # Strands shorter than this are the stubs thinning leaves across a line's width, not lines.
 MIN_STRAND_PX = 8.0
@@ -68,6 +69,7 @@ JOIN_ANGLE_DEG = 12.0
 JOIN_OFFSET_PX = 1.5
 # The heading at an end is taken over this much of the line.
 HEADING_PX = 8.0
+_FACING_COS = float(np.cos(np.radians(JOIN_ANGLE_DEG)))
 
 
 @dataclass
@@ -157,23 +159,16 @@ def _join_candidates(
     ``j`` in ``second`` goes on from: within JOIN_GAP_PX ahead of it, heading back at it within JOIN_ANGLE_DEG,
     at most JOIN_OFFSET_PX off its line (``points``, ``heads``: per strand, its end points and the unit headings
     out of them, ``Strand.ends``)."""
-    ids_a, ids_b = np.asarray(first), np.asarray(second)
-    point_a, out_a = points[ids_a], heads[ids_a]
-    point_b, out_b = points[ids_b], heads[ids_b]
-    # [i, end i, j, end j], x and y apart (numpy sums a length-2 axis far slower than it adds two arrays).
-    gx = point_b[None, None, :, :, 0] - point_a[:, :, None, None, 0]
-    gy = point_b[None, None, :, :, 1] - point_a[:, :, None, None, 1]
-    ox, oy = out_a[:, :, None, None, 0], out_a[:, :, None, None, 1]
-    length = np.sqrt(gx * gx + gy * gy)
-    along = ox * gx + oy * gy
-    facing = -(ox * out_b[None, None, :, :, 0] + oy * out_b[None, None, :, :, 1])
-    offset = np.abs(ox * gy - oy * gx)
-    ok = (length <= JOIN_GAP_PX) & (facing >= np.cos(np.radians(JOIN_ANGLE_DEG))) & (offset <= JOIN_OFFSET_PX)
-    ok &= (along >= 0) & (ids_a[:, None, None, None] != ids_b[None, None, :, None])
-    return [
-        (float(length[i, ei, j, ej]), int(ids_a[i]), int(ei), int(ids_b[j]), int(ej))
-        for i, ei, j, ej in np.argwhere(ok)
-    ]
+    gaps, rows = join_candidates(
+        np.asarray(first, dtype=np.int64),
+        np.asarray(second, dtype=np.int64),
+        points,
+        heads,
+        JOIN_GAP_PX,
+        _FACING_COS,
+        JOIN_OFFSET_PX,
+    )
+    return [(gap, i, ei, j, ej) for gap, (i, ei, j, ej) in zip(gaps.tolist(), rows.tolist(), strict=True)]
 
 
 def strands(lines: np.ndarray, left_out: Callable[[str], None] | None = None) -> list[Strand]:

@@ -16,13 +16,24 @@ from roto_core.shapes import (
     kernels,
     nearest,
     segment_kernel,
+    strand_joins,
     track_kernel,
+    tracking_kernel,
 )
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
-MODULES = (crossing_kernel, curve_kernel, edge_measure, nearest, segment_kernel, track_kernel)
+MODULES = (
+    crossing_kernel,
+    curve_kernel,
+    edge_measure,
+    nearest,
+    segment_kernel,
+    strand_joins,
+    track_kernel,
+    tracking_kernel,
+)
 # The kernels the tracer's Python code calls; the others are called only from these, compiled into them.
 ENTRY_POINTS = (
     crossing_kernel.chord_crosses_outline,
@@ -34,7 +45,13 @@ ENTRY_POINTS = (
     edge_measure.measure,
     nearest.measure_polyline,
     segment_kernel.fit_rows,
+    strand_joins.join_candidates,
     track_kernel.points_at,
+    tracking_kernel.icp_params,
+    tracking_kernel.local_shifts,
+    tracking_kernel.nearest_k,
+    tracking_kernel.projected,
+    tracking_kernel.sample_boxes,
 )
 
 
@@ -53,6 +70,8 @@ def test_after_warm_tracing_a_real_matte_compiles_nothing_more() -> None:
     kernels.warm()
     warmed = _signatures()
     assert all(kernel.signatures for kernel in ENTRY_POINTS)
-    masks = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 5, default_object="matte")
-    trace_shapes(masks, ShapeSettings(), name="goat")
+    # Goat's legs cross and part (necks, curls); paragliding-launch's rigging lines come in dashes (joins).
+    for sequence, last in (("goat", 5), ("paragliding-launch", 2)):
+        masks = MaskSequence(DATA / sequence / "Annotations" / "#####.png", 0, last, default_object="matte")
+        trace_shapes(masks, ShapeSettings(), name=sequence)
     assert _signatures() == warmed
