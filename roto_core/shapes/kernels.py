@@ -17,6 +17,7 @@ from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
+from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.strand_joins import join_candidates
 from roto_core.shapes.track_kernel import points_at
 from roto_core.shapes.tracking_kernel import icp_params, local_shifts, nearest_k, projected, sample_boxes
@@ -53,3 +54,8 @@ def warm() -> None:
     local_shifts(square, square, square, square, boxes, 1.0, corner + 10.0, line, 1, 4, misfit, 1.0, 1.0, 1.0)
     ends = np.zeros((2, 2, 2))
     join_candidates(kept[:2], kept[:2], ends, ends, 1.0, 1.0, 1.0)
+    z = np.zeros((2, 4, 3), np.complex128)
+    around = np.stack((kept, kept, kept), axis=1)
+    smoothed_controls(z, around, 1.0, 1)
+    similarities(z[:, :, 1].copy(), z[:, :, 1].copy(), around)
+    slid_points(key[None], key[None])

@@ -27,7 +27,8 @@ import numpy as np
 
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX
 from roto_core.shapes.keys import EdgeCheck
-from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline, signed_area
+from roto_core.shapes.model import sample_outline, signed_area
+from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.upright import SAMPLES, TURNED_AREA
 
 MAX_SMOOTHING_SIGMA_FRAMES = 2.0
@@ -64,12 +65,11 @@ def neighbourhood_similarity(
     """Per point of ``source`` and ``target`` (complex, ``(..., N)``): the similarity that best carries its
     neighbourhood (``around``, per point its neighbours' indices) from the one onto the other, as the turn and
     scale ``t`` and the two neighbourhoods' means ``a``, ``b``: a point ``p`` is carried to ``t * (p - a) + b``."""
-    src, dst = source[..., around], target[..., around]
-    src_mean, dst_mean = src.mean(axis=-1), dst.mean(axis=-1)
-    src, dst = src - src_mean[..., None], dst - dst_mean[..., None]
-    norm = np.sum(np.abs(src) ** 2, axis=-1)
-    turn = np.where(norm > 1e-12, np.sum(np.conj(src) * dst, axis=-1) / np.maximum(norm, 1e-12), 1.0)
-    return turn, src_mean, dst_mean
+    source, target = np.asarray(source, np.complex128), np.asarray(target, np.complex128)
+    points = source.shape[-1]
+    rows = (np.ascontiguousarray(source.reshape(-1, points)), np.ascontiguousarray(target.reshape(-1, points)))
+    turn, src_mean, dst_mean = similarities(*rows, np.ascontiguousarray(around, np.int64))
+    return turn.reshape(source.shape), src_mean.reshape(source.shape), dst_mean.reshape(source.shape)
 
 
 def smooth_local(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
@@ -83,36 +83,15 @@ def smooth_local(ctrl: np.ndarray, smoothing: float) -> np.ndarray:
         return ctrl.copy()
     side = min(NEIGHBOURS, (points - 1) // 2)
     around = (np.arange(points)[:, None] + np.arange(-side, side + 1)) % points
-    z = ctrl[..., 0] + 1j * ctrl[..., 1]
-    total = np.zeros((count, 1, 1))
-    summed = np.zeros_like(z)
-    for d in range(-int(np.ceil(REACH_SIGMAS * sigma)), int(np.ceil(REACH_SIGMAS * sigma)) + 1):
-        lo, hi = max(0, -d), min(count, count - d)
-        if hi <= lo:
-            continue
-        other, here = z[lo + d : hi + d], z[lo:hi]
-        turn, src_mean, dst_mean = neighbourhood_similarity(other[:, :, POINT], here[:, :, POINT], around)
-        carried = turn[..., None] * other
-        carried[:, :, POINT] = turn * (other[:, :, POINT] - src_mean) + dst_mean
-        weight = np.exp(-0.5 * (d / sigma) ** 2)
-        summed[lo:hi] += weight * carried
-        total[lo:hi] += weight
-    summed /= total
+    z = np.ascontiguousarray(ctrl[..., 0] + 1j * ctrl[..., 1])
+    summed = smoothed_controls(z, around, sigma, int(np.ceil(REACH_SIGMAS * sigma)))
     return np.stack((summed.real, summed.imag), axis=-1)
 
 
 def slid_along(ctrl: np.ndarray, smooth: np.ndarray) -> np.ndarray:
     """``ctrl`` with each point moved towards its place in ``smooth`` only along the outline (its handles' line,
     or the chord between its neighbours where it has none); handles as in ``ctrl``."""
-    point = ctrl[:, :, POINT]
-    tangent = ctrl[:, :, RIGHT] - ctrl[:, :, LEFT]
-    chord = np.roll(point, -1, axis=1) - np.roll(point, 1, axis=1)
-    flat = np.linalg.norm(tangent, axis=2) < 1e-6
-    tangent[flat] = chord[flat]
-    tangent /= np.maximum(np.linalg.norm(tangent, axis=2, keepdims=True), 1e-9)
-    out = ctrl.copy()
-    out[:, :, POINT] = point + np.sum((smooth[:, :, POINT] - point) * tangent, axis=2, keepdims=True) * tangent
-    return out
+    return slid_points(np.ascontiguousarray(ctrl, np.float64), np.ascontiguousarray(smooth, np.float64))
 
 
 def _areas(ctrl: np.ndarray) -> np.ndarray:
