@@ -22,7 +22,7 @@ import numpy as np
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.fitting import corner_indices
-from roto_core.shapes.track_kernel import points_at
+from roto_core.shapes.track_kernel import arcs_at, points_at
 from roto_core.shapes.tracking import EdgeField, icp, identity, local_shift
 from roto_core.shapes.tracking_kernel import nearest_k, projected, sample_boxes
 
@@ -256,16 +256,10 @@ class OutlineTrack:
 
     def arc_all(self, u: np.ndarray, rows: Rows = None) -> np.ndarray:
         """Arc lengths ``(F, *u.shape)`` of parameters ``u`` on every frame (or the frame ``rows`` given)."""
-        rows = slice(None) if rows is None else rows
+        index = self.every_row if rows is None else np.ascontiguousarray(self.every_row[rows])
         u = np.asarray(u, dtype=np.float64)
-        whole = np.floor(u)
-        k = whole.astype(np.int64)
-        laps = np.floor_divide(k, self.count)
-        k = k - laps * self.count
-        lengths = self.lengths[rows].reshape((-1,) + (1,) * u.ndim)
-        marks = self.marks[rows]
-        start = marks[:, k]
-        return start + (u - whole) * (self.marks_next[rows][:, k] - start) + laps * lengths
+        flat = np.ascontiguousarray(u.reshape(-1))
+        return arcs_at(flat, index, self.count, self.lengths, self.marks, self.marks_next).reshape(len(index), *u.shape)
 
     def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
         """Points ``(..., F, k, 2)`` at arc lengths ``s (..., F, k)``, row f on frame f (of ``rows`` when given).

@@ -54,3 +54,24 @@ def points_at(
                 out[m, f, j, 0] = step[i, 0] * t + points[i, 0]
                 out[m, f, j, 1] = step[i, 1] * t + points[i, 1]
     return out
+
+
+@njit(cache=True)
+def arcs_at(
+    u: np.ndarray, rows: np.ndarray, count: int, lengths: np.ndarray, marks: np.ndarray, marks_next: np.ndarray
+) -> np.ndarray:
+    """Arc lengths ``(R, U)`` of parameters ``u`` ``(U,)`` on frames ``rows``: between the markers either side of
+    each (``marks``, and ``marks_next`` the marker after each, a loop on for the last), laps of the loop added
+    (OutlineTrack.arc_all, in numpy's order of operations)."""
+    out = np.empty((rows.shape[0], u.shape[0]))
+    for j in range(u.shape[0]):
+        whole = np.floor(u[j])
+        k = int(whole)
+        laps = k // count
+        k = k - laps * count
+        fraction = u[j] - whole
+        for a in range(rows.shape[0]):
+            r = rows[a]
+            start = marks[r, k]
+            out[a, j] = start + fraction * (marks_next[r, k] - start) + laps * lengths[r]
+    return out

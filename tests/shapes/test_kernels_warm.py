@@ -51,6 +51,7 @@ ENTRY_POINTS = (
     smoothing_kernel.slid_points,
     smoothing_kernel.smoothed_controls,
     strand_joins.join_candidates,
+    track_kernel.arcs_at,
     track_kernel.points_at,
     tracking_kernel.icp_params,
     tracking_kernel.local_shifts,

@@ -59,3 +59,42 @@ def test_every_lookup_on_a_real_parkour_matte_and_arcs_anywhere_are_numpys(monke
     same = s[:1, :7]  # the same arc lengths on every frame, broadcast over them
     np.testing.assert_array_equal(compiled(track, same), _plain_at_all(track, same, None))
     assert compiled(track, same).shape == (frames, 7, 2)
+
+
+def _plain_arc_all(track: OutlineTrack, u: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """arc_all as numpy computed it: the marker before each parameter, the fraction towards the next, and laps."""
+    rows = slice(None) if rows is None else rows
+    u = np.asarray(u, dtype=np.float64)
+    whole = np.floor(u)
+    k = whole.astype(np.int64)
+    laps = np.floor_divide(k, track.count)
+    k = k - laps * track.count
+    start = track.marks[rows][:, k]
+    lengths = track.lengths[rows].reshape((-1,) + (1,) * u.ndim)
+    return start + (u - whole) * (track.marks_next[rows][:, k] - start) + laps * lengths
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_every_arc_on_a_real_goat_matte_and_parameters_anywhere_are_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OutlineTrack.arc_all (track_kernel.arcs_at) to the bit: every call tracing DAVIS goat (necks, segment fits),
+    then parameters negative, several laps on and exactly at markers, for all frames, some, or a boolean mask."""
+    compiled = OutlineTrack.arc_all
+    tracks: list[OutlineTrack] = []
+
+    def both_ways(self, u, rows=None):
+        got = compiled(self, u, rows)
+        np.testing.assert_array_equal(got, _plain_arc_all(self, u, rows))
+        tracks.append(self)
+        return got
+
+    monkeypatch.setattr(OutlineTrack, "arc_all", both_ways)
+    masks = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 5, default_object="matte")
+    trace_shapes(masks, ShapeSettings(), name="goat")
+    assert len(tracks) > 100
+    track = tracks[0]
+    frames = len(track.frames)
+    u = np.random.default_rng(1).uniform(-3.0 * track.count, 3.0 * track.count, (4, 9))
+    u[0, :4] = [0.0, -0.0, float(track.count), float(-track.count - 1)]
+    for rows in (None, np.arange(frames)[::-2], np.arange(frames) % 2 == 0, np.array([1])):
+        np.testing.assert_array_equal(compiled(track, u, rows), _plain_arc_all(track, u, rows))
+    np.testing.assert_array_equal(compiled(track, u[0, 5]), _plain_arc_all(track, u[0, 5], None))
