@@ -3,6 +3,7 @@ compiles nothing more (a type it missed would be compiled on the farm worker's f
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,17 +26,6 @@ from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
-MODULES = (
-    crossing_kernel,
-    curve_kernel,
-    edge_measure,
-    nearest,
-    segment_kernel,
-    smoothing_kernel,
-    strand_joins,
-    track_kernel,
-    tracking_kernel,
-)
 # The kernels the tracer's Python code calls; the others are called only from these, compiled into them.
 ENTRY_POINTS = (
     crossing_kernel.chord_crosses_outline,
@@ -59,6 +49,8 @@ ENTRY_POINTS = (
     tracking_kernel.projected,
     tracking_kernel.sample_boxes,
 )
+# The modules of those kernels: every kernel in them is checked, the inner ones too.
+MODULES = tuple({sys.modules[kernel.py_func.__module__]: None for kernel in ENTRY_POINTS})
 
 
 def _signatures() -> dict[str, int]:
