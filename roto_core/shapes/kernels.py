@@ -19,7 +19,7 @@ from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.strand_joins import join_candidates
-from roto_core.shapes.track_kernel import arcs_at, points_at
+from roto_core.shapes.track_kernel import arcs_at, loop_points, points_at
 from roto_core.shapes.tracking_kernel import icp_params, local_shifts, nearest_k, projected, sample_boxes
 
 
@@ -46,6 +46,7 @@ def warm() -> None:
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)
     points_at(np.zeros((1, 4, 2)), rows, line, line, line, rows, rows, line, square, square)
     arcs_at(line, rows, 4, line, square, square)
+    loop_points(line, square, square, line, np.arange(5.0), 4.0)
     boxes = sample_boxes(square)
     nearest_k(square, square, boxes, 1)
     projected(square, square, square, square, square, line, np.arange(5.0), boxes, 4)

@@ -15,14 +15,13 @@ caught for one frame by a passing part of the outline (a line joining it) is put
 
 from __future__ import annotations
 
-import itertools
 from bisect import bisect_left
 
 import numpy as np
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.fitting import corner_indices
-from roto_core.shapes.track_kernel import arcs_at, points_at
+from roto_core.shapes.track_kernel import arcs_at, loop_points, points_at
 from roto_core.shapes.tracking import EdgeField, icp, identity, local_shift
 from roto_core.shapes.tracking_kernel import nearest_k, projected, sample_boxes
 
@@ -60,11 +59,12 @@ class Loop:
         self.boxes = sample_boxes(self.points)
 
     def at(self, s: np.ndarray | float) -> np.ndarray:
-        """Points at arc lengths ``s`` (any real number; the loop wraps)."""
-        s = np.mod(np.asarray(s, dtype=np.float64), self.length)
-        i = np.clip(np.searchsorted(self.cum, s, side="right") - 1, 0, len(self.points) - 1)
-        t = (s - self.cum[i]) / self.seglen[i]
-        return self.points[i] + t[..., None] * self.step[i]
+        """Points ``(*s.shape, 2)`` at arc lengths ``s`` (any real number; the loop wraps): one compiled loop
+        (track_kernel.loop_points), where numpy's wrap, search, clamp and interpolation cost more to call than to
+        run on a frame's markers."""
+        s = np.asarray(s, dtype=np.float64)
+        flat = np.ascontiguousarray(s.reshape(-1))
+        return loop_points(flat, self.points, self.step, self.seglen, self.cum, self.length).reshape(*s.shape, 2)
 
     def direction(self, s: np.ndarray | float, before: float, after: float) -> np.ndarray:
         """Unit direction of the chord from ``s - before`` to ``s + after``."""
@@ -94,11 +94,11 @@ class Loop:
         return nearest_k(np.ascontiguousarray(points, dtype=np.float64), self.points, self.boxes, 1)[1][:, 0]
 
 
-def _increasing_subsequence(values: np.ndarray) -> list[int]:
+def _increasing_subsequence(values: np.ndarray) -> np.ndarray:
     """Indices of a longest strictly increasing subsequence (patience sorting; all of them, without the loop,
     when the values already increase: markers mostly keep their order from frame to frame)."""
     if np.all(values[1:] > values[:-1]):
-        return list(range(len(values)))
+        return np.arange(len(values))
     tails: list[float] = []
     tail_index: list[int] = []
     parent = [-1] * len(values)
@@ -116,7 +116,7 @@ def _increasing_subsequence(values: np.ndarray) -> list[int]:
     while i != -1:
         out.append(i)
         i = parent[i]
-    return out[::-1]
+    return np.array(out[::-1], dtype=np.int64)
 
 
 def in_loop_order(s: np.ndarray, residual: np.ndarray, length: float, previous_gaps: np.ndarray) -> np.ndarray:
@@ -125,15 +125,15 @@ def in_loop_order(s: np.ndarray, residual: np.ndarray, length: float, previous_g
     r = int(np.argmin(residual))
     order = (r + np.arange(count)) % count
     d = np.mod(s[order] - s[r], length)
-    keep = [0] + [1 + i for i in _increasing_subsequence(d[1:]) if d[1 + i] > 0]
+    rest = _increasing_subsequence(d[1:]) + 1
+    kept = np.concatenate(([0], rest[d[rest] > 0]))
     fixed = np.empty(count)
-    kept = np.array(keep)
     fixed[kept] = d[kept]
     gaps = previous_gaps[order]  # gap after each marker in the previous frame, rotated like d
-    ends = [*list(keep), count]
-    for a, b in itertools.pairwise(ends):
-        if b - a < 2:
-            continue
+    ends = np.append(kept, count)
+    # Only the runs of markers left out are placed, so a frame whose markers all kept their order costs no loop.
+    for at in np.flatnonzero(np.diff(ends) >= 2):
+        a, b = int(ends[at]), int(ends[at + 1])
         db = length if b == count else fixed[b]
         share = np.cumsum(gaps[a : b - 1])
         total = share[-1] + gaps[b - 1]

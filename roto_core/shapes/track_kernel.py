@@ -1,5 +1,6 @@
 """Points at arc lengths along every frame's outline of a track, compiled: the lookup OutlineTrack.at_all makes
-thousands of times a shot (segment fits, neck ratios, corner directions).
+thousands of times a shot (segment fits, neck ratios, corner directions), and Loop.at's along one frame's (each
+tracking step, each marker put back).
 
 numpy did it in a dozen whole-array steps (wrap, offset, binary search, clamp, interpolate), each of which cost
 more to call than to run on the few dozen arc lengths a lookup holds. This is one loop doing the same arithmetic
@@ -53,6 +54,23 @@ def points_at(
                 t = (g - cum[i]) / seglen[i]
                 out[m, f, j, 0] = step[i, 0] * t + points[i, 0]
                 out[m, f, j, 1] = step[i, 1] * t + points[i, 1]
+    return out
+
+
+@njit(cache=True)
+def loop_points(
+    s: np.ndarray, points: np.ndarray, step: np.ndarray, seglen: np.ndarray, cum: np.ndarray, length: float
+) -> np.ndarray:
+    """Points ``(N, 2)`` at arc lengths ``s`` ``(N,)`` along one closed outline (outline_track.Loop.at: its
+    samples, steps to the next, their lengths, the arc length at each sample and one more at the end)."""
+    out = np.empty((s.shape[0], 2))
+    last = points.shape[0] - 1
+    for j in range(s.shape[0]):
+        g = s[j] % length
+        i = min(max(_after(cum, g) - 1, 0), last)
+        t = (g - cum[i]) / seglen[i]
+        out[j, 0] = step[i, 0] * t + points[i, 0]
+        out[j, 1] = step[i, 1] * t + points[i, 1]
     return out
 
 

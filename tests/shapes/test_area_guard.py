@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes.area_guard import GUARD_MIN_FRAMES, LOST_DEPTH, SEVERE, cut_at, frame_bands
+from roto_core.shapes.area_guard import GUARD_MIN_FRAMES, LOST_DEPTH, SEVERE, _depth_over, cut_at, frame_bands
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import Shape, rasterise
@@ -169,3 +169,29 @@ def test_fast_legs_keep_their_shapes() -> None:
         ious.append((matte & drawn).sum() / (matte | drawn).sum())
     assert lost <= 3
     assert np.median(ious) >= 0.94
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_erosion_passes_every_blob_the_distance_transform_finds_deeper_than_the_limit(seed: int) -> None:
+    """area_guard._depth_over answers from an erosion where it can: on bands, blobs and strokes of every depth
+    around the limit (some against the image's edge) its answer is the distance transform's, to the bit."""
+    rng = np.random.default_rng(seed)
+    wrong = np.zeros((90, 120), np.uint8)
+    for _ in range(rng.integers(1, 5)):
+        centre = (int(rng.integers(0, 120)), int(rng.integers(0, 90)))
+        axes = (int(rng.integers(1, 16)), int(rng.integers(1, 16)))
+        cv2.ellipse(wrong, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+    cv2.polylines(wrong, [rng.integers(0, 90, (5, 1, 2)).astype(np.int32)], True, 1, int(rng.integers(1, 4)))
+    limit = float(rng.choice([1.0, 1.5, 2.25, 4.0, 6.0, 9.0, 13.5]))
+    deepest = float(cv2.distanceTransform(wrong, cv2.DIST_L2, 3).max())
+    assert _depth_over(wrong, limit) == (deepest if deepest > limit else None)
+
+
+def test_a_blob_just_deeper_than_the_limit_is_found_and_one_just_shallower_is_not() -> None:
+    """A disc of radius 7 is 7 deep at its centre: found at a limit of 6 (a clean matte's LOST_DEPTH), not at 7."""
+    wrong = np.zeros((40, 40), np.uint8)
+    cv2.circle(wrong, (20, 20), 7, 1, -1)
+    deepest = float(cv2.distanceTransform(wrong, cv2.DIST_L2, 3).max())
+    assert deepest > 6.0
+    assert _depth_over(wrong, 6.0) == deepest
+    assert _depth_over(wrong, deepest) is None

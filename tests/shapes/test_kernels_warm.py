@@ -42,6 +42,7 @@ ENTRY_POINTS = (
     smoothing_kernel.smoothed_controls,
     strand_joins.join_candidates,
     track_kernel.arcs_at,
+    track_kernel.loop_points,
     track_kernel.points_at,
     tracking_kernel.icp_params,
     tracking_kernel.local_shifts,

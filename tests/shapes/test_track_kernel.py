@@ -11,7 +11,7 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.outline_track import Loop, OutlineTrack
 from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -98,3 +98,42 @@ def test_every_arc_on_a_real_goat_matte_and_parameters_anywhere_are_numpys(monke
     for rows in (None, np.arange(frames)[::-2], np.arange(frames) % 2 == 0, np.array([1])):
         np.testing.assert_array_equal(compiled(track, u, rows), _plain_arc_all(track, u, rows))
     np.testing.assert_array_equal(compiled(track, u[0, 5]), _plain_arc_all(track, u[0, 5], None))
+
+
+def _plain_loop_at(loop: Loop, s: np.ndarray) -> np.ndarray:
+    """Loop.at as numpy computed it: wrap round the outline, search, clamp to its samples, interpolate."""
+    g = np.mod(np.asarray(s, dtype=np.float64), loop.length)
+    i = np.clip(np.searchsorted(loop.cum, g, side="right") - 1, 0, len(loop.points) - 1)
+    t = (g - loop.cum[i]) / loop.seglen[i]
+    return loop.points[i] + t[..., None] * loop.step[i]
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_every_point_looked_up_along_a_real_camel_outline_and_anywhere_round_it_is_numpys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loop.at (track_kernel.loop_points) on every lookup the tracer makes on DAVIS camel's first frames, and at arc
+    lengths negative, laps on, exactly at samples, the loop's length itself and a hair under zero, as scalars and
+    in batches of any shape."""
+    compiled = Loop.at
+    loops: list[Loop] = []
+
+    def both_ways(self, s):
+        got = compiled(self, s)
+        np.testing.assert_array_equal(got, _plain_loop_at(self, s))
+        loops.append(self)
+        return got
+
+    monkeypatch.setattr(Loop, "at", both_ways)
+    masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
+    trace_shapes(masks, ShapeSettings(), name="camel")
+    assert len(loops) > 20
+    loop = loops[0]
+    rng = np.random.default_rng(0)
+    s = rng.uniform(-3.0 * loop.length, 3.0 * loop.length, (4, 5, 6))
+    s[0, 0] = loop.cum[:6]
+    s[1, 0, :3] = (loop.length, -1e-20, -0.0)
+    for batch in (s, s[0], s[0, 0], s[0, 0, 1], float(loop.length)):
+        got = compiled(loop, batch)
+        assert got.shape == (*np.shape(batch), 2)
+        np.testing.assert_array_equal(got, _plain_loop_at(loop, batch))
