@@ -15,10 +15,9 @@ from numba import njit
 
 
 @njit(cache=True)
-def _after(cum: np.ndarray, g: float) -> int:
-    """The first index of the ascending ``cum`` whose value is above ``g`` (``len(cum)`` for none, and for NaN):
-    ``cum.searchsorted(g, side="right")``."""
-    lo, hi = 0, cum.shape[0]
+def _after(cum: np.ndarray, g: float, lo: int, hi: int) -> int:
+    """The first index from ``lo`` to ``hi`` of the ascending ``cum`` whose value is above ``g`` (``hi`` for none,
+    and for NaN): ``cum[lo:hi].searchsorted(g, side="right") + lo``."""
     while lo < hi:
         mid = (lo + hi) // 2
         if g < cum[mid]:
@@ -43,14 +42,16 @@ def points_at(
 ) -> np.ndarray:
     """Points ``(M, F, k, 2)`` at arc lengths ``s`` ``(M, F, k)``, those of row f on frame ``rows[f]`` (see
     OutlineTrack._pack for the packed outlines: each frame's samples ``first`` to ``last``, where each starts
-    along all outlines laid end to end, its length and step)."""
+    along all outlines laid end to end, its length and step). The search for a sample runs over its frame's
+    samples only: an arc length wrapped onto a frame's outline lies from its first sample's start to the next
+    frame's, which the whole search would find between the same two, and clamp to the frame as well."""
     out = np.empty((*s.shape, 2))
     for f in range(s.shape[1]):
         r = rows[f]
         for m in range(s.shape[0]):
             for j in range(s.shape[2]):
                 g = base[r] + s[m, f, j] % lengths[r]
-                i = min(max(_after(cum, g) - 1, first[r]), last[r])
+                i = min(max(_after(cum, g, first[r], last[r] + 1) - 1, first[r]), last[r])
                 t = (g - cum[i]) / seglen[i]
                 out[m, f, j, 0] = step[i, 0] * t + points[i, 0]
                 out[m, f, j, 1] = step[i, 1] * t + points[i, 1]
@@ -67,7 +68,7 @@ def loop_points(
     last = points.shape[0] - 1
     for j in range(s.shape[0]):
         g = s[j] % length
-        i = min(max(_after(cum, g) - 1, 0), last)
+        i = min(max(_after(cum, g, 0, cum.shape[0]) - 1, 0), last)
         t = (g - cum[i]) / seglen[i]
         out[j, 0] = step[i, 0] * t + points[i, 0]
         out[j, 1] = step[i, 1] * t + points[i, 1]

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from roto_core.shapes.nearest import BLOCK, block_boxes, box_beyond
+from roto_core.shapes.nearest import BLOCK, block_boxes, box_gaps
 
 # scipy.ndimage.gaussian_filter1d's default: the window reaches this many sigmas either side.
 TRUNCATE = 4.0
@@ -28,10 +28,8 @@ TRUNCATE = 4.0
 
 @njit(cache=True)
 def sample_boxes(samples: np.ndarray) -> tuple:
-    """The bounding boxes of each BLOCK samples and of each BLOCK such blocks, for ``nearest_k``."""
-    low, high = block_boxes(samples, samples, BLOCK)
-    group_low, group_high = block_boxes(low, high, BLOCK)
-    return low, high, group_low, group_high
+    """The bounding boxes of each BLOCK samples, for ``nearest_k`` (nearest.block_boxes)."""
+    return block_boxes(samples)
 
 
 @njit(cache=True)
@@ -65,7 +63,7 @@ def _scan_k(x: float, y: float, samples: np.ndarray, b: int, dist: np.ndarray, i
 def nearest_k(points: np.ndarray, samples: np.ndarray, boxes: tuple, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest of ``samples`` to each point, nearest first: distances ``(N, k)`` and indices ``(N, k)``.
     The search starts at the block of the previous point's nearest (the points come along a curve)."""
-    low, high, group_low, group_high = boxes
+    gaps = np.empty(boxes[0].shape[0])
     out_dist = np.empty((points.shape[0], k))
     out_idx = np.empty((points.shape[0], k), np.int64)
     dist = np.empty(k)
@@ -75,13 +73,11 @@ def nearest_k(points: np.ndarray, samples: np.ndarray, boxes: tuple, k: int) -> 
         x, y = points[p, 0], points[p, 1]
         dist[:] = np.inf
         idx[:] = samples.shape[0]
+        box_gaps(x, y, boxes, gaps)
         _scan_k(x, y, samples, first, dist, idx, k)
-        for g in range(group_low.shape[0]):
-            if box_beyond(x, y, group_low, group_high, g, dist[k - 1]):
-                continue
-            for b in range(g * BLOCK, min(low.shape[0], (g + 1) * BLOCK)):
-                if b != first and not box_beyond(x, y, low, high, b, dist[k - 1]):
-                    _scan_k(x, y, samples, b, dist, idx, k)
+        for b in range(gaps.shape[0]):
+            if b != first and gaps[b] <= dist[k - 1]:
+                _scan_k(x, y, samples, b, dist, idx, k)
         first = idx[0] // BLOCK
         for i in range(k):
             out_dist[p, i] = math.sqrt(dist[i])

@@ -12,7 +12,7 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keys
-from roto_core.shapes.edge_measure import pairwise_sum
+from roto_core.shapes.edge_measure import _summed, pairwise_sum
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import POINT
 from roto_core.shapes.nearest import BLOCK, polyline_distances
@@ -125,3 +125,19 @@ def test_every_error_the_tracer_measures_on_a_real_dog_is_the_plain_computations
     got, want = np.array(taken).T
     assert len(taken) > 500
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 20, 21, 400, 1201])
+@pytest.mark.parametrize("quantile", [0.0, 0.5, 0.95, 0.999, 1.0])
+def test_the_summed_error_is_numpys_quantile_worst_and_mean_to_the_bit(count: int, quantile: float) -> None:
+    """edge_measure._summed reads the quantile's order statistics from a partial sort: the same as numpy's
+    quantile on the sorted values, with ties (distances repeat where samples lie on the same pixel grid)."""
+    rng = np.random.default_rng(count)
+    values = np.round(rng.exponential(1.0, count), 1)
+    out, back = values[: count // 3], values[count // 3 :]
+    assert _summed(out, back, quantile, np.inf, np.inf) == np.quantile(values, quantile)
+    assert _summed(out, back, 0.0, 1.0, np.inf) == values.max()
+    assert _summed(out, back, 0.0, np.inf, 1.0) == values.mean()
+    assert _summed(out, back, quantile, 2.0, 0.4) == max(
+        np.quantile(values, quantile), values.max() / 2.0, values.mean() / 0.4
+    )
