@@ -90,17 +90,27 @@ def nearest_agreeing(
     points: np.ndarray, normals: np.ndarray, samples: np.ndarray, sample_normals: np.ndarray, boxes: tuple, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of each point's ``k`` nearest samples, the nearest whose normal agrees with the point's (positive dot
-    product), or the nearest of all where none does: its index, its distance, and whether one agreed."""
-    dist, idx = nearest_k(points, samples, boxes, k)
-    best = np.empty(points.shape[0], np.int64)
-    gap = np.empty(points.shape[0])
+    product), or the nearest of all where none does: its index, its distance, and whether one agreed.
+
+    Mostly the nearest agrees, so each point's nearest is found first (the cheaper search) and the ``k`` nearest
+    only for the points whose nearest does not: the k nearest begin with that same nearest."""
+    dist, idx = nearest_k(points, samples, boxes, 1)
+    best = idx[:, 0].copy()
+    gap = dist[:, 0].copy()
     agreed = np.zeros(points.shape[0], np.bool_)
     for p in range(points.shape[0]):
-        best[p], gap[p] = idx[p, 0], dist[p, 0]
-        for i in range(k):
-            j = idx[p, i]
+        j = best[p]
+        agreed[p] = sample_normals[j, 0] * normals[p, 0] + sample_normals[j, 1] * normals[p, 1] > 0.0
+    rest = np.flatnonzero(~agreed)
+    if k == 1 or len(rest) == 0:
+        return best, gap, agreed
+    dist, idx = nearest_k(points[rest], samples, boxes, k)
+    for r in range(rest.shape[0]):
+        p = rest[r]
+        for i in range(1, k):
+            j = idx[r, i]
             if sample_normals[j, 0] * normals[p, 0] + sample_normals[j, 1] * normals[p, 1] > 0.0:
-                best[p], gap[p], agreed[p] = j, dist[p, i], True
+                best[p], gap[p], agreed[p] = j, dist[r, i], True
                 break
     return best, gap, agreed
 

@@ -17,7 +17,7 @@ from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import Loop, OutlineTrack
 from roto_core.shapes.trace import _reference_frame
 from roto_core.shapes.tracking import EdgeField
-from roto_core.shapes.tracking_kernel import nearest_k, sample_boxes, wrapped_gaussian
+from roto_core.shapes.tracking_kernel import nearest_agreeing, nearest_k, sample_boxes, wrapped_gaussian
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
@@ -45,6 +45,28 @@ def test_nearest_samples_are_exact_with_ties_to_the_earlier(k: int) -> None:
         np.testing.assert_allclose(dist, want_dist, rtol=0, atol=1e-12)
         tree_dist, _ = cKDTree(samples).query(points, k=k)
         np.testing.assert_allclose(dist, tree_dist.reshape(len(points), k), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 4, 8])
+def test_the_nearest_agreeing_sample_is_the_first_of_the_k_nearest_whose_normal_agrees(k: int) -> None:
+    """nearest_agreeing searches the k nearest only where the nearest disagrees: the answer is the same as
+    reading down the brute-force k nearest, the nearest of all (not agreed) where none of them agrees."""
+    rng = np.random.default_rng(k)
+    grid = np.stack(np.meshgrid(np.arange(40.0), np.arange(30.0)), axis=-1).reshape(-1, 2)
+    angles = rng.uniform(0, 2 * np.pi, len(grid))
+    sample_normals = np.stack((np.cos(angles), np.sin(angles)), axis=1)
+    points = np.concatenate((grid[::7] + rng.normal(0, 2, (len(grid[::7]), 2)), grid[:60] + 0.5))
+    turn = rng.uniform(0, 2 * np.pi, len(points))
+    normals = np.stack((np.cos(turn), np.sin(turn)), axis=1)
+    best, gap, agreed = nearest_agreeing(points, normals, grid, sample_normals, sample_boxes(grid), k)
+    want_dist, want_idx = _brute_k(points, grid, k)
+    agrees = (sample_normals[want_idx] * normals[:, None, :]).sum(axis=2) > 0.0
+    first = np.where(agrees.any(axis=1), agrees.argmax(axis=1), 0)
+    rows = np.arange(len(points))
+    np.testing.assert_array_equal(agreed, agrees.any(axis=1))
+    np.testing.assert_array_equal(best, want_idx[rows, first])
+    np.testing.assert_allclose(gap, want_dist[rows, first], rtol=0, atol=1e-12)
+    assert 0 < agreed.sum() < len(points) and ((first > 0).any() or k == 1)
 
 
 def test_periodic_gaussian_is_scipys_wrapped_filter_even_when_wider_than_the_loop() -> None:
