@@ -13,7 +13,21 @@ PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null || PY=python3
 stamp=".venv/.rotofarm-setup-$mode"
 want="$(cat pyproject.toml constraints.txt setup.sh | sha256sum | cut -c1-16)"
+# numba compiles the shapes tracer's kernels on first use (some seconds) and caches them beside the code. Its cache
+# checks only each kernel's own file, not the kernels it calls from other modules, so whenever the tracer's code
+# changed (a pull) the old cache goes first: no kernel compiled from the code before it runs beside the new code.
+kernel_stamp=".venv/.rotofarm-kernels"
+kernels="$(cat roto_core/shapes/*.py | sha256sum | cut -c1-16)"
+warm_kernels() {
+    find roto_core \( -name '*.nbi' -o -name '*.nbc' \) -delete
+    .venv/bin/python -c "from roto_core.shapes.kernels import warm; warm()"
+    echo "$kernels" >"$kernel_stamp"
+}
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x .venv/bin/rotofarm ]]; then
+    if [[ "$(cat "$kernel_stamp" 2>/dev/null)" != "$kernels" ]]; then
+        echo "setup.sh: the shapes tracer's code changed; compiling its kernels again"
+        warm_kernels
+    fi
     echo "setup.sh: .venv is up to date ($mode); nothing to do"
     exit 0
 fi
@@ -88,9 +102,8 @@ else
     pip_install -e .
 fi
 done_step
-# numba compiles the shapes tracer's kernels on first use (some seconds) and caches them beside the code.
 step "compiling the shapes tracer's kernels (numba; cached for every later run)"
-.venv/bin/python -c "from roto_core.shapes.kernels import warm; warm()"
+warm_kernels
 done_step
 echo "$want" >"$stamp"
 echo "setup.sh: ready in $((SECONDS - started)) s — .venv/bin/rotofarm --help"
