@@ -17,8 +17,10 @@ from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
+from roto_core.shapes.skeleton import chains, junctions, skeleton
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.strand_joins import join_candidates
+from roto_core.shapes.strand_kernel import arc_lengths, end_headings, points_along, polyline_gaps
 from roto_core.shapes.track_kernel import arcs_at, loop_points, points_at
 from roto_core.shapes.tracking_kernel import icp_params, local_shifts, nearest_k, projected, sample_boxes
 
@@ -56,6 +58,13 @@ def warm() -> None:
     local_shifts(square, square, square, square, boxes, 1.0, corner + 10.0, line, 1, 4, misfit, 1.0, 1.0, 1.0)
     ends = np.zeros((2, 2, 2))
     join_candidates(kept[:2], kept[:2], ends, ends, 1.0, 1.0, 1.0)
+    blot = np.zeros((6, 6), np.bool_)
+    blot[1:5, 2:4] = True
+    chains(skeleton(blot) & ~junctions(blot), 1)
+    arc = arc_lengths(square)
+    points_along(square, arc, line)
+    end_headings(square, arc, 1.0)
+    polyline_gaps(square, square)
     z = np.zeros((2, 4, 3), np.complex128)
     around = np.stack((kept, kept, kept), axis=1)
     smoothed_controls(z, around, 1.0, 1)

@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from roto_core.shapes.line_strands import SAMPLES, Strand
 from roto_core.shapes.model import Shape, signed_area
+from roto_core.shapes.strand_kernel import polyline_gaps
 
 # 2 x 12 vertices = the configured 24 points; a line bending more is drawn as several ribbons.
 MAX_VERTICES = 12
@@ -63,22 +64,12 @@ def _link_costs(before: list[Strand], after: list[Strand]) -> np.ndarray:
     for (side, k), pairs in groups.items():
         longer = after[k] if side else before[k]
         samples = np.concatenate([(before[i] if side else after[j]).samples for i, j in pairs])
-        mean = _to_polyline(samples, longer.centre).reshape(len(pairs), -1).mean(axis=1)
+        line = np.ascontiguousarray(longer.centre, dtype=np.float64)
+        mean = polyline_gaps(samples, line).reshape(len(pairs), -1).mean(axis=1)
         for (i, j), d in zip(pairs, mean.tolist(), strict=True):
             if d <= reach[i, j]:
                 cost[i, j] = d
     return cost
-
-
-def _to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    a, b = line[:-1], line[1:]
-    ab = b - a
-    t = np.clip(np.einsum("pk,sk->ps", points, ab) - np.einsum("sk,sk->s", a, ab), 0, None)
-    t = np.minimum(t / np.maximum(np.einsum("sk,sk->s", ab, ab), 1e-12), 1.0)
-    # x and y apart: numpy sums a length-2 axis far slower than it adds two arrays.
-    dx = points[:, 0, None] - (a[None, :, 0] + t * ab[None, :, 0])
-    dy = points[:, 1, None] - (a[None, :, 1] + t * ab[None, :, 1])
-    return np.sqrt(dx * dx + dy * dy).min(axis=1)
 
 
 def link_strands(
