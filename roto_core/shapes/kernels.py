@@ -19,8 +19,8 @@ from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.skeleton import chains, junctions, skeleton
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
-from roto_core.shapes.strand_joins import join_candidates
-from roto_core.shapes.strand_kernel import arc_lengths, end_headings, points_along, polyline_gaps
+from roto_core.shapes.strand_joins import join_candidates, joined_lines
+from roto_core.shapes.strand_kernel import arc_lengths, end_headings, nearest_within, points_along, polyline_gaps
 from roto_core.shapes.track_kernel import arcs_at, loop_points, points_at
 from roto_core.shapes.tracking_kernel import icp_params, local_shifts, nearest_k, projected, sample_boxes
 
@@ -58,6 +58,7 @@ def warm() -> None:
     local_shifts(square, square, square, square, boxes, 1.0, corner + 10.0, line, 1, 4, misfit, 1.0, 1.0, 1.0)
     ends = np.zeros((2, 2, 2))
     join_candidates(kept[:2], kept[:2], ends, ends, 1.0, 1.0, 1.0)
+    joined_lines(square, np.array([2, 4]), line[:2], 1.0, 1.0, 1.0, 1.0)
     blot = np.zeros((6, 6), np.bool_)
     blot[1:5, 2:4] = True
     chains(skeleton(blot) & ~junctions(blot), 1)
@@ -65,6 +66,7 @@ def warm() -> None:
     points_along(square, arc, line)
     end_headings(square, arc, 1.0)
     polyline_gaps(square, square)
+    nearest_within(square, square, 1.0)
     z = np.zeros((2, 4, 3), np.complex128)
     around = np.stack((kept, kept, kept), axis=1)
     smoothed_controls(z, around, 1.0, 1)

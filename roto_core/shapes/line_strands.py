@@ -10,8 +10,7 @@ pixels, and each strand gets the width that covers the most of its line's pixels
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -22,7 +21,7 @@ from scipy.spatial import cKDTree
 
 from roto_core.shapes.line_widths import fitted_widths, pixel_count_widths
 from roto_core.shapes.skeleton import chains, junctions, skeleton
-from roto_core.shapes.strand_joins import join_candidates
+from roto_core.shapes.strand_joins import joined_lines
 from roto_core.shapes.strand_kernel import arc_lengths, end_headings, points_along
 
 # Strands shorter than this are the stubs thinning leaves across a line's width, not lines.
@@ -118,58 +117,21 @@ class Strand:
 def _joined(found: list[Strand]) -> list[Strand]:
     """Pieces of one line that the matte broke, joined end to end (see JOIN_GAP_PX), nearest gap first (ties in
     list order, a joined strand going to the end of the list). A fan of lines comes in a few hundred dashes per
-    frame: the possible joins are found once, and after each join only the joined strand's are added, the ends
-    of all strands kept in arrays (each join adds one strand for two, so there are never more than twice as many
-    as found)."""
-    strands = list(found)
-    room = 2 * len(strands)
-    alive = np.zeros(room, bool)
-    alive[: len(strands)] = True
-    points, heads = np.zeros((room, 2, 2)), np.zeros((room, 2, 2))
-    for n, s in enumerate(strands):
-        points[n], heads[n] = s.ends
-    every = np.arange(len(strands))
-    heap = _join_candidates(every, every, points, heads) if len(strands) > 1 else []
-    heapq.heapify(heap)
-    while heap:
-        _, i, ei, j, ej = heapq.heappop(heap)
-        if not (alive[i] and alive[j]):
-            continue
-        a = strands[i] if ei == 1 else strands[i].reversed()
-        b = strands[j] if ej == 0 else strands[j].reversed()
-        width = (a.width * a.length + b.width * b.length) / max(a.length + b.length, 1e-9)
-        joined = Strand(np.concatenate([a.centre, b.centre]), width)
-        alive[i] = alive[j] = False
-        new = len(strands)
-        strands.append(joined)
-        points[new], heads[new] = joined.ends
-        others = np.flatnonzero(alive[:new])
-        alive[new] = True
-        if len(others):
-            for candidate in _join_candidates([new], others, points, heads) + _join_candidates(
-                others, [new], points, heads
-            ):
-                heapq.heappush(heap, candidate)
-    return [s for n, s in enumerate(strands) if alive[n]]
-
-
-def _join_candidates(
-    first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray, points: np.ndarray, heads: np.ndarray
-) -> list[tuple[float, int, int, int, int]]:
-    """``(gap, i, end of i, j, end of j)`` for every end of a strand ``i`` in ``first`` that an end of a strand
-    ``j`` in ``second`` goes on from: within JOIN_GAP_PX ahead of it, heading back at it within JOIN_ANGLE_DEG,
-    at most JOIN_OFFSET_PX off its line (``points``, ``heads``: per strand, its end points and the unit headings
-    out of them, ``Strand.ends``)."""
-    gaps, rows = join_candidates(
-        np.asarray(first, dtype=np.int64),
-        np.asarray(second, dtype=np.int64),
-        points,
-        heads,
+    frame: the possible joins are found once, and after each join only the joined strand's are added
+    (strand_joins.joined_lines, compiled)."""
+    if not found:
+        return []
+    centres = [np.asarray(s.centre, dtype=np.float64) for s in found]
+    points, ends, widths = joined_lines(
+        np.concatenate(centres),
+        np.cumsum([len(c) for c in centres]),
+        np.array([s.width for s in found], dtype=np.float64),
+        HEADING_PX,
         JOIN_GAP_PX,
         _FACING_COS,
         JOIN_OFFSET_PX,
     )
-    return [(gap, i, ei, j, ej) for gap, (i, ei, j, ej) in zip(gaps.tolist(), rows.tolist(), strict=True)]
+    return [Strand(c, w) for c, w in zip(np.split(points, ends[:-1]), widths.tolist(), strict=True)]
 
 
 def strands(lines: np.ndarray, left_out: Callable[[str], None] | None = None) -> list[Strand]:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
+
+from roto_core.shapes.strand_kernel import nearest_within
 
 # Centre lines are measured at their vertices (a skeleton's, at most 1.5 px apart) and this many steps between
 # each two: the distance to the nearest sample is within 0.02 px of the distance to the polyline.
@@ -55,7 +56,7 @@ def fitted_widths(
     beside = cv2.dilate(lines.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     py, px = np.nonzero(beside)
     pixels = np.stack([px + x0 + 0.5, py + y0 + 0.5], axis=1)
-    distance, nearest = cKDTree(samples).query(pixels, distance_upper_bound=REACH_PX)
+    distance, nearest = nearest_within(samples, pixels, REACH_PX)
     weighed = np.isfinite(distance)
     weighed[weighed] = ~is_end[nearest[weighed]]
     taken = np.flatnonzero(weighed)

@@ -139,23 +139,25 @@ def _fractions(track: dict[int, Strand]) -> np.ndarray:
     best = np.array([0.0, 1.0])
     for strand in track.values():
         kept = cv2.approxPolyDP(strand.centre.astype(np.float32).reshape(-1, 1, 2), VERTEX_FIT_PX, False)
-        idx = [int(np.argmin(np.abs(strand.centre - p).sum(1))) for p in kept.reshape(-1, 2)]
+        # Each kept vertex's point of the centre line: the first nearest in x and y distance, all at once.
+        apart = np.abs(strand.centre[:, None] - kept.reshape(1, -1, 2).astype(np.float64))
+        idx = np.argmin(apart[..., 0] + apart[..., 1], axis=0).tolist()
         fractions = np.unique(strand.arc[sorted(set(idx) | {0, len(strand.centre) - 1})] / max(strand.length, 1e-9))
         if len(fractions) > len(best):
             best = fractions
     return best
 
 
-def _outline(vertices: np.ndarray, half: float) -> np.ndarray:
-    """The closed polygon half a width either side of the centre line, its ends pushed out by as much; the
-    same way round on every frame the centre line runs the same way."""
-    tangent = np.gradient(vertices, axis=0)
-    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+def _outlines(vertices: np.ndarray, half: float) -> np.ndarray:
+    """Per key (``vertices``: keys x vertices x 2), the closed polygon half a width either side of the centre line,
+    its ends pushed out by as much; the same way round on every frame the centre line runs the same way."""
+    tangent = np.gradient(vertices, axis=1)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=2, keepdims=True), 1e-9)
     v = vertices.copy()
-    v[0] -= (half + END_REACH_PX) * tangent[0]
-    v[-1] += (half + END_REACH_PX) * tangent[-1]
-    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
-    return np.concatenate([v + half * normal, (v - half * normal)[::-1]])
+    v[:, 0] -= (half + END_REACH_PX) * tangent[:, 0]
+    v[:, -1] += (half + END_REACH_PX) * tangent[:, -1]
+    normal = np.stack([-tangent[..., 1], tangent[..., 0]], axis=2)
+    return np.concatenate([v + half * normal, (v - half * normal)[:, ::-1]], axis=1)
 
 
 def _keys(vertices: np.ndarray) -> list[int]:
@@ -191,7 +193,7 @@ def ribbon_shapes(name: str, obj: str, track: dict[int, Strand]) -> list[Shape]:
     for number, run in enumerate(runs, start=1):
         vertices = np.stack([track[f].at(run) for f in frames])
         keys = _keys(vertices)
-        polys = np.stack([_outline(vertices[k], half) for k in keys])
+        polys = _outlines(vertices[keys], half)
         if signed_area(polys[0]) < 0:
             polys = polys[:, ::-1].copy()
         ctrl = np.zeros((len(keys), polys.shape[1], 3, 2))

@@ -138,3 +138,47 @@ def polyline_gaps(points: np.ndarray, line: np.ndarray) -> np.ndarray:
         out[p] = best
         start = nearest
     return out
+
+
+@njit(cache=True)
+def nearest_within(samples: np.ndarray, points: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``points``, its nearest of ``samples`` (at least one) nearer than ``reach`` and the distance:
+    the first of the samples at the same distance (a pixel centre is often as far from two samples of a line
+    drawn along a row), ``len(samples)`` and infinity where none is that near (scipy's k-d tree query with
+    ``distance_upper_bound`` gives the same distances; which of tied samples it gives depends on its tree). The
+    samples are binned in cells a little over ``reach`` wide, so only the nine around a point can hold one."""
+    cell = reach * (1.0 + 1e-6)
+    x0, y0 = samples[:, 0].min(), samples[:, 1].min()
+    columns = int((samples[:, 0].max() - x0) / cell) + 1
+    rows = int((samples[:, 1].max() - y0) / cell) + 1
+    count = samples.shape[0]
+    home = np.empty(count, np.int64)
+    starts = np.zeros(columns * rows + 1, np.int64)
+    for i in range(count):
+        home[i] = int((samples[i, 1] - y0) / cell) * columns + int((samples[i, 0] - x0) / cell)
+        starts[home[i] + 1] += 1
+    for c in range(columns * rows):
+        starts[c + 1] += starts[c]
+    binned = np.empty(count, np.int64)
+    fill = starts[:-1].copy()
+    for i in range(count):
+        binned[fill[home[i]]] = i
+        fill[home[i]] += 1
+    distance = np.full(points.shape[0], np.inf)
+    nearest = np.full(points.shape[0], count, np.int64)
+    for p in range(points.shape[0]):
+        x, y = points[p, 0], points[p, 1]
+        cx, cy = math.floor((x - x0) / cell), math.floor((y - y0) / cell)
+        best, index = reach * reach, count
+        for gy in range(max(cy - 1, 0), min(cy + 2, rows)):
+            for gx in range(max(cx - 1, 0), min(cx + 2, columns)):
+                c = gy * columns + gx
+                for q in range(starts[c], starts[c + 1]):
+                    i = binned[q]
+                    dx, dy = x - samples[i, 0], y - samples[i, 1]
+                    d = dx * dx + dy * dy
+                    if d < best or (d == best and index < count and i < index):
+                        best, index = d, i
+        if index < count:
+            distance[p], nearest[p] = math.sqrt(best), index
+    return distance, nearest

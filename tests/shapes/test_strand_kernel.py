@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
+from scipy.spatial import cKDTree
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import line_strands
 from roto_core.shapes.contours import ThinSplitter
 from roto_core.shapes.line_strands import HEADING_PX, Strand
 from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.strand_kernel import arc_lengths, end_headings, points_along, polyline_gaps
+from roto_core.shapes.strand_kernel import arc_lengths, end_headings, nearest_within, points_along, polyline_gaps
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
@@ -114,3 +115,17 @@ def test_real_rigging_line_strands_are_numpys() -> None:
             _check(np.ascontiguousarray(strand.centre), rng)
             checked += 1
     assert checked > 100
+
+
+def test_nearest_within_reach_is_the_first_nearest() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        # Samples along rows and diagonals at pixel centres and off them: many pixels tie between two samples.
+        samples = np.round(rng.uniform(0, 40, (int(rng.integers(1, 300)), 2)) * 2) / 2 + rng.choice([0.0, 0.25])
+        pixels = np.stack(np.meshgrid(np.arange(-3, 45) + 0.5, np.arange(-3, 45) + 0.5), -1).reshape(-1, 2)
+        distance, nearest = nearest_within(samples, pixels, 2.5)
+        assert np.array_equal(distance, cKDTree(samples).query(pixels, distance_upper_bound=2.5)[0])
+        squared = ((pixels[:, None] - samples[None]) ** 2).sum(-1)
+        within = squared.min(axis=1) < 6.25
+        assert np.array_equal(nearest[within], squared[within].argmin(axis=1))
+        assert (nearest[~within] == len(samples)).all() and np.isinf(distance[~within]).all()
