@@ -251,13 +251,14 @@ def _thin(mask: np.ndarray, min_area: float, share: float, rigging_before: bool)
     if not (areas >= min_area).any():
         return None, False
     rigging = int(areas[areas >= FRAGMENT_AREA_FACTOR * min_area].sum()) >= share * cv2.countNonZero(crop)
-    keep = np.flatnonzero(areas >= (FRAGMENT_AREA_FACTOR * min_area if rigging else min_area)) + 1
-    found = np.isin(labels, keep)
+    # Label by label through a table: np.isin sorts the whole crop's labels.
+    kept = np.r_[False, areas >= (FRAGMENT_AREA_FACTOR * min_area if rigging else min_area)]
+    found = kept[labels]
     if rigging:
         # What the split leaves of the lines where they touch or run side by side: bits under ``min_area``
         # that the bulk would drop.
         _, rest, rest_stats, _ = cv2.connectedComponentsWithStats(crop & ~found.view(np.uint8), connectivity=8)
-        found |= np.isin(rest, np.flatnonzero(rest_stats[1:, cv2.CC_STAT_AREA] < min_area) + 1)
+        found |= np.r_[False, rest_stats[1:, cv2.CC_STAT_AREA] < min_area][rest]
         found |= _skinny(crop & ~found.view(np.uint8))
     lines = np.zeros(binary.shape, bool)
     lines[y0:y1, x0:x1] = found
