@@ -103,33 +103,6 @@ def junctions(skel: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _components(neighbours: np.ndarray, cut: np.ndarray, queue: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each pixel's component (``neighbours``: per pixel, its neighbours' indices, -1 for none; a pixel ``cut`` is
-    joined to none), numbered in the order of their first pixels."""
-    label = np.full(neighbours.shape[0], -1, np.int64)
-    count = 0
-    for seed in range(neighbours.shape[0]):
-        if label[seed] >= 0:
-            continue
-        label[seed] = count
-        queue[0] = seed
-        head, tail = 0, 1
-        while head < tail:
-            v = queue[head]
-            head += 1
-            if cut[v]:
-                continue
-            for k in range(8):
-                w = neighbours[v, k]
-                if w >= 0 and not cut[w] and label[w] < 0:
-                    label[w] = count
-                    queue[tail] = w
-                    tail += 1
-        count += 1
-    return label, count
-
-
-@njit(cache=True)
 def _steps(neighbours: np.ndarray, cut: np.ndarray, start: int, steps: np.ndarray, queue: np.ndarray) -> int:
     """Steps from ``start`` to each pixel of its component into ``steps`` (-1 elsewhere beforehand, as they are
     left); how many pixels were reached, listed in ``queue`` in the order reached."""
@@ -148,6 +121,20 @@ def _steps(neighbours: np.ndarray, cut: np.ndarray, start: int, steps: np.ndarra
                 queue[tail] = w
                 tail += 1
     return tail
+
+
+@njit(cache=True)
+def _components(neighbours: np.ndarray, cut: np.ndarray, queue: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each pixel's component (``neighbours``: per pixel, its neighbours' indices, -1 for none; a pixel ``cut`` is
+    joined to none), numbered in the order of their first pixels."""
+    label = np.full(neighbours.shape[0], -1, np.int64)
+    seen = np.full(neighbours.shape[0], -1, np.int64)
+    count = 0
+    for seed in range(neighbours.shape[0]):
+        if label[seed] < 0:
+            label[queue[: _steps(neighbours, cut, seed, seen, queue)]] = count
+            count += 1
+    return label, count
 
 
 @njit(cache=True)
