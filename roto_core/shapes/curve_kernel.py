@@ -137,3 +137,47 @@ def segment_worst(
         if distance[n] > out[i]:
             out[i] = distance[n]
     return out
+
+
+@njit(cache=True)
+def mixed_weights(
+    smooth: np.ndarray,
+    slid: np.ndarray,
+    kept: np.ndarray,
+    weights: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    line: np.ndarray,
+    linked: np.ndarray,
+    limit: float,
+    rounds: int,
+    step: float,
+) -> np.ndarray:
+    """smoothing.mixed_back's rounds: per point, how far of the way from ``slid`` to ``smooth`` it stays. Each
+    round the blend ``slid + weight * (smooth - slid)`` is measured (``segment_worst``) and the points at either
+    end of a segment further than ``limit`` lose ``step`` of their weight (down to 0); the rounds stop once no
+    segment strays or every weight is 0."""
+    count = smooth.shape[0]
+    weight = np.ones(count)
+    blend = np.empty_like(smooth)
+    beside = np.empty(count, np.bool_)
+    for _ in range(rounds):
+        for i in range(count):
+            for r in range(3):
+                for c in range(2):
+                    blend[i, r, c] = slid[i, r, c] + weight[i] * (smooth[i, r, c] - slid[i, r, c])
+        worst = segment_worst(blend, kept, weights, low, high, line, linked)
+        astray = False
+        for i in range(count):
+            beside[i] = worst[i] > limit or worst[i - 1 if i else count - 1] > limit
+            astray = astray or worst[i] > limit
+        if not astray:
+            break
+        left = False
+        for i in range(count):
+            if beside[i]:
+                weight[i] = max(weight[i] - step, 0.0)
+            left = left or weight[i] != 0.0
+        if not left:
+            break
+    return weight

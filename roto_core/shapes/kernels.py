@@ -13,8 +13,9 @@ import numpy as np
 
 from roto_core.shapes import edge_measure
 from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
-from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
+from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
+from roto_core.shapes.inside_kernel import fewest_inside, scan_tables
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.skeleton import chains, junctions, skeleton
@@ -41,8 +42,11 @@ def warm() -> None:
     key = np.zeros((4, 3, 2))
     sampled_curve(key, kept, linked, np.ones((5, 4, 4)), 2.0, 4)
     segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked)
+    mixed_weights(key, key, kept, bernstein(12), corner, corner + 10.0, square, linked, 1.0, 3, 0.5)
     knot_marks(np.zeros((1, 4, 9, 2)), 3)
     self_crossings(square)
+    pixels = np.zeros((1, 1, 9), np.int64)
+    fewest_inside(pixels, pixels, scan_tables(square, np.array([0, 4])))
     rows = np.arange(4)
     line = np.ones(4)
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)

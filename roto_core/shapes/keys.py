@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from roto_core.shapes import edge_measure
-from roto_core.shapes.curve_kernel import sampled_curve, segment_worst
+from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve
 from roto_core.shapes.model import POINT, bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.outline_track import OutlineTrack
@@ -174,13 +174,35 @@ class EdgeCheck:
             np.maximum.at(errors, nearest, out)
         return errors
 
-    def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
-        """Per segment of ``ctrl`` (starting at each point), how far its curve strays from the piece's edge on
-        this frame at worst (its samples inside the picture; 0 on a chord)."""
+    def mixed_weights(
+        self,
+        piece: int,
+        frame_index: int,
+        towards: np.ndarray,
+        start: np.ndarray,
+        limit: float,
+        rounds: int,
+        step: float,
+    ) -> np.ndarray:
+        """Per point, how far of the way from ``start`` to ``towards`` it may go, found in ``rounds`` rounds: each
+        round each segment of the blend at those weights is measured on its own (how far its curve strays from the
+        piece's edge at worst: its samples inside the picture; 0 on a chord), and the points at either end of a
+        segment further than ``limit`` lose ``step`` of their weight, down to 0; the rounds stop once no segment
+        strays or no point has weight left (curve_kernel.mixed_weights, one compiled call)."""
         edge = self.edges[piece][frame_index][2]
-        ctrl = np.ascontiguousarray(ctrl, dtype=np.float64)
-        weights = bernstein(SEGMENT_SAMPLES)
-        return segment_worst(ctrl, self.kept[piece], weights, self.low, self.high, edge.line, edge.linked)
+        return mixed_weights(
+            np.ascontiguousarray(towards, np.float64),
+            np.ascontiguousarray(start, np.float64),
+            self.kept[piece],
+            bernstein(SEGMENT_SAMPLES),
+            self.low,
+            self.high,
+            edge.line,
+            edge.linked,
+            limit,
+            rounds,
+            step,
+        )
 
     def _sampled(self, piece: int, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment, and per sample whether it

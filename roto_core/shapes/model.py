@@ -223,29 +223,6 @@ def fill_polygon(out: np.ndarray, poly: np.ndarray, value: bool) -> None:
     out[first : last + 1][inside] = value
 
 
-class PixelsInside:
-    """Which pixels ``(x, y)`` (integers) ``fill_polygon`` would fill for ``poly``, asked of a few hundred
-    pixels at a time: the polygon's crossings are kept per row and counted left of each pixel's centre (an odd
-    count is inside), instead of filling the whole polygon (a 600x400 px matte at 1080p on every frame of a
-    range was a quarter of a shape's tracing time, for the few dozen pixels a chord check asks about)."""
-
-    def __init__(self, poly: np.ndarray) -> None:
-        self.first, last = _scan_rows(poly)
-        row, xs = _crossings(poly, self.first, last) if last >= self.first else (np.zeros(0, np.int64), np.zeros(0))
-        rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
-        # One line per scan row, its crossings' fill starts ``ceil(x - 0.5)`` (fill_polygon's arithmetic) padded.
-        self.starts = np.full((max(last - self.first + 1, 0), int(rank.max()) + 1 if len(rank) else 0), np.inf)
-        self.starts[row - self.first, rank] = np.ceil(xs - 0.5)
-
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        line = y - self.first
-        valid = (line >= 0) & (line < len(self.starts))
-        if not valid.any():
-            return valid
-        left = (self.starts[np.where(valid, line, 0)] <= x[..., None]).sum(axis=-1)
-        return valid & (left % 2 == 1)
-
-
 def rasterise(shapes: list[Shape], frame: int, size: tuple[int, int]) -> np.ndarray:
     """Bool mask ``(H, W)`` of ``shapes`` alive at ``frame``, drawn in list order (bottom first), as a Nuke or
     Silhouette layer composites its shapes: an add shape fills, a subtract shape clears what is drawn below it, and

@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from roto_core.shapes.crossing_kernel import chord_crosses_outline
-from roto_core.shapes.model import PixelsInside
+from roto_core.shapes.inside_kernel import fewest_inside, scan_tables
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece
 from roto_core.shapes.untangle import segments_cross
@@ -49,36 +49,32 @@ END_PX = 2.0
 
 
 class NeckFinder:
-    """Cuts pieces of one track; keeps each checked frame's matte (its outline's crossings per pixel row)."""
+    """Cuts pieces of one track; keeps every frame's matte (its outline's crossings per pixel row)."""
 
     def __init__(self, track: OutlineTrack, max_points: int, size: tuple[int, int]) -> None:
         self.track = track
         self.max_points = max_points
         self.size = size
-        self.mattes: dict[int, PixelsInside] = {}
 
-    def _matte(self, frame: int) -> PixelsInside:
-        """The matte of ``frame``: the pixels its outline fills, as the exporters' rasteriser fills them."""
-        if frame not in self.mattes:
-            self.mattes[frame] = PixelsInside(self.track.loops[frame].points)
-        return self.mattes[frame]
+    @cached_property
+    def _mattes(self) -> tuple:
+        """Every frame's matte, the pixels its outline fills as the exporters' rasteriser fills them
+        (inside_kernel.scan_tables)."""
+        track = self.track
+        return scan_tables(track.all_points, np.append(track.first_sample, len(track.all_points)))
 
-    def _inside(self, chords: np.ndarray, frames: list[int]) -> np.ndarray:
+    def _inside(self, chords: np.ndarray) -> np.ndarray:
         """Per chord ``(ua, ub)`` of ``chords (C, 2)``: how many of its samples are inside the matte on the worst
-        frame of ``frames``, all chords looked up at once per frame."""
+        frame of the track, all chords and frames looked up at once."""
         if len(chords) == 0:
             return np.zeros(0, np.int64)
         h, w = self.size
-        rows = np.array([self.track.frames.index(f) for f in frames])
-        ends = self.track.at_all(self.track.arc_all(chords.reshape(-1), rows), rows).reshape(len(rows), -1, 2, 2)
+        ends = self.track.at_all(self.track.arc_all(chords.reshape(-1))).reshape(len(self.track.frames), -1, 2, 2)
         a, b = ends[:, :, 0], ends[:, :, 1]
         pts = a[:, :, None] + CHORD_SAMPLES[:, None] * (b - a)[:, :, None]
         x = np.clip(pts[..., 0].astype(np.int64), 0, w - 1)
         y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
-        hits = np.zeros(x.shape[:2], np.int64)
-        for k, frame in enumerate(frames):
-            hits[k] = self._matte(frame)(x[k], y[k]).sum(axis=1)
-        return hits.min(axis=0)
+        return fewest_inside(x, y, self._mattes)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:
         """Cut ``piece`` along its narrowest neck that stays inside the matte on every frame; None if there is
@@ -112,7 +108,7 @@ class NeckFinder:
             best.extend((float(q), float(cand[a]), float(cand[b]), r) for q, a, b in zip(ratio, i, j, strict=True))
         candidates = sorted(best)[:CHORD_CANDIDATES]
         chords_u = np.array([(c[1], c[2]) for c in candidates]).reshape(-1, 2)
-        counts = self._inside(chords_u, track.frames)
+        counts = self._inside(chords_u)
         full = len(CHORD_SAMPLES)
         inside = [c for c, n in zip(candidates, counts, strict=True) if n == full]
         inside += [c for c, n in zip(candidates, counts, strict=True) if n == full - 1]

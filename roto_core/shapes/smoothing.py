@@ -126,16 +126,8 @@ def mixed_back(
     """One frame's ``smooth`` controls with the points at either end of a segment that strays from the edge beyond
     ``limit`` (or MIX_PX) moved back towards ``slid``, MIX_STEP of the way a round, for MIX_ROUNDS rounds; None
     where no point moves (``smooth`` itself, already measured and failed) or every point moves all the way."""
-    weight = np.ones(len(smooth))
-    for _ in range(MIX_ROUNDS):
-        astray = check.segment_errors(piece, frame, slid + weight[:, None, None] * (smooth - slid)) > min(limit, MIX_PX)
-        if not astray.any():
-            break
-        beside = astray | np.roll(astray, 1)
-        weight[beside] = np.maximum(weight[beside] - MIX_STEP, 0.0)
-        if not weight.any():
-            return None
-    if (weight == 1.0).all():
+    weight = check.mixed_weights(piece, frame, smooth, slid, min(limit, MIX_PX), MIX_ROUNDS, MIX_STEP)
+    if not weight.any() or (weight == 1.0).all():
         return None
     return slid + weight[:, None, None] * (smooth - slid)
 

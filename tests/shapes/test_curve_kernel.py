@@ -100,8 +100,8 @@ def test_segment_samples_are_each_segments_samples_in_order() -> None:
 
 
 def _plain_segment_errors(check: EdgeCheck, piece: int, frame: int, ctrl: np.ndarray) -> np.ndarray:
-    """EdgeCheck.segment_errors as numpy computed it from the segments' samples: the samples inside the picture
-    measured to the edge, each segment's worst taken with ``np.maximum.at``."""
+    """Each segment's worst distance from the edge as numpy computed it from the segments' samples: the samples
+    inside the picture measured to the edge, each segment's worst taken with ``np.maximum.at``."""
     kept = np.flatnonzero(~check.chords[piece])
     out = np.zeros(len(ctrl))
     if not len(kept):
@@ -114,6 +114,33 @@ def _plain_segment_errors(check: EdgeCheck, piece: int, frame: int, ctrl: np.nda
         distance[inside] = polyline_distances(curve[inside], edge.line, edge.linked)[0]
     np.maximum.at(out, kept[np.arange(len(curve)) // keys.SEGMENT_SAMPLES], distance)
     return out
+
+
+def _plain_mixed_weights(
+    check: EdgeCheck,
+    piece: int,
+    frame: int,
+    towards: np.ndarray,
+    start: np.ndarray,
+    limit: float,
+    rounds: int,
+    step: float,
+    strayed: list[float],
+) -> np.ndarray:
+    """EdgeCheck.mixed_weights as numpy computed it, round by round (each segment's worst distance noted in
+    ``strayed``)."""
+    weight = np.ones(len(towards))
+    for _ in range(rounds):
+        worst = _plain_segment_errors(check, piece, frame, start + weight[:, None, None] * (towards - start))
+        strayed.append(float(worst.max()))
+        astray = worst > limit
+        if not astray.any():
+            break
+        beside = astray | np.roll(astray, 1)
+        weight[beside] = np.maximum(weight[beside] - step, 0.0)
+        if not weight.any():
+            break
+    return weight
 
 
 def test_segment_worst_leaves_chords_and_samples_outside_the_picture_at_zero() -> None:
@@ -131,8 +158,8 @@ def test_segment_worst_leaves_chords_and_samples_outside_the_picture_at_zero() -
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DAVIS camel's real matte, 6 frames: pieces with chords and run ends, keys from every stage; each segment's
-    worst distance, as smoothing asks it, is numpy's to the bit."""
+    """DAVIS camel's real matte, 6 frames: pieces with chords and run ends, keys from every stage; the weights the
+    smoothing mixes back with, round by round from each segment's worst distance, are numpy's to the bit."""
     compiled = EdgeCheck._sampled
     seen: list[int] = []
 
@@ -145,19 +172,23 @@ def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatc
             seen.append(int((~got[1]).sum()))
         return got
 
-    worst = EdgeCheck.segment_errors
+    compiled_weights = EdgeCheck.mixed_weights
     strayed: list[float] = []
+    weighed: list[np.ndarray] = []
 
-    def segments_both_ways(self, piece, frame, ctrl):
-        got = worst(self, piece, frame, ctrl)
-        np.testing.assert_array_equal(got, _plain_segment_errors(self, piece, frame, ctrl))
-        strayed.append(float(got.max()))
+    def weights_both_ways(self, piece, frame, towards, start, limit, rounds, step):
+        got = compiled_weights(self, piece, frame, towards, start, limit, rounds, step)
+        want = _plain_mixed_weights(self, piece, frame, towards, start, limit, rounds, step, strayed)
+        np.testing.assert_array_equal(got, want)
+        weighed.append(got)
         return got
 
     monkeypatch.setattr(EdgeCheck, "_sampled", both_ways)
-    monkeypatch.setattr(EdgeCheck, "segment_errors", segments_both_ways)
+    monkeypatch.setattr(EdgeCheck, "mixed_weights", weights_both_ways)
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="camel")
     assert len(seen) > 200
     assert len(strayed) > 50 and max(strayed) > 1.0
+    # Points mixed part of the way back, and points all the way back beside points that keep some of the move.
+    assert any(0 < w.min() < 1 for w in weighed) and any(w.min() == 0 and w.any() for w in weighed)
     assert any(seen) and not all(seen)  # curves with runs' end points and curves of closed pieces

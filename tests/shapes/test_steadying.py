@@ -7,6 +7,7 @@ segmenter's kind of jitter, traced at the farm's tolerance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,36 @@ from .test_noisy_masks import _jittered
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
 
+def _mixed_weights(
+    off: Callable[[int, np.ndarray], np.ndarray],
+    far: float,
+    frame_index: int,
+    towards: np.ndarray,
+    start: np.ndarray,
+    limit: float,
+    rounds: int,
+    step: float,
+) -> np.ndarray:
+    """EdgeCheck.mixed_weights' rounds over a stand-in's segments: a segment strays ``far`` where a point at either
+    end of it is ``off``, as EdgeCheck measures each segment on its own."""
+    weight = np.ones(len(towards))
+    for _ in range(rounds):
+        moved = off(frame_index, start + weight[:, None, None] * (towards - start))
+        astray = np.where(moved | np.roll(moved, -1), far, 0.0) > limit
+        if not astray.any():
+            break
+        beside = astray | np.roll(astray, 1)
+        weight[beside] = np.maximum(weight[beside] - step, 0.0)
+        if not weight.any():
+            break
+    return weight
+
+
 class _Edge:
     """Stands in for keys.EdgeCheck where the edge is not what is tested: every key value whose points are each
     within ``within`` px of where they were fitted (the ``pinned`` ones within ``pinned_within``: a notch of the
     matte they must hold) holds, error 0; any other is ``far`` off. A segment strays ``far`` where a point at
-    either end of it is beyond its allowance, as EdgeCheck.segment_errors measures each segment on its own."""
+    either end of it is beyond its allowance (``_mixed_weights``)."""
 
     def __init__(
         self, fitted: np.ndarray, within: float, far: float, pinned: tuple[int, ...] = (), pinned_within: float = 0.1
@@ -47,9 +73,8 @@ class _Edge:
     def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
         return self.far if self._off(frame_index, ctrl).any() else 0.0
 
-    def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
-        off = self._off(frame_index, ctrl)
-        return np.where(off | np.roll(off, -1), self.far, 0.0)
+    def mixed_weights(self, piece: int, frame_index: int, *args: object) -> np.ndarray:
+        return _mixed_weights(self._off, self.far, frame_index, *args)  # type: ignore[arg-type]
 
 
 def _ring(keys: list[int], shaken: int | None = None) -> np.ndarray:
@@ -150,9 +175,8 @@ class _RingEdge:
     def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
         return self.far if self._off(frame_index, ctrl).any() else 0.0
 
-    def segment_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
-        off = self._off(frame_index, ctrl)
-        return np.where(off | np.roll(off, -1), self.far, 0.0)
+    def mixed_weights(self, piece: int, frame_index: int, *args: object) -> np.ndarray:
+        return _mixed_weights(self._off, self.far, frame_index, *args)  # type: ignore[arg-type]
 
 
 def test_a_point_that_slid_along_its_edge_is_steadied_where_the_key_may_not_move_across() -> None:
