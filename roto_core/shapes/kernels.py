@@ -17,7 +17,7 @@ from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.inside_kernel import fewest_inside, scan_tables
 from roto_core.shapes.model import bernstein
-from roto_core.shapes.nearest import polyline_distances
+from roto_core.shapes.nearest import hausdorff, polyline_distances
 from roto_core.shapes.skeleton import chains, junctions, skeleton
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.strand_joins import join_candidates, joined_lines
@@ -37,6 +37,7 @@ def warm() -> None:
         edge_measure.measure(*args, np.inf)
         edge_measure.error(*args, np.inf, 0.95, 2.0, 0.5)
     polyline_distances(square, square, linked)
+    hausdorff(square, square[:2])
     tangent = np.array([[1.0, 0.0]])
     fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
     key = np.zeros((4, 3, 2))

@@ -13,9 +13,9 @@ draws a limb as its own shape — and each piece is fitted again.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import directed_hausdorff
 
 from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein
+from roto_core.shapes.nearest import hausdorff
 from roto_core.shapes.necks import NeckFinder
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import HOPELESS, Failure, Piece, PieceFitter, segments_of
@@ -205,7 +205,7 @@ def _straight_is_closer(track: OutlineTrack, segment: Segment, row: int, curve: 
     line = np.stack([a, a + (b - a) / 3.0, b - (b - a) / 3.0, b])
     weights = bernstein(max(len(edge), 2))
     drawn = [np.vstack((weights @ c, c[3])) for c in (line, curve)]
-    line_off, curve_off = (max(directed_hausdorff(edge, d)[0], directed_hausdorff(d, edge)[0]) for d in drawn)
+    line_off, curve_off = (hausdorff(edge, d) for d in drawn)
     return line_off < curve_off
 
 

@@ -41,6 +41,7 @@ ENTRY_POINTS = (
     edge_measure.measure,
     inside_kernel.fewest_inside,
     inside_kernel.scan_tables,
+    nearest.hausdorff,
     nearest.measure_polyline,
     segment_kernel.fit_rows,
     smoothing_kernel.similarities,
