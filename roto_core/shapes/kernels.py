@@ -15,9 +15,9 @@ from roto_core.shapes import edge_measure
 from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
 from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
-from roto_core.shapes.inside_kernel import fewest_inside, scan_tables
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import hausdorff, polyline_distances
+from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
 from roto_core.shapes.skeleton import chains, junctions, skeleton
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.strand_joins import join_candidates, joined_lines
@@ -48,6 +48,7 @@ def warm() -> None:
     self_crossings(square)
     pixels = np.zeros((1, 1, 9), np.int64)
     fewest_inside(pixels, pixels, scan_tables(square, np.array([0, 4])))
+    pair_ratios(square, square[None], square[:, :1], 0, kept, kept)
     rows = np.arange(4)
     line = np.ones(4)
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)

@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from roto_core.shapes.crossing_kernel import chord_crosses_outline
-from roto_core.shapes.inside_kernel import fewest_inside, scan_tables
+from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece
 from roto_core.shapes.untangle import segments_cross
@@ -59,7 +59,7 @@ class NeckFinder:
     @cached_property
     def _mattes(self) -> tuple:
         """Every frame's matte, the pixels its outline fills as the exporters' rasteriser fills them
-        (inside_kernel.scan_tables)."""
+        (neck_kernel.scan_tables)."""
         track = self.track
         return scan_tables(track.all_points, np.append(track.first_sample, len(track.all_points)))
 
@@ -166,17 +166,11 @@ def _narrowest(
     p = track.at_all(s, rows)
     around = perimeter * (track.lengths[rows] / track.loops[track.ref].length)[:, None]
 
-    def ratios(at: slice, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        along = s[at, b] - s[at, a]
-        part = np.minimum(along, around[at] - along)
-        chord = np.hypot(p[at, b, 0] - p[at, a, 0], p[at, b, 1] - p[at, a, 1])
-        return (chord / np.maximum(part, 1e-9)).max(axis=0)
-
-    lower = ratios(slice(len(rows) - 1, None), first, second)
+    lower = pair_ratios(s, p, around, len(rows) - 1, first, second)
     order = np.argsort(lower, kind="stable")
     take = min(2 * CHORD_CANDIDATES, len(order))
     while True:
-        exact = ratios(slice(None), first[order[:take]], second[order[:take]])
+        exact = pair_ratios(s, p, around, 0, first[order[:take]], second[order[:take]])
         if take == len(order):
             break
         cutoff = np.partition(exact, CHORD_CANDIDATES - 1)[CHORD_CANDIDATES - 1]

@@ -1,17 +1,19 @@
-"""Which pixels a track's mattes fill, asked of a neck's chord samples on every frame at once, compiled.
+"""The neck finder's inner loops, compiled (necks.py): how narrow each candidate chord is over the frames, and
+which of its samples' pixels the matte fills on every frame.
 
-necks.py checks up to sixty candidate chords, nine samples each, on every frame of a track: whether each sample's
-pixel is one the matte's outline fills as the exporters' rasteriser fills it (model.fill_polygon: pixel centres,
-even-odd rule). model.PixelsInside answered per frame with numpy: the outline's crossings per scan row found and
-sorted, then each pixel's row compared whole. On DAVIS ground truth that was 5 % of a trace's time (goat, soapbox,
-camel and six other rows: 2.4 s of 49 under the profiler, a thousand-odd questions of a few dozen frames each;
-bench/RESULTS.md, fifty-second pass).
+necks.py measures thousands of marker pairs a piece, chord over outline on every frame, and checks up to sixty
+candidate chords, nine samples each, on every frame of a track: whether each sample's pixel is one the matte's
+outline fills as the exporters' rasteriser fills it (model.fill_polygon: pixel centres, even-odd rule). numpy
+answered the second per frame, the outline's crossings per scan row found and sorted, then each pixel's row
+compared whole; on DAVIS ground truth the two were 6 % of a trace's time (goat, soapbox, camel and six other rows:
+3.2 s of 49 under the profiler; bench/RESULTS.md, fifty-second pass).
 
 Here every frame's crossings are tabled once per track, per scan row in one flat array, and a question is one
 compiled pass over all frames. A pixel is inside where an odd number of its row's crossings start at or left of it;
 the count does not depend on their order, so the rows are not sorted. Each crossing's x is model._crossings'
 arithmetic in its order (no fused multiply-adds, numba's default) and its fill start ``ceil(x - 0.5)`` as
-fill_polygon rounds it, so the answers are PixelsInside's exactly (tests/shapes/test_inside_kernel.py).
+fill_polygon rounds it, so the answers are the filled matte's exactly; the ratios are numpy's to the bit
+(tests/shapes/test_neck_kernel.py).
 """
 
 from __future__ import annotations
@@ -102,4 +104,24 @@ def fewest_inside(x: np.ndarray, y: np.ndarray, tables: tuple) -> np.ndarray:
                         left += 1
                 hits += left % 2
             out[c] = min(out[c], hits)
+    return out
+
+
+@njit(cache=True)
+def pair_ratios(
+    s: np.ndarray, p: np.ndarray, around: np.ndarray, first_row: int, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Per marker pair ``(a[k], b[k])``, its chord over the shorter way round its outline at worst over the rows
+    from ``first_row`` on: ``s`` ``(F, M)`` the markers' arc lengths, ``p`` ``(F, M, 2)`` their points, ``around``
+    ``(F, 1)`` the way round; a part shorter than 1e-9 counts as that."""
+    out = np.empty(a.shape[0])
+    for k in range(a.shape[0]):
+        i, j = a[k], b[k]
+        worst = -np.inf
+        for r in range(first_row, s.shape[0]):
+            along = s[r, j] - s[r, i]
+            part = min(along, around[r, 0] - along)
+            chord = math.hypot(p[r, j, 0] - p[r, i, 0], p[r, j, 1] - p[r, i, 1])
+            worst = max(worst, chord / max(part, 1e-9))
+        out[k] = worst
     return out
