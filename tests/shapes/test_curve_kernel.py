@@ -5,6 +5,8 @@ edge check samples on a real DAVIS matte."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -116,23 +118,22 @@ def _plain_segment_errors(check: EdgeCheck, piece: int, frame: int, ctrl: np.nda
     return out
 
 
-def _plain_mixed_weights(
-    check: EdgeCheck,
-    piece: int,
-    frame: int,
+def plain_mixed_weights(
+    segment_errors: Callable[[np.ndarray], np.ndarray],
     towards: np.ndarray,
     start: np.ndarray,
     limit: float,
     rounds: int,
     step: float,
-    strayed: list[float],
+    strayed: list[float] | None = None,
 ) -> np.ndarray:
-    """EdgeCheck.mixed_weights as numpy computed it, round by round (each segment's worst distance noted in
-    ``strayed``)."""
+    """EdgeCheck.mixed_weights as numpy computed it, round by round, each segment's worst distance taken by
+    ``segment_errors`` (and its largest noted in ``strayed``)."""
     weight = np.ones(len(towards))
     for _ in range(rounds):
-        worst = _plain_segment_errors(check, piece, frame, start + weight[:, None, None] * (towards - start))
-        strayed.append(float(worst.max()))
+        worst = segment_errors(start + weight[:, None, None] * (towards - start))
+        if strayed is not None:
+            strayed.append(float(worst.max()))
         astray = worst > limit
         if not astray.any():
             break
@@ -178,7 +179,8 @@ def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatc
 
     def weights_both_ways(self, piece, frame, towards, start, limit, rounds, step):
         got = compiled_weights(self, piece, frame, towards, start, limit, rounds, step)
-        want = _plain_mixed_weights(self, piece, frame, towards, start, limit, rounds, step, strayed)
+        errors = partial(_plain_segment_errors, self, piece, frame)
+        want = plain_mixed_weights(errors, towards, start, limit, rounds, step, strayed)
         np.testing.assert_array_equal(got, want)
         weighed.append(got)
         return got

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,34 +23,23 @@ from roto_core.shapes.qa import RigidParts
 from roto_core.shapes.steadying import steadied
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
+from .test_curve_kernel import plain_mixed_weights
 from .test_noisy_masks import _jittered
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
 
 def _mixed_weights(
-    off: Callable[[int, np.ndarray], np.ndarray],
-    far: float,
-    frame_index: int,
-    towards: np.ndarray,
-    start: np.ndarray,
-    limit: float,
-    rounds: int,
-    step: float,
+    off: Callable[[int, np.ndarray], np.ndarray], far: float, frame_index: int, *args: Any
 ) -> np.ndarray:
     """EdgeCheck.mixed_weights' rounds over a stand-in's segments: a segment strays ``far`` where a point at either
     end of it is ``off``, as EdgeCheck measures each segment on its own."""
-    weight = np.ones(len(towards))
-    for _ in range(rounds):
-        moved = off(frame_index, start + weight[:, None, None] * (towards - start))
-        astray = np.where(moved | np.roll(moved, -1), far, 0.0) > limit
-        if not astray.any():
-            break
-        beside = astray | np.roll(astray, 1)
-        weight[beside] = np.maximum(weight[beside] - step, 0.0)
-        if not weight.any():
-            break
-    return weight
+
+    def segment_errors(ctrl: np.ndarray) -> np.ndarray:
+        moved = off(frame_index, ctrl)
+        return np.where(moved | np.roll(moved, -1), far, 0.0)
+
+    return plain_mixed_weights(segment_errors, *args)
 
 
 class _Edge:
@@ -74,7 +64,7 @@ class _Edge:
         return self.far if self._off(frame_index, ctrl).any() else 0.0
 
     def mixed_weights(self, piece: int, frame_index: int, *args: object) -> np.ndarray:
-        return _mixed_weights(self._off, self.far, frame_index, *args)  # type: ignore[arg-type]
+        return _mixed_weights(self._off, self.far, frame_index, *args)
 
 
 def _ring(keys: list[int], shaken: int | None = None) -> np.ndarray:
@@ -176,7 +166,7 @@ class _RingEdge:
         return self.far if self._off(frame_index, ctrl).any() else 0.0
 
     def mixed_weights(self, piece: int, frame_index: int, *args: object) -> np.ndarray:
-        return _mixed_weights(self._off, self.far, frame_index, *args)  # type: ignore[arg-type]
+        return _mixed_weights(self._off, self.far, frame_index, *args)
 
 
 def test_a_point_that_slid_along_its_edge_is_steadied_where_the_key_may_not_move_across() -> None:
