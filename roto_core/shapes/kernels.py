@@ -15,6 +15,7 @@ from roto_core.shapes import edge_measure
 from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
 from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
+from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import hausdorff, polyline_distances
 from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
@@ -38,6 +39,8 @@ def warm() -> None:
         edge_measure.error(*args, np.inf, 0.95, 2.0, 0.5)
     polyline_distances(square, square, linked)
     hausdorff(square, square[:2])
+    spline_tables(kept, 5)
+    fitted_keys(kept[:2], np.ones(2), np.zeros((3, 2, 6)), 0.1, 1.5, 2)
     tangent = np.array([[1.0, 0.0]])
     fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
     key = np.zeros((4, 3, 2))
@@ -48,7 +51,7 @@ def warm() -> None:
     self_crossings(square)
     pixels = np.zeros((1, 1, 9), np.int64)
     fewest_inside(pixels, pixels, scan_tables(square, np.array([0, 4])))
-    pair_ratios(square, square[None], square[:, :1], 0, kept, kept)
+    pair_ratios(np.ascontiguousarray(square[None, :, 0]), square[None], np.ones((1, 1)), 0, kept, kept)
     rows = np.arange(4)
     line = np.ones(4)
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)

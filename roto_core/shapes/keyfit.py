@@ -23,9 +23,9 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
-from scipy.linalg import solveh_banded
 from scipy.ndimage import maximum_filter1d
 
+from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
 from roto_core.shapes.keys import EdgeCheck
 
 START_SPAN_FRAMES = 24
@@ -59,22 +59,8 @@ class Spline:
 
     def __init__(self, knots: Sequence[int], count: int) -> None:
         self.knots = np.asarray(knots, np.int64)
-        frames = np.arange(count)
-        if len(self.knots) == 1:
-            self.span = np.zeros(count, np.int64)
-            self.next = self.span
-            self.late = np.zeros(count)
-        else:
-            self.span = np.clip(np.searchsorted(self.knots, frames, side="right") - 1, 0, len(self.knots) - 2)
-            self.next = self.span + 1
-            length = self.knots[self.next] - self.knots[self.span]
-            self.late = np.clip((frames - self.knots[self.span]) / length, 0.0, 1.0)
+        self.span, self.next, self.late = spline_tables(self.knots, count)
         self.early = 1.0 - self.late
-        # Frame → key sums as products with 0/1 matrices ``(K, F)``: one matmul instead of an unbuffered add.
-        self.to_span = np.zeros((len(self.knots), count))
-        self.to_span[self.span, frames] = 1.0
-        self.to_next = np.zeros((len(self.knots), count))
-        self.to_next[self.next, frames] = 1.0
 
     def at(self, values: np.ndarray) -> np.ndarray:
         """Per-frame values ``(F, ...)`` from key values ``(K, ...)``."""
@@ -84,65 +70,15 @@ class Spline:
     def fit(self, target: np.ndarray, relaxed: Mapping[int, float] | None = None) -> np.ndarray:
         """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point, with
         the change of velocity at each key (the pop a linear key makes) penalised by KEY_POP_WEIGHT, scaled
-        down next to the key frames in ``relaxed`` (where smoothing would keep a frame off its edge)."""
-        count_knots = len(self.knots)
-        points, channels = target.shape[1], target.shape[2]
-        pop = self._pop_bands(points, relaxed or {})
-        weights = np.ones(target.shape[:2])
-        for _ in range(ROBUST_ROUNDS):
-            early, late = weights * self.early[:, None], weights * self.late[:, None]
-            bands = [
-                pop[0] + self.to_span @ (early * self.early[:, None]) + self.to_next @ (late * self.late[:, None]),
-                pop[1] + self.to_span[:-1] @ (early * self.late[:, None]),
-                pop[2],
-            ]
-            flat = target.reshape(len(target), -1)
-            right = self.to_span @ (early.repeat(channels, axis=1) * flat) + self.to_next @ (
-                late.repeat(channels, axis=1) * flat
-            )
-            values = _banded_solve(bands, right.reshape(count_knots, *target.shape[1:]))
-            miss = np.linalg.norm((self.at(values) - target)[..., POSITION], axis=2)
-            weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
-        return values
-
-    def _pop_bands(self, points: int, relaxed: Mapping[int, float]) -> list[np.ndarray]:
-        """The three bands (diagonal, first and second off-diagonal) of the key-pop penalty's normal matrix:
-        the sum over inner keys of the squared change of velocity (pixels per frame) across the key; a term
-        touching a key in ``relaxed`` is scaled by that key's factor."""
-        count = len(self.knots)
-        bands = [np.zeros((max(count - d, 0), points)) for d in range(3)]
-        if count < 3:
-            return bands
-        gaps = np.diff(self.knots).astype(np.float64)
-        before, after = 1.0 / gaps[:-1], 1.0 / gaps[1:]
-        factor = np.array([relaxed.get(int(k), 1.0) for k in self.knots])
-        weight = np.sqrt(KEY_POP_WEIGHT * np.minimum(np.minimum(factor[:-2], factor[1:-1]), factor[2:]))
-        a, b, c = (np.stack((before, -(before + after), after), axis=1) * weight[:, None]).T
-        # Inner key k adds a², b², c² to the diagonal at k-1, k, k+1, ab and bc to the first band at k-1 and k,
-        # ac to the second at k-1: added here in the order a loop over k would add them.
-        bands[0][2:] += (c * c)[:, None]
-        bands[0][1:-1] += (b * b)[:, None]
-        bands[0][:-2] += (a * a)[:, None]
-        bands[1][1:] += (b * c)[:, None]
-        bands[1][:-1] += (a * b)[:, None]
-        bands[2] += (a * c)[:, None]
-        return bands
+        down next to the key frames in ``relaxed`` (where smoothing would keep a frame off its edge). One
+        compiled call (keyfit_kernel.fitted_keys)."""
+        return fitted(self.knots, target, relaxed or {})[0]
 
 
-def _banded_solve(bands: Sequence[np.ndarray], right: np.ndarray) -> np.ndarray:
-    """Solve symmetric positive definite systems of bandwidth 2, one per column of the bands ``(K, P)``,
-    ``(K-1, P)``, ``(K-2, P)``; ``right`` is ``(K, P, C)``. The P systems are stacked into one banded matrix
-    (blocks of K rows, nothing coupling them) for a single LAPACK banded Cholesky solve: a Python loop over the
-    keys cost four times as much (thousands of solves per shot)."""
-    diag, first, second = bands
-    count, points = diag.shape
-    lower = np.zeros((3, points, count))
-    lower[0] = diag.T
-    lower[1, :, : count - 1] = first.T
-    lower[2, :, : max(count - 2, 0)] = second.T
-    stacked = right.transpose(1, 0, 2).reshape(points * count, -1)
-    x = solveh_banded(lower.reshape(3, points * count), stacked, lower=True, check_finite=False)
-    return x.reshape(points, count, -1).transpose(1, 0, 2)
+def fitted(knots: np.ndarray, target: np.ndarray, relaxed: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Key values at ``knots`` fitted to ``target`` (Spline.fit) and the per-frame values of their blend."""
+    factor = np.array([relaxed.get(int(k), 1.0) for k in knots])
+    return fitted_keys(knots, factor, np.ascontiguousarray(target), KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS)
 
 
 class KeyFit:
@@ -201,9 +137,7 @@ class KeyFit:
         return worst
 
     def evaluate(self, knots: Sequence[int], relaxed: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
-        spline = Spline(knots, self.count)
-        values = spline.fit(self.target, relaxed)
-        return values, spline.at(values)
+        return fitted(np.asarray(knots, np.int64), self.target, relaxed)
 
     def holds(self, frames: np.ndarray, controls: np.ndarray, excess: np.ndarray) -> bool:
         """Every frame of ``frames`` holds, their ``excess`` measured on the way (taken in order, so the most

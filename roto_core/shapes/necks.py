@@ -103,7 +103,9 @@ class NeckFinder:
                 continue
             ref_along = track.arc(ref, cand)
             ref_along = ref_along[None, :] - ref_along[:, None]
-            first, second = np.nonzero(np.minimum(ref_along, perimeter - ref_along) >= MIN_PART * perimeter)
+            pairs = np.nonzero(np.minimum(ref_along, perimeter - ref_along) >= MIN_PART * perimeter)
+            # numpy gives the two index arrays as strided views; contiguous ones keep pair_ratios to one compiled type.
+            first, second = (np.ascontiguousarray(x) for x in pairs)
             ratio, i, j = _narrowest(track, cand, rows, perimeter, first, second)
             best.extend((float(q), float(cand[a]), float(cand[b]), r) for q, a, b in zip(ratio, i, j, strict=True))
         candidates = sorted(best)[:CHORD_CANDIDATES]

@@ -1,40 +1,109 @@
-"""The key fit's arithmetic: the banded solve, the spline's least squares, its robustness to a slipped point."""
+"""The key fit's arithmetic: the banded solve, the key-pop penalty, the spline's least squares (the compiled fit
+against the numpy and LAPACK code it replaced, on random and on real DAVIS per-frame fits), its robustness to a
+slipped point."""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from roto_core.shapes.keyfit import KEY_POP_WEIGHT, Spline, _banded_solve, _first_knots
+import numpy as np
+import pytest
+from scipy.linalg import solveh_banded
+
+from roto_core.contracts import ShapeSettings
+from roto_core.shapes import keyfit
+from roto_core.shapes.keyfit import KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS, Spline, _first_knots
+from roto_core.shapes.keyfit_kernel import band_solve, pop_bands
+from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.trace import trace_shapes
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 
 
 def test_banded_solve_matches_a_dense_solve_for_every_column() -> None:
     rng = np.random.default_rng(3)
-    count, columns = 9, 4
-    bands = [rng.uniform(0.0, 0.3, (count - d, columns)) for d in range(3)]
-    bands[0] += 2.0  # diagonally dominant, so positive definite
-    right = rng.normal(size=(count, columns, 6))
-    got = _banded_solve(bands, right)
-    for c in range(columns):
-        dense = np.diag(bands[0][:, c])
-        for d in (1, 2):
-            dense += np.diag(bands[d][:, c], d) + np.diag(bands[d][:, c], -d)
-        np.testing.assert_allclose(got[:, c], np.linalg.solve(dense, right[:, c]), atol=1e-10)
+    for count in (1, 2, 3, 9):
+        bands = [rng.uniform(0.0, 0.3, count) for _ in range(3)]
+        bands[0] += 2.0  # diagonally dominant, so positive definite
+        right = rng.normal(size=(count, 6))
+        dense = np.diag(bands[0])
+        for d in range(1, min(count, 3)):
+            dense += np.diag(bands[d][: count - d], d) + np.diag(bands[d][: count - d], -d)
+        np.testing.assert_allclose(band_solve(*bands, right), np.linalg.solve(dense, right), atol=1e-12)
 
 
 def test_key_pop_bands_are_the_normal_matrix_of_each_inner_keys_change_of_velocity() -> None:
-    knots = [0, 2, 3, 7, 8, 12, 20]
-    spline = Spline(knots, 21)
+    knots = np.array([0, 2, 3, 7, 8, 12, 20])
     relaxed = {7: 0.25}
-    bands = spline._pop_bands(2, relaxed)
+    bands = pop_bands(knots, np.array([relaxed.get(int(k), 1.0) for k in knots]), KEY_POP_WEIGHT)
     rows = np.zeros((len(knots) - 2, len(knots)))
     for k in range(1, len(knots) - 1):
         before, after = 1.0 / (knots[k] - knots[k - 1]), 1.0 / (knots[k + 1] - knots[k])
-        factor = min(relaxed.get(knots[j], 1.0) for j in (k - 1, k, k + 1))
+        factor = min(relaxed.get(int(knots[j]), 1.0) for j in (k - 1, k, k + 1))
         rows[k - 1, k - 1 : k + 2] = np.sqrt(KEY_POP_WEIGHT * factor) * np.array([before, -(before + after), after])
     normal = rows.T @ rows
     for d in range(3):
-        for column in range(2):
-            np.testing.assert_allclose(bands[d][:, column], np.diag(normal, d), atol=1e-12)
+        np.testing.assert_allclose(bands[d][: len(knots) - d], np.diag(normal, d), atol=1e-12)
+
+
+def _numpy_fit(knots: np.ndarray, target: np.ndarray, relaxed: dict[int, float]) -> np.ndarray:
+    """Spline.fit as numpy and LAPACK computed it before it was compiled: frame-to-key sums as products with 0/1
+    matrices, the pop penalty's bands, all points' systems stacked into one banded matrix for scipy's
+    ``solveh_banded``, the Huber weights from each point's miss."""
+    count, points, channels = target.shape
+    spline = Spline(knots, count)
+    keys, frames = len(knots), np.arange(count)
+    to_span, to_next = np.zeros((keys, count)), np.zeros((keys, count))
+    to_span[spline.span, frames] = 1.0
+    to_next[spline.next, frames] = 1.0
+    pop = pop_bands(spline.knots, np.array([relaxed.get(int(k), 1.0) for k in knots]), KEY_POP_WEIGHT)
+    weights = np.ones((count, points))
+    for _ in range(ROBUST_ROUNDS):
+        early, late = weights * spline.early[:, None], weights * spline.late[:, None]
+        diag = pop[0][:, None] + to_span @ (early * spline.early[:, None]) + to_next @ (late * spline.late[:, None])
+        first = pop[1][: keys - 1, None] + to_span[:-1] @ (early * spline.late[:, None])
+        second = np.repeat(pop[2][: max(keys - 2, 0), None], points, axis=1)
+        flat = target.reshape(count, -1)
+        right = to_span @ (early.repeat(channels, axis=1) * flat) + to_next @ (late.repeat(channels, axis=1) * flat)
+        lower = np.zeros((3, points, keys))
+        lower[0], lower[1, :, : keys - 1], lower[2, :, : max(keys - 2, 0)] = diag.T, first.T, second.T
+        stacked = right.reshape(keys, points, channels).transpose(1, 0, 2).reshape(points * keys, -1)
+        x = solveh_banded(lower.reshape(3, points * keys), stacked, lower=True)
+        values = x.reshape(points, keys, channels).transpose(1, 0, 2)
+        miss = np.linalg.norm((spline.at(values) - target)[..., 2:4], axis=2)
+        weights = ROBUST_PX / np.maximum(miss, ROBUST_PX)
+    return values
+
+
+def test_the_compiled_fit_is_the_numpy_fit_on_random_trajectories_and_relaxed_keys() -> None:
+    rng = np.random.default_rng(5)
+    for count, knots in ((1, [0]), (2, [0, 1]), (7, [3]), (13, [0, 12]), (30, [0, 4, 5, 11, 20, 29])):
+        target = _trajectory(count, 4) + rng.normal(0.0, 2.0, (count, 4, 6))
+        target[count // 2, 1, 2:4] += 30.0  # one slipped point, so the second round reweighs
+        relaxed = {int(knots[-1]): 0.25} if len(knots) > 2 else {}
+        want = _numpy_fit(np.array(knots), target, relaxed)
+        np.testing.assert_allclose(Spline(knots, count).fit(target, relaxed), want, rtol=0, atol=1e-9)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_every_fit_on_a_real_camel_is_the_numpy_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DAVIS camel's real matte, 10 frames: every fit the key search makes (first keys, halved spans, key removals,
+    relaxed pops) gives the numpy fit's key values within 1e-9 px."""
+    compiled = keyfit.fitted
+    seen: list[tuple[int, bool]] = []
+
+    def both_ways(knots, target, relaxed):
+        values, at = compiled(knots, target, relaxed)
+        np.testing.assert_allclose(values, _numpy_fit(knots, target, relaxed), rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(at, Spline(knots, len(target)).at(values))
+        seen.append((len(knots), bool(relaxed)))
+        return values, at
+
+    monkeypatch.setattr(keyfit, "fitted", both_ways)
+    masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 9, default_object="matte")
+    trace_shapes(masks, ShapeSettings(), name="camel")
+    assert len(seen) > 100
+    assert {k for k, _ in seen} >= {1, 2, 3, 8} and any(r for _, r in seen)
 
 
 def _trajectory(frames: int, points: int = 3) -> np.ndarray:
