@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
+from roto_core.shapes.keyfit_kernel import fitted_keys
 from roto_core.shapes.keys import EdgeCheck
 
 START_SPAN_FRAMES = 24
@@ -53,30 +53,12 @@ RELAX_FLOOR = 0.01
 POSITION = slice(2, 4)
 
 
-class Spline:
-    """Key values at ``knots`` over frames ``0 .. count-1``: linear between keys, held before the first and after
-    the last (as the shape model and both comp packages do)."""
-
-    def __init__(self, knots: Sequence[int], count: int) -> None:
-        self.knots = np.asarray(knots, np.int64)
-        self.span, self.next, self.late = spline_tables(self.knots, count)
-        self.early = 1.0 - self.late
-
-    def at(self, values: np.ndarray) -> np.ndarray:
-        """Per-frame values ``(F, ...)`` from key values ``(K, ...)``."""
-        shape = (-1,) + (1,) * (values.ndim - 1)
-        return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.next]
-
-    def fit(self, target: np.ndarray, relaxed: Mapping[int, float] | None = None) -> np.ndarray:
-        """Key values ``(K, points, 6)`` best fitting ``target`` ``(F, points, 6)``, robustly per point, with
-        the change of velocity at each key (the pop a linear key makes) penalised by KEY_POP_WEIGHT, scaled
-        down next to the key frames in ``relaxed`` (where smoothing would keep a frame off its edge). One
-        compiled call (keyfit_kernel.fitted_keys)."""
-        return fitted(self.knots, target, relaxed or {})[0]
-
-
 def fitted(knots: np.ndarray, target: np.ndarray, relaxed: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Key values at ``knots`` fitted to ``target`` (Spline.fit) and the per-frame values of their blend."""
+    """Key values ``(K, points, 6)`` at ``knots`` best fitting ``target`` ``(F, points, 6)``, and the per-frame
+    values of their blend: linear between keys, held before the first and after the last (as the shape model and
+    both comp packages do). Robust per point, with the change of velocity at each key (the pop a linear key makes)
+    penalised by KEY_POP_WEIGHT, scaled down next to the key frames in ``relaxed`` (where smoothing would keep a
+    frame off its edge). One compiled call (keyfit_kernel.fitted_keys)."""
     factor = np.array([relaxed.get(int(k), 1.0) for k in knots])
     return fitted_keys(knots, factor, np.ascontiguousarray(target), KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS)
 

@@ -1,4 +1,4 @@
-"""The key fit's least squares, compiled (keyfit.Spline.fit says what it solves and why).
+"""The key fit's least squares, compiled (keyfit.fitted says what it solves and why).
 
 The fit ran as numpy over 0/1 frame-to-key matrices (matmuls), a LAPACK banded solve through scipy and a few
 dozen small numpy calls, twice per fit for the robust reweighting, some ten thousand fits a shot: 8 % of a DAVIS
@@ -119,7 +119,7 @@ def _at(values: np.ndarray, span: np.ndarray, nxt: np.ndarray, late: np.ndarray)
 def fitted_keys(
     knots: np.ndarray, factor: np.ndarray, target: np.ndarray, pop_weight: float, robust_px: float, rounds: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Key values ``(K, P, C)`` at ``knots`` best fitting ``target (F, P, C)`` (keyfit.Spline.fit: per point, the
+    """Key values ``(K, P, C)`` at ``knots`` best fitting ``target (F, P, C)`` (keyfit.fitted: per point, the
     least squares of the blend plus the key-pop penalty, reweighed ``rounds`` times by how far each frame's point
     is off, Huber at ``robust_px``), and the blend they give on every frame."""
     count, points, channels = target.shape

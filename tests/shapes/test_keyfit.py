@@ -12,8 +12,8 @@ from scipy.linalg import solveh_banded
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keyfit
-from roto_core.shapes.keyfit import KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS, Spline, _first_knots
-from roto_core.shapes.keyfit_kernel import band_solve, pop_bands
+from roto_core.shapes.keyfit import KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS, _first_knots, fitted
+from roto_core.shapes.keyfit_kernel import band_solve, pop_bands, spline_tables
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.trace import trace_shapes
 
@@ -46,17 +46,30 @@ def test_key_pop_bands_are_the_normal_matrix_of_each_inner_keys_change_of_veloci
         np.testing.assert_allclose(bands[d][: len(knots) - d], np.diag(normal, d), atol=1e-12)
 
 
+class _Blend:
+    """Per frame, the keys around it and how far it is between them (keyfit_kernel.spline_tables), and the blend
+    of key values they give, in numpy."""
+
+    def __init__(self, knots: np.ndarray, count: int) -> None:
+        self.span, self.next, self.late = spline_tables(np.asarray(knots, np.int64), count)
+        self.early = 1.0 - self.late
+
+    def at(self, values: np.ndarray) -> np.ndarray:
+        shape = (-1,) + (1,) * (values.ndim - 1)
+        return self.early.reshape(shape) * values[self.span] + self.late.reshape(shape) * values[self.next]
+
+
 def _numpy_fit(knots: np.ndarray, target: np.ndarray, relaxed: dict[int, float]) -> np.ndarray:
-    """Spline.fit as numpy and LAPACK computed it before it was compiled: frame-to-key sums as products with 0/1
-    matrices, the pop penalty's bands, all points' systems stacked into one banded matrix for scipy's
-    ``solveh_banded``, the Huber weights from each point's miss."""
+    """keyfit.fitted's key values as numpy and LAPACK computed them before it was compiled: frame-to-key sums as
+    products with 0/1 matrices, the pop penalty's bands, all points' systems stacked into one banded matrix for
+    scipy's ``solveh_banded``, the Huber weights from each point's miss."""
     count, points, channels = target.shape
-    spline = Spline(knots, count)
+    spline = _Blend(knots, count)
     keys, frames = len(knots), np.arange(count)
     to_span, to_next = np.zeros((keys, count)), np.zeros((keys, count))
     to_span[spline.span, frames] = 1.0
     to_next[spline.next, frames] = 1.0
-    pop = pop_bands(spline.knots, np.array([relaxed.get(int(k), 1.0) for k in knots]), KEY_POP_WEIGHT)
+    pop = pop_bands(np.asarray(knots, np.int64), np.array([relaxed.get(int(k), 1.0) for k in knots]), KEY_POP_WEIGHT)
     weights = np.ones((count, points))
     for _ in range(ROBUST_ROUNDS):
         early, late = weights * spline.early[:, None], weights * spline.late[:, None]
@@ -82,7 +95,8 @@ def test_the_compiled_fit_is_the_numpy_fit_on_random_trajectories_and_relaxed_ke
         target[count // 2, 1, 2:4] += 30.0  # one slipped point, so the second round reweighs
         relaxed = {int(knots[-1]): 0.25} if len(knots) > 2 else {}
         want = _numpy_fit(np.array(knots), target, relaxed)
-        np.testing.assert_allclose(Spline(knots, count).fit(target, relaxed), want, rtol=0, atol=1e-9)
+        got = fitted(np.array(knots), target, relaxed)[0]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
@@ -95,7 +109,7 @@ def test_every_fit_on_a_real_camel_is_the_numpy_fit(monkeypatch: pytest.MonkeyPa
     def both_ways(knots, target, relaxed):
         values, at = compiled(knots, target, relaxed)
         np.testing.assert_allclose(values, _numpy_fit(knots, target, relaxed), rtol=0, atol=1e-9)
-        np.testing.assert_array_equal(at, Spline(knots, len(target)).at(values))
+        np.testing.assert_array_equal(at, _Blend(knots, len(target)).at(values))
         seen.append((len(knots), bool(relaxed)))
         return values, at
 
@@ -119,11 +133,9 @@ def _trajectory(frames: int, points: int = 3) -> np.ndarray:
 
 def test_a_steady_motion_is_fitted_exactly_by_its_end_keys_and_held_beyond_them() -> None:
     target = _trajectory(20)
-    spline = Spline([0, 19], 20)
-    values = spline.fit(target)
-    np.testing.assert_allclose(spline.at(values), target, atol=1e-9)
-    held = Spline([5, 12], 20)
-    at = held.at(target[[5, 12]])
+    _, at = fitted(np.array([0, 19]), target, {})
+    np.testing.assert_allclose(at, target, atol=1e-9)
+    at = _Blend(np.array([5, 12]), 20).at(target[[5, 12]])
     np.testing.assert_allclose(at[:5], np.repeat(target[5:6], 5, axis=0))
     np.testing.assert_allclose(at[13:], np.repeat(target[12:13], 7, axis=0))
 
@@ -132,11 +144,11 @@ def test_a_point_that_slipped_on_one_frame_does_not_drag_the_fit() -> None:
     target = _trajectory(13)
     slipped = target.copy()
     slipped[6, 1, 2:4] += [25.0, -10.0]
-    spline = Spline([0, 12], 13)
-    fitted = spline.at(spline.fit(slipped))
+    spline = _Blend(np.array([0, 12]), 13)
+    _, fit = fitted(np.array([0, 12]), slipped, {})
     plain = np.linalg.lstsq(np.stack((spline.early, spline.late), axis=1), slipped[:, 1, 2], rcond=None)[0]
     plain_miss = np.abs(np.stack((spline.early, spline.late), axis=1) @ plain - target[:, 1, 2]).max()
-    robust_miss = np.abs(fitted[:, 1, 2] - target[:, 1, 2]).max()
+    robust_miss = np.abs(fit[:, 1, 2] - target[:, 1, 2]).max()
     assert robust_miss < 0.5 * plain_miss, (robust_miss, plain_miss)
 
 
