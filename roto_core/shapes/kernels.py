@@ -19,6 +19,8 @@ from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import hausdorff, polyline_distances
 from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
+from roto_core.shapes.point_end_kernel import corner_arcs, point_ends
+from roto_core.shapes.segment_kernel import span_fits
 from roto_core.shapes.skeleton import chains, junctions, skeleton
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.strand_joins import join_candidates, joined_lines
@@ -57,6 +59,16 @@ def warm() -> None:
     chord_crosses_outline(square, square, square, rows, square, square, line, line, line, 1.0)
     points_at(np.zeros((1, 4, 2)), rows, line, line, line, rows, rows, line, square, square)
     arcs_at(line, rows, 4, line, square, square)
+    packed = (line, line, line, rows, rows, line, square, square)
+    arcs = np.ones((4, 1))
+    tips = np.zeros((1, 2, 4, 2))
+    skips = np.zeros((1, 2), np.int64)
+    span_fits(arcs, arcs, kept[:1] + 4, line[:1], line[:1], tips, skips == 1, square, square, skips, rows, packed, 2)
+    markers = (4, line, square, square)
+    search = (line, 1.0, 1.0)
+    for beside in (np.zeros((0, 2)), square):
+        corner_arcs(line, beside, rows, markers, packed, search)
+        point_ends(line, rows, square, beside, rows, markers, packed, search, line, 1.0)
     loop_points(line, square, square, line, np.arange(5.0), 4.0)
     boxes = sample_boxes(square)
     nearest_k(square, square, boxes, 1)

@@ -253,25 +253,9 @@ class OutlineTrack:
         self.all_cum = np.concatenate([lp.cum[:-1] + b for lp, b in zip(loops, self.base, strict=True)])
         self.marks = np.stack([self.markers[f] for f in self.frames])
         self.marks_next = np.concatenate((self.marks[:, 1:], self.marks[:, :1] + self.lengths[:, None]), axis=1)
-
-    def arc_all(self, u: np.ndarray, rows: Rows = None) -> np.ndarray:
-        """Arc lengths ``(F, *u.shape)`` of parameters ``u`` on every frame (or the frame ``rows`` given)."""
-        index = self.every_row if rows is None else np.ascontiguousarray(self.every_row[rows])
-        u = np.asarray(u, dtype=np.float64)
-        flat = np.ascontiguousarray(u.reshape(-1))
-        return arcs_at(flat, index, self.count, self.lengths, self.marks, self.marks_next).reshape(len(index), *u.shape)
-
-    def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
-        """Points ``(..., F, k, 2)`` at arc lengths ``s (..., F, k)``, row f on frame f (of ``rows`` when given).
-        Called thousands of times per shot: one compiled loop (track_kernel.points_at)."""
-        index = self.every_row if rows is None else self.every_row[rows]
-        s = np.asarray(s, dtype=np.float64)
-        shape = np.broadcast_shapes(s.shape, (len(index), 1))
-        whole = s if s.shape == shape else np.broadcast_to(s, shape)
-        flat = np.require(whole, requirements=("C", "W")).reshape(-1, *shape[-2:])
-        out = points_at(
-            flat,
-            index,
+        # What the compiled lookups take: track_kernel.arcs_at from its ``count`` on, points_at from ``lengths``.
+        self.markers_packed = (self.count, self.lengths, self.marks, self.marks_next)
+        self.packed = (
             self.lengths,
             self.base,
             self.all_cum,
@@ -281,6 +265,23 @@ class OutlineTrack:
             self.all_step,
             self.all_points,
         )
+
+    def arc_all(self, u: np.ndarray, rows: Rows = None) -> np.ndarray:
+        """Arc lengths ``(F, *u.shape)`` of parameters ``u`` on every frame (or the frame ``rows`` given)."""
+        index = self.every_row if rows is None else np.ascontiguousarray(self.every_row[rows])
+        u = np.asarray(u, dtype=np.float64)
+        flat = np.ascontiguousarray(u.reshape(-1))
+        return arcs_at(flat, index, *self.markers_packed).reshape(len(index), *u.shape)
+
+    def at_all(self, s: np.ndarray, rows: Rows = None) -> np.ndarray:
+        """Points ``(..., F, k, 2)`` at arc lengths ``s (..., F, k)``, row f on frame f (of ``rows`` when given).
+        Called thousands of times per shot: one compiled loop (track_kernel.points_at)."""
+        index = self.every_row if rows is None else self.every_row[rows]
+        s = np.asarray(s, dtype=np.float64)
+        shape = np.broadcast_shapes(s.shape, (len(index), 1))
+        whole = s if s.shape == shape else np.broadcast_to(s, shape)
+        flat = np.require(whole, requirements=("C", "W")).reshape(-1, *shape[-2:])
+        out = points_at(flat, index, *self.packed)
         return out.reshape(*shape, 2)
 
     def direction_all(self, s: np.ndarray, before: float, after: float, rows: Rows = None) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from roto_core.shapes.edge_measure import pairwise_sum
+from roto_core.shapes.track_kernel import point_at
 
 DEGENERATE = 1e-12
 
@@ -118,3 +119,59 @@ def fit_rows(
                 best, at = error, k
         worst_error[r], worst[r] = best, at
     return ctrl, worst_error, worst
+
+
+@njit(cache=True)
+def span_fits(
+    start: np.ndarray,
+    extent: np.ndarray,
+    counts: np.ndarray,
+    ua: np.ndarray,
+    ub: np.ndarray,
+    tips: np.ndarray,
+    tipped: np.ndarray,
+    t_out: np.ndarray,
+    t_in: np.ndarray,
+    skips: np.ndarray,
+    rows: np.ndarray,
+    packed: tuple,
+    steps: int,
+) -> tuple:
+    """segment_fits' batch of segments fitted on every frame, in one call: per segment k (parameters ``ua`` to
+    ``ub``, ``counts`` samples, ``skips``) and frame f (``rows[f]`` of the packed outlines), its samples along
+    the edge from arc length ``start[f, k]`` over ``extent[f, k]``, the first and last replaced by the end's
+    tip where ``tipped[k, end]`` (``tips (k, end, f, 2)``), each row padded to the longest by its last sample;
+    then ``fit_rows`` with the ends' tangents ``t_out``/``t_in`` ``(k * F + f, 2)``. Out and in handles ``(n, F,
+    2)``, worst distances ``(n, F)`` and the parameter of each worst sample ``(n, F)``, as segment_fits computed
+    them in numpy (its arc lengths ``start + extent * min(j / (count - 1), 1)``, the same to the bit)."""
+    frames, n = start.shape
+    width = counts.max()
+    batch = np.empty((n * frames, width, 2))
+    row_counts = np.empty(n * frames, np.int64)
+    row_skips = np.empty((n * frames, 2), np.int64)
+    for k in range(n):
+        count = counts[k]
+        reciprocal = 1.0 / (count - 1)
+        for f in range(frames):
+            b = k * frames + f
+            row_counts[b] = count
+            row_skips[b, 0], row_skips[b, 1] = skips[k, 0], skips[k, 1]
+            for j in range(width):
+                fraction = 1.0 if j >= count - 1 else min(j * reciprocal, 1.0)
+                batch[b, j, 0], batch[b, j, 1] = point_at(start[f, k] + extent[f, k] * fraction, rows[f], packed)
+            if tipped[k, 0]:
+                batch[b, 0, 0], batch[b, 0, 1] = tips[k, 0, f, 0], tips[k, 0, f, 1]
+            if tipped[k, 1]:
+                for j in range(count - 1, width):
+                    batch[b, j, 0], batch[b, j, 1] = tips[k, 1, f, 0], tips[k, 1, f, 1]
+    ctrl, error, worst = fit_rows(batch, t_out, t_in, row_skips, row_counts, steps)
+    out_handle, in_handle = np.empty((n, frames, 2)), np.empty((n, frames, 2))
+    worst_u = np.empty((n, frames))
+    for k in range(n):
+        for f in range(frames):
+            b = k * frames + f
+            for c in range(2):
+                out_handle[k, f, c] = ctrl[b, 1, c] - ctrl[b, 0, c]
+                in_handle[k, f, c] = ctrl[b, 2, c] - ctrl[b, 3, c]
+            worst_u[k, f] = ua[k] + (ub[k] - ua[k]) * worst[b] / (counts[k] - 1)
+    return out_handle, in_handle, error.reshape(n, frames), worst_u

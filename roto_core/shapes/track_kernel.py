@@ -46,16 +46,24 @@ def points_at(
     samples only: an arc length wrapped onto a frame's outline lies from its first sample's start to the next
     frame's, which the whole search would find between the same two, and clamp to the frame as well."""
     out = np.empty((*s.shape, 2))
+    packed = (lengths, base, cum, first, last, seglen, step, points)
     for f in range(s.shape[1]):
         r = rows[f]
         for m in range(s.shape[0]):
             for j in range(s.shape[2]):
-                g = base[r] + s[m, f, j] % lengths[r]
-                i = min(max(_after(cum, g, first[r], last[r] + 1) - 1, first[r]), last[r])
-                t = (g - cum[i]) / seglen[i]
-                out[m, f, j, 0] = step[i, 0] * t + points[i, 0]
-                out[m, f, j, 1] = step[i, 1] * t + points[i, 1]
+                out[m, f, j, 0], out[m, f, j, 1] = point_at(s[m, f, j], r, packed)
     return out
+
+
+@njit(cache=True, inline="always")
+def point_at(s: float, r: int, packed: tuple) -> tuple:
+    """The point at arc length ``s`` on frame ``r`` of the packed outlines (OutlineTrack.packed: ``points_at``'s
+    arrays from ``lengths`` to ``points``), for compiled callers that look up one point at a time."""
+    lengths, base, cum, first, last, seglen, step, points = packed
+    g = base[r] + s % lengths[r]
+    i = min(max(_after(cum, g, first[r], last[r] + 1) - 1, first[r]), last[r])
+    t = (g - cum[i]) / seglen[i]
+    return step[i, 0] * t + points[i, 0], step[i, 1] * t + points[i, 1]
 
 
 @njit(cache=True)
@@ -83,14 +91,21 @@ def arcs_at(
     each (``marks``, and ``marks_next`` the marker after each, a loop on for the last), laps of the loop added
     (OutlineTrack.arc_all, in numpy's order of operations)."""
     out = np.empty((rows.shape[0], u.shape[0]))
+    markers = (count, lengths, marks, marks_next)
     for j in range(u.shape[0]):
-        whole = np.floor(u[j])
-        k = int(whole)
-        laps = k // count
-        k = k - laps * count
-        fraction = u[j] - whole
         for a in range(rows.shape[0]):
-            r = rows[a]
-            start = marks[r, k]
-            out[a, j] = start + fraction * (marks_next[r, k] - start) + laps * lengths[r]
+            out[a, j] = arc_at(u[j], rows[a], markers)
     return out
+
+
+@njit(cache=True, inline="always")
+def arc_at(u: float, r: int, markers: tuple) -> float:
+    """The arc length of parameter ``u`` on frame ``r`` (OutlineTrack.markers_packed: ``arcs_at``'s marker
+    count, lengths and markers), for compiled callers that look up one at a time."""
+    count, lengths, marks, marks_next = markers
+    whole = np.floor(u)
+    k = int(whole)
+    laps = k // count
+    k = k - laps * count
+    start = marks[r, k]
+    return start + (u - whole) * (marks_next[r, k] - start) + laps * lengths[r]

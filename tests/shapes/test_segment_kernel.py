@@ -13,6 +13,8 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes import segment_fits
 from roto_core.shapes.fitting import NEWTON_STEPS, fit_segments
 from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.outline_track import OutlineTrack, Rows
+from roto_core.shapes.segment_fits import CORNER, CORNER_SLACK_PX, FIT_STEP_PX, End, Fit, Segment
 from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -127,20 +129,69 @@ def test_a_batch_fits_as_numpy_fitted_it(seed: int, width: int) -> None:
     _assert_same((padded, t_out, t_in), skips, counts)
 
 
+def _plain_fit_group(
+    track: OutlineTrack,
+    segments: list[Segment],
+    rows: Rows,
+    start: np.ndarray,
+    extent: np.ndarray,
+    counts: np.ndarray,
+    ends: list[tuple[End, End]],
+) -> list[Fit]:
+    """segment_fits._fit_group as numpy computed it (before segment_kernel.span_fits): every segment's samples
+    in one lookup, corner tips put in, one fit_segments batch (itself as numpy fitted it)."""
+    slack = int(np.ceil(CORNER_SLACK_PX / FIT_STEP_PX)) + 1
+    n = len(segments)
+    width = int(counts.max())
+    frames = len(start)
+    fraction = np.minimum(np.arange(width)[None, :] * (1.0 / (counts[:, None] - 1)), 1.0)
+    fraction[np.arange(width)[None, :] >= counts[:, None] - 1] = 1.0
+    s = start.T[:, :, None] + extent.T[:, :, None] * fraction[:, None, :]
+    batch = track.at_all(s, rows)
+    skips = np.zeros((n, 2), np.int64)
+    for k, (((_, ra), (_, rb)), ((tip_a, _, _), (tip_b, _, _))) in enumerate(zip(segments, ends, strict=True)):
+        if tip_a is not None:
+            batch[k, :, 0] = tip_a
+        if tip_b is not None:
+            batch[k, :, counts[k] - 1 :] = tip_b[:, None]
+        skips[k] = (slack if ra == CORNER else 0, slack if rb == CORNER else 0)
+    ctrl, err, worst = _numpy_fit_segments(
+        batch.reshape(n * frames, width, 2),
+        np.concatenate([a[2] for a, _ in ends]),
+        np.concatenate([b[1] for _, b in ends]),
+        np.repeat(skips, frames, axis=0),
+        np.repeat(counts, frames),
+    )
+    ctrl = ctrl.reshape(n, frames, 4, 2)
+    err = err.reshape(n, frames)
+    ua = np.array([a for (a, _), _ in segments])
+    ub = np.array([b for _, (b, _) in segments])
+    worst_u = ua[:, None] + (ub - ua)[:, None] * worst.reshape(n, frames) / (counts[:, None] - 1)
+    out_handle, in_handle = ctrl[:, :, 1] - ctrl[:, :, 0], ctrl[:, :, 2] - ctrl[:, :, 3]
+    return [(out_handle[k], in_handle[k], err[k], worst_u[k]) for k in range(n)]
+
+
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_every_batch_the_tracer_fits_on_a_real_camel_is_numpys_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DAVIS camel's real matte, 6 frames: each batch the point selection fits, fitted again in numpy."""
-    batches = 0
+    """DAVIS camel's real matte, 6 frames: each batch of segments the point selection and the finished pieces fit
+    (segment_kernel.span_fits: samples looked up along the edge, corner tips put in, fitted), fitted again as numpy
+    did it; the batches hold corners at either end, padded rows, some frames and all."""
+    compiled = segment_fits._fit_group
+    seen = {"batches": 0, "corners": 0, "padded": 0, "some rows": 0}
 
-    def both_ways(*args):
-        nonlocal batches
-        got = fit_segments(*args)
-        for a, b in zip(got, _numpy_fit_segments(*args), strict=True):
-            np.testing.assert_array_equal(a, b)
-        batches += 1
+    def both_ways(track, segments, rows, start, extent, counts, ends):
+        got = compiled(track, segments, rows, start, extent, counts, ends)
+        want = _plain_fit_group(track, segments, rows, start, extent, counts, ends)
+        for fit, plain in zip(got, want, strict=True):
+            for a, b in zip(fit, plain, strict=True):
+                np.testing.assert_array_equal(a, b)
+        seen["batches"] += 1
+        seen["corners"] += sum(a[1] == CORNER or b[1] == CORNER for a, b in segments)
+        seen["padded"] += int(counts.min() < counts.max())
+        seen["some rows"] += int(rows is not None)
         return got
 
-    monkeypatch.setattr(segment_fits, "fit_segments", both_ways)
+    monkeypatch.setattr(segment_fits, "_fit_group", both_ways)
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="camel")
-    assert batches > 50
+    assert seen["batches"] > 50 and min(seen.values()) > 5, seen
