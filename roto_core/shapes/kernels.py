@@ -16,6 +16,7 @@ from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, 
 from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
+from roto_core.shapes.marker_order import in_loop_order
 from roto_core.shapes.model import bernstein
 from roto_core.shapes.nearest import hausdorff, polyline_distances
 from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
@@ -70,6 +71,7 @@ def warm() -> None:
         corner_arcs(line, beside, rows, markers, packed, search)
         point_ends(line, rows, square, beside, rows, markers, packed, search, line, 1.0)
     loop_points(line, square, square, line, np.arange(5.0), 4.0)
+    in_loop_order(line, line, 4.0, line)
     boxes = sample_boxes(square)
     nearest_k(square, square, boxes, 1)
     projected(square, square, square, square, square, line, np.arange(5.0), boxes, 4)

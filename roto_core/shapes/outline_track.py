@@ -15,12 +15,11 @@ caught for one frame by a passing part of the outline (a line joining it) is put
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import numpy as np
 
 from roto_core.shapes.contours import Outline
 from roto_core.shapes.fitting import corner_indices
+from roto_core.shapes.marker_order import in_loop_order
 from roto_core.shapes.track_kernel import arcs_at, loop_points, points_at
 from roto_core.shapes.tracking import EdgeField, icp, identity, local_shift
 from roto_core.shapes.tracking_kernel import nearest_k, projected, sample_boxes
@@ -29,7 +28,6 @@ MARKER_SPACING_PX = 6.0
 MIN_MARKERS = 32
 MAX_MARKERS = 400
 CANDIDATES = 8
-MIN_GAP = 1e-3
 # A marker this far from the midpoint of its places on the frames either side, which agree, has been caught for
 # one frame by a passing part of the outline (OutlineTrack._put_back): over ten marker spacings.
 SPIKE_PX = 20.0
@@ -92,62 +90,6 @@ class Loop:
     def nearest(self, points: np.ndarray) -> np.ndarray:
         """Index of each point's nearest sample."""
         return nearest_k(np.ascontiguousarray(points, dtype=np.float64), self.points, self.boxes, 1)[1][:, 0]
-
-
-def _increasing_subsequence(values: np.ndarray) -> np.ndarray:
-    """Indices of a longest strictly increasing subsequence (patience sorting; all of them, without the loop,
-    when the values already increase: markers mostly keep their order from frame to frame)."""
-    if np.all(values[1:] > values[:-1]):
-        return np.arange(len(values))
-    tails: list[float] = []
-    tail_index: list[int] = []
-    parent = [-1] * len(values)
-    for i, v in enumerate(values):
-        j = bisect_left(tails, v)
-        if j == len(tails):
-            tails.append(v)
-            tail_index.append(i)
-        else:
-            tails[j] = v
-            tail_index[j] = i
-        parent[i] = tail_index[j - 1] if j else -1
-    out = []
-    i = tail_index[-1] if tail_index else -1
-    while i != -1:
-        out.append(i)
-        i = parent[i]
-    return np.array(out[::-1], dtype=np.int64)
-
-
-def in_loop_order(s: np.ndarray, residual: np.ndarray, length: float, previous_gaps: np.ndarray) -> np.ndarray:
-    """Marker arc lengths made strictly increasing around the loop (unwrapped, first one in ``[0, length)``)."""
-    count = len(s)
-    r = int(np.argmin(residual))
-    order = (r + np.arange(count)) % count
-    d = np.mod(s[order] - s[r], length)
-    rest = _increasing_subsequence(d[1:]) + 1
-    kept = np.concatenate(([0], rest[d[rest] > 0]))
-    fixed = np.empty(count)
-    fixed[kept] = d[kept]
-    gaps = previous_gaps[order]  # gap after each marker in the previous frame, rotated like d
-    ends = np.append(kept, count)
-    # Only the runs of markers left out are placed, so a frame whose markers all kept their order costs no loop.
-    for at in np.flatnonzero(np.diff(ends) >= 2):
-        a, b = int(ends[at]), int(ends[at + 1])
-        db = length if b == count else fixed[b]
-        share = np.cumsum(gaps[a : b - 1])
-        total = share[-1] + gaps[b - 1]
-        fixed[a + 1 : b] = fixed[a] + (db - fixed[a]) * share / max(total, 1e-9)
-    # Strictly increasing with room for the wrap.
-    limit = length - MIN_GAP
-    if not np.all(fixed[1:] >= fixed[:-1] + MIN_GAP):
-        for i in range(1, count):
-            fixed[i] = max(fixed[i], fixed[i - 1] + MIN_GAP)
-    fixed = np.minimum(fixed, limit - MIN_GAP * (count - 1 - np.arange(count)))
-    out = np.empty(count)
-    out[order] = s[r] + fixed
-    out[:r] -= length
-    return out - np.floor(out[0] / length) * length
 
 
 def _initial_transform(previous: np.ndarray, before: Outline, after: Outline) -> np.ndarray:

@@ -57,21 +57,22 @@ class Piece:
         if not self.inner:
             self.inner = [[] for _ in self.runs]
 
-    def layout(self) -> tuple[np.ndarray, list[str]]:
-        """Point parameters in boundary order and their roles."""
+    def layout(self) -> tuple[list[float], list[str]]:
+        """Point parameters in boundary order and their roles (plain lists: the selection lays a piece out tens
+        of thousands of times a shot, a few points each)."""
         us: list[float] = []
         roles: list[str] = []
         for (start, end), inner in zip(self.runs, self.inner, strict=True):
             if not self.closed:
-                us.append(start)
+                us.append(float(start))
                 roles.append(START)
             for u, role in sorted(inner):
-                us.append(u)
+                us.append(float(u))
                 roles.append(role)
             if not self.closed:
-                us.append(end)
+                us.append(float(end))
                 roles.append(END)
-        return np.asarray(us), roles
+        return us, roles
 
     def insert(self, u: float, role: str = SMOOTH, lap: float = 0.0) -> bool:
         """Add a point at ``u`` (or ``u ± lap``, the same place one loop round) inside a run."""
@@ -95,15 +96,15 @@ class Piece:
 def segments_of(piece: Piece, track: OutlineTrack) -> list[Segment | None]:
     """Per point, the outline segment it starts (None for a chord)."""
     us, roles = piece.layout()
-    n = len(us)
+    last = len(us) - 1
     out: list[Segment | None] = []
-    for i in range(n):
-        if roles[i] == END:
+    for i, (u, role) in enumerate(zip(us, roles, strict=True)):
+        if role == END:
             out.append(None)
-            continue
-        j = (i + 1) % n
-        ub = us[j] + (track.count if j == 0 else 0.0)
-        out.append(((float(us[i]), roles[i]), (float(ub), roles[j])))
+        elif i < last:
+            out.append(((u, role), (us[i + 1], roles[i + 1])))
+        else:
+            out.append(((u, role), (us[0] + track.count, roles[0])))
     return out
 
 
@@ -296,14 +297,14 @@ class PieceFitter:
     def _merged(self, piece: Piece, u: float) -> Segment | None:
         """The segment that replaces the two either side of smooth point ``u`` (None where one is a chord)."""
         us, roles = piece.layout()
-        i = int(np.flatnonzero(us == u)[0])
+        i = us.index(u)
         n = len(us)
         before, after = (i - 1) % n, (i + 1) % n
         if roles[before] == END or roles[i] == END:
             return None
         ua = us[before] - (self.track.count if before > i else 0.0)
         ub = us[after] + (self.track.count if after < i else 0.0)
-        return (float(ua), roles[before]), (float(ub), roles[after])
+        return (ua, roles[before]), (ub, roles[after])
 
     def _merge(self, piece: Piece) -> Iterator[Request]:
         """Drop smooth points whose two segments hold as one on every frame."""
