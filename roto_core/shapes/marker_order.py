@@ -2,7 +2,7 @@
 
 Markers projected onto the new edge mostly keep their order; the few that swap (a thin part passing, a fold) are
 placed between the neighbours that kept theirs, spaced as they were on the frame before. In Python the longest
-run that kept its order (patience sorting) and the placing took a loop per marker, some 350 µs a frame and 2.5 %
+run that kept its order (patience sorting) and the placing took a loop per marker, some 350 µs a frame and 2.3 %
 of a DAVIS trace; here they are one compiled call doing the same arithmetic in the same order (numpy's cumulative
 sum is a running sum, its ``mod`` the compiled ``%``), so the markers are the same to the bit
 (tests/shapes/test_marker_order.py against the Python code it replaces).

@@ -213,7 +213,7 @@ def _fit_group(
         np.concatenate([a[2] for a, _ in ends]),
         np.concatenate([b[1] for _, b in ends]),
         skips,
-        track.every_row if rows is None else track.every_row[rows],
+        _rows(track, rows),
         track.packed,
         NEWTON_STEPS,
     )
