@@ -14,6 +14,7 @@ import numpy as np
 from roto_core.shapes import edge_measure
 from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
 from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
+from roto_core.shapes.edge_sample_kernel import edge_samples
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
 from roto_core.shapes.marker_order import in_loop_order
@@ -71,6 +72,8 @@ def warm() -> None:
         corner_arcs(line, beside, rows, markers, packed, search)
         point_ends(line, rows, square, beside, rows, markers, packed, search, line, 1.0)
     loop_points(line, square, square, line, np.arange(5.0), 4.0)
+    loops = (line, line, rows, rows, line, square, square)
+    edge_samples(np.array([[0.0, 1.0]]), rows, markers, loops, 2.0, corner, corner + 10.0, False, 4)
     in_loop_order(line, line, 4.0, line)
     boxes = sample_boxes(square)
     nearest_k(square, square, boxes, 1)

@@ -9,11 +9,13 @@ the per-frame fits over time under it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
 from roto_core.shapes import edge_measure
 from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve
+from roto_core.shapes.edge_sample_kernel import edge_samples
 from roto_core.shapes.model import POINT, bernstein
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.outline_track import OutlineTrack
@@ -26,7 +28,17 @@ CURVE_STEP_PX = 2.0
 MIN_CURVE_SAMPLES = 4
 MAX_CURVE_SAMPLES = 48
 BORDER_PX = 1.0
-# Runs of more samples than this leave their end samples out of the edge-to-curve half (``_run_ends``).
+# Runs of more samples than this leave their first and last samples out of the edge-to-curve half (a run of a few
+# samples keeps all of them). A piece reaches OVERLAP_PX (trace.py) past each chord along its neighbour's stretch
+# of edge, and the neighbour past it along this one, so the few pixels at a run's end are drawn by both. Measured
+# from the edge to the curve, the end sample pinned the run's end where its frame's track put it: a piece keyed on
+# every frame could not slide its ends along the edge towards their steady motion (steadying.py), and on DAVIS
+# dog's ground truth the run ends, a fifth of the points, carried almost half the squared boil on rigid parts.
+# Left out of that half (the curve is still measured against it), the end may slide by a sample. DAVIS dev set,
+# whole sequences, with the run's end sampled on the curve (``EdgeCheck._sampled``): boil on rigid parts lower on
+# 16 of 24 rows and higher on 3 (ground truth dog 0.57 -> 0.52, drift-chicane 0.42 -> 0.44; segmenter masks
+# scooter-black 0.83 -> 0.79), all points' boil lower on 18 and higher on 3, for IoU median and edge within 2 px
+# up to 0.004 lower (the segmenter's drift-straight IoU p10 0.923 -> 0.915; bench/RESULTS.md, forty-first pass).
 RUN_END_MIN_SAMPLES = 4
 # Besides the worst sample, the mean distance stays within this fraction of the tolerance (or less on a thin
 # object: budgets.py): a rotation interpolated linearly shrinks the whole outline a little, which costs more area
@@ -65,30 +77,6 @@ class Polyline:
         return polyline_distances(points, self.line, self.linked)
 
 
-def _run_ends(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """Per sample of the runs ``parts`` laid end to end, whether it is a run's first or last (a run of a few
-    samples keeps all of them).
-
-    A piece reaches OVERLAP_PX (trace.py) past each chord along its neighbour's stretch of edge, and the
-    neighbour past it along this one, so the few pixels at a run's end are drawn by both. Measured from the edge
-    to the curve, the end sample pinned the run's end where its frame's track put it: a piece keyed on every
-    frame could not slide its ends along the edge towards their steady motion (steadying.py), and on DAVIS dog's
-    ground truth the run ends, a fifth of the points, carried almost half the squared boil on rigid parts. Left
-    out of that half (the curve is still measured against it), the end may slide by a sample. DAVIS dev set, whole
-    sequences, with the run's end sampled on the curve (``_sampled``): boil on rigid parts lower on 16 of 24 rows and
-    higher on 3 (ground truth dog 0.57 -> 0.52, drift-chicane 0.42 -> 0.44; segmenter masks scooter-black 0.83 ->
-    0.79), all points' boil lower on 18 and higher on 3, for IoU median and edge within 2 px up to 0.004 lower
-    (the segmenter's drift-straight IoU p10 0.923 -> 0.915; bench/RESULTS.md, forty-first pass).
-    """
-    ends = np.zeros(sum(len(p) for p in parts), bool)
-    start = 0
-    for part in parts:
-        if len(part) > RUN_END_MIN_SAMPLES:
-            ends[[start, start + len(part) - 1]] = True
-        start += len(part)
-    return ends
-
-
 class EdgeCheck:
     """How far a piece's curve is from its stretch of edge on one frame (both ways)."""
 
@@ -111,27 +99,25 @@ class EdgeCheck:
         self.chords = [chord_mask(p) for p in pieces]
         self.tips = [np.flatnonzero(corner_flags(p)) for p in pieces]
         # Per piece and frame: the edge samples inside the picture (indices, points) and the polyline through
-        # all samples.
+        # all samples; the runs of a piece are joined by chords across the object, not by edge. Edge along the
+        # image border is where the frame cuts the object, not the object's edge: the shape may run anywhere
+        # outside the picture there (edge_sample_kernel.edge_samples, one compiled call per piece).
         self.edges: list[list[tuple[np.ndarray, np.ndarray, Polyline]]] = []
         for piece in pieces:
+            points, linked, starts, kept, kept_points, kept_starts = edge_samples(
+                np.array(piece.runs, dtype=np.float64).reshape(-1, 2),
+                track.every_row,
+                track.markers_packed,
+                track.loop_packed,
+                EDGE_STEP_PX,
+                self.low,
+                self.high,
+                piece.closed,
+                RUN_END_MIN_SAMPLES,
+            )
             per_frame = []
-            for f in track.frames:
-                loop = track.loops[f]
-                parts = []
-                for start, end in piece.runs:
-                    sa, sb = (float(x) for x in track.arc(f, np.array([start, end])))
-                    parts.append(loop.samples(sa, sb, EDGE_STEP_PX))
-                edge = np.concatenate(parts)
-                # The runs of a piece are joined by chords across the object, not by edge.
-                linked = np.ones(len(edge), bool)
-                linked[np.cumsum([len(p) for p in parts]) - 1] = piece.closed
-                inside = self._inside(edge)
-                if not piece.closed:
-                    inside = inside & ~_run_ends(parts)
-                # Edge along the image border is where the frame cuts the object, not the object's edge: the
-                # shape may run anywhere outside the picture there.
-                kept = np.flatnonzero(inside) if inside.sum() >= 2 else np.arange(len(edge))
-                per_frame.append((kept, edge[kept], Polyline(edge, linked)))
+            for (a, b), (c, d) in zip(pairwise(starts.tolist()), pairwise(kept_starts.tolist()), strict=True):
+                per_frame.append((kept[c:d], kept_points[c:d], Polyline(points[a:b], linked[a:b])))
             self.edges.append(per_frame)
         self.kept = [np.flatnonzero(~chords) for chords in self.chords]
         self.links = [self._curve_links(chords) for chords in self.chords]
@@ -141,9 +127,6 @@ class EdgeCheck:
         """Per kept (non-chord) segment: whether its last sample joins the next kept segment's first."""
         kept = np.nonzero(~chords)[0]
         return (np.roll(kept, -1) - kept) % len(chords) == 1
-
-    def _inside(self, points: np.ndarray) -> np.ndarray:
-        return np.all((points > self.low) & (points < self.high), axis=1)
 
     def error(
         self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: np.ndarray | None = None

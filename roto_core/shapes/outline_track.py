@@ -197,6 +197,18 @@ class OutlineTrack:
         self.marks_next = np.concatenate((self.marks[:, 1:], self.marks[:, :1] + self.lengths[:, None]), axis=1)
         # What the compiled lookups take: track_kernel.arcs_at from its ``count`` on, points_at from ``lengths``.
         self.markers_packed = (self.count, self.lengths, self.marks, self.marks_next)
+        # Each frame's own arc lengths (Loop.cum, without the end), for lookups that are Loop.at's to the bit
+        # (edge_sample_kernel): ``all_cum`` holds them offset along the outlines laid end to end.
+        loop_cum = np.concatenate([lp.cum[:-1] for lp in loops])
+        self.loop_packed = (
+            self.lengths,
+            loop_cum,
+            self.first_sample,
+            self.last_sample,
+            self.all_seglen,
+            self.all_step,
+            self.all_points,
+        )
         self.packed = (
             self.lengths,
             self.base,
