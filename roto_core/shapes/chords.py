@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from roto_core.shapes.crossing_kernel import chord_crossed
 from roto_core.shapes.model import LEFT, POINT, RIGHT, sample_outline
-from roto_core.shapes.untangle import LOOP_MIN_PX2, SAMPLES, crossing_loops, segment_polylines, segments_cross
+from roto_core.shapes.untangle import LOOP_MIN_PX2, SAMPLES, crossing_loops, segment_polylines
 
 MARGIN_PX = 1.0
 MAX_BOW = 0.5
@@ -62,12 +63,11 @@ def _bow(key: np.ndarray, i: int) -> None:
     if length < 1.0:
         return
     lines = segment_polylines(key)
+    if not chord_crossed(a, b, lines, i):
+        return
     # The rest of the outline, from the chord's end round to its start.
     order = [(i + 1 + k) % count for k in range(count - 1)]
     rest = lines[order]
-    crossed = segments_cross(a, b, rest[:, :-1], rest[:, 1:]).any(axis=1)
-    if not crossed.any():
-        return
     tip = rest.reshape(-1, 2) - a
     along = tip @ chord / length**2
     # Outlines are traced clockwise on screen (upright.py): the piece lies to the right of its chord, the far

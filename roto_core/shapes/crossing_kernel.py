@@ -135,3 +135,40 @@ def chord_crosses_outline(
         if not beside and cross(ax, ay, bx, by, sx, sy, ex, ey):
             return True
     return False
+
+
+@njit(cache=True)
+def chord_crossed(a: np.ndarray, b: np.ndarray, lines: np.ndarray, chord: int) -> bool:
+    """Whether the chord ``a``-``b`` crosses a sub-segment of any other segment of ``lines`` ``(N, S + 1, 2)`` (a
+    key's sampled segments; ``chord`` is the chord's own): chords._bow's test, stopping at the first crossing."""
+    count, samples = lines.shape[0], lines.shape[1] - 1
+    ax, ay, bx, by = a[0], a[1], b[0], b[1]
+    for i in range(count):
+        if i == chord:
+            continue
+        for m in range(samples):
+            if cross(ax, ay, bx, by, lines[i, m, 0], lines[i, m, 1], lines[i, m + 1, 0], lines[i, m + 1, 1]):
+                return True
+    return False
+
+
+@njit(cache=True)
+def near_crossings(lines: np.ndarray, d: int) -> np.ndarray:
+    """``(i, k, m)`` for each sub-segment ``k`` of segment ``i`` of ``lines`` ``(N, S + 1, 2)`` that crosses
+    sub-segment ``m`` of segment ``i + d`` (wrapping), in row order as ``np.nonzero`` lists them; for ``d`` 1, less
+    the last sub-segment against the next's first, which share a sample (untangle._local_crossing)."""
+    count, samples = lines.shape[0], lines.shape[1] - 1
+    found = [(0, 0, 0)]
+    for i in range(count):
+        j = (i + d) % count
+        for k in range(samples):
+            ax, ay, bx, by = lines[i, k, 0], lines[i, k, 1], lines[i, k + 1, 0], lines[i, k + 1, 1]
+            for m in range(samples):
+                if d == 1 and k == samples - 1 and m == 0:
+                    continue
+                if cross(ax, ay, bx, by, lines[j, m, 0], lines[j, m, 1], lines[j, m + 1, 0], lines[j, m + 1, 1]):
+                    found.append((i, k, m))
+    out = np.empty((len(found) - 1, 3), np.int64)
+    for n in range(1, len(found)):
+        out[n - 1, 0], out[n - 1, 1], out[n - 1, 2] = found[n]
+    return out

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes import edge_measure
-from roto_core.shapes.crossing_kernel import chord_crosses_outline, knot_marks, self_crossings
+from roto_core.shapes.crossing_kernel import (
+    chord_crossed,
+    chord_crosses_outline,
+    knot_marks,
+    near_crossings,
+    self_crossings,
+)
 from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
 from roto_core.shapes.edge_sample_kernel import edge_samples
 from roto_core.shapes.fitting import fit_segments
@@ -52,6 +58,9 @@ def warm() -> None:
     segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked)
     mixed_weights(key, key, kept, bernstein(12), corner, corner + 10.0, square, linked, 1.0, 3, 0.5)
     knot_marks(np.zeros((1, 4, 9, 2)), 3)
+    sampled = np.zeros((4, 9, 2))
+    chord_crossed(corner, corner + 1.0, sampled, 0)
+    near_crossings(sampled, 1)
     self_crossings(square)
     pixels = np.zeros((1, 1, 9), np.int64)
     fewest_inside(pixels, pixels, scan_tables(square, np.array([0, 4])))

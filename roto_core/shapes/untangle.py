@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roto_core.shapes.crossing_kernel import knot_marks, self_crossings
+from roto_core.shapes.crossing_kernel import knot_marks, near_crossings, self_crossings
 from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, sample_outline, segment_controls, signed_area
 
 # Samples per segment for the crossing test: a curl beside a point spans a few of them.
@@ -127,18 +127,15 @@ def _local_crossing(ctrl: np.ndarray) -> tuple[int, int, np.ndarray] | None:
     count = len(ctrl)
     lines = segment_polylines(ctrl)
     start, end = lines[:, :-1], lines[:, 1:]
-    whole = signed_area(lines[:, :-1].reshape(-1, 2))
-    k, m = np.indices((SAMPLES, SAMPLES))
+    whole = None
     for d in range(1, min(REACH, count - 3) + 1):
-        b0, b1 = np.roll(start, -d, axis=0), np.roll(end, -d, axis=0)
-        hit = segments_cross(start[:, :, None], end[:, :, None], b0[:, None], b1[:, None])
-        if d == 1:
-            hit &= ~((k == SAMPLES - 1) & (m == 0))
-        for i, ka, mb in zip(*np.nonzero(hit), strict=True):
-            a0, r = start[i, ka], end[i, ka] - start[i, ka]
-            q, s = b0[i, mb] - a0, b1[i, mb] - b0[i, mb]
-            at = a0 + r * (q[0] * s[1] - q[1] * s[0]) / (r[0] * s[1] - r[1] * s[0])
+        for i, ka, mb in near_crossings(lines, d).tolist():
             j = (i + d) % count
+            a0, r = start[i, ka], end[i, ka] - start[i, ka]
+            q, s = start[j, mb] - a0, end[j, mb] - start[j, mb]
+            at = a0 + r * (q[0] * s[1] - q[1] * s[0]) / (r[0] * s[1] - r[1] * s[0])
+            if whole is None:
+                whole = signed_area(lines[:, :-1].reshape(-1, 2))
             loop = np.vstack(
                 (
                     at,

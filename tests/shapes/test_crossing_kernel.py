@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 
 from roto_core.contracts import ShapeSettings
-from roto_core.shapes import necks, untangle
-from roto_core.shapes.crossing_kernel import chord_crosses_outline, cross, knot_marks, self_crossings
+from roto_core.shapes import chords, necks, untangle
+from roto_core.shapes.crossing_kernel import (
+    chord_crossed,
+    chord_crosses_outline,
+    cross,
+    knot_marks,
+    near_crossings,
+    self_crossings,
+)
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import LEFT, POINT, RIGHT
 from roto_core.shapes.trace import trace_shapes
@@ -74,6 +81,25 @@ def _plain_chord_crosses(a, b, ends_along, row, start, end, along, lengths, segl
     return bool(segments_cross(a[r], b[r], start[near], end[near])[~beside].any())
 
 
+def _plain_chord_crossed(a: np.ndarray, b: np.ndarray, lines: np.ndarray, chord: int) -> bool:
+    """chords._bow's test as numpy computed it: the chord against every sub-segment of the rest of the outline."""
+    count = len(lines)
+    rest = lines[[(chord + 1 + k) % count for k in range(count - 1)]]
+    return bool(segments_cross(a, b, rest[:, :-1], rest[:, 1:]).any())
+
+
+def _plain_near_crossings(lines: np.ndarray, d: int) -> np.ndarray:
+    """untangle._local_crossing's pairs as numpy found them: each segment's sub-segments against those of the
+    segment ``d`` on, all at once, the pair sharing a sample left out, listed by np.nonzero."""
+    start, end = lines[:, :-1], lines[:, 1:]
+    k, m = np.indices((SAMPLES, SAMPLES))
+    b0, b1 = np.roll(start, -d, axis=0), np.roll(end, -d, axis=0)
+    hit = segments_cross(start[:, :, None], end[:, :, None], b0[:, None], b1[:, None])
+    if d == 1:
+        hit &= ~((k == SAMPLES - 1) & (m == 0))
+    return np.stack(np.nonzero(hit), axis=1)
+
+
 def _keys(rng: np.random.Generator, keys: int, count: int) -> np.ndarray:
     """Keys of ``count`` points round a circle with handles long enough to curl now and then."""
     turn = np.sort(rng.uniform(0.0, 2.0 * np.pi, (keys, count)), axis=1)
@@ -106,6 +132,24 @@ def test_knot_marks_are_the_all_pairs_computation(count: int) -> None:
     np.testing.assert_array_equal(untangle.knots(ctrl[:7]), want[:7])
 
 
+@pytest.mark.parametrize("count", [4, 5, 12, 24])
+def test_chord_and_near_crossings_are_the_all_pairs_computation(count: int) -> None:
+    ctrl = _keys(np.random.default_rng(10 + count), 200, count)
+    crossed = found = 0
+    for key in ctrl:
+        lines = segment_polylines(key)
+        for chord in (0, count // 2, count - 1):
+            a, b = key[chord, POINT], key[(chord + 1) % count, POINT]
+            want = _plain_chord_crossed(a, b, lines, chord)
+            assert chord_crossed(a, b, lines, chord) == want
+            crossed += want
+        for d in range(1, min(REACH, count - 3) + 1):
+            want = _plain_near_crossings(lines, d)
+            np.testing.assert_array_equal(near_crossings(lines, d), want)
+            found += len(want) > 0
+    assert 0 < crossed < 600 and found > 0
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_self_crossings_are_every_pair_of_the_polyline(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -125,7 +169,7 @@ def test_every_crossing_test_the_tracer_makes_on_real_mattes_is_the_numpy_answer
     monkeypatch: pytest.MonkeyPatch, sequence: str, frames: int
 ) -> None:
     """Real DAVIS mattes: every knot, loop and neck test the trace asks, answered again the numpy way."""
-    asked: dict[str, list[bool]] = {"knots": [], "loops": [], "necks": []}
+    asked: dict[str, list[bool]] = {"knots": [], "loops": [], "necks": [], "chords": [], "near": []}
 
     def knots_both(lines, reach):
         got = knot_marks(lines, reach)
@@ -146,6 +190,20 @@ def test_every_crossing_test_the_tracer_makes_on_real_mattes_is_the_numpy_answer
         asked["necks"].append(got)
         return got
 
+    def chords_both(a, b, lines, chord):
+        got = chord_crossed(a, b, lines, chord)
+        assert got == _plain_chord_crossed(a, b, lines, chord)
+        asked["chords"].append(got)
+        return got
+
+    def near_both(lines, d):
+        got = near_crossings(lines, d)
+        np.testing.assert_array_equal(got, _plain_near_crossings(lines, d))
+        asked["near"].append(len(got) > 0)
+        return got
+
+    monkeypatch.setattr(chords, "chord_crossed", chords_both)
+    monkeypatch.setattr(untangle, "near_crossings", near_both)
     monkeypatch.setattr(untangle, "knot_marks", knots_both)
     monkeypatch.setattr(untangle, "self_crossings", loops_both)
     monkeypatch.setattr(necks, "chord_crosses_outline", necks_both)

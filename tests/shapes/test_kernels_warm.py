@@ -37,8 +37,10 @@ from roto_core.shapes.trace import trace_shapes
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 # The kernels the tracer's Python code calls; the others are called only from these, compiled into them.
 ENTRY_POINTS = (
+    crossing_kernel.chord_crossed,
     crossing_kernel.chord_crosses_outline,
     crossing_kernel.knot_marks,
+    crossing_kernel.near_crossings,
     crossing_kernel.self_crossings,
     curve_kernel.mixed_weights,
     curve_kernel.sampled_curve,
