@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
+from roto_core.shapes.curve_kernel import sampled_curve
 from roto_core.shapes.nearest import measure_polyline
 
 # What ``measure`` found: no curve inside the picture; the curve-to-edge half over the limit (the other not
@@ -188,3 +189,45 @@ def error(
     if found == STOPPED:
         return out.max() / outlier
     return _summed(out, back, quantile, outlier, mean_fraction)
+
+
+@njit(cache=True)
+def curve_error(
+    ctrl: np.ndarray,
+    piece: tuple,
+    constants: tuple,
+    edge: np.ndarray,
+    edge_linked: np.ndarray,
+    kept: np.ndarray,
+    kept_points: np.ndarray,
+    allowance: np.ndarray,
+    bound: float,
+    mean_fraction: float,
+) -> float:
+    """``error`` of the key ``ctrl`` ``(N, 3, 2)`` itself: its curve sampled (curve_kernel.sampled_curve, ``piece``:
+    the segments off a chord, whether each joins the next, the corner points) and measured in the same call, as
+    keys.EdgeCheck.error asks a hundred thousand times a shot (``constants``: the sampling's weight tables, step and
+    fewest samples, the picture's corners, the corners' slack, the quantile and the outlier factor)."""
+    segments, links, corners = piece
+    tables, step, fewest, low, high, slack, quantile, outlier = constants
+    curve, curve_linked = sampled_curve(ctrl, segments, links, tables, step, fewest)
+    tips = np.empty((len(corners), 2))
+    for t in range(len(corners)):
+        tips[t, 0], tips[t, 1] = ctrl[corners[t], 1, 0], ctrl[corners[t], 1, 1]
+    return error(
+        curve,
+        curve_linked,
+        low,
+        high,
+        tips,
+        slack,
+        edge,
+        edge_linked,
+        kept,
+        kept_points,
+        allowance,
+        bound,
+        quantile,
+        outlier,
+        mean_fraction,
+    )

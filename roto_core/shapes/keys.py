@@ -121,6 +121,18 @@ class EdgeCheck:
             self.edges.append(per_frame)
         self.kept = [np.flatnonzero(~chords) for chords in self.chords]
         self.links = [self._curve_links(chords) for chords in self.chords]
+        # What edge_measure.curve_error samples each piece's curve by, and measures it with.
+        self.curves = [(kept, links, tips) for kept, links, tips in zip(self.kept, self.links, self.tips, strict=True)]
+        self.constants = (
+            _CURVE_WEIGHTS,
+            CURVE_STEP_PX,
+            MIN_CURVE_SAMPLES,
+            self.low,
+            self.high,
+            CORNER_SLACK_PX**2,
+            HOLD_QUANTILE,
+            OUTLIER_FACTOR,
+        )
 
     @staticmethod
     def _curve_links(chords: np.ndarray) -> np.ndarray:
@@ -139,11 +151,23 @@ class EdgeCheck:
         Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         in-between holds when nearly all of the outline is within the tolerance and none of it much further: the
         error is the HOLD_QUANTILE of the distances both ways, half the worst (OUTLIER_FACTOR) or the mean over
-        the mean allowed, whichever is largest (edge_measure.error)."""
-        args = self._measure_args(piece, frame_index, ctrl, allowance)
-        if args is None:
+        the mean allowed, whichever is largest (edge_measure.curve_error: the curve sampled and measured in one
+        compiled call)."""
+        if len(self.kept[piece]) == 0:
             return 0.0
-        return edge_measure.error(*args, bound, HOLD_QUANTILE, OUTLIER_FACTOR, float(self.mean_fraction[frame_index]))
+        kept, kept_points, edge = self.edges[piece][frame_index]
+        return edge_measure.curve_error(
+            np.ascontiguousarray(ctrl, dtype=np.float64),
+            self.curves[piece],
+            self.constants,
+            edge.line,
+            edge.linked,
+            kept,
+            kept_points,
+            _NO_ALLOWANCE if allowance is None else allowance,
+            bound,
+            float(self.mean_fraction[frame_index]),
+        )
 
     def sample_errors(self, piece: int, frame_index: int, ctrl: np.ndarray) -> np.ndarray:
         """Per sample of the piece's edge on this frame, how far ``ctrl``'s curve is from it there (either way:

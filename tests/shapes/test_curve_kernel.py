@@ -161,17 +161,19 @@ def test_segment_worst_leaves_chords_and_samples_outside_the_picture_at_zero() -
 def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
     """DAVIS camel's real matte, 6 frames: pieces with chords and run ends, keys from every stage; the weights the
     smoothing mixes back with, round by round from each segment's worst distance, are numpy's to the bit."""
-    compiled = EdgeCheck._sampled
+    compiled = EdgeCheck.error
     seen: list[int] = []
 
-    def both_ways(self, piece, ctrl):
-        got = compiled(self, piece, ctrl)
+    def both_ways(self, piece, frame, ctrl, bound=np.inf, allowance=None):
+        # Each curve the check measures (edge_measure.curve_error samples it as EdgeCheck._sampled does:
+        # tests/shapes/test_edge_measure.py measures _sampled's curve and gets the same error to the bit).
+        got = self._sampled(piece, ctrl)
         if got is not None:
             want = _numpy_curve(ctrl, self.chords[piece])
             np.testing.assert_array_equal(got[1], want[1])
             np.testing.assert_allclose(got[0], want[0], rtol=1e-14, atol=1e-10)
             seen.append(int((~got[1]).sum()))
-        return got
+        return compiled(self, piece, frame, ctrl, bound, allowance)
 
     compiled_weights = EdgeCheck.mixed_weights
     strayed: list[float] = []
@@ -185,7 +187,7 @@ def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatc
         weighed.append(got)
         return got
 
-    monkeypatch.setattr(EdgeCheck, "_sampled", both_ways)
+    monkeypatch.setattr(EdgeCheck, "error", both_ways)
     monkeypatch.setattr(EdgeCheck, "mixed_weights", weights_both_ways)
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="camel")

@@ -46,6 +46,7 @@ ENTRY_POINTS = (
     curve_kernel.sampled_curve,
     curve_kernel.segment_worst,
     edge_sample_kernel.edge_samples,
+    edge_measure.curve_error,
     edge_measure.error,
     edge_measure.measure,
     keyfit_kernel.fitted_keys,
