@@ -122,7 +122,7 @@ class EdgeCheck:
         self.kept = [np.flatnonzero(~chords) for chords in self.chords]
         self.links = [self._curve_links(chords) for chords in self.chords]
         # What edge_measure.curve_error samples each piece's curve by, and measures it with.
-        self.curves = [(kept, links, tips) for kept, links, tips in zip(self.kept, self.links, self.tips, strict=True)]
+        self.curves = list(zip(self.kept, self.links, self.tips, strict=True))
         self.constants = (
             _CURVE_WEIGHTS,
             CURVE_STEP_PX,
