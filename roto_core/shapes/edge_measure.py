@@ -206,8 +206,9 @@ def curve_error(
 ) -> float:
     """``error`` of the key ``ctrl`` ``(N, 3, 2)`` itself: its curve sampled (curve_kernel.sampled_curve, ``piece``:
     the segments off a chord, whether each joins the next, the corner points) and measured in the same call, as
-    keys.EdgeCheck.error asks a hundred thousand times a shot (``constants``: the sampling's weight tables, step and
-    fewest samples, the picture's corners, the corners' slack, the quantile and the outlier factor)."""
+    keys.EdgeCheck.error asks 100,581 times over the nine dev rows profiled in bench/RESULTS.md, fifty-fifth pass
+    (``constants``: the sampling's weight tables, step and fewest samples, the picture's corners, the corners'
+    slack, the quantile and the outlier factor)."""
     segments, links, corners = piece
     tables, step, fewest, low, high, slack, quantile, outlier = constants
     curve, curve_linked = sampled_curve(ctrl, segments, links, tables, step, fewest)
