@@ -324,7 +324,8 @@ def fit_segments(
     (segment_kernel.py) instead of one per frame. ``skip`` leaves that many samples at either end out of the
     error (next to a sharpened corner, which stands off the rounded edge by design); per row when ``(B, 2)``.
     Runs of different lengths share one batch when ``counts (B,)`` gives each row's sample count: the rows are
-    padded by repeating their last sample, which sits at curve parameter 1 and so adds nothing to the fit.
+    padded by repeating their last sample; each row is fitted on its own samples only, so its fit is the same to
+    the bit in any batch.
     """
     rows = len(samples)
     return fit_rows(

@@ -53,7 +53,10 @@ def _handles(
 def fit_rows(
     samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray, skips: np.ndarray, counts: np.ndarray, steps: int
 ) -> tuple:
-    """fitting.fit_segments for rows padded to one width (``counts`` real samples each, ``skips`` per row)."""
+    """fitting.fit_segments for rows padded to one width (``counts`` real samples each, ``skips`` per row). Each
+    row is fitted on its own samples only, so a fit is the same to the bit whatever batch it is padded in: the
+    padding sits at curve parameter 1 and adds nothing, but it moved the row's sums into other blocks of the
+    pairwise summation (a few last bits, and a fit then hung on which segments were asked for together)."""
     rows, width = samples.shape[0], samples.shape[1]
     ctrl = np.empty((rows, 4, 2))
     worst_error = np.empty(rows)
@@ -63,20 +66,21 @@ def fit_rows(
     along_out, along_in = np.empty(width), np.empty(width)
     rx, ry, dx, dy = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
     for r in range(rows):
+        count = counts[r]
         p0x, p0y = samples[r, 0, 0], samples[r, 0, 1]
-        p3x, p3y = samples[r, width - 1, 0], samples[r, width - 1, 1]
+        p3x, p3y = samples[r, count - 1, 0], samples[r, count - 1, 1]
         tox, toy, tix, tiy = t_out[r, 0], t_out[r, 1], t_in[r, 0], t_in[r, 1]
-        for k in range(width - 1):
+        for k in range(count - 1):
             seglen[k] = math.hypot(samples[r, k + 1, 0] - samples[r, k, 0], samples[r, k + 1, 1] - samples[r, k, 1])
-        total = pairwise_sum(seglen)
+        total = pairwise_sum(seglen[: count - 1])
         u[0] = 0.0
         running = 0.0
-        for k in range(width - 1):
+        for k in range(count - 1):
             running += seglen[k]
             u[k + 1] = running
         scale = max(total, 1e-9)
-        last = counts[r] - 1
-        for k in range(width):
+        last = count - 1
+        for k in range(count):
             u[k] = 1.0 if k >= last else u[k] / scale
             rx[k], ry[k] = samples[r, k, 0] - p0x, samples[r, k, 1] - p0y
             along_out[k], along_in[k] = rx[k] * tox + ry[k] * toy, rx[k] * tix + ry[k] * tiy
@@ -84,10 +88,10 @@ def fit_rows(
         jx, jy = p3x - p0x, p3y - p0y
         j_out, j_in = jx * tox + jy * toy, jx * tix + jy * tiy
         for iteration in range(steps + 1):
-            a_out, a_in = _handles(u, along_out, along_in, j_out, j_in, cos_io, total)
+            a_out, a_in = _handles(u[:count], along_out[:count], along_in[:count], j_out, j_in, cos_io, total)
             q0x, q0y, q2x, q2y = a_out * tox, a_out * toy, a_in * tix, a_in * tiy
             q1x, q1y = jx - q0x - q2x, jy - q0y - q2y
-            for k in range(width):
+            for k in range(count):
                 v = 1.0 - u[k]
                 uu, vv = u[k] * u[k], v * v
                 b1, b2 = 3.0 * (vv * u[k]), 3.0 * (v * uu)
@@ -109,11 +113,11 @@ def fit_rows(
         ctrl[r, 1, 0], ctrl[r, 1, 1] = p0x + q0x, p0y + q0y
         ctrl[r, 2, 0], ctrl[r, 2, 1] = p3x - q2x, p3y - q2y
         ctrl[r, 3, 0], ctrl[r, 3, 1] = p3x, p3y
-        held = skips[r, 0] + skips[r, 1] < counts[r]
+        held = skips[r, 0] + skips[r, 1] < count
         best, at = -1.0, 0
-        for k in range(width):
+        for k in range(count):
             error = math.hypot(dx[k], dy[k])
-            if held and (k < skips[r, 0] or k >= counts[r] - skips[r, 1]):
+            if held and (k < skips[r, 0] or k >= count - skips[r, 1]):
                 error = 0.0
             if error > best:
                 best, at = error, k

@@ -1,6 +1,7 @@
 """fitting.fit_segments, compiled (segment_kernel.py), fits every batch to the bit as the numpy code it replaced:
-runs of one width and padded runs of several, corners skipped at either end (one pair for the batch or one per
-row), straight and degenerate runs, and every batch the tracer fits on a real DAVIS camel."""
+runs of one width, and padded runs of several as each row alone (the padding changes no bit), corners skipped at
+either end (one pair for the batch or one per row), straight and degenerate runs, and every batch the tracer fits
+on a real DAVIS camel."""
 
 from __future__ import annotations
 
@@ -25,12 +26,11 @@ def _numpy_fit_segments(
     t_out: np.ndarray,
     t_in: np.ndarray,
     skip: tuple[int, int] | np.ndarray = (0, 0),
-    counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """fitting.fit_segments as it was in numpy (before segment_kernel.py), the reference."""
+    """fitting.fit_segments as it was in numpy (before segment_kernel.py) on rows of one count, the reference."""
     width = samples.shape[1]
     column = np.arange(width)
-    last = column[None, :] >= (np.full(len(samples), width) if counts is None else counts)[:, None] - 1
+    last = np.broadcast_to(column[None, :] >= width - 1, samples.shape[:2])
     # x and y are kept apart: numpy reduces a length-2 last axis far slower than it multiplies two arrays.
     sx, sy = samples[..., 0], samples[..., 1]
     p0x, p0y, p3x, p3y = sx[:, :1], sy[:, :1], sx[:, -1:], sy[:, -1:]
@@ -90,7 +90,7 @@ def _numpy_fit_segments(
     )
     err = np.hypot(dx, dy)
     skips = np.broadcast_to(np.asarray(skip), (len(samples), 2))
-    real = np.full(len(samples), width) if counts is None else counts
+    real = np.full(len(samples), width)
     held = (skips[:, 0] + skips[:, 1] < real)[:, None]
     err[held & ((column < skips[:, :1]) | (column >= (real - skips[:, 1])[:, None]))] = 0.0
     worst = err.argmax(axis=1)
@@ -101,9 +101,24 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def _numpy_fit_each_row(
+    samples: np.ndarray, t_out: np.ndarray, t_in: np.ndarray, skips: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded rows fitted one by one on their own samples, as numpy fits a batch of one: the padding must change
+    no bit of a row's fit."""
+    fits = [
+        _numpy_fit_segments(samples[r : r + 1, :c], t_out[r : r + 1], t_in[r : r + 1], skips[r : r + 1])
+        for r, c in enumerate(counts.tolist())
+    ]
+    return tuple(np.concatenate([fit[i] for fit in fits]) for i in range(3))  # type: ignore[return-value]
+
+
 def _assert_same(args: tuple, skip=(0, 0), counts=None) -> None:
     got = fit_segments(*args, skip, counts)
-    want = _numpy_fit_segments(*args, skip, counts)
+    if counts is None:
+        want = _numpy_fit_segments(*args, skip)
+    else:
+        want = _numpy_fit_each_row(*args, np.broadcast_to(np.asarray(skip), (len(counts), 2)), counts)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -155,7 +170,7 @@ def _plain_fit_group(
         if tip_b is not None:
             batch[k, :, counts[k] - 1 :] = tip_b[:, None]
         skips[k] = (slack if ra == CORNER else 0, slack if rb == CORNER else 0)
-    ctrl, err, worst = _numpy_fit_segments(
+    ctrl, err, worst = _numpy_fit_each_row(
         batch.reshape(n * frames, width, 2),
         np.concatenate([a[2] for a, _ in ends]),
         np.concatenate([b[1] for _, b in ends]),
