@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes import edge_measure
+from roto_core.shapes.contours import find_regions
 from roto_core.shapes.crossing_kernel import (
     chord_crossed,
     chord_crosses_outline,
@@ -24,9 +25,11 @@ from roto_core.shapes.edge_sample_kernel import edge_samples
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
 from roto_core.shapes.marker_order import in_loop_order
-from roto_core.shapes.model import bernstein
+from roto_core.shapes.model import bernstein, fill_polygon
 from roto_core.shapes.nearest import hausdorff, polyline_distances
 from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
+from roto_core.shapes.outline_track import OutlineTrack
+from roto_core.shapes.piece_fitter import Piece, PieceFitter
 from roto_core.shapes.point_end_kernel import corner_arcs, point_ends
 from roto_core.shapes.segment_kernel import span_fits
 from roto_core.shapes.skeleton import chains, junctions, skeleton
@@ -110,3 +113,16 @@ def warm() -> None:
     smoothed_controls(z, around, 1.0, 1)
     similarities(z[:, :, 1].copy(), z[:, :, 1].copy(), around)
     slid_points(key[None], key[None])
+    _select_on_a_square()
+
+
+def _select_on_a_square() -> None:
+    """The point selection (selection_kernel.select) with the typed dictionaries and tuples PieceFitter passes:
+    on the track of a square's outline over two frames, a closed piece and an open one."""
+    mask = np.zeros((32, 32), np.bool_)
+    fill_polygon(mask, np.array([[6.0, 6.0], [26.0, 6.0], [26.0, 26.0], [6.0, 26.0]]), True)
+    outline = max(find_regions(mask, 4), key=lambda region: region.area).outer
+    track = OutlineTrack({0: outline, 1: outline}, 0, (32, 32))
+    fitter = PieceFitter(track, 1.0, 8)
+    fitter.select(Piece([(0.0, float(track.count))], True))
+    fitter.select(Piece([(0.0, 0.5 * track.count)], False), exact=True)

@@ -18,7 +18,7 @@ from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein
 from roto_core.shapes.nearest import hausdorff
 from roto_core.shapes.necks import NeckFinder
 from roto_core.shapes.outline_track import OutlineTrack
-from roto_core.shapes.piece_fitter import HOPELESS, Failure, Piece, PieceFitter, segments_of
+from roto_core.shapes.piece_fitter import HOPELESS, Piece, PieceFitter, segments_of
 from roto_core.shapes.segment_fits import (
     CORNER,
     CORNER_SLACK_PX,
@@ -75,75 +75,37 @@ def build_pieces(
     """Pieces that together cover ``starts`` (by default the whole outline), each with at most ``max_points``
     points, and for each whether it holds within ``tolerance`` on every frame and which of ``starts`` it is part of.
 
-    Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``); their points are
-    chosen ahead, a whole generation of the cutting at once (``_Explorer``), with the decisions of taking them
-    one by one (bar the rare case in ``PieceFitter._prefetch``). ``can_cut``: the caller fits a piece that does
-    not hold again over parts of the frames (trace._placed), so its points need not be chosen in full. A piece is
-    cut only along a neck inside the matte on every frame (NeckFinder). ``by_thickness``: a clean matte's track
-    (PieceFitter)."""
+    Pieces are taken one at a time (a piece that fails is cut in two, up to ``max_pieces``). A piece sure to fail
+    is given up early (selection_kernel._hopeless); one that is then not cut is selected again in full, unless
+    ``can_cut``: the caller fits a piece that does not hold again over parts of the frames (trace._placed), so its
+    points need not be chosen in full. A piece is cut only along a neck inside the matte on every frame
+    (NeckFinder). ``by_thickness``: a clean matte's track (PieceFitter)."""
     fitter = PieceFitter(track, tolerance, max_points, by_thickness)
-    explorer = _Explorer(fitter, NeckFinder(track, max_points, size), max_pieces)
+    necks = NeckFinder(track, max_points, size)
     pending = list(starts or [Piece([(0.0, float(track.count))], True)])
     origin = {id(p): k for k, p in enumerate(pending)}
     done: list[tuple[Piece, bool, int]] = []
     while pending:
         piece = pending.pop()
-        failed = explorer.outcome(piece, [*pending, piece], len(done) + len(pending) + 1)
+        failed = fitter.select(piece)
         if failed is None:
             done.append((piece, True, origin[id(piece)]))
             continue
-        halves = explorer.halves(piece) if len(done) + len(pending) + 2 <= max_pieces else None
+        halves = None
+        if len(done) + len(pending) + 2 <= max_pieces:
+            halves = necks.split(Piece(list(piece.runs), piece.closed))
         if halves is None:
             if failed is HOPELESS and not can_cut:
                 # Kept after all: its points are chosen in full.
                 kept = Piece(list(piece.runs), piece.closed)
                 origin[id(kept)] = origin[id(piece)]
                 piece = kept
-                failed = explorer.fitter.select_all([piece], exact=True)[0]
+                failed = fitter.select(piece, exact=True)
             done.append((piece, failed is None, origin[id(piece)]))
         else:
             origin.update({id(h): origin[id(piece)] for h in halves})
             pending.extend(halves)
     return done
-
-
-class _Explorer:
-    """Selections and cuts of pieces worked out ahead, a generation at a time: every piece still waiting is
-    selected in one ``select_all``, the failing ones cut, their halves selected together next, as long as the
-    pieces stay within ``max_pieces``. Each piece's outcome depends on that piece alone, so ``build_pieces``,
-    taking pieces one at a time, reads the same outcomes it would have computed."""
-
-    def __init__(self, fitter: PieceFitter, necks: NeckFinder, max_pieces: int) -> None:
-        self.fitter = fitter
-        self.necks = necks
-        self.max_pieces = max_pieces
-        self.failures: dict[Piece, Failure] = {}
-        self.cuts: dict[Piece, tuple[Piece, Piece] | None] = {}
-
-    def outcome(self, piece: Piece, waiting: list[Piece], alive: int) -> Failure:
-        """None when ``piece`` holds, else its failing segment; ``waiting`` are the pieces sure to be selected,
-        ``alive`` how many pieces there are now."""
-        if piece not in self.failures:
-            room = [self.max_pieces - alive]
-
-            def then(p: Piece, failure: Failure) -> list[Piece]:
-                # A piece that fails is cut at once and its halves join the selections under way.
-                self.failures[p] = failure
-                if failure is None or room[0] < 1:
-                    return []
-                halves = self.halves(p)
-                if halves is None:
-                    return []
-                room[0] -= 1
-                return list(halves)
-
-            self.fitter.select_all([p for p in waiting if p not in self.failures], then=then)
-        return self.failures[piece]
-
-    def halves(self, piece: Piece) -> tuple[Piece, Piece] | None:
-        if piece not in self.cuts:
-            self.cuts[piece] = self.necks.split(Piece(list(piece.runs), piece.closed))
-        return self.cuts[piece]
 
 
 def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) -> np.ndarray:

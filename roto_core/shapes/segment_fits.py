@@ -53,7 +53,7 @@ def corner_arc(
     around = _NOT_BESIDE if beside is None else np.ascontiguousarray(beside, dtype=np.float64).reshape(-1, 2)
     index = _rows(track, rows)
     arcs = corner_arcs(
-        np.ascontiguousarray(u.reshape(-1)), around, index, track.markers_packed, track.packed, _CORNER_SEARCH
+        np.ascontiguousarray(u.reshape(-1)), around, index, track.markers_packed, track.packed, CORNER_SEARCH_ARGS
     )
     return arcs.reshape((len(index), *u.shape))
 
@@ -62,19 +62,19 @@ End = tuple[np.ndarray | None, np.ndarray, np.ndarray]
 Point = tuple[float, str]
 # Tangent chord (before, after) of a point on the edge by role: run ends read only their outline side.
 _SIDES = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}
-_KINDS = {
+KINDS = {
     SMOOTH: point_end_kernel.SMOOTH,
     START: point_end_kernel.START,
     END: point_end_kernel.END,
     CORNER: point_end_kernel.CORNER,
 }
 # The tip of a corner and the four chord ends of both its tangents.
-_CORNER_OFFSETS = np.array(
+CORNER_OFFSETS = np.array(
     [0.0, -CORNER_GAP_PX - CORNER_TANGENT_PX, -CORNER_GAP_PX, CORNER_GAP_PX, CORNER_GAP_PX + CORNER_TANGENT_PX]
 )
 # No neighbours given (corner_arc's ``beside``); what the compiled corner search takes.
 _NOT_BESIDE = np.zeros((0, 2))
-_CORNER_SEARCH = (CORNER_SEARCH, CORNER_SPAN_PX, CORNER_MARGIN_PX)
+CORNER_SEARCH_ARGS = (CORNER_SEARCH, CORNER_SPAN_PX, CORNER_MARGIN_PX)
 
 
 def _rows(track: OutlineTrack, rows: Rows) -> np.ndarray:
@@ -94,14 +94,14 @@ def point_ends(
         return []
     tips, t_in, t_out = point_end_kernel.point_ends(
         np.array([u for u, _ in points]),
-        np.array([_KINDS[role] for _, role in points]),
+        np.array([KINDS[role] for _, role in points]),
         np.array([_SIDES.get(role, (TANGENT_PX, TANGENT_PX)) for _, role in points]),
         _NOT_BESIDE if beside is None else np.array(beside, dtype=np.float64),
         _rows(track, rows),
         track.markers_packed,
         track.packed,
-        _CORNER_SEARCH,
-        _CORNER_OFFSETS,
+        CORNER_SEARCH_ARGS,
+        CORNER_OFFSETS,
         2 * CORNER_SPAN_PX,
     )
     return [(tips[k] if role == CORNER else None, t_in[k], t_out[k]) for k, (_, role) in enumerate(points)]

@@ -1,7 +1,7 @@
 """segment_fits.point_ends and corner_arc, compiled (point_end_kernel.py), give the numpy code they replaced to the
-bit: on every call the tracer makes on a real DAVIS matte (the point selection's and the finished pieces', whose
-corners stay between their neighbours), and on points anywhere round the outlines (negative parameters, laps on,
-every role, neighbours near and far, all frames or some)."""
+bit: on every point end the tracer finds on a real DAVIS matte (those the compiled point selection finds and
+keeps, and the finished pieces', whose corners stay between their neighbours), and on points anywhere round the
+outlines (negative parameters, laps on, every role, neighbours near and far, all frames or some)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from roto_core.shapes import piece_fitter, pieces
 from roto_core.shapes.contours import find_regions
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import OutlineTrack, Rows
+from roto_core.shapes.piece_fitter import Failure, Piece
 from roto_core.shapes.segment_fits import (
     CORNER,
     CORNER_GAP_PX,
@@ -23,6 +24,7 @@ from roto_core.shapes.segment_fits import (
     CORNER_SPAN_PX,
     CORNER_TANGENT_PX,
     END,
+    KINDS,
     ONE_SIDED_PX,
     SMOOTH,
     START,
@@ -36,6 +38,7 @@ from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 _SIDES = {START: (0.0, ONE_SIDED_PX), END: (ONE_SIDED_PX, 0.0)}
+_ROLES = {kind: role for role, kind in KINDS.items()}
 _OFFSETS = np.array(
     [0.0, -CORNER_GAP_PX - CORNER_TANGENT_PX, -CORNER_GAP_PX, CORNER_GAP_PX, CORNER_GAP_PX + CORNER_TANGENT_PX]
 )
@@ -134,7 +137,26 @@ def test_every_point_end_on_a_real_goat_matte_and_points_anywhere_are_numpys(mon
 
         return both_ways
 
-    monkeypatch.setattr(piece_fitter, "point_ends", checked("selection"))
+    selected = piece_fitter.PieceFitter.select
+    seen: set[tuple] = set()
+    fitters: list[piece_fitter.PieceFitter] = []  # kept alive, so no later fitter takes one's id
+
+    def selection_checked(fitter: piece_fitter.PieceFitter, piece: Piece, exact: bool = False) -> Failure:
+        # The selection finds its points' ends inside its compiled call (selection_kernel._point_end) and keeps
+        # them: each one it kept, found again as numpy did.
+        failure = selected(fitter, piece, exact)
+        fitters.append(fitter)
+        for (u, kind, stage), (tips, t_in, t_out) in fitter.ends.items():
+            if (id(fitter), u, kind, stage) in seen:
+                continue
+            seen.add((id(fitter), u, kind, stage))
+            role = _ROLES[kind]
+            got = (tips if role == CORNER else None, t_in, t_out)
+            _assert_same_ends([got], _plain_point_ends(fitter.track, [(u, role)], fitter.stages[stage], None))
+            calls["selection"] += 1
+        return failure
+
+    monkeypatch.setattr(piece_fitter.PieceFitter, "select", selection_checked)
     monkeypatch.setattr(pieces, "point_ends", checked("finished"))
     masks = MaskSequence(DATA / "goat" / "Annotations" / "#####.png", 0, 7, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="goat")

@@ -188,11 +188,13 @@ def _plain_fit_group(
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_every_batch_the_tracer_fits_on_a_real_camel_is_numpys_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DAVIS camel's real matte, 6 frames: each batch of segments the point selection and the finished pieces fit
-    (segment_kernel.span_fits: samples looked up along the edge, corner tips put in, fitted), fitted again as numpy
-    did it; the batches hold corners at either end, padded rows, some frames and all."""
+    """DAVIS camel's real matte, 6 frames: each batch of segments the finished pieces fit (segment_kernel.span_fits:
+    samples looked up along the edge, corner tips put in, fitted), fitted again as numpy did it, and the same
+    segments on some frames only (as the point selection fits them, a segment at a time: selection_kernel.py);
+    the batches hold corners at either end, padded rows, some frames and all."""
     compiled = segment_fits._fit_group
     seen = {"batches": 0, "corners": 0, "padded": 0, "some rows": 0}
+    fitted: list[tuple[OutlineTrack, list[Segment]]] = []
 
     def both_ways(track, segments, rows, start, extent, counts, ends):
         got = compiled(track, segments, rows, start, extent, counts, ends)
@@ -204,9 +206,15 @@ def test_every_batch_the_tracer_fits_on_a_real_camel_is_numpys_fit(monkeypatch: 
         seen["corners"] += sum(a[1] == CORNER or b[1] == CORNER for a, b in segments)
         seen["padded"] += int(counts.min() < counts.max())
         seen["some rows"] += int(rows is not None)
+        fitted.append((track, segments))
         return got
 
     monkeypatch.setattr(segment_fits, "_fit_group", both_ways)
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 5, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="camel")
+    for track, segments in fitted[:6]:
+        for rows in (np.arange(len(track.frames))[::2], np.array([len(track.frames) - 1])):
+            segment_fits.fit_runs(track, segments, rows)
+            for segment in segments[:3]:
+                segment_fits.fit_runs(track, [segment], rows)
     assert seen["batches"] > 50 and min(seen.values()) > 5, seen
