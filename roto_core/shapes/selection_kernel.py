@@ -239,9 +239,11 @@ def _hopeless(
     fitting: tuple,
     limits: tuple,
 ) -> bool:
-    """Whether the piece is sure to fail at this stage: on a copy of it, every segment that strays is split at once, a
-    level at a time; sure to fail when a level's splits are more than max_points leaves room for (and none of
-    its stray segments is too short to split)."""
+    """Whether the piece is sure to fail at this stage: on a copy of it, every segment that strays is split at once,
+    a level at a time (the selection splits them one by one, worst first, but each split depends on its own segment
+    only); sure to fail when a level's splits are more than max_points leaves room for, and none of its stray
+    segments is too short to split. (A stray segment too short to split could still turn up deeper and become the
+    worst: the selection would stop there and keep the piece. That rare piece is given up instead.)"""
     tolerance, most, shortest, _, robust = limits
     count = track[0]
     ends_points = 0 if closed else 2 * runs.shape[0]
