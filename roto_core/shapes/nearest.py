@@ -54,7 +54,7 @@ def box_gaps(x: float, y: float, boxes: tuple, gaps: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def _scan(x: float, y: float, line: np.ndarray, b: int, best: float, index: int) -> tuple:
+def scan_block(x: float, y: float, line: np.ndarray, b: int, best: float, index: int) -> tuple:
     """The nearest of (``best``, ``index``) and the samples of block ``b`` (the first of ties)."""
     for j in range(b * BLOCK, min(line.shape[0], (b + 1) * BLOCK)):
         dx, dy = x - line[j, 0], y - line[j, 1]
@@ -70,10 +70,10 @@ def _nearest_sample(x: float, y: float, line: np.ndarray, boxes: tuple, start: i
     ``start`` first, then each block not beyond the best so far (``gaps``: reused room for ``box_gaps``)."""
     box_gaps(x, y, boxes, gaps)
     first = start // BLOCK
-    best, index = _scan(x, y, line, first, np.inf, line.shape[0])
+    best, index = scan_block(x, y, line, first, np.inf, line.shape[0])
     for b in range(gaps.shape[0]):
         if b != first and gaps[b] <= best:
-            best, index = _scan(x, y, line, b, best, index)
+            best, index = scan_block(x, y, line, b, best, index)
     return best, index
 
 

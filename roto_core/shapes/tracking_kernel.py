@@ -20,16 +20,38 @@ import math
 import numpy as np
 from numba import njit
 
-from roto_core.shapes.nearest import BLOCK, block_boxes, box_gaps
+from roto_core.shapes.nearest import BLOCK, block_boxes, box_gaps, scan_block
 
 # scipy.ndimage.gaussian_filter1d's default: the window reaches this many sigmas either side.
 TRUNCATE = 4.0
+# Blocks of samples per group: an outline of a thousand samples or more has some seventy blocks, and measuring
+# every block's box for every point cost more than the scans (bench/RESULTS.md, fifty-seventh pass).
+GROUP = 8
 
 
 @njit(cache=True)
 def sample_boxes(samples: np.ndarray) -> tuple:
-    """The bounding boxes of each BLOCK samples, for ``nearest_k`` (nearest.block_boxes)."""
-    return block_boxes(samples)
+    """The bounding boxes of each BLOCK samples (nearest.block_boxes) and of each GROUP of those blocks, for
+    ``nearest_k``."""
+    blocks = block_boxes(samples)
+    left, top, right, bottom = blocks
+    count = (left.shape[0] + GROUP - 1) // GROUP
+    group_left, group_top = np.full(count, np.inf), np.full(count, np.inf)
+    group_right, group_bottom = np.full(count, -np.inf), np.full(count, -np.inf)
+    for b in range(left.shape[0]):
+        g = b // GROUP
+        group_left[g], group_top[g] = min(group_left[g], left[b]), min(group_top[g], top[b])
+        group_right[g], group_bottom[g] = max(group_right[g], right[b]), max(group_bottom[g], bottom[b])
+    return blocks, (group_left, group_top, group_right, group_bottom)
+
+
+@njit(cache=True, inline="always")
+def _box_gap(x: float, y: float, boxes: tuple, b: int) -> float:
+    """The squared distance from (x, y) to box ``b`` of ``boxes``, as nearest.box_gaps takes it."""
+    left, top, right, bottom = boxes
+    gx = max(left[b] - x, x - right[b], 0.0)
+    gy = max(top[b] - y, y - bottom[b], 0.0)
+    return gx * gx + gy * gy
 
 
 @njit(cache=True)
@@ -54,6 +76,11 @@ def _offer(d: float, j: int, dist: np.ndarray, idx: np.ndarray, k: int) -> None:
 
 @njit(cache=True)
 def _scan_k(x: float, y: float, samples: np.ndarray, b: int, dist: np.ndarray, idx: np.ndarray, k: int) -> None:
+    """Offer block ``b``'s samples to the ranked lists of the k nearest; the one nearest as nearest.scan_block
+    keeps it (the same ranking, without the lists' shifting)."""
+    if k == 1:
+        dist[0], idx[0] = scan_block(x, y, samples, b, dist[0], idx[0])
+        return
     for j in range(b * BLOCK, min(samples.shape[0], (b + 1) * BLOCK)):
         dx, dy = x - samples[j, 0], y - samples[j, 1]
         _offer(dx * dx + dy * dy, j, dist, idx, k)
@@ -62,8 +89,13 @@ def _scan_k(x: float, y: float, samples: np.ndarray, b: int, dist: np.ndarray, i
 @njit(cache=True)
 def nearest_k(points: np.ndarray, samples: np.ndarray, boxes: tuple, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest of ``samples`` to each point, nearest first: distances ``(N, k)`` and indices ``(N, k)``.
-    The search starts at the block of the previous point's nearest (the points come along a curve)."""
-    gaps = np.empty(boxes[0].shape[0])
+    The search starts at the block of the previous point's nearest (the points come along a curve); then each
+    group of blocks whose box is not beyond the k-th nearest so far has its blocks' boxes measured, and each
+    block not beyond it is scanned. A block's box lies in its group's, so every block the one-level search
+    (nearest.py) scans is scanned here, in the same order, and the answer is the same."""
+    blocks, groups = boxes
+    count = blocks[0].shape[0]
+    gaps = np.empty(groups[0].shape[0])
     out_dist = np.empty((points.shape[0], k))
     out_idx = np.empty((points.shape[0], k), np.int64)
     dist = np.empty(k)
@@ -73,11 +105,14 @@ def nearest_k(points: np.ndarray, samples: np.ndarray, boxes: tuple, k: int) -> 
         x, y = points[p, 0], points[p, 1]
         dist[:] = np.inf
         idx[:] = samples.shape[0]
-        box_gaps(x, y, boxes, gaps)
+        box_gaps(x, y, groups, gaps)
         _scan_k(x, y, samples, first, dist, idx, k)
-        for b in range(gaps.shape[0]):
-            if b != first and gaps[b] <= dist[k - 1]:
-                _scan_k(x, y, samples, b, dist, idx, k)
+        for g in range(gaps.shape[0]):
+            if gaps[g] > dist[k - 1]:
+                continue
+            for b in range(g * GROUP, min(count, (g + 1) * GROUP)):
+                if b != first and _box_gap(x, y, blocks, b) <= dist[k - 1]:
+                    _scan_k(x, y, samples, b, dist, idx, k)
         first = idx[0] // BLOCK
         for i in range(k):
             out_dist[p, i] = math.sqrt(dist[i])

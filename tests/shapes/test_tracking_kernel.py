@@ -48,6 +48,21 @@ def test_nearest_samples_are_exact_with_ties_to_the_earlier(k: int) -> None:
         np.testing.assert_allclose(dist, tree_dist.reshape(len(points), k), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_tie_with_a_group_searched_later_goes_to_the_earlier_sample(k: int) -> None:
+    """Samples 0-299 along a line: groups of GROUP blocks of BLOCK samples, the first group ending at sample 127.
+    The second point starts its search in the block of the first's nearest (sample 130) and finds sample 128 at
+    squared distance 0.5; sample 127, the earlier of the tie, lies in the first group, whose box is exactly that
+    far: the group and its last block are still searched."""
+    samples = np.stack((np.arange(300.0), np.zeros(300)), axis=1)
+    points = np.array([[130.0, 1.0], [127.5, 0.5]])
+    dist, idx = nearest_k(points, samples, sample_boxes(samples), k)
+    want_dist, want_idx = _brute_k(points, samples, k)
+    assert want_idx[1, 0] == 127
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(dist, want_dist)
+
+
 @pytest.mark.parametrize("k", [1, 4, 8])
 def test_the_nearest_agreeing_sample_is_the_first_of_the_k_nearest_whose_normal_agrees(k: int) -> None:
     """nearest_agreeing searches the k nearest only where the nearest disagrees: the answer is the same as
