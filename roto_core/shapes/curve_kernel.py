@@ -114,29 +114,40 @@ def segment_worst(
     high: np.ndarray,
     line: np.ndarray,
     linked: np.ndarray,
-) -> np.ndarray:
-    """Per point of ``ctrl``, how far the segment it starts strays from the polyline ``line`` at worst: its
-    ``segment_samples`` inside the picture (``low < p < high``) measured with nearest.measure_polyline; 0 for a
-    segment not ``kept`` (a chord) or with no sample inside."""
+    todo: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Into ``out``, per point of ``ctrl`` whose ``todo`` is set, how far the segment it starts strays from the
+    polyline ``line`` at worst: its ``segment_samples`` inside the picture (``low < p < high``) measured with
+    nearest.measure_polyline; 0 for a segment not ``kept`` (a chord) or with no sample inside. A point's
+    distance does not depend on which others are measured with it (the search is exact), so a segment measured
+    alone reads as it does among all."""
     count = weights.shape[0]
-    curve = segment_samples(ctrl, kept, weights)
-    rows = np.empty(curve.shape[0], np.int64)
+    for i in range(ctrl.shape[0]):
+        if todo[i]:
+            out[i] = 0.0
+    measured = 0
+    for k in range(len(kept)):
+        measured += 1 if todo[kept[k]] else 0
+    curve = np.empty((measured * count, 2))
+    owner = np.empty(measured * count, np.int64)
     inside = 0
-    for r in range(curve.shape[0]):
-        x, y = curve[r, 0], curve[r, 1]
-        if low[0] < x < high[0] and low[1] < y < high[1]:
-            rows[inside] = r
-            inside += 1
-    rows = rows[:inside]
+    for k in range(len(kept)):
+        i = kept[k]
+        if not todo[i]:
+            continue
+        for s in range(count):
+            x, y = _sample(ctrl, i, weights, s, 0), _sample(ctrl, i, weights, s, 1)
+            if low[0] < x < high[0] and low[1] < y < high[1]:
+                curve[inside, 0], curve[inside, 1] = x, y
+                owner[inside] = i
+                inside += 1
     distance = np.empty(inside)
     nearest = np.empty(inside, np.int64)
-    measure_polyline(curve[rows], line, linked, distance, nearest)
-    out = np.zeros(ctrl.shape[0])
+    measure_polyline(curve[:inside], line, linked, distance, nearest)
     for n in range(inside):
-        i = kept[rows[n] // count]
-        if distance[n] > out[i]:
-            out[i] = distance[n]
-    return out
+        if distance[n] > out[owner[n]]:
+            out[owner[n]] = distance[n]
 
 
 @njit(cache=True)
@@ -156,17 +167,20 @@ def mixed_weights(
     """smoothing.mixed_back's rounds: per point, how far of the way from ``slid`` to ``smooth`` it stays. Each
     round the blend ``slid + weight * (smooth - slid)`` is measured (``segment_worst``) and the points at either
     end of a segment further than ``limit`` lose ``step`` of their weight (down to 0); the rounds stop once no
-    segment strays or every weight is 0."""
+    segment strays or every weight is 0. After the first round only the segments at either side of a point whose
+    weight changed are measured again: the others' curves are the same."""
     count = smooth.shape[0]
     weight = np.ones(count)
     blend = np.empty_like(smooth)
     beside = np.empty(count, np.bool_)
+    worst = np.zeros(count)
+    todo = np.ones(count, np.bool_)
     for _ in range(rounds):
         for i in range(count):
             for r in range(3):
                 for c in range(2):
                     blend[i, r, c] = slid[i, r, c] + weight[i] * (smooth[i, r, c] - slid[i, r, c])
-        worst = segment_worst(blend, kept, weights, low, high, line, linked)
+        segment_worst(blend, kept, weights, low, high, line, linked, todo, worst)
         astray = False
         for i in range(count):
             beside[i] = worst[i] > limit or worst[i - 1 if i else count - 1] > limit
@@ -174,9 +188,11 @@ def mixed_weights(
         if not astray:
             break
         left = False
+        todo[:] = False
         for i in range(count):
-            if beside[i]:
+            if beside[i] and weight[i] > 0.0:
                 weight[i] = max(weight[i] - step, 0.0)
+                todo[i] = todo[i - 1 if i else count - 1] = True
             left = left or weight[i] != 0.0
         if not left:
             break

@@ -61,7 +61,7 @@ def warm() -> None:
     fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
     key = np.zeros((4, 3, 2))
     sampled_curve(key, kept, linked, np.ones((5, 4, 4)), 2.0, 4)
-    segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked)
+    segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked, linked, np.zeros(4))
     mixed_weights(key, key, kept, bernstein(12), corner, corner + 10.0, square, linked, 1.0, 3, 0.5)
     knot_marks(np.zeros((1, 4, 9, 2)), 3)
     sampled = np.zeros((4, 9, 2))

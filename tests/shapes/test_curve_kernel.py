@@ -151,10 +151,16 @@ def test_segment_worst_leaves_chords_and_samples_outside_the_picture_at_zero() -
     ctrl = np.zeros((4, 3, 2))
     ctrl[:, POINT] = [[0.0, 0.0], [10.0, 0.0], [10.0, 13.0], [0.0, 13.0]]
     low, high = np.array([-1.0, -1.0]), np.array([100.0, 12.0])
-    worst = segment_worst(ctrl, np.array([0, 1, 2]), bernstein(12), low, high, square, np.ones(4, bool))
+    kept, linked = np.array([0, 1, 2]), np.ones(4, bool)
+    worst = np.full(4, 7.0)
+    segment_worst(ctrl, kept, bernstein(12), low, high, square, linked, np.ones(4, bool), worst)
     # Without handles a segment's samples bunch towards its ends (3 u^2 - 2 u^3 of the way at u): the right side's
     # last sample inside the picture is its tenth, u = 9 / 12, 27 / 32 of 13 px down, 0.96875 px past (10, 10).
     np.testing.assert_allclose(worst, [0.0, 13.0 * 27.0 / 32.0 - 10.0, 0.0, 0.0], atol=1e-12)
+    # Measured alone, the right side reads the same; the segments not asked for keep what they held.
+    alone = np.full(4, 7.0)
+    segment_worst(ctrl, kept, bernstein(12), low, high, square, linked, np.array([False, True, False, True]), alone)
+    np.testing.assert_array_equal(alone, [7.0, worst[1], 7.0, 0.0])
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
