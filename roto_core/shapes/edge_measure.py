@@ -25,6 +25,8 @@ from roto_core.shapes.nearest import measure_polyline
 NOTHING, STOPPED, BOTH = 0, 1, 2
 # numpy's pairwise summation: up to this many values in one block of eight running sums.
 _PAIRWISE_BLOCK = 128
+# The quantile's order statistics are read off the largest values, kept as they pass, where they are this few.
+LARGEST_KEPT = 64
 
 
 @njit(cache=True)
@@ -146,18 +148,48 @@ def measure(
 
 
 @njit(cache=True)
+def _largest(values: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` largest of ``values``, ascending: each value larger than the least kept is put in its place
+    among them, most values (under the least kept) costing one comparison."""
+    kept = np.empty(count)
+    filled = 0
+    for v in values:
+        if filled == count:
+            if not v > kept[0]:
+                continue
+            at = 0
+            while at + 1 < count and kept[at + 1] < v:
+                kept[at] = kept[at + 1]
+                at += 1
+        else:
+            at = filled
+            filled += 1
+            while at > 0 and kept[at - 1] > v:
+                kept[at] = kept[at - 1]
+                at -= 1
+        kept[at] = v
+    return kept
+
+
+@njit(cache=True)
 def _summed(out: np.ndarray, back: np.ndarray, quantile: float, outlier: float, mean_fraction: float) -> float:
     """The error of measured halves ``out`` and ``back`` (see keys.EdgeCheck.error)."""
     both = np.concatenate((out, back))
     count = len(both)
     virtual = (count - 1) * quantile
     below = min(math.floor(virtual), count - 1)
-    # The order statistics numpy's quantile reads from the sorted values, found by a partial sort: the value at
-    # ``below`` and, after it, the next and the largest.
-    ordered = np.partition(both, below)
-    a = ordered[below]
-    b = ordered[below + 1 :].min() if below + 1 < count else a
-    largest = ordered[below:].max()
+    # The order statistics numpy's quantile reads from the sorted values: the value at ``below`` and, after it, the
+    # next and the largest. Above a high quantile they are among the few largest, kept as the values pass (a
+    # partial sort, np.partition, cost a tenth of a measurement); otherwise found by the partial sort.
+    if count - below <= LARGEST_KEPT:
+        ordered = _largest(both, count - below)
+        a, largest = ordered[0], ordered[-1]
+        b = ordered[1] if len(ordered) > 1 else a
+    else:
+        ordered = np.partition(both, below)
+        a = ordered[below]
+        b = ordered[below + 1 :].min() if below + 1 < count else a
+        largest = ordered[below:].max()
     gamma = virtual - below
     at = b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
     return max(at, largest / outlier, pairwise_sum(both) / count / mean_fraction)
