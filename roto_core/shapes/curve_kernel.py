@@ -126,28 +126,23 @@ def segment_worst(
     for i in range(ctrl.shape[0]):
         if todo[i]:
             out[i] = 0.0
-    measured = 0
-    for k in range(len(kept)):
-        measured += 1 if todo[kept[k]] else 0
-    curve = np.empty((measured * count, 2))
-    owner = np.empty(measured * count, np.int64)
+    measured = kept[todo[kept]]
+    curve = segment_samples(ctrl, measured, weights)
+    rows = np.empty(curve.shape[0], np.int64)
     inside = 0
-    for k in range(len(kept)):
-        i = kept[k]
-        if not todo[i]:
-            continue
-        for s in range(count):
-            x, y = _sample(ctrl, i, weights, s, 0), _sample(ctrl, i, weights, s, 1)
-            if low[0] < x < high[0] and low[1] < y < high[1]:
-                curve[inside, 0], curve[inside, 1] = x, y
-                owner[inside] = i
-                inside += 1
+    for r in range(curve.shape[0]):
+        x, y = curve[r, 0], curve[r, 1]
+        if low[0] < x < high[0] and low[1] < y < high[1]:
+            rows[inside] = r
+            inside += 1
+    rows = rows[:inside]
     distance = np.empty(inside)
     nearest = np.empty(inside, np.int64)
-    measure_polyline(curve[:inside], line, linked, distance, nearest)
+    measure_polyline(curve[rows], line, linked, distance, nearest)
     for n in range(inside):
-        if distance[n] > out[owner[n]]:
-            out[owner[n]] = distance[n]
+        i = measured[rows[n] // count]
+        if distance[n] > out[i]:
+            out[i] = distance[n]
 
 
 @njit(cache=True)
