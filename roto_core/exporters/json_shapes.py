@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roto_core.atomic import write_text
 from roto_core.errors import InputError
+from roto_core.exporters.tree_building import collector_paused
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
 
 SCHEMA = "rotofarm.shapes"
@@ -86,45 +87,52 @@ class ShapesFile(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _points(ctrl: np.ndarray) -> list[JsonPoint]:
+def _points(ctrl: np.ndarray) -> list[dict]:
+    """One key's points as the plain data ``JsonPoint`` validates (a point's fields from one list of rows: a model
+    built per point cost several times more than validating them all in one call)."""
     return [
-        JsonPoint(x=p[POINT][0], y=p[POINT][1], in_=tuple(p[LEFT]), out=tuple(p[RIGHT]))
-        for p in np.round(ctrl, DECIMALS).tolist()
+        {"x": p[POINT][0], "y": p[POINT][1], "in": p[LEFT], "out": p[RIGHT]} for p in np.round(ctrl, DECIMALS).tolist()
     ]
 
 
 def to_model(doc: ShapeDocument) -> ShapesFile:
-    frames: dict[int, dict[str, dict[str, list[JsonPoint]]]] = {}
+    """The document as the file's model, validated in one call."""
+    frames: dict[int, dict[str, dict[str, list[dict]]]] = {}
     infos = []
     for s in doc.shapes:
         infos.append(
-            JsonShapeInfo(
-                name=s.name,
-                object=s.object,
-                mode=s.mode,
-                first_frame=s.first_frame,
-                last_frame=s.last_frame,
-                point_count=s.point_count,
-                corners=[bool(c) for c in s.corners],
-                key_frames=[int(f) for f in s.key_frames],
-            )
+            {
+                "name": s.name,
+                "object": s.object,
+                "mode": s.mode,
+                "first_frame": s.first_frame,
+                "last_frame": s.last_frame,
+                "point_count": s.point_count,
+                "corners": [bool(c) for c in s.corners],
+                "key_frames": [int(f) for f in s.key_frames],
+            }
         )
         for frame, ctrl in zip(s.key_frames.tolist(), s.keys, strict=True):
             frames.setdefault(frame, {}).setdefault(s.object, {})[s.name] = _points(ctrl)
-    return ShapesFile(
-        width=doc.width,
-        height=doc.height,
-        first_frame=doc.first_frame,
-        last_frame=doc.last_frame,
-        tolerance_px=doc.tolerance_px,
-        source=doc.source,
-        shapes=infos,
-        frames=[JsonFrame(frame=f, objects=frames[f]) for f in sorted(frames)],
+    return ShapesFile.model_validate(
+        {
+            "width": doc.width,
+            "height": doc.height,
+            "first_frame": doc.first_frame,
+            "last_frame": doc.last_frame,
+            "tolerance_px": doc.tolerance_px,
+            "source": doc.source,
+            "shapes": infos,
+            "frames": [{"frame": f, "objects": frames[f]} for f in sorted(frames)],
+        }
     )
 
 
 def shapes_json_text(doc: ShapeDocument) -> str:
-    return to_model(doc).model_dump_json(by_alias=True, indent=1) + "\n"
+    """The document's file text; its model built and written with the collector paused (tree_building.py: a
+    collection once it runs again would walk the whole model, were it still alive)."""
+    with collector_paused():
+        return to_model(doc).model_dump_json(by_alias=True, indent=1) + "\n"
 
 
 def write_shapes_json(doc: ShapeDocument, path: str | Path) -> Path:

@@ -38,6 +38,7 @@ import numpy as np
 
 from roto_core.atomic import write_bytes
 from roto_core.errors import InputError
+from roto_core.exporters.tree_building import collector_paused
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
 
 HANDLE_ORDER = ("in", "out")
@@ -64,16 +65,17 @@ def _constant(parent: ET.Element, ident: str, value: str) -> None:
     ET.SubElement(prop, "Value").text = value
 
 
-def _path_text(ctrl: np.ndarray, doc: ShapeDocument, aspect: float) -> list[str]:
+def _path_texts(keys: np.ndarray, doc: ShapeDocument, aspect: float) -> list[list[str]]:
+    """Each key's ``Point`` texts, all keys ``(K, N, 3, 2)`` of a shape normalised at once."""
     absolute = {
-        "point": ctrl[:, POINT],
-        "in": ctrl[:, POINT] + ctrl[:, _SLOT["in"]],
-        "out": ctrl[:, POINT] + ctrl[:, _SLOT["out"]],
+        "point": keys[:, :, POINT],
+        "in": keys[:, :, POINT] + keys[:, :, _SLOT["in"]],
+        "out": keys[:, :, POINT] + keys[:, :, _SLOT["out"]],
     }
     order = ("point", *HANDLE_ORDER)
     # One row of six plain floats per point: formatting Python floats costs a fraction of numpy scalars'.
-    rows = np.concatenate([_norm(absolute[k], doc, aspect) for k in order], axis=1).tolist()
-    return [f"({a:.7f},{b:.7f}),({c:.7f},{d:.7f}),({e:.7f},{g:.7f})" for a, b, c, d, e, g in rows]
+    rows = np.concatenate([_norm(absolute[k], doc, aspect) for k in order], axis=2).tolist()
+    return [[f"({a:.7f},{b:.7f}),({c:.7f},{d:.7f}),({e:.7f},{g:.7f})" for a, b, c, d, e, g in key] for key in rows]
 
 
 def _opacity_keys(shape: Shape, doc: ShapeDocument) -> list[tuple[int, float]]:
@@ -124,10 +126,10 @@ def fxs_element(
             else:
                 _constant(props, "opacity", "100")
             path = ET.SubElement(props, "Property", id="path")
-            for frame, ctrl in zip(shape.key_frames, shape.keys, strict=True):
+            for frame, texts in zip(shape.key_frames, _path_texts(shape.keys, doc, pixel_aspect), strict=True):
                 key = ET.SubElement(path, "Key", frame=rel(int(frame)), interp="linear")
                 bez = ET.SubElement(key, "Path", closed="True", type="Bezier")
-                for text in _path_text(ctrl, doc, pixel_aspect):
+                for text in texts:
                     ET.SubElement(bez, "Point").text = text
     ET.indent(root, space=" ")
     return root
@@ -136,8 +138,11 @@ def fxs_element(
 def fxs_text(
     doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float | None = None
 ) -> bytes:
-    root = fxs_element(doc, session_start, frame_offset, pixel_aspect)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    """The document's file bytes; its element tree built and written with the collector paused
+    (tree_building.py)."""
+    with collector_paused():
+        root = fxs_element(doc, session_start, frame_offset, pixel_aspect)
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def write_fxs(

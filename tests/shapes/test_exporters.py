@@ -3,6 +3,7 @@ format facts of FORMATS.md hold in the text (hex floats, y up, normalised by hei
 
 from __future__ import annotations
 
+import gc
 import json
 import struct
 import xml.etree.ElementTree as ET
@@ -21,6 +22,7 @@ from roto_core.exporters import (
     write_shapes_json,
 )
 from roto_core.exporters.nuke import nk_float, nk_words, parse_tcl
+from roto_core.exporters.tree_building import collector_paused
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise
 
 
@@ -75,6 +77,28 @@ def test_json_round_trip_and_schema(tmp_path: Path) -> None:
     assert set(point) == {"x", "y", "in", "out"}
     assert point["x"] == pytest.approx(doc.shapes[0].keys[0, 0, POINT, 0], abs=1e-4)
     assert not list(tmp_path.glob(".*tmp*")), "atomic write leaves no temporary behind"
+
+
+def test_writers_pause_the_collector_and_leave_it_as_they_found_it(tmp_path: Path) -> None:
+    """The writers build their trees with the cyclic collector paused (tree_building.py): it is on again after
+    them, and one a caller paused stays paused, an error inside included."""
+    doc = _doc()
+    seen: list[bool] = []
+    with collector_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    write_shapes_json(doc, tmp_path / "s.json")
+    write_fxs(doc, tmp_path / "s.fxs")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError("inside")
+        assert not gc.isenabled()
+        assert read_shapes_json(write_shapes_json(doc, tmp_path / "t.json")).shapes[0].name == doc.shapes[0].name
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_json_reader_rejects_inconsistent_files(tmp_path: Path) -> None:
