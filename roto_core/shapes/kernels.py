@@ -20,7 +20,7 @@ from roto_core.shapes.crossing_kernel import (
     near_crossings,
     self_crossings,
 )
-from roto_core.shapes.curve_kernel import mixed_weights, sampled_curve, segment_worst
+from roto_core.shapes.curve_kernel import mixed_weights, outline_areas, sampled_curve, segment_worst
 from roto_core.shapes.edge_sample_kernel import edge_samples
 from roto_core.shapes.fitting import fit_segments
 from roto_core.shapes.keyfit_kernel import fitted_keys, spline_tables
@@ -63,6 +63,7 @@ def warm() -> None:
     sampled_curve(key, kept, linked, np.ones((5, 4, 4)), 2.0, 4)
     segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked, linked, np.zeros(4))
     mixed_weights(key, key, kept, bernstein(12), corner, corner + 10.0, square, linked, 1.0, 3, 0.5)
+    outline_areas(key[None], bernstein(8))
     knot_marks(np.zeros((1, 4, 9, 2)), 3)
     sampled = np.zeros((4, 9, 2))
     chord_crossed(corner, corner + 1.0, sampled, 0)

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from roto_core.shapes.budgets import CLEAN_MATTE_TOLERANCE_PX
+from roto_core.shapes.curve_kernel import outline_areas
 from roto_core.shapes.keys import EdgeCheck
-from roto_core.shapes.model import sample_outline, signed_area
+from roto_core.shapes.model import bernstein
 from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
 from roto_core.shapes.upright import SAMPLES, TURNED_AREA
 
@@ -96,7 +97,7 @@ def slid_along(ctrl: np.ndarray, smooth: np.ndarray) -> np.ndarray:
 
 def _areas(ctrl: np.ndarray) -> np.ndarray:
     """Per frame, the signed area a piece's ``(F, N, 3, 2)`` controls enclose (negative: turned over)."""
-    return np.array([signed_area(outline) for outline in sample_outline(ctrl, SAMPLES)])
+    return outline_areas(np.ascontiguousarray(ctrl, np.float64), bernstein(SAMPLES))
 
 
 @dataclass

@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from roto_core.shapes.model import Shape, sample_outline, signed_area
+from roto_core.shapes.curve_kernel import outline_areas
+from roto_core.shapes.model import Shape, bernstein
 
 # A sliver whose area only grazes zero is not turned over: a piece is turned over on a frame where it encloses
 # less than minus this many tolerances squared.
@@ -31,7 +32,7 @@ SAMPLES = 8
 def turned_over(shape: Shape, tolerance: float) -> np.ndarray:
     """Per frame of the shape's lifetime, whether it encloses its part the wrong way round."""
     frames = range(shape.first_frame, shape.last_frame + 1)
-    area = np.array([signed_area(sample_outline(shape.at(f), SAMPLES)) for f in frames])
+    area = outline_areas(np.stack([shape.at(f) for f in frames]), bernstein(SAMPLES))
     return area < -TURNED_AREA * tolerance**2
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keys
-from roto_core.shapes.curve_kernel import sampled_curve, segment_samples, segment_worst
+from roto_core.shapes.curve_kernel import outline_areas, sampled_curve, segment_samples, segment_worst
 from roto_core.shapes.keys import CURVE_STEP_PX, MAX_CURVE_SAMPLES, MIN_CURVE_SAMPLES, EdgeCheck
 from roto_core.shapes.maskseq import MaskSequence
-from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, segment_controls
+from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, sample_outline, segment_controls, signed_area
 from roto_core.shapes.nearest import polyline_distances
 from roto_core.shapes.trace import trace_shapes
 
@@ -202,3 +202,20 @@ def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatc
     # Points mixed part of the way back, and points all the way back beside points that keep some of the move.
     assert any(0 < w.min() < 1 for w in weighed) and any(w.min() == 0 and w.any() for w in weighed)
     assert any(seen) and not all(seen)  # curves with runs' end points and curves of closed pieces
+
+
+def test_outline_areas_are_the_shoelace_of_the_sampled_outline_for_every_key() -> None:
+    """One compiled call for all keys: each key's area as model.signed_area reads it off model.sample_outline,
+    within the last bits; a key turned over (its points in reverse order) encloses minus that."""
+    rng = np.random.default_rng(11)
+    keys_ = np.stack([_key(rng, 9, 80.0 + 10.0 * k) for k in range(6)])
+    weights = bernstein(8)
+    areas = outline_areas(keys_, weights)
+    expected = [signed_area(sample_outline(key, 8)) for key in keys_]
+    np.testing.assert_allclose(areas, expected, rtol=1e-12)
+    assert (areas > 0).all()
+    turned = keys_[:, ::-1][:, :, ::-1].copy()
+    np.testing.assert_allclose(outline_areas(turned, weights), -areas, rtol=1e-9)
+    square = np.zeros((1, 4, 3, 2))
+    square[0, :, POINT] = [[10.0, 10.0], [30.0, 10.0], [30.0, 30.0], [10.0, 30.0]]
+    assert outline_areas(square, weights)[0] == pytest.approx(400.0)

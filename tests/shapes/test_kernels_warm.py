@@ -44,6 +44,7 @@ ENTRY_POINTS = (
     crossing_kernel.near_crossings,
     crossing_kernel.self_crossings,
     curve_kernel.mixed_weights,
+    curve_kernel.outline_areas,
     curve_kernel.sampled_curve,
     curve_kernel.segment_worst,
     edge_sample_kernel.edge_samples,
