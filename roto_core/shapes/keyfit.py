@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from roto_core.shapes.keyfit_kernel import fitted_keys
+from roto_core.shapes.keyfit_kernel import control_shifts, fitted_keys
 from roto_core.shapes.keys import EdgeCheck
 
 START_SPAN_FRAMES = 24
@@ -172,23 +172,16 @@ def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:
     return {(a + b) // 2 for a, b in itertools.pairwise(knots) if b - a > 1 and (excess[a : b + 1] > 1.0).any()}
 
 
-def _shift(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Per frame, how far any absolute control point (a point or either handle) moved: no curve sample moves
-    further (a bezier sample is a weighted mean of its segment's control points)."""
-    delta = (after - before).reshape(*after.shape[:2], 3, 2)
-    point = delta[:, :, 1]
-    moved = np.stack((point, point + delta[:, :, 0], point + delta[:, :, 2]), axis=2)
-    return np.linalg.norm(moved, axis=3).max(axis=(1, 2))
-
-
 def _recheck(fit: KeyFit, excess: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Frames to measure again after the controls moved from ``before`` to ``after``, the most moved first.
 
     The others cannot have crossed their limit: an error moves by at most ``EdgeCheck.lipschitz`` times the
-    largest control point shift, so a frame whose old excess plus that stays under SAFE_EXCESS is kept, its
-    excess raised to that bound. A successful key removal otherwise measures every frame of the shape again.
+    largest control point shift (``keyfit_kernel.control_shifts``: a point or either handle; no curve sample moves
+    further, a bezier sample being a weighted mean of its segment's control points), so a frame whose old excess
+    plus that stays under SAFE_EXCESS is kept, its excess raised to that bound. A successful key removal otherwise
+    measures every frame of the shape again.
     """
-    shift = _shift(before, after)
+    shift = control_shifts(np.ascontiguousarray(before), np.ascontiguousarray(after))
     bound = excess + fit.check.lipschitz * shift / fit.allowed.min(axis=1)
     safe = (bound <= SAFE_EXCESS) | (shift <= RECHECK_PX)
     excess[safe] = np.maximum(excess[safe], np.where(shift[safe] <= RECHECK_PX, excess[safe], bound[safe]))

@@ -93,10 +93,13 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
                 here = _steady_place(out, j, a, b, around)
                 trial = out[j].copy()
                 trial[:, POINT, 0], trial[:, POINT, 1] = here.real, here.imag
-                error = check.error(piece, int(keys[j]), trial)
+                # Exact up to the bound: beyond the tolerance only the comparison with the key's own error counts.
+                error = check.error(piece, int(keys[j]), trial, max(tolerance, before.get(j, tolerance)))
                 if error > tolerance:
                     if j not in before:
                         before[j] = check.error(piece, int(keys[j]), out[j])
+                        if before[j] > tolerance:
+                            error = check.error(piece, int(keys[j]), trial, before[j])
                     if error > before[j]:
                         limit = max(tolerance, before[j])
                         held = _held_beside(check, piece, int(keys[j]), trial, out[j], tolerance, limit)

@@ -51,6 +51,7 @@ ENTRY_POINTS = (
     edge_measure.curve_error,
     edge_measure.error,
     edge_measure.measure,
+    keyfit_kernel.control_shifts,
     keyfit_kernel.fitted_keys,
     keyfit_kernel.spline_tables,
     marker_order.in_loop_order,

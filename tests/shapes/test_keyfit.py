@@ -13,7 +13,7 @@ from scipy.linalg import solveh_banded
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keyfit
 from roto_core.shapes.keyfit import KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS, _first_knots, fitted
-from roto_core.shapes.keyfit_kernel import band_solve, pop_bands, spline_tables
+from roto_core.shapes.keyfit_kernel import band_solve, control_shifts, pop_bands, spline_tables
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.trace import trace_shapes
 
@@ -159,3 +159,23 @@ def test_first_keys_are_sparse_on_steady_motion_and_dense_on_a_jerk() -> None:
     jerky[30:, :, 2] += 8.0 * np.arange(30)[:, None] ** 1.5 / 10.0
     knots = _first_knots(jerky, 1.5)
     assert len(knots) > 6 and knots[:2] == [0, 24]
+
+
+def test_control_shifts_are_numpys_norms_of_each_moved_control_point_to_the_bit() -> None:
+    """The recheck's bound (keyfit._recheck) reads how far any absolute control point moved per frame: the
+    compiled shifts equal numpy's (the move of the point, and of the point plus either handle), bit for bit."""
+    rng = np.random.default_rng(5)
+    before = rng.normal(0.0, 40.0, (30, 14, 6))
+    after = before + rng.normal(0.0, 0.3, before.shape) * rng.uniform(0.0, 1.0, (30, 1, 1))
+    after[3] = before[3]
+    delta = (after - before).reshape(30, 14, 3, 2)
+    point = delta[:, :, 1]
+    moved = np.stack((point, point + delta[:, :, 0], point + delta[:, :, 2]), axis=2)
+    expected = np.linalg.norm(moved, axis=3).max(axis=(1, 2))
+    got = control_shifts(before, after)
+    assert got.tobytes() == expected.tobytes()
+    assert got[3] == 0.0 and (got[np.arange(30) != 3] > 0.0).all()
+    # A handle alone moving far moves its control point that far, not the point.
+    handle = before.copy()
+    handle[0, 2, 4] += 7.0
+    assert control_shifts(before, handle)[0] == pytest.approx(7.0)
