@@ -60,7 +60,10 @@ class _Edge:
         moved = np.linalg.norm(ctrl[:, POINT] - self.fitted[self.frames[frame_index], :, POINT], axis=1)
         return moved > self.allowed
 
-    def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
+    def error(
+        self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: object = None
+    ) -> float:
+        """EdgeCheck.error's signature: the exact error, a valid answer under any ``bound``."""
         return self.far if self._off(frame_index, ctrl).any() else 0.0
 
     def mixed_weights(self, piece: int, frame_index: int, *args: object) -> np.ndarray:
@@ -162,7 +165,10 @@ class _RingEdge:
         radius = np.linalg.norm(ctrl[:, POINT] - self.centres[j], axis=1)
         return np.abs(radius - np.linalg.norm(self.fitted[j, :, POINT] - self.centres[j], axis=1)) > self.within
 
-    def error(self, piece: int, frame_index: int, ctrl: np.ndarray) -> float:
+    def error(
+        self, piece: int, frame_index: int, ctrl: np.ndarray, bound: float = np.inf, allowance: object = None
+    ) -> float:
+        """EdgeCheck.error's signature: the exact error, a valid answer under any ``bound``."""
         return self.far if self._off(frame_index, ctrl).any() else 0.0
 
     def mixed_weights(self, piece: int, frame_index: int, *args: object) -> np.ndarray:
