@@ -44,6 +44,8 @@ from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument
 HANDLE_ORDER = ("in", "out")
 _SLOT = {"in": LEFT, "out": RIGHT}
 MODES = {"add": "Add", "subtract": "Subtract"}
+# ElementTree's declaration for utf-8 output (xml.etree.ElementTree.write), the first line of every file written.
+XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 
 
 def _norm(xy: np.ndarray, doc: ShapeDocument, aspect: float) -> np.ndarray:
@@ -139,10 +141,12 @@ def fxs_text(
     doc: ShapeDocument, session_start: int | None = None, frame_offset: int = 0, pixel_aspect: float | None = None
 ) -> bytes:
     """The document's file bytes; its element tree built and written with the collector paused
-    (tree_building.py)."""
+    (tree_building.py). Written as text and encoded once: ElementTree's utf-8 output encodes each of its hundreds of
+    thousands of small writes on its own (DAVIS paragliding-launch's ground truth: 0.36 s -> 0.29 s, the same
+    bytes, the declaration spelled as ElementTree spells it for utf-8)."""
     with collector_paused():
         root = fxs_element(doc, session_start, frame_offset, pixel_aspect)
-        return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+        return (XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
 
 
 def write_fxs(

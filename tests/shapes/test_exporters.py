@@ -22,6 +22,7 @@ from roto_core.exporters import (
     write_shapes_json,
 )
 from roto_core.exporters.nuke import nk_float, nk_words, parse_tcl
+from roto_core.exporters.silhouette import fxs_element, fxs_text
 from roto_core.exporters.tree_building import collector_paused
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise
 
@@ -176,6 +177,18 @@ def test_silhouette_round_trip_and_format_facts(tmp_path: Path, offset: int) -> 
     assert hole.find("Properties/Property[@id='mode']/Value").text == "Subtract"
     opacity = [(k.get("frame"), k.text) for k in hole.findall("Properties/Property[@id='opacity']/Key")]
     assert opacity == [(str(f - 1001 + offset), v) for f, v in ((1004, "0"), (1005, "100"), (1040, "100"), (1041, "0"))]
+
+
+def test_fxs_bytes_are_element_trees_own_utf8_output() -> None:
+    """fxs_text writes the tree as text and encodes it once; the bytes are ElementTree's utf-8 output, its
+    declaration included, also for names beyond ASCII and text that needs escaping."""
+    doc = _doc()
+    doc.shapes[0].object = "héros & <co>"
+    root = fxs_element(doc, None, 0, None)
+    expected = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    written = fxs_text(doc)
+    assert written == expected
+    assert written.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n") and "héros".encode() in written
 
 
 def test_every_export_rasterises_like_the_source(tmp_path: Path) -> None:
