@@ -69,7 +69,7 @@ def _bow(key: np.ndarray, i: int) -> None:
     order = [(i + 1 + k) % count for k in range(count - 1)]
     rest = lines[order]
     tip = rest.reshape(-1, 2) - a
-    along = tip @ chord / length**2
+    along = (tip[:, 0] * chord[0] + tip[:, 1] * chord[1]) / length**2
     # Outlines are traced clockwise on screen (upright.py): the piece lies to the right of its chord, the far
     # side is to the left.
     beyond = (chord[1] * tip[:, 0] - chord[0] * tip[:, 1]) / length

@@ -13,9 +13,9 @@ from functools import cached_property
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from roto_core.shapes.model import signed_area
+from roto_core.shapes.portable import gaussian_filtered
 
 EDGE_SMOOTHING_PX = 1.0
 # Structures this wide or less are thin (see thin_parts): a 3x3 opening removes them.
@@ -110,7 +110,7 @@ def _edge_outline(contour: np.ndarray, size: tuple[int, int], away_from_mask: fl
     off_interior = (pts < 1.0) | (pts > np.array([w - 1.0, h - 1.0]))
     on_border = off_interior[:, 0] | off_interior[:, 1]
     if len(pts) >= 3:
-        pts = gaussian_filter1d(pts, EDGE_SMOOTHING_PX, axis=0, mode="wrap")
+        pts = gaussian_filtered(pts, EDGE_SMOOTHING_PX, "wrap")
     if signed_area(pts) < 0:
         pts, on_border = pts[::-1].copy(), on_border[::-1].copy()
     outward = np.zeros_like(pts)

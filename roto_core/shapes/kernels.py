@@ -33,7 +33,7 @@ from roto_core.shapes.piece_fitter import Piece, PieceFitter
 from roto_core.shapes.point_end_kernel import corner_arcs, point_ends
 from roto_core.shapes.segment_kernel import span_fits
 from roto_core.shapes.skeleton import chains, junctions, skeleton
-from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls
+from roto_core.shapes.smoothing_kernel import similarities, slid_points, smoothed_controls, steady_trial
 from roto_core.shapes.strand_joins import join_candidates, joined_lines
 from roto_core.shapes.strand_kernel import arc_lengths, end_headings, nearest_within, points_along, polyline_gaps
 from roto_core.shapes.track_kernel import arcs_at, loop_points, points_at
@@ -115,6 +115,7 @@ def warm() -> None:
     smoothed_controls(z, around, 1.0, 1)
     similarities(z[:, :, 1].copy(), z[:, :, 1].copy(), around)
     slid_points(key[None], key[None])
+    steady_trial(np.zeros((3, 4, 3, 2)), 1, 0, 2, around, 0.5)
     _select_on_a_square()
 
 

@@ -16,10 +16,10 @@ from functools import cached_property
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from roto_core.shapes.line_widths import fitted_widths, pixel_count_widths
+from roto_core.shapes.portable import gaussian_filtered
 from roto_core.shapes.skeleton import chains, junctions, skeleton
 from roto_core.shapes.strand_joins import joined_lines
 from roto_core.shapes.strand_kernel import arc_lengths, end_headings, points_along
@@ -236,7 +236,7 @@ def _smoothed_each(arrays: list[np.ndarray], sigma: float) -> list[np.ndarray]:
     step = np.arange(int(padded.sum())) - np.repeat(np.cumsum(padded) - padded, padded) - reach
     rows = np.clip(step, 0, own[which] - 1) + np.repeat(np.cumsum(own) - own, padded)
     flat = np.concatenate([arrays[i] for i in smoothed])
-    filtered = gaussian_filter1d(flat[rows], sigma, axis=0, mode="nearest", truncate=GAUSSIAN_TRUNCATE)
+    filtered = gaussian_filtered(flat[rows], sigma, "nearest", GAUSSIAN_TRUNCATE)
     out = list(arrays)
     parts = np.split(filtered[(step >= 0) & (step < own[which])], np.cumsum(own)[:-1])
     for i, part in zip(smoothed, parts, strict=True):

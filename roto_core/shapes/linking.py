@@ -12,6 +12,7 @@ only it is nearest (``_mutual_nearest``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +74,13 @@ class Track:
         return max(self.members)
 
 
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The distance between two points, its two squares summed in a fixed order (``np.linalg.norm`` of a vector
+    goes to BLAS, whose kernel is chosen for the CPU at run time and may fuse them)."""
+    dx, dy = float(a[0] - b[0]), float(a[1] - b[1])
+    return math.sqrt(dx * dx + dy * dy)
+
+
 def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     last = blobs[frame][track.members[frame]]
     prev_index = track.members.get(frame - 1)
@@ -99,7 +107,7 @@ def _mutual_nearest(index: int, before: list[Blob], current: list[Blob], reach: 
     shift = float(gaps[nearest]) / max(blob.scale, last.scale)
     if back != index or shift > reach or ratio > MAX_AREA_RATIO:
         return None
-    return nearest, shift + 0.1 * float(np.log(ratio))
+    return nearest, shift + 0.1 * math.log(ratio)
 
 
 def link(
@@ -128,15 +136,13 @@ def link(
                 for c, blob in enumerate(current):
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
                     scale = max(blob.scale, pred.scale)
-                    gap = min(
-                        np.linalg.norm(blob.centroid - pred.centroid), np.linalg.norm(blob.centroid - last.centroid)
-                    )
+                    gap = min(_distance(blob.centroid, pred.centroid), _distance(blob.centroid, last.centroid))
                     shift = float(gap) / scale
                     border = blob.at_border and pred.at_border
                     limit = MAX_BORDER_AREA_RATIO if border else MAX_AREA_RATIO
                     near = shift <= reach or (border and pred.overlap(blob) >= BORDER_BOX_OVERLAP)
                     if ratio <= limit and near:
-                        cost[a, c] = shift + 0.1 * np.log(ratio)
+                        cost[a, c] = shift + 0.1 * math.log(ratio)
                 if len(track.members) == 1:
                     first_step = _mutual_nearest(track.members[frame - 1], blobs[frame - 1], current, sole_shift)
                     if first_step is not None and not np.isfinite(cost[a, first_step[0]]):

@@ -46,18 +46,27 @@ def segment_controls(ctrl: np.ndarray) -> np.ndarray:
     return seg
 
 
+def bezier_points(weights: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """``weights (S, 4) @ seg (..., 4, 2)`` → ``(..., S, 2)``: each sample's four products summed in control order.
+    A matrix product would go to BLAS, whose kernel is chosen for the CPU at run time and fuses products and sums
+    (FMA) on one farm worker and not on the next; the same shapes then rasterise and measure a unit in the last
+    place apart, enough to trace others (tests/shapes/test_cpu_independence.py)."""
+    out = weights[:, 0, None] * seg[..., None, 0, :]
+    for k in (1, 2, 3):
+        out += weights[:, k, None] * seg[..., None, k, :]
+    return out
+
+
 def sample_outline(ctrl: np.ndarray, per_segment: int = 12) -> np.ndarray:
     """Points along the closed curve, ``(..., N * per_segment, 2)``; linear in ``ctrl``."""
-    seg = segment_controls(ctrl)
-    w = bernstein(per_segment)
-    pts = np.matmul(w, seg)  # (S, 4) @ (..., N, 4, 2): a batched product, several times faster than einsum
+    pts = bezier_points(bernstein(per_segment), segment_controls(ctrl))
     return pts.reshape(*pts.shape[:-3], -1, 2)
 
 
 def signed_area(poly: np.ndarray) -> float:
     """Shoelace area in image coordinates (y down): positive for a clockwise-on-screen loop."""
     x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * float(np.dot(x, _next(y)) - np.dot(_next(x), y))
+    return 0.5 * float((x * _next(y)).sum() - (_next(x) * y).sum())
 
 
 def _next(values: np.ndarray) -> np.ndarray:

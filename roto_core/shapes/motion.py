@@ -11,6 +11,8 @@ jitter. Two figures per object, both from the mask's centroid:
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -28,6 +30,13 @@ SLOW_MOTION_MAX = 0.01
 MOTION_WINDOW_FRAMES = 5
 
 
+def _length(v: np.ndarray) -> float:
+    """A 2-vector's length, its squares summed in a fixed order (``np.linalg.norm`` of a vector goes to BLAS, whose
+    kernel is chosen for the CPU at run time and may fuse them)."""
+    x, y = float(v[0]), float(v[1])
+    return math.sqrt(x * x + y * y)
+
+
 def mask_centroid(mask: np.ndarray) -> np.ndarray:
     """Centroid (x, y) of a non-empty boolean mask."""
     m = cv2.moments(mask.view(np.uint8), binaryImage=True)
@@ -42,7 +51,7 @@ def fast_motion_share(centroids: dict[int, np.ndarray], tolerance: float | None)
     inner = [f for f in centroids if f - 1 in centroids and f + 1 in centroids]
     if not inner or tolerance is None:
         return None
-    acceleration = [float(np.linalg.norm(centroids[f - 1] - 2 * centroids[f] + centroids[f + 1])) for f in inner]
+    acceleration = [_length(centroids[f - 1] - 2 * centroids[f] + centroids[f + 1]) for f in inner]
     return float(np.mean(np.array(acceleration) > 2.0 * tolerance))
 
 
@@ -57,9 +66,7 @@ def motion_per_frame(
         return None
     span = min(window, frames[-1] - frames[0])
     travel = [
-        float(np.linalg.norm(centroids[f + span] - centroids[f])) / span / np.sqrt(areas[f])
-        for f in frames
-        if f + span in centroids
+        _length(centroids[f + span] - centroids[f]) / span / np.sqrt(areas[f]) for f in frames if f + span in centroids
     ]
     return float(np.median(travel)) if travel else None
 

@@ -92,12 +92,20 @@ class Loop:
         return nearest_k(np.ascontiguousarray(points, dtype=np.float64), self.points, self.boxes, 1)[1][:, 0]
 
 
+def linear(points: np.ndarray, lin: np.ndarray) -> np.ndarray:
+    """``points @ lin.T`` for a 2x2 ``lin``, each coordinate's two products summed in a fixed order: BLAS's kernel,
+    chosen for the CPU at run time, fuses products and sums (FMA) on one farm worker and not on the next, and a
+    marker a unit in the last place apart can be tracked otherwise (tests/shapes/test_cpu_independence.py)."""
+    x, y = points[..., 0], points[..., 1]
+    return np.stack((x * lin[0, 0] + y * lin[0, 1], x * lin[1, 0] + y * lin[1, 1]), axis=-1)
+
+
 def _initial_transform(previous: np.ndarray, before: Outline, after: Outline) -> np.ndarray:
     """Last step's motion, re-centred on the new centroid when both outlines are whole."""
     if before.on_border.any() or after.on_border.any():
         return previous
     lin = previous[:, :2]
-    shift = after.centroid - lin @ before.centroid
+    shift = after.centroid - linear(before.centroid, lin)
     return np.concatenate([lin, shift[:, None]], axis=1)
 
 
@@ -251,9 +259,9 @@ class OutlineTrack:
         transform = _initial_transform(motion, before.outline, after.outline)
         if field.usable and len(points) >= 3:
             transform = icp(points, field, transform, size)
-        moved = points @ transform[:, :2].T + transform[:, 2]
+        moved = linear(points, transform[:, :2]) + transform[:, 2]
         idx = np.clip(np.searchsorted(before.cum, np.mod(s_prev, before.length), side="right") - 1, 0, None)
-        normals = _unit(before.normals[np.minimum(idx, len(before.normals) - 1)] @ transform[:, :2].T)
+        normals = _unit(linear(before.normals[np.minimum(idx, len(before.normals) - 1)], transform[:, :2]))
         if field.usable and len(points) >= 3:
             moved = moved + local_shift(moved, normals, field, before.length / len(points), size)
         s, residual = after.project(moved, normals)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein
+from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, bezier_points
 from roto_core.shapes.nearest import hausdorff
 from roto_core.shapes.necks import NeckFinder
 from roto_core.shapes.outline_track import OutlineTrack
@@ -166,7 +166,7 @@ def _straight_is_closer(track: OutlineTrack, segment: Segment, row: int, curve: 
     a, b = curve[0], curve[3]
     line = np.stack([a, a + (b - a) / 3.0, b - (b - a) / 3.0, b])
     weights = bernstein(max(len(edge), 2))
-    drawn = [np.vstack((weights @ c, c[3])) for c in (line, curve)]
+    drawn = [np.vstack((bezier_points(weights, c), c[3])) for c in (line, curve)]
     line_off, curve_off = (hausdorff(edge, d) for d in drawn)
     return line_off < curve_off
 

@@ -373,11 +373,19 @@ def local_residuals(shape: Shape, neighbours: int, jitter: bool) -> np.ndarray:
         sources, targets = 0.5 * (points[:-2] + points[2:]), points[1:-1]
     else:
         sources, targets = points[:-1], points[1:]
-    # Every neighbourhood of every frame at once: (frames, points, 2 * neighbours + 1) complex coordinates.
-    zs = sources[:, idx, 0] + 1j * sources[:, idx, 1]
-    zd = targets[:, idx, 0] + 1j * targets[:, idx, 1]
-    zs = zs - zs.mean(axis=2, keepdims=True)
-    zd = zd - zd.mean(axis=2, keepdims=True)
-    denom = np.sum(np.abs(zs) ** 2, axis=2)
-    factor = np.where(denom > 1e-12, np.sum(np.conj(zs) * zd, axis=2) / np.maximum(denom, 1e-12), 1.0)
-    return (zd - factor[..., None] * zs)[:, :, neighbours].ravel()
+    # Every neighbourhood of every frame at once: (frames, points, 2 * neighbours + 1), x and y apart. The complex
+    # products are written out in real arithmetic: numpy's complex multiply fuses them (FMA) on CPUs that have it
+    # and not on others, so the same shape would measure (and tears.py cut it) a unit in the last place apart.
+    sx, sy = (sources[:, idx, c] for c in (0, 1))
+    dx, dy = (targets[:, idx, c] for c in (0, 1))
+    sx, sy = sx - sx.mean(axis=2, keepdims=True), sy - sy.mean(axis=2, keepdims=True)
+    dx, dy = dx - dx.mean(axis=2, keepdims=True), dy - dy.mean(axis=2, keepdims=True)
+    denom = np.sum(sx * sx + sy * sy, axis=2)
+    safe = np.maximum(denom, 1e-12)
+    held = denom > 1e-12
+    # conj(s) * d summed over the neighbourhood, over its spread: the turn and scale from source to target.
+    fx = np.where(held, np.sum(sx * dx + sy * dy, axis=2) / safe, 1.0)[..., None]
+    fy = np.where(held, np.sum(sx * dy - sy * dx, axis=2) / safe, 0.0)[..., None]
+    rx = (dx - (fx * sx - fy * sy))[:, :, neighbours].ravel()
+    ry = (dy - (fx * sy + fy * sx))[:, :, neighbours].ravel()
+    return rx + 1j * ry

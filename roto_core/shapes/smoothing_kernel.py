@@ -102,3 +102,32 @@ def slid_points(ctrl: np.ndarray, smooth: np.ndarray) -> np.ndarray:
             out[f, i, POINT, 0] = px + along * tx
             out[f, i, POINT, 1] = py + along * ty
     return out
+
+
+@njit(cache=True)
+def steady_trial(values: np.ndarray, j: int, a: int, b: int, around: np.ndarray, step: float) -> np.ndarray:
+    """Key ``j`` of ``values`` ``(K, N, 3, 2)`` with its points moved ``step`` of the way towards where the steady
+    motion of each point's neighbourhood (``around``) puts them: the middle of keys ``a`` and ``b`` on the frames
+    either side, or, for an end key, ``a`` and ``b`` the next two, the place the motion from ``b`` to ``a`` carries
+    on to; laid onto the key by the neighbourhood's similarity (``_similarity``); handles as they were.
+
+    Compiled, the complex products are the plain ``(ac - bd) + (ad + bc)i``; numpy's complex multiply fuses them
+    (FMA) on CPUs that have it and not on others, so one shot steadied a unit in the last place apart on two farm
+    workers, enough to trace other shapes (tests/shapes/test_cpu_independence.py)."""
+    points = values.shape[1]
+    steady = np.empty((1, points), np.complex128)
+    here = np.empty((1, points), np.complex128)
+    between = a < j < b
+    for i in range(points):
+        z1 = complex(values[a, i, POINT, 0], values[a, i, POINT, 1])
+        z2 = complex(values[b, i, POINT, 0], values[b, i, POINT, 1])
+        steady[0, i] = 0.5 * (z1 + z2) if between else 2.0 * z1 - z2
+        here[0, i] = complex(values[j, i, POINT, 0], values[j, i, POINT, 1])
+    turn, steady_mean, here_mean = similarities(steady, here, around)
+    trial = values[j].copy()
+    for i in range(points):
+        z0 = here[0, i]
+        moved = z0 + step * (turn[0, i] * (steady[0, i] - steady_mean[0, i]) + here_mean[0, i] - z0)
+        trial[i, POINT, 0] = moved.real
+        trial[i, POINT, 1] = moved.imag
+    return trial

@@ -48,7 +48,8 @@ import numpy as np
 
 from roto_core.shapes.keys import EdgeCheck
 from roto_core.shapes.model import POINT
-from roto_core.shapes.smoothing import mixed_back, neighbourhood_similarity, slid_along
+from roto_core.shapes.smoothing import mixed_back, slid_along
+from roto_core.shapes.smoothing_kernel import steady_trial
 from roto_core.shapes.untangle import crosses
 
 NEIGHBOURS = 2
@@ -90,9 +91,7 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
                 if refused.get(j) == state:
                     continue
                 refused[j] = state
-                here = _steady_place(out, j, a, b, around)
-                trial = out[j].copy()
-                trial[:, POINT, 0], trial[:, POINT, 1] = here.real, here.imag
+                trial = steady_trial(out, j, a, b, around, STEP)
                 # Exact up to the bound: beyond the tolerance only the comparison with the key's own error counts.
                 error = check.error(piece, int(keys[j]), trial, max(tolerance, before.get(j, tolerance)))
                 if error > tolerance:
@@ -118,17 +117,6 @@ def steadied(check: EdgeCheck, piece: int, keys: np.ndarray, values: np.ndarray,
         if not np.array_equal(out[j], values[j]) and crosses(out[j]) and not crosses(values[j]):
             out[j] = values[j]
     return out
-
-
-def _steady_place(values: np.ndarray, j: int, a: int, b: int, around: np.ndarray) -> np.ndarray:
-    """Key ``j``'s points (complex) moved STEP of the way towards where the steady motion of each point's
-    neighbourhood puts them: the middle of keys ``a`` and ``b`` on the frames either side, or, for an end key,
-    ``a`` and ``b`` the next two, the place the motion from ``b`` to ``a`` carries on to; laid onto the key by
-    the neighbourhood's similarity, so the key keeps its place and turn and loses only its jitter."""
-    z = values[[j, a, b], :, POINT, 0] + 1j * values[[j, a, b], :, POINT, 1]
-    steady = 0.5 * (z[1] + z[2]) if a < j < b else 2.0 * z[1] - z[2]
-    turn, steady_mean, here_mean = neighbourhood_similarity(steady, z[0], around)
-    return z[0] + STEP * (turn * (steady - steady_mean) + here_mean - z[0])
 
 
 def _held_beside(

@@ -49,7 +49,8 @@ def transform(points: np.ndarray, motion: tuple[float, float, float, float]) -> 
     tx, ty, angle, scale = motion
     c, s = np.cos(angle), np.sin(angle)
     rot = np.array([[c, -s], [s, c]]) * scale
-    return points @ rot.T + np.array([tx, ty])
+    x, y = points[:, 0], points[:, 1]
+    return np.stack((x * rot[0, 0] + y * rot[0, 1] + tx, x * rot[1, 0] + y * rot[1, 1] + ty), axis=1)
 
 
 @dataclass

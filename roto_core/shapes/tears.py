@@ -43,7 +43,11 @@ def tears(shape: Shape, tolerance: float) -> list[int]:
     residual = residual.reshape(-1, shape.point_count)
     before, after = residual[:-1], residual[1:]
     limit = TEAR_FACTOR * tolerance
-    jump = (np.abs(before) > limit) & (np.abs(after) > limit) & ((before * np.conj(after)).real < 0.0)
+    # Sizes and the sign of the two residuals' dot product in real arithmetic: numpy's complex abs and multiply run
+    # on code chosen for the CPU at run time (qa.local_residuals).
+    size = np.sqrt(residual.real * residual.real + residual.imag * residual.imag)
+    opposite = before.real * after.real + before.imag * after.imag < 0.0
+    jump = (size[:-1] > limit) & (size[1:] > limit) & opposite
     # Row j holds inner frames j and j + 1, i.e. frames first + 1 + j and first + 2 + j: the jump is onto the second.
     onto = {shape.first_frame + 2 + int(j) for j in np.flatnonzero(jump.any(axis=1))}
     # Jumps onto two frames in a row are one frame's excursion and back (a fit caught for a frame), not a place

@@ -172,6 +172,36 @@ def _add_rows(
 
 
 @njit(cache=True)
+def solved(system: np.ndarray) -> np.ndarray:
+    """The solution of the square system ``[A | b]`` ``(n, n + 1)``: Gaussian elimination with partial pivoting (the
+    first largest pivot of each column), each product and sum in a fixed order. LAPACK's solve would run on the
+    BLAS kernel chosen for the CPU at run time, which fuses products and sums (FMA) on one farm worker and not on
+    the next, so the same shot tracked differently by a few units in the last place, enough to trace other shapes
+    (tests/shapes/test_cpu_independence.py)."""
+    n = system.shape[0]
+    work = system.copy()
+    for col in range(n):
+        pivot = col
+        for row in range(col + 1, n):
+            if abs(work[row, col]) > abs(work[pivot, col]):
+                pivot = row
+        if pivot != col:
+            for k in range(col, n + 1):
+                work[col, k], work[pivot, k] = work[pivot, k], work[col, k]
+        for row in range(col + 1, n):
+            factor = work[row, col] / work[col, col]
+            for k in range(col, n + 1):
+                work[row, k] = work[row, k] - factor * work[col, k]
+    out = np.empty(n)
+    for row in range(n - 1, -1, -1):
+        total = work[row, n]
+        for k in range(row + 1, n):
+            total = total - work[row, k] * out[k]
+        out[row] = total / work[row, row]
+    return out
+
+
+@njit(cache=True)
 def icp_params(
     src: np.ndarray,
     params: np.ndarray,
@@ -232,7 +262,7 @@ def icp_params(
             weight = math.sqrt(used) * radius * prior_weights[i]
             system[i, i] += weight * weight
             system[i, 6] += weight * weight * prior[i]
-        new = np.linalg.solve(system[:, :6], system[:, 6].copy())
+        new = solved(system)
         done = True
         for i in range(6):
             if not abs(new[i] - params[i]) < converged[i]:

@@ -24,7 +24,16 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes.crossing_kernel import knot_marks, near_crossings, self_crossings
-from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, sample_outline, segment_controls, signed_area
+from roto_core.shapes.model import (
+    LEFT,
+    POINT,
+    RIGHT,
+    bernstein,
+    bezier_points,
+    sample_outline,
+    segment_controls,
+    signed_area,
+)
 
 # Samples per segment for the crossing test: a curl beside a point spans a few of them.
 SAMPLES = 8
@@ -57,7 +66,7 @@ def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarra
 def segment_polylines(ctrl: np.ndarray) -> np.ndarray:
     """Each segment sampled with both ends, ``(..., N, SAMPLES + 1, 2)``."""
     seg = segment_controls(ctrl)
-    return np.concatenate((np.matmul(bernstein(SAMPLES), seg), seg[..., 3:, :]), axis=-2)
+    return np.concatenate((bezier_points(bernstein(SAMPLES), seg), seg[..., 3:, :]), axis=-2)
 
 
 def knots(ctrl: np.ndarray) -> np.ndarray:

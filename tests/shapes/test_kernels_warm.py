@@ -68,6 +68,7 @@ ENTRY_POINTS = (
     smoothing_kernel.similarities,
     smoothing_kernel.slid_points,
     smoothing_kernel.smoothed_controls,
+    smoothing_kernel.steady_trial,
     skeleton._chains,
     skeleton._junctions,
     skeleton._thin,

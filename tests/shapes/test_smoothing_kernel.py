@@ -50,6 +50,18 @@ def _numpy_smooth(ctrl: np.ndarray, smoothing_: float) -> np.ndarray:
     return np.stack((summed.real, summed.imag), axis=-1)
 
 
+def _numpy_steady_trial(values: np.ndarray, j: int, a: int, b: int, around: np.ndarray, step: float) -> np.ndarray:
+    """steady_trial as numpy writes it: key ``j``'s points moved ``step`` of the way towards the neighbourhoods'
+    steady place (the middle of ``a`` and ``b``, or where ``b`` to ``a`` carries on to), handles as they were."""
+    z = values[[j, a, b], :, POINT, 0] + 1j * values[[j, a, b], :, POINT, 1]
+    steady = 0.5 * (z[1] + z[2]) if a < j < b else 2.0 * z[1] - z[2]
+    turn, steady_mean, here_mean = _numpy_similarity(steady, z[0], around)
+    moved = z[0] + step * (turn * (steady - steady_mean) + here_mean - z[0])
+    out = values[j].copy()
+    out[:, POINT, 0], out[:, POINT, 1] = moved.real, moved.imag
+    return out
+
+
 def _numpy_slid(ctrl: np.ndarray, smooth: np.ndarray) -> np.ndarray:
     point = ctrl[:, :, POINT]
     tangent = ctrl[:, :, RIGHT] - ctrl[:, :, LEFT]
@@ -94,12 +106,8 @@ def test_random_controls_are_smoothed_and_slid_as_numpy_does(frames: int, points
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_every_smoothing_call_on_a_real_dog_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
     """DAVIS dog (8 frames): the smoothing before the key fit and the steadying of keys after it."""
-    calls = {"smooth": 0, "slid": 0, "similarity": 0}
-    smooth_local, slid_along, similarity = (
-        smoothing.smooth_local,
-        smoothing.slid_along,
-        steadying.neighbourhood_similarity,
-    )
+    calls = {"smooth": 0, "slid": 0, "steady": 0}
+    smooth_local, slid_along, steady_trial = smoothing.smooth_local, smoothing.slid_along, steadying.steady_trial
 
     def smooth(ctrl, amount):
         got = smooth_local(ctrl, amount)
@@ -113,17 +121,16 @@ def test_every_smoothing_call_on_a_real_dog_is_numpys(monkeypatch: pytest.Monkey
         calls["slid"] += 1
         return got
 
-    def similar(source, target, around):
-        got = similarity(source, target, around)
-        for a, b in zip(got, _numpy_similarity(source, target, around), strict=True):
-            np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
-        calls["similarity"] += 1
+    def steady(values, j, a, b, around, step):
+        got = steady_trial(values, j, a, b, around, step)
+        np.testing.assert_allclose(got, _numpy_steady_trial(values, j, a, b, around, step), rtol=0, atol=1e-9)
+        calls["steady"] += 1
         return got
 
     monkeypatch.setattr(smoothing, "smooth_local", smooth)
     monkeypatch.setattr(smoothing, "slid_along", slid)
     monkeypatch.setattr(steadying, "slid_along", slid)
-    monkeypatch.setattr(steadying, "neighbourhood_similarity", similar)
+    monkeypatch.setattr(steadying, "steady_trial", steady)
     masks = MaskSequence(DATA / "dog" / "Annotations" / "#####.png", 0, 7, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="dog")
     assert min(calls.values()) >= 10

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from roto_core.contracts import ShapeSettings
@@ -17,6 +16,7 @@ from roto_core.shapes import line_strands
 from roto_core.shapes.contours import ThinSplitter
 from roto_core.shapes.line_strands import HEADING_PX, Strand
 from roto_core.shapes.maskseq import MaskSequence
+from roto_core.shapes.portable import gaussian_filtered
 from roto_core.shapes.strand_kernel import arc_lengths, end_headings, nearest_within, points_along, polyline_gaps
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -89,11 +89,11 @@ def test_batched_smoothing_and_gradients_are_per_lines() -> None:
     lines = [rng.normal(0, 3, (int(n), 2)).cumsum(axis=0) for n in rng.integers(2, 40, 60)]
     smoothed = line_strands._smoothed_each(lines, 2.0)
     for line, got in zip(lines, smoothed, strict=True):
-        want = gaussian_filter1d(line, 2.0, axis=0, mode="nearest") if len(line) >= 3 else line
+        want = gaussian_filtered(line, 2.0, "nearest") if len(line) >= 3 else line
         assert np.array_equal(got, want)
     offsets = [line[:, 0] for line in lines]
     for line, got in zip(offsets, line_strands._smoothed_each(offsets, 2.0), strict=True):
-        assert np.array_equal(got, gaussian_filter1d(line, 2.0, mode="nearest") if len(line) >= 3 else line)
+        assert np.array_equal(got, gaussian_filtered(line, 2.0, "nearest") if len(line) >= 3 else line)
     points = np.concatenate(lines)
     tangents = np.split(
         line_strands._gradients(points, np.cumsum([len(c) for c in lines])), np.cumsum([len(c) for c in lines])[:-1]
