@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from roto_core.shapes.portable import log
+
 MAX_CENTROID_SHIFT = 0.6
 MAX_AREA_RATIO = 3.0
 # An object that is one region on the frame before and one on this is the same body where it moved by up to this
@@ -107,7 +109,7 @@ def _mutual_nearest(index: int, before: list[Blob], current: list[Blob], reach: 
     shift = float(gaps[nearest]) / max(blob.scale, last.scale)
     if back != index or shift > reach or ratio > MAX_AREA_RATIO:
         return None
-    return nearest, shift + 0.1 * math.log(ratio)
+    return nearest, shift + 0.1 * log(ratio)
 
 
 def link(
@@ -142,7 +144,7 @@ def link(
                     limit = MAX_BORDER_AREA_RATIO if border else MAX_AREA_RATIO
                     near = shift <= reach or (border and pred.overlap(blob) >= BORDER_BOX_OVERLAP)
                     if ratio <= limit and near:
-                        cost[a, c] = shift + 0.1 * math.log(ratio)
+                        cost[a, c] = shift + 0.1 * log(ratio)
                 if len(track.members) == 1:
                     first_step = _mutual_nearest(track.members[frame - 1], blobs[frame - 1], current, sole_shift)
                     if first_step is not None and not np.isfinite(cost[a, first_step[0]]):

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from roto_core.shapes.model import LEFT, POINT, RIGHT
+from roto_core.shapes.portable import exp
 
 # A neighbourhood spread less than this (squared, summed) has no turn: it is carried by its shift alone.
 FLAT = 1e-12
@@ -67,7 +68,7 @@ def smoothed_controls(z: np.ndarray, around: np.ndarray, sigma: float, reach: in
     summed = np.zeros_like(z)
     total = np.zeros(count)
     for d in range(-reach, reach + 1):
-        weight = math.exp(-0.5 * (d / sigma) ** 2)
+        weight = exp(-0.5 * (d / sigma) ** 2)
         for f in range(max(0, -d), min(count, count - d)):
             other, here = z[f + d], z[f]
             for i in range(points):

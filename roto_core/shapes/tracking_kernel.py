@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from roto_core.shapes.nearest import BLOCK, block_boxes, box_gaps, scan_block
+from roto_core.shapes.portable import exp
 
 # scipy.ndimage.gaussian_filter1d's default: the window reaches this many sigmas either side.
 TRUNCATE = 4.0
@@ -285,7 +286,7 @@ def wrapped_gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
     radius = int(TRUNCATE * sigma + 0.5)
     weights = np.empty(2 * radius + 1)
     for t in range(-radius, radius + 1):
-        weights[t + radius] = math.exp(-0.5 / (sigma * sigma) * t * t)
+        weights[t + radius] = exp(-0.5 / (sigma * sigma) * t * t)
     weights /= weights.sum()
     count, columns = values.shape
     flat = np.ascontiguousarray(values).reshape(-1)

@@ -4,13 +4,14 @@ A farm re-queues a chunk on whichever worker is free; with the tracer's arithmet
 (chosen when numpy starts) and OpenBLAS's kernels (chosen for the CPU), DAVIS goat's first 30 frames traced to 93
 shapes with OpenBLAS's own kernel for this CPU and to 108 with its Sandy Bridge kernel (no fused multiply-add). Here
 the same real mattes are traced in fresh processes told to use other code paths: OpenBLAS's Haswell and Sandy Bridge
-kernels (``OPENBLAS_CORETYPE``), and numpy with every SIMD extension it would dispatch to switched off
-(``NPY_DISABLE_CPU_FEATURES``); the shapes JSON must be the same bytes. (The C library's two builds of ``exp`` and
-``acos``, with fused multiply-adds and without, are not covered: portable.py.)
+kernels (``OPENBLAS_CORETYPE``), numpy with every SIMD extension it would dispatch to switched off
+(``NPY_DISABLE_CPU_FEATURES``) and glibc's mathematical functions without their fused multiply-add builds
+(``GLIBC_TUNABLES``); the shapes JSON must be the same bytes.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import subprocess
@@ -21,7 +22,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from roto_core.shapes.portable import arccos, gaussian_filtered
+from roto_core.shapes import portable
+from roto_core.shapes.portable import gaussian_filtered
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +81,9 @@ def test_real_mattes_trace_to_the_same_bytes_under_other_numpy_and_openblas_code
     other = {"OPENBLAS_CORETYPE": "Sandybridge"}
     if dispatch := _numpy_dispatch():
         other["NPY_DISABLE_CPU_FEATURES"] = " ".join(dispatch)
+    if platform.libc_ver()[0] == "glibc":
+        # glibc's builds of exp, log, acos and pow without fused multiply-adds.
+        other["GLIBC_TUNABLES"] = "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F"
     assert _traced(other) == plain
 
 
@@ -94,8 +99,18 @@ def test_portable_gaussian_is_scipys_filter_to_rounding(mode: str, sigma: float)
     assert got.shape == outline.shape
 
 
-def test_portable_arccos_is_numpys_to_rounding() -> None:
-    cosines = np.linspace(-1.0, 1.0, 2001).reshape(3, 667)
-    got = arccos(cosines)
-    assert got.shape == cosines.shape
-    np.testing.assert_allclose(got, np.arccos(cosines), rtol=0, atol=1e-12)
+def _ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) / np.spacing(np.abs(b))
+
+
+def test_portable_exp_log_and_arccos_are_the_c_librarys_within_two_ulps() -> None:
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-20.0, 0.0, 4000), rng.uniform(-700.0, 700.0, 2000), [0.0, -1e-12, 1e-12]])
+    assert _ulps(np.array([portable.exp(v) for v in x]), np.array([math.exp(v) for v in x])).max() <= 2.0
+    y = np.concatenate([rng.uniform(1.0, 50.0, 4000), 10.0 ** rng.uniform(-300, 300, 2000), [1.0, 2.0, 0.5]])
+    got, want = np.array([portable.log(v) for v in y]), np.array([math.log(v) for v in y])
+    assert np.all((got == want) | (_ulps(got, want) <= 2.0))
+    cosines = np.concatenate([np.linspace(-1.0, 1.0, 2001), rng.uniform(-1.0, 1.0, 3999)]).reshape(3, -1)
+    angles = portable.arccos(cosines)
+    assert angles.shape == cosines.shape
+    assert np.all(np.abs(angles - np.vectorize(math.acos)(cosines)) <= 4 * np.spacing(np.pi))

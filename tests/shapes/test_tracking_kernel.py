@@ -4,7 +4,6 @@ tracker makes on real DAVIS mattes."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
-from roto_core.shapes import outline_track, tracking
+from roto_core.shapes import outline_track, portable, tracking
 from roto_core.shapes.contours import find_regions
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import Loop, OutlineTrack
@@ -98,7 +97,7 @@ def test_periodic_gaussian_is_scipys_wrapped_filter_even_when_wider_than_the_loo
 def _row_by_row(values: np.ndarray, sigma: float) -> np.ndarray:
     """Each row's window summed term by term in the weights' order, in Python floats: the order the kernel keeps."""
     radius = int(4.0 * sigma + 0.5)
-    weights = [math.exp(-0.5 / (sigma * sigma) * t * t) for t in range(-radius, radius + 1)]
+    weights = [portable.exp(-0.5 / (sigma * sigma) * t * t) for t in range(-radius, radius + 1)]
     total = sum(weights)
     weights = [w / total for w in weights]
     out = np.zeros(values.shape)
