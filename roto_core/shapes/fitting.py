@@ -9,13 +9,12 @@ the worst sample until every segment is within tolerance or the point budget is 
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from roto_core.shapes.model import LEFT, POINT, RIGHT
-from roto_core.shapes.portable import arccos
+from roto_core.shapes.portable import arccos, length
 from roto_core.shapes.segment_kernel import fit_rows
 
 CORNER_ANGLE_DEG = 40.0
@@ -162,8 +161,7 @@ def sharpen_corner(points: np.ndarray, index: int, t_in: np.ndarray, t_out: np.n
     diff = b - a
     s = (diff[0] * t_out[1] - diff[1] * t_out[0]) / cross
     tip = a + s * t_in
-    dx, dy = float(tip[0] - points[index][0]), float(tip[1] - points[index][1])
-    return tip if math.sqrt(dx * dx + dy * dy) <= 2 * CORNER_SCALE_PX else points[index]
+    return tip if length(tip - points[index]) <= 2 * CORNER_SCALE_PX else points[index]
 
 
 def thinned_run(points: np.ndarray, start: int, count: int) -> np.ndarray:

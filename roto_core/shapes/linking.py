@@ -12,13 +12,12 @@ only it is nearest (``_mutual_nearest``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from roto_core.shapes.portable import log
+from roto_core.shapes.portable import length, log
 
 MAX_CENTROID_SHIFT = 0.6
 MAX_AREA_RATIO = 3.0
@@ -76,13 +75,6 @@ class Track:
         return max(self.members)
 
 
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    """The distance between two points, its two squares summed in a fixed order (``np.linalg.norm`` of a vector
-    goes to BLAS, whose kernel is chosen for the CPU at run time and may fuse them)."""
-    dx, dy = float(a[0] - b[0]), float(a[1] - b[1])
-    return math.sqrt(dx * dx + dy * dy)
-
-
 def _predict(track: Track, blobs: dict[int, list[Blob]], frame: int) -> Blob:
     last = blobs[frame][track.members[frame]]
     prev_index = track.members.get(frame - 1)
@@ -138,7 +130,7 @@ def link(
                 for c, blob in enumerate(current):
                     ratio = max(blob.area, pred.area) / max(min(blob.area, pred.area), 1e-9)
                     scale = max(blob.scale, pred.scale)
-                    gap = min(_distance(blob.centroid, pred.centroid), _distance(blob.centroid, last.centroid))
+                    gap = min(length(blob.centroid - pred.centroid), length(blob.centroid - last.centroid))
                     shift = float(gap) / scale
                     border = blob.at_border and pred.at_border
                     limit = MAX_BORDER_AREA_RATIO if border else MAX_AREA_RATIO

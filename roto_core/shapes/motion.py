@@ -11,10 +11,10 @@ jitter. Two figures per object, both from the mask's centroid:
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
+
+from roto_core.shapes.portable import length
 
 KEYS_PER_100_MAX = 50.0
 KEYS_PER_100_SLOW_MAX = 30.0
@@ -28,13 +28,6 @@ KEYS_PER_100_SLOW_MAX = 30.0
 # DAVIS's 854x480.
 SLOW_MOTION_MAX = 0.01
 MOTION_WINDOW_FRAMES = 5
-
-
-def _length(v: np.ndarray) -> float:
-    """A 2-vector's length, its squares summed in a fixed order (``np.linalg.norm`` of a vector goes to BLAS, whose
-    kernel is chosen for the CPU at run time and may fuse them)."""
-    x, y = float(v[0]), float(v[1])
-    return math.sqrt(x * x + y * y)
 
 
 def mask_centroid(mask: np.ndarray) -> np.ndarray:
@@ -51,7 +44,7 @@ def fast_motion_share(centroids: dict[int, np.ndarray], tolerance: float | None)
     inner = [f for f in centroids if f - 1 in centroids and f + 1 in centroids]
     if not inner or tolerance is None:
         return None
-    acceleration = [_length(centroids[f - 1] - 2 * centroids[f] + centroids[f + 1]) for f in inner]
+    acceleration = [length(centroids[f - 1] - 2 * centroids[f] + centroids[f + 1]) for f in inner]
     return float(np.mean(np.array(acceleration) > 2.0 * tolerance))
 
 
@@ -66,7 +59,7 @@ def motion_per_frame(
         return None
     span = min(window, frames[-1] - frames[0])
     travel = [
-        _length(centroids[f + span] - centroids[f]) / span / np.sqrt(areas[f]) for f in frames if f + span in centroids
+        length(centroids[f + span] - centroids[f]) / span / np.sqrt(areas[f]) for f in frames if f + span in centroids
     ]
     return float(np.median(travel)) if travel else None
 

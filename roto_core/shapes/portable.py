@@ -99,6 +99,12 @@ def log(x: float) -> float:
     return e * LN2_HI - ((half - (s * (half + t1 + t2) + e * LN2_LO)) - f)
 
 
+def length(v: np.ndarray) -> float:
+    """A 2-vector's length, its squares summed in a fixed order (``np.linalg.norm`` of a vector goes to BLAS)."""
+    x, y = float(v[0]), float(v[1])
+    return math.sqrt(x * x + y * y)
+
+
 def _asin_ratio(z: np.ndarray) -> np.ndarray:
     """R(z) of asin(s) = s + s R(s^2), elementwise."""
     p = z * (ASIN_P[0] + z * (ASIN_P[1] + z * (ASIN_P[2] + z * (ASIN_P[3] + z * (ASIN_P[4] + z * ASIN_P[5])))))
