@@ -22,7 +22,7 @@ from roto_core.exporters import (
     write_shapes_json,
 )
 from roto_core.exporters.nuke import nk_float, nk_words, parse_tcl
-from roto_core.exporters.silhouette import fxs_element, fxs_text
+from roto_core.exporters.silhouette import fxs_text
 from roto_core.exporters.tree_building import collector_paused
 from roto_core.shapes.model import LEFT, POINT, RIGHT, Shape, ShapeDocument, rasterise
 
@@ -81,8 +81,8 @@ def test_json_round_trip_and_schema(tmp_path: Path) -> None:
 
 
 def test_writers_pause_the_collector_and_leave_it_as_they_found_it(tmp_path: Path) -> None:
-    """The writers build their trees with the cyclic collector paused (tree_building.py): it is on again after
-    them, and one a caller paused stays paused, an error inside included."""
+    """The JSON writer builds its data with the cyclic collector paused (tree_building.py): it is on again after
+    the writers, and one a caller paused stays paused, an error inside included."""
     doc = _doc()
     seen: list[bool] = []
     with collector_paused():
@@ -180,15 +180,28 @@ def test_silhouette_round_trip_and_format_facts(tmp_path: Path, offset: int) -> 
 
 
 def test_fxs_bytes_are_element_trees_own_utf8_output() -> None:
-    """fxs_text writes the tree as text and encodes it once; the bytes are ElementTree's utf-8 output, its
-    declaration included, also for names beyond ASCII and text that needs escaping."""
+    """fxs_text writes the file as lines; the bytes are what ElementTree writes for the same tree indented by
+    ET.indent, its utf-8 declaration included, also for names beyond ASCII and names that need escaping in an
+    attribute (read back, indented again and written by ElementTree: the same bytes)."""
     doc = _doc()
-    doc.shapes[0].object = "héros & <co>"
-    root = fxs_element(doc, None, 0, None)
-    expected = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    doc.shapes[0].object = 'héros & <co> "q"\tx'
+    doc.shapes[1].name = "a\nb > c"
     written = fxs_text(doc)
-    assert written == expected
+    root = ET.fromstring(written)
+    assert root.find("Layer").get("label") == doc.shapes[0].object
+    ET.indent(root, space=" ")
+    assert ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n" == written
     assert written.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n") and "héros".encode() in written
+
+
+def test_fxs_writes_empty_elements_as_element_tree_does() -> None:
+    """A document without shapes is one empty ``Silhouette`` element, closed as ElementTree closes it."""
+    doc = ShapeDocument(640, 400, 1001, 1010, [])
+    written = fxs_text(doc)
+    root = ET.fromstring(written)
+    ET.indent(root, space=" ")
+    assert ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n" == written
+    assert written.endswith(b' sessionStartFrame="1001" />\n')
 
 
 def test_every_export_rasterises_like_the_source(tmp_path: Path) -> None:

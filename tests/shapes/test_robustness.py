@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roto_core.contracts import ShapeSettings
-from roto_core.exporters.json_shapes import from_model, to_model
+from roto_core.exporters.json_shapes import ShapesFile, from_model, shapes_json_text
 from roto_core.shapes.qa import measure
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 
@@ -44,5 +44,5 @@ def test_random_blob_sequences_trace_and_export(
         assert 0 <= shape.first_frame <= shape.last_frame <= 5
     if qa["summary"]["shape_iou_min"] is not None:
         assert 0.0 <= qa["summary"]["shape_iou_min"] <= qa["summary"]["shape_iou_median"] <= 1.0
-    back = from_model(to_model(doc))
+    back = from_model(ShapesFile.model_validate_json(shapes_json_text(doc)))
     assert [s.name for s in back.shapes] == [s.name for s in doc.shapes]
