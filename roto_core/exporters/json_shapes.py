@@ -97,7 +97,7 @@ def _keys(shape: Shape) -> list[list[dict]]:
     ]
 
 
-def file_data(doc: ShapeDocument) -> dict:
+def _file_data(doc: ShapeDocument) -> dict:
     """The file's content as plain data, in its fields' order. The header and every shape's entry are validated by
     ``ShapesFile`` (a point count under 3 or a shape without keys raises ValidationError); the points are rounded
     floats of the shapes' own arrays, checked finite here. Validating the points as models too took longer than
@@ -142,7 +142,7 @@ def shapes_json_text(doc: ShapeDocument) -> str:
     (one space of indent); its data built with the collector paused (tree_building.py: a collection once it
     runs again would walk the whole tree, were it still alive)."""
     with collector_paused():
-        return pydantic_core.to_json(file_data(doc), indent=1).decode("utf-8") + "\n"
+        return pydantic_core.to_json(_file_data(doc), indent=1).decode("utf-8") + "\n"
 
 
 def write_shapes_json(doc: ShapeDocument, path: str | Path) -> Path:

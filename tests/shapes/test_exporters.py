@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from roto_core.errors import InputError
 from roto_core.exporters import (
@@ -113,6 +114,24 @@ def test_json_reader_rejects_inconsistent_files(tmp_path: Path) -> None:
     (tmp_path / "v9.json").write_text(json.dumps(data))
     with pytest.raises(InputError, match="version"):
         read_shapes_json(tmp_path / "v9.json")
+
+
+def test_json_writer_refuses_what_the_file_cannot_hold(tmp_path: Path) -> None:
+    """The writer validates the header and each shape's entry by the file's model, and checks the points finite
+    (JSON has no NaN): either refusal leaves nothing written, an earlier file kept as it was."""
+    path = write_shapes_json(_doc(), tmp_path / "s.json")
+    before = path.read_bytes()
+    doc = _doc()
+    doc.shapes[1].keys[-1, 0, POINT, 1] = np.nan
+    with pytest.raises(ValueError, match=doc.shapes[1].name):
+        write_shapes_json(doc, path)
+    doc = _doc()
+    doc.shapes[0].corners = doc.shapes[0].corners[:2]
+    doc.shapes[0].keys = doc.shapes[0].keys[:, :2]
+    with pytest.raises(ValidationError, match="point_count"):
+        write_shapes_json(doc, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
 
 
 def test_nuke_round_trip_and_format_facts(tmp_path: Path) -> None:
