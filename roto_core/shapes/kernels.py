@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from roto_core.shapes import edge_measure
+from roto_core.shapes.bezier_kernel import segment_samples
 from roto_core.shapes.contours import find_regions
 from roto_core.shapes.crossing_kernel import (
     chord_crossed,
@@ -65,6 +66,8 @@ def warm() -> None:
     segment_worst(key, kept, bernstein(12), corner, corner + 10.0, square, linked, linked, np.zeros(4))
     mixed_weights(key, key, kept, bernstein(12), corner, corner + 10.0, square, linked, 1.0, 3, 0.5)
     outline_areas(key[None], bernstein(8))
+    for with_end in (False, True):
+        segment_samples(key[None], bernstein(8), with_end)
     knot_marks(np.zeros((1, 4, 9, 2)), 3)
     sampled = np.zeros((4, 9, 2))
     chord_crossed(corner, corner + 1.0, sampled, 0)

@@ -17,6 +17,8 @@ from typing import Literal
 
 import numpy as np
 
+from roto_core.shapes import bezier_kernel
+
 LEFT, POINT, RIGHT = 0, 1, 2
 Mode = Literal["add", "subtract"]
 
@@ -59,9 +61,20 @@ def bezier_points(weights: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 
 def sample_outline(ctrl: np.ndarray, per_segment: int = 12) -> np.ndarray:
-    """Points along the closed curve, ``(..., N * per_segment, 2)``; linear in ``ctrl``."""
-    pts = bezier_points(bernstein(per_segment), segment_controls(ctrl))
-    return pts.reshape(*pts.shape[:-3], -1, 2)
+    """Points along the closed curve, ``(..., N * per_segment, 2)``; linear in ``ctrl``. ``bezier_points`` of
+    ``segment_controls`` to the bit, in one compiled loop (bezier_kernel.py)."""
+    return _segment_samples(ctrl, per_segment, False).reshape(*np.shape(ctrl)[:-3], -1, 2)
+
+
+def segment_samples(ctrl: np.ndarray, samples: int) -> np.ndarray:
+    """Each segment of the closed curve sampled with both ends, ``(..., N, samples + 1, 2)``."""
+    return _segment_samples(ctrl, samples, True)
+
+
+def _segment_samples(ctrl: np.ndarray, samples: int, with_end: bool) -> np.ndarray:
+    keys = np.ascontiguousarray(ctrl, dtype=np.float64)
+    out = bezier_kernel.segment_samples(keys.reshape(-1, *keys.shape[-3:]), bernstein(samples), with_end)
+    return out.reshape(*keys.shape[:-3], *out.shape[1:])
 
 
 def signed_area(poly: np.ndarray) -> float:

@@ -28,10 +28,8 @@ from roto_core.shapes.model import (
     LEFT,
     POINT,
     RIGHT,
-    bernstein,
-    bezier_points,
     sample_outline,
-    segment_controls,
+    segment_samples,
     signed_area,
 )
 
@@ -65,8 +63,7 @@ def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarra
 
 def segment_polylines(ctrl: np.ndarray) -> np.ndarray:
     """Each segment sampled with both ends, ``(..., N, SAMPLES + 1, 2)``."""
-    seg = segment_controls(ctrl)
-    return np.concatenate((bezier_points(bernstein(SAMPLES), seg), seg[..., 3:, :]), axis=-2)
+    return segment_samples(ctrl, SAMPLES)
 
 
 def knots(ctrl: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from numba.core.registry import CPUDispatcher
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import (
+    bezier_kernel,
     crossing_kernel,
     curve_kernel,
     edge_measure,
@@ -38,6 +39,7 @@ from roto_core.shapes.trace import trace_shapes
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
 # The kernels the tracer's Python code calls; the others are called only from these, compiled into them.
 ENTRY_POINTS = (
+    bezier_kernel.segment_samples,
     crossing_kernel.chord_crossed,
     crossing_kernel.chord_crosses_outline,
     crossing_kernel.knot_marks,
