@@ -96,7 +96,7 @@ def frame_bands(
         inside = _filled(size, outline.points - low)
         drawn = np.zeros(size, np.uint8)
         for poly in polys:
-            drawn |= _filled(size, poly - low)
+            _fill(drawn, poly - low)
         wrong = inside ^ drawn
         bands[frame] = float(cv2.countNonZero(wrong)) / max(outline.length, 1.0)
         if tolerance is not None and bands[frame] > 0.0:
@@ -169,9 +169,15 @@ def _box(polys: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, int]]:
 def _filled(size: tuple[int, int], poly: np.ndarray) -> np.ndarray:
     """0/1 image of ``size`` with ``poly`` (pixel centres at +0.5, as everywhere in the shapes) filled."""
     out = np.zeros(size, np.uint8)
+    _fill(out, poly)
+    return out
+
+
+def _fill(out: np.ndarray, poly: np.ndarray) -> None:
+    """``poly`` filled with 1 into the 0/1 image ``out``, over what it holds: several polygons filled into one
+    image are their union, without an image and an OR per polygon."""
     vertices = np.round((poly - 0.5) * (1 << _SHIFT)).astype(np.int32)
     cv2.fillPoly(out, [vertices], 1, cv2.LINE_8, _SHIFT)
-    return out
 
 
 def cut_at(bands: dict[int, float], tolerance: float) -> int | None:
@@ -271,29 +277,34 @@ def _charges(pieces: list[list[Shape]], outline: Outline, frame: int) -> np.ndar
     """Wrong pixels of ``frame`` charged to each piece (see ``PieceGuard.cuts``)."""
     polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
     low, size = _box([outline.points, *(p for ps in polys for p in ps)])
-    inside = _filled(size, outline.points - low).astype(bool)
+    inside = _filled(size, outline.points - low).view(bool)
     drawn = np.zeros(size, bool)
     out = np.zeros(len(pieces))
     for i, ps in enumerate(polys):
-        mine = np.zeros(size, bool)
+        mine = np.zeros(size, np.uint8)
         for poly in ps:
-            mine |= _filled(size, poly - low).astype(bool)
-        out[i] += np.count_nonzero(mine & ~inside)
-        drawn |= mine
+            _fill(mine, poly - low)
+        out[i] += np.count_nonzero(mine.view(bool) & ~inside)
+        drawn |= mine.view(bool)
     missing = np.argwhere(inside & ~drawn)[:, ::-1] + 0.5
-    owners = [i for i, ps in enumerate(polys) for p in ps for _ in range(len(p))]
-    if len(missing) and owners:
+    owners = _owners(polys)
+    if len(missing) and len(owners):
         edge = np.concatenate([p for ps in polys for p in ps]) - low
         _, nearest = cKDTree(edge).query(missing)
-        out += np.bincount(np.asarray(owners)[nearest], minlength=len(pieces))
+        out += np.bincount(owners[nearest], minlength=len(pieces))
     return out
+
+
+def _owners(polys: list[list[np.ndarray]]) -> np.ndarray:
+    """Per sample of every piece's outlines laid end to end, the piece it belongs to."""
+    return np.repeat(np.arange(len(polys)), [sum(len(p) for p in ps) for ps in polys])
 
 
 def _crack_charges(pieces: list[list[Shape]], crack: np.ndarray, frame: int) -> np.ndarray:
     """A crack's pixels (centres, all left undrawn) charged each to the piece whose outline passes nearest."""
     polys = [[sample_outline(s.at(frame)) for s in shapes if s.alive(frame)] for shapes in pieces]
-    owners = [i for i, ps in enumerate(polys) for p in ps for _ in range(len(p))]
-    if not owners:
+    owners = _owners(polys)
+    if not len(owners):
         return np.zeros(len(pieces))
     _, nearest = cKDTree(np.concatenate([p for ps in polys for p in ps])).query(crack)
-    return np.bincount(np.asarray(owners)[nearest], minlength=len(pieces)).astype(float)
+    return np.bincount(owners[nearest], minlength=len(pieces)).astype(float)

@@ -24,7 +24,7 @@ from roto_core.shapes.crossing_kernel import (
 from roto_core.shapes.curve_kernel import mixed_weights, outline_areas, sampled_curve, segment_worst
 from roto_core.shapes.edge_sample_kernel import edge_samples
 from roto_core.shapes.fitting import fit_segments
-from roto_core.shapes.keyfit_kernel import control_shifts, fitted_keys, spline_tables
+from roto_core.shapes.keyfit_kernel import blend_strays, control_shifts, first_knots, fitted_keys, spline_tables
 from roto_core.shapes.marker_order import in_loop_order
 from roto_core.shapes.model import bernstein, fill_polygon
 from roto_core.shapes.nearest import hausdorff, polyline_distances
@@ -59,6 +59,8 @@ def warm() -> None:
     spline_tables(kept, 5)
     fitted_keys(kept[:2], np.ones(2), np.zeros((3, 2, 6)), 0.1, 1.5, 2)
     control_shifts(np.zeros((3, 2, 6)), np.ones((3, 2, 6)))
+    first_knots(np.zeros((3, 2, 6)), 1.5, 24)
+    blend_strays(np.zeros((2, 6)), np.ones((2, 6)), 0.5, np.zeros((2, 6)), 6.0)
     tangent = np.array([[1.0, 0.0]])
     fit_segments(square[None], tangent, tangent, (0, 0), np.array([4]))
     key = np.zeros((4, 3, 2))

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from roto_core.shapes.keyfit_kernel import control_shifts, fitted_keys
+from roto_core.shapes.keyfit_kernel import blend_strays, control_shifts, first_knots, fitted_keys
 from roto_core.shapes.keys import EdgeCheck
 
 START_SPAN_FRAMES = 24
@@ -50,7 +50,6 @@ KEY_POP_WEIGHT = 0.15
 RELAX_STEP = 0.25
 STUCK_EXCESS = 1.0
 RELAX_FLOOR = 0.01
-POSITION = slice(2, 4)
 
 
 def fitted(knots: np.ndarray, target: np.ndarray, relaxed: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -136,22 +135,9 @@ class KeyFit:
 def _first_knots(target: np.ndarray, tolerance: float) -> list[int]:
     """Keys to start from, read off the per-frame fits alone (no edge measured): from each key, the furthest
     frame (at most START_SPAN_FRAMES on) whose straight blend with it keeps every in-between's points within the
-    tolerance of their own fits. Fast motion starts dense, a still shape sparse, so the halving that follows
-    measures few frames in vain."""
-    count = len(target)
-    points = target[:, :, POSITION]
-    knots = [0]
-    while knots[-1] < count - 1:
-        start = knots[-1]
-        end = start + 1
-        for candidate in range(start + 2, min(start + START_SPAN_FRAMES, count - 1) + 1):
-            w = (np.arange(start + 1, candidate) - start) / (candidate - start)
-            blend = (1.0 - w)[:, None, None] * points[start] + w[:, None, None] * points[candidate]
-            if np.linalg.norm(blend - points[start + 1 : candidate], axis=2).max() > tolerance:
-                break
-            end = candidate
-        knots.append(end)
-    return knots
+    tolerance of their own fits (keyfit_kernel.first_knots). Fast motion starts dense, a still shape sparse, so the
+    halving that follows measures few frames in vain."""
+    return first_knots(np.ascontiguousarray(target, dtype=np.float64), tolerance, START_SPAN_FRAMES).tolist()
 
 
 def _plainly_needed(target: np.ndarray, now: np.ndarray, fewer: Sequence[int], knot: int, tolerance: float) -> bool:
@@ -163,8 +149,7 @@ def _plainly_needed(target: np.ndarray, now: np.ndarray, fewer: Sequence[int], k
     if before is None or after is None:
         return False
     w = (knot - before) / (after - before)
-    blend = ((1.0 - w) * now[before] + w * now[after]).reshape(target.shape[1], -1)[:, POSITION]
-    return bool(np.linalg.norm(blend - target[knot][:, POSITION], axis=1).max() > PLAINLY_OFF * tolerance)
+    return blend_strays(now[before], now[after], w, target[knot], PLAINLY_OFF * tolerance)
 
 
 def _halved(knots: Sequence[int], excess: np.ndarray) -> set[int]:

@@ -186,3 +186,44 @@ def control_shifts(before: np.ndarray, after: np.ndarray) -> np.ndarray:
                 worst = max(worst, math.sqrt(dx * dx + dy * dy))
         out[f] = worst
     return out
+
+
+@njit(cache=True)
+def blend_strays(start_values: np.ndarray, end_values: np.ndarray, w: float, own: np.ndarray, limit: float) -> bool:
+    """Whether the straight blend ``(1 - w) * start_values + w * end_values`` (each ``(points, 6)``) puts some
+    point further than ``limit`` from its place in ``own``: numpy's ``np.linalg.norm`` of each point's miss (the
+    root of ``dx * dx + dy * dy``) against the limit, the blend's products and sum taken as numpy takes them."""
+    for p in range(own.shape[0]):
+        dx = ((1.0 - w) * start_values[p, _X] + w * end_values[p, _X]) - own[p, _X]
+        dy = ((1.0 - w) * start_values[p, _Y] + w * end_values[p, _Y]) - own[p, _Y]
+        if math.sqrt(dx * dx + dy * dy) > limit:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _blend_holds(target: np.ndarray, start: int, end: int, tolerance: float) -> bool:
+    """Whether the straight blend of frames ``start`` and ``end`` of ``target`` keeps every frame between within
+    ``tolerance`` (``blend_strays``)."""
+    for f in range(start + 1, end):
+        if blend_strays(target[start], target[end], (f - start) / (end - start), target[f], tolerance):
+            return False
+    return True
+
+
+@njit(cache=True)
+def first_knots(target: np.ndarray, tolerance: float, span: int) -> np.ndarray:
+    """keyfit._first_knots's keys for the per-frame fits ``target`` ``(F, points, 6)``: from each key, the
+    furthest frame at most ``span`` on whose straight blend with it keeps every in-between's points within
+    ``tolerance`` of their own, one compiled call where numpy took a few per frame tried."""
+    count = target.shape[0]
+    knots = [0]
+    while knots[-1] < count - 1:
+        start = knots[-1]
+        end = start + 1
+        for candidate in range(start + 2, min(start + span, count - 1) + 1):
+            if not _blend_holds(target, start, candidate, tolerance):
+                break
+            end = candidate
+        knots.append(end)
+    return np.array(knots, np.int64)

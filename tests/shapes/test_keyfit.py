@@ -12,7 +12,16 @@ from scipy.linalg import solveh_banded
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keyfit
-from roto_core.shapes.keyfit import KEY_POP_WEIGHT, ROBUST_PX, ROBUST_ROUNDS, _first_knots, fitted
+from roto_core.shapes.keyfit import (
+    KEY_POP_WEIGHT,
+    PLAINLY_OFF,
+    ROBUST_PX,
+    ROBUST_ROUNDS,
+    START_SPAN_FRAMES,
+    _first_knots,
+    _plainly_needed,
+    fitted,
+)
 from roto_core.shapes.keyfit_kernel import band_solve, control_shifts, pop_bands, spline_tables
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.trace import trace_shapes
@@ -179,3 +188,44 @@ def test_control_shifts_are_numpys_norms_of_each_moved_control_point_to_the_bit(
     handle = before.copy()
     handle[0, 2, 4] += 7.0
     assert control_shifts(before, handle)[0] == pytest.approx(7.0)
+
+
+def _numpy_first_knots(target: np.ndarray, tolerance: float) -> list[int]:
+    """The first keys as numpy read them before they were compiled (keyfit_kernel.first_knots)."""
+    count = len(target)
+    points = target[:, :, 2:4]
+    knots = [0]
+    while knots[-1] < count - 1:
+        start = knots[-1]
+        end = start + 1
+        for candidate in range(start + 2, min(start + START_SPAN_FRAMES, count - 1) + 1):
+            w = (np.arange(start + 1, candidate) - start) / (candidate - start)
+            blend = (1.0 - w)[:, None, None] * points[start] + w[:, None, None] * points[candidate]
+            if np.linalg.norm(blend - points[start + 1 : candidate], axis=2).max() > tolerance:
+                break
+            end = candidate
+        knots.append(end)
+    return knots
+
+
+def test_compiled_first_keys_and_plain_need_are_numpys_decisions() -> None:
+    """On random walks of every pace, at tolerances that put many blends a rounding away from the limit, the
+    compiled first keys and the plain-need test decide as numpy did, blend for blend."""
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        frames, points = int(rng.integers(2, 70)), int(rng.integers(1, 25))
+        pace = rng.choice([0.05, 0.5, 3.0])
+        target = np.cumsum(rng.normal(0.0, pace, (frames, points, 6)), axis=0) + rng.uniform(0.0, 800.0)
+        for tolerance in (0.5, 1.5, 2.25):
+            assert _first_knots(target, tolerance) == _numpy_first_knots(target, tolerance), (trial, tolerance)
+        if frames < 3:
+            continue
+        knot = int(rng.integers(1, frames - 1))
+        fewer = [0, *sorted(rng.choice(np.arange(1, frames - 1), size=min(3, frames - 2), replace=False)), frames - 1]
+        fewer = [k for k in fewer if k != knot]
+        before, after = max(k for k in fewer if k < knot), min(k for k in fewer if k > knot)
+        w = (knot - before) / (after - before)
+        blend = ((1.0 - w) * target[before] + w * target[after])[:, 2:4]
+        for tolerance in (0.1, 0.5, 1.5):
+            numpy_says = bool(np.linalg.norm(blend - target[knot][:, 2:4], axis=1).max() > PLAINLY_OFF * tolerance)
+            assert _plainly_needed(target, target, fewer, knot, tolerance) == numpy_says
