@@ -29,7 +29,6 @@ from roto_core.shapes.segment_fits import (
     End,
     Fit,
     Segment,
-    anchors,
     corner_arc,
     fit_runs,
     point_end,
@@ -50,7 +49,6 @@ __all__ = [
     "Piece",
     "PieceFitter",
     "Segment",
-    "anchors",
     "build_pieces",
     "chord_mask",
     "corner_arc",
@@ -131,8 +129,13 @@ def piece_controls(piece: Piece, track: OutlineTrack, straight_beyond: float) ->
     table = {p: e for p, e in zip(points, ends, strict=True)}
     table.update({(u + track.count, role): e for (u, role), e in zip(points, ends, strict=True)})
     ctrl = np.zeros((len(track.frames), n, 3, 2))
-    for i, ((u, role), (tip, _, _)) in enumerate(zip(points, ends, strict=True)):
-        ctrl[:, i, POINT] = anchors(track, u, role) if tip is None else tip
+    # A point on the edge sits where its marker parameter falls on each frame (all such points in one lookup).
+    edge_points = [i for i, (tip, _, _) in enumerate(ends) if tip is None]
+    if edge_points:
+        ctrl[:, edge_points, POINT] = track.at_all(track.arc_all(np.asarray(us, dtype=np.float64)[edge_points]))
+    for i, (tip, _, _) in enumerate(ends):
+        if tip is not None:
+            ctrl[:, i, POINT] = tip
     segments = segments_of(piece, track)
     on_edge = [s for s in segments if s is not None]
     fits = iter(fit_runs(track, on_edge, ends=lambda wanted: [table[p] for p in wanted]) if on_edge else [])

@@ -119,16 +119,6 @@ def tangents(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> tup
     return t_in, t_out
 
 
-def anchors(track: OutlineTrack, u: float, role: str, rows: Rows = None) -> np.ndarray:
-    """Positions ``(F, 2)`` of the point at ``u``: on the edge, or for a corner where the straight runs either
-    side of it meet (the mask's pixels and the edge smoothing round a real tip off)."""
-    if role != CORNER:
-        return track.at_all(track.arc_all(np.asarray(u), rows)[:, None], rows)[:, 0]
-    tip, _, _ = point_end(track, u, role, rows)
-    assert tip is not None
-    return tip
-
-
 Segment = tuple[Point, Point]
 Fit = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Ends = Callable[[list[Point]], list[End]]
