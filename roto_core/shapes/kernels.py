@@ -28,7 +28,7 @@ from roto_core.shapes.keyfit_kernel import blend_strays, control_shifts, first_k
 from roto_core.shapes.marker_order import in_loop_order
 from roto_core.shapes.model import bernstein, fill_polygon
 from roto_core.shapes.nearest import hausdorff, polyline_distances
-from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
+from roto_core.shapes.neck_kernel import chord_pixels, fewest_inside, pair_ratios, scan_tables
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece, PieceFitter
 from roto_core.shapes.point_end_kernel import corner_arcs, point_ends
@@ -75,8 +75,7 @@ def warm() -> None:
     chord_crossed(corner, corner + 1.0, sampled, 0)
     near_crossings(sampled, 1)
     self_crossings(square)
-    pixels = np.zeros((1, 1, 9), np.int64)
-    fewest_inside(pixels, pixels, scan_tables(square, np.array([0, 4])))
+    fewest_inside(*chord_pixels(np.zeros((1, 1, 2, 2)), np.ones(9), 4, 4), scan_tables(square, np.array([0, 4])))
     pair_ratios(np.ascontiguousarray(square[None, :, 0]), square[None], np.ones((1, 1)), 0, kept, kept)
     rows = np.arange(4)
     line = np.ones(4)

@@ -125,3 +125,22 @@ def pair_ratios(
             worst = max(worst, chord / max(part, 1e-9))
         out[k] = worst
     return out
+
+
+@njit(cache=True)
+def chord_pixels(ends: np.ndarray, fractions: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels ``x``, ``y`` ``(F, C, S)`` of each chord's samples on each frame for ``fewest_inside``: chord ``c``
+    runs from ``ends[f, c, 0]`` to ``ends[f, c, 1]``, its samples at ``fractions`` of the way, each coordinate
+    truncated to a whole pixel and kept in the picture. numpy's arithmetic (``a + t * (b - a)``, the cast, the
+    clip) in one call where numpy took a dozen."""
+    frames, chords, samples = ends.shape[0], ends.shape[1], fractions.shape[0]
+    x = np.empty((frames, chords, samples), np.int64)
+    y = np.empty((frames, chords, samples), np.int64)
+    for f in range(frames):
+        for c in range(chords):
+            ax, ay, bx, by = ends[f, c, 0, 0], ends[f, c, 0, 1], ends[f, c, 1, 0], ends[f, c, 1, 1]
+            for s in range(samples):
+                t = fractions[s]
+                x[f, c, s] = min(max(int(ax + t * (bx - ax)), 0), width - 1)
+                y[f, c, s] = min(max(int(ay + t * (by - ay)), 0), height - 1)
+    return x, y

@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from roto_core.shapes.crossing_kernel import chord_crosses_outline
-from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
+from roto_core.shapes.neck_kernel import chord_pixels, fewest_inside, pair_ratios, scan_tables
 from roto_core.shapes.outline_track import OutlineTrack
 from roto_core.shapes.piece_fitter import Piece
 from roto_core.shapes.untangle import segments_cross
@@ -70,10 +70,7 @@ class NeckFinder:
             return np.zeros(0, np.int64)
         h, w = self.size
         ends = self.track.at_all(self.track.arc_all(chords.reshape(-1))).reshape(len(self.track.frames), -1, 2, 2)
-        a, b = ends[:, :, 0], ends[:, :, 1]
-        pts = a[:, :, None] + CHORD_SAMPLES[:, None] * (b - a)[:, :, None]
-        x = np.clip(pts[..., 0].astype(np.int64), 0, w - 1)
-        y = np.clip(pts[..., 1].astype(np.int64), 0, h - 1)
+        x, y = chord_pixels(ends, CHORD_SAMPLES, w, h)
         return fewest_inside(x, y, self._mattes)
 
     def split(self, piece: Piece) -> tuple[Piece, Piece] | None:

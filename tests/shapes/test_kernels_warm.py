@@ -59,6 +59,7 @@ ENTRY_POINTS = (
     keyfit_kernel.fitted_keys,
     keyfit_kernel.spline_tables,
     marker_order.in_loop_order,
+    neck_kernel.chord_pixels,
     neck_kernel.fewest_inside,
     neck_kernel.pair_ratios,
     neck_kernel.scan_tables,

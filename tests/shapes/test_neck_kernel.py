@@ -14,7 +14,7 @@ from roto_core.contracts import ShapeSettings
 from roto_core.shapes import necks
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import fill_polygon
-from roto_core.shapes.neck_kernel import fewest_inside, pair_ratios, scan_tables
+from roto_core.shapes.neck_kernel import chord_pixels, fewest_inside, pair_ratios, scan_tables
 from roto_core.shapes.trace import trace_shapes
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev"
@@ -113,3 +113,18 @@ def test_every_ratio_the_neck_finder_takes_on_real_mattes_is_numpys(monkeypatch:
     masks = MaskSequence(DATA / "camel" / "Annotations" / "#####.png", 0, 11, default_object="matte")
     trace_shapes(masks, ShapeSettings(), name="camel")
     assert len(measured) > 10 and sum(measured) > 10_000
+
+
+def test_chord_pixels_are_numpys_samples_cast_and_clipped() -> None:
+    """Chords on and off the picture, from a pixel long to across it: each sample's pixel is numpy's
+    ``a + t * (b - a)`` cast to whole pixels and clipped, as NeckFinder took them before they were compiled."""
+    rng = np.random.default_rng(8)
+    ends = rng.uniform(-40.0, 140.0, (5, 30, 2, 2))
+    ends[0, 0] = [[3.2, 4.9], [4.1, 5.0]]
+    fractions = np.linspace(0.1, 0.9, 9)
+    a, b = ends[:, :, 0], ends[:, :, 1]
+    pts = a[:, :, None] + fractions[:, None] * (b - a)[:, :, None]
+    x, y = chord_pixels(ends, fractions, 100, 80)
+    np.testing.assert_array_equal(x, np.clip(pts[..., 0].astype(np.int64), 0, 99))
+    np.testing.assert_array_equal(y, np.clip(pts[..., 1].astype(np.int64), 0, 79))
+    assert x.min() == 0 and x.max() == 99 and y.max() == 79
