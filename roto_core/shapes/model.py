@@ -39,7 +39,8 @@ def bernstein(samples: int) -> np.ndarray:
 
 
 def segment_controls(ctrl: np.ndarray) -> np.ndarray:
-    """``(..., N, 3, 2)`` control points → ``(..., N, 4, 2)`` absolute bezier segments point i → point i+1."""
+    """``(..., N, 3, 2)`` control points → ``(..., N, 4, 2)`` absolute bezier segments point i → point i+1: the
+    layout, in numpy, that the compiled samplers (bezier_kernel, curve_kernel) follow and their tests compare with."""
     succ = np.concatenate((ctrl[..., 1:, :, :], ctrl[..., :1, :, :]), axis=-3)
     seg = np.empty((*ctrl.shape[:-2], 4, 2))
     p = seg[..., 0, :] = ctrl[..., POINT, :]
