@@ -27,6 +27,9 @@ COMBINED = "A"
 # SAM 2 binarises its own mask logits at 0 (SAM2ImagePredictor's mask_threshold), probability 0.5; an antialiased
 # render of a shape covers its edge pixels by half.
 EDGE_LEVEL = 0.5
+# Half floats from EDGE_LEVEL up to +inf, as bit patterns: a non-negative half's bits rise with its value, NaNs lie
+# above +inf's and negative values (the sign bit set) above them all.
+_HALF_FROM, _HALF_TO = (int(np.array(v, np.float16).view(np.uint16)) for v in (EDGE_LEVEL, np.inf))
 
 
 def inside(mask: np.ndarray) -> np.ndarray:
@@ -37,6 +40,11 @@ def inside(mask: np.ndarray) -> np.ndarray:
     arr = np.asarray(mask)
     if arr.dtype == bool:
         return arr
+    if arr.dtype == np.float16:
+        # The same cut read off the bits: numpy compares half floats by converting each one, 0.82 ms a frame of the
+        # segmenter's masks (DAVIS paragliding-launch, 854x480) against 0.06 ms for two integer comparisons.
+        bits = arr.view(np.uint16)
+        return (bits >= _HALF_FROM) & (bits <= _HALF_TO)
     if np.issubdtype(arr.dtype, np.integer):
         if is_integer_matte(arr):
             return arr > np.iinfo(arr.dtype).max // 2

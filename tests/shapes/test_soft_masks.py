@@ -16,7 +16,7 @@ import pytest
 
 from roto_core.chunks.runner import _plate_masks
 from roto_core.contracts import ShapeSettings
-from roto_core.maskio import inside, write_mask_exr
+from roto_core.maskio import EDGE_LEVEL, inside, write_mask_exr
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import rasterise
 from roto_core.shapes.trace import InMemoryMasks, trace_shapes
@@ -24,6 +24,17 @@ from roto_core.shapes.trace import InMemoryMasks, trace_shapes
 DOG = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016-dev" / "dog" / "Annotations"
 UPSCALE = 4
 FRAMES = 4
+
+
+def test_half_floats_are_cut_as_numpy_compares_them_on_every_bit_pattern() -> None:
+    """inside() reads half data off its bits (the farm's masks are half EXRs): every one of the 65,536 halves,
+    negatives, infinities and NaNs included, and a strided view of them, cut as ``>= EDGE_LEVEL`` cuts them."""
+    every = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).reshape(256, 256)
+    with np.errstate(invalid="ignore"):
+        expected = every >= EDGE_LEVEL
+    assert inside(every).tolist() == expected.tolist()
+    assert inside(every[::3, 1::2]).tolist() == expected[::3, 1::2].tolist()
+    assert 0 < int(expected.sum()) < every.size
 
 
 def test_float_data_and_integer_mattes_are_inside_from_half_way_up_and_labels_wherever_non_zero() -> None:
