@@ -50,7 +50,6 @@ def warm() -> None:
     for allowance in (np.zeros(0), np.ones(4)):
         args = (square, linked, corner, corner + 10.0, square[:0], 1.0, square, linked, kept, square, allowance)
         edge_measure.measure(*args, np.inf)
-        edge_measure.error(*args, np.inf, 0.95, 2.0, 0.5)
         constants = (np.ones((5, 4, 4)), 2.0, 4, corner, corner + 10.0, 1.0, 0.95, 2.0)
         curve, key = (kept, linked, kept[:1]), np.zeros((4, 3, 2))
         edge_measure.curve_error(key, curve, constants, square, linked, kept, square, allowance, 1.0, 0.5)

@@ -151,8 +151,8 @@ class EdgeCheck:
         Mask edges carry per-frame noise of about a pixel; a key for every bump would key the jitter. The
         in-between holds when nearly all of the outline is within the tolerance and none of it much further: the
         error is the HOLD_QUANTILE of the distances both ways, half the worst (OUTLIER_FACTOR) or the mean over
-        the mean allowed, whichever is largest (edge_measure.curve_error: the curve sampled and measured in one
-        compiled call)."""
+        the mean allowed, whichever is largest (edge_measure.curve_error: the curve sampled segment by segment by
+        each one's length, each sample weighing what it stands for, and measured in one compiled call)."""
         if len(self.kept[piece]) == 0:
             return 0.0
         kept, kept_points, edge = self.edges[piece][frame_index]
@@ -212,8 +212,10 @@ class EdgeCheck:
         )
 
     def _sampled(self, piece: int, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment, and per sample whether it
-        joins the next (curve_kernel.sampled_curve); None where it has no segment off a chord. A segment whose
+        """The piece's curve samples, about CURVE_STEP_PX apart on its longest segment and as many on every other,
+        and per sample whether it joins the next (curve_kernel.sampled_curve); None where it has no segment off a
+        chord. ``sample_errors`` wants each edge sample's own worst distance, which these dense samples find
+        closely; ``error`` samples each segment by its own length (edge_measure.curve_error). A segment whose
         next is a chord ends on a run's end, which no later sample reaches: its end point is a sample too. Without
         it the curve stopped a sample short of every run's end, and the edge's last sample there measured up to
         CURVE_STEP_PX off a piece that reaches it exactly."""

@@ -14,7 +14,13 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keys
-from roto_core.shapes.curve_kernel import outline_areas, sampled_curve, segment_samples, segment_worst
+from roto_core.shapes.curve_kernel import (
+    outline_areas,
+    sampled_by_length,
+    sampled_curve,
+    segment_samples,
+    segment_worst,
+)
 from roto_core.shapes.keys import CURVE_STEP_PX, MAX_CURVE_SAMPLES, MIN_CURVE_SAMPLES, EdgeCheck
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import LEFT, POINT, RIGHT, bernstein, sample_outline, segment_controls, signed_area
@@ -39,6 +45,27 @@ def _numpy_curve(ctrl: np.ndarray, chords: np.ndarray) -> tuple[np.ndarray, np.n
     linked = np.ones((len(seg), count + 1), bool)
     linked[:, -1] = False
     return full[present], linked[present]
+
+
+def _numpy_curve_by_length(ctrl: np.ndarray, chords: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The curve sampled segment by segment by each one's control polygon, in numpy: one product per segment, each
+    sample weighing the longest segment's count over its own, a run's end point (weighing one) where a chord
+    follows."""
+    seg = segment_controls(ctrl)[~chords]
+    hull = seg[:, 1:] - seg[:, :-1]
+    own = np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)
+    counts = [min(max(math.ceil(length / CURVE_STEP_PX), MIN_CURVE_SAMPLES), MAX_CURVE_SAMPLES) for length in own]
+    links = EdgeCheck._curve_links(chords)
+    points, linked, weight = [], [], []
+    for k, count in enumerate(counts):
+        points.append(np.matmul(bernstein(count), seg[k]))
+        linked.append(np.ones(count, bool))
+        weight.append(np.full(count, max(counts) / count))
+        if not links[k]:
+            points.append(seg[k, 3:4])
+            linked.append(np.zeros(1, bool))
+            weight.append(np.ones(1))
+    return np.concatenate(points), np.concatenate(linked), np.concatenate(weight)
 
 
 def _in_order(weights: np.ndarray, controls: np.ndarray) -> np.ndarray:
@@ -87,6 +114,45 @@ def test_a_long_segment_is_sampled_at_most_max_curve_samples_and_a_short_one_at_
     tiny = ctrl * 0.001
     short, _ = sampled_curve(tiny, np.arange(3), links, keys._CURVE_WEIGHTS, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
     assert len(short) == 3 * MIN_CURVE_SAMPLES
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_each_segment_is_sampled_by_its_own_length_and_weighs_what_the_longest_ones_sampling_gave_it(
+    seed: int,
+) -> None:
+    """sampled_by_length: each segment's own control polygon sets its count (within the fewest and the most), its
+    samples are its Bernstein samples at that count, and each weighs the longest segment's count over its own, so
+    every segment weighs what it weighed sampled as densely as the longest (sampled_curve); a run's end point is
+    added where a chord follows, weighing one and joining nothing."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(2, 25))
+    ctrl = _key(rng, count, float(rng.uniform(3.0, 400.0)))
+    chords = rng.random(count) < 0.3
+    chords[int(rng.integers(0, count))] = False
+    kept = np.flatnonzero(~chords)
+    links = EdgeCheck._curve_links(chords)
+    tables = keys._CURVE_WEIGHTS
+    curve, linked, weight = sampled_by_length(ctrl, kept, links, tables, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
+    dense, dense_linked = sampled_curve(ctrl, kept, links, tables, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
+    seg = segment_controls(ctrl)[kept]
+    hull = seg[:, 1:] - seg[:, :-1]
+    own = np.hypot(hull[..., 0], hull[..., 1]).sum(axis=1)
+    counts = np.clip(np.ceil(own / CURVE_STEP_PX).astype(int), MIN_CURVE_SAMPLES, MAX_CURVE_SAMPLES)
+    most = int(counts.max())
+    at = 0
+    for k, n in enumerate(counts.tolist()):
+        np.testing.assert_array_equal(curve[at : at + n], _in_order(tables[n, :n], np.asarray(seg[k])))
+        np.testing.assert_array_equal(weight[at : at + n], most / n)
+        assert linked[at : at + n].all()
+        at += n
+        if not links[k]:
+            np.testing.assert_array_equal(curve[at], seg[k, 3])
+            assert weight[at] == 1.0 and not linked[at]
+            at += 1
+    assert at == len(curve) == len(linked) == len(weight)
+    # The weights add up to the dense sampling's count; the ends where chords follow are the same points.
+    assert math.isclose(weight.sum(), len(dense), rel_tol=1e-12)
+    np.testing.assert_array_equal(curve[~linked], dense[~dense_linked])
 
 
 def test_segment_samples_are_each_segments_samples_in_order() -> None:
@@ -171,14 +237,24 @@ def test_every_curve_the_edge_check_samples_on_a_real_camel_is_numpys(monkeypatc
     seen: list[int] = []
 
     def both_ways(self, piece, frame, ctrl, bound=np.inf, allowance=None):
-        # Each curve the check measures (edge_measure.curve_error samples it as EdgeCheck._sampled does:
-        # tests/shapes/test_edge_measure.py measures _sampled's curve and gets the same error to the bit).
-        got = self._sampled(piece, ctrl)
-        if got is not None:
-            want = _numpy_curve(ctrl, self.chords[piece])
-            np.testing.assert_array_equal(got[1], want[1])
-            np.testing.assert_allclose(got[0], want[0], rtol=1e-14, atol=1e-10)
-            seen.append(int((~got[1]).sum()))
+        # Each curve the check measures, sampled by length as edge_measure.curve_error samples it
+        # (tests/shapes/test_edge_measure.py measures those samples and gets the same error to the bit), and as
+        # densely as its longest segment, as EdgeCheck._sampled samples it for sample_errors.
+        if len(self.kept[piece]):
+            contiguous = np.ascontiguousarray(ctrl, dtype=np.float64)
+            links = self.links[piece]
+            curve, linked, weight = sampled_by_length(
+                contiguous, self.kept[piece], links, keys._CURVE_WEIGHTS, CURVE_STEP_PX, MIN_CURVE_SAMPLES
+            )
+            want, want_linked, want_weight = _numpy_curve_by_length(ctrl, self.chords[piece])
+            np.testing.assert_array_equal(linked, want_linked)
+            np.testing.assert_array_equal(weight, want_weight)
+            np.testing.assert_allclose(curve, want, rtol=1e-14, atol=1e-10)
+            dense, dense_linked = self._sampled(piece, ctrl)
+            want, want_linked = _numpy_curve(ctrl, self.chords[piece])
+            np.testing.assert_array_equal(dense_linked, want_linked)
+            np.testing.assert_allclose(dense, want, rtol=1e-14, atol=1e-10)
+            seen.append(int((~linked).sum()))
         return compiled(self, piece, frame, ctrl, bound, allowance)
 
     compiled_weights = EdgeCheck.mixed_weights

@@ -1,10 +1,12 @@
 """The compiled edge measurement (nearest.py, edge_measure.py) gives, to the bit, what the plain numpy computation
 gives: every pair of point and sample compared, the pieces either side of the nearest sample measured, the error
-summed up with numpy's quantile arithmetic, maximum and mean. On random outlines (chords, ties, outlines long
-enough for the block search to skip) and on every measurement the tracer takes on a real DAVIS dog."""
+summed up with numpy's quantile arithmetic, maximum and mean on the samples repeated by their weights. On random
+outlines (chords, ties, outlines long enough for the block search to skip) and on every measurement the tracer
+takes on a real DAVIS dog."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,8 @@ import pytest
 
 from roto_core.contracts import ShapeSettings
 from roto_core.shapes import keys
-from roto_core.shapes.edge_measure import _summed, pairwise_sum
+from roto_core.shapes.curve_kernel import sampled_by_length
+from roto_core.shapes.edge_measure import _weighted_summed, pairwise_sum
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.model import POINT
 from roto_core.shapes.nearest import BLOCK, polyline_distances
@@ -76,13 +79,45 @@ def test_the_mean_is_numpyspairwise_sum_to_the_bit(count: int) -> None:
     assert pairwise_sum(values) == values.sum()
 
 
+def _plain_quantile(values: np.ndarray, weights: np.ndarray, quantile: float) -> float:
+    """numpy's linear quantile of ``values`` repeated by their ``weights``, place by place: the values from the
+    largest down, each covering ``weight`` places below the total weight, the place read being the first one
+    reached (in Python floats, the weights taken off the total in that order)."""
+    order = np.argsort(-values, kind="stable").tolist()
+    total = 0.0
+    for w in weights.tolist():
+        total += w
+    virtual = (total - 1.0) * quantile
+    below = math.floor(virtual)
+
+    def at(place: float) -> float:
+        reach = total
+        for i in order:
+            reach -= float(weights[i])
+            if reach <= place:
+                return float(values[i])
+        return float(values[order[-1]])
+
+    a = at(below)
+    b = at(below + 1) if below + 1 < total else a
+    gamma = virtual - below
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+
+
 def _plain_error(check: keys.EdgeCheck, piece: int, frame: int, ctrl: np.ndarray, bound: float, allowance) -> float:
-    """keys.EdgeCheck.error in plain numpy: the curve sampled as the check samples it, both halves measured pair by
-    pair, the quantile, half the worst and the mean over the mean allowed."""
-    sampled = check._sampled(piece, ctrl)
-    if sampled is None:
+    """keys.EdgeCheck.error in plain numpy: the curve sampled segment by segment by each one's length
+    (curve_kernel.sampled_by_length, checked against numpy in test_curve_kernel.py), both halves measured pair by
+    pair, the weighted quantile, half the worst and the weighted mean over the mean allowed."""
+    if len(check.kept[piece]) == 0:
         return 0.0
-    curve, curve_linked = sampled
+    curve, curve_linked, weight = sampled_by_length(
+        np.ascontiguousarray(ctrl, dtype=np.float64),
+        check.kept[piece],
+        check.links[piece],
+        keys._CURVE_WEIGHTS,
+        keys.CURVE_STEP_PX,
+        keys.MIN_CURVE_SAMPLES,
+    )
     kept, kept_points, edge = check.edges[piece][frame]
     inside = np.all((curve > check.low) & (curve < check.high), axis=1)
     if not inside.any():
@@ -100,9 +135,14 @@ def _plain_error(check: keys.EdgeCheck, piece: int, frame: int, ctrl: np.ndarray
     back = _plain_distances(kept_points, curve, curve_linked)[0]
     if allowance is not None:
         back = back / allowance[kept]
-    both = np.concatenate((out, back))
-    quantile = np.quantile(both, keys.HOLD_QUANTILE)
-    return max(quantile, both.max() / keys.OUTLIER_FACTOR, both.mean() / check.mean_fraction[frame])
+    values = np.concatenate((out, back))
+    weights = np.concatenate((weight[rows] if len(rows) else np.ones(1), np.ones(len(back))))
+    total = summed = 0.0
+    for w, v in zip(weights.tolist(), values.tolist(), strict=True):
+        total += w
+        summed += w * v
+    quantile = _plain_quantile(values, weights, keys.HOLD_QUANTILE)
+    return max(quantile, values.max() / keys.OUTLIER_FACTOR, summed / total / check.mean_fraction[frame])
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
@@ -129,15 +169,32 @@ def test_every_error_the_tracer_measures_on_a_real_dog_is_the_plain_computations
 
 @pytest.mark.parametrize("count", [1, 2, 3, 20, 21, 400, 1201])
 @pytest.mark.parametrize("quantile", [0.0, 0.5, 0.95, 0.999, 1.0])
-def test_the_summed_error_is_numpys_quantile_worst_and_mean_to_the_bit(count: int, quantile: float) -> None:
-    """edge_measure._summed reads the quantile's order statistics from a partial sort: the same as numpy's
-    quantile on the sorted values, with ties (distances repeat where samples lie on the same pixel grid)."""
+def test_the_weighted_error_is_numpys_quantile_worst_and_mean_of_the_values_repeated_by_their_weights(
+    count: int, quantile: float
+) -> None:
+    """edge_measure._weighted_summed keeps only the largest values as they pass: with whole weights, the same
+    quantile and worst as numpy's on the values repeated by their weights, to the bit, with ties (distances repeat
+    where samples lie on the same pixel grid), and the same mean but for the order of the sum."""
     rng = np.random.default_rng(count)
     values = np.round(rng.exponential(1.0, count), 1)
+    weights = rng.integers(1, 5, count).astype(np.float64)
     out, back = values[: count // 3], values[count // 3 :]
-    assert _summed(out, back, quantile, np.inf, np.inf) == np.quantile(values, quantile)
-    assert _summed(out, back, 0.0, 1.0, np.inf) == values.max()
-    assert _summed(out, back, 0.0, np.inf, 1.0) == values.mean()
-    assert _summed(out, back, quantile, 2.0, 0.4) == max(
-        np.quantile(values, quantile), values.max() / 2.0, values.mean() / 0.4
+    weights[count // 3 :] = 1.0
+    weight = weights[: count // 3]
+    repeated = np.repeat(values, weights.astype(int))
+    assert _weighted_summed(out, weight, back, quantile, np.inf, np.inf) == np.quantile(repeated, quantile)
+    assert _weighted_summed(out, weight, back, 0.0, 1.0, np.inf) == repeated.max()
+    assert math.isclose(_weighted_summed(out, weight, back, 0.0, np.inf, 1.0), repeated.mean(), rel_tol=1e-13)
+    assert _weighted_summed(out, weight, back, quantile, 2.0, np.inf) == max(
+        np.quantile(repeated, quantile), repeated.max() / 2.0
     )
+
+
+def test_a_heavy_sample_moves_the_quantile_as_its_repeats_would() -> None:
+    """One curve sample standing for five (a short segment's, sampled by its own length) among nineteen light
+    ones: numpy's 95 % quantile of the values repeated by their weights, where unweighted it reads another."""
+    out = np.array([3.0, *np.linspace(0.1, 1.9, 19)])
+    weight = np.array([5.0, *np.ones(19)])
+    got = _weighted_summed(out, weight, np.zeros(0), 0.95, np.inf, np.inf)
+    assert got == np.quantile(np.repeat(out, weight.astype(int)), 0.95) == 3.0
+    assert _weighted_summed(out, np.ones(20), np.zeros(0), 0.95, np.inf, np.inf) == np.quantile(out, 0.95) < 3.0

@@ -51,7 +51,6 @@ ENTRY_POINTS = (
     curve_kernel.segment_worst,
     edge_sample_kernel.edge_samples,
     edge_measure.curve_error,
-    edge_measure.error,
     edge_measure.measure,
     keyfit_kernel.blend_strays,
     keyfit_kernel.control_shifts,

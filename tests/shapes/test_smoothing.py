@@ -142,13 +142,14 @@ def test_where_the_smoothing_leaves_the_edge_half_its_sigma_is_tried(monkeypatch
     taken = {}
     for steps in ((1.0,), smoothing.SIGMA_STEPS):
         monkeypatch.setattr(smoothing, "SIGMA_STEPS", steps)
-        (out,), errors = smoothed_within(check, [raw], 1.0, 1.5)
+        (out,), errors = smoothed_within(check, [raw], 1.5, 1.2)
         as_fitted = [f for f in range(len(raw)) if np.array_equal(out[f], raw[f])]
         # Whatever is taken instead of a frame's own fit holds that frame's edge.
-        assert all(errors[f, 0] <= 1.5 for f in range(len(raw)) if f not in as_fitted)
+        assert all(errors[f, 0] <= 1.2 for f in range(len(raw)) if f not in as_fitted)
         taken[steps] = (len(as_fitted), _boil(out))
-    # Measured: 6 of the 16 frames kept their own fit with the whole sigma alone, 5 with half of it after;
-    # boil 0.43 -> 0.38 px.
+    # Measured (a sigma of 1.5 frames, a tolerance of 1.2 px): 7 of the 16 frames kept their own fit with the
+    # whole sigma alone, 6 with half of it after; boil 0.51 -> 0.46 px. (At a sigma of 1 and 1.5 px, where the
+    # sixty-first pass measured 6 -> 5 frames, the whole sigma now holds on all but 5 frames itself.)
     (whole_kept, whole_boil), (half_kept, half_boil) = taken.values()
     assert half_kept < whole_kept
     assert half_boil < whole_boil - 0.02
