@@ -25,7 +25,11 @@ from roto_core.shapes.pieces import CORNER_SLACK_PX, Piece, chord_mask, corner_f
 # so 2 px spacing measures within a few hundredths of a pixel on outlines this smooth.
 EDGE_STEP_PX = 2.0
 CURVE_STEP_PX = 2.0
-MIN_CURVE_SAMPLES = 4
+# A segment sampled by its own length (edge_measure.curve_error) gets at least this many samples: with 4 or 6,
+# the short segments at a leg piece's run ends were measured coarsely enough for its chord to drift a pixel off the
+# body piece's, and DAVIS camel's ground truth kept a crack of 111 px along it on frame 42 (the area guard's limit
+# 99 px; tests/shapes/test_cracks.py), 83 px with 8 as with every segment sampled as densely as the longest.
+MIN_CURVE_SAMPLES = 8
 MAX_CURVE_SAMPLES = 48
 BORDER_PX = 1.0
 # Runs of more samples than this leave their first and last samples out of the edge-to-curve half (a run of a few
