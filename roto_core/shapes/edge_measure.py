@@ -10,9 +10,10 @@ The curve is sampled segment by segment by each one's own length (curve_kernel.s
 weighs as many samples as its segment had when every segment was sampled as densely as the longest: the quantile
 and the mean weigh each segment as they did, on fewer samples. Sampling by length alone (the forty-second and
 fifty-fifth passes) weighed a short segment beside a corner less, and the steadying moved points more: boil on
-rigid parts rose on 15 of 24 rows. Weighted, a measurement takes two thirds of the time (35.2 -> 23.7 us a call
-over the 15,094 calls of DAVIS goat's first 50 frames), and the dev-set table's IoU and edge figures move by at
-most 0.004, and boil on rigid parts is lower on 13 rows and higher on none (bench/RESULTS.md, sixty-second pass).
+rigid parts rose on 15 of 24 rows. Weighted (and at least keys.MIN_CURVE_SAMPLES samples a segment), a
+measurement takes 0.69 of the time (29.2 -> 20.2 us a call over the 15,094 calls of DAVIS goat's first 50 frames);
+the dev-set table's IoU and edge figures move by at most 0.003, and boil on rigid parts is lower on 12 rows and
+higher on one by 0.01 (bench/RESULTS.md, sixty-second pass).
 
 One compiled call instead of some thirty numpy calls per measurement (the edge check measures thousands of times
 a shot); ``measure`` keeps numpy's arithmetic step for step, so its distances are numpy's to the bit
