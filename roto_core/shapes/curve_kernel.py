@@ -75,25 +75,21 @@ def _samples_per_segment(ctrl: np.ndarray, kept: np.ndarray, step_px: float, few
 
 
 @njit(cache=True)
-def sampled_curve(
-    ctrl: np.ndarray, kept: np.ndarray, links: np.ndarray, tables: np.ndarray, step_px: float, fewest: int
+def _laid_out(
+    ctrl: np.ndarray, kept: np.ndarray, links: np.ndarray, tables: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The samples of the segments ``kept`` (indices of points, in order) of the key ``ctrl`` ``(N, 3, 2)``, and
-    per sample whether it joins the next: ``count`` samples from each segment's start (``_samples_per_segment``,
-    at most ``tables.shape[0] - 1``), Bernstein weights ``tables[count, :count]``; a segment whose ``links`` entry
-    is False (its next kept segment is not the next segment: a chord follows) adds its end point, which joins
-    nothing."""
-    count = _samples_per_segment(ctrl, kept, step_px, fewest, tables.shape[0] - 1)
-    weights = tables[count]
-    total = len(kept) * count
+    """``counts[k]`` samples of each segment ``kept[k]`` from its start (Bernstein weights ``tables[count,
+    :count]``), segment after segment, and per sample whether it joins the next; a segment whose ``links`` entry
+    is False (a chord follows) adds its end point, which joins nothing."""
+    total = 0
     for k in range(len(kept)):
-        total += 0 if links[k] else 1
+        total += counts[k] + (0 if links[k] else 1)
     curve = np.empty((total, 2))
     linked = np.ones(total, np.bool_)
     n = 0
     for k in range(len(kept)):
-        i = kept[k]
-        for s in range(count):
+        i, weights = kept[k], tables[counts[k]]
+        for s in range(counts[k]):
             curve[n, 0] = _sample(ctrl, i, weights, s, 0)
             curve[n, 1] = _sample(ctrl, i, weights, s, 1)
             n += 1
@@ -103,6 +99,19 @@ def sampled_curve(
             linked[n] = False
             n += 1
     return curve, linked
+
+
+@njit(cache=True)
+def sampled_curve(
+    ctrl: np.ndarray, kept: np.ndarray, links: np.ndarray, tables: np.ndarray, step_px: float, fewest: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of the segments ``kept`` (indices of points, in order) of the key ``ctrl`` ``(N, 3, 2)``, and
+    per sample whether it joins the next: ``count`` samples from each segment's start (``_samples_per_segment``,
+    at most ``tables.shape[0] - 1``), Bernstein weights ``tables[count, :count]``; a segment whose ``links`` entry
+    is False (its next kept segment is not the next segment: a chord follows) adds its end point, which joins
+    nothing."""
+    count = _samples_per_segment(ctrl, kept, step_px, fewest, tables.shape[0] - 1)
+    return _laid_out(ctrl, kept, links, tables, np.full(len(kept), count, np.int64))
 
 
 @njit(cache=True)
@@ -116,31 +125,17 @@ def sampled_by_length(
     most = tables.shape[0] - 1
     counts = np.empty(len(kept), np.int64)
     reach = 0.0
-    total = 0
     for k in range(len(kept)):
         length = _polygon_length(ctrl, kept[k])
         reach = max(reach, length)
         counts[k] = _samples_for(length, step_px, fewest, most)
-        total += counts[k] + (0 if links[k] else 1)
     dense = _samples_for(reach, step_px, fewest, most)
-    curve = np.empty((total, 2))
-    linked = np.ones(total, np.bool_)
-    weight = np.ones(total)
+    curve, linked = _laid_out(ctrl, kept, links, tables, counts)
+    weight = np.ones(len(curve))
     n = 0
     for k in range(len(kept)):
-        i, count = kept[k], counts[k]
-        weights = tables[count]
-        share = dense / count
-        for s in range(count):
-            curve[n, 0] = _sample(ctrl, i, weights, s, 0)
-            curve[n, 1] = _sample(ctrl, i, weights, s, 1)
-            weight[n] = share
-            n += 1
-        if not links[k]:
-            curve[n, 0] = _control(ctrl, i, 0, 3)
-            curve[n, 1] = _control(ctrl, i, 1, 3)
-            linked[n] = False
-            n += 1
+        weight[n : n + counts[k]] = dense / counts[k]
+        n += counts[k] + (0 if links[k] else 1)
     return curve, linked, weight
 
 

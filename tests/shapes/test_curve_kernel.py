@@ -87,13 +87,19 @@ def _key(rng: np.random.Generator, count: int, radius: float) -> np.ndarray:
     return ctrl
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_the_sampled_curve_is_numpys_within_the_last_bits_and_summed_in_one_order(seed: int) -> None:
+def _piece(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random key of 2-24 points, 3 to 400 px across, and its chords (about a third of its segments, not all)."""
     rng = np.random.default_rng(seed)
     count = int(rng.integers(2, 25))
     ctrl = _key(rng, count, float(rng.uniform(3.0, 400.0)))
     chords = rng.random(count) < 0.3
     chords[int(rng.integers(0, count))] = False
+    return ctrl, chords
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_sampled_curve_is_numpys_within_the_last_bits_and_summed_in_one_order(seed: int) -> None:
+    ctrl, chords = _piece(seed)
     kept = np.flatnonzero(~chords)
     tables = keys._CURVE_WEIGHTS
     curve, linked = sampled_curve(ctrl, kept, EdgeCheck._curve_links(chords), tables, CURVE_STEP_PX, MIN_CURVE_SAMPLES)
@@ -124,11 +130,7 @@ def test_each_segment_is_sampled_by_its_own_length_and_weighs_what_the_longest_o
     samples are its Bernstein samples at that count, and each weighs the longest segment's count over its own, so
     every segment weighs what it weighed sampled as densely as the longest (sampled_curve); a run's end point is
     added where a chord follows, weighing one and joining nothing."""
-    rng = np.random.default_rng(seed)
-    count = int(rng.integers(2, 25))
-    ctrl = _key(rng, count, float(rng.uniform(3.0, 400.0)))
-    chords = rng.random(count) < 0.3
-    chords[int(rng.integers(0, count))] = False
+    ctrl, chords = _piece(seed)
     kept = np.flatnonzero(~chords)
     links = EdgeCheck._curve_links(chords)
     tables = keys._CURVE_WEIGHTS
