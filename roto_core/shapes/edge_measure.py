@@ -135,44 +135,28 @@ def measure(
 ) -> tuple:
     """The distances of the curve's samples inside the picture and clear of the ``tips`` to the edge, and of the
     edge samples ``kept`` to the curve: (NOTHING, STOPPED or BOTH, curve-to-edge distances, their nearest edge
-    samples, edge-to-curve distances); the second half is not taken once a first exceeds ``stop``."""
+    samples, edge-to-curve distances, the curve samples measured); the second half is not taken once a first
+    exceeds ``stop``."""
     rows, inside = _measured_rows(curve, low, high, tips, slack)
-    return _measured(curve, curve_linked, rows, inside, edge, edge_linked, kept, kept_points, allowance, stop)
-
-
-@njit(cache=True)
-def _measured(
-    curve: np.ndarray,
-    curve_linked: np.ndarray,
-    rows: np.ndarray,
-    inside: int,
-    edge: np.ndarray,
-    edge_linked: np.ndarray,
-    kept: np.ndarray,
-    kept_points: np.ndarray,
-    allowance: np.ndarray,
-    stop: float,
-) -> tuple:
-    """``measure`` of the curve samples ``rows`` (``inside``: how many were inside the picture)."""
     out = np.zeros(max(len(rows), 1))
     nearest = np.zeros(max(len(rows), 1), np.int64)
     back = np.zeros(0)
     if inside == 0:
-        return NOTHING, out, nearest, back
+        return NOTHING, out, nearest, back, rows
     if len(rows):
         measure_polyline(curve[rows], edge, edge_linked, out, nearest)
     if len(allowance):
         for i in range(len(out)):
             out[i] = out[i] / allowance[nearest[i]]
     if out.max() > stop:
-        return STOPPED, out, nearest, back
+        return STOPPED, out, nearest, back, rows
     back = np.empty(len(kept))
     closest = np.empty(len(kept), np.int64)
     measure_polyline(kept_points, curve, curve_linked, back, closest)
     if len(allowance):
         for i in range(len(back)):
             back[i] = back[i] / allowance[kept[i]]
-    return BOTH, out, nearest, back
+    return BOTH, out, nearest, back, rows
 
 
 @njit(cache=True)
@@ -266,9 +250,8 @@ def curve_error(
     tips = np.empty((len(corners), 2))
     for t in range(len(corners)):
         tips[t, 0], tips[t, 1] = ctrl[corners[t], 1, 0], ctrl[corners[t], 1, 1]
-    rows, inside = _measured_rows(curve, low, high, tips, slack)
-    found, out, _, back = _measured(
-        curve, curve_linked, rows, inside, edge, edge_linked, kept, kept_points, allowance, bound * outlier
+    found, out, _, back, rows = measure(
+        curve, curve_linked, low, high, tips, slack, edge, edge_linked, kept, kept_points, allowance, bound * outlier
     )
     if found == NOTHING:
         return 0.0

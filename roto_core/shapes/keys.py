@@ -253,7 +253,7 @@ class EdgeCheck:
         args = self._measure_args(piece, frame_index, ctrl, allowance)
         if args is None:
             return None
-        found, out, nearest, back = edge_measure.measure(*args, stop)
+        found, out, nearest, back, _ = edge_measure.measure(*args, stop)
         if found == edge_measure.NOTHING:
             return None
         return out, nearest, back if found == edge_measure.BOTH else None
