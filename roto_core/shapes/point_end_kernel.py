@@ -21,6 +21,12 @@ from roto_core.shapes.track_kernel import arc_at, point_at
 SMOOTH, START, END, CORNER = 0, 1, 2, 3
 # The smallest |sin| between a corner's two tangents at which they are crossed to find its tip.
 SHARP_SINE = 0.2
+# A point's tangent chords reach at most this share of its loop's length either side of it (a corner's, and the
+# reach of its tip, shrink by the same factor): on a loop shorter than eight chords (a 17-30 px hole) the 16 px chord
+# reached round past the far side and came back reversed, and the segment fits bent their handles the wrong way (a
+# 30 px hole in the segmenter's drift-chicane drawn with a spike 8 px out into the car; bench/RESULTS.md,
+# sixty-third pass). A loop of 128 px or more is read as before.
+TANGENT_SHARE = 0.125
 # A vector shorter than this has no direction (its unit vector is zero).
 NO_LENGTH = 1e-12
 
@@ -93,7 +99,7 @@ def point_ends(
     place to ``sides[p, 1]`` after. A corner, at its sharpest turn (``_sharpest``; ``beside``, per point): its
     tangents are the chords ``offsets[1]`` to ``offsets[2]`` and ``offsets[3]`` to ``offsets[4]`` from it, its tip
     where they cross when they cross at ``SHARP_SINE`` or more and within ``tip_reach`` of the turn, else the
-    turn."""
+    turn. On a short loop each reach is held to TANGENT_SHARE of the loop's length on that frame."""
     frames, count = rows.shape[0], u.shape[0]
     tips, t_in, t_out = np.zeros((count, frames, 2)), np.empty((count, frames, 2)), np.empty((count, frames, 2))
     for p in range(count):
@@ -101,19 +107,21 @@ def point_ends(
             r = rows[f]
             if kinds[p] != CORNER:
                 s = arc_at(u[p], r, markers)
-                x0, y0 = point_at(s - sides[p, 0], r, packed)
-                x1, y1 = point_at(s + sides[p, 1], r, packed)
+                reach = TANGENT_SHARE * packed[0][r]
+                x0, y0 = point_at(s - min(sides[p, 0], reach), r, packed)
+                x1, y1 = point_at(s + min(sides[p, 1], reach), r, packed)
                 cx, cy = x1 - x0, y1 - y0
                 n = math.sqrt(cx * cx + cy * cy)
                 tx, ty = (cx / n, cy / n) if n > NO_LENGTH else (0.0, 0.0)
                 t_in[p, f, 0], t_in[p, f, 1], t_out[p, f, 0], t_out[p, f, 1] = tx, ty, tx, ty
                 continue
             s = _sharpest(u[p], beside, p, r, markers, packed, search)
+            scale = min(1.0, TANGENT_SHARE * packed[0][r] / offsets[4])
             px, py = point_at(s + offsets[0], r, packed)
-            ox, oy = point_at(s + offsets[1], r, packed)
-            ax, ay = point_at(s + offsets[2], r, packed)
-            bx, by = point_at(s + offsets[3], r, packed)
-            ex, ey = point_at(s + offsets[4], r, packed)
+            ox, oy = point_at(s + scale * offsets[1], r, packed)
+            ax, ay = point_at(s + scale * offsets[2], r, packed)
+            bx, by = point_at(s + scale * offsets[3], r, packed)
+            ex, ey = point_at(s + scale * offsets[4], r, packed)
             ix, iy = _unit(ax - ox, ay - oy)
             jx, jy = _unit(ex - bx, ey - by)
             cross = ix * jy - iy * jx
@@ -121,7 +129,7 @@ def point_ends(
             along = (dx * jy - dy * jx) / (1.0 if abs(cross) < SHARP_SINE else cross)
             tx, ty = ax + along * ix, ay + along * iy
             gx, gy = tx - px, ty - py
-            if not (abs(cross) >= SHARP_SINE and math.sqrt(gx * gx + gy * gy) <= tip_reach):
+            if not (abs(cross) >= SHARP_SINE and math.sqrt(gx * gx + gy * gy) <= scale * tip_reach):
                 tx, ty = px, py
             tips[p, f, 0], tips[p, f, 1] = tx, ty
             t_in[p, f, 0], t_in[p, f, 1], t_out[p, f, 0], t_out[p, f, 1] = ix, iy, jx, jy

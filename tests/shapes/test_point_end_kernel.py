@@ -16,6 +16,7 @@ from roto_core.shapes.contours import find_regions
 from roto_core.shapes.maskseq import MaskSequence
 from roto_core.shapes.outline_track import OutlineTrack, Rows
 from roto_core.shapes.piece_fitter import Failure, Piece
+from roto_core.shapes.point_end_kernel import TANGENT_SHARE
 from roto_core.shapes.segment_fits import (
     CORNER,
     CORNER_GAP_PX,
@@ -75,6 +76,11 @@ def _plain_corner_arc(track: OutlineTrack, u: np.ndarray, rows: Rows, beside: np
     return best.reshape((frames, *u.shape))
 
 
+def _lengths(track: OutlineTrack, rows: Rows) -> np.ndarray:
+    """The loop lengths of the track's frames ``rows`` picks (all where None)."""
+    return track.lengths if rows is None else track.lengths[rows]
+
+
 def _plain_point_ends(
     track: OutlineTrack, points: list[Point], rows: Rows = None, beside: list[tuple[float, float]] | None = None
 ) -> list[End]:
@@ -84,7 +90,9 @@ def _plain_point_ends(
     if smooth:
         sides = np.array([_SIDES.get(points[i][1], (TANGENT_PX, TANGENT_PX)) for i in smooth])
         s = track.arc_all(np.array([points[i][0] for i in smooth]), rows)
-        pts = track.at_all(np.concatenate((s - sides[:, 0], s + sides[:, 1]), axis=1), rows)
+        reach = TANGENT_SHARE * _lengths(track, rows)[:, None]
+        before, after = np.minimum(sides[:, 0], reach), np.minimum(sides[:, 1], reach)
+        pts = track.at_all(np.concatenate((s - before, s + after), axis=1), rows)
         chord = pts[:, len(smooth) :] - pts[:, : len(smooth)]
         norm = np.linalg.norm(chord, axis=-1, keepdims=True)
         t = np.divide(chord, norm, out=np.zeros_like(chord), where=norm > 1e-12)
@@ -95,7 +103,8 @@ def _plain_point_ends(
         around = None if beside is None else np.array([beside[i] for i in corners])
         s = _plain_corner_arc(track, np.array([points[i][0] for i in corners]), rows, around)
         frames, count = s.shape
-        pts = track.at_all((s[:, :, None] + _OFFSETS).reshape(frames, -1), rows)
+        scale = np.minimum(1.0, TANGENT_SHARE * _lengths(track, rows) / _OFFSETS[4])[:, None, None]
+        pts = track.at_all((s[:, :, None] + scale * _OFFSETS).reshape(frames, -1), rows)
         pts = pts.reshape(frames, count, len(_OFFSETS), 2)
         point, a, b = pts[:, :, 0], pts[:, :, 2], pts[:, :, 3]
         t_in, t_out = _unit(a - pts[:, :, 1]), _unit(pts[:, :, 4] - b)
@@ -105,7 +114,8 @@ def _plain_point_ends(
             np.abs(cross) < 0.2, 1.0, cross
         )
         tip = a + along[..., None] * t_in
-        sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=-1) <= 2 * CORNER_SPAN_PX)
+        reach = scale[:, :, 0] * (2 * CORNER_SPAN_PX)
+        sharp = (np.abs(cross) >= 0.2) & (np.linalg.norm(tip - point, axis=-1) <= reach)
         tip = np.where(sharp[..., None], tip, point)
         for k, i in enumerate(corners):
             out[i] = (tip[:, k], t_in[:, k], t_out[:, k])
@@ -200,3 +210,43 @@ def test_a_square_corner_has_its_tip_where_its_sides_meet() -> None:
     assert np.linalg.norm(corners - tip[0], axis=1).min() < 0.05
     np.testing.assert_array_equal(side_in, side_out)
     np.testing.assert_allclose(np.abs(side_in).max(axis=1), 1.0, atol=1e-3)
+
+
+# Outlines shorter than this are specks of a pixel or two (a 1.5 px loop round one pixel's corner): no direction.
+MIN_LOOP_PX = 4.0
+
+
+def _small_loops(sequence: str, frame: int) -> list:
+    """The hole and component outlines of a real DAVIS matte shorter than eight tangent chords' reach (and no
+    speck of a pixel or two: MIN_LOOP_PX)."""
+    mask = MaskSequence(DATA / sequence / "Annotations" / "#####.png", frame, frame, default_object="matte")
+    regions = find_regions(mask.read(frame)["matte"] > 0.5, 1)
+    loops = [o for r in regions for o in (r.outer, *r.holes)]
+    return [o for o in loops if MIN_LOOP_PX <= o.length < 8.0 * TANGENT_PX]
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
+def test_on_a_small_real_loop_every_tangent_follows_its_own_edge() -> None:
+    """The holes of car-roundabout's real matte (frame 0: 17-30 px round): a tangent chord 16 px either side
+    reached past the far side of such a loop and came back reversed, and the segment fits bent their handles
+    round the wrong way (a 30 px hole in the segmenter's drift-chicane drawn with a spike 8 px out into the car).
+    Each smooth point's and each run end's tangent agrees with the edge beside it; each corner's tip lies within
+    2 px of the edge, where its tangents cross (before: up to 4.8 px off on the 30 px hole)."""
+    loops = _small_loops("car-roundabout", 0)
+    assert len(loops) >= 3 and min(o.length for o in loops) < 8.0
+    for outline in loops:
+        track = OutlineTrack({0: outline, 1: outline}, 0, (480, 854))
+        u = np.arange(track.count, dtype=np.float64)
+        s = track.arc_all(u)[0]
+        near = track.at_all(np.concatenate((s - 1.0, s + 1.0))[None], np.array([0]))[0]
+        along = _unit(near[track.count :] - near[: track.count])
+        for role in (SMOOTH, START, END):
+            ends = point_ends(track, [(float(x), role) for x in u])
+            # A run end reads 4 px on one side only: on a loop of 5 px radius that chord turns by some 45 degrees.
+            least = 0.9 if role == SMOOTH else 0.2
+            for k, (_, t_in, t_out) in enumerate(ends):
+                assert t_in[0] @ along[k] > least and t_out[0] @ along[k] > least
+        ends = point_ends(track, [(float(x), CORNER) for x in u])
+        for tip, t_in, t_out in ends:
+            assert np.linalg.norm(outline.points - tip[0], axis=1).min() < 2.0
+            assert np.isfinite(t_in).all() and np.isfinite(t_out).all()
