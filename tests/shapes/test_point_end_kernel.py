@@ -227,7 +227,7 @@ def _small_loops(sequence: str, frame: int) -> list:
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared DAVIS data not present")
 def test_on_a_small_real_loop_every_tangent_follows_its_own_edge() -> None:
-    """The holes of car-roundabout's real matte (frame 0: 17-30 px round): a tangent chord 16 px either side
+    """The holes of car-roundabout's real matte (frame 0: 5.6-30 px round): a tangent chord 16 px either side
     reached past the far side of such a loop and came back reversed, and the segment fits bent their handles
     round the wrong way (a 30 px hole in the segmenter's drift-chicane drawn with a spike 8 px out into the car).
     Each smooth point's and each run end's tangent agrees with the edge beside it; each corner's tip lies within
