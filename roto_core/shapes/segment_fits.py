@@ -22,6 +22,8 @@ from roto_core.shapes.point_end_kernel import corner_arcs
 from roto_core.shapes.segment_kernel import span_fits
 
 FIT_STEP_PX = 2.0
+# A point's tangent chord either side of it (a run end's: one side); on a loop shorter than eight of them, an eighth
+# of its length (point_end_kernel.TANGENT_SHARE).
 TANGENT_PX = 16.0
 ONE_SIDED_PX = 4.0
 CORNER_GAP_PX = 2.0
