@@ -137,6 +137,7 @@ def _held_beside(
     for candidate in (mixed_back(check, piece, frame, trial, key, tolerance), slid):
         if candidate is None or np.abs(candidate[:, POINT] - key[:, POINT]).max() < MOVED_PX:
             continue
-        if (error := check.error(piece, frame, candidate)) <= limit:
+        # Exact up to the limit: a candidate beyond it is dropped whatever its error.
+        if (error := check.error(piece, frame, candidate, limit)) <= limit:
             return candidate, error
     return None
