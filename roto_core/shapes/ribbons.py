@@ -158,26 +158,26 @@ def _outlines(vertices: np.ndarray, half: np.ndarray) -> np.ndarray:
     line runs the same way."""
     tangent = np.gradient(vertices, axis=1)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=2, keepdims=True), 1e-9)
-    half = half[:, None, None]
+    reach = (half + END_REACH_PX)[:, None]
     v = vertices.copy()
-    v[:, 0] -= (half[:, 0] + END_REACH_PX) * tangent[:, 0]
-    v[:, -1] += (half[:, 0] + END_REACH_PX) * tangent[:, -1]
-    normal = np.stack([-tangent[..., 1], tangent[..., 0]], axis=2)
-    return np.concatenate([v + half * normal, (v - half * normal)[:, ::-1]], axis=1)
+    v[:, 0] -= reach * tangent[:, 0]
+    v[:, -1] += reach * tangent[:, -1]
+    side = half[:, None, None] * np.stack([-tangent[..., 1], tangent[..., 0]], axis=2)
+    return np.concatenate([v + side, (v - side)[:, ::-1]], axis=1)
 
 
-def _keys(vertices: np.ndarray) -> list[int]:
-    """Frames to key: the ends, then wherever a straight blend between keys leaves some frame's vertices (frames x
-    vertices x 2) by more than KEY_TOLERANCE_PX, the frame it leaves most."""
-    keys = {0, len(vertices) - 1}
-    spans = [(0, len(vertices) - 1)]
+def _keys(points: np.ndarray) -> list[int]:
+    """Frames to key: the ends, then wherever a straight blend between keys leaves some frame's points (frames x
+    points x 2) by more than KEY_TOLERANCE_PX, the frame it leaves most."""
+    keys = {0, len(points) - 1}
+    spans = [(0, len(points) - 1)]
     while spans:
         a, b = spans.pop()
         if b - a < 2:
             continue
         w = (np.arange(a + 1, b) - a)[:, None, None] / (b - a)
-        blend = (1 - w) * vertices[a] + w * vertices[b]
-        error = np.linalg.norm(blend - vertices[a + 1 : b], axis=-1).max(axis=1)
+        blend = (1 - w) * points[a] + w * points[b]
+        error = np.linalg.norm(blend - points[a + 1 : b], axis=-1).max(axis=1)
         worst = int(np.argmax(error))
         if error[worst] > KEY_TOLERANCE_PX:
             k = a + 1 + worst
