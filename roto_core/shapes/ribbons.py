@@ -153,8 +153,8 @@ def _fractions(track: dict[int, Strand]) -> np.ndarray:
 
 
 def _outlines(vertices: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """Per key (``vertices``: keys x vertices x 2; ``half``: per key, half its width), the closed polygon that far
-    either side of the centre line, its ends pushed out by as much; the same way round on every frame the centre
+    """Per frame (``vertices``: frames x vertices x 2; ``half``: per frame, half its width), the closed polygon that
+    far either side of the centre line, its ends pushed out by as much; the same way round on every frame the centre
     line runs the same way."""
     tangent = np.gradient(vertices, axis=1)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=2, keepdims=True), 1e-9)
